@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { signPayload } from '../core/signature.ts';
+import type { Address, CarrierWebhook } from '../core/schemas.ts';
+
+/** The carrier port: book a shipment, get a tracking number; the carrier reports progress to our webhook. */
+export interface Carrier {
+  readonly name: string;
+  createShipment(request: { shipmentId: string; address: Address; parcels: number }): Promise<{ trackingNumber: string }>;
+}
+
+export interface SandboxCarrierOptions {
+  /** Where the sandbox posts its signed status events; unset = it reports nothing (deliver by hand). */
+  webhookUrl?: string;
+  webhookSecret?: () => Promise<string>;
+  deliveryMs: number;
+  now?: () => Date;
+}
+
+/**
+ * Sandbox carrier: tracking numbers derived from the shipment id (a retried booking gets the
+ * same one), and, when a webhook URL is configured, an IN_TRANSIT scan halfway and DELIVERED
+ * after `deliveryMs`, posted to the project's own signed carrier webhook as a real carrier would.
+ */
+export class SandboxCarrier implements Carrier {
+  readonly name = 'SANDBOX';
+  constructor(private readonly options: SandboxCarrierOptions) {}
+
+  async createShipment(request: { shipmentId: string; address: Address; parcels: number }): Promise<{ trackingNumber: string }> {
+    const trackingNumber = `SBX${createHash('sha256').update(request.shipmentId).digest('hex').slice(0, 12).toUpperCase()}`;
+    const { webhookUrl, webhookSecret, deliveryMs } = this.options;
+    if (webhookUrl && webhookSecret) {
+      this.report(trackingNumber, 'IN_TRANSIT', deliveryMs / 2);
+      this.report(trackingNumber, 'DELIVERED', deliveryMs);
+    }
+    return { trackingNumber };
+  }
+
+  private report(trackingNumber: string, status: CarrierWebhook['status'], afterMs: number): void {
+    const timer = setTimeout(async () => {
+      try {
+        const now = this.options.now?.() ?? new Date();
+        const body = JSON.stringify({ trackingNumber, status, occurredAt: now.toISOString() } satisfies CarrierWebhook);
+        const timestamp = Math.floor(now.getTime() / 1000);
+        const secret = await this.options.webhookSecret?.();
+        if (!this.options.webhookUrl || !secret) return;
+        const response = await fetch(this.options.webhookUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-timestamp': String(timestamp), 'x-signature': signPayload(secret, timestamp, body) },
+          body,
+        });
+        if (!response.ok) console.warn(`sandbox carrier: webhook answered ${response.status} for ${trackingNumber} ${status}`);
+      } catch (error) {
+        console.warn(`sandbox carrier: could not post ${status} for ${trackingNumber}: ${(error as Error).message}`);
+      }
+    }, afterMs);
+    timer.unref();
+  }
+}

@@ -1,0 +1,192 @@
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type StockRequest, shortLines } from '../core/allocation.ts';
+import { OutOfStock, StockContention } from '../core/errors.ts';
+import type { Product } from '../core/schemas.ts';
+import { documents } from './clients.ts';
+import { RESERVATION_SK } from './orders-repository.ts';
+
+export class ProductNotFound extends Error {
+  override name = 'ProductNotFound';
+}
+
+interface Reservation {
+  orderId: string;
+  sk: string;
+  lines: StockRequest[];
+  status: 'HELD' | 'SHIPPED';
+  createdAt: string;
+}
+
+/**
+ * Products and their stock (products table, partition `sku`). Stock moves only inside DynamoDB
+ * transactions whose conditions keep `available` from ever going below zero, together with the
+ * order's RESERVATION record (orders table) that makes each move happen once per order.
+ */
+export class CatalogRepository {
+  constructor(
+    private readonly productsTable: string,
+    private readonly ordersTable: string,
+  ) {}
+
+  async list(): Promise<Product[]> {
+    const products: Product[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await documents().send(new ScanCommand({ TableName: this.productsTable, ExclusiveStartKey: startKey }));
+      products.push(...((page.Items ?? []) as Product[]));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return products.sort((a, b) => a.sku.localeCompare(b.sku));
+  }
+
+  async getMany(skus: readonly string[]): Promise<Map<string, Product>> {
+    const found = new Map<string, Product>();
+    let keys = [...new Set(skus)].map((sku) => ({ sku }));
+    while (keys.length > 0) {
+      const result = await documents().send(
+        new BatchGetCommand({ RequestItems: { [this.productsTable]: { Keys: keys.slice(0, 100), ConsistentRead: true } } }),
+      );
+      for (const item of result.Responses?.[this.productsTable] ?? []) found.set(String(item.sku), item as Product);
+      const unprocessed = (result.UnprocessedKeys?.[this.productsTable]?.Keys ?? []) as { sku: string }[];
+      keys = [...unprocessed, ...keys.slice(100)];
+    }
+    return found;
+  }
+
+  async put(product: Product): Promise<void> {
+    await documents().send(new PutCommand({ TableName: this.productsTable, Item: product }));
+  }
+
+  /** The warehouse/ERP sync point: sets the sellable quantity; what is reserved stays reserved. */
+  async setAvailable(sku: string, available: number): Promise<Product> {
+    try {
+      const result = await documents().send(
+        new UpdateCommand({
+          TableName: this.productsTable,
+          Key: { sku },
+          UpdateExpression: 'SET available = :a',
+          ConditionExpression: 'attribute_exists(sku)',
+          ExpressionAttributeValues: { ':a': available },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return result.Attributes as Product;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new ProductNotFound(`Product ${sku} does not exist`);
+      throw error;
+    }
+  }
+
+  /**
+   * Reserves every line or none, in ONE transaction: the reservation record (written once per
+   * order) plus a conditional decrement per line. A repeat for the same order is a no-op.
+   */
+  async reserve(orderId: string, lines: readonly StockRequest[], at: Date): Promise<void> {
+    const reservation: Reservation = {
+      orderId,
+      sk: RESERVATION_SK,
+      lines: lines.map(({ sku, quantity }) => ({ sku, quantity })),
+      status: 'HELD',
+      createdAt: at.toISOString(),
+    };
+    try {
+      await documents().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.ordersTable,
+                Item: reservation,
+                ConditionExpression: 'attribute_not_exists(orderId)',
+              },
+            },
+            ...lines.map((line) => ({
+              Update: {
+                TableName: this.productsTable,
+                Key: { sku: line.sku },
+                UpdateExpression: 'SET available = available - :q, reserved = reserved + :q',
+                ConditionExpression: 'attribute_exists(sku) AND available >= :q',
+                ExpressionAttributeValues: { ':q': line.quantity },
+              },
+            })),
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      if (reasons.some((reason) => reason.Code === 'TransactionConflict')) {
+        throw new StockContention('Stock of these products is being changed by other orders; try again', { cause: error });
+      }
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') return; // already reserved for this order
+      const refused = lines.filter((_, index) => reasons[index + 1]?.Code === 'ConditionalCheckFailed');
+      if (refused.length === 0) throw error;
+      const current = await this.getMany(refused.map((line) => line.sku));
+      const available = new Map([...current].map(([sku, product]) => [sku, product.available]));
+      const short = shortLines(refused, available);
+      throw new OutOfStock(short.length > 0 ? short : refused.map((l) => ({ sku: l.sku, requested: l.quantity, available: 0 })));
+    }
+  }
+
+  /** Gives held stock back. Nothing happens when the order holds none (never reserved, released, or shipped). */
+  async release(orderId: string): Promise<boolean> {
+    return this.settle(orderId, 'SET available = available + :q, reserved = reserved - :q', 'release');
+  }
+
+  /** The goods left the warehouse: the held quantity stops being reserved (it is not available again). */
+  async ship(orderId: string): Promise<boolean> {
+    return this.settle(orderId, 'SET reserved = reserved - :q', 'ship');
+  }
+
+  private async settle(orderId: string, stockUpdate: string, action: 'release' | 'ship'): Promise<boolean> {
+    const reservation = await documents().send(
+      new GetCommand({ TableName: this.ordersTable, Key: { orderId, sk: RESERVATION_SK }, ConsistentRead: true }),
+    );
+    const held = reservation.Item as Reservation | undefined;
+    if (!held || held.status !== 'HELD') return false;
+    const key = { orderId, sk: RESERVATION_SK };
+    const guard = {
+      ConditionExpression: '#s = :held',
+      ExpressionAttributeNames: { '#s': 'status' },
+    };
+    const reservationChange =
+      action === 'release'
+        ? { Delete: { TableName: this.ordersTable, Key: key, ...guard, ExpressionAttributeValues: { ':held': 'HELD' } } }
+        : {
+            Update: {
+              TableName: this.ordersTable,
+              Key: key,
+              UpdateExpression: 'SET #s = :shipped',
+              ...guard,
+              ExpressionAttributeValues: { ':held': 'HELD', ':shipped': 'SHIPPED' },
+            },
+          };
+    try {
+      await documents().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            reservationChange,
+            ...held.lines.map((line) => ({
+              Update: {
+                TableName: this.productsTable,
+                Key: { sku: line.sku },
+                UpdateExpression: stockUpdate,
+                ExpressionAttributeValues: { ':q': line.quantity },
+              },
+            })),
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      if (reasons.some((reason) => reason.Code === 'TransactionConflict')) {
+        throw new StockContention(`Could not ${action} stock of ${orderId} because of concurrent changes`, { cause: error });
+      }
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') return false; // settled meanwhile
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,11 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { s3 } from './clients.ts';
+
+/** Invoice PDFs in the (encrypted, private) documents bucket. */
+export class DocumentStore {
+  constructor(private readonly bucket: string) {}
+
+  async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
+    await s3().send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
+  }
+}

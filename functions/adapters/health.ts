@@ -1,0 +1,24 @@
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeEventBusCommand } from '@aws-sdk/client-eventbridge';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { GetAccountCommand } from '@aws-sdk/client-sesv2';
+import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
+import { dynamo, eventBridge, s3, ses, sfn } from './clients.ts';
+
+export interface Dependencies {
+  ordersTable: string;
+  stateMachineArn: string;
+  bucket: string;
+  eventBus: string;
+}
+
+/** One cheap read-only call per dependency the order flow needs. */
+export function dependencyChecks(deps: Dependencies): Record<string, () => Promise<unknown>> {
+  return {
+    dynamodb: () => dynamo().send(new DescribeTableCommand({ TableName: deps.ordersTable })),
+    stepfunctions: () => sfn().send(new DescribeStateMachineCommand({ stateMachineArn: deps.stateMachineArn })),
+    s3: () => s3().send(new HeadBucketCommand({ Bucket: deps.bucket })),
+    eventbridge: () => eventBridge().send(new DescribeEventBusCommand({ Name: deps.eventBus })),
+    ses: () => ses().send(new GetAccountCommand({})),
+  };
+}

@@ -1,0 +1,54 @@
+import { SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { z } from 'zod';
+import { ses } from './clients.ts';
+
+export class InvalidEmailAddress extends Error {
+  override name = 'InvalidEmailAddress';
+}
+
+export interface OutgoingEmail {
+  to: string[];
+  subject: string;
+  text: string;
+  html?: string;
+  attachments?: { fileName: string; contentType: string; content: Uint8Array }[];
+}
+
+const address = z.email();
+
+/** Sends through SES v2. Addresses are checked first: SES would bounce them later, the local SES not at all. */
+export class Mailer {
+  constructor(
+    private readonly from: string,
+    private readonly configurationSet?: string,
+  ) {}
+
+  async send(email: OutgoingEmail): Promise<string> {
+    for (const recipient of [this.from, ...email.to]) {
+      if (!address.safeParse(recipient).success) throw new InvalidEmailAddress(`"${recipient}" is not a valid e-mail address`);
+    }
+    const result = await ses().send(
+      new SendEmailCommand({
+        FromEmailAddress: this.from,
+        Destination: { ToAddresses: email.to },
+        ConfigurationSetName: this.configurationSet,
+        Content: {
+          Simple: {
+            Subject: { Data: email.subject, Charset: 'UTF-8' },
+            Body: {
+              Text: { Data: email.text, Charset: 'UTF-8' },
+              ...(email.html ? { Html: { Data: email.html, Charset: 'UTF-8' } } : {}),
+            },
+            Attachments: email.attachments?.map((a) => ({
+              FileName: a.fileName,
+              ContentType: a.contentType,
+              RawContent: a.content,
+              ContentDisposition: 'ATTACHMENT',
+            })),
+          },
+        },
+      }),
+    );
+    return result.MessageId ?? '';
+  }
+}

@@ -1,0 +1,200 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { OrderNotFound } from '../core/errors.ts';
+import type { Order, OrderStatus, Shipment } from '../core/schemas.ts';
+import { documents } from './clients.ts';
+
+/**
+ * Orders table: partition `orderId`, sort `sk`.
+ *  - `ORDER`: the order (everything but its shipments)
+ *  - `RESERVATION`: the stock it holds (written with the stock, see catalog-repository)
+ *  - `SHIPMENT#<id>`: one per shipment, with the carrier's tracking number (GSI byTrackingNumber)
+ *    and the task token of the workflow waiting for its delivery.
+ */
+export const ORDER_SK = 'ORDER';
+export const RESERVATION_SK = 'RESERVATION';
+const SHIPMENT_PREFIX = 'SHIPMENT#';
+export const TRACKING_INDEX = 'byTrackingNumber';
+
+type StoredOrder = Omit<Order, 'shipments'>;
+export interface ShipmentRecord extends Shipment {
+  orderId: string;
+  taskToken?: string;
+}
+
+export class OrdersRepository {
+  constructor(private readonly tableName: string) {}
+
+  /** Writes a new order; false when an order with that id already exists. */
+  async create(order: Order): Promise<boolean> {
+    const { shipments: _shipments, ...stored } = order;
+    try {
+      await documents().send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...stored, sk: ORDER_SK },
+          ConditionExpression: 'attribute_not_exists(orderId)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async find(orderId: string): Promise<Order | undefined> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await documents().send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'orderId = :id',
+          ExpressionAttributeValues: { ':id': orderId },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    const order = items.find((item) => item.sk === ORDER_SK);
+    if (!order) return undefined;
+    const shipments = items
+      .filter((item) => String(item.sk).startsWith(SHIPMENT_PREFIX))
+      .map((item) => toShipment(item as unknown as ShipmentRecord));
+    const { sk: _sk, ...rest } = order;
+    return { ...(rest as StoredOrder), shipments };
+  }
+
+  async get(orderId: string): Promise<Order> {
+    const order = await this.find(orderId);
+    if (!order) throw new OrderNotFound(orderId);
+    return order;
+  }
+
+  /**
+   * Records that the order reached a stage. Idempotent: a retried stage keeps its first time,
+   * so the timeline shows it once. Returns the order as stored afterwards (without shipments).
+   */
+  async recordStage(
+    orderId: string,
+    stage: string,
+    at: Date,
+    changes: { status?: OrderStatus; set?: Record<string, unknown> } = {},
+  ): Promise<StoredOrder> {
+    const names: Record<string, string> = { '#stages': 'stages', '#stage': stage, '#updatedAt': 'updatedAt' };
+    const values: Record<string, unknown> = { ':at': at.toISOString() };
+    const assignments = ['#stages.#stage = if_not_exists(#stages.#stage, :at)', '#updatedAt = :at'];
+    const fields = { ...(changes.set ?? {}), ...(changes.status ? { status: changes.status } : {}) };
+    Object.entries(fields).forEach(([field, value], index) => {
+      names[`#f${index}`] = field;
+      values[`:v${index}`] = value;
+      assignments.push(`#f${index} = :v${index}`);
+    });
+    try {
+      const result = await documents().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { orderId, sk: ORDER_SK },
+          UpdateExpression: `SET ${assignments.join(', ')}`,
+          ConditionExpression: 'attribute_exists(orderId)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const { sk: _sk, ...order } = result.Attributes ?? {};
+      return order as StoredOrder;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new OrderNotFound(orderId);
+      throw error;
+    }
+  }
+
+  /** Creates the shipment record; a retry with the same shipment id leaves the first one in place. */
+  async putShipment(record: ShipmentRecord): Promise<void> {
+    try {
+      await documents().send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...record, sk: `${SHIPMENT_PREFIX}${record.shipmentId}` },
+          ConditionExpression: 'attribute_not_exists(orderId)',
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async getShipment(orderId: string, shipmentId: string): Promise<ShipmentRecord | undefined> {
+    const result = await documents().send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item as ShipmentRecord | undefined;
+  }
+
+  async updateShipment(
+    orderId: string,
+    shipmentId: string,
+    changes: { status?: Shipment['status']; taskToken?: string | null },
+  ): Promise<ShipmentRecord> {
+    const sets: string[] = [];
+    const removes: string[] = [];
+    const values: Record<string, unknown> = {};
+    if (changes.status) {
+      sets.push('#status = :status');
+      values[':status'] = changes.status;
+    }
+    if (changes.taskToken === null) removes.push('taskToken');
+    else if (changes.taskToken !== undefined) {
+      sets.push('taskToken = :token');
+      values[':token'] = changes.taskToken;
+    }
+    const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
+      .filter(Boolean)
+      .join(' ');
+    const result = await documents().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
+        UpdateExpression: expression,
+        ConditionExpression: 'attribute_exists(orderId)',
+        ...(changes.status ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
+        ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return result.Attributes as ShipmentRecord;
+  }
+
+  async findShipmentByTracking(trackingNumber: string): Promise<ShipmentRecord | undefined> {
+    const result = await documents().send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: TRACKING_INDEX,
+        KeyConditionExpression: 'trackingNumber = :t',
+        ExpressionAttributeValues: { ':t': trackingNumber },
+        Limit: 1,
+      }),
+    );
+    const key = result.Items?.[0];
+    if (!key) return undefined;
+    // The index is eventually consistent and projects keys only: read the item itself.
+    return this.getShipment(String(key.orderId), String(key.sk).slice(SHIPMENT_PREFIX.length));
+  }
+}
+
+function toShipment(record: ShipmentRecord): Shipment {
+  return {
+    shipmentId: record.shipmentId,
+    carrier: record.carrier,
+    trackingNumber: record.trackingNumber,
+    status: record.status,
+  };
+}

@@ -1,0 +1,63 @@
+import { readSecret } from '../adapters/secrets.ts';
+import { CarrierWebhook } from '../core/schemas.ts';
+import { verifySignature } from '../core/signature.ts';
+import { requireEnv } from '../lib/config.ts';
+import { clock, eventPublisher, ordersRepository, workflowClient } from '../lib/deps.ts';
+import { HttpError, httpRoute, json, parseOr400, rawBody } from '../lib/http.ts';
+import { logger } from '../lib/powertools.ts';
+import { stageRecorder } from '../lib/stages.ts';
+
+const secretId = requireEnv('CARRIER_WEBHOOK_SECRET_ID');
+const orders = ordersRepository();
+const workflow = workflowClient();
+const recordStage = stageRecorder(orders, eventPublisher(), clock);
+
+/** The workflow stopped waiting (delivered twice, timed out, or stopped): nothing left to resume. */
+const isClosedTask = (error: unknown) =>
+  error instanceof Error && ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes(error.name);
+
+/**
+ * POST /webhooks/carrier — signed status events from the carrier. IN_TRANSIT is a heartbeat for
+ * the waiting workflow, DELIVERED resumes it, LOST fails it.
+ */
+export const handler = httpRoute(async (event) => {
+  const body = rawBody(event);
+  const check = verifySignature({
+    secret: await readSecret(secretId),
+    timestamp: event.headers?.['x-timestamp'],
+    signature: event.headers?.['x-signature'],
+    rawBody: body,
+    nowSeconds: Math.floor(clock().getTime() / 1000),
+  });
+  if (!check.ok) throw new HttpError(401, 'InvalidSignature', check.reason);
+
+  let payload: unknown;
+  try {
+    payload = JSON.parse(body);
+  } catch {
+    throw new HttpError(400, 'InvalidJson', 'The request body is not valid JSON', [{ path: '(body)', message: 'is not valid JSON' }]);
+  }
+  const update = parseOr400(CarrierWebhook, payload, 'carrier event');
+  const shipment = await orders.findShipmentByTracking(update.trackingNumber);
+  if (!shipment) throw new HttpError(404, 'ShipmentNotFound', `No shipment with tracking number ${update.trackingNumber}`);
+  if (shipment.status === 'DELIVERED' || shipment.status === 'LOST') {
+    return json(200, { trackingNumber: update.trackingNumber, status: shipment.status, note: 'already final' });
+  }
+
+  const stored = await orders.updateShipment(shipment.orderId, shipment.shipmentId, { status: update.status });
+  if (update.status === 'DELIVERED') {
+    await recordStage(shipment.orderId, 'OrderDelivered', { status: 'DELIVERED' }, { deliveredAt: update.occurredAt });
+  }
+  // No token yet: AwaitDelivery sees the final status when it registers and resumes by itself.
+  if (stored.taskToken) {
+    try {
+      if (update.status === 'IN_TRANSIT') await workflow.heartbeat(stored.taskToken);
+      if (update.status === 'DELIVERED') await workflow.succeed(stored.taskToken, { deliveredAt: update.occurredAt });
+      if (update.status === 'LOST') await workflow.fail(stored.taskToken, 'ShipmentLost', `Carrier reported ${update.trackingNumber} lost`);
+    } catch (error) {
+      if (!isClosedTask(error)) throw error;
+      logger.warn('Carrier event for a workflow that no longer waits', { orderId: shipment.orderId, status: update.status });
+    }
+  }
+  return json(202, { trackingNumber: update.trackingNumber, status: update.status });
+});

@@ -1,0 +1,63 @@
+/**
+ * Domain errors. The class name is the error name Step Functions sees (Lambda's `errorType`),
+ * so the state machine's Catch and Retry match them by name. Keep names stable: they are the
+ * failure codes shown on the order.
+ */
+export class DomainError extends Error {
+  override name = 'DomainError';
+}
+
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+/** The order cannot be accepted as asked (unknown customer or product, wrong price, bad destination…). */
+export class InvalidOrder extends DomainError {
+  override name = 'InvalidOrder';
+  constructor(readonly problems: Problem[]) {
+    super(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+  }
+}
+
+export interface ShortLine {
+  sku: string;
+  requested: number;
+  available: number;
+}
+
+export class OutOfStock extends DomainError {
+  override name = 'OutOfStock';
+  constructor(readonly lines: ShortLine[]) {
+    super(`Not enough stock for ${lines.map((l) => `${l.sku} (requested ${l.requested}, available ${l.available})`).join(', ')}`);
+  }
+}
+
+export class CreditLimitExceeded extends DomainError {
+  override name = 'CreditLimitExceeded';
+}
+
+export class PaymentDeclined extends DomainError {
+  override name = 'PaymentDeclined';
+}
+
+/** Transient: the state machine retries these with backoff and jitter. */
+export class PaymentProviderUnavailable extends Error {
+  override name = 'PaymentProviderUnavailable';
+}
+
+/** Transient: concurrent transactions touched the same stock items. Retried by the state machine. */
+export class StockContention extends Error {
+  override name = 'StockContention';
+}
+
+export class OrderNotFound extends DomainError {
+  override name = 'OrderNotFound';
+  constructor(orderId: string) {
+    super(`Order ${orderId} does not exist`);
+  }
+}
+
+export class InvoiceNumbersExhausted extends DomainError {
+  override name = 'InvoiceNumbersExhausted';
+}

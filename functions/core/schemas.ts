@@ -1,0 +1,206 @@
+import { z } from 'zod';
+
+/**
+ * The single source of the domain's data types. Everything else infers from here
+ * (`z.infer`), and the HTTP API's validation and OpenAPI document come from these too.
+ * Money is always integer minor units (cents) with its currency beside it.
+ */
+
+export const Currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR');
+export const MinorUnits = z.number().int('must be an integer amount in minor units (cents)').nonnegative();
+export const Sku = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'must be 2-40 upper-case letters, digits or dashes');
+export const CustomerId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
+export const OrderId = z.string().regex(/^ord-[0-9a-z]{26}$/, 'is not an order id');
+export const CountryCode = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as DE');
+export const Timestamp = z.iso.datetime({ offset: true });
+
+const text = (max: number) => z.string().trim().min(1, 'is required').max(max, `must be at most ${max} characters`);
+
+export const Address = z.object({
+  name: text(100),
+  line1: text(200),
+  line2: z.string().trim().max(200).optional(),
+  city: text(100),
+  postalCode: text(20),
+  country: CountryCode,
+});
+
+export const Payment = z.discriminatedUnion('method', [
+  z.object({ method: z.literal('card'), token: z.string().min(1, 'is required').max(200) }),
+  z.object({ method: z.literal('on_account') }),
+]);
+
+export const OrderLineRequest = z.object({
+  sku: Sku,
+  quantity: z.number().int('must be a whole number').positive('must be at least 1').max(10_000),
+  unitPrice: MinorUnits,
+});
+
+/** What every capture channel (web checkout, CRM, e-mail, rep) is normalised to. */
+export const OrderRequest = z
+  .object({
+    customerId: CustomerId,
+    currency: Currency,
+    // A reservation is one DynamoDB transaction: 100 items at most, one of them the reservation record.
+    lines: z.array(OrderLineRequest).min(1, 'must contain at least one line').max(50, 'must contain at most 50 lines'),
+    shippingAddress: Address,
+    payment: Payment,
+  })
+  .superRefine((request, ctx) => {
+    const seen = new Set<string>();
+    request.lines.forEach((line, index) => {
+      if (seen.has(line.sku)) {
+        ctx.addIssue({ code: 'custom', path: ['lines', index, 'sku'], message: 'appears more than once; combine the lines' });
+      }
+      seen.add(line.sku);
+    });
+  });
+
+export const OrderStatus = z.enum([
+  'RECEIVED',
+  'VALIDATED',
+  'RESERVED',
+  'PAYMENT_AUTHORIZED',
+  'SHIPPED',
+  'DELIVERED',
+  'PAYMENT_CAPTURED',
+  'INVOICED',
+  'COMPLETED',
+  'REJECTED',
+  'CANCELLED',
+  'FAILED',
+]);
+export const TERMINAL_STATUSES = ['COMPLETED', 'REJECTED', 'CANCELLED', 'FAILED'] as const;
+
+export const PricedLine = z.object({
+  sku: Sku,
+  name: z.string(),
+  quantity: z.number().int().positive(),
+  unitPrice: MinorUnits,
+  taxRateBasisPoints: z.number().int().nonnegative(),
+  lineSubtotal: MinorUnits,
+  lineTax: MinorUnits,
+});
+
+export const Totals = z.object({ subtotal: MinorUnits, tax: MinorUnits, total: MinorUnits });
+
+export const ShipmentStatus = z.enum(['CREATED', 'IN_TRANSIT', 'DELIVERED', 'LOST']);
+export const Shipment = z.object({
+  shipmentId: z.string(),
+  carrier: z.string(),
+  trackingNumber: z.string(),
+  status: ShipmentStatus,
+});
+
+export const PaymentStatus = z.enum(['AUTHORIZED', 'CAPTURED', 'VOIDED', 'REFUNDED', 'ON_ACCOUNT']);
+export const PaymentRecord = z.object({
+  method: z.enum(['card', 'on_account']),
+  status: PaymentStatus,
+  authorizationId: z.string().optional(),
+  amount: MinorUnits,
+});
+
+export const Failure = z.object({ code: z.string(), message: z.string() });
+
+export const TimelineEntry = z.object({ at: Timestamp, type: z.string() });
+
+export const Order = z.object({
+  orderId: OrderId,
+  status: OrderStatus,
+  channel: z.enum(['api', 'crm', 'email', 'rep']),
+  customerId: CustomerId,
+  currency: Currency,
+  requestedLines: z.array(OrderLineRequest),
+  lines: z.array(PricedLine).optional(),
+  totals: Totals.optional(),
+  shippingAddress: Address,
+  payment: Payment,
+  paymentRecord: PaymentRecord.optional(),
+  /** Kept as items of their own (one per shipment) and joined in on read. */
+  shipments: z.array(Shipment),
+  invoice: z.object({ number: z.string(), total: MinorUnits, pdfKey: z.string() }).optional(),
+  failure: Failure.optional(),
+  /** When each stage was first recorded; the timeline is derived from it, so a retried stage is recorded once. */
+  stages: z.record(z.string(), Timestamp),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+export const CustomerStatus = z.enum(['ACTIVE', 'SUSPENDED']);
+export const Customer = z.object({
+  customerId: CustomerId,
+  name: z.string(),
+  email: z.email(),
+  status: CustomerStatus,
+  paymentTerms: z.enum(['PREPAID', 'NET30']),
+  /** Credit for on-account orders, in the customer's currency. */
+  creditLimit: MinorUnits,
+  /** Invoiced on account and not yet paid. */
+  openBalance: MinorUnits,
+  currency: Currency,
+});
+
+export const Product = z.object({
+  sku: Sku,
+  name: z.string(),
+  unitPrice: MinorUnits,
+  currency: Currency,
+  active: z.boolean(),
+  available: z.number().int().nonnegative(),
+  reserved: z.number().int().nonnegative(),
+});
+
+export const StockLevel = z.object({ available: z.number().int('must be a whole number').nonnegative().max(1_000_000_000) });
+
+export const Invoice = z.object({
+  invoiceNumber: z.string(),
+  orderId: OrderId,
+  customerId: CustomerId,
+  customerName: z.string(),
+  customerEmail: z.email(),
+  issuedAt: Timestamp,
+  currency: Currency,
+  lines: z.array(PricedLine),
+  totals: Totals,
+  billingAddress: Address,
+  paymentMethod: z.enum(['card', 'on_account']),
+});
+
+export const CarrierEventStatus = z.enum(['IN_TRANSIT', 'DELIVERED', 'LOST']);
+export const CarrierWebhook = z.object({
+  trackingNumber: z.string().min(1).max(64),
+  status: CarrierEventStatus,
+  occurredAt: Timestamp,
+});
+
+/** Input of every workflow task: the execution carries ids, the order record carries the facts. */
+export const OrderRef = z.object({ orderId: OrderId });
+
+export const AwaitDeliveryInput = OrderRef.extend({
+  shipmentId: z.string(),
+  trackingNumber: z.string(),
+  taskToken: z.string().min(1),
+});
+
+/** The `{ Error, Cause }` a Step Functions Catch places at ResultPath. */
+export const CaughtError = z.object({ Error: z.string(), Cause: z.string().optional() });
+export const CloseOrderInput = OrderRef.extend({
+  outcome: z.enum(['REJECTED', 'FAILED']),
+  error: CaughtError,
+});
+
+export type OrderRequest = z.infer<typeof OrderRequest>;
+export type OrderLineRequest = z.infer<typeof OrderLineRequest>;
+export type OrderStatus = z.infer<typeof OrderStatus>;
+export type PricedLine = z.infer<typeof PricedLine>;
+export type Totals = z.infer<typeof Totals>;
+export type Shipment = z.infer<typeof Shipment>;
+export type PaymentRecord = z.infer<typeof PaymentRecord>;
+export type Failure = z.infer<typeof Failure>;
+export type Order = z.infer<typeof Order>;
+export type Customer = z.infer<typeof Customer>;
+export type Product = z.infer<typeof Product>;
+export type Invoice = z.infer<typeof Invoice>;
+export type Address = z.infer<typeof Address>;
+export type CarrierWebhook = z.infer<typeof CarrierWebhook>;
+export type CaughtError = z.infer<typeof CaughtError>;

@@ -1,0 +1,28 @@
+import { timelineOf } from '../core/order.ts';
+import { OrderId } from '../core/schemas.ts';
+import { ordersRepository } from '../lib/deps.ts';
+import { HttpError, httpRoute, json, parseOr400 } from '../lib/http.ts';
+
+const orders = ordersRepository();
+
+/** GET /orders/{orderId} — status for the checkout page and the sales reps. */
+export const handler = httpRoute(async (event) => {
+  const orderId = parseOr400(OrderId, event.pathParameters?.orderId, 'order id');
+  const order = await orders.find(orderId);
+  if (!order) throw new HttpError(404, 'OrderNotFound', `Order ${orderId} does not exist`);
+  return json(200, {
+    orderId: order.orderId,
+    status: order.status,
+    customerId: order.customerId,
+    currency: order.currency,
+    lines: order.lines ?? order.requestedLines,
+    totals: order.totals ?? null,
+    payment: order.paymentRecord ? { method: order.paymentRecord.method, status: order.paymentRecord.status } : { method: order.payment.method },
+    shipments: order.shipments.map(({ carrier, trackingNumber, status }) => ({ carrier, trackingNumber, status })),
+    invoice: order.invoice ? { number: order.invoice.number, total: order.invoice.total } : null,
+    timeline: timelineOf(order),
+    ...(order.failure ? { failure: order.failure } : {}),
+    createdAt: order.createdAt,
+    updatedAt: order.updatedAt,
+  });
+});

@@ -1,0 +1,23 @@
+import { CatalogRepository } from '../adapters/catalog-repository.ts';
+import { CustomersRepository } from '../adapters/customers-repository.ts';
+import { EventPublisher } from '../adapters/event-publisher.ts';
+import { InvoicesRepository } from '../adapters/invoices-repository.ts';
+import { OrdersRepository } from '../adapters/orders-repository.ts';
+import { WorkflowClient } from '../adapters/workflow-client.ts';
+import { requireEnv } from './config.ts';
+
+/**
+ * Builders for the adapters a handler uses, each reading its configuration. Handlers call
+ * them at module load, so a missing variable fails at INIT. The variable names are set by the
+ * CDK constructs' bind* methods (infra/constructs).
+ */
+export const ordersRepository = () => new OrdersRepository(requireEnv('ORDERS_TABLE_NAME'));
+export const catalogRepository = () =>
+  new CatalogRepository(requireEnv('PRODUCTS_TABLE_NAME'), requireEnv('ORDERS_TABLE_NAME'));
+export const customersRepository = () => new CustomersRepository(requireEnv('CUSTOMERS_TABLE_NAME'));
+export const invoicesRepository = () => new InvoicesRepository(requireEnv('INVOICES_TABLE_NAME'));
+export const eventPublisher = () => new EventPublisher(requireEnv('EVENT_BUS_NAME'));
+export const workflowClient = () => new WorkflowClient(requireEnv('STATE_MACHINE_ARN'));
+
+/** The handlers' clock: the domain core never reads the time itself. */
+export const clock = () => new Date();

@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { documents } from '../adapters/clients.ts';
+import { ORDER_SK } from '../adapters/orders-repository.ts';
+import { newOrderId } from '../core/ids.ts';
+import { newOrder } from '../core/order.ts';
+import type { Order, OrderRequest } from '../core/schemas.ts';
+import { requireEnv } from './config.ts';
+import { clock, eventPublisher, ordersRepository, workflowClient } from './deps.ts';
+import { logger } from './powertools.ts';
+
+export interface IntakeCommand {
+  channel: Order['channel'];
+  /** Chosen by the caller; the same key with the same request captures the order once. */
+  idempotencyKey: string;
+  request: OrderRequest;
+}
+
+export interface IntakeResult {
+  orderId: string;
+  status: 'RECEIVED';
+}
+
+const orders = ordersRepository();
+const events = eventPublisher();
+const workflow = workflowClient();
+const ordersTable = requireEnv('ORDERS_TABLE_NAME');
+
+const config = new IdempotencyConfig({
+  eventKeyJmesPath: '[channel, idempotencyKey]',
+  payloadValidationJmesPath: 'request',
+  expiresAfterSeconds: 24 * 60 * 60,
+});
+
+/**
+ * The one intake every capture channel calls: stores the order, announces it, and starts its
+ * workflow (execution name = order id). Idempotent per channel and key for 24 hours.
+ */
+async function capture(command: IntakeCommand): Promise<IntakeResult> {
+  const now = clock();
+  const orderId = newOrderId(now, randomBytes(10));
+  const order = newOrder({ orderId, request: command.request, channel: command.channel, now });
+  await orders.create(order);
+  try {
+    await workflow.start(orderId);
+  } catch (error) {
+    // Leave nothing half-written: without a workflow the order would sit in RECEIVED forever.
+    await documents().send(new DeleteCommand({ TableName: ordersTable, Key: { orderId, sk: ORDER_SK } }));
+    throw error;
+  }
+  await events.publish('OrderReceived', {
+    orderId,
+    customerId: order.customerId,
+    status: order.status,
+    channel: order.channel,
+    currency: order.currency,
+    createdAt: order.createdAt,
+    at: order.createdAt,
+  });
+  logger.info('Order captured', { orderId, channel: command.channel });
+  return { orderId, status: 'RECEIVED' };
+}
+
+const idempotentCapture = makeIdempotent(capture, {
+  persistenceStore: new DynamoDBPersistenceLayer({ tableName: requireEnv('IDEMPOTENCY_TABLE_NAME') }),
+  config,
+});
+
+export async function captureOrder(command: IntakeCommand, context: Context): Promise<IntakeResult> {
+  config.registerLambdaContext(context);
+  return idempotentCapture(command);
+}

@@ -1,0 +1,33 @@
+import type { EventPublisher } from '../adapters/event-publisher.ts';
+import type { OrdersRepository } from '../adapters/orders-repository.ts';
+import type { Order, OrderStatus } from '../core/schemas.ts';
+
+export type StageName = `Order${string}`;
+
+/**
+ * Records a stage on the order and publishes it as a domain event. The event carries ids,
+ * status and amounts for the KPI consumer, never personal data.
+ */
+export function stageRecorder(orders: OrdersRepository, events: EventPublisher, clock: () => Date) {
+  return async (
+    orderId: string,
+    stage: StageName,
+    changes: { status?: OrderStatus; set?: Record<string, unknown> } = {},
+    extra: Record<string, unknown> = {},
+  ): Promise<Omit<Order, 'shipments'>> => {
+    const at = clock();
+    const order = await orders.recordStage(orderId, stage, at, changes);
+    await events.publish(stage, {
+      orderId,
+      customerId: order.customerId,
+      status: order.status,
+      channel: order.channel,
+      currency: order.currency,
+      total: order.totals?.total,
+      createdAt: order.createdAt,
+      at: at.toISOString(),
+      ...extra,
+    });
+    return order;
+  };
+}
