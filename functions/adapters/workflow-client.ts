@@ -7,8 +7,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { sfn } from './clients.ts';
 
-/** Starts and resumes order workflows. The execution name is the order id, so a start is idempotent. */
-export class WorkflowClient {
+/** Starts order workflows. The execution name is the order id, so a start is idempotent. */
+export class WorkflowStarter {
   constructor(private readonly stateMachineArn: string) {}
 
   async start(orderId: string): Promise<void> {
@@ -21,7 +21,10 @@ export class WorkflowClient {
       if (!(error instanceof ExecutionAlreadyExists)) throw error;
     }
   }
+}
 
+/** Resumes a waiting task: the token alone identifies the execution and state. */
+export class TaskTokens {
   async succeed(taskToken: string, output: Record<string, unknown>): Promise<void> {
     await sfn().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
   }

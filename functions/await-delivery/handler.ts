@@ -1,9 +1,9 @@
 import { AwaitDeliveryInput } from '../core/schemas.ts';
-import { ordersRepository, workflowClient } from '../lib/deps.ts';
+import { ordersRepository, taskTokens } from '../lib/deps.ts';
 import { workflowTask } from '../lib/task.ts';
 
 const orders = ordersRepository();
-const workflow = workflowClient();
+const workflow = taskTokens();
 
 /**
  * AwaitDelivery (.waitForTaskToken): parks the task token on the shipment for the carrier

@@ -2,14 +2,14 @@ import { readSecret } from '../adapters/secrets.ts';
 import { CarrierWebhook } from '../core/schemas.ts';
 import { verifySignature } from '../core/signature.ts';
 import { requireEnv } from '../lib/config.ts';
-import { clock, eventPublisher, ordersRepository, workflowClient } from '../lib/deps.ts';
+import { clock, eventPublisher, ordersRepository, taskTokens } from '../lib/deps.ts';
 import { HttpError, httpRoute, json, parseOr400, rawBody } from '../lib/http.ts';
 import { logger } from '../lib/powertools.ts';
 import { stageRecorder } from '../lib/stages.ts';
 
 const secretId = requireEnv('CARRIER_WEBHOOK_SECRET_ID');
 const orders = ordersRepository();
-const workflow = workflowClient();
+const workflow = taskTokens();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
 
 /** The workflow stopped waiting (delivered twice, timed out, or stopped): nothing left to resume. */

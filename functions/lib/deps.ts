@@ -3,7 +3,7 @@ import { CustomersRepository } from '../adapters/customers-repository.ts';
 import { EventPublisher } from '../adapters/event-publisher.ts';
 import { InvoicesRepository } from '../adapters/invoices-repository.ts';
 import { OrdersRepository } from '../adapters/orders-repository.ts';
-import { WorkflowClient } from '../adapters/workflow-client.ts';
+import { TaskTokens, WorkflowStarter } from '../adapters/workflow-client.ts';
 import { requireEnv } from './config.ts';
 
 /**
@@ -17,7 +17,8 @@ export const catalogRepository = () =>
 export const customersRepository = () => new CustomersRepository(requireEnv('CUSTOMERS_TABLE_NAME'));
 export const invoicesRepository = () => new InvoicesRepository(requireEnv('INVOICES_TABLE_NAME'));
 export const eventPublisher = () => new EventPublisher(requireEnv('EVENT_BUS_NAME'));
-export const workflowClient = () => new WorkflowClient(requireEnv('STATE_MACHINE_ARN'));
+export const workflowStarter = () => new WorkflowStarter(requireEnv('STATE_MACHINE_ARN'));
+export const taskTokens = () => new TaskTokens();
 
 /** The handlers' clock: the domain core never reads the time itself. */
 export const clock = () => new Date();

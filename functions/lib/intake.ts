@@ -9,7 +9,7 @@ import { newOrderId } from '../core/ids.ts';
 import { newOrder } from '../core/order.ts';
 import type { Order, OrderRequest } from '../core/schemas.ts';
 import { requireEnv } from './config.ts';
-import { clock, eventPublisher, ordersRepository, workflowClient } from './deps.ts';
+import { clock, eventPublisher, ordersRepository, workflowStarter } from './deps.ts';
 import { logger } from './powertools.ts';
 
 export interface IntakeCommand {
@@ -26,7 +26,7 @@ export interface IntakeResult {
 
 const orders = ordersRepository();
 const events = eventPublisher();
-const workflow = workflowClient();
+const workflow = workflowStarter();
 const ordersTable = requireEnv('ORDERS_TABLE_NAME');
 
 const config = new IdempotencyConfig({

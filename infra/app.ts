@@ -1,0 +1,3 @@
+import { buildOrderApp } from './build.ts';
+
+buildOrderApp();

@@ -1,0 +1,31 @@
+import { App, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { acknowledgeFindings } from './nag-acknowledgements.ts';
+import { OrderStack } from './order-stack.ts';
+
+export interface BuildOptions {
+  /** Extra CDK context, e.g. `{ 'aws:cdk:bundling-stacks': [] }` to skip bundling in tests and the local runtime. */
+  context?: Record<string, unknown>;
+}
+
+/** The CDK app: `cdk synth/deploy` (infra/app.ts), the infra tests and the local runtime all build it here. */
+export function buildOrderApp(options: BuildOptions = {}): { app: App; stack: OrderStack } {
+  const app = new App({ context: options.context });
+  const context = (key: string, fallback: string) => (app.node.tryGetContext(key) as string | undefined) ?? fallback;
+  const stack = new OrderStack(app, context('stackName', 'SalesOrders'), {
+    description: 'Sales order management: Step Functions workflow, Lambda, DynamoDB, SES, EventBridge',
+    senderEmail: context('senderEmail', 'invoices@example.com'),
+    financeEmail: context('financeEmail', 'finance@example.com'),
+    removalPolicy: context('removalPolicy', 'retain') === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  });
+  acknowledgeFindings(stack);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  return { app, stack };
+}
+
+/** The synthesized CloudFormation template, without bundling (fast, offline). */
+export function synthTemplate(): Record<string, unknown> {
+  const { app, stack } = buildOrderApp({ context: { 'aws:cdk:bundling-stacks': [] } });
+  return app.synth().getStackArtifact(stack.artifactId).template as Record<string, unknown>;
+}

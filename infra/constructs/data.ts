@@ -1,0 +1,66 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+
+export type AccessMode = 'read' | 'readwrite';
+export type TableName = 'orders' | 'products' | 'customers' | 'invoices' | 'idempotency';
+
+/** The environment variable through which each table reaches the handlers (functions/lib/deps.ts). */
+export const TABLE_ENV: Record<TableName, string> = {
+  orders: 'ORDERS_TABLE_NAME',
+  products: 'PRODUCTS_TABLE_NAME',
+  customers: 'CUSTOMERS_TABLE_NAME',
+  invoices: 'INVOICES_TABLE_NAME',
+  idempotency: 'IDEMPOTENCY_TABLE_NAME',
+};
+
+/**
+ * The order data: on-demand tables with point-in-time recovery. Key design in the repositories
+ * (functions/adapters/*-repository.ts). The local runtime creates its tables from this
+ * construct's synthesized output, so this is the only place they are defined.
+ */
+export class OrderData extends Construct {
+  readonly tables: Record<TableName, TableV2>;
+
+  constructor(scope: Construct, id: string, props: { removalPolicy?: RemovalPolicy } = {}) {
+    super(scope, id);
+    const common = {
+      billing: Billing.onDemand(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: props.removalPolicy === RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    };
+    this.tables = {
+      orders: new TableV2(this, 'Orders', {
+        ...common,
+        partitionKey: { name: 'orderId', type: AttributeType.STRING },
+        sortKey: { name: 'sk', type: AttributeType.STRING },
+        globalSecondaryIndexes: [
+          {
+            indexName: 'byTrackingNumber',
+            partitionKey: { name: 'trackingNumber', type: AttributeType.STRING },
+            projectionType: ProjectionType.KEYS_ONLY,
+          },
+        ],
+      }),
+      products: new TableV2(this, 'Products', { ...common, partitionKey: { name: 'sku', type: AttributeType.STRING } }),
+      customers: new TableV2(this, 'Customers', { ...common, partitionKey: { name: 'customerId', type: AttributeType.STRING } }),
+      invoices: new TableV2(this, 'Invoices', { ...common, partitionKey: { name: 'pk', type: AttributeType.STRING } }),
+      // Powertools idempotency records: `id`, expiring through TTL on `expiration`.
+      idempotency: new TableV2(this, 'Idempotency', {
+        ...common,
+        partitionKey: { name: 'id', type: AttributeType.STRING },
+        timeToLiveAttribute: 'expiration',
+      }),
+    };
+  }
+
+  /** Gives a function one table: its name in the conventional variable and the narrowest grant. */
+  bindTable(fn: IFunction & { addEnvironment(key: string, value: string): unknown }, table: TableName, accessMode: AccessMode): void {
+    const target = this.tables[table];
+    fn.addEnvironment(TABLE_ENV[table], target.tableName);
+    if (accessMode === 'read') target.grantReadData(fn);
+    else target.grantReadWriteData(fn);
+  }
+}

@@ -1,0 +1,41 @@
+import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+
+const kpi = (metricName: string, statistic = 'Sum') =>
+  new Metric({ namespace: 'SalesOrders', metricName, dimensionsMap: { service: 'sales-orders' }, statistic, period: Duration.hours(1) });
+
+/** KPI dashboard (fed by the KPI consumer's metrics) and the operational alarms. */
+export class OrderObservability extends Construct {
+  constructor(scope: Construct, id: string, props: { stateMachine: StateMachine }) {
+    super(scope, id);
+    const failed = props.stateMachine.metricFailed({ period: Duration.minutes(5) });
+    new Alarm(this, 'ExecutionsFailed', {
+      alarmDescription: 'Order workflows ended FAILED (declined payments after compensation, or unrecoverable errors)',
+      metric: failed,
+      threshold: 5,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    const fulfilmentRate = new MathExpression({
+      expression: '100 * completed / IF(received > 0, received, 1)',
+      usingMetrics: { completed: kpi('OrdersCompleted'), received: kpi('OrdersReceived') },
+      label: 'Fulfilment rate %',
+      period: Duration.hours(1),
+    });
+    new Dashboard(this, 'Dashboard', {
+      widgets: [
+        [
+          new GraphWidget({ title: 'Orders', left: [kpi('OrdersReceived'), kpi('OrdersCompleted'), kpi('OrdersRejected'), kpi('OrdersFailed')] }),
+          new GraphWidget({ title: 'Order cycle time (s)', left: [kpi('OrderCycleTime', 'p50'), kpi('OrderCycleTime', 'p90')] }),
+        ],
+        [
+          new GraphWidget({ title: 'Fulfilment rate', left: [fulfilmentRate] }),
+          new GraphWidget({ title: 'Workflow executions', left: [props.stateMachine.metricSucceeded(), failed, props.stateMachine.metricTimedOut()] }),
+        ],
+      ],
+    });
+  }
+}

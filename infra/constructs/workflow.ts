@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+
+type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
+
+/** The single definition of the order workflow, shared with the local runtime. */
+export const WORKFLOW_DEFINITION_FILE = fileURLToPath(new URL('../../statemachines/order-workflow.asl.json', import.meta.url));
+
+/** The `${<Task>FunctionArn}` placeholders of the definition, i.e. which functions it needs. */
+export function workflowPlaceholders(definition = readFileSync(WORKFLOW_DEFINITION_FILE, 'utf8')): string[] {
+  return [...new Set([...definition.matchAll(/\$\{(\w+)FunctionArn\}/g)].map((match) => match[1] as string))].sort();
+}
+
+/**
+ * The order workflow: a STANDARD state machine built from the ASL file, with every task's
+ * function substituted in, logs (no execution data: orders hold personal data) and X-Ray.
+ */
+export class OrderWorkflow extends Construct {
+  readonly stateMachine: StateMachine;
+
+  constructor(scope: Construct, id: string, props: { tasks: Record<string, IFunction> }) {
+    super(scope, id);
+    const needed = workflowPlaceholders();
+    const missing = needed.filter((name) => !props.tasks[name]);
+    const unused = Object.keys(props.tasks).filter((name) => !needed.includes(name));
+    if (missing.length || unused.length) {
+      throw new Error(`Workflow task functions do not match the definition: missing [${missing}], unused [${unused}]`);
+    }
+    const logs = new LogGroup(this, 'Logs', { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      // A fixed name lets task-token callers be granted by ARN without a reference back to the
+      // state machine, which itself references them (a circular dependency otherwise).
+      stateMachineName: `${Stack.of(this).stackName}-order-workflow`,
+      definitionBody: DefinitionBody.fromFile(WORKFLOW_DEFINITION_FILE),
+      definitionSubstitutions: Object.fromEntries(
+        Object.entries(props.tasks).map(([name, fn]) => [`${name}FunctionArn`, fn.functionArn]),
+      ),
+      stateMachineType: StateMachineType.STANDARD,
+      tracingEnabled: true,
+      logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: false },
+    });
+    for (const fn of Object.values(props.tasks)) fn.grantInvoke(this.stateMachine);
+  }
+
+  /** Lets a function start order executions (the intake). */
+  grantStart(fn: EnvFunction): void {
+    fn.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    this.stateMachine.grantStartExecution(fn);
+  }
+
+  /** Lets a function resume waiting tasks (SendTaskSuccess/Failure/Heartbeat); the token names the execution. */
+  grantTaskResponse(fn: IFunction): void {
+    const stack = Stack.of(this);
+    const arn = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: `${stack.stackName}-order-workflow`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], resources: [arn] }),
+    );
+  }
+
+  /** Lets a function describe the state machine (health check). */
+  grantDescribe(fn: EnvFunction): void {
+    fn.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['states:DescribeStateMachine'], resources: [this.stateMachine.stateMachineArn] }),
+    );
+  }
+}

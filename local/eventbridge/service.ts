@@ -1,0 +1,352 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AwsServiceError, startAwsJsonServer } from '../aws-json.ts';
+import { InvalidPatternError, matchesPattern, validatePattern } from './pattern.ts';
+
+/**
+ * Local Amazon EventBridge: the AWS JSON 1.1 API (`X-Amz-Target: AWSEvents.<Op>`) for PutEvents,
+ * TestEventPattern, DescribeEventBus, ListEventBuses, ListRules, DescribeRule and ListTargetsByRule,
+ * with rules and targets fixed at start-up. Matching events are handed to `deliver` asynchronously,
+ * as EventBridge does: PutEvents only acknowledges receipt.
+ */
+
+export interface RuleTarget {
+  id: string;
+  arn: string;
+}
+
+export interface LocalRule {
+  name: string;
+  eventBusName: string;
+  eventPattern: Record<string, unknown>;
+  targets: RuleTarget[];
+}
+
+/** The envelope EventBridge hands to targets. */
+export interface EventEnvelope {
+  version: '0';
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+}
+
+/** One PutEvents entry, as the SDK sends it (`Time` arrives as epoch seconds over the wire). */
+export interface PutEventsEntry {
+  Source?: string;
+  DetailType?: string;
+  Detail?: string;
+  EventBusName?: string;
+  Resources?: string[];
+  Time?: Date | string | number;
+  TraceHeader?: string;
+}
+
+export type PutEventsResultEntry = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
+
+export interface PutEventsResult {
+  FailedEntryCount: number;
+  Entries: PutEventsResultEntry[];
+}
+
+export interface EventBridgeServiceOptions {
+  host?: string;
+  port?: number;
+  region: string;
+  accountId: string;
+  /** Custom bus names; `default` always exists. */
+  buses: string[];
+  rules: LocalRule[];
+  deliver: (target: RuleTarget, event: EventEnvelope, rule: LocalRule) => Promise<void>;
+  /** How many published events `recentEvents()` keeps. */
+  historySize?: number;
+}
+
+export interface EventBridgeService {
+  endpoint: string;
+  port: number;
+  putEvents(entries: PutEventsEntry[]): Promise<PutEventsResult>;
+  recentEvents(): EventEnvelope[];
+  /** Resolves once every delivery started so far (and any they caused) has settled. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const MAX_ENTRIES = 10;
+// PutEvents caps the whole request at 256 KB.
+const MAX_REQUEST_BYTES = 256 * 1024;
+const DEFAULT_BUS = 'default';
+
+// ---------------------------------------------------------------------------------------------
+// Pure functions
+// ---------------------------------------------------------------------------------------------
+
+const busArn = (region: string, account: string, name: string) =>
+  `arn:aws:events:${region}:${account}:event-bus/${name}`;
+
+const ruleArn = (region: string, account: string, rule: LocalRule) =>
+  rule.eventBusName === DEFAULT_BUS
+    ? `arn:aws:events:${region}:${account}:rule/${rule.name}`
+    : `arn:aws:events:${region}:${account}:rule/${rule.eventBusName}/${rule.name}`;
+
+/** Bus names may be given as a name or as an event-bus ARN. */
+export const busNameOf = (nameOrArn: string): string => {
+  const match = /^arn:aws[\w-]*:events:[^:]*:[^:]*:event-bus\/(.+)$/.exec(nameOrArn);
+  return match?.[1] ?? nameOrArn;
+};
+
+/** ISO-8601 without milliseconds, as in EventBridge envelopes. */
+export const isoSeconds = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function parseTime(time: PutEventsEntry['Time']): Date | undefined {
+  if (time === undefined || time === null) return undefined;
+  // awsJson serializes timestamps as epoch seconds.
+  const date = typeof time === 'number' ? new Date(time * 1000) : new Date(time);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+const failure = (ErrorCode: string, ErrorMessage: string): PutEventsResultEntry => ({ ErrorCode, ErrorMessage });
+
+const missing = (parameter: string) =>
+  failure('InvalidArgument', `Parameter ${parameter} is not valid. Reason: ${parameter} is a required argument.`);
+
+type EntryCheck =
+  | { ok: true; bus: string; detail: Record<string, unknown> }
+  | { ok: false; error: PutEventsResultEntry };
+
+/** Per-entry validation, reported in the entry's result slot the way PutEvents does. */
+function checkEntry(entry: PutEventsEntry, buses: ReadonlySet<string>): EntryCheck {
+  if (typeof entry.Source !== 'string' || entry.Source === '') return { ok: false, error: missing('Source') };
+  if (typeof entry.DetailType !== 'string' || entry.DetailType === '') {
+    return { ok: false, error: missing('DetailType') };
+  }
+  if (typeof entry.Detail !== 'string' || entry.Detail === '') return { ok: false, error: missing('Detail') };
+  let detail: unknown;
+  try {
+    detail = JSON.parse(entry.Detail);
+  } catch {
+    return { ok: false, error: failure('MalformedDetail', 'Detail is malformed.') };
+  }
+  if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
+    return { ok: false, error: failure('MalformedDetail', 'Detail is malformed.') };
+  }
+  if (entry.Source.startsWith('aws.')) {
+    return { ok: false, error: failure('NotAuthorizedForSourceException', 'Not authorized for the source.') };
+  }
+  const bus = busNameOf(entry.EventBusName || DEFAULT_BUS);
+  if (!buses.has(bus))
+    return { ok: false, error: failure('ResourceNotFoundException', `Event bus ${bus} does not exist.`) };
+  return { ok: true, bus, detail: detail as Record<string, unknown> };
+}
+
+function validateEntries(entries: unknown): PutEventsEntry[] {
+  if (!Array.isArray(entries) || entries.length === 0) {
+    throw new AwsServiceError(
+      'ValidationException',
+      "1 validation error detected: Value null at 'entries' failed to satisfy constraint: Member must not be null",
+    );
+  }
+  if (entries.length > MAX_ENTRIES) {
+    throw new AwsServiceError(
+      'ValidationException',
+      `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${MAX_ENTRIES}`,
+    );
+  }
+  if (Buffer.byteLength(JSON.stringify(entries)) > MAX_REQUEST_BYTES) {
+    throw new AwsServiceError('ValidationException', 'Total size of the entries in the request is over the limit.');
+  }
+  return entries as PutEventsEntry[];
+}
+
+function paginate<T>(items: T[], input: Record<string, unknown>): { page: T[]; NextToken?: string } {
+  const start = typeof input.NextToken === 'string' ? Number.parseInt(input.NextToken, 10) || 0 : 0;
+  const limit = typeof input.Limit === 'number' && input.Limit > 0 ? input.Limit : 100;
+  const page = items.slice(start, start + limit);
+  return start + limit < items.length ? { page, NextToken: String(start + limit) } : { page };
+}
+
+function parseJsonParameter(value: unknown, name: string, code: string): unknown {
+  if (typeof value !== 'string') throw new AwsServiceError('ValidationException', `${name} is a required parameter.`);
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new AwsServiceError(code, `${name} is not valid JSON.`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Service
+// ---------------------------------------------------------------------------------------------
+
+export async function startEventBridgeService(options: EventBridgeServiceOptions): Promise<EventBridgeService> {
+  const { region, accountId: account } = options;
+  const buses = new Set([DEFAULT_BUS, ...options.buses.map(busNameOf)]);
+  for (const rule of options.rules) {
+    if (!buses.has(rule.eventBusName)) {
+      throw new Error(`Rule ${rule.name} is attached to unknown event bus ${rule.eventBusName}`);
+    }
+    validatePattern(rule.eventPattern);
+  }
+
+  const historySize = options.historySize ?? 500;
+  const history: EventEnvelope[] = [];
+  const inFlight = new Set<Promise<void>>();
+
+  const remember = (event: EventEnvelope) => {
+    history.push(event);
+    if (history.length > historySize) history.splice(0, history.length - historySize);
+  };
+
+  const dispatch = (bus: string, event: EventEnvelope) => {
+    for (const rule of options.rules) {
+      if (
+        rule.eventBusName !== bus ||
+        !matchesPattern(rule.eventPattern, event as unknown as Record<string, unknown>)
+      ) {
+        continue;
+      }
+      for (const target of rule.targets) {
+        // Each target gets its own copy so one consumer cannot alter what another sees.
+        const copy = structuredClone(event);
+        const delivery = Promise.resolve()
+          .then(() => options.deliver(target, copy, rule))
+          .catch((error: unknown) => {
+            console.error(
+              `[eventbridge] delivery of event ${event.id} to ${target.arn} (rule ${rule.name}, target ${target.id}) failed:`,
+              error,
+            );
+          })
+          .finally(() => inFlight.delete(delivery));
+        inFlight.add(delivery);
+      }
+    }
+  };
+
+  const putEvents = async (rawEntries: unknown): Promise<PutEventsResult> => {
+    const entries = validateEntries(rawEntries);
+    const results = entries.map((entry): PutEventsResultEntry => {
+      const check = checkEntry(entry ?? {}, buses);
+      if (!check.ok) return check.error;
+      const event: EventEnvelope = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': entry.DetailType as string,
+        source: entry.Source as string,
+        account,
+        time: isoSeconds(parseTime(entry.Time) ?? new Date()),
+        region,
+        resources: Array.isArray(entry.Resources) ? [...entry.Resources] : [],
+        detail: check.detail,
+      };
+      remember(event);
+      dispatch(check.bus, event);
+      return { EventId: event.id };
+    });
+    return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
+  };
+
+  const requireBus = (nameOrArn: unknown): string => {
+    const name = busNameOf(typeof nameOrArn === 'string' && nameOrArn !== '' ? nameOrArn : DEFAULT_BUS);
+    if (!buses.has(name)) throw new AwsServiceError('ResourceNotFoundException', `Event bus ${name} does not exist.`);
+    return name;
+  };
+
+  const describeRule = (rule: LocalRule) => ({
+    Name: rule.name,
+    Arn: ruleArn(region, account, rule),
+    EventPattern: JSON.stringify(rule.eventPattern),
+    State: 'ENABLED',
+    EventBusName: rule.eventBusName,
+  });
+
+  const findRule = (input: Record<string, unknown>): LocalRule => {
+    const bus = requireBus(input.EventBusName);
+    const rule = options.rules.find((r) => r.name === input.Name && r.eventBusName === bus);
+    if (!rule) throw new AwsServiceError('ResourceNotFoundException', `Rule ${String(input.Name)} does not exist.`);
+    return rule;
+  };
+
+  const operations = {
+    PutEvents: (input: Record<string, unknown>) => putEvents(input.Entries),
+
+    TestEventPattern: (input: Record<string, unknown>) => {
+      const pattern = parseJsonParameter(input.EventPattern, 'EventPattern', 'InvalidEventPatternException');
+      const event = parseJsonParameter(input.Event, 'Event', 'ValidationException');
+      if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+        throw new AwsServiceError('ValidationException', 'Parameter Event is not valid.');
+      }
+      try {
+        validatePattern(pattern);
+      } catch (error) {
+        if (error instanceof InvalidPatternError)
+          throw new AwsServiceError('InvalidEventPatternException', error.message);
+        throw error;
+      }
+      return { Result: matchesPattern(pattern, event as Record<string, unknown>) };
+    },
+
+    DescribeEventBus: (input: Record<string, unknown>) => {
+      const name = requireBus(input.Name);
+      return { Name: name, Arn: busArn(region, account, name) };
+    },
+
+    ListEventBuses: (input: Record<string, unknown>) => {
+      const prefix = typeof input.NamePrefix === 'string' ? input.NamePrefix : '';
+      const all = [...buses].filter((name) => name.startsWith(prefix)).sort();
+      const { page, NextToken } = paginate(all, input);
+      return { EventBuses: page.map((name) => ({ Name: name, Arn: busArn(region, account, name) })), NextToken };
+    },
+
+    ListRules: (input: Record<string, unknown>) => {
+      const bus = requireBus(input.EventBusName);
+      const prefix = typeof input.NamePrefix === 'string' ? input.NamePrefix : '';
+      const rules = options.rules.filter((r) => r.eventBusName === bus && r.name.startsWith(prefix));
+      const { page, NextToken } = paginate(rules, input);
+      return { Rules: page.map(describeRule), NextToken };
+    },
+
+    DescribeRule: (input: Record<string, unknown>) => describeRule(findRule(input)),
+
+    ListTargetsByRule: (input: Record<string, unknown>) => {
+      const rule = findRule({ Name: input.Rule, EventBusName: input.EventBusName });
+      const { page, NextToken } = paginate(rule.targets, input);
+      return { Targets: page.map((t) => ({ Id: t.id, Arn: t.arn })), NextToken };
+    },
+  };
+
+  const fallback = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' || path !== '/events') return false;
+    const body = JSON.stringify(history, null, 2);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+    return true;
+  };
+
+  const server = await startAwsJsonServer({
+    targetPrefix: 'AWSEvents',
+    jsonVersion: '1.1',
+    operations,
+    host: options.host,
+    port: options.port,
+    fallback,
+  });
+
+  const drain = async () => {
+    // Deliveries may publish further events, so keep waiting until nothing is left in flight.
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+  };
+
+  return {
+    endpoint: server.endpoint,
+    port: server.port,
+    putEvents: (entries) => putEvents(entries),
+    recentEvents: () => [...history],
+    drain,
+    close: server.close,
+  };
+}
