@@ -70,6 +70,8 @@ export interface EventBridgeService {
   endpoint: string;
   port: number;
   putEvents(entries: PutEventsEntry[]): Promise<PutEventsResult>;
+  /** Emits an event as an AWS service would (source `aws.*`, default bus), e.g. Step Functions status changes. */
+  emitServiceEvent(event: { source: string; detailType: string; detail: Record<string, unknown>; resources: string[] }): void;
   recentEvents(): EventEnvelope[];
   /** Resolves once every delivery started so far (and any they caused) has settled. */
   drain(): Promise<void>;
@@ -345,6 +347,21 @@ export async function startEventBridgeService(options: EventBridgeServiceOptions
     endpoint: server.endpoint,
     port: server.port,
     putEvents: (entries) => putEvents(entries),
+    emitServiceEvent: ({ source, detailType, detail, resources }) => {
+      const event: EventEnvelope = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': detailType,
+        source,
+        account,
+        time: isoSeconds(new Date()),
+        region,
+        resources,
+        detail,
+      };
+      remember(event);
+      dispatch(DEFAULT_BUS, event);
+    },
     recentEvents: () => [...history],
     drain,
     close: server.close,

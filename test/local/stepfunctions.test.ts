@@ -1,0 +1,542 @@
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  DescribeStateMachineCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  ListStateMachinesCommand,
+  SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type LambdaInvoker,
+  type StatusChangeEvent,
+  type StepFunctionsService,
+  startStepFunctionsService,
+} from '../../local/stepfunctions/service.ts';
+
+const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+const functionArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
+
+/** A Lambda failure as the local invoker reports it: name = errorType, message = Cause JSON. */
+function lambdaError(errorType: string, errorMessage: string): Error {
+  const error = new Error(JSON.stringify({ errorType, errorMessage, trace: [] }));
+  error.name = errorType;
+  return error;
+}
+
+/** Callback tokens handed to the `capture` function, by order id. */
+class TokenInbox {
+  private readonly waiting = new Map<string, (token: string) => void>();
+  private readonly received = new Map<string, string>();
+
+  deliver(orderId: string, token: string): void {
+    const waiter = this.waiting.get(orderId);
+    if (waiter) waiter(token);
+    else this.received.set(orderId, token);
+  }
+
+  next(orderId: string): Promise<string> {
+    const token = this.received.get(orderId);
+    if (token) return Promise.resolve(token);
+    return new Promise((resolve) => this.waiting.set(orderId, resolve));
+  }
+}
+
+const inbox = new TokenInbox();
+const calls: { arn: string; payload: unknown }[] = [];
+let flakyFailures = 0;
+
+const lambda: LambdaInvoker = {
+  async invoke(arn, payload) {
+    calls.push({ arn, payload });
+    const name = arn.split(':')[6];
+    const event = payload as Record<string, string>;
+    switch (name) {
+      case 'echo':
+        return { echoed: payload };
+      case 'decline':
+        throw lambdaError('PaymentDeclined', `card declined for ${event.orderId}`);
+      case 'flaky':
+        if (flakyFailures-- > 0) throw lambdaError('Transient', 'try again');
+        return { ok: true };
+      case 'capture':
+        inbox.deliver(event.orderId ?? '', event.token ?? '');
+        return null;
+      default:
+        throw lambdaError('ResourceNotFoundException', `Function not found: ${arn}`);
+    }
+  },
+};
+
+const task = (name: string, extra: Record<string, unknown> = {}) => ({
+  Type: 'Task',
+  Resource: 'arn:aws:states:::lambda:invoke',
+  Parameters: { FunctionName: functionArn(name), 'Payload.$': '$' },
+  ...extra,
+});
+
+const callback = (extra: Record<string, unknown> = {}) => ({
+  Type: 'Task',
+  Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+  Parameters: {
+    FunctionName: 'capture',
+    Payload: { 'orderId.$': '$.orderId', 'token.$': '$$.Task.Token', 'execution.$': '$$.Execution.Id' },
+  },
+  ...extra,
+});
+
+const machines: Record<string, object> = {
+  Echo: { StartAt: 'Invoke', States: { Invoke: task('echo', { End: true }) } },
+  Declined: {
+    StartAt: 'Charge',
+    States: {
+      Charge: task('decline', {
+        Catch: [{ ErrorEquals: ['PaymentDeclined'], ResultPath: '$.failure', Next: 'Refund' }],
+        Next: 'Done',
+      }),
+      Refund: { Type: 'Pass', End: true },
+      Done: { Type: 'Succeed' },
+    },
+  },
+  Flaky: {
+    StartAt: 'Reserve',
+    States: {
+      Reserve: {
+        Type: 'Task',
+        Resource: functionArn('flaky'),
+        Retry: [{ ErrorEquals: ['Transient'], IntervalSeconds: 30, MaxAttempts: 3 }],
+        End: true,
+      },
+    },
+  },
+  Rejecting: {
+    StartAt: 'InStock',
+    States: {
+      InStock: { Type: 'Choice', Choices: [{ Variable: '$.qty', NumericLessThan: 10, Next: 'Ok' }], Default: 'Reject' },
+      Ok: { Type: 'Succeed' },
+      Reject: { Type: 'Fail', Error: 'OrderRejected', Cause: 'Out of stock' },
+    },
+  },
+  Approval: {
+    StartAt: 'AwaitApproval',
+    States: { AwaitApproval: callback({ TimeoutSeconds: 3600, HeartbeatSeconds: 600, End: true }) },
+  },
+  ApprovalTimeout: {
+    StartAt: 'AwaitQuickApproval',
+    States: {
+      // States.TaskFailed must not match States.Timeout, as on AWS.
+      AwaitQuickApproval: callback({
+        TimeoutSeconds: 3600,
+        Catch: [{ ErrorEquals: ['States.TaskFailed'], Next: 'Caught' }],
+        End: true,
+      }),
+      Caught: { Type: 'Pass', End: true },
+    },
+  },
+  ApprovalHeartbeat: {
+    StartAt: 'AwaitPing',
+    States: { AwaitPing: callback({ HeartbeatSeconds: 60, End: true }) },
+  },
+  Fanout: {
+    StartAt: 'EachItem',
+    States: {
+      EachItem: {
+        Type: 'Map',
+        ItemsPath: '$.items',
+        ItemProcessor: {
+          StartAt: 'EchoItem',
+          States: { EchoItem: task('echo', { OutputPath: '$.Payload', End: true }) },
+        },
+        ResultPath: '$.mapped',
+        Next: 'Both',
+      },
+      Both: {
+        Type: 'Parallel',
+        Branches: [
+          { StartAt: 'Left', States: { Left: { Type: 'Pass', Result: 'left', End: true } } },
+          {
+            StartAt: 'Right',
+            States: { Right: { Type: 'Task', Resource: functionArn('echo'), End: true } },
+          },
+        ],
+        ResultPath: '$.branches',
+        End: true,
+      },
+    },
+  },
+};
+
+let service: StepFunctionsService;
+let sfn: SFNClient;
+const statusEvents: StatusChangeEvent[] = [];
+const arnOf = (machine: string) => service.stateMachineArns[machine] ?? '';
+
+beforeAll(async () => {
+  service = await startStepFunctionsService({
+    region: REGION,
+    accountId: ACCOUNT,
+    stateMachines: Object.entries(machines).map(([name, definition]) => ({
+      name,
+      definition: JSON.stringify(definition),
+    })),
+    lambda,
+    onStatusChange: (event) => {
+      statusEvents.push(event);
+    },
+    retryIntervalOverrides: { Reserve: 0 },
+    taskTimeoutOverrides: { AwaitQuickApproval: { timeoutMs: 100 }, AwaitPing: { heartbeatMs: 150 } },
+  });
+  sfn = new SFNClient({
+    endpoint: service.endpoint,
+    region: REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+});
+
+afterAll(async () => {
+  sfn?.destroy();
+  await service?.close();
+});
+
+async function start(machine: string, input: unknown, name?: string): Promise<string> {
+  const started = await sfn.send(
+    new StartExecutionCommand({ stateMachineArn: arnOf(machine), input: JSON.stringify(input), name }),
+  );
+  return started.executionArn ?? '';
+}
+
+async function finished(executionArn: string): Promise<DescribeExecutionCommandOutput> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (execution.status !== 'RUNNING' || Date.now() > deadline) return execution;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const outputOf = (execution: DescribeExecutionCommandOutput) => JSON.parse(execution.output ?? 'null');
+
+describe('local Step Functions service', () => {
+  it('lists and describes the configured state machines', async () => {
+    const { stateMachines } = await sfn.send(new ListStateMachinesCommand({}));
+    expect(stateMachines?.map((machine) => machine.name)).toEqual(Object.keys(machines));
+    expect(arnOf('Echo')).toBe(`arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:Echo`);
+    const described = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: arnOf('Echo') }));
+    expect(described).toMatchObject({ name: 'Echo', status: 'ACTIVE', type: 'STANDARD' });
+    expect(JSON.parse(described.definition ?? '')).toEqual(machines.Echo);
+    await expect(
+      sfn.send(new DescribeStateMachineCommand({ stateMachineArn: arnOf('Echo').replace('Echo', 'Nope') })),
+    ).rejects.toMatchObject({ name: 'StateMachineDoesNotExist' });
+  });
+
+  it('returns the lambda:invoke result shape', async () => {
+    const arn = await start('Echo', { orderId: 'o-1' }, 'happy-1');
+    expect(arn).toBe(`arn:aws:states:${REGION}:${ACCOUNT}:execution:Echo:happy-1`);
+    const execution = await finished(arn);
+    expect(execution).toMatchObject({ status: 'SUCCEEDED', name: 'happy-1', stateMachineArn: arnOf('Echo') });
+    expect(execution.startDate).toBeInstanceOf(Date);
+    expect(execution.stopDate).toBeInstanceOf(Date);
+    expect(JSON.parse(execution.input ?? '')).toEqual({ orderId: 'o-1' });
+    const output = outputOf(execution);
+    expect(output).toMatchObject({
+      ExecutedVersion: '$LATEST',
+      Payload: { echoed: { orderId: 'o-1' } },
+      StatusCode: 200,
+      SdkHttpMetadata: { HttpStatusCode: 200 },
+    });
+    expect(output.SdkResponseMetadata.RequestId).toEqual(expect.any(String));
+    expect(calls.find((call) => call.arn === functionArn('echo'))?.payload).toEqual({ orderId: 'o-1' });
+  });
+
+  it('catches a named Lambda error with the AWS Cause JSON', async () => {
+    const execution = await finished(await start('Declined', { orderId: 'o-2' }));
+    expect(execution.status).toBe('SUCCEEDED');
+    const { failure } = outputOf(execution);
+    expect(failure.Error).toBe('PaymentDeclined');
+    expect(JSON.parse(failure.Cause)).toEqual({
+      errorType: 'PaymentDeclined',
+      errorMessage: 'card declined for o-2',
+      trace: [],
+    });
+  });
+
+  it('retries and then succeeds; a plain function ARN returns the result as is', async () => {
+    flakyFailures = 2;
+    const arn = await start('Flaky', {});
+    const execution = await finished(arn);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(outputOf(execution)).toEqual({ ok: true });
+    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: arn }));
+    expect(events.filter((event) => event.type === 'LambdaFunctionFailed')).toHaveLength(2);
+    expect(events.filter((event) => event.type === 'LambdaFunctionSucceeded')).toHaveLength(1);
+  });
+
+  it('reports a Fail state as FAILED with its error and cause', async () => {
+    const execution = await finished(await start('Rejecting', { qty: 50 }));
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'OrderRejected', cause: 'Out of stock' });
+    expect(execution.output).toBeUndefined();
+  });
+
+  it('walks Map and Parallel states', async () => {
+    const execution = await finished(await start('Fanout', { items: [1, 2] }));
+    expect(execution.status).toBe('SUCCEEDED');
+    const output = outputOf(execution);
+    expect(output.mapped).toEqual([{ echoed: 1 }, { echoed: 2 }]);
+    expect(output.branches).toEqual(['left', { echoed: { items: [1, 2], mapped: output.mapped } }]);
+  });
+
+  it('resumes a waitForTaskToken task with SendTaskSuccess', async () => {
+    const arn = await start('Approval', { orderId: 'approve-1' });
+    const token = await inbox.next('approve-1');
+    expect((await sfn.send(new DescribeExecutionCommand({ executionArn: arn }))).status).toBe('RUNNING');
+    const invoked = calls.find((call) => (call.payload as { orderId?: string }).orderId === 'approve-1');
+    expect(invoked?.arn).toBe(functionArn('capture'));
+    expect(invoked?.payload).toMatchObject({ execution: arn });
+    await sfn.send(new SendTaskHeartbeatCommand({ taskToken: token }));
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ approved: true }) }));
+    const execution = await finished(arn);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(outputOf(execution)).toEqual({ approved: true });
+    // The task is closed: AWS answers TaskTimedOut; a token it never issued is InvalidToken.
+    await expect(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }))).rejects.toMatchObject({
+      name: 'TaskTimedOut',
+    });
+    await expect(sfn.send(new SendTaskHeartbeatCommand({ taskToken: 'not-a-token' }))).rejects.toMatchObject({
+      name: 'InvalidToken',
+    });
+  });
+
+  it('fails a waitForTaskToken task with SendTaskFailure', async () => {
+    const arn = await start('Approval', { orderId: 'approve-2' });
+    const token = await inbox.next('approve-2');
+    await expect(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: 'not json' }))).rejects.toMatchObject({
+      name: 'InvalidOutput',
+    });
+    await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: 'ApprovalRejected', cause: 'too expensive' }));
+    const execution = await finished(arn);
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'ApprovalRejected', cause: 'too expensive' });
+  });
+
+  it('times out a waitForTaskToken task with States.Timeout, which States.TaskFailed does not catch', async () => {
+    const arn = await start('ApprovalTimeout', { orderId: 'late-1' });
+    const token = await inbox.next('late-1');
+    const execution = await finished(arn);
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
+    await expect(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }))).rejects.toMatchObject({
+      name: 'TaskTimedOut',
+    });
+    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: arn }));
+    expect(events.map((event) => event.type)).toContain('TaskTimedOut');
+  });
+
+  it('fails with States.HeartbeatTimeout without heartbeats and stays alive with them', async () => {
+    const silent = await start('ApprovalHeartbeat', { orderId: 'silent-1' });
+    const beating = await start('ApprovalHeartbeat', { orderId: 'beating-1' });
+    const token = await inbox.next('beating-1');
+    for (let beat = 0; beat < 6; beat++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sfn.send(new SendTaskHeartbeatCommand({ taskToken: token }));
+    }
+    expect(await finished(silent)).toMatchObject({ status: 'FAILED', error: 'States.HeartbeatTimeout' });
+    expect((await sfn.send(new DescribeExecutionCommand({ executionArn: beating }))).status).toBe('RUNNING');
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '"done"' }));
+    const execution = await finished(beating);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(outputOf(execution)).toBe('done');
+  });
+
+  it('applies the AWS rules for execution names and inputs', async () => {
+    const stateMachineArn = arnOf('Approval');
+    const input = JSON.stringify({ orderId: 'dup-1' });
+    const first = await sfn.send(new StartExecutionCommand({ stateMachineArn, name: 'dup-1', input }));
+    const again = await sfn.send(new StartExecutionCommand({ stateMachineArn, name: 'dup-1', input }));
+    expect(again).toMatchObject({ executionArn: first.executionArn, startDate: first.startDate });
+    await expect(
+      sfn.send(new StartExecutionCommand({ stateMachineArn, name: 'dup-1', input: '{"orderId":"other"}' })),
+    ).rejects.toMatchObject({ name: 'ExecutionAlreadyExists', $metadata: { httpStatusCode: 400 } });
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: await inbox.next('dup-1'), output: '{}' }));
+    await finished(first.executionArn ?? '');
+    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn, name: 'dup-1', input }))).rejects.toMatchObject({
+      name: 'ExecutionAlreadyExists',
+    });
+    for (const name of ['has space', 'a/b', 'x'.repeat(81), '']) {
+      await expect(sfn.send(new StartExecutionCommand({ stateMachineArn, name, input }))).rejects.toMatchObject({
+        name: 'InvalidName',
+      });
+    }
+    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn, input: '{nope' }))).rejects.toMatchObject({
+      name: 'InvalidExecutionInput',
+    });
+    await expect(
+      sfn.send(new StartExecutionCommand({ stateMachineArn: `${stateMachineArn}Missing`, input })),
+    ).rejects.toMatchObject({ name: 'StateMachineDoesNotExist' });
+    await expect(
+      sfn.send(new DescribeExecutionCommand({ executionArn: `${first.executionArn}-missing` })),
+    ).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
+    const unnamed = await sfn.send(new StartExecutionCommand({ stateMachineArn: arnOf('Echo') }));
+    expect(unnamed.executionArn).toMatch(/:execution:Echo:[0-9a-f-]{36}$/);
+  });
+
+  it('stops a running execution', async () => {
+    const arn = await start('Approval', { orderId: 'stop-1' });
+    const token = await inbox.next('stop-1');
+    const stopped = await sfn.send(
+      new StopExecutionCommand({ executionArn: arn, error: 'Cancelled', cause: 'customer cancelled' }),
+    );
+    expect(stopped.stopDate).toBeInstanceOf(Date);
+    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+    expect(execution).toMatchObject({ status: 'ABORTED', error: 'Cancelled', cause: 'customer cancelled' });
+    await expect(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }))).rejects.toMatchObject({
+      name: 'TaskTimedOut',
+    });
+    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: arn, reverseOrder: true }));
+    expect(events[0]).toMatchObject({
+      type: 'ExecutionAborted',
+      executionAbortedEventDetails: { error: 'Cancelled', cause: 'customer cancelled' },
+    });
+  });
+
+  it('lists executions newest first, filtered by status and paginated', async () => {
+    const stateMachineArn = arnOf('Rejecting');
+    const names = ['list-1', 'list-2', 'list-3'];
+    for (const [index, name] of names.entries()) await finished(await start('Rejecting', { qty: index }, name));
+    await finished(await start('Rejecting', { qty: 99 }, 'list-failed'));
+    const succeeded = await sfn.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: 'SUCCEEDED' }));
+    expect(succeeded.executions?.map((execution) => execution.name)).toEqual(['list-3', 'list-2', 'list-1']);
+    const failed = await sfn.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: 'FAILED' }));
+    expect(failed.executions?.[0]).toMatchObject({ name: 'list-failed', status: 'FAILED' });
+    const page = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn, statusFilter: 'SUCCEEDED', maxResults: 2 }),
+    );
+    expect(page.executions?.map((execution) => execution.name)).toEqual(['list-3', 'list-2']);
+    const rest = await sfn.send(
+      new ListExecutionsCommand({
+        stateMachineArn,
+        statusFilter: 'SUCCEEDED',
+        maxResults: 2,
+        nextToken: page.nextToken,
+      }),
+    );
+    expect(rest.executions?.map((execution) => execution.name)).toEqual(['list-1']);
+    expect(rest.nextToken).toBeUndefined();
+  });
+
+  it('returns an AWS-shaped execution history', async () => {
+    const arn = await start('Echo', { orderId: 'history-1' });
+    await finished(arn);
+    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: arn }));
+    expect(events.map((event) => event.type)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskSucceeded',
+      'TaskStateExited',
+      'ExecutionSucceeded',
+    ]);
+    expect(events.map((event) => event.id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(events[1]).toMatchObject({ previousEventId: 1, stateEnteredEventDetails: { name: 'Invoke' } });
+    expect(events[0]?.timestamp).toBeInstanceOf(Date);
+    expect(events[2]?.taskScheduledEventDetails).toMatchObject({
+      resourceType: 'lambda',
+      resource: 'invoke',
+      region: REGION,
+    });
+    expect(JSON.parse(events[2]?.taskScheduledEventDetails?.parameters ?? '')).toMatchObject({
+      Payload: { orderId: 'history-1' },
+    });
+    expect(JSON.parse(events[6]?.executionSucceededEventDetails?.output ?? '')).toMatchObject({ StatusCode: 200 });
+    const reversed = await sfn.send(
+      new GetExecutionHistoryCommand({
+        executionArn: arn,
+        reverseOrder: true,
+        maxResults: 3,
+        includeExecutionData: false,
+      }),
+    );
+    expect(reversed.events?.map((event) => event.id)).toEqual([7, 6, 5]);
+    expect(reversed.events?.[0]?.executionSucceededEventDetails?.output).toBeUndefined();
+    const next = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn: arn, reverseOrder: true, nextToken: reversed.nextToken }),
+    );
+    expect(next.events?.map((event) => event.id)).toEqual([4, 3, 2, 1]);
+  });
+
+  it('emits Execution Status Change events', async () => {
+    const arn = await start('Rejecting', { qty: 100 }, 'events-1');
+    await finished(arn);
+    const mine = statusEvents.filter((event) => event.detail.executionArn === arn);
+    expect(mine.map((event) => event.detail.status)).toEqual(['RUNNING', 'FAILED']);
+    expect(mine[1]).toMatchObject({
+      source: 'aws.states',
+      detailType: 'Step Functions Execution Status Change',
+      resources: [arn],
+      detail: {
+        stateMachineArn: arnOf('Rejecting'),
+        name: 'events-1',
+        input: '{"qty":100}',
+        output: null,
+        error: 'OrderRejected',
+        cause: 'Out of stock',
+        stopDate: expect.any(Number),
+        startDate: expect.any(Number),
+      },
+    });
+    const statuses = new Set(statusEvents.map((event) => event.detail.status));
+    expect([...statuses].sort()).toEqual(['ABORTED', 'FAILED', 'RUNNING', 'SUCCEEDED']);
+  });
+
+  it('runs hundreds of executions concurrently', async () => {
+    const started = Date.now();
+    const arns = await Promise.all(Array.from({ length: 250 }, (_, index) => start('Echo', { index })));
+    const executions = await Promise.all(arns.map((arn) => finished(arn)));
+    expect(executions.every((execution) => execution.status === 'SUCCEEDED')).toBe(true);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
+describe('start-up checks', () => {
+  const options = (definition: object) => ({
+    region: REGION,
+    accountId: ACCOUNT,
+    lambda,
+    stateMachines: [{ name: 'Broken', definition: JSON.stringify(definition) }],
+  });
+
+  it('rejects Task resources the local runtime cannot serve, naming the state', async () => {
+    const definition = {
+      StartAt: 'SaveOrder',
+      States: {
+        SaveOrder: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::dynamodb:putItem',
+          Parameters: { TableName: 'orders', Item: {} },
+          End: true,
+        },
+      },
+    };
+    await expect(startStepFunctionsService(options(definition))).rejects.toThrow(/"SaveOrder".*dynamodb:putItem/);
+  });
+
+  it('rejects state names used twice, nested states included', async () => {
+    const definition = {
+      StartAt: 'Work',
+      States: {
+        Work: {
+          Type: 'Parallel',
+          Branches: [{ StartAt: 'Step', States: { Step: task('echo', { End: true }) } }],
+          Next: 'Step',
+        },
+        Step: task('echo', { End: true }),
+      },
+    };
+    await expect(startStepFunctionsService(options(definition))).rejects.toThrow(/"Step" is used more than once/);
+  });
+});

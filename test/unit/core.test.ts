@@ -1,0 +1,253 @@
+import { describe, expect, it } from 'vitest';
+import { shortLines } from '../../functions/core/allocation.ts';
+import { checkCredit } from '../../functions/core/credit.ts';
+import { CreditLimitExceeded, InvalidOrder, InvoiceNumbersExhausted, OutOfStock } from '../../functions/core/errors.ts';
+import { newOrderId } from '../../functions/core/ids.ts';
+import { formatInvoiceNumber, invoiceYear, parseInvoiceNumber } from '../../functions/core/invoice-number.ts';
+import { metricsFor } from '../../functions/core/kpi.ts';
+import { formatMoney } from '../../functions/core/money.ts';
+import { cycleTimeSeconds, failureFrom, newOrder, timelineOf } from '../../functions/core/order.ts';
+import { priceOrder, totalsOf } from '../../functions/core/pricing.ts';
+import { type Customer, OrderId, OrderRequest, type Product } from '../../functions/core/schemas.ts';
+import { signPayload, verifySignature } from '../../functions/core/signature.ts';
+import { taxOn } from '../../functions/core/tax.ts';
+
+const product = (sku: string, unitPrice: number, extra: Partial<Product> = {}): Product => ({
+  sku,
+  name: sku.toLowerCase(),
+  unitPrice,
+  currency: 'EUR',
+  active: true,
+  available: 10,
+  reserved: 0,
+  ...extra,
+});
+const customer: Customer = {
+  customerId: 'C1',
+  name: 'Acme',
+  email: 'a@acme.example',
+  status: 'ACTIVE',
+  paymentTerms: 'NET30',
+  creditLimit: 10_000,
+  openBalance: 0,
+  currency: 'EUR',
+};
+const request = (overrides: Partial<OrderRequest> = {}): OrderRequest => ({
+  customerId: 'C1',
+  currency: 'EUR',
+  lines: [
+    { sku: 'A', quantity: 3, unitPrice: 1999 },
+    { sku: 'B', quantity: 1, unitPrice: 500 },
+  ],
+  shippingAddress: { name: 'Jane', line1: 'Main 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
+  payment: { method: 'card', token: 'tok_visa' },
+  ...overrides,
+});
+const catalog = new Map([
+  ['A', product('A', 1999)],
+  ['B', product('B', 500)],
+  ['OLD', product('OLD', 100, { active: false })],
+]);
+
+describe('pricing', () => {
+  it('prices lines from the catalog with VAT of the destination, in integer cents', () => {
+    const priced = priceOrder(request(), customer, catalog);
+    expect(priced.lines).toEqual([
+      expect.objectContaining({ sku: 'A', lineSubtotal: 5997, taxRateBasisPoints: 1900, lineTax: 1139 }),
+      expect.objectContaining({ sku: 'B', lineSubtotal: 500, lineTax: 95 }),
+    ]);
+    expect(priced.totals).toEqual({ subtotal: 6497, tax: 1234, total: 7731 });
+  });
+
+  it('reports every problem at once, naming the field', () => {
+    const bad = request({
+      lines: [
+        { sku: 'A', quantity: 1, unitPrice: 1000 },
+        { sku: 'NOPE', quantity: 1, unitPrice: 1 },
+        { sku: 'OLD', quantity: 1, unitPrice: 100 },
+      ],
+      shippingAddress: { ...request().shippingAddress, country: 'ZZ' },
+    });
+    try {
+      priceOrder(bad, customer, catalog);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidOrder);
+      expect((error as InvalidOrder).problems.map((p) => p.path)).toEqual([
+        'shippingAddress.country',
+        'lines[0].unitPrice',
+        'lines[1].sku',
+        'lines[2].sku',
+      ]);
+      expect((error as Error).message).toContain('price of A is 1999, not 1000');
+    }
+  });
+
+  it('rejects unknown and inactive customers and on-account orders from prepaid customers', () => {
+    expect(() => priceOrder(request(), undefined, catalog)).toThrow(/customer C1 does not exist/);
+    expect(() => priceOrder(request(), { ...customer, status: 'SUSPENDED' }, catalog)).toThrow(/is suspended/);
+    expect(() =>
+      priceOrder(request({ payment: { method: 'on_account' } }), { ...customer, paymentTerms: 'PREPAID' }, catalog),
+    ).toThrow(/no account terms/);
+  });
+
+  it('rejects a currency the product is not priced in', () => {
+    expect(() => priceOrder(request({ currency: 'USD' }), customer, catalog)).toThrow(/priced in EUR/);
+  });
+
+  it('rounds tax half up per line and totals add up', () => {
+    expect(taxOn(50, 1900)).toBe(10); // 9.5 -> 10
+    expect(taxOn(49, 1900)).toBe(9); // 9.31 -> 9
+    expect(taxOn(0, 2000)).toBe(0);
+    expect(totalsOf([])).toEqual({ subtotal: 0, tax: 0, total: 0 });
+  });
+});
+
+describe('credit', () => {
+  it('accepts an order within the remaining credit and refuses one beyond it', () => {
+    expect(() => checkCredit(customer, 4_000, 6_000)).not.toThrow();
+    expect(() => checkCredit(customer, 4_000, 6_001)).toThrow(CreditLimitExceeded);
+  });
+});
+
+describe('allocation', () => {
+  it('names the lines the stock cannot serve', () => {
+    const short = shortLines(
+      [
+        { sku: 'A', quantity: 5 },
+        { sku: 'B', quantity: 2 },
+        { sku: 'C', quantity: 1 },
+      ],
+      new Map([
+        ['A', 4],
+        ['B', 2],
+      ]),
+    );
+    expect(short).toEqual([
+      { sku: 'A', requested: 5, available: 4 },
+      { sku: 'C', requested: 1, available: 0 },
+    ]);
+    expect(new OutOfStock(short).message).toBe('Not enough stock for A (requested 5, available 4), C (requested 1, available 0)');
+  });
+});
+
+describe('invoice numbers', () => {
+  it('formats INV-<year>-<6 digits> and parses it back', () => {
+    expect(formatInvoiceNumber(2026, 1)).toBe('INV-2026-000001');
+    expect(formatInvoiceNumber(2026, 123456)).toBe('INV-2026-123456');
+    expect(parseInvoiceNumber('INV-2026-000042')).toEqual({ year: 2026, sequence: 42 });
+    expect(parseInvoiceNumber('INV-26-1')).toBeUndefined();
+  });
+
+  it('refuses sequence 0 and runs out after 999999', () => {
+    expect(() => formatInvoiceNumber(2026, 0)).toThrow(RangeError);
+    expect(() => formatInvoiceNumber(2026, 1_000_000)).toThrow(InvoiceNumbersExhausted);
+  });
+
+  it('numbers in the UTC year of issue', () => {
+    expect(invoiceYear(new Date('2026-12-31T23:30:00-02:00'))).toBe(2027);
+  });
+});
+
+describe('webhook signatures', () => {
+  const secret = 's3cret';
+  const body = '{"trackingNumber":"T1","status":"DELIVERED","occurredAt":"2026-11-28T10:00:00Z"}';
+  const now = 1_800_000_000;
+
+  it('accepts a fresh, correct signature', () => {
+    const signature = signPayload(secret, now, body);
+    expect(signature).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect(verifySignature({ secret, timestamp: String(now), signature, rawBody: body, nowSeconds: now + 10 })).toEqual({ ok: true });
+  });
+
+  it('refuses a tampered body, a wrong secret, a stale or missing timestamp', () => {
+    const signature = signPayload(secret, now, body);
+    const check = (over: Partial<Parameters<typeof verifySignature>[0]>) =>
+      verifySignature({ secret, timestamp: String(now), signature, rawBody: body, nowSeconds: now, ...over });
+    expect(check({ rawBody: body.replace('DELIVERED', 'LOST') })).toEqual({ ok: false, reason: 'X-Signature does not match' });
+    expect(check({ secret: 'other' }).ok).toBe(false);
+    expect(check({ nowSeconds: now + 301 })).toEqual({ ok: false, reason: 'X-Timestamp is outside the allowed 5 minute window' });
+    expect(check({ timestamp: undefined }).ok).toBe(false);
+    expect(check({ signature: undefined }).ok).toBe(false);
+  });
+});
+
+describe('order ids', () => {
+  it('are valid execution names, time-sortable and unique per random input', () => {
+    const a = newOrderId(new Date('2026-11-28T10:00:00Z'), new Uint8Array(10).fill(1));
+    const b = newOrderId(new Date('2026-11-28T10:00:01Z'), new Uint8Array(10).fill(1));
+    const c = newOrderId(new Date('2026-11-28T10:00:01Z'), new Uint8Array(10).fill(2));
+    expect(OrderId.safeParse(a).success).toBe(true);
+    expect(a < b).toBe(true);
+    expect(b).not.toBe(c);
+    expect(a).toMatch(/^ord-[0-9a-z]{26}$/);
+  });
+});
+
+describe('order lifecycle helpers', () => {
+  it('derives the timeline from stage times, oldest first', () => {
+    const order = newOrder({ orderId: 'ord-x', request: request(), channel: 'api', now: new Date('2026-11-28T10:00:00Z') });
+    order.stages.OrderValidated = '2026-11-28T10:00:02.000Z';
+    expect(timelineOf(order)).toEqual([
+      { at: '2026-11-28T10:00:00.000Z', type: 'OrderReceived' },
+      { at: '2026-11-28T10:00:02.000Z', type: 'OrderValidated' },
+    ]);
+    expect(cycleTimeSeconds(order, new Date('2026-11-28T10:01:30Z'))).toBe(90);
+  });
+
+  it('turns a Lambda Cause into a readable failure, and keeps plain causes', () => {
+    const lambdaCause = JSON.stringify({ errorType: 'OutOfStock', errorMessage: 'Not enough stock for A', trace: [] });
+    expect(failureFrom({ Error: 'OutOfStock', Cause: lambdaCause })).toEqual({ code: 'OutOfStock', message: 'Not enough stock for A' });
+    expect(failureFrom({ Error: 'States.Timeout', Cause: 'timed out' })).toEqual({ code: 'States.Timeout', message: 'timed out' });
+    expect(failureFrom({ Error: 'X' })).toEqual({ code: 'X', message: 'X' });
+  });
+});
+
+describe('order request schema', () => {
+  it('names each invalid field', () => {
+    const result = OrderRequest.safeParse({
+      customerId: '',
+      currency: 'euro',
+      lines: [
+        { sku: 'A1', quantity: 0, unitPrice: 1.5 },
+        { sku: 'A1', quantity: 1, unitPrice: 100 },
+      ],
+      shippingAddress: { name: 'J', line1: 'x', city: 'y', postalCode: '1', country: 'Germany' },
+      payment: { method: 'bitcoin' },
+    });
+    expect(result.success).toBe(false);
+    const paths = result.error?.issues.map((i) => i.path.join('.'));
+    expect(paths).toEqual(
+      expect.arrayContaining(['customerId', 'currency', 'lines.0.quantity', 'lines.0.unitPrice', 'shippingAddress.country', 'payment.method']),
+    );
+  });
+
+  it('refuses duplicate SKUs (one transaction cannot update an item twice)', () => {
+    const result = OrderRequest.safeParse({
+      ...request(),
+      lines: [
+        { sku: 'A1', quantity: 1, unitPrice: 100 },
+        { sku: 'A1', quantity: 2, unitPrice: 100 },
+      ],
+    });
+    expect(result.error?.issues).toEqual([expect.objectContaining({ path: ['lines', 1, 'sku'] })]);
+  });
+});
+
+describe('money and KPIs', () => {
+  it('formats minor units with the currency', () => {
+    expect(formatMoney(123456, 'EUR')).toBe('EUR 1,234.56');
+    expect(formatMoney(5, 'EUR')).toBe('EUR 0.05');
+    expect(formatMoney(-250, 'GBP')).toBe('-GBP 2.50');
+  });
+
+  it('maps domain events to KPI metrics', () => {
+    expect(metricsFor('OrderCompleted', { cycleTimeSeconds: 42, total: 1234 })).toEqual([
+      { name: 'OrdersCompleted', unit: 'Count', value: 1 },
+      { name: 'OrderCycleTime', unit: 'Seconds', value: 42 },
+      { name: 'Revenue', unit: 'None', value: 12.34 },
+    ]);
+    expect(metricsFor('OrderRejected', {})).toEqual([{ name: 'OrdersRejected', unit: 'Count', value: 1 }]);
+    expect(metricsFor('OrderStockReserved', {})).toEqual([]);
+  });
+});
