@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+// @ts-expect-error asl-validator ships no types
+import validateAsl from 'asl-validator';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildOrderApp } from '../../infra/build.ts';
+import { WORKFLOW_DEFINITION_FILE, workflowPlaceholders } from '../../infra/constructs/workflow.ts';
+
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+let template: Template;
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+
+/** All IAM statements attached to the role of the function with the given logical id prefix. */
+function statementsOf(functionPrefix: string): Statement[] {
+  const policies = template.findResources('AWS::IAM::Policy');
+  return Object.entries(policies)
+    .filter(([id]) => id.startsWith(`${functionPrefix}Role`))
+    .flatMap(([, policy]) => (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+}
+const actionsOf = (functionPrefix: string) => statementsOf(functionPrefix).flatMap((s) => [s.Action].flat());
+
+beforeAll(() => {
+  const { stack } = buildOrderApp({ context: NO_BUNDLING });
+  template = Template.fromStack(stack);
+});
+
+describe('order stack template', () => {
+  it('runs a STANDARD state machine with full logging (no execution data) and tracing', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+    });
+  });
+
+  it('substitutes a function for every task placeholder of the definition', () => {
+    const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as {
+      Properties: { DefinitionSubstitutions: Record<string, unknown> };
+    }[];
+    expect(Object.keys(machine?.Properties.DefinitionSubstitutions ?? {}).sort()).toEqual(
+      workflowPlaceholders().map((name) => `${name}FunctionArn`),
+    );
+  });
+
+  it('keeps every table on-demand with point-in-time recovery, and idempotency records expiring', () => {
+    const tables = template.findResources('AWS::DynamoDB::GlobalTable');
+    expect(Object.keys(tables)).toHaveLength(5);
+    for (const table of Object.values(tables) as { Properties: Record<string, any> }[]) {
+      expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    }
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+    });
+  });
+
+  it('builds every function on the newest Node runtime, ARM64, traced, with its own log group', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as { Properties: Record<string, any>; Metadata?: Record<string, unknown> }[];
+    const ours = functions.filter((f) => f.Metadata?.['sales:entry']);
+    expect(ours).toHaveLength(19);
+    for (const fn of ours) {
+      expect(fn.Properties.Runtime).toBe('nodejs24.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(fn.Properties.LoggingConfig?.LogGroup).toBeDefined();
+    }
+    const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup')) as { Properties: { RetentionInDays?: number } }[];
+    expect(logGroups.every((group) => typeof group.Properties.RetentionInDays === 'number')).toBe(true);
+  });
+
+  it('grants each function only what it uses', () => {
+    // Read-only routes cannot write.
+    for (const reader of ['GetOrder', 'ListProducts', 'ListCustomers']) {
+      const actions = actionsOf(reader);
+      expect(actions.some((a) => /dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toBe(false);
+    }
+    // Only the invoice stage sends e-mail, writes PDFs and touches invoice numbers.
+    expect(actionsOf('IssueInvoice')).toContain('ses:SendEmail');
+    for (const other of ['ValidateOrder', 'ReserveStock', 'PlaceOrder', 'CarrierWebhook']) {
+      expect(actionsOf(other)).not.toContain('ses:SendEmail');
+      expect(actionsOf(other)).not.toContain('s3:PutObject');
+    }
+    // Only the intake starts executions; only the callback side answers task tokens.
+    expect(actionsOf('PlaceOrder')).toContain('states:StartExecution');
+    expect(actionsOf('ValidateOrder')).not.toContain('states:StartExecution');
+    expect(actionsOf('CarrierWebhook')).toEqual(expect.arrayContaining(['states:SendTaskSuccess', 'states:SendTaskHeartbeat']));
+    // No wildcard actions anywhere, and '*' resources only for X-Ray.
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { PolicyDocument: { Statement: Statement[] } } }[]) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        const actions = [statement.Action].flat();
+        expect(actions.every((a) => !a.endsWith(':*') && a !== '*')).toBe(true);
+        if (statement.Resource === '*') {
+          expect(actions.every((a) => a.startsWith('xray:') || a.startsWith('logs:') || a === 'ses:GetAccount')).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('keeps invoice PDFs encrypted, private and TLS-only', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      BucketEncryption: Match.objectLike({ ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } })] }),
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('serves the HTTP API routes the product documents', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey,
+    );
+    expect(routes.sort()).toEqual([
+      'GET /customers',
+      'GET /health',
+      'GET /orders/{orderId}',
+      'GET /products',
+      'POST /orders',
+      'POST /webhooks/carrier',
+      'PUT /products/{sku}/stock',
+    ]);
+  });
+
+  it('feeds the KPI consumer from the order bus', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: { source: ['sales.orders'] } });
+  });
+});
+
+describe('the state machine definition', () => {
+  const definition = readFileSync(WORKFLOW_DEFINITION_FILE, 'utf8');
+  const substituted = JSON.parse(
+    definition.replace(/\$\{(\w+)FunctionArn\}/g, 'arn:aws:lambda:us-east-1:123456789012:function:$1'),
+  ) as { States: Record<string, Record<string, any>> };
+
+  it('is valid ASL (asl-validator)', () => {
+    const result = validateAsl(substituted) as { isValid: boolean; errorsText: () => string };
+    expect(result.errorsText()).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('is JSONPath (no JSONata, no variables), so the local runtime runs it as AWS does', () => {
+    expect(definition).not.toMatch(/"QueryLanguage"\s*:\s*"JSONata"|"Assign"/);
+  });
+
+  it('catches every task error: a named domain outcome or compensation', () => {
+    for (const [name, state] of Object.entries(substituted.States)) {
+      if (state.Type !== 'Task' || ['FailOrder', 'RejectOrder'].includes(name)) continue;
+      const caught = (state.Catch ?? []).flatMap((c: { ErrorEquals: string[] }) => c.ErrorEquals);
+      expect(caught, `${name} must catch States.ALL`).toContain('States.ALL');
+    }
+  });
+
+  it('retries with jitter', () => {
+    const retriers = Object.values(substituted.States).flatMap((s) => s.Retry ?? []);
+    expect(retriers.length).toBeGreaterThan(10);
+    expect(retriers.every((r: { JitterStrategy?: string }) => r.JitterStrategy === 'FULL')).toBe(true);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('passes with zero unacknowledged findings', () => {
+    const { app } = buildOrderApp({ context: NO_BUNDLING });
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('would fail the synth on an unacknowledged finding', () => {
+    const { app, stack } = buildOrderApp({ context: NO_BUNDLING });
+    new Bucket(stack, 'Unencrypted'); // no access logs, no TLS-only policy
+    expect(() => app.synth()).toThrow(/AwsSolutions-S1|Validation failed/);
+  });
+});
+

@@ -1,0 +1,76 @@
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { CatalogRepository } from '../../functions/adapters/catalog-repository.ts';
+import { OutOfStock, StockContention } from '../../functions/core/errors.ts';
+
+const documents = mockClient(DynamoDBDocumentClient);
+mockClient(DynamoDBClient);
+const repository = new CatalogRepository('Products', 'Orders');
+const lines = [
+  { sku: 'A', quantity: 2 },
+  { sku: 'B', quantity: 5 },
+];
+const cancelled = (...codes: string[]) =>
+  new TransactionCanceledException({
+    message: 'Transaction cancelled',
+    $metadata: {},
+    CancellationReasons: codes.map((Code) => ({ Code })),
+  });
+
+beforeEach(() => documents.reset());
+
+describe('CatalogRepository.reserve', () => {
+  it('writes the reservation and a conditional decrement per line in ONE transaction', async () => {
+    documents.on(TransactWriteCommand).resolves({});
+    await repository.reserve('ord-1', lines, new Date('2026-11-28T10:00:00Z'));
+    const calls = documents.commandCalls(TransactWriteCommand);
+    expect(calls).toHaveLength(1);
+    const items = calls[0]?.args[0].input.TransactItems ?? [];
+    expect(items).toHaveLength(3);
+    expect(items[0]?.Put?.ConditionExpression).toBe('attribute_not_exists(orderId)');
+    expect(items[1]?.Update).toMatchObject({
+      TableName: 'Products',
+      Key: { sku: 'A' },
+      ConditionExpression: 'attribute_exists(sku) AND available >= :q',
+      ExpressionAttributeValues: { ':q': 2 },
+    });
+  });
+
+  it('names the short lines when DynamoDB refuses the transaction', async () => {
+    documents.on(TransactWriteCommand).rejects(cancelled('None', 'None', 'ConditionalCheckFailed'));
+    documents.on(BatchGetCommand).resolves({ Responses: { Products: [{ sku: 'B', available: 3 }] } });
+    const error = await repository.reserve('ord-1', lines, new Date()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutOfStock);
+    expect((error as OutOfStock).lines).toEqual([{ sku: 'B', requested: 5, available: 3 }]);
+  });
+
+  it('treats an existing reservation for the order as done (a retried task)', async () => {
+    documents.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None', 'None'));
+    await expect(repository.reserve('ord-1', lines, new Date())).resolves.toBeUndefined();
+  });
+
+  it('turns a transaction conflict into StockContention, which the workflow retries', async () => {
+    documents.on(TransactWriteCommand).rejects(cancelled('None', 'TransactionConflict', 'None'));
+    await expect(repository.reserve('ord-1', lines, new Date())).rejects.toBeInstanceOf(StockContention);
+  });
+});
+
+describe('CatalogRepository.release', () => {
+  it('gives held stock back together with deleting the reservation', async () => {
+    documents.on(GetCommand).resolves({ Item: { orderId: 'ord-1', sk: 'RESERVATION', status: 'HELD', lines } });
+    documents.on(TransactWriteCommand).resolves({});
+    await expect(repository.release('ord-1')).resolves.toBe(true);
+    const items = documents.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items[0]?.Delete?.ConditionExpression).toBe('#s = :held');
+    expect(items[2]?.Update?.UpdateExpression).toBe('SET available = available + :q, reserved = reserved - :q');
+  });
+
+  it('does nothing when no stock is held or it has shipped', async () => {
+    documents.on(GetCommand).resolvesOnce({}).resolvesOnce({ Item: { status: 'SHIPPED', lines } });
+    await expect(repository.release('ord-1')).resolves.toBe(false);
+    await expect(repository.release('ord-1')).resolves.toBe(false);
+    expect(documents.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+});
