@@ -5,6 +5,17 @@ export interface MetricPoint {
   value: number;
 }
 
+/** The domain events that feed KPIs: the KPI rule subscribes to exactly these. */
+export const KPI_EVENT_TYPES = [
+  'OrderReceived',
+  'OrderShipped',
+  'OrderDelivered',
+  'OrderCompleted',
+  'OrderRejected',
+  'OrderFailed',
+  'OrderCancelled',
+] as const;
+
 export function metricsFor(detailType: string, detail: Record<string, unknown>): MetricPoint[] {
   const number = (key: string) => (typeof detail[key] === 'number' ? (detail[key] as number) : undefined);
   switch (detailType) {

@@ -3,6 +3,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
+import { KPI_EVENT_TYPES } from '../../functions/core/kpi.ts';
 
 type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
 
@@ -18,7 +19,7 @@ export class OrderEvents extends Construct {
     new Rule(this, 'KpiRule', {
       eventBus: this.bus,
       description: 'Order domain events to the KPI metrics consumer',
-      eventPattern: { source: [ORDER_EVENT_SOURCE] },
+      eventPattern: { source: [ORDER_EVENT_SOURCE], detailType: [...KPI_EVENT_TYPES] },
       targets: [new LambdaFunction(props.kpiConsumer, { retryAttempts: 4 })],
     });
   }

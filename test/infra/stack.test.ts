@@ -124,7 +124,9 @@ describe('order stack template', () => {
   });
 
   it('feeds the KPI consumer from the order bus', () => {
-    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: { source: ['sales.orders'] } });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['sales.orders'], 'detail-type': Match.arrayWith(['OrderCompleted', 'OrderReceived']) },
+    });
   });
 });
 

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Context } from 'aws-lambda';
+import type { LocalFunction } from './template.ts';
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** How a failed invocation looks to its caller, as Lambda reports it. */
+export interface FunctionError {
+  errorType: string;
+  errorMessage: string;
+  trace: string[];
+}
+
+/** Rejected invocations: the name is Lambda's errorType, the message the AWS-style Cause JSON. */
+export class LambdaInvocationError extends Error {
+  constructor(readonly functionError: FunctionError) {
+    super(JSON.stringify(functionError));
+    this.name = functionError.errorType;
+  }
+}
+
+/**
+ * The deployment's functions, run in-process: each handler module is imported once (its INIT),
+ * then invoked with a realistic context. Every function's environment comes from the template;
+ * they share one process, so a variable two functions set differently is an error.
+ */
+export class LocalLambdas {
+  private readonly byArn = new Map<string, LocalFunction>();
+  private readonly handlers = new Map<string, Handler>();
+
+  constructor(
+    readonly functions: LocalFunction[],
+    private readonly rootDir: string,
+  ) {
+    for (const fn of functions) {
+      this.byArn.set(fn.arn, fn);
+      this.byArn.set(fn.name, fn);
+    }
+  }
+
+  /** The union of the functions' environments. */
+  environment(): Record<string, string> {
+    const env: Record<string, string> = {};
+    const setBy: Record<string, string> = {};
+    for (const fn of this.functions) {
+      for (const [key, value] of Object.entries(fn.environment)) {
+        if (key in env && env[key] !== value) {
+          throw new Error(`Functions ${setBy[key]} and ${fn.name} set ${key} differently; the local runtime runs them in one process`);
+        }
+        env[key] = value;
+        setBy[key] = fn.name;
+      }
+    }
+    return env;
+  }
+
+  /** Imports every handler (after the environment is set), so a broken one fails at start-up. */
+  async load(): Promise<void> {
+    for (const fn of this.functions) {
+      const module = (await import(pathToFileURL(resolve(this.rootDir, fn.entry)).href)) as { handler?: Handler };
+      if (typeof module.handler !== 'function') throw new Error(`${fn.entry} exports no handler`);
+      this.handlers.set(fn.name, module.handler);
+    }
+  }
+
+  has(arnOrName: string): boolean {
+    return this.byArn.has(stripQualifier(arnOrName));
+  }
+
+  /** Invokes like Lambda's RequestResponse: resolves with the result or rejects with LambdaInvocationError. */
+  async invoke(arnOrName: string, event: unknown): Promise<unknown> {
+    const fn = this.byArn.get(stripQualifier(arnOrName));
+    const handler = fn && this.handlers.get(fn.name);
+    if (!fn || !handler) {
+      throw new LambdaInvocationError({ errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${arnOrName}`, trace: [] });
+    }
+    const deadline = Date.now() + fn.timeoutSeconds * 1000;
+    const requestId = randomUUID();
+    const context = {
+      callbackWaitsForEmptyEventLoop: true,
+      functionName: fn.name,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: fn.arn,
+      memoryLimitInMB: String(fn.memoryMb),
+      awsRequestId: requestId,
+      logGroupName: `/aws/lambda/${fn.name}`,
+      logStreamName: `local/${requestId}`,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      done: () => undefined,
+      fail: () => undefined,
+      succeed: () => undefined,
+    } satisfies Context;
+    // Events cross a JSON boundary in Lambda: no shared references between caller and handler.
+    const payload = JSON.parse(JSON.stringify(event ?? null)) as unknown;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new LambdaInvocationError({ errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${fn.timeoutSeconds} seconds`, trace: [] })),
+          fn.timeoutSeconds * 1000,
+        );
+      });
+      const result = await Promise.race([handler(payload, context), timeout]);
+      return result === undefined ? null : JSON.parse(JSON.stringify(result));
+    } catch (error) {
+      if (error instanceof LambdaInvocationError) throw error;
+      const e = error instanceof Error ? error : new Error(String(error));
+      throw new LambdaInvocationError({
+        errorType: e.name || 'Error',
+        errorMessage: e.message,
+        trace: (e.stack ?? '').split('\n').slice(0, 10),
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+const stripQualifier = (arnOrName: string) => {
+  const parts = arnOrName.split(':');
+  // arn:aws:lambda:region:account:function:name[:qualifier]
+  return parts.length === 8 ? parts.slice(0, 7).join(':') : arnOrName;
+};

@@ -1,0 +1,34 @@
+import { createServer } from 'node:net';
+
+/**
+ * Asks the OS for a port that is free right now. Another process may still grab it before
+ * the caller binds it; callers that can listen on port 0 directly should prefer that.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolve());
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error(`Could not find a free port on ${host}`);
+  return address.port;
+}
+
+/** True when nothing listens on host:port (checked by binding it briefly). */
+export async function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  const server = createServer();
+  const free = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => resolve(true));
+  });
+  if (free) await new Promise<void>((resolve) => server.close(() => resolve()));
+  return free;
+}
+
+export function portInUseError(service: string, host: string, port: number): Error {
+  return new Error(
+    `${service}: port ${port} on ${host} is already in use. Stop the process using it (e.g. \`ss -ltnp | grep :${port}\`) or pick another port.`,
+  );
+}

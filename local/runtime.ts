@@ -1,0 +1,220 @@
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { fileURLToPath } from 'node:url';
+import { synthTemplate } from '../infra/build.ts';
+import { WORKFLOW_DEFINITION_FILE } from '../infra/constructs/workflow.ts';
+import { startDynamoDbLocal } from './emulators/dynamodb.ts';
+import { startS3Local } from './emulators/s3.ts';
+import { startSecretsManagerLocal } from './emulators/secrets-manager.ts';
+import { startSesLocal } from './emulators/ses.ts';
+import { startEventBridgeService } from './eventbridge/service.ts';
+import { startHttpApi } from './http-api.ts';
+import { LocalLambdas } from './lambda.ts';
+import { freePort } from './ports.ts';
+import { seedDemoData } from './seed.ts';
+import { startStepFunctionsService, type TaskTimeoutOverride } from './stepfunctions/service.ts';
+import { readDeployment, type LocalDeployment } from './template.ts';
+
+export const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
+export const REGION = 'us-east-1';
+export const ACCOUNT_ID = '000000000000';
+export const DEFAULT_WEBHOOK_SECRET = 'local-development-carrier-secret';
+
+export interface Ports {
+  api: number;
+  dynamodb: number;
+  ses: number;
+  stepfunctions: number;
+  eventbridge: number;
+  s3: number;
+  secretsmanager: number;
+}
+
+/** `npm start` defaults; tests pass 0 everywhere for free ports. */
+export const DEFAULT_PORTS: Ports = {
+  api: 3000,
+  dynamodb: 8000,
+  ses: 8005,
+  stepfunctions: 8083,
+  eventbridge: 8084,
+  s3: 4569,
+  secretsmanager: 8085,
+};
+
+export interface RuntimeOptions {
+  host?: string;
+  ports?: Partial<Ports>;
+  /** Demo catalog and customers (default true). */
+  seed?: boolean;
+  carrierDeliveryMs?: number;
+  /** Unset: the sandbox carrier reports delivery to the local webhook by itself. False: deliver by hand. */
+  autoDeliver?: boolean;
+  webhookSecret?: string;
+  /** Test knobs that compress time without touching the definition. */
+  taskTimeoutOverrides?: Record<string, TaskTimeoutOverride>;
+  retryIntervalOverrides?: Record<string, number | number[]>;
+  /** Extra variables for the functions (e.g. log level). */
+  environment?: Record<string, string>;
+}
+
+export interface LocalRuntime {
+  deployment: LocalDeployment;
+  ports: Ports;
+  urls: { api: string; dynamodb: string; ses: string; stepfunctions: string; eventbridge: string; s3: string; secretsmanager: string };
+  stateMachineArn: string;
+  lambdas: LocalLambdas;
+  /** Waits for EventBridge deliveries in flight. */
+  drainEvents(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the whole system on this machine: AWS API emulators, the deployment's tables, buckets,
+ * secrets, rules and state machine (read from the synthesized template), the handlers in-process,
+ * and the HTTP API. Handlers reach the emulators through the SDK's AWS_ENDPOINT_URL_* variables.
+ */
+export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime> {
+  const host = options.host ?? '127.0.0.1';
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((error) => console.error('stop failed:', error));
+  };
+  try {
+    const ports = await resolvePorts({ ...DEFAULT_PORTS, ...options.ports }, host);
+    const url = (port: number) => `http://${host}:${port}`;
+    const urls = {
+      api: url(ports.api),
+      dynamodb: url(ports.dynamodb),
+      ses: url(ports.ses),
+      stepfunctions: url(ports.stepfunctions),
+      eventbridge: url(ports.eventbridge),
+      s3: url(ports.s3),
+      secretsmanager: url(ports.secretsmanager),
+    };
+
+    const deployment = readDeployment(synthTemplate(), { region: REGION, accountId: ACCOUNT_ID }, {
+      stackName: 'SalesOrders',
+      definitionFile: WORKFLOW_DEFINITION_FILE,
+    });
+
+    const [dynamodb, ses, s3, secrets] = await Promise.all([
+      startDynamoDbLocal({ host, port: ports.dynamodb }),
+      startSesLocal({ host, port: ports.ses }),
+      startS3Local({ host, port: ports.s3 }),
+      startSecretsManagerLocal({
+        host,
+        port: ports.secretsmanager,
+        region: REGION,
+        accountId: ACCOUNT_ID,
+        secrets: deployment.secrets.map((s) => ({ name: s.name, value: options.webhookSecret ?? DEFAULT_WEBHOOK_SECRET })),
+      }),
+    ]);
+    stops.push(dynamodb.stop, ses.stop, s3.stop, secrets.stop);
+
+    // What the Lambda service would give each function, plus the endpoints of the emulators.
+    const lambdas = new LocalLambdas(deployment.functions, ROOT_DIR);
+    Object.assign(process.env, {
+      AWS_REGION: REGION,
+      AWS_DEFAULT_REGION: REGION,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: urls.dynamodb,
+      AWS_ENDPOINT_URL_SESV2: urls.ses,
+      AWS_ENDPOINT_URL_SFN: urls.stepfunctions,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: urls.eventbridge,
+      AWS_ENDPOINT_URL_S3: urls.s3,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: urls.secretsmanager,
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      ...lambdas.environment(),
+      CARRIER_SANDBOX_DELIVERY_MS: String(options.carrierDeliveryMs ?? 2000),
+      CARRIER_SANDBOX_WEBHOOK_URL: options.autoDeliver === false ? '' : `${urls.api}/webhooks/carrier`,
+      ...options.environment,
+    });
+    delete process.env.AWS_PROFILE;
+
+    await createResources(deployment, urls);
+    if (options.seed !== false) {
+      const env = lambdas.environment();
+      await seedDemoData({
+        products: env.PRODUCTS_TABLE_NAME as string,
+        customers: env.CUSTOMERS_TABLE_NAME as string,
+        orders: env.ORDERS_TABLE_NAME as string,
+      });
+    }
+    await lambdas.load();
+
+    const eventbridge = await startEventBridgeService({
+      host,
+      port: ports.eventbridge,
+      region: REGION,
+      accountId: ACCOUNT_ID,
+      buses: deployment.buses,
+      rules: deployment.rules,
+      // EventBridge invokes Lambda targets asynchronously with the event envelope.
+      deliver: async (target, event) => {
+        await lambdas.invoke(target.arn, event);
+      },
+    });
+    stops.push(eventbridge.close);
+
+    const stepfunctions = await startStepFunctionsService({
+      host,
+      port: ports.stepfunctions,
+      region: REGION,
+      accountId: ACCOUNT_ID,
+      stateMachines: [{ name: deployment.stateMachine.name, definition: deployment.stateMachine.definition }],
+      lambda: lambdas,
+      onStatusChange: (event) => eventbridge.emitServiceEvent(event),
+      taskTimeoutOverrides: options.taskTimeoutOverrides,
+      retryIntervalOverrides: options.retryIntervalOverrides,
+    });
+    stops.push(stepfunctions.close);
+
+    const api = await startHttpApi({
+      host,
+      port: ports.api,
+      apiId: 'local',
+      routes: deployment.routes.map((route) => ({
+        routeKey: route.routeKey,
+        invoke: (event) => lambdas.invoke(route.functionArn, event),
+      })),
+    });
+    stops.push(api.close);
+
+    return {
+      deployment,
+      ports,
+      urls,
+      stateMachineArn: deployment.stateMachine.arn,
+      lambdas,
+      drainEvents: () => eventbridge.drain(),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function resolvePorts(ports: Ports, host: string): Promise<Ports> {
+  const entries = await Promise.all(
+    Object.entries(ports).map(async ([name, port]) => [name, port === 0 ? await freePort(host) : port] as const),
+  );
+  return Object.fromEntries(entries) as unknown as Ports;
+}
+
+async function createResources(deployment: LocalDeployment, urls: LocalRuntime['urls']): Promise<void> {
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const dynamo = new DynamoDBClient({ region: REGION, endpoint: urls.dynamodb, credentials });
+  const s3 = new S3Client({ region: REGION, endpoint: urls.s3, credentials, forcePathStyle: true });
+  await Promise.all(deployment.tables.map((table) => dynamo.send(new CreateTableCommand(table))));
+  await Promise.all(
+    Object.entries(deployment.ttl).map(([TableName, AttributeName]) =>
+      dynamo.send(new UpdateTimeToLiveCommand({ TableName, TimeToLiveSpecification: { Enabled: true, AttributeName } })),
+    ),
+  );
+  await Promise.all(deployment.buckets.map((Bucket) => s3.send(new CreateBucketCommand({ Bucket }))));
+  dynamo.destroy();
+  s3.destroy();
+}

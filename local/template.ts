@@ -1,0 +1,217 @@
+import { readFileSync } from 'node:fs';
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { LocalRule } from './eventbridge/service.ts';
+
+/**
+ * Reads what the local runtime needs from the synthesized CloudFormation template, so that
+ * tables, functions, routes, rules and the state machine are declared once, in infra/.
+ * CloudFormation intrinsics are resolved to local names and ARNs.
+ */
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>;
+
+export interface LocalFunction {
+  logicalId: string;
+  name: string;
+  arn: string;
+  entry: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+  environment: Record<string, string>;
+}
+
+export interface LocalDeployment {
+  stackName: string;
+  tables: CreateTableCommandInput[];
+  /** Table name -> TTL attribute. */
+  ttl: Record<string, string>;
+  functions: LocalFunction[];
+  routes: { routeKey: string; functionArn: string }[];
+  buses: string[];
+  rules: LocalRule[];
+  stateMachine: { name: string; arn: string; definition: string };
+  buckets: string[];
+  secrets: { name: string; arn: string }[];
+}
+
+export interface LocalAccount {
+  region: string;
+  accountId: string;
+}
+
+const withoutHash = (logicalId: string) => logicalId.replace(/[0-9A-F]{8}$/, '');
+
+export function readDeployment(
+  template: Record<string, unknown>,
+  account: LocalAccount,
+  options: { stackName: string; definitionFile: string },
+): LocalDeployment {
+  const { stackName, definitionFile } = options;
+  const resources = (template.Resources ?? {}) as Resources;
+  const { region, accountId } = account;
+  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+  // Local physical names, by logical id.
+  const names = new Map<string, string>();
+  const arns = new Map<string, string>();
+  for (const [id, r] of Object.entries(resources)) {
+    const base = withoutHash(id);
+    switch (r.Type) {
+      case 'AWS::DynamoDB::GlobalTable':
+      case 'AWS::DynamoDB::Table':
+        names.set(id, base);
+        arns.set(id, `arn:aws:dynamodb:${region}:${accountId}:table/${base}`);
+        break;
+      case 'AWS::Lambda::Function':
+        names.set(id, base);
+        arns.set(id, `arn:aws:lambda:${region}:${accountId}:function:${base}`);
+        break;
+      case 'AWS::Events::EventBus':
+        names.set(id, base);
+        arns.set(id, `arn:aws:events:${region}:${accountId}:event-bus/${base}`);
+        break;
+      case 'AWS::S3::Bucket':
+        names.set(id, base.toLowerCase().replace(/[^a-z0-9-]/g, '-'));
+        arns.set(id, `arn:aws:s3:::${names.get(id)}`);
+        break;
+      case 'AWS::SecretsManager::Secret':
+        names.set(id, base);
+        // A partial ARN (no random suffix), which Secrets Manager accepts as a SecretId.
+        arns.set(id, `arn:aws:secretsmanager:${region}:${accountId}:secret:${base}`);
+        break;
+      case 'AWS::SES::ConfigurationSet':
+        names.set(id, base);
+        break;
+    }
+  }
+
+  const resolve = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(resolve);
+    if (value === null || typeof value !== 'object') return value;
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 1) {
+      const [[fn, arg]] = entries as [[string, unknown]];
+      if (fn === 'Ref') return ref(String(arg));
+      if (fn === 'Fn::GetAtt') {
+        const [id, attribute] = arg as [string, string];
+        if (attribute === 'Arn') return arns.get(id) ?? fail(`no local ARN for ${id}`);
+        if (attribute === 'Name') return names.get(id) ?? fail(`no local name for ${id}`);
+        return fail(`unsupported attribute ${id}.${attribute}`);
+      }
+      if (fn === 'Fn::Join') {
+        const [separator, parts] = arg as [string, unknown[]];
+        return parts.map((part) => String(resolve(part))).join(separator);
+      }
+      if (fn === 'Fn::Select') {
+        const [index, list] = arg as [number, unknown];
+        return (resolve(list) as unknown[])[index];
+      }
+      if (fn === 'Fn::Split') {
+        const [separator, text] = arg as [string, unknown];
+        return String(resolve(text)).split(separator);
+      }
+    }
+    return Object.fromEntries(entries.map(([k, v]) => [k, resolve(v)]));
+  };
+  const ref = (id: string): string => {
+    const pseudo: Record<string, string> = {
+      'AWS::Region': region,
+      'AWS::AccountId': accountId,
+      'AWS::Partition': 'aws',
+      'AWS::StackName': stackName,
+      'AWS::URLSuffix': 'amazonaws.com',
+    };
+    if (pseudo[id]) return pseudo[id];
+    const type = resources[id]?.Type;
+    if (type === 'AWS::SecretsManager::Secret' || type === 'AWS::StepFunctions::StateMachine') {
+      return arns.get(id) ?? fail(`no local ARN for ${id}`);
+    }
+    return names.get(id) ?? fail(`cannot resolve Ref ${id} (${type ?? 'unknown resource'}) locally`);
+  };
+
+  // The state machine: its name, then its ARN, before functions reference it.
+  const [smId, sm] = ofType('AWS::StepFunctions::StateMachine')[0] ?? fail('the template has no state machine');
+  const smName = String(resolve(sm.Properties?.StateMachineName ?? withoutHash(smId)));
+  const smArn = `arn:aws:states:${region}:${accountId}:stateMachine:${smName}`;
+  names.set(smId, smName);
+  arns.set(smId, smArn);
+
+  const tables: CreateTableCommandInput[] = [];
+  const ttl: Record<string, string> = {};
+  for (const [id, r] of [...ofType('AWS::DynamoDB::GlobalTable'), ...ofType('AWS::DynamoDB::Table')]) {
+    const p = r.Properties ?? {};
+    const name = names.get(id) as string;
+    tables.push({
+      TableName: name,
+      AttributeDefinitions: p.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+      KeySchema: p.KeySchema as CreateTableCommandInput['KeySchema'],
+      BillingMode: 'PAY_PER_REQUEST',
+      GlobalSecondaryIndexes: (p.GlobalSecondaryIndexes as { IndexName: string; KeySchema: never; Projection: never }[] | undefined)?.map(
+        (index) => ({ IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection }),
+      ),
+    });
+    const ttlSpec = p.TimeToLiveSpecification as { Enabled?: boolean; AttributeName?: string } | undefined;
+    if (ttlSpec?.Enabled && ttlSpec.AttributeName) ttl[name] = ttlSpec.AttributeName;
+  }
+
+  const functions: LocalFunction[] = ofType('AWS::Lambda::Function').flatMap(([id, r]) => {
+    const entry = r.Metadata?.['sales:entry'];
+    if (typeof entry !== 'string') return []; // CDK's own helper functions (e.g. bucket auto-delete) are not ours to run
+    const env = ((r.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+    return [
+      {
+        logicalId: id,
+        name: names.get(id) as string,
+        arn: arns.get(id) as string,
+        entry,
+        timeoutSeconds: Number(r.Properties?.Timeout ?? 3),
+        memoryMb: Number(r.Properties?.MemorySize ?? 128),
+        environment: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(resolve(v))])),
+      },
+    ];
+  });
+
+  const integrations = new Map(
+    ofType('AWS::ApiGatewayV2::Integration').map(([id, r]) => [id, String(resolve(r.Properties?.IntegrationUri))]),
+  );
+  const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => {
+    const target = r.Properties?.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
+    const integrationId = target['Fn::Join'][1][1].Ref;
+    return { routeKey: String(r.Properties?.RouteKey), functionArn: integrations.get(integrationId) ?? fail(`route without integration`) };
+  });
+
+  const rules: LocalRule[] = ofType('AWS::Events::Rule').map(([id, r]) => ({
+    name: withoutHash(id),
+    eventBusName: String(resolve(r.Properties?.EventBusName ?? 'default')),
+    eventPattern: r.Properties?.EventPattern as Record<string, unknown>,
+    targets: ((r.Properties?.Targets ?? []) as { Id: string; Arn: unknown }[]).map((t) => ({ id: t.Id, arn: String(resolve(t.Arn)) })),
+  }));
+
+  const substitutions = Object.fromEntries(
+    Object.entries((sm.Properties?.DefinitionSubstitutions ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(resolve(v))]),
+  );
+  // CDK ships a file definition as an S3 asset (DefinitionS3Location): read the same file here.
+  const definitionText =
+    sm.Properties?.DefinitionString !== undefined ? String(resolve(sm.Properties.DefinitionString)) : readFileSync(definitionFile, 'utf8');
+
+  return {
+    stackName,
+    tables,
+    ttl,
+    functions,
+    routes,
+    buses: ofType('AWS::Events::EventBus').map(([id]) => names.get(id) as string),
+    rules,
+    stateMachine: { name: smName, arn: smArn, definition: substitute(definitionText, substitutions) },
+    buckets: ofType('AWS::S3::Bucket').map(([id]) => names.get(id) as string),
+    secrets: ofType('AWS::SecretsManager::Secret').map(([id]) => ({ name: names.get(id) as string, arn: arns.get(id) as string })),
+  };
+}
+
+/** Fills `${Name}` placeholders as CloudFormation's DefinitionSubstitutions does; an unknown one is an error. */
+export function substitute(definition: string, values: Record<string, string>): string {
+  return definition.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, key: string) => values[key] ?? fail(`no substitution for \${${key}}`));
+}
+
+function fail(message: string): never {
+  throw new Error(`Local deployment: ${message}`);
+}

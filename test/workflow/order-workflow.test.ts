@@ -1,0 +1,221 @@
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalRuntime } from '../../local/runtime.ts';
+import { TestClient, eventually, orderBody, sleep, startTestRuntime } from '../support/runtime.ts';
+
+/**
+ * The real ASL on the local runtime: real handlers, DynamoDB Local, SES, S3, EventBridge.
+ * The test plays the carrier (signed webhook calls); AwaitDelivery's 14-day timeout is
+ * compressed to a few seconds so a silent carrier can be observed.
+ */
+let runtime: LocalRuntime;
+let client: TestClient;
+const DELIVERY_TIMEOUT_MS = 4_000;
+
+beforeAll(async () => {
+  runtime = await startTestRuntime({
+    autoDeliver: false,
+    taskTimeoutOverrides: { AwaitDelivery: { timeoutMs: DELIVERY_TIMEOUT_MS, heartbeatMs: 3_000 } },
+  });
+  client = new TestClient(runtime);
+});
+
+afterAll(async () => {
+  await runtime?.stop();
+});
+
+/** Acts as the carrier: once the order shipped, reports it in transit and delivered. */
+async function deliver(orderId: string): Promise<string> {
+  const shipped = await client.waitForStatus(orderId, 'SHIPPED');
+  const trackingNumber = shipped.shipments[0].trackingNumber as string;
+  expect((await client.carrierEvent(trackingNumber, 'IN_TRANSIT')).status).toBe(202);
+  expect((await client.carrierEvent(trackingNumber, 'DELIVERED')).status).toBe(202);
+  return trackingNumber;
+}
+
+describe('order workflow on the local runtime', () => {
+  it('takes a card order to COMPLETED with an invoice e-mail carrying the PDF', async () => {
+    const before = await client.product('WIDGET-BLUE');
+    const orderId = await client.placeOrder(orderBody());
+    const trackingNumber = await deliver(orderId);
+    const execution = await client.finished(orderId);
+    expect(execution.status).toBe('SUCCEEDED');
+
+    const order = await client.order(orderId);
+    expect(order.status).toBe('COMPLETED');
+    expect(order.totals).toEqual({ subtotal: 6400, tax: 1216, total: 7616 });
+    expect(order.shipments).toEqual([{ carrier: 'SANDBOX', trackingNumber, status: 'DELIVERED' }]);
+    expect(order.invoice.number).toMatch(/^INV-\d{4}-\d{6}$/);
+    expect(order.invoice.total).toBe(7616);
+    expect(order.timeline.map((e: { type: string }) => e.type)).toEqual([
+      'OrderReceived',
+      'OrderValidated',
+      'OrderStockReserved',
+      'OrderPaymentAuthorized',
+      'OrderShipped',
+      'OrderDelivered',
+      'OrderPaymentCaptured',
+      'OrderInvoiced',
+      'OrderCompleted',
+    ]);
+
+    const after = await client.product('WIDGET-BLUE');
+    expect(after.available).toBe(before.available - 2);
+    expect(after.reserved).toBe(before.reserved);
+
+    const email = (await client.sentEmails()).find((e) => String(e.subject).includes(order.invoice.number));
+    expect(email).toBeDefined();
+    expect(email?.destination.to).toEqual(['jane.doe@example.com', 'finance@example.com']);
+    expect(email?.attachments).toEqual([expect.objectContaining({ filename: `${order.invoice.number}.pdf`, contentType: 'application/pdf' })]);
+
+    const s3 = new S3Client({
+      region: 'us-east-1',
+      endpoint: runtime.urls.s3,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 't', secretAccessKey: 't' },
+    });
+    const bucket = runtime.deployment.buckets.find((b) => !b.includes('log')) as string;
+    const pdf = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: `invoices/${order.invoice.number.slice(4, 8)}/${order.invoice.number}.pdf` }),
+    );
+    const bytes = await pdf.Body?.transformToByteArray();
+    expect(Buffer.from(bytes ?? []).subarray(0, 5).toString()).toBe('%PDF-');
+  });
+
+  it('fails a declined card and puts the stock back where it was', async () => {
+    const before = await client.product('GADGET-PRO');
+    const orderId = await client.placeOrder(
+      orderBody({ lines: [{ sku: 'GADGET-PRO', quantity: 3, unitPrice: 8900 }], payment: { method: 'card', token: 'tok_declined' } }),
+    );
+    const execution = await client.finished(orderId);
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('PaymentDeclined');
+    const order = await client.order(orderId);
+    expect(order.status).toBe('FAILED');
+    expect(order.failure).toEqual({ code: 'PaymentDeclined', message: 'Card declined by the issuer (sandbox tok_declined)' });
+    expect(order.timeline.map((e: { type: string }) => e.type)).toContain('OrderStockReleased');
+    const after = await client.product('GADGET-PRO');
+    expect({ available: after.available, reserved: after.reserved }).toEqual({ available: before.available, reserved: before.reserved });
+  });
+
+  it('rejects an order for more than the stock and reserves nothing', async () => {
+    const [dockBefore, cableBefore] = [await client.product('DOCK-4K'), await client.product('CABLE-USB-C')];
+    const orderId = await client.placeOrder(
+      orderBody({
+        lines: [
+          { sku: 'CABLE-USB-C', quantity: 1, unitPrice: 990 },
+          { sku: 'DOCK-4K', quantity: dockBefore.available + 1, unitPrice: 18900 },
+        ],
+      }),
+    );
+    const execution = await client.finished(orderId);
+    expect(execution.status).toBe('SUCCEEDED'); // a business outcome, not an operational failure
+    const order = await client.order(orderId);
+    expect(order.status).toBe('REJECTED');
+    expect(order.failure.code).toBe('OutOfStock');
+    expect(order.failure.message).toContain(`DOCK-4K (requested ${dockBefore.available + 1}, available ${dockBefore.available})`);
+    expect(order.failure.message).not.toContain('CABLE-USB-C');
+    expect(await client.product('DOCK-4K')).toEqual(dockBefore);
+    expect(await client.product('CABLE-USB-C')).toEqual(cableBefore);
+  });
+
+  it('rejects an invalid order with the reason, and an on-account order beyond the credit limit', async () => {
+    const wrongPrice = await client.placeOrder(orderBody({ lines: [{ sku: 'WIDGET-RED', quantity: 1, unitPrice: 999 }] }));
+    const overCredit = await client.placeOrder(
+      orderBody({ customerId: 'CUST-1003', lines: [{ sku: 'MONITOR-27', quantity: 1, unitPrice: 32900 }], payment: { method: 'on_account' } }),
+    );
+    await Promise.all([client.finished(wrongPrice), client.finished(overCredit)]);
+    expect((await client.order(wrongPrice)).failure).toEqual({
+      code: 'InvalidOrder',
+      message: 'lines[0].unitPrice: price of WIDGET-RED is 1250, not 999',
+    });
+    const credit = await client.order(overCredit);
+    expect(credit.status).toBe('REJECTED');
+    expect(credit.failure.code).toBe('CreditLimitExceeded');
+  });
+
+  it('retries a transient payment error (tok_error) to success', async () => {
+    const orderId = await client.placeOrder(orderBody({ payment: { method: 'card', token: 'tok_error' } }));
+    await deliver(orderId);
+    const execution = await client.finished(orderId);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect((await client.order(orderId)).status).toBe('COMPLETED');
+    const history = await client.sfn.send(new GetExecutionHistoryCommand({ executionArn: client.executionArn(orderId), maxResults: 1000 }));
+    const failedAttempts = (history.events ?? []).filter(
+      (e) => e.type === 'TaskFailed' && e.taskFailedEventDetails?.error === 'PaymentProviderUnavailable',
+    );
+    expect(failedAttempts).toHaveLength(2);
+  });
+
+  it('ends an order whose delivery is never confirmed FAILED, payment voided', async () => {
+    const orderId = await client.placeOrder(orderBody({ lines: [{ sku: 'MOUSE-ERGO', quantity: 1, unitPrice: 5900 }] }));
+    await client.waitForStatus(orderId, 'SHIPPED');
+    const execution = await client.finished(orderId, DELIVERY_TIMEOUT_MS + 15_000);
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('DeliveryNotConfirmed');
+    const order = await client.order(orderId);
+    expect(order.status).toBe('FAILED');
+    expect(order.failure).toEqual({ code: 'DeliveryNotConfirmed', message: 'The carrier did not confirm delivery in time' });
+    expect(order.payment.status).toBe('VOIDED');
+    expect(order.timeline.map((e: { type: string }) => e.type)).not.toContain('OrderStockReleased');
+  });
+
+  it('issues gap-free invoice numbers', async () => {
+    const orders = await Promise.all([1, 2, 3].map(() => client.placeOrder(orderBody({ lines: [{ sku: 'CABLE-USB-C', quantity: 1, unitPrice: 990 }] }))));
+    await Promise.all(orders.map((id) => deliver(id)));
+    await Promise.all(orders.map((id) => client.finished(id)));
+    const numbers = (await client.sentEmails())
+      .map((e) => /INV-\d{4}-(\d{6})/.exec(String(e.subject))?.[1])
+      .filter((n): n is string => n !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+    expect(numbers.length).toBeGreaterThanOrEqual(5);
+    expect(numbers).toEqual(numbers.map((_, index) => index + 1));
+  });
+
+  it('200 concurrent orders for 50 units: exactly 50 hold stock, the rest are REJECTED, stock never below zero', async () => {
+    const sku = 'KEYBOARD-MX';
+    await client.setStock(sku, 50);
+    const before = await client.product(sku);
+    let lowest = before.available as number;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        lowest = Math.min(lowest, (await client.product(sku)).available);
+        await sleep(25);
+      }
+    })();
+
+    const started = Date.now();
+    const ids = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        client.placeOrder(orderBody({ lines: [{ sku, quantity: 1, unitPrice: 11900 }], payment: { method: 'on_account' }, customerId: 'CUST-1001' })),
+      ),
+    );
+    // Every order either got stock (and goes on to ship) or was rejected.
+    const outcomes = await eventually(
+      async () => {
+        const orders = await Promise.all(ids.map((id) => client.order(id)));
+        const settled = orders.every((o) => o.status === 'REJECTED' || o.timeline.some((e: { type: string }) => e.type === 'OrderStockReserved'));
+        return settled ? orders : undefined;
+      },
+      60_000,
+      250,
+    );
+    const seconds = (Date.now() - started) / 1000;
+    watching = false;
+    await watcher;
+
+    const reserved = outcomes.filter((o) => o.timeline.some((e: { type: string }) => e.type === 'OrderStockReserved'));
+    const rejected = outcomes.filter((o) => o.status === 'REJECTED');
+    expect(reserved).toHaveLength(50);
+    expect(rejected).toHaveLength(150);
+    expect(rejected.every((o) => o.failure.code === 'OutOfStock')).toBe(true);
+    const after = await client.product(sku);
+    expect(after.available).toBe(0);
+    expect(after.available + after.reserved).toBeLessThanOrEqual(50);
+    expect(lowest).toBeGreaterThanOrEqual(0);
+    console.info(`concurrency: 200 orders settled in ${seconds.toFixed(1)} s (${(200 / seconds).toFixed(0)} orders/s)`);
+  }, 120_000);
+});
