@@ -48,8 +48,30 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
+/**
+ * The account GetAccount reports (the package reads it from AWS_SES_ACCOUNT): a sending-enabled
+ * account, as the health check expects of a working SES.
+ */
+const LOCAL_ACCOUNT = {
+  DedicatedIpAutoWarmupEnabled: false,
+  Details: {
+    AdditionalContactEmailAddresses: [],
+    ContactLanguage: 'EN',
+    MailType: 'TRANSACTIONAL',
+    ReviewDetails: { CaseId: 'local', Status: 'GRANTED' },
+    UseCaseDescription: 'Invoices for sales orders',
+    WebsiteURL: 'http://127.0.0.1',
+  },
+  EnforcementStatus: 'HEALTHY',
+  ProductionAccessEnabled: true,
+  SendingEnabled: true,
+  SendQuota: { Max24HourSend: 50_000, MaxSendRate: 14, SentLast24Hours: 0 },
+  SuppressionAttributes: { SuppressedReasons: [] },
+};
+
 export async function startSesLocal(options: EmulatorOptions = {}): Promise<LocalEmulator> {
   const startedAt = performance.now();
+  process.env.AWS_SES_ACCOUNT ??= JSON.stringify(LOCAL_ACCOUNT);
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? (await freePort(host));
   // The package resolves its promise even when listen fails (the error only reaches its callback).

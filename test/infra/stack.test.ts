@@ -125,7 +125,7 @@ describe('order stack template', () => {
 
   it('feeds the KPI consumer from the order bus', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['sales.orders'], 'detail-type': Match.arrayWith(['OrderCompleted', 'OrderReceived']) },
+      EventPattern: { source: ['sales.orders'], 'detail-type': Match.arrayWith(['OrderReceived', 'OrderCompleted']) },
     });
   });
 });

@@ -1,0 +1,115 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isPortFree, freePort } from '../../local/ports.ts';
+import { eventually, orderBody } from '../support/runtime.ts';
+
+/**
+ * Starts the system the way a newcomer does (`npm start`, here on free ports) and takes one
+ * order through the HTTP API; the sandbox carrier calls the signed webhook by itself.
+ */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+let child: ChildProcess;
+let output = '';
+const ports: Record<string, number> = {};
+
+beforeAll(async () => {
+  for (const name of ['API', 'DYNAMODB', 'SES', 'SFN', 'EVENTBRIDGE', 'S3', 'SECRETS']) ports[name] = await freePort();
+  child = spawn('npm', ['start'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [`LOCAL_${name}_PORT`, String(port)])),
+      CARRIER_SANDBOX_DELIVERY_MS: '300',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  await eventually(async () => (output.includes('Ready in') ? true : undefined), 90_000, 200).catch((error) => {
+    throw new Error(`npm start did not become ready: ${error}\n${output}`);
+  });
+}, 120_000);
+
+/** Ctrl-C in a terminal signals the whole foreground process group: npm, tsx and node. */
+const interrupt = () => process.kill(-(child.pid as number), 'SIGINT');
+
+afterAll(async () => {
+  if (child && child.exitCode === null && child.signalCode === null) {
+    interrupt();
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+});
+
+describe('npm start', () => {
+  it('prints every endpoint and answers /health', async () => {
+    const api = `http://127.0.0.1:${ports.API}`;
+    expect(output).toContain(api);
+    expect(output).toContain(`http://127.0.0.1:${ports.SES}`);
+    const health = await fetch(`${api}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({
+      status: 'ok',
+      checks: { dynamodb: 'ok', stepfunctions: 'ok', s3: 'ok', eventbridge: 'ok', ses: 'ok' },
+    });
+  });
+
+  it('takes an order placed over HTTP to COMPLETED, carrier webhook included, and the invoice e-mail is viewable', async () => {
+    const api = `http://127.0.0.1:${ports.API}`;
+    const key = `e2e-${Date.now()}`;
+    const place = () =>
+      fetch(`${api}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify(orderBody()),
+      });
+    const first = await place();
+    expect(first.status).toBe(202);
+    const { orderId, status, links } = (await first.json()) as { orderId: string; status: string; links: { self: string } };
+    expect(status).toBe('RECEIVED');
+    expect(links.self).toBe(`/orders/${orderId}`);
+
+    // Same key, same body: the same order, not a second one.
+    const again = await place();
+    expect(((await again.json()) as { orderId: string }).orderId).toBe(orderId);
+
+    const order = await eventually(async () => {
+      const response = await fetch(`${api}${links.self}`);
+      const body = (await response.json()) as Record<string, any>;
+      return body.status === 'COMPLETED' ? body : undefined;
+    }, 30_000, 200);
+    expect(order.shipments[0].status).toBe('DELIVERED');
+    expect(order.timeline.map((e: { type: string }) => e.type)).toContain('OrderDelivered');
+
+    const store = (await (await fetch(`http://127.0.0.1:${ports.SES}/store`)).json()) as { emails: Record<string, any>[] };
+    const email = store.emails.find((e) => String(e.subject).includes(order.invoice.number));
+    expect(email?.attachments?.[0]?.contentType).toBe('application/pdf');
+    const viewer = await fetch(`http://127.0.0.1:${ports.SES}/`);
+    expect(viewer.status).toBe(200);
+  });
+
+  it('answers bad input with 4xx naming the field', async () => {
+    const api = `http://127.0.0.1:${ports.API}`;
+    const response = await fetch(`${api}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': `e2e-bad-${Date.now()}` },
+      body: JSON.stringify(orderBody({ currency: 'euro' })),
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { code: string; issues: { path: string }[] } };
+    expect(body.error.code).toBe('ValidationError');
+    expect(body.error.issues.map((i) => i.path)).toEqual(['currency']);
+    expect((await fetch(`${api}/orders/ord-00000000000000000000000000`)).status).toBe(404);
+  });
+
+  it('stops every child, the JVM included, on Ctrl-C', async () => {
+    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+    interrupt();
+    // npm itself dies of the SIGINT, as in a terminal; the runtime underneath shuts down cleanly.
+    expect([0, 'SIGINT']).toContain(await exited);
+    await eventually(async () => (output.includes('SIGINT: stopping') ? true : undefined), 5_000);
+    await eventually(async () => ((await isPortFree(ports.DYNAMODB as number, '0.0.0.0')) ? true : undefined), 10_000);
+    expect(await isPortFree(ports.API as number)).toBe(true);
+  });
+});
