@@ -2,9 +2,9 @@ import { type Stack, Validations } from 'aws-cdk-lib';
 import { HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Role } from 'aws-cdk-lib/aws-iam';
+import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { IConstruct } from 'constructs';
 
@@ -18,33 +18,69 @@ const ack = (scope: IConstruct, id: string, reason: string) =>
 export function acknowledgeFindings(stack: Stack): void {
   for (const construct of stack.node.findAll()) {
     if (construct instanceof TableV2) {
-      ack(stack, `IAM5[Resource::<${stack.getLogicalId(construct.node.defaultChild as never)}.Arn>/index/*]`,
-        "Table grants include the table's own secondary indexes (the tracking-number lookup), nothing else");
+      ack(
+        stack,
+        `IAM5[Resource::<${stack.getLogicalId(construct.node.defaultChild as never)}.Arn>/index/*]`,
+        "Table grants include the table's own secondary indexes (the tracking-number lookup), nothing else",
+      );
     }
     if (construct instanceof HttpRoute) {
-      ack(construct, 'APIG4', construct.node.id.includes('webhooks')
-        ? 'The carrier webhook authenticates every call by HMAC-SHA256 signature with a 5-minute replay window'
-        : 'Checkout and status routes are public in this release; API roles and authorizers are a planned issue');
+      ack(
+        construct,
+        'APIG4',
+        construct.node.id.includes('webhooks')
+          ? 'The carrier webhook authenticates every call by HMAC-SHA256 signature with a 5-minute replay window'
+          : 'Checkout and status routes are public in this release; API roles and authorizers are a planned issue',
+      );
     }
     if (construct instanceof Secret) {
-      ack(construct, 'SMG4', 'The webhook secret is shared with the carrier and rotated together with them, not on a schedule');
+      ack(
+        construct,
+        'SMG4',
+        'The webhook secret is shared with the carrier and rotated together with them, not on a schedule',
+      );
     }
     if (construct instanceof Bucket) {
-      ack(stack, `IAM5[Resource::<${stack.getLogicalId(construct.node.defaultChild as never)}.Arn>/invoices/*]`,
-        'The invoice writer may put objects under the invoices/ prefix only');
+      ack(
+        stack,
+        `IAM5[Resource::<${stack.getLogicalId(construct.node.defaultChild as never)}.Arn>/invoices/*]`,
+        'The invoice writer may put objects under the invoices/ prefix only',
+      );
       ack(stack, 'IAM5[Action::s3:Abort*]', 'grantPut includes aborting its own multipart uploads of invoice PDFs');
     }
     if (construct instanceof LambdaFunction && construct.role instanceof Role) {
-      ack(construct.role, 'IAM5[Resource::*]', 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions');
+      ack(
+        construct.role,
+        'IAM5[Resource::*]',
+        'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions',
+      );
     }
     if (construct instanceof StateMachine) {
-      ack(construct, 'IAM5[Resource::*]', 'X-Ray tracing and CloudWatch Logs log delivery actions support no resource-level permissions');
-      for (const task of ['ValidateOrder', 'ReserveStock', 'AuthorizePayment', 'CreateShipment', 'AwaitDelivery', 'CapturePayment',
-        'IssueInvoice', 'CompleteOrder', 'VoidPayment', 'ReleaseStock', 'CloseOrder']) {
+      ack(
+        construct,
+        'IAM5[Resource::*]',
+        'X-Ray tracing and CloudWatch Logs log delivery actions support no resource-level permissions',
+      );
+      for (const task of [
+        'ValidateOrder',
+        'ReserveStock',
+        'AuthorizePayment',
+        'CreateShipment',
+        'AwaitDelivery',
+        'CapturePayment',
+        'IssueInvoice',
+        'CompleteOrder',
+        'VoidPayment',
+        'ReleaseStock',
+        'CloseOrder',
+      ]) {
         const fn = stack.node.tryFindChild(task) as LambdaFunction | undefined;
         if (!fn) continue;
-        ack(construct, `IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as never)}.Arn>:*]`,
-          'lambda:InvokeFunction on the task function and its versions, as CDK grantInvoke writes it');
+        ack(
+          construct,
+          `IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as never)}.Arn>:*]`,
+          'lambda:InvokeFunction on the task function and its versions, as CDK grantInvoke writes it',
+        );
       }
     }
   }

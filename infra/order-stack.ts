@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Construct } from 'constructs';
 import { OrderApi } from './constructs/api.ts';
@@ -30,8 +30,12 @@ export class OrderStack extends Stack {
     const documents = new OrderDocuments(this, 'Documents', { removalPolicy: props.removalPolicy });
     const email = new OrderEmail(this, 'Email', { senderEmail: props.senderEmail, financeEmail: props.financeEmail });
     const carrier = new CarrierIntegration(this, 'Carrier');
-    const fn = (id: string, stage: string, description: string, extra: { timeout?: Duration; memorySize?: number } = {}) =>
-      new OrderFunction(this, id, { stage, description, ...extra });
+    const fn = (
+      id: string,
+      stage: string,
+      description: string,
+      extra: { timeout?: Duration; memorySize?: number } = {},
+    ) => new OrderFunction(this, id, { stage, description, ...extra });
 
     const recordKpi = fn('RecordKpi', 'record-kpi', 'Turns order domain events into KPI metrics');
     const events = new OrderEvents(this, 'Events', { kpiConsumer: recordKpi });
@@ -78,9 +82,18 @@ export class OrderStack extends Stack {
 
     // Least privilege: each function gets exactly the tables and services it touches.
     const stageFunctions = [
-      tasks.ValidateOrder, tasks.ReserveStock, tasks.AuthorizePayment, tasks.CreateShipment, tasks.CapturePayment,
-      tasks.IssueInvoice, tasks.CompleteOrder, tasks.VoidPayment, tasks.ReleaseStock, tasks.CloseOrder,
-      routes.carrierWebhook, routes.placeOrder,
+      tasks.ValidateOrder,
+      tasks.ReserveStock,
+      tasks.AuthorizePayment,
+      tasks.CreateShipment,
+      tasks.CapturePayment,
+      tasks.IssueInvoice,
+      tasks.CompleteOrder,
+      tasks.VoidPayment,
+      tasks.ReleaseStock,
+      tasks.CloseOrder,
+      routes.carrierWebhook,
+      routes.placeOrder,
     ];
     for (const f of stageFunctions) {
       data.bindTable(f, 'orders', 'readwrite');
@@ -88,7 +101,8 @@ export class OrderStack extends Stack {
     }
     data.bindTable(tasks.ValidateOrder, 'customers', 'read');
     data.bindTable(tasks.ValidateOrder, 'products', 'read');
-    for (const f of [tasks.ReserveStock, tasks.CreateShipment, tasks.ReleaseStock]) data.bindTable(f, 'products', 'readwrite');
+    for (const f of [tasks.ReserveStock, tasks.CreateShipment, tasks.ReleaseStock])
+      data.bindTable(f, 'products', 'readwrite');
     data.bindTable(tasks.IssueInvoice, 'customers', 'readwrite');
     data.bindTable(tasks.IssueInvoice, 'invoices', 'readwrite');
     documents.grantWriteInvoices(tasks.IssueInvoice);

@@ -47,7 +47,9 @@ export class LocalLambdas {
     for (const fn of this.functions) {
       for (const [key, value] of Object.entries(fn.environment)) {
         if (key in env && env[key] !== value) {
-          throw new Error(`Functions ${setBy[key]} and ${fn.name} set ${key} differently; the local runtime runs them in one process`);
+          throw new Error(
+            `Functions ${setBy[key]} and ${fn.name} set ${key} differently; the local runtime runs them in one process`,
+          );
         }
         env[key] = value;
         setBy[key] = fn.name;
@@ -74,7 +76,11 @@ export class LocalLambdas {
     const fn = this.byArn.get(stripQualifier(arnOrName));
     const handler = fn && this.handlers.get(fn.name);
     if (!fn || !handler) {
-      throw new LambdaInvocationError({ errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${arnOrName}`, trace: [] });
+      throw new LambdaInvocationError({
+        errorType: 'ResourceNotFoundException',
+        errorMessage: `Function not found: ${arnOrName}`,
+        trace: [],
+      });
     }
     const deadline = Date.now() + fn.timeoutSeconds * 1000;
     const requestId = randomUUID();
@@ -98,7 +104,14 @@ export class LocalLambdas {
     try {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new LambdaInvocationError({ errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${fn.timeoutSeconds} seconds`, trace: [] })),
+          () =>
+            reject(
+              new LambdaInvocationError({
+                errorType: 'Sandbox.Timedout',
+                errorMessage: `Task timed out after ${fn.timeoutSeconds} seconds`,
+                trace: [],
+              }),
+            ),
           fn.timeoutSeconds * 1000,
         );
       });

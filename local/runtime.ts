@@ -1,6 +1,6 @@
+import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { fileURLToPath } from 'node:url';
 import { synthTemplate } from '../infra/build.ts';
 import { WORKFLOW_DEFINITION_FILE } from '../infra/constructs/workflow.ts';
 import { startDynamoDbLocal } from './emulators/dynamodb.ts';
@@ -13,7 +13,7 @@ import { LocalLambdas } from './lambda.ts';
 import { freePort } from './ports.ts';
 import { seedDemoData } from './seed.ts';
 import { startStepFunctionsService, type TaskTimeoutOverride } from './stepfunctions/service.ts';
-import { readDeployment, type LocalDeployment } from './template.ts';
+import { type LocalDeployment, readDeployment } from './template.ts';
 
 export const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
 export const REGION = 'us-east-1';
@@ -60,7 +60,15 @@ export interface RuntimeOptions {
 export interface LocalRuntime {
   deployment: LocalDeployment;
   ports: Ports;
-  urls: { api: string; dynamodb: string; ses: string; stepfunctions: string; eventbridge: string; s3: string; secretsmanager: string };
+  urls: {
+    api: string;
+    dynamodb: string;
+    ses: string;
+    stepfunctions: string;
+    eventbridge: string;
+    s3: string;
+    secretsmanager: string;
+  };
   stateMachineArn: string;
   lambdas: LocalLambdas;
   /** Waits for EventBridge deliveries in flight. */
@@ -92,10 +100,14 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       secretsmanager: url(ports.secretsmanager),
     };
 
-    const deployment = readDeployment(synthTemplate(), { region: REGION, accountId: ACCOUNT_ID }, {
-      stackName: 'SalesOrders',
-      definitionFile: WORKFLOW_DEFINITION_FILE,
-    });
+    const deployment = readDeployment(
+      synthTemplate(),
+      { region: REGION, accountId: ACCOUNT_ID },
+      {
+        stackName: 'SalesOrders',
+        definitionFile: WORKFLOW_DEFINITION_FILE,
+      },
+    );
 
     const [dynamodb, ses, s3, secrets] = await Promise.all([
       startDynamoDbLocal({ host, port: ports.dynamodb }),
@@ -106,7 +118,10 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         port: ports.secretsmanager,
         region: REGION,
         accountId: ACCOUNT_ID,
-        secrets: deployment.secrets.map((s) => ({ name: s.name, value: options.webhookSecret ?? DEFAULT_WEBHOOK_SECRET })),
+        secrets: deployment.secrets.map((s) => ({
+          name: s.name,
+          value: options.webhookSecret ?? DEFAULT_WEBHOOK_SECRET,
+        })),
       }),
     ]);
     stops.push(dynamodb.stop, ses.stop, s3.stop, secrets.stop);
@@ -211,7 +226,9 @@ async function createResources(deployment: LocalDeployment, urls: LocalRuntime['
   await Promise.all(deployment.tables.map((table) => dynamo.send(new CreateTableCommand(table))));
   await Promise.all(
     Object.entries(deployment.ttl).map(([TableName, AttributeName]) =>
-      dynamo.send(new UpdateTimeToLiveCommand({ TableName, TimeToLiveSpecification: { Enabled: true, AttributeName } })),
+      dynamo.send(
+        new UpdateTimeToLiveCommand({ TableName, TimeToLiveSpecification: { Enabled: true, AttributeName } }),
+      ),
     ),
   );
   await Promise.all(deployment.buckets.map((Bucket) => s3.send(new CreateBucketCommand({ Bucket }))));

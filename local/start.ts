@@ -30,7 +30,9 @@ async function main(): Promise<void> {
   console.log('Starting the sales order system locally…');
   const runtime = await startLocalRuntime({
     ports: portsFromEnv(),
-    carrierDeliveryMs: process.env.CARRIER_SANDBOX_DELIVERY_MS ? Number(process.env.CARRIER_SANDBOX_DELIVERY_MS) : undefined,
+    carrierDeliveryMs: process.env.CARRIER_SANDBOX_DELIVERY_MS
+      ? Number(process.env.CARRIER_SANDBOX_DELIVERY_MS)
+      : undefined,
     webhookSecret: process.env.CARRIER_WEBHOOK_SECRET || undefined,
     environment: { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' },
   });

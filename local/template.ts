@@ -7,7 +7,10 @@ import type { LocalRule } from './eventbridge/service.ts';
  * tables, functions, routes, rules and the state machine are declared once, in infra/.
  * CloudFormation intrinsics are resolved to local names and ARNs.
  */
-type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>;
+type Resources = Record<
+  string,
+  { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
+>;
 
 export interface LocalFunction {
   logicalId: string;
@@ -145,9 +148,9 @@ export function readDeployment(
       AttributeDefinitions: p.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
       KeySchema: p.KeySchema as CreateTableCommandInput['KeySchema'],
       BillingMode: 'PAY_PER_REQUEST',
-      GlobalSecondaryIndexes: (p.GlobalSecondaryIndexes as { IndexName: string; KeySchema: never; Projection: never }[] | undefined)?.map(
-        (index) => ({ IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection }),
-      ),
+      GlobalSecondaryIndexes: (
+        p.GlobalSecondaryIndexes as { IndexName: string; KeySchema: never; Projection: never }[] | undefined
+      )?.map((index) => ({ IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection })),
     });
     const ttlSpec = p.TimeToLiveSpecification as { Enabled?: boolean; AttributeName?: string } | undefined;
     if (ttlSpec?.Enabled && ttlSpec.AttributeName) ttl[name] = ttlSpec.AttributeName;
@@ -156,7 +159,8 @@ export function readDeployment(
   const functions: LocalFunction[] = ofType('AWS::Lambda::Function').flatMap(([id, r]) => {
     const entry = r.Metadata?.['sales:entry'];
     if (typeof entry !== 'string') return []; // CDK's own helper functions (e.g. bucket auto-delete) are not ours to run
-    const env = ((r.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+    const env = ((r.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+      {}) as Record<string, unknown>;
     return [
       {
         logicalId: id,
@@ -176,22 +180,33 @@ export function readDeployment(
   const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => {
     const target = r.Properties?.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
     const integrationId = target['Fn::Join'][1][1].Ref;
-    return { routeKey: String(r.Properties?.RouteKey), functionArn: integrations.get(integrationId) ?? fail(`route without integration`) };
+    return {
+      routeKey: String(r.Properties?.RouteKey),
+      functionArn: integrations.get(integrationId) ?? fail(`route without integration`),
+    };
   });
 
   const rules: LocalRule[] = ofType('AWS::Events::Rule').map(([id, r]) => ({
     name: withoutHash(id),
     eventBusName: String(resolve(r.Properties?.EventBusName ?? 'default')),
     eventPattern: r.Properties?.EventPattern as Record<string, unknown>,
-    targets: ((r.Properties?.Targets ?? []) as { Id: string; Arn: unknown }[]).map((t) => ({ id: t.Id, arn: String(resolve(t.Arn)) })),
+    targets: ((r.Properties?.Targets ?? []) as { Id: string; Arn: unknown }[]).map((t) => ({
+      id: t.Id,
+      arn: String(resolve(t.Arn)),
+    })),
   }));
 
   const substitutions = Object.fromEntries(
-    Object.entries((sm.Properties?.DefinitionSubstitutions ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(resolve(v))]),
+    Object.entries((sm.Properties?.DefinitionSubstitutions ?? {}) as Record<string, unknown>).map(([k, v]) => [
+      k,
+      String(resolve(v)),
+    ]),
   );
   // CDK ships a file definition as an S3 asset (DefinitionS3Location): read the same file here.
   const definitionText =
-    sm.Properties?.DefinitionString !== undefined ? String(resolve(sm.Properties.DefinitionString)) : readFileSync(definitionFile, 'utf8');
+    sm.Properties?.DefinitionString !== undefined
+      ? String(resolve(sm.Properties.DefinitionString))
+      : readFileSync(definitionFile, 'utf8');
 
   return {
     stackName,
@@ -203,13 +218,19 @@ export function readDeployment(
     rules,
     stateMachine: { name: smName, arn: smArn, definition: substitute(definitionText, substitutions) },
     buckets: ofType('AWS::S3::Bucket').map(([id]) => names.get(id) as string),
-    secrets: ofType('AWS::SecretsManager::Secret').map(([id]) => ({ name: names.get(id) as string, arn: arns.get(id) as string })),
+    secrets: ofType('AWS::SecretsManager::Secret').map(([id]) => ({
+      name: names.get(id) as string,
+      arn: arns.get(id) as string,
+    })),
   };
 }
 
 /** Fills `${Name}` placeholders as CloudFormation's DefinitionSubstitutions does; an unknown one is an error. */
 export function substitute(definition: string, values: Record<string, string>): string {
-  return definition.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, key: string) => values[key] ?? fail(`no substitution for \${${key}}`));
+  return definition.replace(
+    /\$\{([A-Za-z0-9_]+)\}/g,
+    (_, key: string) => values[key] ?? fail(`no substitution for \${${key}}`),
+  );
 }
 
 function fail(message: string): never {

@@ -1,11 +1,15 @@
 import { createHash } from 'node:crypto';
-import { signPayload } from '../core/signature.ts';
 import type { Address, CarrierWebhook } from '../core/schemas.ts';
+import { signPayload } from '../core/signature.ts';
 
 /** The carrier port: book a shipment, get a tracking number; the carrier reports progress to our webhook. */
 export interface Carrier {
   readonly name: string;
-  createShipment(request: { shipmentId: string; address: Address; parcels: number }): Promise<{ trackingNumber: string }>;
+  createShipment(request: {
+    shipmentId: string;
+    address: Address;
+    parcels: number;
+  }): Promise<{ trackingNumber: string }>;
 }
 
 export interface SandboxCarrierOptions {
@@ -25,7 +29,11 @@ export class SandboxCarrier implements Carrier {
   readonly name = 'SANDBOX';
   constructor(private readonly options: SandboxCarrierOptions) {}
 
-  async createShipment(request: { shipmentId: string; address: Address; parcels: number }): Promise<{ trackingNumber: string }> {
+  async createShipment(request: {
+    shipmentId: string;
+    address: Address;
+    parcels: number;
+  }): Promise<{ trackingNumber: string }> {
     const trackingNumber = `SBX${createHash('sha256').update(request.shipmentId).digest('hex').slice(0, 12).toUpperCase()}`;
     const { webhookUrl, webhookSecret, deliveryMs } = this.options;
     if (webhookUrl && webhookSecret) {
@@ -45,10 +53,15 @@ export class SandboxCarrier implements Carrier {
         if (!this.options.webhookUrl || !secret) return;
         const response = await fetch(this.options.webhookUrl, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-timestamp': String(timestamp), 'x-signature': signPayload(secret, timestamp, body) },
+          headers: {
+            'content-type': 'application/json',
+            'x-timestamp': String(timestamp),
+            'x-signature': signPayload(secret, timestamp, body),
+          },
           body,
         });
-        if (!response.ok) console.warn(`sandbox carrier: webhook answered ${response.status} for ${trackingNumber} ${status}`);
+        if (!response.ok)
+          console.warn(`sandbox carrier: webhook answered ${response.status} for ${trackingNumber} ${status}`);
       } catch (error) {
         console.warn(`sandbox carrier: could not post ${status} for ${trackingNumber}: ${(error as Error).message}`);
       }

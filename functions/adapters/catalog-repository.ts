@@ -1,5 +1,12 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, PutCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { type StockRequest, shortLines } from '../core/allocation.ts';
 import { OutOfStock, StockContention } from '../core/errors.ts';
 import type { Product } from '../core/schemas.ts';
@@ -33,7 +40,9 @@ export class CatalogRepository {
     const products: Product[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await documents().send(new ScanCommand({ TableName: this.productsTable, ExclusiveStartKey: startKey }));
+      const page = await documents().send(
+        new ScanCommand({ TableName: this.productsTable, ExclusiveStartKey: startKey }),
+      );
       products.push(...((page.Items ?? []) as Product[]));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
@@ -45,7 +54,9 @@ export class CatalogRepository {
     let keys = [...new Set(skus)].map((sku) => ({ sku }));
     while (keys.length > 0) {
       const result = await documents().send(
-        new BatchGetCommand({ RequestItems: { [this.productsTable]: { Keys: keys.slice(0, 100), ConsistentRead: true } } }),
+        new BatchGetCommand({
+          RequestItems: { [this.productsTable]: { Keys: keys.slice(0, 100), ConsistentRead: true } },
+        }),
       );
       for (const item of result.Responses?.[this.productsTable] ?? []) found.set(String(item.sku), item as Product);
       const unprocessed = (result.UnprocessedKeys?.[this.productsTable]?.Keys ?? []) as { sku: string }[];
@@ -117,7 +128,9 @@ export class CatalogRepository {
       if (!(error instanceof TransactionCanceledException)) throw error;
       const reasons = error.CancellationReasons ?? [];
       if (reasons.some((reason) => reason.Code === 'TransactionConflict')) {
-        throw new StockContention('Stock of these products is being changed by other orders; try again', { cause: error });
+        throw new StockContention('Stock of these products is being changed by other orders; try again', {
+          cause: error,
+        });
       }
       if (reasons[0]?.Code === 'ConditionalCheckFailed') return; // already reserved for this order
       const refused = lines.filter((_, index) => reasons[index + 1]?.Code === 'ConditionalCheckFailed');
@@ -125,7 +138,9 @@ export class CatalogRepository {
       const current = await this.getMany(refused.map((line) => line.sku));
       const available = new Map([...current].map(([sku, product]) => [sku, product.available]));
       const short = shortLines(refused, available);
-      throw new OutOfStock(short.length > 0 ? short : refused.map((l) => ({ sku: l.sku, requested: l.quantity, available: 0 })));
+      throw new OutOfStock(
+        short.length > 0 ? short : refused.map((l) => ({ sku: l.sku, requested: l.quantity, available: 0 })),
+      );
     }
   }
 
@@ -144,7 +159,7 @@ export class CatalogRepository {
       new GetCommand({ TableName: this.ordersTable, Key: { orderId, sk: RESERVATION_SK }, ConsistentRead: true }),
     );
     const held = reservation.Item as Reservation | undefined;
-    if (!held || held.status !== 'HELD') return false;
+    if (held?.status !== 'HELD') return false;
     const key = { orderId, sk: RESERVATION_SK };
     const guard = {
       ConditionExpression: '#s = :held',
@@ -152,7 +167,9 @@ export class CatalogRepository {
     };
     const reservationChange =
       action === 'release'
-        ? { Delete: { TableName: this.ordersTable, Key: key, ...guard, ExpressionAttributeValues: { ':held': 'HELD' } } }
+        ? {
+            Delete: { TableName: this.ordersTable, Key: key, ...guard, ExpressionAttributeValues: { ':held': 'HELD' } },
+          }
         : {
             Update: {
               TableName: this.ordersTable,
@@ -183,7 +200,9 @@ export class CatalogRepository {
       if (!(error instanceof TransactionCanceledException)) throw error;
       const reasons = error.CancellationReasons ?? [];
       if (reasons.some((reason) => reason.Code === 'TransactionConflict')) {
-        throw new StockContention(`Could not ${action} stock of ${orderId} because of concurrent changes`, { cause: error });
+        throw new StockContention(`Could not ${action} stock of ${orderId} because of concurrent changes`, {
+          cause: error,
+        });
       }
       if (reasons[0]?.Code === 'ConditionalCheckFailed') return false; // settled meanwhile
       throw error;

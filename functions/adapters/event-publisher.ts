@@ -10,7 +10,9 @@ export class EventPublisher {
   async publish(detailType: `Order${string}`, detail: Record<string, unknown>): Promise<void> {
     const result = await eventBridge().send(
       new PutEventsCommand({
-        Entries: [{ EventBusName: this.busName, Source: EVENT_SOURCE, DetailType: detailType, Detail: JSON.stringify(detail) }],
+        Entries: [
+          { EventBusName: this.busName, Source: EVENT_SOURCE, DetailType: detailType, Detail: JSON.stringify(detail) },
+        ],
       }),
     );
     if (result.FailedEntryCount) {

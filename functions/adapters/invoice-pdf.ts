@@ -23,7 +23,9 @@ export function renderInvoicePdf(invoice: Invoice, seller: { name: string; addre
   );
   const address = invoice.billingAddress;
   doc.text(
-    [address.name, address.line1, address.line2 ?? '', `${address.postalCode} ${address.city}`, address.country].filter(Boolean),
+    [address.name, address.line1, address.line2 ?? '', `${address.postalCode} ${address.city}`, address.country].filter(
+      Boolean,
+    ),
     120,
     40,
   );
@@ -31,7 +33,10 @@ export function renderInvoicePdf(invoice: Invoice, seller: { name: string; addre
   let y = 75;
   doc.setFont('helvetica', 'bold');
   doc.text('SKU', 20, y).text('Description', 50, y).text('Qty', 115, y, { align: 'right' });
-  doc.text('Unit price', 145, y, { align: 'right' }).text('VAT', 160, y, { align: 'right' }).text('Amount', 190, y, { align: 'right' });
+  doc
+    .text('Unit price', 145, y, { align: 'right' })
+    .text('VAT', 160, y, { align: 'right' })
+    .text('Amount', 190, y, { align: 'right' });
   doc.line(20, y + 2, 190, y + 2);
   doc.setFont('helvetica', 'normal');
   for (const line of invoice.lines) {
@@ -40,8 +45,13 @@ export function renderInvoicePdf(invoice: Invoice, seller: { name: string; addre
       doc.addPage();
       y = 25;
     }
-    doc.text(line.sku, 20, y).text(line.name.slice(0, 40), 50, y).text(String(line.quantity), 115, y, { align: 'right' });
-    doc.text(money(line.unitPrice), 145, y, { align: 'right' }).text(formatRate(line.taxRateBasisPoints), 160, y, { align: 'right' });
+    doc
+      .text(line.sku, 20, y)
+      .text(line.name.slice(0, 40), 50, y)
+      .text(String(line.quantity), 115, y, { align: 'right' });
+    doc
+      .text(money(line.unitPrice), 145, y, { align: 'right' })
+      .text(formatRate(line.taxRateBasisPoints), 160, y, { align: 'right' });
     doc.text(money(line.lineSubtotal), 190, y, { align: 'right' });
   }
   y += 4;

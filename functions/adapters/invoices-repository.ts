@@ -49,7 +49,9 @@ export class InvoicesRepository {
                   TableName: this.tableName,
                   Item: { pk: `COUNTER#${year}`, last: last + 1 },
                   ConditionExpression: last === 0 ? 'attribute_not_exists(pk)' : '#last = :last',
-                  ...(last === 0 ? {} : { ExpressionAttributeNames: { '#last': 'last' }, ExpressionAttributeValues: { ':last': last } }),
+                  ...(last === 0
+                    ? {}
+                    : { ExpressionAttributeNames: { '#last': 'last' }, ExpressionAttributeValues: { ':last': last } }),
                 },
               },
               {
@@ -95,7 +97,9 @@ export class InvoicesRepository {
   }
 
   private async item(pk: string): Promise<Record<string, unknown> | undefined> {
-    const result = await documents().send(new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }));
+    const result = await documents().send(
+      new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }),
+    );
     return result.Item;
   }
 }

@@ -25,7 +25,8 @@ export class Mailer {
 
   async send(email: OutgoingEmail): Promise<string> {
     for (const recipient of [this.from, ...email.to]) {
-      if (!address.safeParse(recipient).success) throw new InvalidEmailAddress(`"${recipient}" is not a valid e-mail address`);
+      if (!address.safeParse(recipient).success)
+        throw new InvalidEmailAddress(`"${recipient}" is not a valid e-mail address`);
     }
     const result = await ses().send(
       new SendEmailCommand({

@@ -156,7 +156,10 @@ export class OrdersRepository {
       sets.push('taskToken = :token');
       values[':token'] = changes.taskToken;
     }
-    const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
+    const expression = [
+      sets.length ? `SET ${sets.join(', ')}` : '',
+      removes.length ? `REMOVE ${removes.join(', ')}` : '',
+    ]
       .filter(Boolean)
       .join(' ');
     const result = await documents().send(

@@ -2,7 +2,12 @@ import { PaymentDeclined, PaymentProviderUnavailable } from '../core/errors.ts';
 
 /** The payment port: what the workflow needs from a card payment provider. */
 export interface PaymentProvider {
-  authorize(request: { orderId: string; token: string; amount: number; currency: string }): Promise<{ authorizationId: string }>;
+  authorize(request: {
+    orderId: string;
+    token: string;
+    amount: number;
+    currency: string;
+  }): Promise<{ authorizationId: string }>;
   capture(authorizationId: string, amount: number): Promise<void>;
   void(authorizationId: string): Promise<void>;
   refund(authorizationId: string, amount: number): Promise<void>;

@@ -14,7 +14,11 @@ export class WorkflowStarter {
   async start(orderId: string): Promise<void> {
     try {
       await sfn().send(
-        new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: orderId, input: JSON.stringify({ orderId }) }),
+        new StartExecutionCommand({
+          stateMachineArn: this.stateMachineArn,
+          name: orderId,
+          input: JSON.stringify({ orderId }),
+        }),
       );
     } catch (error) {
       // Same name: this order's workflow has already been started.

@@ -15,11 +15,19 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const amount = order.totals?.total ?? 0;
   let record: PaymentRecord;
   if (order.payment.method === 'card') {
-    const { authorizationId } = await payments.authorize({ orderId, token: order.payment.token, amount, currency: order.currency });
+    const { authorizationId } = await payments.authorize({
+      orderId,
+      token: order.payment.token,
+      amount,
+      currency: order.currency,
+    });
     record = { method: 'card', status: 'AUTHORIZED', authorizationId, amount };
   } else {
     record = { method: 'on_account', status: 'ON_ACCOUNT', amount };
   }
-  await recordStage(orderId, 'OrderPaymentAuthorized', { status: 'PAYMENT_AUTHORIZED', set: { paymentRecord: record } });
+  await recordStage(orderId, 'OrderPaymentAuthorized', {
+    status: 'PAYMENT_AUTHORIZED',
+    set: { paymentRecord: record },
+  });
   return { status: record.status };
 });

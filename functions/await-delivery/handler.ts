@@ -12,6 +12,7 @@ const workflow = taskTokens();
 export const handler = workflowTask(AwaitDeliveryInput, async ({ orderId, shipmentId, trackingNumber, taskToken }) => {
   const shipment = await orders.updateShipment(orderId, shipmentId, { taskToken });
   if (shipment.status === 'DELIVERED') await workflow.succeed(taskToken, { trackingNumber, deliveredAt: null });
-  if (shipment.status === 'LOST') await workflow.fail(taskToken, 'ShipmentLost', `Carrier reported ${trackingNumber} lost`);
+  if (shipment.status === 'LOST')
+    await workflow.fail(taskToken, 'ShipmentLost', `Carrier reported ${trackingNumber} lost`);
   return { waiting: shipment.status !== 'DELIVERED' && shipment.status !== 'LOST' };
 });

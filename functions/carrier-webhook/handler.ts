@@ -35,11 +35,14 @@ export const handler = httpRoute(async (event) => {
   try {
     payload = JSON.parse(body);
   } catch {
-    throw new HttpError(400, 'InvalidJson', 'The request body is not valid JSON', [{ path: '(body)', message: 'is not valid JSON' }]);
+    throw new HttpError(400, 'InvalidJson', 'The request body is not valid JSON', [
+      { path: '(body)', message: 'is not valid JSON' },
+    ]);
   }
   const update = parseOr400(CarrierWebhook, payload, 'carrier event');
   const shipment = await orders.findShipmentByTracking(update.trackingNumber);
-  if (!shipment) throw new HttpError(404, 'ShipmentNotFound', `No shipment with tracking number ${update.trackingNumber}`);
+  if (!shipment)
+    throw new HttpError(404, 'ShipmentNotFound', `No shipment with tracking number ${update.trackingNumber}`);
   if (shipment.status === 'DELIVERED' || shipment.status === 'LOST') {
     return json(200, { trackingNumber: update.trackingNumber, status: shipment.status, note: 'already final' });
   }
@@ -53,10 +56,14 @@ export const handler = httpRoute(async (event) => {
     try {
       if (update.status === 'IN_TRANSIT') await workflow.heartbeat(stored.taskToken);
       if (update.status === 'DELIVERED') await workflow.succeed(stored.taskToken, { deliveredAt: update.occurredAt });
-      if (update.status === 'LOST') await workflow.fail(stored.taskToken, 'ShipmentLost', `Carrier reported ${update.trackingNumber} lost`);
+      if (update.status === 'LOST')
+        await workflow.fail(stored.taskToken, 'ShipmentLost', `Carrier reported ${update.trackingNumber} lost`);
     } catch (error) {
       if (!isClosedTask(error)) throw error;
-      logger.warn('Carrier event for a workflow that no longer waits', { orderId: shipment.orderId, status: update.status });
+      logger.warn('Carrier event for a workflow that no longer waits', {
+        orderId: shipment.orderId,
+        status: update.status,
+      });
     }
   }
   return json(202, { trackingNumber: update.trackingNumber, status: update.status });

@@ -10,6 +10,11 @@ const recordStage = stageRecorder(orders, eventPublisher(), clock);
 /** CompleteOrder: delivered, paid (or on account) and invoiced. */
 export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const order = await orders.get(orderId);
-  await recordStage(orderId, 'OrderCompleted', { status: 'COMPLETED' }, { cycleTimeSeconds: cycleTimeSeconds(order, clock()) });
+  await recordStage(
+    orderId,
+    'OrderCompleted',
+    { status: 'COMPLETED' },
+    { cycleTimeSeconds: cycleTimeSeconds(order, clock()) },
+  );
   return { status: 'COMPLETED' };
 });

@@ -29,7 +29,9 @@ export interface ShortLine {
 export class OutOfStock extends DomainError {
   override name = 'OutOfStock';
   constructor(readonly lines: ShortLine[]) {
-    super(`Not enough stock for ${lines.map((l) => `${l.sku} (requested ${l.requested}, available ${l.available})`).join(', ')}`);
+    super(
+      `Not enough stock for ${lines.map((l) => `${l.sku} (requested ${l.requested}, available ${l.available})`).join(', ')}`,
+    );
   }
 }
 

@@ -1,4 +1,4 @@
-import { type Problem, InvalidOrder } from './errors.ts';
+import { InvalidOrder, type Problem } from './errors.ts';
 import type { Customer, OrderRequest, PricedLine, Product, Totals } from './schemas.ts';
 import { taxOn, vatRateFor } from './tax.ts';
 
@@ -21,7 +21,10 @@ export function priceOrder(
   if (!customer) {
     problems.push({ path: 'customerId', message: `customer ${request.customerId} does not exist` });
   } else if (customer.status !== 'ACTIVE') {
-    problems.push({ path: 'customerId', message: `customer ${request.customerId} is ${customer.status.toLowerCase()}` });
+    problems.push({
+      path: 'customerId',
+      message: `customer ${request.customerId} is ${customer.status.toLowerCase()}`,
+    });
   } else if (request.payment.method === 'on_account' && customer.paymentTerms === 'PREPAID') {
     problems.push({ path: 'payment.method', message: 'customer has no account terms; pay by card' });
   }

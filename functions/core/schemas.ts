@@ -50,7 +50,11 @@ export const OrderRequest = z
     const seen = new Set<string>();
     request.lines.forEach((line, index) => {
       if (seen.has(line.sku)) {
-        ctx.addIssue({ code: 'custom', path: ['lines', index, 'sku'], message: 'appears more than once; combine the lines' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['lines', index, 'sku'],
+          message: 'appears more than once; combine the lines',
+        });
       }
       seen.add(line.sku);
     });
@@ -150,7 +154,9 @@ export const Product = z.object({
   reserved: z.number().int().nonnegative(),
 });
 
-export const StockLevel = z.object({ available: z.number().int('must be a whole number').nonnegative().max(1_000_000_000) });
+export const StockLevel = z.object({
+  available: z.number().int('must be a whole number').nonnegative().max(1_000_000_000),
+});
 
 export const Invoice = z.object({
   invoiceNumber: z.string(),

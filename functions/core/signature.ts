@@ -17,7 +17,8 @@ export function verifySignature(args: {
   nowSeconds: number;
 }): SignatureCheck {
   const { secret, timestamp, signature, rawBody, nowSeconds } = args;
-  if (!timestamp || !/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'X-Timestamp is missing or not unix seconds' };
+  if (!timestamp || !/^\d{1,12}$/.test(timestamp))
+    return { ok: false, reason: 'X-Timestamp is missing or not unix seconds' };
   if (!signature) return { ok: false, reason: 'X-Signature is missing' };
   if (Math.abs(nowSeconds - Number(timestamp)) > SIGNATURE_TOLERANCE_SECONDS) {
     return { ok: false, reason: 'X-Timestamp is outside the allowed 5 minute window' };

@@ -17,7 +17,9 @@ export const handler = httpRoute(async (event) => {
     currency: order.currency,
     lines: order.lines ?? order.requestedLines,
     totals: order.totals ?? null,
-    payment: order.paymentRecord ? { method: order.paymentRecord.method, status: order.paymentRecord.status } : { method: order.payment.method },
+    payment: order.paymentRecord
+      ? { method: order.paymentRecord.method, status: order.paymentRecord.status }
+      : { method: order.payment.method },
     shipments: order.shipments.map(({ carrier, trackingNumber, status }) => ({ carrier, trackingNumber, status })),
     invoice: order.invoice ? { number: order.invoice.number, total: order.invoice.total } : null,
     timeline: timelineOf(order),

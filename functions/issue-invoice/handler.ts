@@ -15,7 +15,10 @@ const invoices = invoicesRepository();
 const documents = new DocumentStore(requireEnv('DOCUMENTS_BUCKET_NAME'));
 const mailer = new Mailer(requireEnv('SENDER_EMAIL'), process.env.SES_CONFIGURATION_SET || undefined);
 const financeEmail = requireEnv('FINANCE_EMAIL');
-const seller = { name: optionalEnv('SELLER_NAME', 'Sales Orders Ltd'), address: optionalEnv('SELLER_ADDRESS', '1 Commerce Street, Dublin, IE') };
+const seller = {
+  name: optionalEnv('SELLER_NAME', 'Sales Orders Ltd'),
+  address: optionalEnv('SELLER_ADDRESS', '1 Commerce Street, Dublin, IE'),
+};
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
 
 /**
@@ -42,7 +45,9 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
       paymentMethod: order.payment.method,
     },
     invoiceYear(issuedAt),
-    order.payment.method === 'on_account' ? [customers.openBalanceIncrease(customer.customerId, order.totals.total)] : [],
+    order.payment.method === 'on_account'
+      ? [customers.openBalanceIncrease(customer.customerId, order.totals.total)]
+      : [],
   );
 
   const pdfKey = `invoices/${invoice.invoiceNumber.slice(4, 8)}/${invoice.invoiceNumber}.pdf`;

@@ -23,7 +23,11 @@ export class HttpError extends Error {
   }
 }
 
-export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+export function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 {
   return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
 
@@ -36,7 +40,12 @@ export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, what 
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issues = issuesOf(parsed.error);
-    throw new HttpError(400, 'ValidationError', `The ${what} is invalid: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
+    throw new HttpError(
+      400,
+      'ValidationError',
+      `The ${what} is invalid: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
+      issues,
+    );
   }
   return parsed.data;
 }
@@ -48,11 +57,16 @@ export function rawBody(event: APIGatewayProxyEventV2): string {
 
 export function jsonBody(event: APIGatewayProxyEventV2): unknown {
   const text = rawBody(event);
-  if (text.trim() === '') throw new HttpError(400, 'ValidationError', 'The request body is empty; send JSON', [{ path: '(body)', message: 'is required' }]);
+  if (text.trim() === '')
+    throw new HttpError(400, 'ValidationError', 'The request body is empty; send JSON', [
+      { path: '(body)', message: 'is required' },
+    ]);
   try {
     return JSON.parse(text);
   } catch {
-    throw new HttpError(400, 'InvalidJson', 'The request body is not valid JSON', [{ path: '(body)', message: 'is not valid JSON' }]);
+    throw new HttpError(400, 'InvalidJson', 'The request body is not valid JSON', [
+      { path: '(body)', message: 'is not valid JSON' },
+    ]);
   }
 }
 
@@ -68,7 +82,9 @@ export function httpRoute(
         return json(error.statusCode, { error: { code: error.code, message: error.message, issues: error.issues } });
       }
       logger.error('Unhandled error in route', { routeKey: event.routeKey, error: error as Error });
-      return json(500, { error: { code: 'InternalError', message: 'Something went wrong on our side; it has been logged', issues: [] } });
+      return json(500, {
+        error: { code: 'InternalError', message: 'Something went wrong on our side; it has been logged', issues: [] },
+      });
     }
   })
     .use(captureLambdaHandler(tracer))

@@ -7,4 +7,7 @@ const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'sales-orders';
 
 export const logger = new Logger({ serviceName });
 export const tracer = new Tracer({ serviceName });
-export const metrics = new Metrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'SalesOrders' });
+export const metrics = new Metrics({
+  serviceName,
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'SalesOrders',
+});

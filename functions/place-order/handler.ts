@@ -26,7 +26,11 @@ export const handler = httpRoute(async (event, context) => {
       ]);
     }
     if (error instanceof IdempotencyAlreadyInProgressError) {
-      throw new HttpError(409, 'RequestInProgress', 'An order with this Idempotency-Key is still being captured; retry shortly');
+      throw new HttpError(
+        409,
+        'RequestInProgress',
+        'An order with this Idempotency-Key is still being captured; retry shortly',
+      );
     }
     throw error;
   }

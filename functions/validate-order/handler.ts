@@ -19,9 +19,15 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
     catalog.getMany(order.requestedLines.map((line) => line.sku)),
   ]);
   const priced = priceOrder(request, customer, products);
-  if (customer && order.payment.method === 'on_account') checkCredit(customer, customer.openBalance ?? 0, priced.totals.total);
-  await recordStage(orderId, 'OrderValidated', { status: 'VALIDATED', set: { lines: priced.lines, totals: priced.totals } }, {
-    total: priced.totals.total,
-  });
+  if (customer && order.payment.method === 'on_account')
+    checkCredit(customer, customer.openBalance ?? 0, priced.totals.total);
+  await recordStage(
+    orderId,
+    'OrderValidated',
+    { status: 'VALIDATED', set: { lines: priced.lines, totals: priced.totals } },
+    {
+      total: priced.totals.total,
+    },
+  );
   return { total: priced.totals.total, currency: order.currency, paymentMethod: order.payment.method };
 });

@@ -45,7 +45,10 @@ export class OrderData extends Construct {
         ],
       }),
       products: new TableV2(this, 'Products', { ...common, partitionKey: { name: 'sku', type: AttributeType.STRING } }),
-      customers: new TableV2(this, 'Customers', { ...common, partitionKey: { name: 'customerId', type: AttributeType.STRING } }),
+      customers: new TableV2(this, 'Customers', {
+        ...common,
+        partitionKey: { name: 'customerId', type: AttributeType.STRING },
+      }),
       invoices: new TableV2(this, 'Invoices', { ...common, partitionKey: { name: 'pk', type: AttributeType.STRING } }),
       // Powertools idempotency records: `id`, expiring through TTL on `expiration`.
       idempotency: new TableV2(this, 'Idempotency', {
@@ -57,7 +60,11 @@ export class OrderData extends Construct {
   }
 
   /** Gives a function one table: its name in the conventional variable and the narrowest grant. */
-  bindTable(fn: IFunction & { addEnvironment(key: string, value: string): unknown }, table: TableName, accessMode: AccessMode): void {
+  bindTable(
+    fn: IFunction & { addEnvironment(key: string, value: string): unknown },
+    table: TableName,
+    accessMode: AccessMode,
+  ): void {
     const target = this.tables[table];
     fn.addEnvironment(TABLE_ENV[table], target.tableName);
     if (accessMode === 'read') target.grantReadData(fn);

@@ -1,10 +1,24 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
 const kpi = (metricName: string, statistic = 'Sum') =>
-  new Metric({ namespace: 'SalesOrders', metricName, dimensionsMap: { service: 'sales-orders' }, statistic, period: Duration.hours(1) });
+  new Metric({
+    namespace: 'SalesOrders',
+    metricName,
+    dimensionsMap: { service: 'sales-orders' },
+    statistic,
+    period: Duration.hours(1),
+  });
 
 /** KPI dashboard (fed by the KPI consumer's metrics) and the operational alarms. */
 export class OrderObservability extends Construct {
@@ -28,12 +42,21 @@ export class OrderObservability extends Construct {
     new Dashboard(this, 'Dashboard', {
       widgets: [
         [
-          new GraphWidget({ title: 'Orders', left: [kpi('OrdersReceived'), kpi('OrdersCompleted'), kpi('OrdersRejected'), kpi('OrdersFailed')] }),
-          new GraphWidget({ title: 'Order cycle time (s)', left: [kpi('OrderCycleTime', 'p50'), kpi('OrderCycleTime', 'p90')] }),
+          new GraphWidget({
+            title: 'Orders',
+            left: [kpi('OrdersReceived'), kpi('OrdersCompleted'), kpi('OrdersRejected'), kpi('OrdersFailed')],
+          }),
+          new GraphWidget({
+            title: 'Order cycle time (s)',
+            left: [kpi('OrderCycleTime', 'p50'), kpi('OrderCycleTime', 'p90')],
+          }),
         ],
         [
           new GraphWidget({ title: 'Fulfilment rate', left: [fulfilmentRate] }),
-          new GraphWidget({ title: 'Workflow executions', left: [props.stateMachine.metricSucceeded(), failed, props.stateMachine.metricTimedOut()] }),
+          new GraphWidget({
+            title: 'Workflow executions',
+            left: [props.stateMachine.metricSucceeded(), failed, props.stateMachine.metricTimedOut()],
+          }),
         ],
       ],
     });

@@ -10,7 +10,9 @@ import { Construct } from 'constructs';
 type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
 
 /** The single definition of the order workflow, shared with the local runtime. */
-export const WORKFLOW_DEFINITION_FILE = fileURLToPath(new URL('../../statemachines/order-workflow.asl.json', import.meta.url));
+export const WORKFLOW_DEFINITION_FILE = fileURLToPath(
+  new URL('../../statemachines/order-workflow.asl.json', import.meta.url),
+);
 
 /** The `${<Task>FunctionArn}` placeholders of the definition, i.e. which functions it needs. */
 export function workflowPlaceholders(definition = readFileSync(WORKFLOW_DEFINITION_FILE, 'utf8')): string[] {
@@ -32,7 +34,10 @@ export class OrderWorkflow extends Construct {
     if (missing.length || unused.length) {
       throw new Error(`Workflow task functions do not match the definition: missing [${missing}], unused [${unused}]`);
     }
-    const logs = new LogGroup(this, 'Logs', { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
+    const logs = new LogGroup(this, 'Logs', {
+      retention: RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       // A fixed name lets task-token callers be granted by ARN without a reference back to the
       // state machine, which itself references them (a circular dependency otherwise).
@@ -64,7 +69,10 @@ export class OrderWorkflow extends Construct {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     fn.addToRolePolicy(
-      new PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], resources: [arn] }),
+      new PolicyStatement({
+        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+        resources: [arn],
+      }),
     );
   }
 

@@ -71,7 +71,12 @@ export interface EventBridgeService {
   port: number;
   putEvents(entries: PutEventsEntry[]): Promise<PutEventsResult>;
   /** Emits an event as an AWS service would (source `aws.*`, default bus), e.g. Step Functions status changes. */
-  emitServiceEvent(event: { source: string; detailType: string; detail: Record<string, unknown>; resources: string[] }): void;
+  emitServiceEvent(event: {
+    source: string;
+    detailType: string;
+    detail: Record<string, unknown>;
+    resources: string[];
+  }): void;
   recentEvents(): EventEnvelope[];
   /** Resolves once every delivery started so far (and any they caused) has settled. */
   drain(): Promise<void>;

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPortFree, freePort } from '../../local/ports.ts';
+import { freePort, isPortFree } from '../../local/ports.ts';
 import { eventually, orderBody } from '../support/runtime.ts';
 
 /**
@@ -66,7 +66,11 @@ describe('npm start', () => {
       });
     const first = await place();
     expect(first.status).toBe(202);
-    const { orderId, status, links } = (await first.json()) as { orderId: string; status: string; links: { self: string } };
+    const { orderId, status, links } = (await first.json()) as {
+      orderId: string;
+      status: string;
+      links: { self: string };
+    };
     expect(status).toBe('RECEIVED');
     expect(links.self).toBe(`/orders/${orderId}`);
 
@@ -74,15 +78,21 @@ describe('npm start', () => {
     const again = await place();
     expect(((await again.json()) as { orderId: string }).orderId).toBe(orderId);
 
-    const order = await eventually(async () => {
-      const response = await fetch(`${api}${links.self}`);
-      const body = (await response.json()) as Record<string, any>;
-      return body.status === 'COMPLETED' ? body : undefined;
-    }, 30_000, 200);
+    const order = await eventually(
+      async () => {
+        const response = await fetch(`${api}${links.self}`);
+        const body = (await response.json()) as Record<string, any>;
+        return body.status === 'COMPLETED' ? body : undefined;
+      },
+      30_000,
+      200,
+    );
     expect(order.shipments[0].status).toBe('DELIVERED');
     expect(order.timeline.map((e: { type: string }) => e.type)).toContain('OrderDelivered');
 
-    const store = (await (await fetch(`http://127.0.0.1:${ports.SES}/store`)).json()) as { emails: Record<string, any>[] };
+    const store = (await (await fetch(`http://127.0.0.1:${ports.SES}/store`)).json()) as {
+      emails: Record<string, any>[];
+    };
     const email = store.emails.find((e) => String(e.subject).includes(order.invoice.number));
     expect(email?.attachments?.[0]?.contentType).toBe('application/pdf');
     const viewer = await fetch(`http://127.0.0.1:${ports.SES}/`);

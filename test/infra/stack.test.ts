@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import { Bucket } from 'aws-cdk-lib/aws-s3';
 // @ts-expect-error asl-validator ships no types
 import validateAsl from 'asl-validator';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildOrderApp } from '../../infra/build.ts';
 import { WORKFLOW_DEFINITION_FILE, workflowPlaceholders } from '../../infra/constructs/workflow.ts';
@@ -16,7 +16,10 @@ function statementsOf(functionPrefix: string): Statement[] {
   const policies = template.findResources('AWS::IAM::Policy');
   return Object.entries(policies)
     .filter(([id]) => id.startsWith(`${functionPrefix}Role`))
-    .flatMap(([, policy]) => (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+    .flatMap(
+      ([, policy]) =>
+        (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+    );
 }
 const actionsOf = (functionPrefix: string) => statementsOf(functionPrefix).flatMap((s) => [s.Action].flat());
 
@@ -48,7 +51,9 @@ describe('order stack template', () => {
     expect(Object.keys(tables)).toHaveLength(5);
     for (const table of Object.values(tables) as { Properties: Record<string, any> }[]) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
-      expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification).toEqual({
+        PointInTimeRecoveryEnabled: true,
+      });
     }
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
@@ -56,7 +61,10 @@ describe('order stack template', () => {
   });
 
   it('builds every function on the newest Node runtime, ARM64, traced, with its own log group', () => {
-    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as { Properties: Record<string, any>; Metadata?: Record<string, unknown> }[];
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as {
+      Properties: Record<string, any>;
+      Metadata?: Record<string, unknown>;
+    }[];
     const ours = functions.filter((f) => f.Metadata?.['sales:entry']);
     expect(ours).toHaveLength(19);
     for (const fn of ours) {
@@ -65,7 +73,9 @@ describe('order stack template', () => {
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
       expect(fn.Properties.LoggingConfig?.LogGroup).toBeDefined();
     }
-    const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup')) as { Properties: { RetentionInDays?: number } }[];
+    const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup')) as {
+      Properties: { RetentionInDays?: number };
+    }[];
     expect(logGroups.every((group) => typeof group.Properties.RetentionInDays === 'number')).toBe(true);
   });
 
@@ -84,14 +94,20 @@ describe('order stack template', () => {
     // Only the intake starts executions; only the callback side answers task tokens.
     expect(actionsOf('PlaceOrder')).toContain('states:StartExecution');
     expect(actionsOf('ValidateOrder')).not.toContain('states:StartExecution');
-    expect(actionsOf('CarrierWebhook')).toEqual(expect.arrayContaining(['states:SendTaskSuccess', 'states:SendTaskHeartbeat']));
+    expect(actionsOf('CarrierWebhook')).toEqual(
+      expect.arrayContaining(['states:SendTaskSuccess', 'states:SendTaskHeartbeat']),
+    );
     // No wildcard actions anywhere, and '*' resources only for X-Ray.
-    for (const policy of Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { PolicyDocument: { Statement: Statement[] } } }[]) {
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy')) as {
+      Properties: { PolicyDocument: { Statement: Statement[] } };
+    }[]) {
       for (const statement of policy.Properties.PolicyDocument.Statement) {
         const actions = [statement.Action].flat();
         expect(actions.every((a) => !a.endsWith(':*') && a !== '*')).toBe(true);
         if (statement.Resource === '*') {
-          expect(actions.every((a) => a.startsWith('xray:') || a.startsWith('logs:') || a === 'ses:GetAccount')).toBe(true);
+          expect(actions.every((a) => a.startsWith('xray:') || a.startsWith('logs:') || a === 'ses:GetAccount')).toBe(
+            true,
+          );
         }
       }
     }
@@ -100,11 +116,24 @@ describe('order stack template', () => {
   it('keeps invoice PDFs encrypted, private and TLS-only', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       VersioningConfiguration: { Status: 'Enabled' },
-      BucketEncryption: Match.objectLike({ ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } })] }),
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: Match.objectLike({
+        ServerSideEncryptionConfiguration: [
+          Match.objectLike({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }),
+        ],
+      }),
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
     });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
     });
   });
 
@@ -173,4 +202,3 @@ describe('cdk-nag AwsSolutions', () => {
     expect(() => app.synth()).toThrow(/AwsSolutions-S1|Validation failed/);
   });
 });
-

@@ -18,7 +18,11 @@ export function startTestRuntime(options: RuntimeOptions = {}): Promise<LocalRun
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls until `check` returns a value (not undefined) or the time is up. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, intervalMs = 100): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -56,7 +60,8 @@ export class TestClient {
 
   async placeOrder(order: unknown, idempotencyKey = `key-${crypto.randomUUID()}`): Promise<string> {
     const response = await this.request('POST', '/orders', order, { 'idempotency-key': idempotencyKey });
-    if (response.status !== 202) throw new Error(`POST /orders answered ${response.status}: ${JSON.stringify(response.body)}`);
+    if (response.status !== 202)
+      throw new Error(`POST /orders answered ${response.status}: ${JSON.stringify(response.body)}`);
     return response.body?.orderId as string;
   }
 
@@ -76,15 +81,21 @@ export class TestClient {
   }
 
   executionArn(orderId: string): string {
-    return this.runtime.stateMachineArn.replace(':stateMachine:', ':execution:') + `:${orderId}`;
+    return `${this.runtime.stateMachineArn.replace(':stateMachine:', ':execution:')}:${orderId}`;
   }
 
   /** Waits for the order's workflow execution to end and returns its description. */
   async finished(orderId: string, timeoutMs = 30_000): Promise<DescribeExecutionCommandOutput> {
-    return eventually(async () => {
-      const execution = await this.sfn.send(new DescribeExecutionCommand({ executionArn: this.executionArn(orderId) }));
-      return execution.status === 'RUNNING' ? undefined : execution;
-    }, timeoutMs, 100);
+    return eventually(
+      async () => {
+        const execution = await this.sfn.send(
+          new DescribeExecutionCommand({ executionArn: this.executionArn(orderId) }),
+        );
+        return execution.status === 'RUNNING' ? undefined : execution;
+      },
+      timeoutMs,
+      100,
+    );
   }
 
   async waitForStatus(orderId: string, status: string, timeoutMs = 20_000) {
@@ -95,7 +106,12 @@ export class TestClient {
   }
 
   /** Posts a carrier event to the webhook, signed like the carrier signs it. */
-  async carrierEvent(trackingNumber: string, status: string, secret = WEBHOOK_SECRET, timestamp = Math.floor(Date.now() / 1000)) {
+  async carrierEvent(
+    trackingNumber: string,
+    status: string,
+    secret = WEBHOOK_SECRET,
+    timestamp = Math.floor(Date.now() / 1000),
+  ) {
     const body = JSON.stringify({ trackingNumber, status, occurredAt: new Date().toISOString() });
     return this.request('POST', '/webhooks/carrier', body, {
       'x-timestamp': String(timestamp),

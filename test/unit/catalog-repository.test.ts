@@ -68,7 +68,10 @@ describe('CatalogRepository.release', () => {
   });
 
   it('does nothing when no stock is held or it has shipped', async () => {
-    documents.on(GetCommand).resolvesOnce({}).resolvesOnce({ Item: { status: 'SHIPPED', lines } });
+    documents
+      .on(GetCommand)
+      .resolvesOnce({})
+      .resolvesOnce({ Item: { status: 'SHIPPED', lines } });
     await expect(repository.release('ord-1')).resolves.toBe(false);
     await expect(repository.release('ord-1')).resolves.toBe(false);
     expect(documents.commandCalls(TransactWriteCommand)).toHaveLength(0);

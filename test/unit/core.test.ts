@@ -127,7 +127,9 @@ describe('allocation', () => {
       { sku: 'A', requested: 5, available: 4 },
       { sku: 'C', requested: 1, available: 0 },
     ]);
-    expect(new OutOfStock(short).message).toBe('Not enough stock for A (requested 5, available 4), C (requested 1, available 0)');
+    expect(new OutOfStock(short).message).toBe(
+      'Not enough stock for A (requested 5, available 4), C (requested 1, available 0)',
+    );
   });
 });
 
@@ -157,16 +159,24 @@ describe('webhook signatures', () => {
   it('accepts a fresh, correct signature', () => {
     const signature = signPayload(secret, now, body);
     expect(signature).toMatch(/^sha256=[0-9a-f]{64}$/);
-    expect(verifySignature({ secret, timestamp: String(now), signature, rawBody: body, nowSeconds: now + 10 })).toEqual({ ok: true });
+    expect(verifySignature({ secret, timestamp: String(now), signature, rawBody: body, nowSeconds: now + 10 })).toEqual(
+      { ok: true },
+    );
   });
 
   it('refuses a tampered body, a wrong secret, a stale or missing timestamp', () => {
     const signature = signPayload(secret, now, body);
     const check = (over: Partial<Parameters<typeof verifySignature>[0]>) =>
       verifySignature({ secret, timestamp: String(now), signature, rawBody: body, nowSeconds: now, ...over });
-    expect(check({ rawBody: body.replace('DELIVERED', 'LOST') })).toEqual({ ok: false, reason: 'X-Signature does not match' });
+    expect(check({ rawBody: body.replace('DELIVERED', 'LOST') })).toEqual({
+      ok: false,
+      reason: 'X-Signature does not match',
+    });
     expect(check({ secret: 'other' }).ok).toBe(false);
-    expect(check({ nowSeconds: now + 301 })).toEqual({ ok: false, reason: 'X-Timestamp is outside the allowed 5 minute window' });
+    expect(check({ nowSeconds: now + 301 })).toEqual({
+      ok: false,
+      reason: 'X-Timestamp is outside the allowed 5 minute window',
+    });
     expect(check({ timestamp: undefined }).ok).toBe(false);
     expect(check({ signature: undefined }).ok).toBe(false);
   });
@@ -186,7 +196,12 @@ describe('order ids', () => {
 
 describe('order lifecycle helpers', () => {
   it('derives the timeline from stage times, oldest first', () => {
-    const order = newOrder({ orderId: 'ord-x', request: request(), channel: 'api', now: new Date('2026-11-28T10:00:00Z') });
+    const order = newOrder({
+      orderId: 'ord-x',
+      request: request(),
+      channel: 'api',
+      now: new Date('2026-11-28T10:00:00Z'),
+    });
     order.stages.OrderValidated = '2026-11-28T10:00:02.000Z';
     expect(timelineOf(order)).toEqual([
       { at: '2026-11-28T10:00:00.000Z', type: 'OrderReceived' },
@@ -197,8 +212,14 @@ describe('order lifecycle helpers', () => {
 
   it('turns a Lambda Cause into a readable failure, and keeps plain causes', () => {
     const lambdaCause = JSON.stringify({ errorType: 'OutOfStock', errorMessage: 'Not enough stock for A', trace: [] });
-    expect(failureFrom({ Error: 'OutOfStock', Cause: lambdaCause })).toEqual({ code: 'OutOfStock', message: 'Not enough stock for A' });
-    expect(failureFrom({ Error: 'States.Timeout', Cause: 'timed out' })).toEqual({ code: 'States.Timeout', message: 'timed out' });
+    expect(failureFrom({ Error: 'OutOfStock', Cause: lambdaCause })).toEqual({
+      code: 'OutOfStock',
+      message: 'Not enough stock for A',
+    });
+    expect(failureFrom({ Error: 'States.Timeout', Cause: 'timed out' })).toEqual({
+      code: 'States.Timeout',
+      message: 'timed out',
+    });
     expect(failureFrom({ Error: 'X' })).toEqual({ code: 'X', message: 'X' });
   });
 });
@@ -218,7 +239,14 @@ describe('order request schema', () => {
     expect(result.success).toBe(false);
     const paths = result.error?.issues.map((i) => i.path.join('.'));
     expect(paths).toEqual(
-      expect.arrayContaining(['customerId', 'currency', 'lines.0.quantity', 'lines.0.unitPrice', 'shippingAddress.country', 'payment.method']),
+      expect.arrayContaining([
+        'customerId',
+        'currency',
+        'lines.0.quantity',
+        'lines.0.unitPrice',
+        'shippingAddress.country',
+        'payment.method',
+      ]),
     );
   });
 

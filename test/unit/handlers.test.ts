@@ -26,9 +26,22 @@ Object.assign(process.env, {
   POWERTOOLS_LOG_LEVEL: 'SILENT',
 });
 
-const context = { functionName: 'test', awsRequestId: 'r', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
+const context = {
+  functionName: 'test',
+  awsRequestId: 'r',
+  getRemainingTimeInMillis: () => 10_000,
+} as unknown as Context;
 const httpEvent = (overrides: Partial<APIGatewayProxyEventV2>): APIGatewayProxyEventV2 =>
-  ({ version: '2.0', routeKey: 'POST /x', rawPath: '/x', rawQueryString: '', headers: {}, isBase64Encoded: false, requestContext: {}, ...overrides }) as APIGatewayProxyEventV2;
+  ({
+    version: '2.0',
+    routeKey: 'POST /x',
+    rawPath: '/x',
+    rawQueryString: '',
+    headers: {},
+    isBase64Encoded: false,
+    requestContext: {},
+    ...overrides,
+  }) as APIGatewayProxyEventV2;
 type Route = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 let placeOrder: Route;
 let carrierWebhook: Route;
@@ -55,13 +68,18 @@ describe('POST /orders', () => {
   it('answers 400 naming the Idempotency-Key header when it is missing, and writes nothing', async () => {
     const result = await placeOrder(httpEvent({ body: '{}' }), context);
     expect(result.statusCode).toBe(400);
-    expect(body(result).error.issues).toEqual([{ path: 'idempotency-key', message: expect.stringContaining('required') }]);
+    expect(body(result).error.issues).toEqual([
+      { path: 'idempotency-key', message: expect.stringContaining('required') },
+    ]);
     expect(documents.calls()).toHaveLength(0);
   });
 
   it('answers 400 naming every invalid field of the order', async () => {
     const result = await placeOrder(
-      httpEvent({ headers: { 'idempotency-key': 'abcdefgh-1' }, body: JSON.stringify({ customerId: 'C1', currency: 'EUR', lines: [] }) }),
+      httpEvent({
+        headers: { 'idempotency-key': 'abcdefgh-1' },
+        body: JSON.stringify({ customerId: 'C1', currency: 'EUR', lines: [] }),
+      }),
       context,
     );
     expect(result.statusCode).toBe(400);
@@ -71,7 +89,10 @@ describe('POST /orders', () => {
   });
 
   it('answers 400 for a body that is not JSON', async () => {
-    const result = await placeOrder(httpEvent({ headers: { 'idempotency-key': 'abcdefgh-1' }, body: '{oops' }), context);
+    const result = await placeOrder(
+      httpEvent({ headers: { 'idempotency-key': 'abcdefgh-1' }, body: '{oops' }),
+      context,
+    );
     expect(result.statusCode).toBe(400);
     expect(body(result).error.code).toBe('InvalidJson');
   });
@@ -80,7 +101,10 @@ describe('POST /orders', () => {
 describe('POST /webhooks/carrier', () => {
   const payload = JSON.stringify({ trackingNumber: 'SBX1', status: 'DELIVERED', occurredAt: '2026-11-28T10:00:00Z' });
   const signed = (secret: string, timestamp = Math.floor(Date.now() / 1000)) =>
-    httpEvent({ body: payload, headers: { 'x-timestamp': String(timestamp), 'x-signature': signPayload(secret, timestamp, payload) } });
+    httpEvent({
+      body: payload,
+      headers: { 'x-timestamp': String(timestamp), 'x-signature': signPayload(secret, timestamp, payload) },
+    });
 
   it('refuses a wrong or stale signature with 401 and touches nothing', async () => {
     expect((await carrierWebhook(signed('wrong'), context)).statusCode).toBe(401);
@@ -90,9 +114,21 @@ describe('POST /webhooks/carrier', () => {
   });
 
   it('resumes the waiting workflow on DELIVERED', async () => {
-    documents.on(QueryCommand).resolves({ Items: [{ orderId: 'ord-1', sk: 'SHIPMENT#ord-1-1', trackingNumber: 'SBX1' }] });
-    documents.on(GetCommand).resolves({ Item: { orderId: 'ord-1', shipmentId: 'ord-1-1', status: 'IN_TRANSIT', trackingNumber: 'SBX1' } });
-    documents.on(UpdateCommand).resolves({ Attributes: { orderId: 'ord-1', shipmentId: 'ord-1-1', status: 'DELIVERED', taskToken: 'tok-1', customerId: 'C1' } });
+    documents
+      .on(QueryCommand)
+      .resolves({ Items: [{ orderId: 'ord-1', sk: 'SHIPMENT#ord-1-1', trackingNumber: 'SBX1' }] });
+    documents
+      .on(GetCommand)
+      .resolves({ Item: { orderId: 'ord-1', shipmentId: 'ord-1-1', status: 'IN_TRANSIT', trackingNumber: 'SBX1' } });
+    documents.on(UpdateCommand).resolves({
+      Attributes: {
+        orderId: 'ord-1',
+        shipmentId: 'ord-1-1',
+        status: 'DELIVERED',
+        taskToken: 'tok-1',
+        customerId: 'C1',
+      },
+    });
     sfn.on(SendTaskSuccessCommand).resolves({});
     const result = await carrierWebhook(signed('shh'), context);
     expect(result.statusCode).toBe(202);
@@ -112,8 +148,13 @@ describe('AwaitDelivery', () => {
   it('parks the token on the shipment and resumes at once if the carrier was faster', async () => {
     documents.on(UpdateCommand).resolves({ Attributes: { status: 'DELIVERED', taskToken: 'tok-2' } });
     sfn.on(SendTaskSuccessCommand).resolves({});
-    await awaitDelivery({ orderId: 'ord-01jd0000000000000000000000', shipmentId: 's1', trackingNumber: 'T', taskToken: 'tok-2' }, context);
-    expect(documents.commandCalls(UpdateCommand)[0]?.args[0].input.ExpressionAttributeValues).toEqual({ ':token': 'tok-2' });
+    await awaitDelivery(
+      { orderId: 'ord-01jd0000000000000000000000', shipmentId: 's1', trackingNumber: 'T', taskToken: 'tok-2' },
+      context,
+    );
+    expect(documents.commandCalls(UpdateCommand)[0]?.args[0].input.ExpressionAttributeValues).toEqual({
+      ':token': 'tok-2',
+    });
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
   });
 
@@ -122,4 +163,3 @@ describe('AwaitDelivery', () => {
     expect(documents.calls()).toHaveLength(0);
   });
 });
-

@@ -2,7 +2,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime.ts';
-import { TestClient, eventually, orderBody, sleep, startTestRuntime } from '../support/runtime.ts';
+import { eventually, orderBody, sleep, startTestRuntime, TestClient } from '../support/runtime.ts';
 
 /**
  * The real ASL on the local runtime: real handlers, DynamoDB Local, SES, S3, EventBridge.
@@ -67,7 +67,9 @@ describe('order workflow on the local runtime', () => {
     const email = (await client.sentEmails()).find((e) => String(e.subject).includes(order.invoice.number));
     expect(email).toBeDefined();
     expect(email?.destination.to).toEqual(['jane.doe@example.com', 'finance@example.com']);
-    expect(email?.attachments).toEqual([expect.objectContaining({ filename: `${order.invoice.number}.pdf`, contentType: 'application/pdf' })]);
+    expect(email?.attachments).toEqual([
+      expect.objectContaining({ filename: `${order.invoice.number}.pdf`, contentType: 'application/pdf' }),
+    ]);
 
     const s3 = new S3Client({
       region: 'us-east-1',
@@ -77,26 +79,42 @@ describe('order workflow on the local runtime', () => {
     });
     const bucket = runtime.deployment.buckets.find((b) => !b.includes('log')) as string;
     const pdf = await s3.send(
-      new GetObjectCommand({ Bucket: bucket, Key: `invoices/${order.invoice.number.slice(4, 8)}/${order.invoice.number}.pdf` }),
+      new GetObjectCommand({
+        Bucket: bucket,
+        Key: `invoices/${order.invoice.number.slice(4, 8)}/${order.invoice.number}.pdf`,
+      }),
     );
     const bytes = await pdf.Body?.transformToByteArray();
-    expect(Buffer.from(bytes ?? []).subarray(0, 5).toString()).toBe('%PDF-');
+    expect(
+      Buffer.from(bytes ?? [])
+        .subarray(0, 5)
+        .toString(),
+    ).toBe('%PDF-');
   });
 
   it('fails a declined card and puts the stock back where it was', async () => {
     const before = await client.product('GADGET-PRO');
     const orderId = await client.placeOrder(
-      orderBody({ lines: [{ sku: 'GADGET-PRO', quantity: 3, unitPrice: 8900 }], payment: { method: 'card', token: 'tok_declined' } }),
+      orderBody({
+        lines: [{ sku: 'GADGET-PRO', quantity: 3, unitPrice: 8900 }],
+        payment: { method: 'card', token: 'tok_declined' },
+      }),
     );
     const execution = await client.finished(orderId);
     expect(execution.status).toBe('FAILED');
     expect(execution.error).toBe('PaymentDeclined');
     const order = await client.order(orderId);
     expect(order.status).toBe('FAILED');
-    expect(order.failure).toEqual({ code: 'PaymentDeclined', message: 'Card declined by the issuer (sandbox tok_declined)' });
+    expect(order.failure).toEqual({
+      code: 'PaymentDeclined',
+      message: 'Card declined by the issuer (sandbox tok_declined)',
+    });
     expect(order.timeline.map((e: { type: string }) => e.type)).toContain('OrderStockReleased');
     const after = await client.product('GADGET-PRO');
-    expect({ available: after.available, reserved: after.reserved }).toEqual({ available: before.available, reserved: before.reserved });
+    expect({ available: after.available, reserved: after.reserved }).toEqual({
+      available: before.available,
+      reserved: before.reserved,
+    });
   });
 
   it('rejects an order for more than the stock and reserves nothing', async () => {
@@ -114,16 +132,24 @@ describe('order workflow on the local runtime', () => {
     const order = await client.order(orderId);
     expect(order.status).toBe('REJECTED');
     expect(order.failure.code).toBe('OutOfStock');
-    expect(order.failure.message).toContain(`DOCK-4K (requested ${dockBefore.available + 1}, available ${dockBefore.available})`);
+    expect(order.failure.message).toContain(
+      `DOCK-4K (requested ${dockBefore.available + 1}, available ${dockBefore.available})`,
+    );
     expect(order.failure.message).not.toContain('CABLE-USB-C');
     expect(await client.product('DOCK-4K')).toEqual(dockBefore);
     expect(await client.product('CABLE-USB-C')).toEqual(cableBefore);
   });
 
   it('rejects an invalid order with the reason, and an on-account order beyond the credit limit', async () => {
-    const wrongPrice = await client.placeOrder(orderBody({ lines: [{ sku: 'WIDGET-RED', quantity: 1, unitPrice: 999 }] }));
+    const wrongPrice = await client.placeOrder(
+      orderBody({ lines: [{ sku: 'WIDGET-RED', quantity: 1, unitPrice: 999 }] }),
+    );
     const overCredit = await client.placeOrder(
-      orderBody({ customerId: 'CUST-1003', lines: [{ sku: 'MONITOR-27', quantity: 1, unitPrice: 32900 }], payment: { method: 'on_account' } }),
+      orderBody({
+        customerId: 'CUST-1003',
+        lines: [{ sku: 'MONITOR-27', quantity: 1, unitPrice: 32900 }],
+        payment: { method: 'on_account' },
+      }),
     );
     await Promise.all([client.finished(wrongPrice), client.finished(overCredit)]);
     expect((await client.order(wrongPrice)).failure).toEqual({
@@ -141,7 +167,9 @@ describe('order workflow on the local runtime', () => {
     const execution = await client.finished(orderId);
     expect(execution.status).toBe('SUCCEEDED');
     expect((await client.order(orderId)).status).toBe('COMPLETED');
-    const history = await client.sfn.send(new GetExecutionHistoryCommand({ executionArn: client.executionArn(orderId), maxResults: 1000 }));
+    const history = await client.sfn.send(
+      new GetExecutionHistoryCommand({ executionArn: client.executionArn(orderId), maxResults: 1000 }),
+    );
     const failedAttempts = (history.events ?? []).filter(
       (e) => e.type === 'TaskFailed' && e.taskFailedEventDetails?.error === 'PaymentProviderUnavailable',
     );
@@ -149,20 +177,29 @@ describe('order workflow on the local runtime', () => {
   });
 
   it('ends an order whose delivery is never confirmed FAILED, payment voided', async () => {
-    const orderId = await client.placeOrder(orderBody({ lines: [{ sku: 'MOUSE-ERGO', quantity: 1, unitPrice: 5900 }] }));
+    const orderId = await client.placeOrder(
+      orderBody({ lines: [{ sku: 'MOUSE-ERGO', quantity: 1, unitPrice: 5900 }] }),
+    );
     await client.waitForStatus(orderId, 'SHIPPED');
     const execution = await client.finished(orderId, DELIVERY_TIMEOUT_MS + 15_000);
     expect(execution.status).toBe('FAILED');
     expect(execution.error).toBe('DeliveryNotConfirmed');
     const order = await client.order(orderId);
     expect(order.status).toBe('FAILED');
-    expect(order.failure).toEqual({ code: 'DeliveryNotConfirmed', message: 'The carrier did not confirm delivery in time' });
+    expect(order.failure).toEqual({
+      code: 'DeliveryNotConfirmed',
+      message: 'The carrier did not confirm delivery in time',
+    });
     expect(order.payment.status).toBe('VOIDED');
     expect(order.timeline.map((e: { type: string }) => e.type)).not.toContain('OrderStockReleased');
   });
 
   it('issues gap-free invoice numbers', async () => {
-    const orders = await Promise.all([1, 2, 3].map(() => client.placeOrder(orderBody({ lines: [{ sku: 'CABLE-USB-C', quantity: 1, unitPrice: 990 }] }))));
+    const orders = await Promise.all(
+      [1, 2, 3].map(() =>
+        client.placeOrder(orderBody({ lines: [{ sku: 'CABLE-USB-C', quantity: 1, unitPrice: 990 }] })),
+      ),
+    );
     await Promise.all(orders.map((id) => deliver(id)));
     await Promise.all(orders.map((id) => client.finished(id)));
     const numbers = (await client.sentEmails())
@@ -190,14 +227,22 @@ describe('order workflow on the local runtime', () => {
     const started = Date.now();
     const ids = await Promise.all(
       Array.from({ length: 200 }, () =>
-        client.placeOrder(orderBody({ lines: [{ sku, quantity: 1, unitPrice: 11900 }], payment: { method: 'on_account' }, customerId: 'CUST-1001' })),
+        client.placeOrder(
+          orderBody({
+            lines: [{ sku, quantity: 1, unitPrice: 11900 }],
+            payment: { method: 'on_account' },
+            customerId: 'CUST-1001',
+          }),
+        ),
       ),
     );
     // Every order either got stock (and goes on to ship) or was rejected.
     const outcomes = await eventually(
       async () => {
         const orders = await Promise.all(ids.map((id) => client.order(id)));
-        const settled = orders.every((o) => o.status === 'REJECTED' || o.timeline.some((e: { type: string }) => e.type === 'OrderStockReserved'));
+        const settled = orders.every(
+          (o) => o.status === 'REJECTED' || o.timeline.some((e: { type: string }) => e.type === 'OrderStockReserved'),
+        );
         return settled ? orders : undefined;
       },
       60_000,
