@@ -58,13 +58,29 @@ export class LocalLambdas {
     return env;
   }
 
-  /** Imports every handler (after the environment is set), so a broken one fails at start-up. */
-  async load(): Promise<void> {
+  /**
+   * Imports every handler — its INIT — with exactly the environment Lambda would give it (the
+   * platform's variables, its own from the template, then local overrides), so a function that
+   * reads configuration it was not given fails here as it would in AWS. Afterwards the process
+   * keeps the union, for code that reads variables lazily.
+   */
+  async load(platform: Record<string, string>, overrides: Record<string, string> = {}): Promise<void> {
+    const union = this.environment();
     for (const fn of this.functions) {
-      const module = (await import(pathToFileURL(resolve(this.rootDir, fn.entry)).href)) as { handler?: Handler };
+      for (const key of Object.keys(union)) delete process.env[key];
+      Object.assign(process.env, platform, fn.environment, overrides);
+      let module: { handler?: Handler };
+      try {
+        // One module instance per function, as each Lambda function has its own INIT.
+        const url = `${pathToFileURL(resolve(this.rootDir, fn.entry)).href}?function=${encodeURIComponent(fn.name)}`;
+        module = (await import(url)) as { handler?: Handler };
+      } catch (error) {
+        throw new Error(`INIT of ${fn.name} (${fn.entry}) failed: ${(error as Error).message}`, { cause: error });
+      }
       if (typeof module.handler !== 'function') throw new Error(`${fn.entry} exports no handler`);
       this.handlers.set(fn.name, module.handler);
     }
+    Object.assign(process.env, platform, union, overrides);
   }
 
   has(arnOrName: string): boolean {

@@ -126,9 +126,10 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     ]);
     stops.push(dynamodb.stop, ses.stop, s3.stop, secrets.stop);
 
-    // What the Lambda service would give each function, plus the endpoints of the emulators.
+    // What the Lambda platform gives every function here: region, credentials, the emulators'
+    // endpoints, and the sandbox carrier's local settings.
     const lambdas = new LocalLambdas(deployment.functions, ROOT_DIR);
-    Object.assign(process.env, {
+    const platform: Record<string, string> = {
       AWS_REGION: REGION,
       AWS_DEFAULT_REGION: REGION,
       AWS_ACCESS_KEY_ID: 'local',
@@ -141,11 +142,10 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       AWS_ENDPOINT_URL_SECRETS_MANAGER: urls.secretsmanager,
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: 'true',
-      ...lambdas.environment(),
       CARRIER_SANDBOX_DELIVERY_MS: String(options.carrierDeliveryMs ?? 2000),
       CARRIER_SANDBOX_WEBHOOK_URL: options.autoDeliver === false ? '' : `${urls.api}/webhooks/carrier`,
-      ...options.environment,
-    });
+    };
+    Object.assign(process.env, platform);
     delete process.env.AWS_PROFILE;
 
     await createResources(deployment, urls);
@@ -154,10 +154,9 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       await seedDemoData({
         products: env.PRODUCTS_TABLE_NAME as string,
         customers: env.CUSTOMERS_TABLE_NAME as string,
-        orders: env.ORDERS_TABLE_NAME as string,
       });
     }
-    await lambdas.load();
+    await lambdas.load(platform, options.environment);
 
     const eventbridge = await startEventBridgeService({
       host,

@@ -137,11 +137,11 @@ export const DEMO_CUSTOMERS: Customer[] = [
   },
 ];
 
-export async function seedDemoData(tables: { products: string; customers: string; orders: string }): Promise<void> {
+export async function seedDemoData(tables: { products: string; customers: string }): Promise<void> {
   // Imported here, after the runtime has set the environment the adapters read.
   const { CatalogRepository } = await import('../functions/adapters/catalog-repository.ts');
   const { CustomersRepository } = await import('../functions/adapters/customers-repository.ts');
-  const catalog = new CatalogRepository(tables.products, tables.orders);
+  const catalog = new CatalogRepository(tables.products);
   const customers = new CustomersRepository(tables.customers);
   await Promise.all([...DEMO_PRODUCTS.map((p) => catalog.put(p)), ...DEMO_CUSTOMERS.map((c) => customers.put(c))]);
 }

@@ -25,16 +25,9 @@ interface Reservation {
   createdAt: string;
 }
 
-/**
- * Products and their stock (products table, partition `sku`). Stock moves only inside DynamoDB
- * transactions whose conditions keep `available` from ever going below zero, together with the
- * order's RESERVATION record (orders table) that makes each move happen once per order.
- */
+/** Products and their stock levels (products table, partition `sku`). */
 export class CatalogRepository {
-  constructor(
-    private readonly productsTable: string,
-    private readonly ordersTable: string,
-  ) {}
+  constructor(protected readonly productsTable: string) {}
 
   async list(): Promise<Product[]> {
     const products: Product[] = [];
@@ -87,6 +80,20 @@ export class CatalogRepository {
       if (error instanceof ConditionalCheckFailedException) throw new ProductNotFound(`Product ${sku} does not exist`);
       throw error;
     }
+  }
+}
+
+/**
+ * Stock moves for orders. They happen only inside DynamoDB transactions whose conditions keep
+ * `available` from ever going below zero, together with the order's RESERVATION record (orders
+ * table) that makes each move happen once per order.
+ */
+export class StockLedger extends CatalogRepository {
+  constructor(
+    productsTable: string,
+    private readonly ordersTable: string,
+  ) {
+    super(productsTable);
   }
 
   /**

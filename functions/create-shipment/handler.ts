@@ -2,12 +2,12 @@ import { SandboxCarrier } from '../adapters/carrier.ts';
 import { readSecret } from '../adapters/secrets.ts';
 import { OrderRef } from '../core/schemas.ts';
 import { numberEnv, requireEnv } from '../lib/config.ts';
-import { catalogRepository, clock, eventPublisher, ordersRepository } from '../lib/deps.ts';
+import { clock, eventPublisher, ordersRepository, stockLedger } from '../lib/deps.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
 
 const orders = ordersRepository();
-const catalog = catalogRepository();
+const catalog = stockLedger();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
 const secretId = requireEnv('CARRIER_WEBHOOK_SECRET_ID');
 const carrier = new SandboxCarrier({

@@ -1,4 +1,4 @@
-import { CatalogRepository } from '../adapters/catalog-repository.ts';
+import { CatalogRepository, StockLedger } from '../adapters/catalog-repository.ts';
 import { CustomersRepository } from '../adapters/customers-repository.ts';
 import { EventPublisher } from '../adapters/event-publisher.ts';
 import { InvoicesRepository } from '../adapters/invoices-repository.ts';
@@ -12,8 +12,8 @@ import { requireEnv } from './config.ts';
  * CDK constructs' bind* methods (infra/constructs).
  */
 export const ordersRepository = () => new OrdersRepository(requireEnv('ORDERS_TABLE_NAME'));
-export const catalogRepository = () =>
-  new CatalogRepository(requireEnv('PRODUCTS_TABLE_NAME'), requireEnv('ORDERS_TABLE_NAME'));
+export const catalogRepository = () => new CatalogRepository(requireEnv('PRODUCTS_TABLE_NAME'));
+export const stockLedger = () => new StockLedger(requireEnv('PRODUCTS_TABLE_NAME'), requireEnv('ORDERS_TABLE_NAME'));
 export const customersRepository = () => new CustomersRepository(requireEnv('CUSTOMERS_TABLE_NAME'));
 export const invoicesRepository = () => new InvoicesRepository(requireEnv('INVOICES_TABLE_NAME'));
 export const eventPublisher = () => new EventPublisher(requireEnv('EVENT_BUS_NAME'));

@@ -1,9 +1,9 @@
 import { OrderRef } from '../core/schemas.ts';
-import { catalogRepository, clock, eventPublisher, ordersRepository } from '../lib/deps.ts';
+import { clock, eventPublisher, ordersRepository, stockLedger } from '../lib/deps.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
 
-const catalog = catalogRepository();
+const catalog = stockLedger();
 const recordStage = stageRecorder(ordersRepository(), eventPublisher(), clock);
 
 /** ReleaseStock (compensation): returns held stock; nothing to do when none is held or it has shipped. */

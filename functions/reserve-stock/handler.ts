@@ -1,10 +1,10 @@
 import { OrderRef } from '../core/schemas.ts';
-import { catalogRepository, clock, eventPublisher, ordersRepository } from '../lib/deps.ts';
+import { clock, eventPublisher, ordersRepository, stockLedger } from '../lib/deps.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
 
 const orders = ordersRepository();
-const catalog = catalogRepository();
+const catalog = stockLedger();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
 
 /** ReserveStock: all lines or none, in one transaction. Throws OutOfStock (named lines) or StockContention (retried). */

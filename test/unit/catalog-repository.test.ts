@@ -2,12 +2,12 @@ import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dy
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CatalogRepository } from '../../functions/adapters/catalog-repository.ts';
+import { StockLedger } from '../../functions/adapters/catalog-repository.ts';
 import { OutOfStock, StockContention } from '../../functions/core/errors.ts';
 
 const documents = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
-const repository = new CatalogRepository('Products', 'Orders');
+const repository = new StockLedger('Products', 'Orders');
 const lines = [
   { sku: 'A', quantity: 2 },
   { sku: 'B', quantity: 5 },
@@ -21,7 +21,7 @@ const cancelled = (...codes: string[]) =>
 
 beforeEach(() => documents.reset());
 
-describe('CatalogRepository.reserve', () => {
+describe('StockLedger.reserve', () => {
   it('writes the reservation and a conditional decrement per line in ONE transaction', async () => {
     documents.on(TransactWriteCommand).resolves({});
     await repository.reserve('ord-1', lines, new Date('2026-11-28T10:00:00Z'));
@@ -57,7 +57,7 @@ describe('CatalogRepository.reserve', () => {
   });
 });
 
-describe('CatalogRepository.release', () => {
+describe('StockLedger.release', () => {
   it('gives held stock back together with deleting the reservation', async () => {
     documents.on(GetCommand).resolves({ Item: { orderId: 'ord-1', sk: 'RESERVATION', status: 'HELD', lines } });
     documents.on(TransactWriteCommand).resolves({});

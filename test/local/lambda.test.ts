@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { LambdaInvocationError, LocalLambdas } from '../../local/lambda.ts';
+import { ROOT_DIR } from '../../local/runtime.ts';
+
+const fn = (name: string, environment: Record<string, string>) => ({
+  logicalId: name,
+  name,
+  arn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
+  entry: 'test/fixtures/config-reader.ts',
+  timeoutSeconds: 3,
+  memoryMb: 128,
+  environment,
+});
+
+describe('local Lambda functions', () => {
+  it('fails at start-up when a function reads configuration the template does not give it', async () => {
+    // Another function of the deployment has the variable: a shared process must not leak it.
+    const lambdas = new LocalLambdas([fn('Given', { FIXTURE_TABLE_NAME: 'T' }), fn('NotGiven', {})], ROOT_DIR);
+    await expect(lambdas.load({})).rejects.toThrow(/INIT of (Given|NotGiven)/);
+  });
+
+  it('invokes by ARN or name with a JSON copy of the event and reports errors as Lambda does', async () => {
+    const lambdas = new LocalLambdas([fn('Reader', { FIXTURE_TABLE_NAME: 'Orders' })], ROOT_DIR);
+    await lambdas.load({});
+    const event = { hello: 'world' };
+    expect(await lambdas.invoke('Reader', event)).toEqual({ table: 'Orders', received: event });
+    expect(await lambdas.invoke('arn:aws:lambda:us-east-1:000000000000:function:Reader:$LATEST', {})).toMatchObject({
+      table: 'Orders',
+    });
+    const error = (await lambdas
+      .invoke('Reader', { fail: 'OutOfStock' })
+      .catch((e: unknown) => e)) as LambdaInvocationError;
+    expect(error).toBeInstanceOf(LambdaInvocationError);
+    expect(error.name).toBe('OutOfStock');
+    expect(JSON.parse(error.message)).toMatchObject({
+      errorType: 'OutOfStock',
+      errorMessage: 'asked to fail: OutOfStock',
+    });
+    await expect(lambdas.invoke('Missing', {})).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('refuses two functions that set one variable differently (they share a process here)', () => {
+    const lambdas = new LocalLambdas([fn('A', { X: '1' }), fn('B', { X: '2' })], ROOT_DIR);
+    expect(() => lambdas.environment()).toThrow(/set X differently/);
+  });
+});
