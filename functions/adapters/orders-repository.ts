@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { OrderNotFound } from '../core/errors.ts';
-import type { Order, OrderStatus, Shipment } from '../core/schemas.ts';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { OrderClosed, OrderNotFound } from '../core/errors.ts';
+import { type Order, type OrderStatus, type Shipment, TERMINAL_STATUSES } from '../core/schemas.ts';
 import { documents } from './clients.ts';
 
 /**
@@ -76,7 +77,9 @@ export class OrdersRepository {
 
   /**
    * Records that the order reached a stage. Idempotent: a retried stage keeps its first time,
-   * so the timeline shows it once. Returns the order as stored afterwards (without shipments).
+   * so the timeline shows it once. A closed order (terminal status) only accepts its own
+   * terminal stage again: late news such as a carrier event cannot reopen it (OrderClosed).
+   * Returns the order as stored afterwards (without shipments).
    */
   async recordStage(
     orderId: string,
@@ -88,7 +91,21 @@ export class OrdersRepository {
     const values: Record<string, unknown> = { ':at': at.toISOString() };
     const assignments = ['#stages.#stage = if_not_exists(#stages.#stage, :at)', '#updatedAt = :at'];
     const fields = { ...(changes.set ?? {}), ...(changes.status ? { status: changes.status } : {}) };
+    names['#status'] = 'status';
+    TERMINAL_STATUSES.forEach((status, index) => {
+      values[`:closed${index}`] = status;
+    });
+    const closed = TERMINAL_STATUSES.map((_, index) => `:closed${index}`).join(', ');
+    // A terminal stage may be recorded again (a retried CloseOrder); anything else needs an open order.
+    const isTerminal = changes.status !== undefined && (TERMINAL_STATUSES as readonly string[]).includes(changes.status);
+    if (isTerminal) values[':self'] = changes.status;
+    const condition = `attribute_exists(orderId) AND (NOT #status IN (${closed})${isTerminal ? ' OR #status = :self' : ''})`;
     Object.entries(fields).forEach(([field, value], index) => {
+      if (field === 'status') {
+        values[':newStatus'] = value;
+        assignments.push('#status = :newStatus');
+        return;
+      }
       names[`#f${index}`] = field;
       values[`:v${index}`] = value;
       assignments.push(`#f${index} = :v${index}`);
@@ -99,16 +116,21 @@ export class OrdersRepository {
           TableName: this.tableName,
           Key: { orderId, sk: ORDER_SK },
           UpdateExpression: `SET ${assignments.join(', ')}`,
-          ConditionExpression: 'attribute_exists(orderId)',
+          ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       const { sk: _sk, ...order } = result.Attributes ?? {};
       return order as StoredOrder;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new OrderNotFound(orderId);
+      if (error instanceof ConditionalCheckFailedException) {
+        const current = error.Item ? unmarshall(error.Item) : undefined;
+        if (!current) throw new OrderNotFound(orderId);
+        throw new OrderClosed(orderId, String(current.status));
+      }
       throw error;
     }
   }
@@ -139,6 +161,10 @@ export class OrdersRepository {
     return result.Item as ShipmentRecord | undefined;
   }
 
+  /**
+   * Updates a shipment. A final status (DELIVERED, LOST) is never overwritten: an update that
+   * would change it leaves the record as it is and returns it.
+   */
   async updateShipment(
     orderId: string,
     shipmentId: string,
@@ -162,18 +188,30 @@ export class OrdersRepository {
     ]
       .filter(Boolean)
       .join(' ');
-    const result = await documents().send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
-        UpdateExpression: expression,
-        ConditionExpression: 'attribute_exists(orderId)',
-        ...(changes.status ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
-        ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return result.Attributes as ShipmentRecord;
+    if (changes.status) {
+      values[':delivered'] = 'DELIVERED';
+      values[':lost'] = 'LOST';
+    }
+    try {
+      const result = await documents().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
+          UpdateExpression: expression,
+          ConditionExpression: changes.status
+            ? 'attribute_exists(orderId) AND NOT #status IN (:delivered, :lost)'
+            : 'attribute_exists(orderId)',
+          ...(changes.status ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
+          ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return result.Attributes as ShipmentRecord;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException && error.Item) return unmarshall(error.Item) as ShipmentRecord;
+      throw error;
+    }
   }
 
   async findShipmentByTracking(trackingNumber: string): Promise<ShipmentRecord | undefined> {

@@ -1,4 +1,5 @@
 import { readSecret } from '../adapters/secrets.ts';
+import { OrderClosed } from '../core/errors.ts';
 import { CarrierWebhook } from '../core/schemas.ts';
 import { verifySignature } from '../core/signature.ts';
 import { requireEnv } from '../lib/config.ts';
@@ -41,30 +42,31 @@ export const handler = httpRoute(async (event) => {
   }
   const update = parseOr400(CarrierWebhook, payload, 'carrier event');
   const shipment = await orders.findShipmentByTracking(update.trackingNumber);
-  if (!shipment)
-    throw new HttpError(404, 'ShipmentNotFound', `No shipment with tracking number ${update.trackingNumber}`);
-  if (shipment.status === 'DELIVERED' || shipment.status === 'LOST') {
-    return json(200, { trackingNumber: update.trackingNumber, status: shipment.status, note: 'already final' });
-  }
+  if (!shipment) throw new HttpError(404, 'ShipmentNotFound', `No shipment with tracking number ${update.trackingNumber}`);
 
+  // A final status is kept; every step below is safe to repeat, so a carrier retry after a
+  // partial failure completes what the first call started.
   const stored = await orders.updateShipment(shipment.orderId, shipment.shipmentId, { status: update.status });
-  if (update.status === 'DELIVERED') {
-    await recordStage(shipment.orderId, 'OrderDelivered', { status: 'DELIVERED' }, { deliveredAt: update.occurredAt });
+  if (stored.status === 'DELIVERED') {
+    try {
+      await recordStage(shipment.orderId, 'OrderDelivered', { status: 'DELIVERED' }, { deliveredAt: update.occurredAt });
+    } catch (error) {
+      if (!(error instanceof OrderClosed)) throw error;
+      logger.warn('Delivery reported for a closed order', { orderId: shipment.orderId });
+      return json(200, { trackingNumber: update.trackingNumber, status: stored.status, note: error.message });
+    }
   }
   // No token yet: AwaitDelivery sees the final status when it registers and resumes by itself.
   if (stored.taskToken) {
     try {
-      if (update.status === 'IN_TRANSIT') await workflow.heartbeat(stored.taskToken);
-      if (update.status === 'DELIVERED') await workflow.succeed(stored.taskToken, { deliveredAt: update.occurredAt });
-      if (update.status === 'LOST')
+      if (stored.status === 'DELIVERED') await workflow.succeed(stored.taskToken, { deliveredAt: update.occurredAt });
+      else if (stored.status === 'LOST') {
         await workflow.fail(stored.taskToken, 'ShipmentLost', `Carrier reported ${update.trackingNumber} lost`);
+      } else await workflow.heartbeat(stored.taskToken);
     } catch (error) {
       if (!isClosedTask(error)) throw error;
-      logger.warn('Carrier event for a workflow that no longer waits', {
-        orderId: shipment.orderId,
-        status: update.status,
-      });
+      logger.warn('Carrier event for a workflow that no longer waits', { orderId: shipment.orderId, status: update.status });
     }
   }
-  return json(202, { trackingNumber: update.trackingNumber, status: update.status });
+  return json(202, { trackingNumber: update.trackingNumber, status: stored.status });
 });

@@ -60,6 +60,14 @@ export class OrderNotFound extends DomainError {
   }
 }
 
+/** The order already ended (COMPLETED, REJECTED, CANCELLED or FAILED): late news cannot reopen it. */
+export class OrderClosed extends DomainError {
+  override name = 'OrderClosed';
+  constructor(orderId: string, status: string) {
+    super(`Order ${orderId} is already ${status}`);
+  }
+}
+
 export class InvoiceNumbersExhausted extends DomainError {
   override name = 'InvoiceNumbersExhausted';
 }

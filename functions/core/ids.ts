@@ -1,23 +1,22 @@
+import { createHash } from 'node:crypto';
+
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower case
 
 /**
- * `ord-` + a ULID (48-bit time, 80 random bits): unique, sortable by creation time, and a
- * valid Step Functions execution name, which is what the order id doubles as.
+ * The order id for a capture: `ord-` + 26 base32 characters (130 bits) of a hash of the channel,
+ * the caller's idempotency key and the request. The same capture always gets the same id, so a
+ * retried intake finds the order it already wrote instead of creating a second one; and the id
+ * is a valid Step Functions execution name, which it doubles as.
  */
-export function newOrderId(now: Date, randomBytes: Uint8Array): string {
-  if (randomBytes.length < 10) throw new RangeError('need 10 random bytes');
-  let time = now.getTime();
-  let timePart = '';
-  for (let i = 0; i < 10; i++) {
-    timePart = ALPHABET[time % 32] + timePart;
-    time = Math.floor(time / 32);
-  }
+export function orderIdFor(channel: string, idempotencyKey: string, request: unknown): string {
+  const digest = createHash('sha256').update(`${channel}\n${idempotencyKey}\n${JSON.stringify(request)}`).digest();
   let bits = 0n;
-  for (let i = 0; i < 10; i++) bits = (bits << 8n) | BigInt(randomBytes[i] ?? 0);
-  let randomPart = '';
-  for (let i = 0; i < 16; i++) {
-    randomPart = ALPHABET[Number(bits & 31n)] + randomPart;
+  for (const byte of digest.subarray(0, 17)) bits = (bits << 8n) | BigInt(byte);
+  bits >>= 6n; // 136 -> 130 bits
+  let id = '';
+  for (let i = 0; i < 26; i++) {
+    id = ALPHABET[Number(bits & 31n)] + id;
     bits >>= 5n;
   }
-  return `ord-${timePart}${randomPart}`;
+  return `ord-${id}`;
 }

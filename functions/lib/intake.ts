@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { documents } from '../adapters/clients.ts';
 import { ORDER_SK } from '../adapters/orders-repository.ts';
-import { newOrderId } from '../core/ids.ts';
+import { orderIdFor } from '../core/ids.ts';
 import { newOrder } from '../core/order.ts';
 import type { Order, OrderRequest } from '../core/schemas.ts';
 import { requireEnv } from './config.ts';
@@ -41,26 +40,34 @@ const config = new IdempotencyConfig({
  */
 async function capture(command: IntakeCommand): Promise<IntakeResult> {
   const now = clock();
-  const orderId = newOrderId(now, randomBytes(10));
+  const orderId = orderIdFor(command.channel, command.idempotencyKey, command.request);
   const order = newOrder({ orderId, request: command.request, channel: command.channel, now });
-  await orders.create(order);
+  // A repeat of a capture that got this far before failing finds its order: same id, no second one.
+  const created = await orders.create(order);
   try {
-    await workflow.start(orderId);
+    await workflow.start(orderId); // idempotent: the execution name is the order id
   } catch (error) {
-    // Leave nothing half-written: without a workflow the order would sit in RECEIVED forever.
-    await documents().send(new DeleteCommand({ TableName: ordersTable, Key: { orderId, sk: ORDER_SK } }));
+    // Leave nothing half-written: without a workflow a new order would sit in RECEIVED forever.
+    if (created) await documents().send(new DeleteCommand({ TableName: ordersTable, Key: { orderId, sk: ORDER_SK } }));
     throw error;
   }
-  await events.publish('OrderReceived', {
-    orderId,
-    customerId: order.customerId,
-    status: order.status,
-    channel: order.channel,
-    currency: order.currency,
-    createdAt: order.createdAt,
-    at: order.createdAt,
-  });
-  logger.info('Order captured', { orderId, channel: command.channel });
+  if (created) {
+    try {
+      await events.publish('OrderReceived', {
+        orderId,
+        customerId: order.customerId,
+        status: order.status,
+        channel: order.channel,
+        currency: order.currency,
+        createdAt: order.createdAt,
+        at: order.createdAt,
+      });
+    } catch (error) {
+      // The order and its workflow exist; a lost announcement must not make the caller retry.
+      logger.error('Could not publish OrderReceived', { orderId, error: (error as Error).name });
+    }
+  }
+  logger.info('Order captured', { orderId, channel: command.channel, created });
   return { orderId, status: 'RECEIVED' };
 }
 

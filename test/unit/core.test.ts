@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { shortLines } from '../../functions/core/allocation.ts';
 import { checkCredit } from '../../functions/core/credit.ts';
 import { CreditLimitExceeded, InvalidOrder, InvoiceNumbersExhausted, OutOfStock } from '../../functions/core/errors.ts';
-import { newOrderId } from '../../functions/core/ids.ts';
+import { orderIdFor } from '../../functions/core/ids.ts';
 import { formatInvoiceNumber, invoiceYear, parseInvoiceNumber } from '../../functions/core/invoice-number.ts';
 import { metricsFor } from '../../functions/core/kpi.ts';
 import { formatMoney } from '../../functions/core/money.ts';
@@ -183,14 +183,14 @@ describe('webhook signatures', () => {
 });
 
 describe('order ids', () => {
-  it('are valid execution names, time-sortable and unique per random input', () => {
-    const a = newOrderId(new Date('2026-11-28T10:00:00Z'), new Uint8Array(10).fill(1));
-    const b = newOrderId(new Date('2026-11-28T10:00:01Z'), new Uint8Array(10).fill(1));
-    const c = newOrderId(new Date('2026-11-28T10:00:01Z'), new Uint8Array(10).fill(2));
-    expect(OrderId.safeParse(a).success).toBe(true);
-    expect(a < b).toBe(true);
-    expect(b).not.toBe(c);
+  it('are valid execution names, the same for a repeated capture and different otherwise', () => {
+    const a = orderIdFor('api', 'key-1', request());
     expect(a).toMatch(/^ord-[0-9a-z]{26}$/);
+    expect(OrderId.safeParse(a).success).toBe(true);
+    expect(orderIdFor('api', 'key-1', request())).toBe(a);
+    expect(orderIdFor('api', 'key-2', request())).not.toBe(a);
+    expect(orderIdFor('crm', 'key-1', request())).not.toBe(a);
+    expect(orderIdFor('api', 'key-1', request({ currency: 'GBP' }))).not.toBe(a);
   });
 });
 

@@ -192,6 +192,30 @@ describe('order workflow on the local runtime', () => {
     });
     expect(order.payment.status).toBe('VOIDED');
     expect(order.timeline.map((e: { type: string }) => e.type)).not.toContain('OrderStockReleased');
+
+    // The carrier's news arrives after all: accepted, but the closed order stays closed.
+    const late = await client.carrierEvent(order.shipments[0].trackingNumber, 'DELIVERED');
+    expect(late.status).toBe(200);
+    expect(late.body?.note).toBe(`Order ${orderId} is already FAILED`);
+    expect((await client.order(orderId)).status).toBe('FAILED');
+  });
+
+  it('refuses carrier events with a bad or stale signature (401) and resumes nothing', async () => {
+    const orderId = await client.placeOrder(orderBody({ lines: [{ sku: 'WIDGET-RED', quantity: 1, unitPrice: 1250 }] }));
+    const shipped = await client.waitForStatus(orderId, 'SHIPPED');
+    const trackingNumber = shipped.shipments[0].trackingNumber as string;
+    const forged = await client.carrierEvent(trackingNumber, 'DELIVERED', 'not-the-secret');
+    expect(forged.status).toBe(401);
+    expect(forged.body?.error.code).toBe('InvalidSignature');
+    const stale = await client.carrierEvent(trackingNumber, 'DELIVERED', undefined, Math.floor(Date.now() / 1000) - 301);
+    expect(stale.status).toBe(401);
+    expect((await client.order(orderId)).status).toBe('SHIPPED');
+    // A retried DELIVERED (e.g. after a timeout on the carrier's side) is harmless.
+    expect((await client.carrierEvent(trackingNumber, 'DELIVERED')).status).toBe(202);
+    expect((await client.carrierEvent(trackingNumber, 'DELIVERED')).status).toBe(202);
+    expect((await client.carrierEvent(trackingNumber, 'IN_TRANSIT')).body?.status).toBe('DELIVERED');
+    expect((await client.finished(orderId)).status).toBe('SUCCEEDED');
+    expect((await client.order(orderId)).status).toBe('COMPLETED');
   });
 
   it('issues gap-free invoice numbers', async () => {
