@@ -97,7 +97,8 @@ export class OrdersRepository {
     });
     const closed = TERMINAL_STATUSES.map((_, index) => `:closed${index}`).join(', ');
     // A terminal stage may be recorded again (a retried CloseOrder); anything else needs an open order.
-    const isTerminal = changes.status !== undefined && (TERMINAL_STATUSES as readonly string[]).includes(changes.status);
+    const isTerminal =
+      changes.status !== undefined && (TERMINAL_STATUSES as readonly string[]).includes(changes.status);
     if (isTerminal) values[':self'] = changes.status;
     const condition = `attribute_exists(orderId) AND (NOT #status IN (${closed})${isTerminal ? ' OR #status = :self' : ''})`;
     Object.entries(fields).forEach(([field, value], index) => {
@@ -209,7 +210,8 @@ export class OrdersRepository {
       );
       return result.Attributes as ShipmentRecord;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException && error.Item) return unmarshall(error.Item) as ShipmentRecord;
+      if (error instanceof ConditionalCheckFailedException && error.Item)
+        return unmarshall(error.Item) as ShipmentRecord;
       throw error;
     }
   }

@@ -42,14 +42,20 @@ export const handler = httpRoute(async (event) => {
   }
   const update = parseOr400(CarrierWebhook, payload, 'carrier event');
   const shipment = await orders.findShipmentByTracking(update.trackingNumber);
-  if (!shipment) throw new HttpError(404, 'ShipmentNotFound', `No shipment with tracking number ${update.trackingNumber}`);
+  if (!shipment)
+    throw new HttpError(404, 'ShipmentNotFound', `No shipment with tracking number ${update.trackingNumber}`);
 
   // A final status is kept; every step below is safe to repeat, so a carrier retry after a
   // partial failure completes what the first call started.
   const stored = await orders.updateShipment(shipment.orderId, shipment.shipmentId, { status: update.status });
   if (stored.status === 'DELIVERED') {
     try {
-      await recordStage(shipment.orderId, 'OrderDelivered', { status: 'DELIVERED' }, { deliveredAt: update.occurredAt });
+      await recordStage(
+        shipment.orderId,
+        'OrderDelivered',
+        { status: 'DELIVERED' },
+        { deliveredAt: update.occurredAt },
+      );
     } catch (error) {
       if (!(error instanceof OrderClosed)) throw error;
       logger.warn('Delivery reported for a closed order', { orderId: shipment.orderId });
@@ -65,7 +71,10 @@ export const handler = httpRoute(async (event) => {
       } else await workflow.heartbeat(stored.taskToken);
     } catch (error) {
       if (!isClosedTask(error)) throw error;
-      logger.warn('Carrier event for a workflow that no longer waits', { orderId: shipment.orderId, status: update.status });
+      logger.warn('Carrier event for a workflow that no longer waits', {
+        orderId: shipment.orderId,
+        status: update.status,
+      });
     }
   }
   return json(202, { trackingNumber: update.trackingNumber, status: stored.status });

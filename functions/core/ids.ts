@@ -9,7 +9,9 @@ const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower 
  * is a valid Step Functions execution name, which it doubles as.
  */
 export function orderIdFor(channel: string, idempotencyKey: string, request: unknown): string {
-  const digest = createHash('sha256').update(`${channel}\n${idempotencyKey}\n${JSON.stringify(request)}`).digest();
+  const digest = createHash('sha256')
+    .update(`${channel}\n${idempotencyKey}\n${JSON.stringify(request)}`)
+    .digest();
   let bits = 0n;
   for (const byte of digest.subarray(0, 17)) bits = (bits << 8n) | BigInt(byte);
   bits >>= 6n; // 136 -> 130 bits

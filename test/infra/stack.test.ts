@@ -183,10 +183,23 @@ describe('the state machine definition', () => {
     }
   });
 
-  it('retries with jitter', () => {
-    const retriers = Object.values(substituted.States).flatMap((s) => s.Retry ?? []);
-    expect(retriers.length).toBeGreaterThan(10);
-    expect(retriers.every((r: { JitterStrategy?: string }) => r.JitterStrategy === 'FULL')).toBe(true);
+  it('retries transient errors with jitter, and never retries a domain outcome', () => {
+    const retriers = Object.values(substituted.States).flatMap((s) => s.Retry ?? []) as {
+      ErrorEquals: string[];
+      MaxAttempts?: number;
+      JitterStrategy?: string;
+    }[];
+    const retrying = retriers.filter((r) => r.MaxAttempts !== 0);
+    expect(retrying.length).toBeGreaterThan(10);
+    expect(retrying.every((r) => r.JitterStrategy === 'FULL')).toBe(true);
+    for (const [name, state] of Object.entries(substituted.States)) {
+      const first = state.Retry?.[0];
+      if (!first || first.ErrorEquals.includes('States.ALL')) continue;
+      expect(first, `${name} must not retry domain errors`).toEqual({
+        ErrorEquals: expect.arrayContaining(['OutOfStock', 'PaymentDeclined']),
+        MaxAttempts: 0,
+      });
+    }
   });
 });
 

@@ -201,13 +201,20 @@ describe('order workflow on the local runtime', () => {
   });
 
   it('refuses carrier events with a bad or stale signature (401) and resumes nothing', async () => {
-    const orderId = await client.placeOrder(orderBody({ lines: [{ sku: 'WIDGET-RED', quantity: 1, unitPrice: 1250 }] }));
+    const orderId = await client.placeOrder(
+      orderBody({ lines: [{ sku: 'WIDGET-RED', quantity: 1, unitPrice: 1250 }] }),
+    );
     const shipped = await client.waitForStatus(orderId, 'SHIPPED');
     const trackingNumber = shipped.shipments[0].trackingNumber as string;
     const forged = await client.carrierEvent(trackingNumber, 'DELIVERED', 'not-the-secret');
     expect(forged.status).toBe(401);
     expect(forged.body?.error.code).toBe('InvalidSignature');
-    const stale = await client.carrierEvent(trackingNumber, 'DELIVERED', undefined, Math.floor(Date.now() / 1000) - 301);
+    const stale = await client.carrierEvent(
+      trackingNumber,
+      'DELIVERED',
+      undefined,
+      Math.floor(Date.now() / 1000) - 301,
+    );
     expect(stale.status).toBe(401);
     expect((await client.order(orderId)).status).toBe('SHIPPED');
     // A retried DELIVERED (e.g. after a timeout on the carrier's side) is harmless.
