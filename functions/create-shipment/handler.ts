@@ -24,8 +24,9 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const trackingNumber =
     existing?.trackingNumber ??
     (await carrier.createShipment({ shipmentId, address: order.shippingAddress, parcels: 1 })).trackingNumber;
-  await catalog.ship(orderId);
   await orders.putShipment({ orderId, shipmentId, carrier: carrier.name, trackingNumber, status: 'CREATED' });
+  // Last: once the stock has left, compensation no longer releases it.
+  await catalog.ship(orderId);
   await recordStage(orderId, 'OrderShipped', { status: 'SHIPPED' }, { carrier: carrier.name });
   return { shipmentId, trackingNumber };
 });

@@ -87,6 +87,6 @@ export function httpRoute(
       });
     }
   })
-    .use(captureLambdaHandler(tracer))
+    .use(captureLambdaHandler(tracer, { captureResponse: false })) // responses hold personal data
     .use(injectLambdaContext(logger, { resetKeys: true }));
 }

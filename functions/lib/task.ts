@@ -23,6 +23,6 @@ export function workflowTask<S extends z.ZodType<{ orderId: string }>, R>(
     logger.appendKeys({ orderId: parsed.data.orderId });
     return run(parsed.data, context);
   })
-    .use(captureLambdaHandler(tracer))
+    .use(captureLambdaHandler(tracer, { captureResponse: false })) // responses hold personal data
     .use(injectLambdaContext(logger, { resetKeys: true }));
 }

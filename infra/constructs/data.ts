@@ -1,9 +1,15 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 
-export type AccessMode = 'read' | 'readwrite';
+/**
+ * read: get/query/scan. write: read plus put/update (no deletes, no batch writes): what the
+ * workflow stages need. readwrite: everything on the items, for the few that delete.
+ */
+export type AccessMode = 'read' | 'write' | 'readwrite';
+const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'];
 export type TableName = 'orders' | 'products' | 'customers' | 'invoices' | 'idempotency';
 
 /** The environment variable through which each table reaches the handlers (functions/lib/deps.ts). */
@@ -67,7 +73,16 @@ export class OrderData extends Construct {
   ): void {
     const target = this.tables[table];
     fn.addEnvironment(TABLE_ENV[table], target.tableName);
-    if (accessMode === 'read') target.grantReadData(fn);
-    else target.grantReadWriteData(fn);
+    if (accessMode === 'readwrite') target.grantReadWriteData(fn);
+    else target.grantReadData(fn);
+    if (accessMode === 'write') target.grant(fn, ...WRITE_ACTIONS);
+  }
+
+  /** Only DescribeTable: enough to tell the table answers (health check), nothing of its data. */
+  grantDescribe(fn: IFunction & { addEnvironment(key: string, value: string): unknown }, table: TableName): void {
+    fn.addEnvironment(TABLE_ENV[table], this.tables[table].tableName);
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['dynamodb:DescribeTable'], resources: [this.tables[table].tableArn] }),
+    );
   }
 }

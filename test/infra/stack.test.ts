@@ -91,6 +91,20 @@ describe('order stack template', () => {
       expect(actionsOf(other)).not.toContain('ses:SendEmail');
       expect(actionsOf(other)).not.toContain('s3:PutObject');
     }
+    // Workflow stages update orders but cannot delete them or scan them wholesale.
+    for (const stage of [
+      'ValidateOrder',
+      'ReserveStock',
+      'AuthorizePayment',
+      'CaptureOrder',
+      'IssueInvoice',
+      'CarrierWebhook',
+    ]) {
+      expect(actionsOf(stage)).not.toContain('dynamodb:DeleteItem');
+      expect(actionsOf(stage)).not.toContain('dynamodb:BatchWriteItem');
+    }
+    // The health check may describe the orders table, not read it.
+    expect(actionsOf('Health').filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:DescribeTable']);
     // Only the intake starts executions; only the callback side answers task tokens.
     expect(actionsOf('PlaceOrder')).toContain('states:StartExecution');
     expect(actionsOf('ValidateOrder')).not.toContain('states:StartExecution');
