@@ -149,6 +149,8 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     delete process.env.AWS_PROFILE;
 
     await createResources(deployment, urls);
+    await lambdas.load(platform, options.environment);
+    // After the functions' INIT: seeding uses their adapters, which must not initialise shared singletons first.
     if (options.seed !== false) {
       const env = lambdas.environment();
       await seedDemoData({
@@ -156,7 +158,6 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         customers: env.CUSTOMERS_TABLE_NAME as string,
       });
     }
-    await lambdas.load(platform, options.environment);
 
     const eventbridge = await startEventBridgeService({
       host,

@@ -7,7 +7,7 @@
  */
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { startLocalRuntime } from '../../local/runtime.ts';
-import { TestClient, eventually, orderBody } from '../support/runtime.ts';
+import { eventually, orderBody, TestClient } from '../support/runtime.ts';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 200);
 const DELIVERY_MS = Number(process.env.BENCH_DELIVERY_MS ?? 500);
@@ -59,7 +59,11 @@ async function main() {
     const finished = await eventually(
       async () => {
         const list = await client.sfn.send(
-          new ListExecutionsCommand({ stateMachineArn: runtime.stateMachineArn, statusFilter: 'SUCCEEDED', maxResults: 1000 }),
+          new ListExecutionsCommand({
+            stateMachineArn: runtime.stateMachineArn,
+            statusFilter: 'SUCCEEDED',
+            maxResults: 1000,
+          }),
         );
         const mine = (list.executions ?? []).filter((e) => ids.includes(e.name ?? ''));
         return mine.length === ids.length ? mine : undefined;
