@@ -161,6 +161,25 @@ function runLambdaFunction(
   return task.promise;
 }
 
+const lambdaResource = (callback: boolean) => ({
+  resourceType: 'lambda',
+  resource: callback ? 'invoke.waitForTaskToken' : 'invoke',
+});
+
+/** Records TaskScheduled and TaskStarted of a lambda:invoke[.waitForTaskToken] attempt. */
+function beginLambdaAttempt(ctx: TaskRunContext, spec: TaskSpec, input: unknown, callback: boolean) {
+  const resource = lambdaResource(callback);
+  const attempt = ctx.history.startAttempt(spec.stateName, 'Task', resource);
+  attempt.record('TaskScheduled', {
+    ...resource,
+    region: ctx.region,
+    parameters: toJsonText(input),
+    ...scheduledDetails(spec, callback),
+  });
+  attempt.record('TaskStarted', resource);
+  return attempt;
+}
+
 function runLambdaInvoke(
   ctx: TaskRunContext,
   spec: TaskSpec,
@@ -168,15 +187,7 @@ function runLambdaInvoke(
   input: unknown,
 ) {
   const params = readInvokeParameters(input, ctx.region, ctx.accountId);
-  const resource = { resourceType: 'lambda', resource: 'invoke' };
-  const attempt = ctx.history.startAttempt(spec.stateName, 'Task', resource);
-  attempt.record('TaskScheduled', {
-    ...resource,
-    region: ctx.region,
-    parameters: toJsonText(input),
-    ...scheduledDetails(spec, false),
-  });
-  attempt.record('TaskStarted', resource);
+  const attempt = beginLambdaAttempt(ctx, spec, input, false);
   const task = startTask(ctx, attempt, { timeoutMs: limits(spec, override).timeoutMs });
   invokeIntegration(ctx, params).then(
     (result) => task.resolve(result),
@@ -197,20 +208,16 @@ function runLambdaCallback(
   token: string,
 ) {
   const params = readInvokeParameters(input, ctx.region, ctx.accountId);
-  const resource = { resourceType: 'lambda', resource: 'invoke.waitForTaskToken' };
-  const attempt = ctx.history.startAttempt(spec.stateName, 'Task', resource);
-  attempt.record('TaskScheduled', {
-    ...resource,
-    region: ctx.region,
-    parameters: toJsonText(input),
-    ...scheduledDetails(spec, true),
-  });
-  attempt.record('TaskStarted', resource);
+  const attempt = beginLambdaAttempt(ctx, spec, input, true);
   const task = startTask(ctx, attempt, limits(spec, override));
   ctx.registry.attach(token, task);
   invokeIntegration(ctx, params).then(
     (result) =>
-      attempt.record('TaskSubmitted', { ...resource, output: toJsonText(result), outputDetails: { truncated: false } }),
+      attempt.record('TaskSubmitted', {
+        ...lambdaResource(true),
+        output: toJsonText(result),
+        outputDetails: { truncated: false },
+      }),
     (error: unknown) => task.reject(toError(error)),
   );
   return task.promise;
