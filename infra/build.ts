@@ -6,11 +6,13 @@ import { OrderStack } from './order-stack.ts';
 export interface BuildOptions {
   /** Extra CDK context, e.g. `{ 'aws:cdk:bundling-stacks': [] }` to skip bundling in tests and the local runtime. */
   context?: Record<string, unknown>;
+  /** Where the cloud assembly goes (default: a temporary directory, or cdk.out under the CDK CLI). */
+  outdir?: string;
 }
 
 /** The CDK app: `cdk synth/deploy` (infra/app.ts), the infra tests and the local runtime all build it here. */
 export function buildOrderApp(options: BuildOptions = {}): { app: App; stack: OrderStack } {
-  const app = new App({ context: options.context });
+  const app = new App({ context: options.context, outdir: options.outdir });
   const context = (key: string, fallback: string) => (app.node.tryGetContext(key) as string | undefined) ?? fallback;
   const stack = new OrderStack(app, context('stackName', 'SalesOrders'), {
     description: 'Sales order management: Step Functions workflow, Lambda, DynamoDB, SES, EventBridge',
