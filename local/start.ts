@@ -51,7 +51,7 @@ Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.
 Place an order:
 
   curl -s -X POST ${urls.api}/orders \\
-    -H 'content-type: application/json' -H "Idempotency-Key: $(uuidgen || date +%s%N)" \\
+    -H 'content-type: application/json' -H "Idempotency-Key: order-$(date +%s%N)" \\
     -d '{"customerId":"CUST-1002","currency":"EUR","lines":[{"sku":"WIDGET-BLUE","quantity":2,"unitPrice":1250}],
          "shippingAddress":{"name":"Jane Doe","line1":"Hauptstr. 1","city":"Berlin","postalCode":"10115","country":"DE"},
          "payment":{"method":"card","token":"tok_visa"}}'
