@@ -16,7 +16,7 @@ function routeAuthorizationReason(routeId: string): string {
     return 'Stock sync from the warehouse/ERP is unauthenticated in this release: deploy only behind a private network until API roles land';
   if (routeId.includes('customers'))
     return 'The customer list (names, e-mails) is unauthenticated in this release: deploy only behind a private network until API roles land';
-  return 'Checkout, order status, catalog and health are public by design of the web checkout; order ids are unguessable hashes';
+  return 'Checkout, order status, catalog, health and the API description are public by design of the web checkout; order ids are unguessable hashes';
 }
 
 const ack = (scope: IConstruct, id: string, reason: string) =>

@@ -67,6 +67,7 @@ export class OrderStack extends Stack {
       listCustomers: fn('ListCustomers', 'list-customers', 'GET /customers'),
       carrierWebhook: fn('CarrierWebhook', 'carrier-webhook', 'POST /webhooks/carrier'),
       health: fn('Health', 'health', 'GET /health'),
+      openApi: fn('OpenApi', 'openapi', 'GET /openapi.json'),
     };
     this.api = new OrderApi(this, 'Api', {
       routes: [
@@ -77,6 +78,7 @@ export class OrderStack extends Stack {
         { method: HttpMethod.GET, path: '/customers', fn: routes.listCustomers },
         { method: HttpMethod.POST, path: '/webhooks/carrier', fn: routes.carrierWebhook },
         { method: HttpMethod.GET, path: '/health', fn: routes.health },
+        { method: HttpMethod.GET, path: '/openapi.json', fn: routes.openApi },
       ],
     });
 

@@ -111,6 +111,8 @@ describe('npm start', () => {
     expect(body.error.code).toBe('ValidationError');
     expect(body.error.issues.map((i) => i.path)).toEqual(['currency']);
     expect((await fetch(`${api}/orders/ord-00000000000000000000000000`)).status).toBe(404);
+    const openapi = (await (await fetch(`${api}/openapi.json`)).json()) as { openapi: string };
+    expect(openapi.openapi).toBe('3.1.0');
   });
 
   it('stops every child, the JVM included, on Ctrl-C', async () => {

@@ -66,7 +66,7 @@ describe('order stack template', () => {
       Metadata?: Record<string, unknown>;
     }[];
     const ours = functions.filter((f) => f.Metadata?.['sales:entry']);
-    expect(ours).toHaveLength(19);
+    expect(ours).toHaveLength(20);
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -158,6 +158,7 @@ describe('order stack template', () => {
     expect(routes.sort()).toEqual([
       'GET /customers',
       'GET /health',
+      'GET /openapi.json',
       'GET /orders/{orderId}',
       'GET /products',
       'POST /orders',

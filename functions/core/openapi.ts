@@ -1,0 +1,162 @@
+import { z } from 'zod';
+import {
+  CarrierWebhook,
+  Customer,
+  Failure,
+  OrderRequest,
+  OrderStatus,
+  PricedLine,
+  Product,
+  Shipment,
+  StockLevel,
+  TimelineEntry,
+  Totals,
+} from './schemas.ts';
+
+/**
+ * The HTTP API's OpenAPI 3.1 document, generated from the zod schemas the handlers validate
+ * with, so the contract cannot drift from the code.
+ */
+const schema = (type: z.ZodType) => z.toJSONSchema(type, { target: 'draft-2020-12', unrepresentable: 'any' });
+
+const ErrorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    issues: z.array(z.object({ path: z.string(), message: z.string() })),
+  }),
+});
+
+const OrderView = z.object({
+  orderId: z.string(),
+  status: OrderStatus,
+  customerId: z.string(),
+  currency: z.string(),
+  lines: z.array(PricedLine),
+  totals: Totals.nullable(),
+  payment: z.object({ method: z.enum(['card', 'on_account']), status: z.string().optional() }),
+  shipments: z.array(Shipment.omit({ shipmentId: true })),
+  invoice: z.object({ number: z.string(), total: z.number().int() }).nullable(),
+  timeline: z.array(TimelineEntry),
+  failure: Failure.optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+const json = (type: z.ZodType, description: string) => ({
+  description,
+  content: { 'application/json': { schema: schema(type) } },
+});
+const error = (description: string) => json(ErrorBody, description);
+
+export function openApiDocument(serverUrl = '/'): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Sales orders API',
+      version: '1.0.0',
+      description: 'Order capture, status, catalog and carrier webhook.',
+    },
+    servers: [{ url: serverUrl }],
+    paths: {
+      '/orders': {
+        post: {
+          summary: 'Place an order (the web checkout)',
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: true,
+              schema: { type: 'string', minLength: 8, maxLength: 128 },
+            },
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(OrderRequest) } } },
+          responses: {
+            '202': json(
+              z.object({ orderId: z.string(), status: z.literal('RECEIVED'), links: z.object({ self: z.string() }) }),
+              'Accepted; the workflow runs',
+            ),
+            '400': error('Invalid header or body, naming each field'),
+            '409': error('The same key is still being captured'),
+            '422': error('The key was used with a different body'),
+          },
+        },
+      },
+      '/orders/{orderId}': {
+        get: {
+          summary: 'Order status, totals, shipments, invoice and timeline',
+          parameters: [{ name: 'orderId', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': json(OrderView, 'The order'),
+            '400': error('Malformed order id'),
+            '404': error('Unknown order'),
+          },
+        },
+      },
+      '/products': { get: { summary: 'Catalog with stock', responses: { '200': json(z.array(Product), 'Products') } } },
+      '/products/{sku}/stock': {
+        put: {
+          summary: 'Set the sellable quantity (warehouse/ERP sync)',
+          parameters: [{ name: 'sku', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(StockLevel) } } },
+          responses: {
+            '200': json(
+              z.object({ sku: z.string(), available: z.number().int(), reserved: z.number().int() }),
+              'New stock level',
+            ),
+            '400': error('Invalid body'),
+            '404': error('Unknown product'),
+          },
+        },
+      },
+      '/customers': {
+        get: {
+          summary: 'Customers',
+          responses: {
+            '200': json(
+              z.array(Customer.pick({ customerId: true, name: true, email: true, status: true, paymentTerms: true })),
+              'Customers',
+            ),
+          },
+        },
+      },
+      '/webhooks/carrier': {
+        post: {
+          summary: 'Carrier status events, signed with HMAC-SHA256',
+          parameters: [
+            {
+              name: 'X-Timestamp',
+              in: 'header',
+              required: true,
+              schema: { type: 'string', description: 'unix seconds' },
+            },
+            {
+              name: 'X-Signature',
+              in: 'header',
+              required: true,
+              schema: { type: 'string', description: 'sha256=<hex HMAC-SHA256(secret, timestamp + "." + rawBody)>' },
+            },
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(CarrierWebhook) } } },
+          responses: {
+            '202': json(z.object({ trackingNumber: z.string(), status: z.string() }), 'Applied'),
+            '200': json(
+              z.object({ trackingNumber: z.string(), status: z.string(), note: z.string() }),
+              'Accepted, order already closed',
+            ),
+            '400': error('Invalid body'),
+            '401': error('Bad or stale signature'),
+            '404': error('Unknown tracking number'),
+          },
+        },
+      },
+      '/health': {
+        get: {
+          summary: 'Dependencies answer',
+          responses: { '200': { description: 'All dependencies answer' }, '503': { description: 'Some do not' } },
+        },
+      },
+      '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { openApiDocument } from '../../functions/core/openapi.ts';
+
+describe('OpenAPI document', () => {
+  const doc = openApiDocument() as { openapi: string; paths: Record<string, Record<string, any>> };
+
+  it('describes every route of the API', () => {
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/customers',
+      '/health',
+      '/openapi.json',
+      '/orders',
+      '/orders/{orderId}',
+      '/products',
+      '/products/{sku}/stock',
+      '/webhooks/carrier',
+    ]);
+  });
+
+  it('takes the order request schema from the zod schema the handler validates with', () => {
+    const body = doc.paths['/orders']?.post.requestBody.content['application/json'].schema;
+    expect(body.required).toEqual(['customerId', 'currency', 'lines', 'shippingAddress', 'payment']);
+    expect(body.properties.lines.maxItems).toBe(50);
+    expect(body.properties.lines.items.properties.quantity).toMatchObject({ type: 'integer', exclusiveMinimum: 0 });
+    expect(body.properties.shippingAddress.properties.country.pattern).toBe('^[A-Z]{2}$');
+    expect(doc.paths['/orders']?.post.parameters[0]).toMatchObject({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: true,
+    });
+  });
+});
