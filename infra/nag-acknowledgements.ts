@@ -44,6 +44,13 @@ export function acknowledgeFindings(stack: Stack): void {
           : 'Checkout and status routes are public in this release; API roles and authorizers are a planned issue',
       );
     }
+    if (construct instanceof LambdaFunction && construct.node.id === 'IssueInvoice' && construct.role instanceof Role) {
+      ack(
+        construct.role,
+        'IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
+        'SES checks sends against every identity involved (recipients too, in the sandbox); the statement is limited to mail from the configured sender by ses:FromAddress',
+      );
+    }
     if (construct instanceof Secret) {
       ack(
         construct,

@@ -119,6 +119,7 @@ export class OrderStack extends Stack {
     data.bindTable(tasks.AwaitDelivery, 'orders', 'write');
 
     data.bindTable(routes.placeOrder, 'idempotency', 'readwrite');
+    data.bindTable(recordKpi, 'idempotency', 'readwrite');
     workflow.grantStart(routes.placeOrder);
     data.bindTable(routes.getOrder, 'orders', 'read');
     data.bindTable(routes.listProducts, 'products', 'read');

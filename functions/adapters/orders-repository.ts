@@ -76,37 +76,35 @@ export class OrdersRepository {
   }
 
   /**
-   * Records that the order reached a stage. Idempotent: a retried stage keeps its first time,
-   * so the timeline shows it once. A closed order (terminal status) only accepts its own
-   * terminal stage again: late news such as a carrier event cannot reopen it (OrderClosed).
-   * Returns the order as stored afterwards (without shipments).
+   * Records that the order reached a stage, with the status and fields that go with it — once:
+   * a stage already recorded (a retried task, a repeated carrier event) changes nothing, so the
+   * timeline shows it once and the status never moves backwards. A closed order (terminal status)
+   * accepts no new stage: late news cannot reopen it (OrderClosed).
+   * Returns the order as stored afterwards (without shipments) and whether this call recorded it.
    */
   async recordStage(
     orderId: string,
     stage: string,
     at: Date,
     changes: { status?: OrderStatus; set?: Record<string, unknown> } = {},
-  ): Promise<StoredOrder> {
-    const names: Record<string, string> = { '#stages': 'stages', '#stage': stage, '#updatedAt': 'updatedAt' };
+  ): Promise<{ order: StoredOrder; recorded: boolean }> {
+    const names: Record<string, string> = {
+      '#stages': 'stages',
+      '#stage': stage,
+      '#updatedAt': 'updatedAt',
+      '#status': 'status',
+    };
     const values: Record<string, unknown> = { ':at': at.toISOString() };
-    const assignments = ['#stages.#stage = if_not_exists(#stages.#stage, :at)', '#updatedAt = :at'];
-    const fields = { ...(changes.set ?? {}), ...(changes.status ? { status: changes.status } : {}) };
-    names['#status'] = 'status';
+    const assignments = ['#stages.#stage = :at', '#updatedAt = :at'];
     TERMINAL_STATUSES.forEach((status, index) => {
       values[`:closed${index}`] = status;
     });
     const closed = TERMINAL_STATUSES.map((_, index) => `:closed${index}`).join(', ');
-    // A terminal stage may be recorded again (a retried CloseOrder); anything else needs an open order.
-    const isTerminal =
-      changes.status !== undefined && (TERMINAL_STATUSES as readonly string[]).includes(changes.status);
-    if (isTerminal) values[':self'] = changes.status;
-    const condition = `attribute_exists(orderId) AND (NOT #status IN (${closed})${isTerminal ? ' OR #status = :self' : ''})`;
-    Object.entries(fields).forEach(([field, value], index) => {
-      if (field === 'status') {
-        values[':newStatus'] = value;
-        assignments.push('#status = :newStatus');
-        return;
-      }
+    if (changes.status) {
+      values[':newStatus'] = changes.status;
+      assignments.push('#status = :newStatus');
+    }
+    Object.entries(changes.set ?? {}).forEach(([field, value], index) => {
       names[`#f${index}`] = field;
       values[`:v${index}`] = value;
       assignments.push(`#f${index} = :v${index}`);
@@ -117,22 +115,21 @@ export class OrdersRepository {
           TableName: this.tableName,
           Key: { orderId, sk: ORDER_SK },
           UpdateExpression: `SET ${assignments.join(', ')}`,
-          ConditionExpression: condition,
+          ConditionExpression: `attribute_exists(orderId) AND attribute_not_exists(#stages.#stage) AND NOT #status IN (${closed})`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      const { sk: _sk, ...order } = result.Attributes ?? {};
-      return order as StoredOrder;
+      return { order: withoutKey(result.Attributes), recorded: true };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        const current = error.Item ? unmarshall(error.Item) : undefined;
-        if (!current) throw new OrderNotFound(orderId);
-        throw new OrderClosed(orderId, String(current.status));
-      }
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const current = error.Item ? unmarshall(error.Item) : undefined;
+      if (!current) throw new OrderNotFound(orderId);
+      if ((current.stages as Record<string, unknown> | undefined)?.[stage])
+        return { order: withoutKey(current), recorded: false };
+      throw new OrderClosed(orderId, String(current.status));
     }
   }
 
@@ -231,6 +228,11 @@ export class OrdersRepository {
     // The index is eventually consistent and projects keys only: read the item itself.
     return this.getShipment(String(key.orderId), String(key.sk).slice(SHIPMENT_PREFIX.length));
   }
+}
+
+function withoutKey(item: Record<string, unknown> | undefined): StoredOrder {
+  const { sk: _sk, ...order } = item ?? {};
+  return order as StoredOrder;
 }
 
 function toShipment(record: ShipmentRecord): Shipment {

@@ -12,11 +12,12 @@ const recordStage = stageRecorder(orders, eventPublisher(), clock);
 /** AuthorizePayment: card orders are authorized for the total; on-account orders passed the credit check. */
 export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const order = await orders.get(orderId);
-  // A re-run after the authorization was recorded must not authorize twice.
-  if (order.paymentRecord) return { status: order.paymentRecord.status };
   const amount = order.totals?.total ?? 0;
+  // A re-run after the authorization was recorded must not authorize twice.
   let record: PaymentRecord;
-  if (order.payment.method === 'card') {
+  if (order.paymentRecord) {
+    record = order.paymentRecord;
+  } else if (order.payment.method === 'card') {
     const { authorizationId } = await payments.authorize({
       orderId,
       token: order.payment.token,

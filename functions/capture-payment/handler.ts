@@ -13,8 +13,9 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const order = await orders.get(orderId);
   const record = order.paymentRecord;
   if (!record) throw new Error(`Order ${orderId} has no payment to capture`);
-  if (record.method === 'card' && record.status === 'AUTHORIZED' && record.authorizationId) {
-    await payments.capture(record.authorizationId, record.amount);
+  if (record.method === 'card' && record.authorizationId && ['AUTHORIZED', 'CAPTURED'].includes(record.status)) {
+    // The provider's capture is idempotent per authorization; a re-run only re-announces the stage.
+    if (record.status === 'AUTHORIZED') await payments.capture(record.authorizationId, record.amount);
     await recordStage(orderId, 'OrderPaymentCaptured', {
       status: 'PAYMENT_CAPTURED',
       set: { paymentRecord: { ...record, status: 'CAPTURED' } },

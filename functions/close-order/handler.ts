@@ -1,3 +1,4 @@
+import { OrderClosed } from '../core/errors.ts';
 import { failureFrom } from '../core/order.ts';
 import { CloseOrderInput } from '../core/schemas.ts';
 import { clock, eventPublisher, ordersRepository } from '../lib/deps.ts';
@@ -11,7 +12,14 @@ const recordStage = stageRecorder(ordersRepository(), eventPublisher(), clock);
 export const handler = workflowTask(CloseOrderInput, async ({ orderId, outcome, error }) => {
   const failure = failureFrom(error);
   const stage = outcome === 'REJECTED' ? 'OrderRejected' : 'OrderFailed';
-  await recordStage(orderId, stage, { status: outcome, set: { failure } }, { failureCode: failure.code });
+  try {
+    await recordStage(orderId, stage, { status: outcome, set: { failure } }, { failureCode: failure.code });
+  } catch (closed) {
+    // Already ended another way (e.g. COMPLETED before a late step failed): nothing left to record.
+    if (!(closed instanceof OrderClosed)) throw closed;
+    logger.warn('Order already closed; failure not recorded on it', { outcome, failureCode: failure.code });
+    return failure;
+  }
   logger.info('Order closed', { outcome, failureCode: failure.code });
   return failure;
 });

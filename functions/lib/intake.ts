@@ -51,21 +51,20 @@ async function capture(command: IntakeCommand): Promise<IntakeResult> {
     if (created) await documents().send(new DeleteCommand({ TableName: ordersTable, Key: { orderId, sk: ORDER_SK } }));
     throw error;
   }
-  if (created) {
-    try {
-      await events.publish('OrderReceived', {
-        orderId,
-        customerId: order.customerId,
-        status: order.status,
-        channel: order.channel,
-        currency: order.currency,
-        createdAt: order.createdAt,
-        at: order.createdAt,
-      });
-    } catch (error) {
-      // The order and its workflow exist; a lost announcement must not make the caller retry.
-      logger.error('Could not publish OrderReceived', { orderId, error: (error as Error).name });
-    }
+  // Also on a repeat: the first attempt may have failed to announce it (consumers are idempotent).
+  try {
+    await events.publish('OrderReceived', {
+      orderId,
+      customerId: order.customerId,
+      status: order.status,
+      channel: order.channel,
+      currency: order.currency,
+      createdAt: order.createdAt,
+      at: order.createdAt,
+    });
+  } catch (error) {
+    // The order and its workflow exist; a lost announcement must not make the caller retry.
+    logger.error('Could not publish OrderReceived', { orderId, error: (error as Error).name });
   }
   logger.info('Order captured', { orderId, channel: command.channel, created });
   return { orderId, status: 'RECEIVED' };

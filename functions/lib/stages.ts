@@ -5,8 +5,10 @@ import type { Order, OrderStatus } from '../core/schemas.ts';
 export type StageName = `Order${string}`;
 
 /**
- * Records a stage on the order and publishes it as a domain event. The event carries ids,
- * status and amounts for the KPI consumer, never personal data.
+ * Records a stage on the order (once) and publishes it as a domain event. Publishing happens on
+ * every call, also when the stage was recorded by an earlier attempt whose publish failed: events
+ * are at least once, and their consumers are idempotent. The event carries ids, status and
+ * amounts, never personal data.
  */
 export function stageRecorder(orders: OrdersRepository, events: EventPublisher, clock: () => Date) {
   return async (
@@ -16,7 +18,7 @@ export function stageRecorder(orders: OrdersRepository, events: EventPublisher, 
     extra: Record<string, unknown> = {},
   ): Promise<Omit<Order, 'shipments'>> => {
     const at = clock();
-    const order = await orders.recordStage(orderId, stage, at, changes);
+    const { order } = await orders.recordStage(orderId, stage, at, changes);
     await events.publish(stage, {
       orderId,
       customerId: order.customerId,
@@ -25,7 +27,7 @@ export function stageRecorder(orders: OrdersRepository, events: EventPublisher, 
       currency: order.currency,
       total: order.totals?.total,
       createdAt: order.createdAt,
-      at: at.toISOString(),
+      at: order.stages?.[stage] ?? at.toISOString(),
       ...extra,
     });
     return order;

@@ -1,6 +1,7 @@
 import { SandboxPaymentProvider } from '../adapters/payments.ts';
 import { OrderRef } from '../core/schemas.ts';
 import { clock, eventPublisher, ordersRepository } from '../lib/deps.ts';
+import { logger } from '../lib/powertools.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
 
@@ -8,7 +9,7 @@ const orders = ordersRepository();
 const payments = new SandboxPaymentProvider();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
 
-/** VoidPayment (compensation): voids an authorization, refunds a capture, does nothing otherwise. */
+/** VoidPayment (compensation): voids an open authorization; leaves a captured payment to ops; else nothing. */
 export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const order = await orders.get(orderId);
   const record = order.paymentRecord;
@@ -19,9 +20,9 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
     return { action: 'voided' };
   }
   if (record.status === 'CAPTURED') {
-    await payments.refund(record.authorizationId, record.amount);
-    await recordStage(orderId, 'OrderPaymentRefunded', { set: { paymentRecord: { ...record, status: 'REFUNDED' } } });
-    return { action: 'refunded' };
+    // Captured means delivered: money goes back only by decision (a credit note), never automatically.
+    logger.warn('Captured payment left for ops to settle', { orderId });
+    return { action: 'none', reason: 'captured' };
   }
   return { action: 'none' };
 });

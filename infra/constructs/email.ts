@@ -36,17 +36,20 @@ export class OrderEmail extends Construct {
     fn.addEnvironment('SENDER_EMAIL', this.props.senderEmail);
     fn.addEnvironment('FINANCE_EMAIL', this.props.financeEmail);
     fn.addEnvironment('SES_CONFIGURATION_SET', this.configurationSet.configurationSetName);
+    // SES authorizes a send against every identity involved — in the sandbox the verified
+    // recipients too — so the grant covers identities, but only for mail from our sender.
     fn.addToRolePolicy(
       new PolicyStatement({
         actions: ['ses:SendEmail'],
         resources: [
-          stack.formatArn({ service: 'ses', resource: 'identity', resourceName: this.identity.emailIdentityName }),
+          stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' }),
           stack.formatArn({
             service: 'ses',
             resource: 'configuration-set',
             resourceName: this.configurationSet.configurationSetName,
           }),
         ],
+        conditions: { StringEquals: { 'ses:FromAddress': this.props.senderEmail } },
       }),
     );
   }

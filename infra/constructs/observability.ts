@@ -8,6 +8,8 @@ import {
   Metric,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
@@ -22,17 +24,22 @@ const kpi = (metricName: string, statistic = 'Sum') =>
 
 /** KPI dashboard (fed by the KPI consumer's metrics) and the operational alarms. */
 export class OrderObservability extends Construct {
+  /** Where alarms go: subscribe the on-call e-mail or chat integration. */
+  readonly alerts: Topic;
+
   constructor(scope: Construct, id: string, props: { stateMachine: StateMachine }) {
     super(scope, id);
+    this.alerts = new Topic(this, 'Alerts', { displayName: 'Sales order alerts', enforceSSL: true });
     const failed = props.stateMachine.metricFailed({ period: Duration.minutes(5) });
-    new Alarm(this, 'ExecutionsFailed', {
-      alarmDescription: 'Order workflows ended FAILED (declined payments after compensation, or unrecoverable errors)',
+    const executionsFailed = new Alarm(this, 'ExecutionsFailed', {
+      alarmDescription: 'An order workflow ended FAILED (declined payment after compensation, or an error left to ops)',
       metric: failed,
-      threshold: 5,
+      threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+    executionsFailed.addAlarmAction(new SnsAction(this.alerts));
     const fulfilmentRate = new MathExpression({
       expression: '100 * completed / IF(received > 0, received, 1)',
       usingMetrics: { completed: kpi('OrdersCompleted'), received: kpi('OrdersReceived') },
