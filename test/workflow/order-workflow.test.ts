@@ -223,6 +223,11 @@ describe('order workflow on the local runtime', () => {
     expect((await client.carrierEvent(trackingNumber, 'IN_TRANSIT')).body?.status).toBe('DELIVERED');
     expect((await client.finished(orderId)).status).toBe('SUCCEEDED');
     expect((await client.order(orderId)).status).toBe('COMPLETED');
+    // A carrier retry after the order completed does not move its status back.
+    expect((await client.carrierEvent(trackingNumber, 'DELIVERED')).status).toBe(202);
+    const after = await client.order(orderId);
+    expect(after.status).toBe('COMPLETED');
+    expect(after.timeline.filter((e: { type: string }) => e.type === 'OrderDelivered')).toHaveLength(1);
   });
 
   it('issues gap-free invoice numbers', async () => {
