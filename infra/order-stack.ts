@@ -104,7 +104,8 @@ export class OrderStack extends Stack {
     // These delete: the reservation record on release, a just-written order whose workflow failed to start.
     data.bindTable(tasks.ReleaseStock, 'orders', 'readwrite');
     data.bindTable(routes.placeOrder, 'orders', 'readwrite');
-    data.bindTable(tasks.ValidateOrder, 'customers', 'read');
+    data.bindTable(tasks.ValidateOrder, 'customers', 'write');
+    data.bindTable(tasks.CloseOrder, 'customers', 'write');
     data.bindTable(tasks.ValidateOrder, 'products', 'read');
     for (const f of [tasks.ReserveStock, tasks.CreateShipment, tasks.ReleaseStock])
       data.bindTable(f, 'products', 'write');

@@ -103,6 +103,7 @@ export const DEMO_CUSTOMERS: Customer[] = [
     paymentTerms: 'NET30',
     creditLimit: 500_000,
     openBalance: 0,
+    creditUsed: 0,
     currency: 'EUR',
   },
   {
@@ -113,6 +114,7 @@ export const DEMO_CUSTOMERS: Customer[] = [
     paymentTerms: 'PREPAID',
     creditLimit: 0,
     openBalance: 0,
+    creditUsed: 0,
     currency: 'EUR',
   },
   {
@@ -123,6 +125,7 @@ export const DEMO_CUSTOMERS: Customer[] = [
     paymentTerms: 'NET30',
     creditLimit: 20_000,
     openBalance: 15_000,
+    creditUsed: 15_000,
     currency: 'EUR',
   },
   {
@@ -133,6 +136,7 @@ export const DEMO_CUSTOMERS: Customer[] = [
     paymentTerms: 'NET30',
     creditLimit: 100_000,
     openBalance: 0,
+    creditUsed: 0,
     currency: 'EUR',
   },
 ];

@@ -1,6 +1,9 @@
-import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { creditLimitExceeded } from '../core/credit.ts';
 import type { Customer } from '../core/schemas.ts';
 import { documents } from './clients.ts';
+import { ORDER_SK } from './orders-repository.ts';
 
 /** Customers table, partition `customerId`. */
 export class CustomersRepository {
@@ -35,6 +38,116 @@ export class CustomersRepository {
         UpdateExpression: 'ADD openBalance :amount',
         ConditionExpression: 'attribute_exists(customerId)',
         ExpressionAttributeValues: { ':amount': amount },
+      },
+    };
+  }
+}
+
+/**
+ * Credit holds of on-account orders: the order's `creditHold` and the customer's `creditUsed`
+ * change together, in one transaction, guarded so each hold is taken and given back once.
+ */
+export class CreditLedger {
+  constructor(
+    private readonly customersTable: string,
+    private readonly ordersTable: string,
+  ) {}
+
+  /** Holds `amount` of the customer's credit for the order, if credit in use is at most `ceiling`. */
+  async hold(orderId: string, customer: Customer, amount: number, ceiling: number): Promise<void> {
+    try {
+      await documents().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.ordersTable,
+                Key: { orderId, sk: ORDER_SK },
+                UpdateExpression: 'SET creditHold = :amount',
+                ConditionExpression: 'attribute_exists(orderId) AND attribute_not_exists(creditHold)',
+                ExpressionAttributeValues: { ':amount': amount },
+              },
+            },
+            {
+              Update: {
+                TableName: this.customersTable,
+                Key: { customerId: customer.customerId },
+                UpdateExpression: 'ADD creditUsed :amount',
+                ConditionExpression: 'attribute_exists(customerId) AND creditUsed <= :ceiling',
+                ExpressionAttributeValues: { ':amount': amount, ':ceiling': ceiling },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [order, credit] = error.CancellationReasons ?? [];
+      if (order?.Code === 'ConditionalCheckFailed') return; // held by an earlier attempt
+      if (credit?.Code === 'ConditionalCheckFailed') {
+        const current = await documents().send(
+          new GetCommand({
+            TableName: this.customersTable,
+            Key: { customerId: customer.customerId },
+            ConsistentRead: true,
+          }),
+        );
+        throw creditLimitExceeded({ ...customer, ...(current.Item as Partial<Customer>) }, amount);
+      }
+      throw error;
+    }
+  }
+
+  /** Gives an order's hold back (it was rejected or failed); nothing when it holds none. */
+  async release(orderId: string): Promise<boolean> {
+    const order = await documents().send(
+      new GetCommand({ TableName: this.ordersTable, Key: { orderId, sk: ORDER_SK }, ConsistentRead: true }),
+    );
+    const amount = order.Item?.creditHold;
+    if (typeof amount !== 'number') return false;
+    try {
+      await documents().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.ordersTable,
+                Key: { orderId, sk: ORDER_SK },
+                UpdateExpression: 'REMOVE creditHold',
+                ConditionExpression: 'creditHold = :amount',
+                ExpressionAttributeValues: { ':amount': amount },
+              },
+            },
+            {
+              Update: {
+                TableName: this.customersTable,
+                Key: { customerId: order.Item?.customerId },
+                UpdateExpression: 'ADD creditUsed :release',
+                ExpressionAttributeValues: { ':release': -amount },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (
+        error instanceof TransactionCanceledException &&
+        error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
+      ) {
+        return false; // released meanwhile
+      }
+      throw error;
+    }
+  }
+
+  /** Invoicing turns the hold into an unpaid invoice: the credit stays in use, the order no longer holds it. */
+  holdInvoiced(orderId: string) {
+    return {
+      Update: {
+        TableName: this.ordersTable,
+        Key: { orderId, sk: ORDER_SK },
+        UpdateExpression: 'REMOVE creditHold',
       },
     };
   }

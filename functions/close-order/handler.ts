@@ -1,16 +1,19 @@
 import { OrderClosed } from '../core/errors.ts';
 import { failureFrom } from '../core/order.ts';
 import { CloseOrderInput } from '../core/schemas.ts';
-import { clock, eventPublisher, ordersRepository } from '../lib/deps.ts';
+import { clock, creditLedger, eventPublisher, ordersRepository } from '../lib/deps.ts';
 import { logger } from '../lib/powertools.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
 
 const recordStage = stageRecorder(ordersRepository(), eventPublisher(), clock);
+const credit = creditLedger();
 
-/** RejectOrder / FailOrder: the terminal status with the failure code and message the workflow caught. */
+/** RejectOrder / FailOrder: the terminal status with the failure code and message the workflow caught; credit held is given back. */
 export const handler = workflowTask(CloseOrderInput, async ({ orderId, outcome, error }) => {
   const failure = failureFrom(error);
+  // An on-account order that ends here gives its credit hold back (nothing when it took none).
+  await credit.release(orderId);
   const stage = outcome === 'REJECTED' ? 'OrderRejected' : 'OrderFailed';
   try {
     await recordStage(orderId, stage, { status: outcome, set: { failure } }, { failureCode: failure.code });

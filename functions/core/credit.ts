@@ -1,12 +1,27 @@
 import { CreditLimitExceeded } from './errors.ts';
 import type { Customer } from './schemas.ts';
 
-/** An on-account order must fit in what is left of the customer's credit limit. */
-export function checkCredit(customer: Customer, openBalance: number, orderTotal: number): void {
-  const remaining = customer.creditLimit - openBalance;
-  if (orderTotal > remaining) {
-    throw new CreditLimitExceeded(
-      `Order total ${orderTotal} exceeds the remaining credit ${Math.max(remaining, 0)} of customer ${customer.customerId}`,
-    );
-  }
+/**
+ * An on-account order must fit in what is left of the customer's credit: the limit minus the
+ * credit in use (unpaid invoices and on-account orders in progress). Returns the most the credit
+ * in use may be when the order's hold is added — the condition the hold is written under, so two
+ * orders racing for the last of the credit cannot both pass.
+ */
+export function creditCeiling(
+  customer: Pick<Customer, 'customerId' | 'creditLimit' | 'creditUsed'>,
+  orderTotal: number,
+): number {
+  const remaining = customer.creditLimit - customer.creditUsed;
+  if (orderTotal > remaining) throw creditLimitExceeded(customer, orderTotal);
+  return customer.creditLimit - orderTotal;
+}
+
+export function creditLimitExceeded(
+  customer: Pick<Customer, 'customerId' | 'creditLimit' | 'creditUsed'>,
+  orderTotal: number,
+) {
+  const remaining = Math.max(customer.creditLimit - customer.creditUsed, 0);
+  return new CreditLimitExceeded(
+    `Order total ${orderTotal} exceeds the remaining credit ${remaining} of customer ${customer.customerId}`,
+  );
 }

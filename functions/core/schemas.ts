@@ -141,6 +141,8 @@ export const Customer = z.object({
   creditLimit: MinorUnits,
   /** Invoiced on account and not yet paid. */
   openBalance: MinorUnits,
+  /** Credit in use: unpaid on-account invoices plus the holds of on-account orders in progress. */
+  creditUsed: MinorUnits,
   currency: Currency,
 });
 

@@ -5,13 +5,21 @@ import { invoiceYear } from '../core/invoice-number.ts';
 import { formatMoney } from '../core/money.ts';
 import { OrderRef } from '../core/schemas.ts';
 import { optionalEnv, requireEnv } from '../lib/config.ts';
-import { clock, customersRepository, eventPublisher, invoicesRepository, ordersRepository } from '../lib/deps.ts';
+import {
+  clock,
+  creditLedger,
+  customersRepository,
+  eventPublisher,
+  invoicesRepository,
+  ordersRepository,
+} from '../lib/deps.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
 
 const orders = ordersRepository();
 const customers = customersRepository();
 const invoices = invoicesRepository();
+const credit = creditLedger();
 const documents = new DocumentStore(requireEnv('DOCUMENTS_BUCKET_NAME'));
 const mailer = new Mailer(requireEnv('SENDER_EMAIL'), process.env.SES_CONFIGURATION_SET || undefined);
 const financeEmail = requireEnv('FINANCE_EMAIL');

@@ -1,5 +1,5 @@
 import { CatalogRepository, StockLedger } from '../adapters/catalog-repository.ts';
-import { CustomersRepository } from '../adapters/customers-repository.ts';
+import { CreditLedger, CustomersRepository } from '../adapters/customers-repository.ts';
 import { EventPublisher } from '../adapters/event-publisher.ts';
 import { InvoicesRepository } from '../adapters/invoices-repository.ts';
 import { OrdersRepository } from '../adapters/orders-repository.ts';
@@ -15,6 +15,7 @@ export const ordersRepository = () => new OrdersRepository(requireEnv('ORDERS_TA
 export const catalogRepository = () => new CatalogRepository(requireEnv('PRODUCTS_TABLE_NAME'));
 export const stockLedger = () => new StockLedger(requireEnv('PRODUCTS_TABLE_NAME'), requireEnv('ORDERS_TABLE_NAME'));
 export const customersRepository = () => new CustomersRepository(requireEnv('CUSTOMERS_TABLE_NAME'));
+export const creditLedger = () => new CreditLedger(requireEnv('CUSTOMERS_TABLE_NAME'), requireEnv('ORDERS_TABLE_NAME'));
 export const invoicesRepository = () => new InvoicesRepository(requireEnv('INVOICES_TABLE_NAME'));
 export const eventPublisher = () => new EventPublisher(requireEnv('EVENT_BUS_NAME'));
 export const workflowStarter = () => new WorkflowStarter(requireEnv('STATE_MACHINE_ARN'));

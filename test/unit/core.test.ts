@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { shortLines } from '../../functions/core/allocation.ts';
-import { checkCredit } from '../../functions/core/credit.ts';
+import { creditCeiling } from '../../functions/core/credit.ts';
 import { CreditLimitExceeded, InvalidOrder, InvoiceNumbersExhausted, OutOfStock } from '../../functions/core/errors.ts';
 import { orderIdFor } from '../../functions/core/ids.ts';
 import { formatInvoiceNumber, invoiceYear, parseInvoiceNumber } from '../../functions/core/invoice-number.ts';
@@ -30,6 +30,7 @@ const customer: Customer = {
   paymentTerms: 'NET30',
   creditLimit: 10_000,
   openBalance: 0,
+  creditUsed: 0,
   currency: 'EUR',
 };
 const request = (overrides: Partial<OrderRequest> = {}): OrderRequest => ({
@@ -104,9 +105,15 @@ describe('pricing', () => {
 });
 
 describe('credit', () => {
-  it('accepts an order within the remaining credit and refuses one beyond it', () => {
-    expect(() => checkCredit(customer, 4_000, 6_000)).not.toThrow();
-    expect(() => checkCredit(customer, 4_000, 6_001)).toThrow(CreditLimitExceeded);
+  it('accepts an order within the remaining credit and gives the ceiling its hold is written under', () => {
+    expect(creditCeiling({ ...customer, creditUsed: 4_000 }, 6_000)).toBe(4_000);
+  });
+
+  it('refuses an order beyond the remaining credit, saying what remains', () => {
+    expect(() => creditCeiling({ ...customer, creditUsed: 4_000 }, 6_001)).toThrow(CreditLimitExceeded);
+    expect(() => creditCeiling({ ...customer, creditUsed: 12_000 }, 1)).toThrow(
+      'exceeds the remaining credit 0 of customer C1',
+    );
   });
 });
 

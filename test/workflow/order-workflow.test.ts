@@ -1,3 +1,4 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +25,20 @@ beforeAll(async () => {
 afterAll(async () => {
   await runtime?.stop();
 });
+
+/** The customer's credit in use, read from the customers table. */
+async function creditUsed(customerId: string): Promise<number> {
+  const dynamo = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: runtime.urls.dynamodb,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const table = runtime.deployment.tables.find((t) => t.TableName?.includes('Customers'))?.TableName;
+  const item = await dynamo.send(
+    new GetItemCommand({ TableName: table, Key: { customerId: { S: customerId } }, ConsistentRead: true }),
+  );
+  return Number(item.Item?.creditUsed?.N ?? Number.NaN);
+}
 
 /** Acts as the carrier: once the order shipped, reports it in transit and delivered. */
 async function deliver(orderId: string): Promise<string> {
@@ -161,6 +176,41 @@ describe('order workflow on the local runtime', () => {
     expect(credit.failure.code).toBe('CreditLimitExceeded');
   });
 
+  it('holds on-account credit while an order is in progress: of two racing for the last credit one is rejected, and a rejection gives the hold back', async () => {
+    const usedBefore = await creditUsed('CUST-1003'); // limit 20000, 15000 in use
+    const body = () =>
+      orderBody({
+        customerId: 'CUST-1003',
+        lines: [{ sku: 'CABLE-USB-C', quantity: 3, unitPrice: 990 }],
+        payment: { method: 'on_account' },
+      });
+    const [first, second] = await Promise.all([client.placeOrder(body()), client.placeOrder(body())]);
+    const outcomes = await eventually(async () => {
+      const orders = await Promise.all([first, second].map((id) => client.order(id as string)));
+      return orders.every((o) => o.status !== 'RECEIVED' && o.status !== 'VALIDATED') ? orders : undefined;
+    });
+    const rejected = outcomes.filter((o) => o.status === 'REJECTED');
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]?.failure.code).toBe('CreditLimitExceeded');
+    expect(rejected[0]?.failure.message).toContain('remaining credit 1466');
+    expect(await creditUsed('CUST-1003')).toBe(usedBefore + 3534);
+
+    // An on-account order that takes a hold and is then rejected (out of stock) gives it back.
+    await client.setStock('MONITOR-27', 1);
+    const outOfStock = await client.placeOrder(
+      orderBody({
+        customerId: 'CUST-1001',
+        lines: [{ sku: 'MONITOR-27', quantity: 2, unitPrice: 32900 }],
+        payment: { method: 'on_account' },
+      }),
+    );
+    await client.finished(outOfStock);
+    const order = await client.order(outOfStock);
+    expect(order.failure.code).toBe('OutOfStock');
+    expect(order.timeline.map((e: { type: string }) => e.type)).toContain('OrderValidated'); // the hold was taken
+    expect(await creditUsed('CUST-1001')).toBe(0);
+  });
+
   it('retries a transient payment error (tok_error) to success', async () => {
     const orderId = await client.placeOrder(orderBody({ payment: { method: 'card', token: 'tok_error' } }));
     await deliver(orderId);
@@ -263,13 +313,7 @@ describe('order workflow on the local runtime', () => {
     const started = Date.now();
     const ids = await Promise.all(
       Array.from({ length: 200 }, () =>
-        client.placeOrder(
-          orderBody({
-            lines: [{ sku, quantity: 1, unitPrice: 11900 }],
-            payment: { method: 'on_account' },
-            customerId: 'CUST-1001',
-          }),
-        ),
+        client.placeOrder(orderBody({ lines: [{ sku, quantity: 1, unitPrice: 11900 }] })),
       ),
     );
     // Every order either got stock (and goes on to ship) or was rejected.
