@@ -55,46 +55,28 @@ export class CreditLedger {
 
   /** Holds `amount` of the customer's credit for the order, if credit in use is at most `ceiling`. */
   async hold(orderId: string, customer: Customer, amount: number, ceiling: number): Promise<void> {
-    try {
-      await documents().send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.ordersTable,
-                Key: { orderId, sk: ORDER_SK },
-                UpdateExpression: 'SET creditHold = :amount',
-                ConditionExpression: 'attribute_exists(orderId) AND attribute_not_exists(creditHold)',
-                ExpressionAttributeValues: { ':amount': amount },
-              },
-            },
-            {
-              Update: {
-                TableName: this.customersTable,
-                Key: { customerId: customer.customerId },
-                UpdateExpression: 'ADD creditUsed :amount',
-                ConditionExpression: 'attribute_exists(customerId) AND creditUsed <= :ceiling',
-                ExpressionAttributeValues: { ':amount': amount, ':ceiling': ceiling },
-              },
-            },
-          ],
+    const outcome = await this.move(
+      this.orderHold(
+        orderId,
+        'SET creditHold = :amount',
+        'attribute_exists(orderId) AND attribute_not_exists(creditHold)',
+        amount,
+      ),
+      this.creditUsed(customer.customerId, amount, {
+        condition: 'attribute_exists(customerId) AND creditUsed <= :ceiling',
+        ceiling,
+      }),
+    );
+    if (outcome === 'order-refused') return; // held by an earlier attempt
+    if (outcome === 'customer-refused') {
+      const current = await documents().send(
+        new GetCommand({
+          TableName: this.customersTable,
+          Key: { customerId: customer.customerId },
+          ConsistentRead: true,
         }),
       );
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const [order, credit] = error.CancellationReasons ?? [];
-      if (order?.Code === 'ConditionalCheckFailed') return; // held by an earlier attempt
-      if (credit?.Code === 'ConditionalCheckFailed') {
-        const current = await documents().send(
-          new GetCommand({
-            TableName: this.customersTable,
-            Key: { customerId: customer.customerId },
-            ConsistentRead: true,
-          }),
-        );
-        throw creditLimitExceeded({ ...customer, ...(current.Item as Partial<Customer>) }, amount);
-      }
-      throw error;
+      throw creditLimitExceeded({ ...customer, ...(current.Item as Partial<Customer>) }, amount);
     }
   }
 
@@ -105,40 +87,52 @@ export class CreditLedger {
     );
     const amount = order.Item?.creditHold;
     if (typeof amount !== 'number') return false;
+    const outcome = await this.move(
+      this.orderHold(orderId, 'REMOVE creditHold', 'creditHold = :amount', amount),
+      this.creditUsed(String(order.Item?.customerId), -amount),
+    );
+    return outcome === 'done'; // 'order-refused': released meanwhile
+  }
+
+  /** Runs the two writes as one transaction and says which side's condition refused it, if any. */
+  private async move(
+    orderWrite: object,
+    customerWrite: object,
+  ): Promise<'done' | 'order-refused' | 'customer-refused'> {
     try {
-      await documents().send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.ordersTable,
-                Key: { orderId, sk: ORDER_SK },
-                UpdateExpression: 'REMOVE creditHold',
-                ConditionExpression: 'creditHold = :amount',
-                ExpressionAttributeValues: { ':amount': amount },
-              },
-            },
-            {
-              Update: {
-                TableName: this.customersTable,
-                Key: { customerId: order.Item?.customerId },
-                UpdateExpression: 'ADD creditUsed :release',
-                ExpressionAttributeValues: { ':release': -amount },
-              },
-            },
-          ],
-        }),
-      );
-      return true;
+      await documents().send(new TransactWriteCommand({ TransactItems: [orderWrite, customerWrite] }));
+      return 'done';
     } catch (error) {
-      if (
-        error instanceof TransactionCanceledException &&
-        error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
-      ) {
-        return false; // released meanwhile
-      }
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [order, customer] = error.CancellationReasons ?? [];
+      if (order?.Code === 'ConditionalCheckFailed') return 'order-refused';
+      if (customer?.Code === 'ConditionalCheckFailed') return 'customer-refused';
       throw error;
     }
+  }
+
+  private orderHold(orderId: string, update: string, condition: string, amount: number) {
+    return {
+      Update: {
+        TableName: this.ordersTable,
+        Key: { orderId, sk: ORDER_SK },
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ExpressionAttributeValues: { ':amount': amount },
+      },
+    };
+  }
+
+  private creditUsed(customerId: string, delta: number, guard?: { condition: string; ceiling: number }) {
+    return {
+      Update: {
+        TableName: this.customersTable,
+        Key: { customerId },
+        UpdateExpression: 'ADD creditUsed :delta',
+        ...(guard ? { ConditionExpression: guard.condition } : {}),
+        ExpressionAttributeValues: { ':delta': delta, ...(guard ? { ':ceiling': guard.ceiling } : {}) },
+      },
+    };
   }
 
   /** Invoicing turns the hold into an unpaid invoice: the credit stays in use, the order no longer holds it. */
