@@ -83,10 +83,6 @@ export class LocalLambdas {
     Object.assign(process.env, platform, union, overrides);
   }
 
-  has(arnOrName: string): boolean {
-    return this.byArn.has(stripQualifier(arnOrName));
-  }
-
   /** Invokes like Lambda's RequestResponse: resolves with the result or rejects with LambdaInvocationError. */
   async invoke(arnOrName: string, event: unknown): Promise<unknown> {
     const fn = this.byArn.get(stripQualifier(arnOrName));

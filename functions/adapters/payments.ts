@@ -10,7 +10,6 @@ export interface PaymentProvider {
   }): Promise<{ authorizationId: string }>;
   capture(authorizationId: string, amount: number): Promise<void>;
   void(authorizationId: string): Promise<void>;
-  refund(authorizationId: string, amount: number): Promise<void>;
 }
 
 /**
@@ -42,8 +41,7 @@ export class SandboxPaymentProvider implements PaymentProvider {
     }
   }
 
-  // The sandbox keeps no balances: capturing, voiding and refunding an authorization it issued always succeed.
+  // The sandbox keeps no balances: capturing and voiding an authorization it issued always succeed.
   async capture(_authorizationId: string, _amount: number): Promise<void> {}
   async void(_authorizationId: string): Promise<void> {}
-  async refund(_authorizationId: string, _amount: number): Promise<void> {}
 }

@@ -96,7 +96,7 @@ export const Shipment = z.object({
   status: ShipmentStatus,
 });
 
-export const PaymentStatus = z.enum(['AUTHORIZED', 'CAPTURED', 'VOIDED', 'REFUNDED', 'ON_ACCOUNT']);
+export const PaymentStatus = z.enum(['AUTHORIZED', 'CAPTURED', 'VOIDED', 'ON_ACCOUNT']);
 export const PaymentRecord = z.object({
   method: z.enum(['card', 'on_account']),
   status: PaymentStatus,

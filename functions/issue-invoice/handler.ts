@@ -59,12 +59,13 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   );
 
   const pdfKey = `invoices/${invoice.invoiceNumber.slice(4, 8)}/${invoice.invoiceNumber}.pdf`;
-  const pdf = renderInvoicePdf(invoice, seller);
-  if (!invoice.pdfKey) {
+  // Rendered only when a step still needs it: a retry after both were done does no work.
+  const pdf = invoice.pdfKey && invoice.emailedAt ? undefined : renderInvoicePdf(invoice, seller);
+  if (pdf && !invoice.pdfKey) {
     await documents.put(pdfKey, pdf, 'application/pdf');
     await invoices.update(invoice.invoiceNumber, { pdfKey });
   }
-  if (!invoice.emailedAt) {
+  if (pdf && !invoice.emailedAt) {
     const total = formatMoney(invoice.totals.total, invoice.currency);
     await mailer.send({
       to: [invoice.customerEmail, financeEmail],

@@ -95,9 +95,3 @@ export async function readSentEmails(endpoint: string, sinceEpochSeconds?: numbe
   const store = (await response.json()) as { emails?: SentEmail[] };
   return store.emails ?? [];
 }
-
-/** Empties the shared mailbox (and templates), e.g. between tests. */
-export async function clearSentEmails(endpoint: string): Promise<void> {
-  const response = await fetch(new URL('/clear-store', endpoint), { method: 'POST' });
-  if (!response.ok) throw new Error(`SES local: clearing the store answered ${response.status}`);
-}
