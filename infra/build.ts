@@ -3,6 +3,15 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { acknowledgeFindings } from './nag-acknowledgements.ts';
 import { OrderStack } from './order-stack.ts';
 
+/**
+ * CDK feature flags, set here rather than in cdk.json so that `cdk synth`, the tests and the local
+ * runtime build the same template.
+ */
+const FEATURE_FLAGS = {
+  // Server access logs are granted to the logging service by bucket policy, not by the legacy ACL.
+  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+};
+
 export interface BuildOptions {
   /** Extra CDK context, e.g. `{ 'aws:cdk:bundling-stacks': [] }` to skip bundling in tests and the local runtime. */
   context?: Record<string, unknown>;
@@ -12,7 +21,7 @@ export interface BuildOptions {
 
 /** The CDK app: `cdk synth/deploy` (infra/app.ts), the infra tests and the local runtime all build it here. */
 export function buildOrderApp(options: BuildOptions = {}): { app: App; stack: OrderStack } {
-  const app = new App({ context: options.context, outdir: options.outdir });
+  const app = new App({ context: { ...FEATURE_FLAGS, ...options.context }, outdir: options.outdir });
   const context = (key: string, fallback: string) => (app.node.tryGetContext(key) as string | undefined) ?? fallback;
   const stack = new OrderStack(app, context('stackName', 'SalesOrders'), {
     description: 'Sales order management: Step Functions workflow, Lambda, DynamoDB, SES, EventBridge',

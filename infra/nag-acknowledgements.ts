@@ -7,6 +7,7 @@ import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { IConstruct } from 'constructs';
+import { OrderEmail } from './constructs/email.ts';
 import { workflowPlaceholders } from './constructs/workflow.ts';
 
 /** Why each route has no API Gateway authorizer yet (API roles and authorizers are a planned issue). */
@@ -22,6 +23,27 @@ function routeAuthorizationReason(routeId: string): string {
 
 const ack = (scope: IConstruct, id: string, reason: string) =>
   Validations.of(scope).acknowledge({ id: `AwsSolutions-${id}`, reason });
+
+/**
+ * A resource as cdk-nag names it in a finding: the resolved value with `{ Ref: X }` as `<X>` and
+ * `{ Fn::GetAtt: [Id, Attr] }` as `<Id.Attr>`. Deriving the name from the stack keeps an
+ * acknowledgement valid in every environment: agnostic (`<AWS::Region>`) or a concrete account and
+ * region, as `cdk synth` gives the app whenever the CLI resolves them.
+ */
+export function nagResource(stack: Stack, value: string): string {
+  const render = (part: unknown): string => {
+    if (typeof part === 'string' || typeof part === 'number') return String(part);
+    const node = part as Record<string, unknown>;
+    if (typeof node.Ref === 'string') return `<${node.Ref}>`;
+    if (Array.isArray(node['Fn::GetAtt'])) return `<${(node['Fn::GetAtt'] as string[]).join('.')}>`;
+    if (Array.isArray(node['Fn::Join'])) {
+      const [separator, parts] = node['Fn::Join'] as [string, unknown[]];
+      return parts.map(render).join(separator);
+    }
+    throw new Error(`Cannot name ${JSON.stringify(part)} as cdk-nag does`);
+  };
+  return render(stack.resolve(value));
+}
 
 /**
  * cdk-nag AwsSolutions findings we accept, each with its reason. Everything else is fixed at
@@ -48,7 +70,7 @@ export function acknowledgeFindings(stack: Stack): void {
     if (construct instanceof LambdaFunction && construct.node.id === 'IssueInvoice' && construct.role instanceof Role) {
       ack(
         construct.role,
-        'IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
+        `IAM5[Resource::${nagResource(stack, OrderEmail.identitiesArn(stack))}]`,
         'SES checks sends against every identity involved (recipients too, in the sandbox); the statement is limited to mail from the configured sender by ses:FromAddress',
       );
     }

@@ -31,6 +31,11 @@ export class OrderEmail extends Construct {
     });
   }
 
+  /** Every SES identity of the stack's account and region: what a send is authorized against. */
+  static identitiesArn(stack: Stack): string {
+    return stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' });
+  }
+
   grantSend(fn: EnvFunction): void {
     const stack = Stack.of(this);
     fn.addEnvironment('SENDER_EMAIL', this.props.senderEmail);
@@ -42,7 +47,7 @@ export class OrderEmail extends Construct {
       new PolicyStatement({
         actions: ['ses:SendEmail'],
         resources: [
-          stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' }),
+          OrderEmail.identitiesArn(stack),
           stack.formatArn({
             service: 'ses',
             resource: 'configuration-set',

@@ -23,7 +23,7 @@ export class OrderDocuments extends Construct {
     };
     this.accessLogs = new Bucket(this, 'AccessLogs', {
       ...common,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(365) }],
     });
     this.bucket = new Bucket(this, 'Bucket', {
