@@ -9,6 +9,7 @@ const PORT_VARIABLES: Record<keyof Ports, string> = {
   eventbridge: 'LOCAL_EVENTBRIDGE_PORT',
   s3: 'LOCAL_S3_PORT',
   secretsmanager: 'LOCAL_SECRETS_PORT',
+  auth: 'LOCAL_AUTH_PORT',
 };
 
 function portsFromEnv(): Ports {
