@@ -84,8 +84,13 @@ export class OrderStack extends Stack {
         'Cognito trigger: scopes from groups, customer claim for bound clients',
       ),
       buyerClients: props.buyerClients ?? buyerClientsFrom(this.node.tryGetContext('buyerClients')),
-      staffCallbackUrls: props.staffCallbackUrls ?? ['http://localhost:8080/callback'],
-      domainPrefix: props.authDomainPrefix ?? `${this.stackName.toLowerCase()}-${this.account}`,
+      staffCallbackUrls:
+        props.staffCallbackUrls ??
+        String(this.node.tryGetContext('staffCallbackUrls') ?? 'http://localhost:8080/callback').split(','),
+      domainPrefix:
+        props.authDomainPrefix ??
+        (this.node.tryGetContext('authDomainPrefix') as string | undefined) ??
+        `${this.stackName.toLowerCase()}-${this.account}`,
       removalPolicy: props.removalPolicy,
     });
     this.identity = identity;
