@@ -60,9 +60,10 @@ export function openApiDocument(serverUrl = '/'): Record<string, unknown> {
 const GatewayRefusal = z.object({ message: z.enum(['Unauthorized', 'Forbidden']) });
 
 /** Each operation's access rule from functions/core/access.ts: a bearer token with one of its scopes, or none. */
-function withSecurity(doc: { paths: Record<string, Record<string, Record<string, any>>> } & Record<string, unknown>) {
+type Operation = { security?: unknown; responses: Record<string, unknown> };
+function withSecurity(doc: { paths: Record<string, object> } & Record<string, unknown>) {
   for (const [path, operations] of Object.entries(doc.paths)) {
-    for (const [method, operation] of Object.entries(operations)) {
+    for (const [method, operation] of Object.entries(operations as Record<string, Operation>)) {
       const scopes = routeScopes(`${method.toUpperCase()} ${path}`);
       if (scopes === 'public') {
         operation.security = [];
