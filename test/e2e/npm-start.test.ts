@@ -172,6 +172,12 @@ describe('npm start', () => {
       'CUST-1002',
     );
     expect(JSON.parse(stock as string)).toMatchObject({ sku: 'WIDGET-BLUE', available: 500 });
+
+    // The README's token request by hand, as an integration would make it.
+    const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
+    const byHand = /`(curl -s -u checkout:local-checkout-secret [^`]+)`/.exec(readme)?.[1] as string;
+    const answer = await run('bash', ['-c', byHand.replace('127.0.0.1:8086', `127.0.0.1:${ports.AUTH}`)]);
+    expect(JSON.parse(answer.stdout)).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
   }, 90_000);
 
   it('stops every child, the JVM included, on Ctrl-C', async () => {

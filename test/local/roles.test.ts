@@ -49,6 +49,29 @@ const calls: Record<string, (as: TestClient) => Promise<{ status: number; body?:
 };
 
 describe('roles: every client on every route', () => {
+  it("reads the authorizer and each route's scopes from the synthesized template", () => {
+    const { routes, authorizers, identity } = runtime.deployment;
+    const scopes = Object.fromEntries(routes.map((r) => [r.routeKey, [r.authorizationType, ...r.authorizationScopes]]));
+    expect(scopes).toEqual({
+      'POST /orders': ['JWT', 'sales/orders.place'],
+      'GET /orders/{orderId}': ['JWT', 'sales/orders.read'],
+      'GET /products': ['JWT', 'sales/catalog.read'],
+      'PUT /products/{sku}/stock': ['JWT', 'sales/stock.write'],
+      'GET /customers': ['JWT', 'sales/customers.read'],
+      'POST /webhooks/carrier': ['NONE'],
+      'GET /health': ['NONE'],
+      'GET /openapi.json': ['NONE'],
+    });
+    expect(authorizers).toEqual([
+      {
+        id: expect.any(String),
+        issuer: identity?.issuer,
+        audience: ['checkout', 'erp', 'buyer', 'staff'],
+        identitySource: ['$request.header.Authorization'],
+      },
+    ]);
+  });
+
   for (const [route, allowed] of Object.entries(MAY)) {
     for (const clientId of CLIENTS) {
       const may = allowed.includes(clientId);
