@@ -2,8 +2,8 @@ import { decodeProtectedHeader, type JWTPayload, type JWTVerifyGetKey, jwtVerify
 
 /**
  * API Gateway HTTP API's JWT authorizer, locally: the token from the identity source (with or
- * without `Bearer `), an RSA signature by a key of the issuer's JWKS named by `kid`, `iss`, `exp`
- * and `nbf`, then `aud` — or, when the token has none, `client_id` as Cognito access tokens
+ * without `Bearer `), an RSA signature by a key of the issuer's JWKS named by `kid`, `iss`, `exp`,
+ * `nbf` and `iat`, then `aud` — or, when the token has none, `client_id` as Cognito access tokens
  * carry it — against the audience list; then the route's scopes, any one of which suffices.
  */
 
@@ -63,6 +63,9 @@ export function jwtAuthorizer(config: JwtAuthorizerConfig, keys: JWTVerifyGetKey
     } catch {
       return { outcome: 'unauthorized' };
     }
+    // API Gateway also refuses a token issued in the future.
+    if (typeof payload.iat === 'number' && payload.iat > Math.floor(Date.now() / 1000))
+      return { outcome: 'unauthorized' };
     const audiences = payload.aud === undefined ? [] : [payload.aud].flat();
     const audienceOk =
       audiences.length > 0

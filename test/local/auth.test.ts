@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { createRemoteJWKSet, generateKeyPair, SignJWT } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningIssuer, startIssuer, type TokenGenerationEvent } from '../../local/auth/issuer.ts';
 import { jwtAuthorizer } from '../../local/auth/verifier.ts';
@@ -275,5 +275,29 @@ describe('local JWT authorizer: what API Gateway lets through', () => {
     for (const [name, authorization] of Object.entries(cases)) {
       expect(await call('/read', authorization), name).toEqual({ status: 401, body: { message: 'Unauthorized' } });
     }
+  });
+
+  it('checks the times of a correctly signed token: exp, nbf and iat', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('RS256');
+    const authorize = jwtAuthorizer(
+      { issuer: ISSUER, audience: ['machine'], identitySource: ['$request.header.Authorization'] },
+      createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' }] }),
+    );
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (times: Record<string, number>) =>
+      new SignJWT({ client_id: 'machine', scope: 'api/read', iss: ISSUER, ...times })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .sign(privateKey);
+    const outcome = async (times: Record<string, number>) =>
+      (await authorize({ authorization: `Bearer ${await sign(times)}` }, ['api/read'])).outcome;
+    expect(await outcome({ iat: now - 10, exp: now + 600 })).toBe('allow');
+    expect(await outcome({ iat: now - 700, exp: now - 100 })).toBe('unauthorized');
+    expect(await outcome({ iat: now, nbf: now + 300, exp: now + 600 })).toBe('unauthorized');
+    expect(await outcome({ iat: now + 300, exp: now + 600 })).toBe('unauthorized');
+    // A token without kid is refused even when its signature verifies.
+    const noKid = await new SignJWT({ client_id: 'machine', iss: ISSUER, exp: now + 600 })
+      .setProtectedHeader({ alg: 'RS256' })
+      .sign(privateKey);
+    expect((await authorize({ authorization: noKid }, [])).outcome).toBe('unauthorized');
   });
 });
