@@ -6,6 +6,7 @@ import { CarrierIntegration } from './constructs/carrier.ts';
 import { OrderData } from './constructs/data.ts';
 import { OrderEmail } from './constructs/email.ts';
 import { OrderEvents } from './constructs/events.ts';
+import { OrderIdentity } from './constructs/identity.ts';
 import { OrderObservability } from './constructs/observability.ts';
 import { OrderFunction } from './constructs/order-function.ts';
 import { OrderDocuments } from './constructs/storage.ts';
@@ -16,6 +17,12 @@ export interface OrderStackProps extends StackProps {
   financeEmail: string;
   /** RETAIN in production (default); DESTROY for throw-away stacks. */
   removalPolicy?: RemovalPolicy;
+  /** Customer-bound API clients (B2B portal, EDI): app client name -> customer id. */
+  buyerClients?: Record<string, string>;
+  /** Cognito domain prefix for the OAuth2 token endpoint (default: stack name + account). */
+  authDomainPrefix?: string;
+  /** Callback URLs of the staff sign-in app. */
+  staffCallbackUrls?: string[];
 }
 
 /** The sales order system: one stack, one construct per concern. */
@@ -23,6 +30,7 @@ export class OrderStack extends Stack {
   readonly data: OrderData;
   readonly workflow: OrderWorkflow;
   readonly api: OrderApi;
+  readonly identity: OrderIdentity;
 
   constructor(scope: Construct, id: string, props: OrderStackProps) {
     super(scope, id, props);
@@ -69,7 +77,26 @@ export class OrderStack extends Stack {
       health: fn('Health', 'health', 'GET /health'),
       openApi: fn('OpenApi', 'openapi', 'GET /openapi.json'),
     };
+    const identity = new OrderIdentity(this, 'Identity', {
+      preTokenGeneration: fn(
+        'PreTokenGeneration',
+        'pre-token-generation',
+        'Cognito trigger: scopes from groups, customer claim for bound clients',
+      ),
+      buyerClients: props.buyerClients ?? buyerClientsFrom(this.node.tryGetContext('buyerClients')),
+      staffCallbackUrls:
+        props.staffCallbackUrls ??
+        String(this.node.tryGetContext('staffCallbackUrls') ?? 'http://localhost:8080/callback').split(','),
+      domainPrefix:
+        props.authDomainPrefix ??
+        (this.node.tryGetContext('authDomainPrefix') as string | undefined) ??
+        `${this.stackName.toLowerCase()}-${this.account}`,
+      removalPolicy: props.removalPolicy,
+    });
+    this.identity = identity;
+    // Access per route: functions/core/access.ts (ROUTE_ACCESS).
     this.api = new OrderApi(this, 'Api', {
+      authorizer: identity.authorizer,
       routes: [
         { method: HttpMethod.POST, path: '/orders', fn: routes.placeOrder },
         { method: HttpMethod.GET, path: '/orders/{orderId}', fn: routes.getOrder },
@@ -137,4 +164,21 @@ export class OrderStack extends Stack {
     this.data = data;
     this.workflow = workflow;
   }
+}
+
+/**
+ * `-c buyerClients=acme-edi=CUST-2001,globex-portal=CUST-2002`: one customer-bound app client per
+ * entry. The default is the demo buyer client of the local runtime, bound to CUST-1002.
+ */
+export function buyerClientsFrom(value: unknown = 'buyer=CUST-1002'): Record<string, string> {
+  const entries = String(value)
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const match = /^([A-Za-z0-9_-]{1,64})=([A-Za-z0-9_-]{1,64})$/.exec(entry);
+      if (!match) throw new Error(`buyerClients: expected <client name>=<customer id>, got "${entry}"`);
+      return [match[1] as string, match[2] as string] as const;
+    });
+  return Object.fromEntries(entries);
 }

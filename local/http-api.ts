@@ -13,7 +13,18 @@ export interface HttpApiRoute {
   /** `GET /orders/{orderId}`, `ANY /{proxy+}` or `$default`. */
   routeKey: string;
   invoke: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2 | unknown>;
+  /** A JWT authorizer route (local/auth/verifier.ts) and its AuthorizationScopes; none: public. */
+  authorization?: { authorize: RouteAuthorizer; scopes: string[] };
 }
+
+export type RouteAuthorizer = (
+  headers: Record<string, string | undefined>,
+  scopes: string[],
+) => Promise<
+  | { outcome: 'allow'; claims: Record<string, string>; scopes: string[] | null }
+  | { outcome: 'unauthorized' }
+  | { outcome: 'forbidden' }
+>;
 
 export interface HttpApiOptions {
   host?: string;
@@ -48,6 +59,7 @@ interface CompiledRoute {
   method?: string;
   segments: Segment[];
   invoke: HttpApiRoute['invoke'];
+  authorization?: HttpApiRoute['authorization'];
 }
 
 interface RouteMatch {
@@ -60,7 +72,8 @@ interface RouteMatch {
 const splitPath = (path: string): string[] => (path === '/' || path === '' ? [] : path.split('/').slice(1));
 
 export function compileRoute(route: HttpApiRoute): CompiledRoute {
-  if (route.routeKey === '$default') return { routeKey: route.routeKey, segments: [], invoke: route.invoke };
+  if (route.routeKey === '$default')
+    return { routeKey: route.routeKey, segments: [], invoke: route.invoke, authorization: route.authorization };
   const match = /^([A-Z]+) (\/\S*)$/.exec(route.routeKey);
   if (!match || !METHODS.has(match[1] as string))
     throw new Error(`Invalid route key ${JSON.stringify(route.routeKey)}`);
@@ -76,7 +89,13 @@ export function compileRoute(route: HttpApiRoute): CompiledRoute {
       throw new Error(`Invalid path segment ${JSON.stringify(part)} in ${route.routeKey}`);
     return { kind: 'literal', value: part };
   });
-  return { routeKey: route.routeKey, method: match[1], segments, invoke: route.invoke };
+  return {
+    routeKey: route.routeKey,
+    method: match[1],
+    segments,
+    invoke: route.invoke,
+    authorization: route.authorization,
+  };
 }
 
 const decode = (value: string): string => {
@@ -382,6 +401,24 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
       send(res, jsonResponse(404, { message: 'Not Found' }), requestId);
       return;
     }
+    // The authorizer runs before the integration: 401 without a valid token, 403 without a route scope.
+    let authorizer: { jwt: { claims: Record<string, string>; scopes: string[] | null } } | undefined;
+    if (match.route.authorization) {
+      const { authorize, scopes } = match.route.authorization;
+      const result = await authorize(
+        Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, [v].flat().join(',')])),
+        scopes,
+      );
+      if (result.outcome === 'unauthorized') {
+        send(res, jsonResponse(401, { message: 'Unauthorized' }), requestId);
+        return;
+      }
+      if (result.outcome === 'forbidden') {
+        send(res, jsonResponse(403, { message: 'Forbidden' }), requestId);
+        return;
+      }
+      authorizer = { jwt: { claims: result.claims, scopes: result.scopes } };
+    }
     const event = buildEvent(req, body, {
       apiId: options.apiId,
       accountId,
@@ -391,6 +428,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
       requestId,
       now,
     });
+    if (authorizer) (event.requestContext as unknown as Record<string, unknown>).authorizer = authorizer;
     let response: HttpResponse;
     try {
       response = toHttpResponse(await match.route.invoke(event));

@@ -1,14 +1,18 @@
 import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { createRemoteJWKSet } from 'jose';
 import { synthTemplate } from '../infra/build.ts';
 import { WORKFLOW_DEFINITION_FILE } from '../infra/constructs/workflow.ts';
+import { demoClients } from './auth/demo-clients.ts';
+import { type RunningIssuer, startIssuer, type TokenGenerationEvent } from './auth/issuer.ts';
+import { jwtAuthorizer } from './auth/verifier.ts';
 import { startDynamoDbLocal } from './emulators/dynamodb.ts';
 import { startS3Local } from './emulators/s3.ts';
 import { startSecretsManagerLocal } from './emulators/secrets-manager.ts';
 import { startSesLocal } from './emulators/ses.ts';
 import { startEventBridgeService } from './eventbridge/service.ts';
-import { startHttpApi } from './http-api.ts';
+import { type RouteAuthorizer, startHttpApi } from './http-api.ts';
 import { LocalLambdas } from './lambda.ts';
 import { freePort } from './ports.ts';
 import { seedDemoData } from './seed.ts';
@@ -28,6 +32,7 @@ export interface Ports {
   eventbridge: number;
   s3: number;
   secretsmanager: number;
+  auth: number;
 }
 
 /** `npm start` defaults; tests pass 0 everywhere for free ports. */
@@ -39,6 +44,7 @@ export const DEFAULT_PORTS: Ports = {
   eventbridge: 8084,
   s3: 4569,
   secretsmanager: 8085,
+  auth: 8086,
 };
 
 export interface RuntimeOptions {
@@ -68,8 +74,11 @@ export interface LocalRuntime {
     eventbridge: string;
     s3: string;
     secretsmanager: string;
+    /** The local OAuth2 issuer: POST /oauth2/token, GET /.well-known/jwks.json. */
+    auth: string;
   };
   stateMachineArn: string;
+  issuer: RunningIssuer;
   lambdas: LocalLambdas;
   /** Waits for EventBridge deliveries in flight. */
   drainEvents(): Promise<void>;
@@ -98,6 +107,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       eventbridge: url(ports.eventbridge),
       s3: url(ports.s3),
       secretsmanager: url(ports.secretsmanager),
+      auth: url(ports.auth),
     };
 
     const deployment = readDeployment(
@@ -186,14 +196,46 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     });
     stops.push(stepfunctions.close);
 
+    // The user pool's token endpoint, with its demo clients and its pre-token-generation trigger.
+    const identity = deployment.identity;
+    if (!identity) throw new Error('Local deployment: the template has no user pool');
+    const trigger = identity.preTokenGenerationArn;
+    const issuer = await startIssuer({
+      host,
+      port: ports.auth,
+      issuer: identity.issuer,
+      region: REGION,
+      userPoolId: identity.userPoolId,
+      clients: demoClients(identity),
+      ...(trigger
+        ? { preTokenGeneration: async (e) => (await lambdas.invoke(trigger, e)) as TokenGenerationEvent }
+        : {}),
+    });
+    stops.push(issuer.close);
+
+    // As API Gateway does, the authorizer fetches the issuer's keys over HTTP (and caches them).
+    const keys = createRemoteJWKSet(new URL(issuer.jwksUrl));
+    const authorizers = new Map<string, RouteAuthorizer>(
+      deployment.authorizers.map((a) => {
+        if (a.issuer !== identity.issuer)
+          throw new Error(`Authorizer ${a.id} trusts an issuer the local runtime does not run`);
+        return [a.id, jwtAuthorizer(a, keys)];
+      }),
+    );
     const api = await startHttpApi({
       host,
       port: ports.api,
       apiId: 'local',
-      routes: deployment.routes.map((route) => ({
-        routeKey: route.routeKey,
-        invoke: (event) => lambdas.invoke(route.functionArn, event),
-      })),
+      routes: deployment.routes.map((route) => {
+        const authorize = route.authorizerId ? authorizers.get(route.authorizerId) : undefined;
+        if (route.authorizationType === 'JWT' && !authorize)
+          throw new Error(`Route ${route.routeKey} names an unknown authorizer`);
+        return {
+          routeKey: route.routeKey,
+          invoke: (event) => lambdas.invoke(route.functionArn, event),
+          ...(authorize ? { authorization: { authorize, scopes: route.authorizationScopes } } : {}),
+        };
+      }),
     });
     stops.push(api.close);
 
@@ -202,6 +244,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       ports,
       urls,
       stateMachineArn: deployment.stateMachine.arn,
+      issuer,
       lambdas,
       drainEvents: () => eventbridge.drain(),
       stop,

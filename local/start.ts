@@ -9,6 +9,7 @@ const PORT_VARIABLES: Record<keyof Ports, string> = {
   eventbridge: 'LOCAL_EVENTBRIDGE_PORT',
   s3: 'LOCAL_S3_PORT',
   secretsmanager: 'LOCAL_SECRETS_PORT',
+  auth: 'LOCAL_AUTH_PORT',
 };
 
 function portsFromEnv(): Ports {
@@ -37,10 +38,17 @@ async function main(): Promise<void> {
     environment: { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' },
   });
   const { urls } = runtime;
+  const clients = runtime.issuer.clients.map((c) => c.clientId).join(', ');
+  // `npm run token` finds the issuer on LOCAL_AUTH_PORT: repeat a non-default port in the example.
+  const tokenCommand =
+    runtime.ports.auth === DEFAULT_PORTS.auth
+      ? 'npm run -s token -- checkout'
+      : `LOCAL_AUTH_PORT=${runtime.ports.auth} npm run -s token -- checkout`;
   console.log(`
 Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.
 
   HTTP API          ${urls.api}            (GET /health, /products, /customers, POST /orders)
+  OAuth2 tokens     ${urls.auth}            (POST /oauth2/token, JWKS at /.well-known/jwks.json)
   E-mails (SES)     ${urls.ses}            (viewer; raw JSON at ${urls.ses}/store)
   Step Functions    ${urls.stepfunctions}  (state machine ${runtime.stateMachineArn})
   EventBridge       ${urls.eventbridge}    (recent events at ${urls.eventbridge}/events)
@@ -48,16 +56,18 @@ Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.
   S3                ${urls.s3}
   Secrets Manager   ${urls.secretsmanager}
 
-Place an order:
+Demo API clients (secret: local-<client id>-secret): ${clients}.
+Place an order as the web checkout:
 
-  curl -s -X POST ${urls.api}/orders \\
+  TOKEN=$(${tokenCommand})
+  curl -s -X POST ${urls.api}/orders -H "authorization: Bearer $TOKEN" \\
     -H 'content-type: application/json' -H "Idempotency-Key: order-$(date +%s%N)" \\
     -d '{"customerId":"CUST-1002","currency":"EUR","lines":[{"sku":"WIDGET-BLUE","quantity":2,"unitPrice":1250}],
          "shippingAddress":{"name":"Jane Doe","line1":"Hauptstr. 1","city":"Berlin","postalCode":"10115","country":"DE"},
          "payment":{"method":"card","token":"tok_visa"}}'
 
-then follow it with curl ${urls.api}/orders/<orderId> — the sandbox carrier delivers after a couple of seconds
-and the invoice e-mail (PDF attached) appears at ${urls.ses}.
+then follow it with curl ${urls.api}/orders/<orderId> -H "authorization: Bearer $TOKEN" — the sandbox carrier
+delivers after a couple of seconds and the invoice e-mail (PDF attached) appears at ${urls.ses}.
 
 Ctrl-C stops everything.`);
 

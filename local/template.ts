@@ -22,13 +22,48 @@ export interface LocalFunction {
   environment: Record<string, string>;
 }
 
+export interface LocalRoute {
+  routeKey: string;
+  functionArn: string;
+  /** `NONE` or `JWT` (with the authorizer's logical id and the scopes, any one of which suffices). */
+  authorizationType: 'NONE' | 'JWT';
+  authorizerId?: string;
+  authorizationScopes: string[];
+}
+
+export interface LocalJwtAuthorizer {
+  id: string;
+  issuer: string;
+  audience: string[];
+  identitySource: string[];
+}
+
+export interface LocalAppClient {
+  /** Locally the client id is the app client's name (Cognito generates random ids). */
+  clientId: string;
+  flows: string[];
+  scopes: string[];
+  generateSecret: boolean;
+}
+
+export interface LocalIdentity {
+  userPoolId: string;
+  /** The issuer of the pool's tokens, as the template names it. */
+  issuer: string;
+  preTokenGenerationArn?: string;
+  clients: LocalAppClient[];
+  groups: string[];
+}
+
 export interface LocalDeployment {
   stackName: string;
   tables: CreateTableCommandInput[];
   /** Table name -> TTL attribute. */
   ttl: Record<string, string>;
   functions: LocalFunction[];
-  routes: { routeKey: string; functionArn: string }[];
+  routes: LocalRoute[];
+  authorizers: LocalJwtAuthorizer[];
+  identity?: LocalIdentity;
   buses: string[];
   rules: LocalRule[];
   stateMachine: { name: string; arn: string; definition: string };
@@ -83,6 +118,19 @@ export function readDeployment(
         break;
       case 'AWS::SES::ConfigurationSet':
         names.set(id, base);
+        break;
+      case 'AWS::Cognito::UserPool':
+        names.set(id, `${region}_${base}`);
+        arns.set(id, `arn:aws:cognito-idp:${region}:${accountId}:userpool/${region}_${base}`);
+        break;
+      case 'AWS::Cognito::UserPoolClient':
+        names.set(id, String(r.Properties?.ClientName ?? base));
+        break;
+      case 'AWS::Cognito::UserPoolResourceServer':
+        names.set(id, String(r.Properties?.Identifier));
+        break;
+      case 'AWS::ApiGatewayV2::Authorizer':
+        names.set(id, id);
         break;
     }
   }
@@ -177,14 +225,50 @@ export function readDeployment(
   const integrations = new Map(
     ofType('AWS::ApiGatewayV2::Integration').map(([id, r]) => [id, String(resolve(r.Properties?.IntegrationUri))]),
   );
-  const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => {
-    const target = r.Properties?.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
+  const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]): LocalRoute => {
+    const p = r.Properties ?? {};
+    const target = p.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
     const integrationId = target['Fn::Join'][1][1].Ref;
+    const authorizationType = String(p.AuthorizationType ?? 'NONE');
+    if (authorizationType !== 'NONE' && authorizationType !== 'JWT')
+      fail(`route ${String(p.RouteKey)}: authorization type ${authorizationType} is not supported locally`);
     return {
-      routeKey: String(r.Properties?.RouteKey),
+      routeKey: String(p.RouteKey),
       functionArn: integrations.get(integrationId) ?? fail(`route without integration`),
+      authorizationType: authorizationType as LocalRoute['authorizationType'],
+      ...(p.AuthorizerId ? { authorizerId: String(resolve(p.AuthorizerId)) } : {}),
+      authorizationScopes: ((p.AuthorizationScopes ?? []) as unknown[]).map((v) => String(resolve(v))),
     };
   });
+  const authorizers = ofType('AWS::ApiGatewayV2::Authorizer').map(([id, r]): LocalJwtAuthorizer => {
+    const p = r.Properties ?? {};
+    if (p.AuthorizerType !== 'JWT') fail(`authorizer ${id}: only JWT authorizers run locally`);
+    const jwt = (p.JwtConfiguration ?? {}) as { Issuer?: unknown; Audience?: unknown[] };
+    return {
+      id,
+      issuer: String(resolve(jwt.Issuer)),
+      audience: (jwt.Audience ?? []).map((v) => String(resolve(v))),
+      identitySource: ((p.IdentitySource ?? []) as unknown[]).map(String),
+    };
+  });
+  const [poolId, pool] = ofType('AWS::Cognito::UserPool')[0] ?? [];
+  const trigger = (pool?.Properties?.LambdaConfig as Record<string, { LambdaArn?: unknown }> | undefined)
+    ?.PreTokenGenerationConfig?.LambdaArn;
+  const identity: LocalIdentity | undefined =
+    poolId === undefined
+      ? undefined
+      : {
+          userPoolId: names.get(poolId) as string,
+          issuer: `https://cognito-idp.${region}.amazonaws.com/${names.get(poolId)}`,
+          ...(trigger ? { preTokenGenerationArn: String(resolve(trigger)) } : {}),
+          clients: ofType('AWS::Cognito::UserPoolClient').map(([id, c]) => ({
+            clientId: names.get(id) as string,
+            flows: ((c.Properties?.AllowedOAuthFlows ?? []) as unknown[]).map(String),
+            scopes: ((c.Properties?.AllowedOAuthScopes ?? []) as unknown[]).map((v) => String(resolve(v))),
+            generateSecret: c.Properties?.GenerateSecret === true,
+          })),
+          groups: ofType('AWS::Cognito::UserPoolGroup').map(([, g]) => String(g.Properties?.GroupName)),
+        };
 
   const rules: LocalRule[] = ofType('AWS::Events::Rule').map(([id, r]) => ({
     name: withoutHash(id),
@@ -214,6 +298,8 @@ export function readDeployment(
     ttl,
     functions,
     routes,
+    authorizers,
+    ...(identity ? { identity } : {}),
     buses: ofType('AWS::Events::EventBus').map(([id]) => names.get(id) as string),
     rules,
     stateMachine: { name: smName, arn: smArn, definition: substitute(definitionText, substitutions) },

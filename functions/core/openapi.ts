@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RESOURCE_SERVER, routeScopes, SCOPE_NAMES } from './access.ts';
 import {
   CarrierWebhook,
   Customer,
@@ -6,6 +7,7 @@ import {
   OrderRequest,
   OrderStatus,
   PricedLine,
+  Principal,
   Product,
   Shipment,
   StockLevel,
@@ -31,6 +33,7 @@ const OrderView = z.object({
   orderId: z.string(),
   status: OrderStatus,
   customerId: z.string(),
+  placedBy: Principal.optional(),
   currency: z.string(),
   lines: z.array(PricedLine),
   totals: Totals.nullable(),
@@ -50,6 +53,51 @@ const json = (type: z.ZodType, description: string) => ({
 const error = (description: string) => json(ErrorBody, description);
 
 export function openApiDocument(serverUrl = '/'): Record<string, unknown> {
+  return withSecurity(contract(serverUrl));
+}
+
+/** API Gateway's own refusal body for a missing/invalid token (401) or a missing scope (403). */
+const GatewayRefusal = z.object({ message: z.enum(['Unauthorized', 'Forbidden']) });
+
+/** Each operation's access rule from functions/core/access.ts: a bearer token with one of its scopes, or none. */
+type Operation = { security?: unknown; responses: Record<string, unknown> };
+function withSecurity(doc: { paths: Record<string, object> } & Record<string, unknown>) {
+  for (const [path, operations] of Object.entries(doc.paths)) {
+    for (const [method, operation] of Object.entries(operations as Record<string, Operation>)) {
+      const scopes = routeScopes(`${method.toUpperCase()} ${path}`);
+      if (scopes === 'public') {
+        operation.security = [];
+        continue;
+      }
+      operation.security = [{ bearer: scopes }];
+      operation.responses = {
+        ...operation.responses,
+        '401': json(GatewayRefusal, 'No token, or a malformed, expired or foreign-signed one'),
+        '403':
+          operation.responses['403'] ?? json(GatewayRefusal, `The token has none of the scopes ${scopes.join(', ')}`),
+      };
+    }
+  }
+  return {
+    ...doc,
+    components: {
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: `An access token of the API's user pool (client-credentials grant for machines). Scopes: ${Object.keys(
+            SCOPE_NAMES,
+          )
+            .map((name) => `${RESOURCE_SERVER}/${name}`)
+            .join(', ')}`,
+        },
+      },
+    },
+  };
+}
+
+function contract(serverUrl: string) {
   return {
     openapi: '3.1.0',
     info: {
@@ -77,6 +125,9 @@ export function openApiDocument(serverUrl = '/'): Record<string, unknown> {
               'Accepted; the workflow runs',
             ),
             '400': error('Invalid header or body, naming each field'),
+            '403': error(
+              'A customer-bound client ordering for another customer, or billing on account without sales/orders.on-account (without the route scope: API Gateway answers {"message":"Forbidden"})',
+            ),
             '409': error('The same key is still being captured'),
             '422': error('The key was used with a different body'),
           },
@@ -89,7 +140,7 @@ export function openApiDocument(serverUrl = '/'): Record<string, unknown> {
           responses: {
             '200': json(OrderView, 'The order'),
             '400': error('Malformed order id'),
-            '404': error('Unknown order'),
+            '404': error("Unknown order (or, for a customer-bound client, another customer's)"),
           },
         },
       },

@@ -1,4 +1,5 @@
-import type { CaughtError, Failure, Order, OrderRequest } from './schemas.ts';
+import { principalLabel } from './access.ts';
+import type { CaughtError, Failure, Order, OrderRequest, Principal, TimelineEntry } from './schemas.ts';
 
 /** A new order as captured, before the workflow has looked at it. */
 export function newOrder(args: {
@@ -6,6 +7,7 @@ export function newOrder(args: {
   request: OrderRequest;
   channel: Order['channel'];
   now: Date;
+  placedBy?: Principal;
 }): Order {
   const at = args.now.toISOString();
   const { request } = args;
@@ -13,6 +15,7 @@ export function newOrder(args: {
     orderId: args.orderId,
     status: 'RECEIVED',
     channel: args.channel,
+    ...(args.placedBy ? { placedBy: args.placedBy } : {}),
     customerId: request.customerId,
     currency: request.currency,
     requestedLines: request.lines,
@@ -25,10 +28,12 @@ export function newOrder(args: {
   };
 }
 
-/** The order's history, oldest first, derived from the stage times. */
-export function timelineOf(order: Pick<Order, 'stages'>): { at: string; type: string }[] {
+/** The order's history, oldest first, derived from the stage times; the capture names who placed it. */
+export function timelineOf(order: Pick<Order, 'stages' | 'placedBy'>): TimelineEntry[] {
   return Object.entries(order.stages)
-    .map(([type, at]) => ({ at, type }))
+    .map(([type, at]) =>
+      type === 'OrderReceived' && order.placedBy ? { at, type, by: principalLabel(order.placedBy) } : { at, type },
+    )
     .sort((a, b) => a.at.localeCompare(b.at) || a.type.localeCompare(b.type));
 }
 

@@ -106,12 +106,18 @@ export const PaymentRecord = z.object({
 
 export const Failure = z.object({ code: z.string(), message: z.string() });
 
-export const TimelineEntry = z.object({ at: Timestamp, type: z.string() });
+/** Who placed an order or changed something: an API app client or a signed-in person. */
+export const Principal = z.object({ kind: z.enum(['client', 'user']), id: z.string().min(1).max(128) });
+
+/** `by` names the principal (`client:<id>` or `user:<name>`) where a caller did it, not the workflow. */
+export const TimelineEntry = z.object({ at: Timestamp, type: z.string(), by: z.string().optional() });
 
 export const Order = z.object({
   orderId: OrderId,
   status: OrderStatus,
   channel: z.enum(['api', 'crm', 'email', 'rep']),
+  /** Who captured it (absent on orders captured before callers were recorded). */
+  placedBy: Principal.optional(),
   customerId: CustomerId,
   currency: Currency,
   requestedLines: z.array(OrderLineRequest),
@@ -212,3 +218,5 @@ export type Invoice = z.infer<typeof Invoice>;
 export type Address = z.infer<typeof Address>;
 export type CarrierWebhook = z.infer<typeof CarrierWebhook>;
 export type CaughtError = z.infer<typeof CaughtError>;
+export type Principal = z.infer<typeof Principal>;
+export type TimelineEntry = z.infer<typeof TimelineEntry>;

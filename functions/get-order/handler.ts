@@ -1,19 +1,24 @@
 import { timelineOf } from '../core/order.ts';
 import { OrderId } from '../core/schemas.ts';
+import { actsFor, callerOf } from '../lib/caller.ts';
 import { ordersRepository } from '../lib/deps.ts';
 import { HttpError, httpRoute, json, parseOr400 } from '../lib/http.ts';
 
 const orders = ordersRepository();
 
-/** GET /orders/{orderId} — status for the checkout page and the sales reps. */
+/** GET /orders/{orderId} — status for the checkout page, buyer clients (their own orders) and staff. */
 export const handler = httpRoute(async (event) => {
   const orderId = parseOr400(OrderId, event.pathParameters?.orderId, 'order id');
-  const order = await orders.find(orderId);
+  const caller = callerOf(event);
+  const found = await orders.find(orderId);
+  // Another customer's order looks exactly like one that does not exist: no existence leak.
+  const order = found && actsFor(caller, found.customerId) ? found : undefined;
   if (!order) throw new HttpError(404, 'OrderNotFound', `Order ${orderId} does not exist`);
   return json(200, {
     orderId: order.orderId,
     status: order.status,
     customerId: order.customerId,
+    ...(order.placedBy ? { placedBy: order.placedBy } : {}),
     currency: order.currency,
     lines: order.lines ?? order.requestedLines,
     totals: order.totals ?? null,

@@ -6,7 +6,7 @@ import { documents } from '../adapters/clients.ts';
 import { ORDER_SK } from '../adapters/orders-repository.ts';
 import { orderIdFor } from '../core/ids.ts';
 import { newOrder } from '../core/order.ts';
-import type { Order, OrderRequest } from '../core/schemas.ts';
+import type { Order, OrderRequest, Principal } from '../core/schemas.ts';
 import { requireEnv } from './config.ts';
 import { clock, eventPublisher, ordersRepository, workflowStarter } from './deps.ts';
 import { logger } from './powertools.ts';
@@ -16,6 +16,8 @@ export interface IntakeCommand {
   /** Chosen by the caller; the same key with the same request captures the order once. */
   idempotencyKey: string;
   request: OrderRequest;
+  /** Who places it: keys are per caller, so one client can neither reuse nor replay another's. */
+  placedBy: Principal;
 }
 
 export interface IntakeResult {
@@ -29,7 +31,7 @@ const workflow = workflowStarter();
 const ordersTable = requireEnv('ORDERS_TABLE_NAME');
 
 const config = new IdempotencyConfig({
-  eventKeyJmesPath: '[channel, idempotencyKey]',
+  eventKeyJmesPath: '[channel, placedBy.kind, placedBy.id, idempotencyKey]',
   payloadValidationJmesPath: 'request',
   expiresAfterSeconds: 24 * 60 * 60,
 });
@@ -40,8 +42,13 @@ const config = new IdempotencyConfig({
  */
 async function capture(command: IntakeCommand): Promise<IntakeResult> {
   const now = clock();
-  const orderId = orderIdFor(command.channel, command.idempotencyKey, command.request);
-  const order = newOrder({ orderId, request: command.request, channel: command.channel, now });
+  const { placedBy } = command;
+  const orderId = orderIdFor(
+    command.channel,
+    `${placedBy.kind}:${placedBy.id}:${command.idempotencyKey}`,
+    command.request,
+  );
+  const order = newOrder({ orderId, request: command.request, channel: command.channel, now, placedBy });
   // A repeat of a capture that got this far before failing finds its order: same id, no second one.
   const created = await orders.create(order);
   try {

@@ -1,6 +1,7 @@
 import { IdempotencyAlreadyInProgressError, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
 import { z } from 'zod';
 import { OrderRequest } from '../core/schemas.ts';
+import { actsFor, callerOf, hasScope } from '../lib/caller.ts';
 import { HttpError, httpRoute, json, jsonBody, parseOr400 } from '../lib/http.ts';
 import { captureOrder } from '../lib/intake.ts';
 
@@ -8,16 +9,32 @@ const IdempotencyKey = z
   .string({ error: 'is required: send a unique key per order, e.g. a UUID' })
   .regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 letters, digits or _ . : -');
 
-/** POST /orders — the web checkout's entry point. */
+/** POST /orders — the web checkout's, buyer clients' and reps' entry point. */
 export const handler = httpRoute(async (event, context) => {
+  const caller = callerOf(event);
   const idempotencyKey = parseOr400(
     z.object({ 'idempotency-key': IdempotencyKey }),
     { 'idempotency-key': event.headers?.['idempotency-key'] },
     'Idempotency-Key header',
   )['idempotency-key'];
   const request = parseOr400(OrderRequest, jsonBody(event), 'order');
+  if (!actsFor(caller, request.customerId)) {
+    throw new HttpError(403, 'Forbidden', 'This client may place orders for its own customer only', [
+      { path: 'customerId', message: 'is not the customer this client acts for' },
+    ]);
+  }
+  // Billing on account draws on the customer's credit: only callers trusted with it (reps, the
+  // customer's own buyer client), never the anonymous web checkout.
+  if (request.payment.method === 'on_account' && !hasScope(caller, 'orders.on-account')) {
+    throw new HttpError(403, 'Forbidden', 'This client may not bill orders to a customer account', [
+      { path: 'payment.method', message: 'on_account needs the sales/orders.on-account scope' },
+    ]);
+  }
   try {
-    const { orderId, status } = await captureOrder({ channel: 'api', idempotencyKey, request }, context);
+    const { orderId, status } = await captureOrder(
+      { channel: 'api', idempotencyKey, request, placedBy: caller.principal },
+      context,
+    );
     return json(202, { orderId, status, links: { self: `/orders/${orderId}` } }, { location: `/orders/${orderId}` });
   } catch (error) {
     if (error instanceof IdempotencyValidationError) {

@@ -1,12 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, isPortFree } from '../../local/ports.ts';
 import { eventually, orderBody } from '../support/runtime.ts';
 
 /**
- * Starts the system the way a newcomer does (`npm start`, here on free ports) and takes one
- * order through the HTTP API; the sandbox carrier calls the signed webhook by itself.
+ * Starts the system the way a newcomer does (`npm start`, here on free ports), runs the README's
+ * curl examples with the tokens they show, and takes one order through the HTTP API; the sandbox
+ * carrier calls the signed webhook by itself.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let child: ChildProcess;
@@ -14,7 +17,8 @@ let output = '';
 const ports: Record<string, number> = {};
 
 beforeAll(async () => {
-  for (const name of ['API', 'DYNAMODB', 'SES', 'SFN', 'EVENTBRIDGE', 'S3', 'SECRETS']) ports[name] = await freePort();
+  for (const name of ['API', 'DYNAMODB', 'SES', 'SFN', 'EVENTBRIDGE', 'S3', 'SECRETS', 'AUTH'])
+    ports[name] = await freePort();
   child = spawn('npm', ['start'], {
     cwd: ROOT,
     env: {
@@ -31,6 +35,28 @@ beforeAll(async () => {
     throw new Error(`npm start did not become ready: ${error}\n${output}`);
   });
 }, 120_000);
+
+const run = promisify(execFile);
+/** What a newcomer's shell has after `npm start` on these ports: `npm run token` finds the issuer. */
+const shellEnv = () => ({ ...process.env, LOCAL_AUTH_PORT: String(ports.AUTH) });
+
+/** `npm run -s token -- <client id>`, as the README shows it. */
+async function token(clientId: string): Promise<string> {
+  const { stdout } = await run('npm', ['run', '-s', 'token', '--', clientId], { cwd: ROOT, env: shellEnv() });
+  return stdout.trim();
+}
+
+/** A bash block of the README, marked `<!-- e2e: name -->`, pointed at this run's API port. */
+function readmeBlock(name: string): string {
+  const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
+  const match = new RegExp(`<!-- e2e: ${name}\\b[^>]*-->\\s*\`\`\`bash\\n([\\s\\S]*?)\`\`\``).exec(readme);
+  if (!match) throw new Error(`README has no block marked e2e: ${name}`);
+  return (match[1] as string).replaceAll('http://127.0.0.1:3000', `http://127.0.0.1:${ports.API}`);
+}
+
+async function runReadmeBlock(name: string): Promise<{ stdout: string; stderr: string }> {
+  return run('bash', ['-euo', 'pipefail', '-c', readmeBlock(name)], { cwd: ROOT, env: shellEnv(), timeout: 60_000 });
+}
 
 /** Ctrl-C in a terminal signals the whole foreground process group: npm, tsx and node. */
 const interrupt = () => process.kill(-(child.pid as number), 'SIGINT');
@@ -58,10 +84,11 @@ describe('npm start', () => {
   it('takes an order placed over HTTP to COMPLETED, carrier webhook included, and the invoice e-mail is viewable', async () => {
     const api = `http://127.0.0.1:${ports.API}`;
     const key = `e2e-${Date.now()}`;
+    const authorization = `Bearer ${await token('checkout')}`;
     const place = () =>
       fetch(`${api}/orders`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        headers: { 'content-type': 'application/json', 'idempotency-key': key, authorization },
         body: JSON.stringify(orderBody()),
       });
     const first = await place();
@@ -80,7 +107,7 @@ describe('npm start', () => {
 
     const order = await eventually(
       async () => {
-        const response = await fetch(`${api}${links.self}`);
+        const response = await fetch(`${api}${links.self}`, { headers: { authorization } });
         const body = (await response.json()) as Record<string, any>;
         return body.status === 'COMPLETED' ? body : undefined;
       },
@@ -101,19 +128,57 @@ describe('npm start', () => {
 
   it('answers bad input with 4xx naming the field', async () => {
     const api = `http://127.0.0.1:${ports.API}`;
+    const authorization = `Bearer ${await token('checkout')}`;
     const response = await fetch(`${api}/orders`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': `e2e-bad-${Date.now()}` },
+      headers: { 'content-type': 'application/json', 'idempotency-key': `e2e-bad-${Date.now()}`, authorization },
       body: JSON.stringify(orderBody({ currency: 'euro' })),
     });
     expect(response.status).toBe(400);
     const body = (await response.json()) as { error: { code: string; issues: { path: string }[] } };
     expect(body.error.code).toBe('ValidationError');
     expect(body.error.issues.map((i) => i.path)).toEqual(['currency']);
-    expect((await fetch(`${api}/orders/ord-00000000000000000000000000`)).status).toBe(404);
+    expect((await fetch(`${api}/orders/ord-00000000000000000000000000`, { headers: { authorization } })).status).toBe(
+      404,
+    );
     const openapi = (await (await fetch(`${api}/openapi.json`)).json()) as { openapi: string };
     expect(openapi.openapi).toBe('3.1.0');
   });
+
+  it('prints the token endpoint, the demo clients and an example that uses a token', () => {
+    expect(output).toContain(`http://127.0.0.1:${ports.AUTH}`);
+    expect(output).toMatch(/checkout, erp, buyer, rep, ops, finance, approver|checkout.*buyer.*approver/);
+    expect(output).toContain(`LOCAL_AUTH_PORT=${ports.AUTH} npm run -s token -- checkout`);
+    expect(output).toContain('authorization: Bearer $TOKEN');
+  });
+
+  it("runs the README's quick start: a token, an order placed with it, the order read back", async () => {
+    const { stdout } = await runReadmeBlock('quick-start');
+    const [placedLine, orderLine] = stdout.trim().split('\n');
+    const placed = JSON.parse(placedLine as string) as { orderId: string; status: string };
+    expect(placed.status).toBe('RECEIVED');
+    const order = JSON.parse(orderLine as string) as Record<string, any>;
+    expect(order.orderId).toBe(placed.orderId);
+    expect(order.placedBy).toEqual({ kind: 'client', id: 'checkout' });
+    expect(order.timeline[0]).toMatchObject({ type: 'OrderReceived', by: 'client:checkout' });
+  }, 90_000);
+
+  it("runs the README's roles example: 401 without a token, 403 for the checkout, the customers for a rep, stock for the ERP", async () => {
+    const { stdout } = await runReadmeBlock('roles');
+    const [noToken, checkout, customers, stock] = stdout.trim().split('\n');
+    expect(noToken).toBe('401');
+    expect(checkout).toBe('403');
+    expect((JSON.parse(customers as string) as { customerId: string }[]).map((c) => c.customerId)).toContain(
+      'CUST-1002',
+    );
+    expect(JSON.parse(stock as string)).toMatchObject({ sku: 'WIDGET-BLUE', available: 500 });
+
+    // The README's token request by hand, as an integration would make it.
+    const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
+    const byHand = /`(curl -s -u checkout:local-checkout-secret [^`]+)`/.exec(readme)?.[1] as string;
+    const answer = await run('bash', ['-c', byHand.replace('127.0.0.1:8086', `127.0.0.1:${ports.AUTH}`)]);
+    expect(JSON.parse(answer.stdout)).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
+  }, 90_000);
 
   it('stops every child, the JVM included, on Ctrl-C', async () => {
     const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));

@@ -66,7 +66,7 @@ describe('order stack template', () => {
       Metadata?: Record<string, unknown>;
     }[];
     const ours = functions.filter((f) => f.Metadata?.['sales:entry']);
-    expect(ours).toHaveLength(20);
+    expect(ours).toHaveLength(21);
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -252,5 +252,110 @@ describe('cdk-nag AwsSolutions', () => {
     const { app, stack } = buildOrderApp({ context: NO_BUNDLING });
     new Bucket(stack, 'Unencrypted'); // no access logs, no TLS-only policy
     expect(() => app.synth()).toThrow(/AwsSolutions-S1|Validation failed/);
+  });
+});
+
+describe('identity and authorization', () => {
+  const resources = (type: string) =>
+    Object.entries(template.findResources(type)) as [string, { Properties: Record<string, any> }][];
+  const resourceServerId = () => resources('AWS::Cognito::UserPoolResourceServer')[0]?.[0] as string;
+  const scopeRef = (name: string) => ({ 'Fn::Join': ['', [{ Ref: resourceServerId() }, `/${name}`]] });
+
+  it('declares the JWT authorizer on every route but the health check, the API description and the signed webhook', () => {
+    const routes = Object.fromEntries(
+      resources('AWS::ApiGatewayV2::Route').map(([, r]) => [r.Properties.RouteKey, r.Properties]),
+    );
+    const [authorizerId] = resources('AWS::ApiGatewayV2::Authorizer')[0] ?? [];
+    const expected: Record<string, string[] | 'public'> = {
+      'POST /orders': ['sales/orders.place'],
+      'GET /orders/{orderId}': ['sales/orders.read'],
+      'GET /products': ['sales/catalog.read'],
+      'PUT /products/{sku}/stock': ['sales/stock.write'],
+      'GET /customers': ['sales/customers.read'],
+      'POST /webhooks/carrier': 'public',
+      'GET /health': 'public',
+      'GET /openapi.json': 'public',
+    };
+    expect(Object.keys(routes).sort()).toEqual(Object.keys(expected).sort());
+    for (const [key, scopes] of Object.entries(expected)) {
+      const route = routes[key];
+      if (scopes === 'public') {
+        expect(route.AuthorizationType, key).toBe('NONE');
+        expect(route.AuthorizerId, key).toBeUndefined();
+      } else {
+        expect(route.AuthorizationType, key).toBe('JWT');
+        expect(route.AuthorizerId, key).toEqual({ Ref: authorizerId });
+        expect(route.AuthorizationScopes, key).toEqual(scopes);
+      }
+    }
+  });
+
+  it('trusts the user pool as issuer and its app clients as audience, with the token in the Authorization header', () => {
+    const [poolId] = resources('AWS::Cognito::UserPool')[0] ?? [];
+    const clientIds = resources('AWS::Cognito::UserPoolClient').map(([id]) => ({ Ref: id }));
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: {
+        Issuer: {
+          'Fn::Join': ['', ['https://cognito-idp.', { Ref: 'AWS::Region' }, '.amazonaws.com/', { Ref: poolId }]],
+        },
+        Audience: Match.arrayWith(clientIds),
+      },
+    });
+    expect(clientIds).toHaveLength(4);
+  });
+
+  it('gives each machine integration its own client-credentials app client with a generated secret and its role scopes', () => {
+    const clients = Object.fromEntries(
+      resources('AWS::Cognito::UserPoolClient').map(([, c]) => [c.Properties.ClientName, c.Properties]),
+    );
+    const machine: Record<string, string[]> = {
+      checkout: ['orders.place', 'orders.read', 'catalog.read'],
+      erp: ['stock.write', 'catalog.read'],
+      buyer: ['orders.place', 'orders.read', 'orders.on-account', 'catalog.read', 'customer.CUST-1002'],
+    };
+    for (const [name, scopes] of Object.entries(machine)) {
+      expect(clients[name], name).toMatchObject({
+        AllowedOAuthFlows: ['client_credentials'],
+        GenerateSecret: true,
+        AllowedOAuthScopes: scopes.map(scopeRef),
+      });
+    }
+    // People sign in through the staff client: authorization code, no secret in the browser.
+    expect(clients.staff).toMatchObject({ AllowedOAuthFlows: ['code'], GenerateSecret: false });
+  });
+
+  it('keeps people in groups and maps groups and bound clients to scopes and claims with a V3 trigger', () => {
+    expect(
+      resources('AWS::Cognito::UserPoolGroup')
+        .map(([, g]) => g.Properties.GroupName)
+        .sort(),
+    ).toEqual(['approver', 'finance', 'ops', 'rep']);
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      LambdaConfig: {
+        PreTokenGenerationConfig: {
+          LambdaArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PreTokenGeneration'), 'Arn'] },
+          LambdaVersion: 'V3_0',
+        },
+      },
+      MfaConfiguration: 'ON',
+      UserPoolTier: 'PLUS',
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+    });
+  });
+
+  it('binds a buyer client per -c buyerClients entry, each to its customer scope', () => {
+    const { stack } = buildOrderApp({
+      context: { ...NO_BUNDLING, buyerClients: 'acme-edi=CUST-2001,globex=CUST-2002' },
+    });
+    const other = Template.fromStack(stack);
+    const names = Object.values(other.findResources('AWS::Cognito::UserPoolClient')).map(
+      (c) => (c as { Properties: { ClientName: string } }).Properties.ClientName,
+    );
+    expect(names.sort()).toEqual(['acme-edi', 'checkout', 'erp', 'globex', 'staff']);
+    other.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
+      Scopes: Match.arrayWith([Match.objectLike({ ScopeName: 'customer.CUST-2001' })]),
+    });
   });
 });

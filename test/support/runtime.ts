@@ -1,9 +1,11 @@
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, SFNClient } from '@aws-sdk/client-sfn';
+import { ROLES, ROUTE_ACCESS, type RoleName } from '../../functions/core/access.ts';
 import { signPayload } from '../../functions/core/signature.ts';
+import { demoSecret } from '../../local/auth/demo-clients.ts';
 import { type LocalRuntime, type RuntimeOptions, startLocalRuntime } from '../../local/runtime.ts';
 
 export const WEBHOOK_SECRET = 'test-carrier-secret';
-const FREE_PORTS = { api: 0, dynamodb: 0, ses: 0, stepfunctions: 0, eventbridge: 0, s3: 0, secretsmanager: 0 };
+const FREE_PORTS = { api: 0, dynamodb: 0, ses: 0, stepfunctions: 0, eventbridge: 0, s3: 0, secretsmanager: 0, auth: 0 };
 
 /** The local runtime on free ports, as `npm start` builds it, with test knobs. */
 export function startTestRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime> {
@@ -37,10 +39,38 @@ export async function eventually<T>(
   throw new Error(`Condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
 }
 
+/** Route templates of the API, to pick a client that may call a path. */
+const ROUTES = Object.entries(ROUTE_ACCESS).map(([key, access]) => {
+  const [method, template] = key.split(' ') as [string, string];
+  const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+').replace(/\./g, '\\.')}$`);
+  return { method, pattern, access };
+});
+
+/** The demo client a test acts as by default on a route: the first whose role holds one of its scopes. */
+export function defaultClientFor(method: string, path: string): string | null {
+  const route = ROUTES.find((r) => r.method === method && r.pattern.test(path.split('?')[0] as string));
+  if (!route || route.access === 'public') return null;
+  const access = route.access;
+  const candidates: RoleName[] = ['checkout', 'erp', 'rep', 'ops', 'finance', 'approver'];
+  return candidates.find((role) => ROLES[role].scopes.some((s) => access.includes(s))) ?? null;
+}
+
+type TokenCache = Map<string, { token: string; expiresAt: number }>;
+
+/**
+ * Talks to the local runtime as the API's clients do: every call carries a real access token
+ * from the local issuer (client-credentials grant over HTTP). `as('buyer')` picks the client;
+ * `as(null)` sends no token. Without `as`, each helper uses a client allowed to do its job
+ * (orders as checkout, on-account orders as a rep, stock as erp, customers as rep).
+ */
 export class TestClient {
   readonly sfn: SFNClient;
 
-  constructor(readonly runtime: LocalRuntime) {
+  constructor(
+    readonly runtime: LocalRuntime,
+    readonly identity?: string | null,
+    private readonly tokens: TokenCache = new Map(),
+  ) {
     this.sfn = new SFNClient({
       region: 'us-east-1',
       endpoint: runtime.urls.stepfunctions,
@@ -48,10 +78,48 @@ export class TestClient {
     });
   }
 
+  /** The same client acting as another demo client (`null`: no token at all). */
+  as(clientId: string | null): TestClient {
+    return new TestClient(this.runtime, clientId, this.tokens);
+  }
+
+  private who(fallback: string | null): string | null {
+    return this.identity === undefined ? fallback : this.identity;
+  }
+
+  /** An access token for a demo client, asked of the local issuer like a client asks Cognito. */
+  async token(clientId: string, scopes: string[] = []): Promise<string> {
+    const cacheKey = `${clientId} ${scopes.join(' ')}`;
+    const cached = this.tokens.get(cacheKey);
+    if (cached && cached.expiresAt > Date.now() + 60_000) return cached.token;
+    const form = new URLSearchParams({ grant_type: 'client_credentials' });
+    if (scopes.length > 0) form.set('scope', scopes.join(' '));
+    const response = await fetch(`${this.runtime.urls.auth}/oauth2/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${clientId}:${demoSecret(clientId)}`).toString('base64')}`,
+      },
+      body: form,
+    });
+    const answer = (await response.json()) as { access_token?: string; expires_in?: number; error?: string };
+    if (!response.ok || !answer.access_token)
+      throw new Error(`token for ${clientId}: ${response.status} ${answer.error ?? ''}`);
+    this.tokens.set(cacheKey, {
+      token: answer.access_token,
+      expiresAt: Date.now() + (answer.expires_in ?? 0) * 1000,
+    });
+    return answer.access_token;
+  }
+
   async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    const clientId = this.who(defaultClientFor(method, path));
+    const hasAuthorization = Object.keys(headers).some((h) => h.toLowerCase() === 'authorization');
+    const auth: Record<string, string> =
+      clientId && !hasAuthorization ? { authorization: `Bearer ${await this.token(clientId)}` } : {};
     const response = await fetch(`${this.runtime.urls.api}${path}`, {
       method,
-      headers: { 'content-type': 'application/json', ...headers },
+      headers: { 'content-type': 'application/json', ...auth, ...headers },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await response.text();
@@ -59,25 +127,34 @@ export class TestClient {
   }
 
   async placeOrder(order: unknown, idempotencyKey = `key-${crypto.randomUUID()}`): Promise<string> {
-    const response = await this.request('POST', '/orders', order, { 'idempotency-key': idempotencyKey });
+    // The web checkout may not bill on account: such orders are a rep's by default.
+    const onAccount = (order as { payment?: { method?: string } } | null)?.payment?.method === 'on_account';
+    const response = await this.as(this.who(onAccount ? 'rep' : 'checkout')).request('POST', '/orders', order, {
+      'idempotency-key': idempotencyKey,
+    });
     if (response.status !== 202)
       throw new Error(`POST /orders answered ${response.status}: ${JSON.stringify(response.body)}`);
     return response.body?.orderId as string;
   }
 
   async order(orderId: string) {
-    const response = await this.request('GET', `/orders/${orderId}`);
+    const response = await this.as(this.who('checkout')).request('GET', `/orders/${orderId}`);
     return response.body as Record<string, any>;
   }
 
   async product(sku: string) {
-    const response = await this.request('GET', '/products');
+    const response = await this.as(this.who('checkout')).request('GET', '/products');
     return (response.body as unknown as Record<string, any>[]).find((p) => p.sku === sku) as Record<string, any>;
   }
 
   async setStock(sku: string, available: number) {
-    const response = await this.request('PUT', `/products/${sku}/stock`, { available });
+    const response = await this.as(this.who('erp')).request('PUT', `/products/${sku}/stock`, { available });
     if (response.status !== 200) throw new Error(`PUT stock answered ${response.status}`);
+  }
+
+  async customers() {
+    const response = await this.as(this.who('rep')).request('GET', '/customers');
+    return response.body as unknown as Record<string, any>[];
   }
 
   executionArn(orderId: string): string {

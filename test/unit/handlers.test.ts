@@ -39,7 +39,15 @@ const httpEvent = (overrides: Partial<APIGatewayProxyEventV2>): APIGatewayProxyE
     rawQueryString: '',
     headers: {},
     isBase64Encoded: false,
-    requestContext: {},
+    // What API Gateway's JWT authorizer passes for the web checkout's client.
+    requestContext: {
+      authorizer: {
+        jwt: {
+          claims: { client_id: 'checkout', sub: 'checkout', scope: 'sales/orders.place sales/orders.read' },
+          scopes: ['sales/orders.place', 'sales/orders.read'],
+        },
+      },
+    },
     ...overrides,
   }) as APIGatewayProxyEventV2;
 type Route = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;

@@ -30,4 +30,18 @@ describe('OpenAPI document', () => {
       required: true,
     });
   });
+
+  it("declares each operation's access: a bearer token with the route scopes, or none for the public routes", () => {
+    expect(doc.paths['/customers']?.get.security).toEqual([{ bearer: ['sales/customers.read'] }]);
+    expect(doc.paths['/products/{sku}/stock']?.put.security).toEqual([{ bearer: ['sales/stock.write'] }]);
+    expect(doc.paths['/orders']?.post.responses['401']).toBeDefined();
+    for (const [path, method] of [
+      ['/health', 'get'],
+      ['/openapi.json', 'get'],
+      ['/webhooks/carrier', 'post'],
+    ] as const) {
+      expect(doc.paths[path]?.[method].security, path).toEqual([]);
+    }
+    expect((openApiDocument() as Record<string, any>).components.securitySchemes.bearer.scheme).toBe('bearer');
+  });
 });

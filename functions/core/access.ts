@@ -1,0 +1,118 @@
+import type { Principal } from './schemas.ts';
+
+/**
+ * Who may call what: the single source of roles, scopes and route requirements. The CDK
+ * (resource server, app clients, groups, route AuthorizationScopes), the pre-token-generation
+ * trigger, the local issuer and the handlers all read it from here.
+ */
+
+/** The Cognito resource server identifier: scopes appear in tokens as `sales/<name>`. */
+export const RESOURCE_SERVER = 'sales';
+
+export const SCOPE_NAMES = {
+  'orders.place': 'Place orders',
+  'orders.read': 'Read orders',
+  'orders.on-account': 'Place orders billed on account (credit) to the customer',
+  'catalog.read': 'Read the catalog with stock levels',
+  'stock.write': 'Set sellable stock levels',
+  'customers.read': 'Read customers, including names and e-mail addresses',
+  'invoices.read': 'Read invoices',
+  'payments.write': 'Record payments against invoices',
+  'kpis.read': 'Read KPIs',
+  'operations.write': 'Operational actions on orders',
+  'approvals.write': 'Decide order approvals',
+} as const;
+export type ScopeName = keyof typeof SCOPE_NAMES;
+export const scope = (name: ScopeName): string => `${RESOURCE_SERVER}/${name}`;
+
+export type RoleName = 'checkout' | 'buyer' | 'erp' | 'rep' | 'ops' | 'finance' | 'approver';
+
+export interface Role {
+  /** machine: an app client with the client-credentials grant; person: a user-pool group. */
+  kind: 'machine' | 'person';
+  description: string;
+  scopes: ScopeName[];
+  /** A machine role whose clients act for one customer only (the `customer_id` claim). */
+  customerBound?: boolean;
+}
+
+export const ROLES: Record<RoleName, Role> = {
+  checkout: {
+    kind: 'machine',
+    description: 'Web checkout backend',
+    scopes: ['orders.place', 'orders.read', 'catalog.read'],
+  },
+  buyer: {
+    kind: 'machine',
+    description: "A customer's own buyer client (B2B portal, EDI)",
+    scopes: ['orders.place', 'orders.read', 'orders.on-account', 'catalog.read'],
+    customerBound: true,
+  },
+  erp: { kind: 'machine', description: 'ERP / warehouse system', scopes: ['stock.write', 'catalog.read'] },
+  rep: {
+    kind: 'person',
+    description: 'Sales rep',
+    scopes: ['orders.place', 'orders.read', 'orders.on-account', 'customers.read', 'catalog.read'],
+  },
+  ops: {
+    kind: 'person',
+    description: 'Operations',
+    scopes: ['orders.read', 'customers.read', 'catalog.read', 'invoices.read', 'kpis.read', 'operations.write'],
+  },
+  finance: { kind: 'person', description: 'Finance', scopes: ['invoices.read', 'payments.write', 'kpis.read'] },
+  approver: { kind: 'person', description: 'Approves orders', scopes: ['approvals.write'] },
+};
+
+export const roleScopes = (role: RoleName): string[] => ROLES[role].scopes.map(scope);
+export const PERSON_ROLES = (Object.keys(ROLES) as RoleName[]).filter((r) => ROLES[r].kind === 'person');
+export const MACHINE_ROLES = (Object.keys(ROLES) as RoleName[]).filter((r) => ROLES[r].kind === 'machine');
+
+/**
+ * The scopes each route needs (any one of them, as API Gateway checks), or `public` for the
+ * routes without a token: the health check, the API description and HMAC-signed webhooks.
+ */
+export const ROUTE_ACCESS: Record<string, ScopeName[] | 'public'> = {
+  'POST /orders': ['orders.place'],
+  'GET /orders/{orderId}': ['orders.read'],
+  'GET /products': ['catalog.read'],
+  'PUT /products/{sku}/stock': ['stock.write'],
+  'GET /customers': ['customers.read'],
+  'POST /webhooks/carrier': 'public',
+  'GET /health': 'public',
+  'GET /openapi.json': 'public',
+};
+
+export function routeScopes(routeKey: string): string[] | 'public' {
+  const access = ROUTE_ACCESS[routeKey];
+  if (access === undefined) throw new Error(`No access rule for route ${routeKey}`);
+  return access === 'public' ? access : access.map(scope);
+}
+
+/** The claim a customer-bound client's access token carries its customer id in. */
+export const CUSTOMER_CLAIM = 'customer_id';
+
+/**
+ * How a customer-bound app client is tied to its customer: it is allowed one scope
+ * `sales/customer.<customerId>` on the resource server, and the pre-token-generation trigger
+ * turns that scope into the `customer_id` claim.
+ */
+export const CUSTOMER_SCOPE_PREFIX = 'customer.';
+export const customerScopeName = (customerId: string): string => `${CUSTOMER_SCOPE_PREFIX}${customerId}`;
+
+export function customerFromScopes(scopes: string[]): string | undefined {
+  const prefix = `${RESOURCE_SERVER}/${CUSTOMER_SCOPE_PREFIX}`;
+  const bound = [...new Set(scopes.filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length)))];
+  if (bound.length > 1) throw new Error('A client may be bound to one customer only');
+  return bound[0];
+}
+
+/** The scopes a person gets from their groups (unknown groups grant nothing). */
+export function scopesForGroups(groups: string[]): string[] {
+  const granted = new Set<string>();
+  for (const group of groups) {
+    if ((PERSON_ROLES as string[]).includes(group)) for (const s of roleScopes(group as RoleName)) granted.add(s);
+  }
+  return [...granted].sort();
+}
+
+export const principalLabel = (principal: Principal): string => `${principal.kind}:${principal.id}`;
