@@ -16,7 +16,7 @@ export type FaultService = (typeof FAULT_SERVICES)[number];
 export type FaultKind = 'before' | 'after';
 
 export interface ServiceFaultCounts {
-  /** Requests that reached the proxy. */
+  /** Requests that reached the proxy while injection was on (rate above 0). */
   requests: number;
   /** Failed before the service acted. */
   before: number;
@@ -251,7 +251,7 @@ export class FaultInjector {
 
   private async handle(service: FaultService, upstream: URL, req: IncomingMessage): Promise<ErrorResponse | Forwarded> {
     const counts = this.counts.get(service) as ServiceFaultCounts;
-    counts.requests++;
+    if (this.rateValue > 0) counts.requests++;
     const body = await readAll(req);
     const fault = this.pick();
     if (fault === 'before') {
