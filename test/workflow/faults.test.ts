@@ -88,25 +88,32 @@ async function scan(table: string): Promise<Record<string, any>[]> {
 /**
  * A caller that meets faults too: retries on 5xx, and on 409 while an earlier attempt with the same
  * key counts as in progress (Powertools holds that for the function's timeout when the response to
- * its own in-progress write was lost), for up to a minute, with capped jittered backoff.
+ * its own in-progress write was lost, or its clean-up failed), with capped jittered backoff.
  */
-async function withRetries<T>(what: string, attempt: () => Promise<{ status: number; value?: T }>): Promise<T> {
-  const deadline = Date.now() + 60_000;
+async function withRetries<T>(
+  what: string,
+  attempt: () => Promise<{ status: number; value?: T }>,
+  statuses: number[] = [],
+): Promise<T> {
+  const deadline = Date.now() + 150_000;
   let last = 0;
   for (let i = 0; Date.now() < deadline; i++) {
     const { status, value } = await attempt();
+    statuses.push(status);
     if (status < 300) return value as T;
     if (status < 500 && status !== 409 && status !== 429) throw new Error(`${what} answered ${status}`);
     last = status;
     await sleep(Math.min(2_000, 100 * 2 ** i) * (0.5 + Math.random()));
   }
-  throw new Error(`${what} still failing (${last}) after a minute of retries`);
+  throw new Error(`${what} still failing (${last}) after 150 s of retries: ${statuses.join(' ')}`);
 }
 
 interface Placed {
   orderId: string;
   kind: string;
-  postAttempts: number;
+  /** What each POST attempt answered. */
+  statuses: number[];
+  ms: number;
 }
 
 function orderFor(index: number): { kind: string; body: Record<string, unknown> } {
@@ -140,13 +147,17 @@ function orderFor(index: number): { kind: string; body: Record<string, unknown> 
 async function place(index: number): Promise<Placed> {
   const { kind, body } = orderFor(index);
   const key = `fault-test-${index}-${crypto.randomUUID()}`;
-  let postAttempts = 0;
-  const orderId = await withRetries<string>(`POST /orders #${index}`, async () => {
-    postAttempts++;
-    const response = await client.request('POST', '/orders', body, { 'idempotency-key': key });
-    return { status: response.status, value: response.body?.orderId as string };
-  });
-  return { orderId, kind, postAttempts };
+  const statuses: number[] = [];
+  const started = Date.now();
+  const orderId = await withRetries<string>(
+    `POST /orders #${index}`,
+    async () => {
+      const response = await client.request('POST', '/orders', body, { 'idempotency-key': key });
+      return { status: response.status, value: response.body?.orderId as string };
+    },
+    statuses,
+  );
+  return { orderId, kind, statuses, ms: Date.now() - started };
 }
 
 /** Retries of each task state, from an execution's history: attempts scheduled beyond the state's entries. */
@@ -269,7 +280,14 @@ describe(`${ORDERS} orders while ${FAULT_RATE * 100}% of AWS calls fail`, () => 
           faultRate: FAULT_RATE,
           placedInMs: placedMs,
           settledInMs: settledMs,
-          postAttempts: placed.reduce((sum, p) => sum + p.postAttempts, 0),
+          postAttempts: placed.reduce((sum, p) => sum + p.statuses.length, 0),
+          postAnswers: placed
+            .flatMap((p) => p.statuses)
+            .reduce<Record<number, number>>((acc, status) => {
+              acc[status] = (acc[status] ?? 0) + 1;
+              return acc;
+            }, {}),
+          slowestPostMs: Math.max(...placed.map((p) => p.ms)),
           faults: faults && { total: faults.total, byService: faults.byService },
           outcomes,
           outcomesByKind: placed.reduce<Record<string, Record<string, number>>>((acc, p) => {
