@@ -223,10 +223,10 @@ describe(`${ORDERS} orders while ${FAULT_RATE * 100}% of AWS calls fail`, () => 
 
     const started = Date.now();
     const placed: Placed[] = [];
-    // Ten checkouts at a time, each retrying its own POST until it is accepted.
+    // Twenty checkouts at a time, each retrying its own POST until it is accepted.
     let next = 0;
     await Promise.all(
-      Array.from({ length: 10 }, async () => {
+      Array.from({ length: 20 }, async () => {
         while (next < ORDERS) placed.push(await place(next++));
       }),
     );
