@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const { urls } = runtime;
   const faultMode = urls.faults
     ? `
-  FAULT MODE        ${faultRate * 100}% of the functions' AWS calls fail (half before, half after the service acts),
+  FAULT MODE        ${Math.round(faultRate * 1000) / 10}% of the functions' AWS calls fail (half before, half after the service acts),
                     SDK attempts per call: ${process.env.AWS_MAX_ATTEMPTS || 2}; injected so far: ${urls.faults}
 `
     : '';
