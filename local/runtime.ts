@@ -12,6 +12,7 @@ import { startS3Local } from './emulators/s3.ts';
 import { startSecretsManagerLocal } from './emulators/secrets-manager.ts';
 import { startSesLocal } from './emulators/ses.ts';
 import { startEventBridgeService } from './eventbridge/service.ts';
+import { type FaultCounts, FaultInjector, type FaultService } from './faults.ts';
 import { type RouteAuthorizer, startHttpApi } from './http-api.ts';
 import { LocalLambdas } from './lambda.ts';
 import { freePort } from './ports.ts';
@@ -61,6 +62,16 @@ export interface RuntimeOptions {
   retryIntervalOverrides?: Record<string, number | number[]>;
   /** Extra variables for the functions (e.g. log level). */
   environment?: Record<string, string>;
+  /**
+   * Fault mode (default 0: off): this fraction of the functions' AWS API calls fail at the emulator
+   * boundary, half before the service acts and half after (see local/faults.ts). Set-up and
+   * anything that is not a function (tests' checks, the AWS CLI) reach the emulators directly.
+   */
+  faultRate?: number;
+  /** The functions' `AWS_MAX_ATTEMPTS` in fault mode (default 2: one SDK retry), so faults reach handlers. */
+  faultMaxAttempts?: number;
+  /** Port of the fault counters (`GET /faults`) in fault mode; 0 (default) picks a free one. */
+  faultsPort?: number;
 }
 
 export interface LocalRuntime {
@@ -76,9 +87,13 @@ export interface LocalRuntime {
     secretsmanager: string;
     /** The local OAuth2 issuer: POST /oauth2/token, GET /.well-known/jwks.json. */
     auth: string;
+    /** `GET /faults`: what fault mode has injected (only in fault mode). */
+    faults?: string;
   };
   stateMachineArn: string;
   issuer: RunningIssuer;
+  /** Fault mode's proxies (undefined when it is off): the counts and the rate, changeable at run time. */
+  faults?: { snapshot(): FaultCounts; setRate(rate: number): void; readonly rate: number };
   lambdas: LocalLambdas;
   /** Waits for EventBridge deliveries in flight. */
   drainEvents(): Promise<void>;
@@ -136,6 +151,25 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     ]);
     stops.push(dynamodb.stop, ses.stop, s3.stop, secrets.stop);
 
+    // Fault mode: the functions reach each emulator through a fault-injecting proxy. Injection starts
+    // once set-up (tables, seed data) is done.
+    const faultRate = options.faultRate ?? 0;
+    const faults = faultRate > 0 ? new FaultInjector({ host }) : undefined;
+    const functionUrls: Record<FaultService, string> = {
+      dynamodb: urls.dynamodb,
+      sesv2: urls.ses,
+      sfn: urls.stepfunctions,
+      eventbridge: urls.eventbridge,
+      s3: urls.s3,
+      secretsmanager: urls.secretsmanager,
+    };
+    if (faults) {
+      stops.push(() => faults.close());
+      for (const [service, target] of Object.entries(functionUrls) as [FaultService, string][]) {
+        functionUrls[service] = (await faults.proxy(service, target)).endpoint;
+      }
+    }
+
     // What the Lambda platform gives every function here: region, credentials, the emulators'
     // endpoints, and the sandbox carrier's local settings.
     const lambdas = new LocalLambdas(deployment.functions, ROOT_DIR);
@@ -144,12 +178,14 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       AWS_DEFAULT_REGION: REGION,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_DYNAMODB: urls.dynamodb,
-      AWS_ENDPOINT_URL_SESV2: urls.ses,
-      AWS_ENDPOINT_URL_SFN: urls.stepfunctions,
-      AWS_ENDPOINT_URL_EVENTBRIDGE: urls.eventbridge,
-      AWS_ENDPOINT_URL_S3: urls.s3,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: urls.secretsmanager,
+      AWS_ENDPOINT_URL_DYNAMODB: functionUrls.dynamodb,
+      AWS_ENDPOINT_URL_SESV2: functionUrls.sesv2,
+      AWS_ENDPOINT_URL_SFN: functionUrls.sfn,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: functionUrls.eventbridge,
+      AWS_ENDPOINT_URL_S3: functionUrls.s3,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: functionUrls.secretsmanager,
+      // The SDK's standard retry setting: with fewer attempts, faults reach the handlers and the workflow.
+      ...(faults ? { AWS_MAX_ATTEMPTS: String(options.faultMaxAttempts ?? 2) } : {}),
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: 'true',
       CARRIER_SANDBOX_DELIVERY_MS: String(options.carrierDeliveryMs ?? 2000),
@@ -222,6 +258,12 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         return [a.id, jwtAuthorizer(a, keys)];
       }),
     );
+    let faultsUrl: string | undefined;
+    if (faults) {
+      faultsUrl = `${await faults.serveCounts(options.faultsPort ?? 0)}/faults`;
+      faults.setRate(faultRate);
+    }
+
     const api = await startHttpApi({
       host,
       port: ports.api,
@@ -242,9 +284,10 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     return {
       deployment,
       ports,
-      urls,
+      urls: { ...urls, ...(faultsUrl ? { faults: faultsUrl } : {}) },
       stateMachineArn: deployment.stateMachine.arn,
       issuer,
+      faults,
       lambdas,
       drainEvents: () => eventbridge.drain(),
       stop,

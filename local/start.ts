@@ -1,3 +1,4 @@
+import { faultRateFromEnv } from './faults.ts';
 import { DEFAULT_PORTS, type Ports, startLocalRuntime } from './runtime.ts';
 
 /** `npm start`: the whole system on this machine, until Ctrl-C. */
@@ -15,19 +16,33 @@ const PORT_VARIABLES: Record<keyof Ports, string> = {
 function portsFromEnv(): Ports {
   const ports = { ...DEFAULT_PORTS };
   for (const [key, variable] of Object.entries(PORT_VARIABLES) as [keyof Ports, string][]) {
-    const raw = process.env[variable];
-    if (raw === undefined || raw === '') continue;
-    const port = Number(raw);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new Error(`${variable} must be a port number (0-65535), got "${raw}"`);
-    }
-    ports[key] = port;
+    ports[key] = portFromEnv(variable, ports[key]);
   }
   return ports;
 }
 
+/** A port number from `variable`, or `fallback` when unset. */
+function portFromEnv(variable: string, fallback: number): number {
+  const raw = process.env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`${variable} must be a port number (0-65535), got "${raw}"`);
+  }
+  return port;
+}
+
+function maxAttemptsFromEnv(): number | undefined {
+  const raw = process.env.AWS_MAX_ATTEMPTS;
+  if (raw === undefined || raw === '') return undefined;
+  const attempts = Number(raw);
+  if (!Number.isInteger(attempts) || attempts < 1) throw new Error(`AWS_MAX_ATTEMPTS must be 1 or more, got "${raw}"`);
+  return attempts;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  const faultRate = faultRateFromEnv();
   console.log('Starting the sales order system locally…');
   const runtime = await startLocalRuntime({
     ports: portsFromEnv(),
@@ -36,6 +51,9 @@ async function main(): Promise<void> {
       : undefined,
     webhookSecret: process.env.CARRIER_WEBHOOK_SECRET || undefined,
     environment: { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' },
+    faultRate,
+    faultMaxAttempts: maxAttemptsFromEnv(),
+    faultsPort: portFromEnv('LOCAL_FAULTS_PORT', 8087),
   });
   const { urls } = runtime;
   const clients = runtime.issuer.clients.map((c) => c.clientId).join(', ');
@@ -44,6 +62,12 @@ async function main(): Promise<void> {
     runtime.ports.auth === DEFAULT_PORTS.auth
       ? 'npm run -s token -- checkout'
       : `LOCAL_AUTH_PORT=${runtime.ports.auth} npm run -s token -- checkout`;
+  const faultMode = urls.faults
+    ? `
+  FAULT MODE        ${Math.round(faultRate * 1000) / 10}% of the functions' AWS calls fail (half before, half after the service acts),
+                    SDK attempts per call: ${process.env.AWS_MAX_ATTEMPTS || 2}; injected so far: ${urls.faults}
+`
+    : '';
   console.log(`
 Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.
 
@@ -57,6 +81,7 @@ Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.
   Secrets Manager   ${urls.secretsmanager}
 
 Demo API clients (secret: local-<client id>-secret): ${clients}.
+${faultMode}
 Place an order as the web checkout:
 
   TOKEN=$(${tokenCommand})
@@ -76,6 +101,15 @@ Ctrl-C stops everything.`);
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping…`);
+    const faults = runtime.faults?.snapshot();
+    if (faults) {
+      const byService = Object.entries(faults.byService)
+        .map(([service, c]) => `${service} ${c.before}+${c.after}/${c.requests}`)
+        .join(', ');
+      console.log(
+        `Faults injected: ${faults.total.before} before and ${faults.total.after} after the service acted, in ${faults.total.requests} AWS calls (${byService}).`,
+      );
+    }
     await runtime.stop();
     process.exit(0);
   };

@@ -27,6 +27,8 @@ export interface SandboxCarrierOptions {
  */
 export class SandboxCarrier implements Carrier {
   readonly name = 'SANDBOX';
+  /** Attempts per status event (about 8 s of retries with backoff), as carriers retry their webhooks. */
+  static readonly WEBHOOK_ATTEMPTS = 6;
   constructor(private readonly options: SandboxCarrierOptions) {}
 
   async createShipment(request: {
@@ -44,11 +46,22 @@ export class SandboxCarrier implements Carrier {
   }
 
   private report(trackingNumber: string, status: CarrierWebhook['status'], afterMs: number): void {
-    const timer = setTimeout(async () => {
+    const timer = setTimeout(() => void this.post(trackingNumber, status), afterMs);
+    timer.unref();
+  }
+
+  /**
+   * Posts one status event as carriers do: an answer other than 2xx is retried with backoff (the
+   * shipment may not be recorded yet, or the webhook failed transiently), except a refused signature.
+   */
+  private async post(trackingNumber: string, status: CarrierWebhook['status']): Promise<void> {
+    const now = this.options.now?.() ?? new Date();
+    const body = JSON.stringify({ trackingNumber, status, occurredAt: now.toISOString() } satisfies CarrierWebhook);
+    let outcome = '';
+    for (let attempt = 0; attempt < SandboxCarrier.WEBHOOK_ATTEMPTS; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** (attempt - 1)).unref());
       try {
-        const now = this.options.now?.() ?? new Date();
-        const body = JSON.stringify({ trackingNumber, status, occurredAt: now.toISOString() } satisfies CarrierWebhook);
-        const timestamp = Math.floor(now.getTime() / 1000);
+        const timestamp = Math.floor((this.options.now?.() ?? new Date()).getTime() / 1000);
         const secret = await this.options.webhookSecret?.();
         if (!this.options.webhookUrl || !secret) return;
         const response = await fetch(this.options.webhookUrl, {
@@ -60,12 +73,13 @@ export class SandboxCarrier implements Carrier {
           },
           body,
         });
-        if (!response.ok)
-          console.warn(`sandbox carrier: webhook answered ${response.status} for ${trackingNumber} ${status}`);
+        if (response.ok) return;
+        outcome = `answered ${response.status}`;
+        if (response.status === 400 || response.status === 401) break;
       } catch (error) {
-        console.warn(`sandbox carrier: could not post ${status} for ${trackingNumber}: ${(error as Error).message}`);
+        outcome = `could not be reached: ${(error as Error).message}`;
       }
-    }, afterMs);
-    timer.unref();
+    }
+    console.warn(`sandbox carrier: webhook ${outcome} for ${trackingNumber} ${status}; giving up`);
   }
 }
