@@ -1,4 +1,4 @@
-import { type Stack, Validations } from 'aws-cdk-lib';
+import { type Stack, Token, Validations } from 'aws-cdk-lib';
 import { HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Role } from 'aws-cdk-lib/aws-iam';
@@ -72,6 +72,20 @@ export function acknowledgeFindings(stack: Stack): void {
         construct.role,
         'IAM5[Resource::*]',
         'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions',
+      );
+    }
+    if (
+      construct instanceof LambdaFunction &&
+      construct.node.id === 'ReconcileOrders' &&
+      construct.role instanceof Role
+    ) {
+      const [region, account] = [stack.region, stack.account].map((value, index) =>
+        Token.isUnresolved(value) ? (index === 0 ? '<AWS::Region>' : '<AWS::AccountId>') : value,
+      );
+      ack(
+        construct.role,
+        `IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:${stack.stackName}-order-workflow:*]`,
+        'The reconciler describes executions of the order workflow only (any order: the execution name is the order id)',
       );
     }
     if (construct instanceof StateMachine) {

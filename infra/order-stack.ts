@@ -23,6 +23,7 @@ export class OrderStack extends Stack {
   readonly data: OrderData;
   readonly workflow: OrderWorkflow;
   readonly api: OrderApi;
+  readonly reconciler: OrderFunction;
 
   constructor(scope: Construct, id: string, props: OrderStackProps) {
     super(scope, id, props);
@@ -58,6 +59,13 @@ export class OrderStack extends Stack {
       CloseOrder: fn('CloseOrder', 'close-order', 'Ends an order REJECTED or FAILED with its reason'),
     };
     const workflow = new OrderWorkflow(this, 'Workflow', { tasks });
+    const reconciler = fn(
+      'ReconcileOrders',
+      'reconcile-orders',
+      'Compensates and fails orders whose workflow was stopped, timed out or failed; sweeps open orders',
+      { timeout: Duration.minutes(5) },
+    );
+    workflow.addReconciler(reconciler, { sweepEvery: Duration.minutes(5) });
 
     const routes = {
       placeOrder: fn('PlaceOrder', 'place-order', 'POST /orders'),
@@ -94,6 +102,7 @@ export class OrderStack extends Stack {
       tasks.VoidPayment,
       tasks.ReleaseStock,
       tasks.CloseOrder,
+      reconciler,
       routes.carrierWebhook,
       routes.placeOrder,
     ];
@@ -101,14 +110,15 @@ export class OrderStack extends Stack {
       data.bindTable(f, 'orders', 'write');
       events.grantPublish(f);
     }
-    // These delete: the reservation record on release, a just-written order whose workflow failed to start.
-    data.bindTable(tasks.ReleaseStock, 'orders', 'readwrite');
-    data.bindTable(routes.placeOrder, 'orders', 'readwrite');
     data.bindTable(tasks.ValidateOrder, 'customers', 'write');
     data.bindTable(tasks.CloseOrder, 'customers', 'write');
-    data.bindTable(tasks.ValidateOrder, 'products', 'read');
-    for (const f of [tasks.ReserveStock, tasks.CreateShipment, tasks.ReleaseStock])
+    // Compensation: payment, shipment, stock and credit are given back (lib/compensation.ts).
+    for (const f of [tasks.VoidPayment, tasks.ReleaseStock, reconciler]) {
       data.bindTable(f, 'products', 'write');
+      data.bindTable(f, 'customers', 'write');
+    }
+    data.bindTable(tasks.ValidateOrder, 'products', 'read');
+    for (const f of [tasks.ReserveStock, tasks.CreateShipment]) data.bindTable(f, 'products', 'write');
     data.bindTable(tasks.IssueInvoice, 'customers', 'write');
     data.bindTable(tasks.IssueInvoice, 'invoices', 'write');
     documents.grantWriteInvoices(tasks.IssueInvoice);
@@ -134,6 +144,7 @@ export class OrderStack extends Stack {
     email.grantAccountRead(routes.health);
 
     new OrderObservability(this, 'Observability', { stateMachine: workflow.stateMachine });
+    this.reconciler = reconciler;
     this.data = data;
     this.workflow = workflow;
   }

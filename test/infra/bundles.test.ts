@@ -30,7 +30,7 @@ describe('deployment bundles', () => {
     const functions = Object.values(template.Resources).filter(
       (r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['sales:entry'],
     );
-    expect(functions).toHaveLength(20);
+    expect(functions).toHaveLength(21);
     for (const fn of functions) {
       const env = Object.fromEntries(
         Object.entries((fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>).map(([k, v]) => [
