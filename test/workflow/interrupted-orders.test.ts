@@ -143,6 +143,43 @@ describe('interrupted orders', () => {
     expect(history.events?.some((event) => event.type === 'ExecutionAborted')).toBe(true);
   }, 90_000);
 
+  it('reconciling the same order three times at once compensates it once', async () => {
+    const before = await stock('GADGET-MINI');
+    const creditBefore = await creditUsed('CUST-1001');
+    const orderId = await client.placeOrder(
+      orderBody({
+        customerId: 'CUST-1001',
+        payment: { method: 'on_account' },
+        lines: [{ sku: 'GADGET-MINI', quantity: 3, unitPrice: 3900 }],
+      }),
+    );
+    await client.waitForStatus(orderId, 'SHIPPED');
+    const statusChange = {
+      version: '0',
+      id: crypto.randomUUID(),
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      detail: { name: orderId, status: 'ABORTED' },
+    };
+    // The real stop (whose status change reaches the reconciler through the rule) and two duplicates.
+    const outcomes = await Promise.all([
+      stop(orderId),
+      runtime.lambdas.invoke(fnArn('ReconcileOrders'), statusChange),
+      runtime.lambdas.invoke(fnArn('ReconcileOrders'), { ...statusChange, id: crypto.randomUUID() }),
+    ]);
+    expect(outcomes.slice(1)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ outcome: expect.any(String) })]),
+    );
+    const order = await waitForFailed(orderId);
+    await runtime.drainEvents();
+    expect(order.failure.code).toBe('WorkflowInterrupted');
+    expect(await stock('GADGET-MINI')).toEqual(before);
+    expect(await creditUsed('CUST-1001')).toBe(creditBefore);
+    // Recorded once (events are at least once: a repeat may announce it again, consumers count it once).
+    expect(order.timeline.filter((e: { type: string }) => e.type === 'OrderFailed')).toHaveLength(1);
+    expect(await eventsOf(orderId)).toContain('OrderFailed');
+  }, 60_000);
+
   it('announces compensation again when a compensation step is retried after its work was done', async () => {
     const orderId = await client.placeOrder(
       orderBody({ lines: [{ sku: 'MONITOR-27', quantity: 1, unitPrice: 32900 }] }),
