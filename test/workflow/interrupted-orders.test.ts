@@ -1,5 +1,5 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetExecutionHistoryCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrdersRepository } from '../../functions/adapters/orders-repository.ts';
 import { newOrder } from '../../functions/core/order.ts';
@@ -251,6 +251,31 @@ describe('interrupted orders', () => {
     await client.carrierEvent(shipped.shipments[0].trackingNumber, 'DELIVERED');
     expect((await client.finished(orderId)).status).toBe('SUCCEEDED');
     expect((await client.order(orderId)).status).toBe('COMPLETED');
+  }, 60_000);
+
+  it('the sweep reconciles an open order whose execution ended without its status change being handled', async () => {
+    const orders = new OrdersRepository(tableOf('Orders') as string);
+    const orderId = `ord-${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`;
+    // An execution that has ended (here: it found no order) ...
+    await client.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: runtime.stateMachineArn,
+        name: orderId,
+        input: JSON.stringify({ orderId }),
+      }),
+    );
+    expect((await client.finished(orderId)).status).toBe('FAILED');
+    await runtime.drainEvents();
+    // ... and an open order of that name the status change never saw.
+    const request = orderBody({ lines: [{ sku: 'WIDGET-BLUE', quantity: 1, unitPrice: 1250 }] }) as never;
+    await orders.create(newOrder({ orderId, request, channel: 'api', now: new Date(Date.now() - 60 * 60 * 1000) }));
+
+    runtime.fireSchedule('WorkflowOpenOrdersSweep');
+    const order = await waitForFailed(orderId);
+    expect(order.failure).toEqual({
+      code: 'WorkflowInterrupted',
+      message: "The order's workflow ended FAILED before the order finished; it was compensated",
+    });
   }, 60_000);
 
   it('never moves an order’s status backwards, and keeps personal data out of failures', async () => {
