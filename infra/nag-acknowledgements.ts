@@ -8,7 +8,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { IConstruct } from 'constructs';
 import { OrderEmail } from './constructs/email.ts';
-import { workflowPlaceholders } from './constructs/workflow.ts';
+import { OrderWorkflow, workflowPlaceholders } from './constructs/workflow.ts';
 
 /** Why the public routes (functions/core/access.ts ROUTE_ACCESS) have no JWT authorizer. */
 const PUBLIC_ROUTE_REASONS: Record<string, string> = {
@@ -88,6 +88,19 @@ export function acknowledgeFindings(stack: Stack): void {
         construct.role,
         'IAM5[Resource::*]',
         'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions',
+      );
+    }
+    if (
+      construct instanceof LambdaFunction &&
+      construct.node.id === 'ReconcileOrders' &&
+      construct.role instanceof Role
+    ) {
+      const workflow = stack.node.findAll().find((c): c is OrderWorkflow => c instanceof OrderWorkflow);
+      if (!workflow) throw new Error('The reconciler needs the order workflow');
+      ack(
+        construct.role,
+        `IAM5[Resource::${nagResource(stack, workflow.executionArnPattern())}]`,
+        'The reconciler describes executions of the order workflow only (any order: the execution name is the order id)',
       );
     }
     if (construct instanceof StateMachine) {

@@ -31,6 +31,7 @@ export class OrderStack extends Stack {
   readonly workflow: OrderWorkflow;
   readonly api: OrderApi;
   readonly identity: OrderIdentity;
+  readonly reconciler: OrderFunction;
 
   constructor(scope: Construct, id: string, props: OrderStackProps) {
     super(scope, id, props);
@@ -66,6 +67,13 @@ export class OrderStack extends Stack {
       CloseOrder: fn('CloseOrder', 'close-order', 'Ends an order REJECTED or FAILED with its reason'),
     };
     const workflow = new OrderWorkflow(this, 'Workflow', { tasks });
+    const reconciler = fn(
+      'ReconcileOrders',
+      'reconcile-orders',
+      'Compensates and fails orders whose workflow was stopped, timed out or failed; sweeps open orders',
+      { timeout: Duration.minutes(5) },
+    );
+    workflow.addReconciler(reconciler, { sweepEvery: Duration.minutes(5) });
 
     const routes = {
       placeOrder: fn('PlaceOrder', 'place-order', 'POST /orders'),
@@ -121,6 +129,7 @@ export class OrderStack extends Stack {
       tasks.VoidPayment,
       tasks.ReleaseStock,
       tasks.CloseOrder,
+      reconciler,
       routes.carrierWebhook,
       routes.placeOrder,
     ];
@@ -128,14 +137,15 @@ export class OrderStack extends Stack {
       data.bindTable(f, 'orders', 'write');
       events.grantPublish(f);
     }
-    // These delete: the reservation record on release, a just-written order whose workflow failed to start.
-    data.bindTable(tasks.ReleaseStock, 'orders', 'readwrite');
-    data.bindTable(routes.placeOrder, 'orders', 'readwrite');
     data.bindTable(tasks.ValidateOrder, 'customers', 'write');
     data.bindTable(tasks.CloseOrder, 'customers', 'write');
-    data.bindTable(tasks.ValidateOrder, 'products', 'read');
-    for (const f of [tasks.ReserveStock, tasks.CreateShipment, tasks.ReleaseStock])
+    // Compensation: payment, shipment, stock and credit are given back (lib/compensation.ts).
+    for (const f of [tasks.VoidPayment, tasks.ReleaseStock, reconciler]) {
       data.bindTable(f, 'products', 'write');
+      data.bindTable(f, 'customers', 'write');
+    }
+    data.bindTable(tasks.ValidateOrder, 'products', 'read');
+    for (const f of [tasks.ReserveStock, tasks.CreateShipment]) data.bindTable(f, 'products', 'write');
     data.bindTable(tasks.IssueInvoice, 'customers', 'write');
     data.bindTable(tasks.IssueInvoice, 'invoices', 'write');
     documents.grantWriteInvoices(tasks.IssueInvoice);
@@ -161,6 +171,7 @@ export class OrderStack extends Stack {
     email.grantAccountRead(routes.health);
 
     new OrderObservability(this, 'Observability', { stateMachine: workflow.stateMachine });
+    this.reconciler = reconciler;
     this.data = data;
     this.workflow = workflow;
   }

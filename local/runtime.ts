@@ -60,6 +60,8 @@ export interface RuntimeOptions {
   /** Test knobs that compress time without touching the definition. */
   taskTimeoutOverrides?: Record<string, TaskTimeoutOverride>;
   retryIntervalOverrides?: Record<string, number | number[]>;
+  /** The workflow's own TimeoutSeconds, in ms, so a TIMED_OUT execution can be observed. */
+  executionTimeoutOverrideMs?: number;
   /** Extra variables for the functions (e.g. log level). */
   environment?: Record<string, string>;
   /**
@@ -97,6 +99,8 @@ export interface LocalRuntime {
   lambdas: LocalLambdas;
   /** Waits for EventBridge deliveries in flight. */
   drainEvents(): Promise<void>;
+  /** Fires a schedule rule of the template now (by its local name, e.g. `WorkflowOpenOrdersSweep`). */
+  fireSchedule(ruleName: string): void;
   stop(): Promise<void>;
 }
 
@@ -229,6 +233,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       onStatusChange: (event) => eventbridge.emitServiceEvent(event),
       taskTimeoutOverrides: options.taskTimeoutOverrides,
       retryIntervalOverrides: options.retryIntervalOverrides,
+      executionTimeoutOverrideMs: options.executionTimeoutOverrideMs,
     });
     stops.push(stepfunctions.close);
 
@@ -290,6 +295,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       faults,
       lambdas,
       drainEvents: () => eventbridge.drain(),
+      fireSchedule: (ruleName) => eventbridge.fireSchedule(ruleName),
       stop,
     };
   } catch (error) {

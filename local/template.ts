@@ -273,7 +273,13 @@ export function readDeployment(
   const rules: LocalRule[] = ofType('AWS::Events::Rule').map(([id, r]) => ({
     name: withoutHash(id),
     eventBusName: String(resolve(r.Properties?.EventBusName ?? 'default')),
-    eventPattern: r.Properties?.EventPattern as Record<string, unknown>,
+    // A pattern rule matches events; a schedule rule (rate/cron) emits "Scheduled Event"s itself.
+    ...(r.Properties?.EventPattern !== undefined
+      ? { eventPattern: resolve(r.Properties.EventPattern) as Record<string, unknown> }
+      : {}),
+    ...(r.Properties?.ScheduleExpression !== undefined
+      ? { scheduleExpression: String(r.Properties.ScheduleExpression) }
+      : {}),
     targets: ((r.Properties?.Targets ?? []) as { Id: string; Arn: unknown }[]).map((t) => ({
       id: t.Id,
       arn: String(resolve(t.Arn)),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Address, CarrierWebhook } from '../core/schemas.ts';
 import { signPayload } from '../core/signature.ts';
+import { sandboxState } from './sandbox-state.ts';
 
 /** The carrier port: book a shipment, get a tracking number; the carrier reports progress to our webhook. */
 export interface Carrier {
@@ -10,7 +11,15 @@ export interface Carrier {
     address: Address;
     parcels: number;
   }): Promise<{ trackingNumber: string }>;
+  /**
+   * Cancels a booked shipment before the carrier picked it up. `cancelled: false` when the parcel
+   * already left (it can no longer be stopped); cancelling twice counts as success.
+   */
+  cancel(request: { shipmentId: string; trackingNumber: string }): Promise<{ cancelled: boolean }>;
 }
+
+/** What the sandbox carrier knows of its parcels, shared by every function of the process (as a remote carrier would be). */
+const parcels = sandboxState('carrier', () => new Map<string, 'BOOKED' | 'PICKED_UP' | 'CANCELLED'>());
 
 export interface SandboxCarrierOptions {
   /** Where the sandbox posts its signed status events; unset = it reports nothing (deliver by hand). */
@@ -37,6 +46,8 @@ export class SandboxCarrier implements Carrier {
     parcels: number;
   }): Promise<{ trackingNumber: string }> {
     const trackingNumber = `SBX${createHash('sha256').update(request.shipmentId).digest('hex').slice(0, 12).toUpperCase()}`;
+    if (parcels.get(trackingNumber) === 'CANCELLED') return { trackingNumber }; // a retried booking of a cancelled one
+    if (!parcels.has(trackingNumber)) parcels.set(trackingNumber, 'BOOKED');
     const { webhookUrl, webhookSecret, deliveryMs } = this.options;
     if (webhookUrl && webhookSecret) {
       this.report(trackingNumber, 'IN_TRANSIT', deliveryMs / 2);
@@ -45,8 +56,20 @@ export class SandboxCarrier implements Carrier {
     return { trackingNumber };
   }
 
+  async cancel(request: { shipmentId: string; trackingNumber: string }): Promise<{ cancelled: boolean }> {
+    const state = parcels.get(request.trackingNumber);
+    if (state === 'PICKED_UP') return { cancelled: false };
+    parcels.set(request.trackingNumber, 'CANCELLED');
+    return { cancelled: true };
+  }
+
   private report(trackingNumber: string, status: CarrierWebhook['status'], afterMs: number): void {
-    const timer = setTimeout(() => void this.post(trackingNumber, status), afterMs);
+    const timer = setTimeout(() => {
+      // A cancelled parcel never moves, so it is never reported in transit or delivered.
+      if (parcels.get(trackingNumber) === 'CANCELLED') return;
+      parcels.set(trackingNumber, 'PICKED_UP');
+      void this.post(trackingNumber, status);
+    }, afterMs);
     timer.unref();
   }
 

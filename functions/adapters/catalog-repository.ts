@@ -21,7 +21,7 @@ interface Reservation {
   orderId: string;
   sk: string;
   lines: StockRequest[];
-  status: 'HELD' | 'SHIPPED';
+  status: 'HELD' | 'SHIPPED' | 'RELEASED';
   createdAt: string;
 }
 
@@ -151,47 +151,76 @@ export class StockLedger extends CatalogRepository {
     }
   }
 
-  /** Gives held stock back. Nothing happens when the order holds none (never reserved, released, or shipped). */
-  async release(orderId: string): Promise<boolean> {
-    return this.settle(orderId, 'SET available = available + :q, reserved = reserved - :q', 'release');
+  /**
+   * Gives held stock back. The reservation record stays, marked RELEASED, so a retry knows the
+   * stock was released (and announces it again) and a reservation arriving late for this order
+   * (a task still in flight when its workflow was stopped) finds it and reserves nothing.
+   * `restockShipped`: goods booked for shipment that never left (the shipment was cancelled) go
+   * back to available too.
+   */
+  async release(
+    orderId: string,
+    options: { restockShipped?: boolean } = {},
+  ): Promise<'released' | 'already-released' | 'shipped' | 'none'> {
+    const reservation = await documents().send(
+      new GetCommand({ TableName: this.ordersTable, Key: { orderId, sk: RESERVATION_SK }, ConsistentRead: true }),
+    );
+    const held = reservation.Item as Reservation | undefined;
+    if (!held) return (await this.tombstone(orderId)) ? 'none' : this.release(orderId, options);
+    if (held.status === 'RELEASED') return 'already-released';
+    if (held.status === 'SHIPPED' && !options.restockShipped) return 'shipped';
+    const update =
+      held.status === 'HELD'
+        ? 'SET available = available + :q, reserved = reserved - :q'
+        : 'SET available = available + :q';
+    const done = await this.settle(orderId, held, update, 'RELEASED');
+    return done ? 'released' : this.release(orderId, options);
   }
 
   /** The goods left the warehouse: the held quantity stops being reserved (it is not available again). */
   async ship(orderId: string): Promise<boolean> {
-    return this.settle(orderId, 'SET reserved = reserved - :q', 'ship');
-  }
-
-  private async settle(orderId: string, stockUpdate: string, action: 'release' | 'ship'): Promise<boolean> {
     const reservation = await documents().send(
       new GetCommand({ TableName: this.ordersTable, Key: { orderId, sk: RESERVATION_SK }, ConsistentRead: true }),
     );
     const held = reservation.Item as Reservation | undefined;
     if (held?.status !== 'HELD') return false;
-    const key = { orderId, sk: RESERVATION_SK };
-    const guard = {
-      ConditionExpression: '#s = :held',
-      ExpressionAttributeNames: { '#s': 'status' },
-    };
-    const reservationChange =
-      action === 'release'
-        ? {
-            Delete: { TableName: this.ordersTable, Key: key, ...guard, ExpressionAttributeValues: { ':held': 'HELD' } },
-          }
-        : {
-            Update: {
-              TableName: this.ordersTable,
-              Key: key,
-              UpdateExpression: 'SET #s = :shipped',
-              ...guard,
-              ExpressionAttributeValues: { ':held': 'HELD', ':shipped': 'SHIPPED' },
-            },
-          };
+    return this.settle(orderId, held, 'SET reserved = reserved - :q', 'SHIPPED');
+  }
+
+  /** Marks an order that never reserved as released; false when a reservation appeared meanwhile. */
+  private async tombstone(orderId: string): Promise<boolean> {
+    try {
+      await documents().send(
+        new PutCommand({
+          TableName: this.ordersTable,
+          Item: { orderId, sk: RESERVATION_SK, lines: [], status: 'RELEASED' },
+          ConditionExpression: 'attribute_not_exists(orderId)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Moves the reservation from its current status to `to` and the stock with it, in one transaction. */
+  private async settle(orderId: string, from: Reservation, stockUpdate: string, to: Reservation['status']) {
     try {
       await documents().send(
         new TransactWriteCommand({
           TransactItems: [
-            reservationChange,
-            ...held.lines.map((line) => ({
+            {
+              Update: {
+                TableName: this.ordersTable,
+                Key: { orderId, sk: RESERVATION_SK },
+                UpdateExpression: 'SET #s = :to',
+                ConditionExpression: '#s = :from',
+                ExpressionAttributeNames: { '#s': 'status' },
+                ExpressionAttributeValues: { ':from': from.status, ':to': to },
+              },
+            },
+            ...from.lines.map((line) => ({
               Update: {
                 TableName: this.productsTable,
                 Key: { sku: line.sku },
@@ -207,7 +236,7 @@ export class StockLedger extends CatalogRepository {
       if (!(error instanceof TransactionCanceledException)) throw error;
       const reasons = error.CancellationReasons ?? [];
       if (reasons.some((reason) => reason.Code === 'TransactionConflict')) {
-        throw new StockContention(`Could not ${action} stock of ${orderId} because of concurrent changes`, {
+        throw new StockContention(`Could not settle stock of ${orderId} because of concurrent changes`, {
           cause: error,
         });
       }

@@ -1,5 +1,5 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { creditLimitExceeded } from '../core/credit.ts';
 import type { Customer } from '../core/schemas.ts';
 import { documents } from './clients.ts';
@@ -59,7 +59,8 @@ export class CreditLedger {
       this.orderHold(
         orderId,
         'SET creditHold = :amount',
-        'attribute_exists(orderId) AND attribute_not_exists(creditHold)',
+        // Not after a release: a validation still in flight when its workflow was stopped takes nothing.
+        'attribute_exists(orderId) AND attribute_not_exists(creditHold) AND attribute_not_exists(creditReleased)',
         amount,
       ),
       this.creditUsed(customer.customerId, amount, {
@@ -80,16 +81,38 @@ export class CreditLedger {
     }
   }
 
-  /** Gives an order's hold back (it was rejected or failed); nothing when it holds none. */
+  /**
+   * Gives an order's hold back (it was rejected, failed or interrupted); nothing when it holds none.
+   * Either way the order is marked `creditReleased`, so a hold arriving late is refused.
+   */
   async release(orderId: string): Promise<boolean> {
     const order = await documents().send(
       new GetCommand({ TableName: this.ordersTable, Key: { orderId, sk: ORDER_SK }, ConsistentRead: true }),
     );
-    const amount = order.Item?.creditHold;
-    if (typeof amount !== 'number') return false;
+    if (!order.Item) return false;
+    const amount = order.Item.creditHold;
+    if (typeof amount !== 'number') {
+      try {
+        await documents().send(
+          new UpdateCommand({
+            TableName: this.ordersTable,
+            Key: { orderId, sk: ORDER_SK },
+            UpdateExpression: 'SET creditReleased = :yes',
+            ConditionExpression: 'attribute_exists(orderId) AND attribute_not_exists(creditHold)',
+            ExpressionAttributeValues: { ':yes': true },
+          }),
+        );
+        return false;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return this.release(orderId); // a hold appeared meanwhile
+        throw error;
+      }
+    }
     const outcome = await this.move(
-      this.orderHold(orderId, 'REMOVE creditHold', 'creditHold = :amount', amount),
-      this.creditUsed(String(order.Item?.customerId), -amount),
+      this.orderHold(orderId, 'REMOVE creditHold SET creditReleased = :yes', 'creditHold = :amount', amount, {
+        ':yes': true,
+      }),
+      this.creditUsed(String(order.Item.customerId), -amount),
     );
     return outcome === 'done'; // 'order-refused': released meanwhile
   }
@@ -111,14 +134,20 @@ export class CreditLedger {
     }
   }
 
-  private orderHold(orderId: string, update: string, condition: string, amount: number) {
+  private orderHold(
+    orderId: string,
+    update: string,
+    condition: string,
+    amount: number,
+    extra: Record<string, unknown> = {},
+  ) {
     return {
       Update: {
         TableName: this.ordersTable,
         Key: { orderId, sk: ORDER_SK },
         UpdateExpression: update,
         ConditionExpression: condition,
-        ExpressionAttributeValues: { ':amount': amount },
+        ExpressionAttributeValues: { ':amount': amount, ...extra },
       },
     };
   }

@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { OrderClosed, OrderNotFound } from '../core/errors.ts';
+import { isTerminal, statusRank } from '../core/order.ts';
 import { type Order, type OrderStatus, type Shipment, TERMINAL_STATUSES } from '../core/schemas.ts';
 import { documents } from './clients.ts';
 
@@ -16,6 +17,13 @@ export const ORDER_SK = 'ORDER';
 export const RESERVATION_SK = 'RESERVATION';
 const SHIPMENT_PREFIX = 'SHIPMENT#';
 export const TRACKING_INDEX = 'byTrackingNumber';
+/**
+ * Sparse index of the orders still in progress: `openOrder` is set when an order is written and
+ * removed when it reaches a terminal status, so the reconciler's sweep reads only open orders,
+ * oldest first, without a Scan.
+ */
+export const OPEN_ORDERS_INDEX = 'openOrders';
+const OPEN = 'OPEN';
 
 type StoredOrder = Omit<Order, 'shipments'>;
 export interface ShipmentRecord extends Shipment {
@@ -33,7 +41,7 @@ export class OrdersRepository {
       await documents().send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...stored, sk: ORDER_SK },
+          Item: { ...stored, sk: ORDER_SK, openOrder: OPEN, statusRank: statusRank(stored.status) },
           ConditionExpression: 'attribute_not_exists(orderId)',
         }),
       );
@@ -65,8 +73,7 @@ export class OrdersRepository {
     const shipments = items
       .filter((item) => String(item.sk).startsWith(SHIPMENT_PREFIX))
       .map((item) => toShipment(item as unknown as ShipmentRecord));
-    const { sk: _sk, ...rest } = order;
-    return { ...(rest as StoredOrder), shipments };
+    return { ...withoutKey(order), shipments };
   }
 
   async get(orderId: string): Promise<Order> {
@@ -78,7 +85,8 @@ export class OrdersRepository {
   /**
    * Records that the order reached a stage, with the status and fields that go with it — once:
    * a stage already recorded (a retried task, a repeated carrier event) changes nothing, so the
-   * timeline shows it once and the status never moves backwards. A closed order (terminal status)
+   * timeline shows it once. The status never moves backwards: a stage that arrives after a later
+   * one (a late carrier scan) is recorded without its status. A closed order (terminal status)
    * accepts no new stage: late news cannot reopen it (OrderClosed).
    * Returns the order as stored afterwards (without shipments) and whether this call recorded it.
    */
@@ -96,13 +104,20 @@ export class OrdersRepository {
     };
     const values: Record<string, unknown> = { ':at': at.toISOString() };
     const assignments = ['#stages.#stage = :at', '#updatedAt = :at'];
+    const removals: string[] = [];
+    const conditions = ['attribute_exists(orderId)', 'attribute_not_exists(#stages.#stage)'];
     TERMINAL_STATUSES.forEach((status, index) => {
       values[`:closed${index}`] = status;
     });
     const closed = TERMINAL_STATUSES.map((_, index) => `:closed${index}`).join(', ');
+    conditions.push(`NOT #status IN (${closed})`);
     if (changes.status) {
       values[':newStatus'] = changes.status;
-      assignments.push('#status = :newStatus');
+      values[':rank'] = statusRank(changes.status);
+      names['#rank'] = 'statusRank';
+      assignments.push('#status = :newStatus', '#rank = :rank');
+      conditions.push('(attribute_not_exists(#rank) OR #rank < :rank)');
+      if (isTerminal(changes.status)) removals.push('openOrder');
     }
     Object.entries(changes.set ?? {}).forEach(([field, value], index) => {
       names[`#f${index}`] = field;
@@ -114,8 +129,8 @@ export class OrdersRepository {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { orderId, sk: ORDER_SK },
-          UpdateExpression: `SET ${assignments.join(', ')}`,
-          ConditionExpression: `attribute_exists(orderId) AND attribute_not_exists(#stages.#stage) AND NOT #status IN (${closed})`,
+          UpdateExpression: `SET ${assignments.join(', ')}${removals.length ? ` REMOVE ${removals.join(', ')}` : ''}`,
+          ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -129,8 +144,60 @@ export class OrdersRepository {
       if (!current) throw new OrderNotFound(orderId);
       if ((current.stages as Record<string, unknown> | undefined)?.[stage])
         return { order: withoutKey(current), recorded: false };
-      throw new OrderClosed(orderId, String(current.status));
+      if (isTerminal(current.status as OrderStatus)) throw new OrderClosed(orderId, String(current.status));
+      // The order is already further along: record the stage, keep the status.
+      return this.recordStage(orderId, stage, at, { set: changes.set });
     }
+  }
+
+  /**
+   * Records a payment intent (PENDING) before the provider is called, so compensation knows an
+   * authorization may exist. Not a stage (no timeline entry, no event). Kept when one is already
+   * recorded; refused on a closed order.
+   */
+  async recordPaymentIntent(orderId: string, record: Order['paymentRecord']): Promise<void> {
+    try {
+      await documents().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { orderId, sk: ORDER_SK },
+          UpdateExpression: 'SET paymentRecord = :record',
+          ConditionExpression: `attribute_exists(orderId) AND attribute_not_exists(paymentRecord) AND NOT #status IN (${TERMINAL_STATUSES.map((_, i) => `:closed${i}`).join(', ')})`,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':record': record,
+            ...Object.fromEntries(TERMINAL_STATUSES.map((status, i) => [`:closed${i}`, status])),
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const current = error.Item ? unmarshall(error.Item) : undefined;
+      if (!current) throw new OrderNotFound(orderId);
+      if (isTerminal(current.status as OrderStatus)) throw new OrderClosed(orderId, String(current.status));
+    }
+  }
+
+  /** Open orders created before `cutoff`, oldest first (the reconciler's sweep), from the sparse index. */
+  async openOrdersCreatedBefore(cutoff: Date, limit: number): Promise<string[]> {
+    const ids: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await documents().send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: OPEN_ORDERS_INDEX,
+          KeyConditionExpression: 'openOrder = :open AND createdAt < :cutoff',
+          ExpressionAttributeValues: { ':open': OPEN, ':cutoff': cutoff.toISOString() },
+          Limit: limit - ids.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      ids.push(...(page.Items ?? []).map((item) => String(item.orderId)));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && ids.length < limit);
+    return ids;
   }
 
   /** Creates the shipment record; a retry with the same shipment id leaves the first one in place. */
@@ -160,7 +227,7 @@ export class OrdersRepository {
   }
 
   /**
-   * Updates a shipment. A final status (DELIVERED, LOST) is never overwritten: an update that
+   * Updates a shipment. A final status (DELIVERED, LOST, CANCELLED) is never overwritten: an update that
    * would change it leaves the record as it is and returns it.
    */
   async updateShipment(
@@ -189,6 +256,7 @@ export class OrdersRepository {
     if (changes.status) {
       values[':delivered'] = 'DELIVERED';
       values[':lost'] = 'LOST';
+      values[':cancelled'] = 'CANCELLED';
     }
     try {
       const result = await documents().send(
@@ -197,7 +265,7 @@ export class OrdersRepository {
           Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
           UpdateExpression: expression,
           ConditionExpression: changes.status
-            ? 'attribute_exists(orderId) AND NOT #status IN (:delivered, :lost)'
+            ? 'attribute_exists(orderId) AND NOT #status IN (:delivered, :lost, :cancelled)'
             : 'attribute_exists(orderId)',
           ...(changes.status ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
           ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
@@ -230,8 +298,9 @@ export class OrdersRepository {
   }
 }
 
+/** The order without its storage attributes (key, index and rank bookkeeping). */
 function withoutKey(item: Record<string, unknown> | undefined): StoredOrder {
-  const { sk: _sk, ...order } = item ?? {};
+  const { sk: _sk, openOrder: _open, statusRank: _rank, ...order } = item ?? {};
   return order as StoredOrder;
 }
 

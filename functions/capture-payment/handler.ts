@@ -1,4 +1,4 @@
-import { SandboxPaymentProvider } from '../adapters/payments.ts';
+import { paymentKey, SandboxPaymentProvider } from '../adapters/payments.ts';
 import { OrderRef } from '../core/schemas.ts';
 import { clock, eventPublisher, ordersRepository } from '../lib/deps.ts';
 import { stageRecorder } from '../lib/stages.ts';
@@ -12,10 +12,14 @@ const recordStage = stageRecorder(orders, eventPublisher(), clock);
 export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const order = await orders.get(orderId);
   const record = order.paymentRecord;
-  if (!record) throw new Error(`Order ${orderId} has no payment to capture`);
+  if (!record) throw new Error('The order has no payment to capture');
   if (record.method === 'card' && record.authorizationId && ['AUTHORIZED', 'CAPTURED'].includes(record.status)) {
-    // The provider's capture is idempotent per authorization; a re-run only re-announces the stage.
-    if (record.status === 'AUTHORIZED') await payments.capture(record.authorizationId, record.amount);
+    // Keyed by the authorization: capturing twice counts as success; a re-run only re-announces the stage.
+    if (record.status === 'AUTHORIZED')
+      await payments.capture({
+        authorizationKey: record.idempotencyKey ?? paymentKey(orderId, 'authorize'),
+        amount: record.amount,
+      });
     await recordStage(orderId, 'OrderPaymentCaptured', {
       status: 'PAYMENT_CAPTURED',
       set: { paymentRecord: { ...record, status: 'CAPTURED' } },

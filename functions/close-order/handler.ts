@@ -1,17 +1,27 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { OrderClosed } from '../core/errors.ts';
 import { failureFrom } from '../core/order.ts';
 import { CloseOrderInput } from '../core/schemas.ts';
 import { clock, creditLedger, eventPublisher, ordersRepository } from '../lib/deps.ts';
-import { logger } from '../lib/powertools.ts';
+import { logger, metrics } from '../lib/powertools.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
 
 const recordStage = stageRecorder(ordersRepository(), eventPublisher(), clock);
 const credit = creditLedger();
 
-/** RejectOrder / FailOrder: the terminal status with the failure code and message the workflow caught; credit held is given back. */
+/**
+ * RejectOrder / FailOrder: the terminal status with the failure code and a message the workflow
+ * caught (generic unless it is one of ours); credit held is given back. When a compensation state
+ * failed, the failure says which, and the CompensationFailed metric (alarmed) counts it.
+ */
 export const handler = workflowTask(CloseOrderInput, async ({ orderId, outcome, error }) => {
   const failure = failureFrom(error);
+  if (failure.compensationFailed) {
+    logger.error('Compensation failed; left for ops', { compensationFailed: failure.compensationFailed });
+    metrics.addMetric('CompensationFailed', MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+  }
   // An on-account order that ends here gives its credit hold back (nothing when it took none).
   await credit.release(orderId);
   const stage = outcome === 'REJECTED' ? 'OrderRejected' : 'OrderFailed';

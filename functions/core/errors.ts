@@ -71,3 +71,8 @@ export class OrderClosed extends DomainError {
 export class InvoiceNumbersExhausted extends DomainError {
   override name = 'InvoiceNumbersExhausted';
 }
+
+/** The payment was captured (the goods were delivered): it is never voided; money goes back by a credit note. */
+export class PaymentAlreadyCaptured extends DomainError {
+  override name = 'PaymentAlreadyCaptured';
+}

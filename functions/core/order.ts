@@ -1,5 +1,14 @@
 import { principalLabel } from './access.ts';
-import type { CaughtError, Failure, Order, OrderRequest, Principal, TimelineEntry } from './schemas.ts';
+import {
+  type CaughtError,
+  type Failure,
+  type Order,
+  type OrderRequest,
+  type OrderStatus,
+  type Principal,
+  TERMINAL_STATUSES,
+  type TimelineEntry,
+} from './schemas.ts';
 
 /** A new order as captured, before the workflow has looked at it. */
 export function newOrder(args: {
@@ -38,8 +47,26 @@ export function timelineOf(order: Pick<Order, 'stages' | 'placedBy'>): TimelineE
 }
 
 /**
+ * Failure codes whose messages are ours (domain errors and the workflow's own Pass states): they
+ * name ids, SKUs and amounts, never personal data. Any other error (an AWS service's, a bug's) may
+ * echo what it was given, so the order shows its code and a generic message only.
+ */
+const OWN_MESSAGES = new Set([
+  'InvalidOrder',
+  'OutOfStock',
+  'CreditLimitExceeded',
+  'PaymentDeclined',
+  'ShipmentLost',
+  'DeliveryNotConfirmed',
+  'InvoiceNumbersExhausted',
+]);
+
+const COMPENSATION_STEPS = { voidPaymentError: 'payment', releaseStockError: 'stock' } as const;
+
+/**
  * Turns the `{ Error, Cause }` of a Step Functions Catch into the order's failure. For a Lambda
  * error the Cause is a JSON document with `errorMessage`; for States.* errors it is plain text.
+ * When a compensation state failed too, the failure says which one.
  */
 export function failureFrom(error: CaughtError): Failure {
   let message = error.Cause ?? '';
@@ -49,7 +76,50 @@ export function failureFrom(error: CaughtError): Failure {
   } catch {
     // plain-text cause
   }
-  return { code: error.Error, message: message || error.Error };
+  if (!OWN_MESSAGES.has(error.Error) || !message) message = genericMessage(error.Error);
+  const failed = Object.entries(COMPENSATION_STEPS)
+    .filter(([field]) => error[field as keyof typeof COMPENSATION_STEPS] !== undefined)
+    .map(([, step]) => step);
+  if (failed.length === 0) return { code: error.Error, message };
+  return { code: error.Error, message: `${message}. ${compensationNote(failed)}`, compensationFailed: failed };
+}
+
+function genericMessage(code: string): string {
+  if (code === 'States.Timeout') return 'A step of the order did not finish in time';
+  return `The order could not be completed (${code})`;
+}
+
+export const compensationNote = (failed: readonly string[]) =>
+  `Compensation failed for: ${failed.join(', ')}; left for operations to settle`;
+
+/** How far an order has come: a status never moves to a lower rank (terminal statuses rank highest). */
+const RANKS: Record<OrderStatus, number> = {
+  RECEIVED: 0,
+  VALIDATED: 1,
+  RESERVED: 2,
+  PAYMENT_AUTHORIZED: 3,
+  SHIPPED: 4,
+  DELIVERED: 5,
+  PAYMENT_CAPTURED: 6,
+  INVOICED: 7,
+  COMPLETED: 100,
+  REJECTED: 100,
+  CANCELLED: 100,
+  FAILED: 100,
+};
+export const statusRank = (status: OrderStatus): number => RANKS[status];
+
+export const isTerminal = (status: OrderStatus): boolean => (TERMINAL_STATUSES as readonly string[]).includes(status);
+
+/** The failure of an order whose workflow ended outside its own Catch paths (stopped, timed out, failed). */
+export function interruptedFailure(executionStatus: string, compensationFailed: readonly string[]): Failure {
+  const message = `The order's workflow ended ${executionStatus} before the order finished; it was compensated`;
+  if (compensationFailed.length === 0) return { code: 'WorkflowInterrupted', message };
+  return {
+    code: 'WorkflowInterrupted',
+    message: `The order's workflow ended ${executionStatus} before the order finished. ${compensationNote(compensationFailed)}`,
+    compensationFailed: [...compensationFailed],
+  };
 }
 
 /** Order cycle time in seconds from capture to a terminal stage. */

@@ -88,7 +88,7 @@ export const PricedLine = z.object({
 
 export const Totals = z.object({ subtotal: MinorUnits, tax: MinorUnits, total: MinorUnits });
 
-export const ShipmentStatus = z.enum(['CREATED', 'IN_TRANSIT', 'DELIVERED', 'LOST']);
+export const ShipmentStatus = z.enum(['CREATED', 'IN_TRANSIT', 'DELIVERED', 'LOST', 'CANCELLED']);
 export const Shipment = z.object({
   shipmentId: z.string(),
   carrier: z.string(),
@@ -96,15 +96,26 @@ export const Shipment = z.object({
   status: ShipmentStatus,
 });
 
-export const PaymentStatus = z.enum(['AUTHORIZED', 'CAPTURED', 'VOIDED', 'ON_ACCOUNT']);
+/**
+ * PENDING: an authorization was asked for and its answer is not recorded yet, so one may exist at the
+ * provider (compensation voids it by its idempotency key).
+ */
+export const PaymentStatus = z.enum(['PENDING', 'AUTHORIZED', 'CAPTURED', 'VOIDED', 'ON_ACCOUNT']);
 export const PaymentRecord = z.object({
   method: z.enum(['card', 'on_account']),
   status: PaymentStatus,
   authorizationId: z.string().optional(),
+  /** The provider's idempotency key of the authorization (order id + operation): void and capture name it. */
+  idempotencyKey: z.string().optional(),
   amount: MinorUnits,
 });
 
-export const Failure = z.object({ code: z.string(), message: z.string() });
+export const Failure = z.object({
+  code: z.string(),
+  message: z.string(),
+  /** Compensation steps that did not succeed (payment, shipment, stock, credit): left for ops to settle. */
+  compensationFailed: z.array(z.string()).optional(),
+});
 
 /** Who placed an order or changed something: an API app client or a signed-in person. */
 export const Principal = z.object({ kind: z.enum(['client', 'user']), id: z.string().min(1).max(128) });
@@ -197,7 +208,13 @@ export const AwaitDeliveryInput = OrderRef.extend({
 });
 
 /** The `{ Error, Cause }` a Step Functions Catch places at ResultPath. */
-export const CaughtError = z.object({ Error: z.string(), Cause: z.string().optional() });
+export const CaughtError = z.object({
+  Error: z.string(),
+  Cause: z.string().optional(),
+  /** Set by the compensation states' Catch when voiding or releasing failed after its retries. */
+  voidPaymentError: z.object({ Error: z.string() }).loose().optional(),
+  releaseStockError: z.object({ Error: z.string() }).loose().optional(),
+});
 export const CloseOrderInput = OrderRef.extend({
   outcome: z.enum(['REJECTED', 'FAILED']),
   error: CaughtError,

@@ -1,5 +1,7 @@
 import { SandboxCarrier } from '../adapters/carrier.ts';
 import { readSecret } from '../adapters/secrets.ts';
+import { OrderClosed } from '../core/errors.ts';
+import { isTerminal } from '../core/order.ts';
 import { OrderRef } from '../core/schemas.ts';
 import { numberEnv, requireEnv } from '../lib/config.ts';
 import { clock, eventPublisher, ordersRepository, stockLedger } from '../lib/deps.ts';
@@ -19,6 +21,8 @@ const carrier = new SandboxCarrier({
 /** CreateShipment: books the carrier, and the held stock leaves the warehouse. One warehouse, one shipment for now. */
 export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const order = await orders.get(orderId);
+  // Stopped and compensated meanwhile (a late retry): book nothing.
+  if (isTerminal(order.status)) throw new OrderClosed(orderId, order.status);
   const shipmentId = `${orderId}-1`;
   const existing = order.shipments.find((s) => s.shipmentId === shipmentId);
   const trackingNumber =

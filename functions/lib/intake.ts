@@ -1,9 +1,6 @@
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { documents } from '../adapters/clients.ts';
-import { ORDER_SK } from '../adapters/orders-repository.ts';
 import { orderIdFor } from '../core/ids.ts';
 import { newOrder } from '../core/order.ts';
 import type { Order, OrderRequest, Principal } from '../core/schemas.ts';
@@ -28,7 +25,6 @@ export interface IntakeResult {
 const orders = ordersRepository();
 const events = eventPublisher();
 const workflow = workflowStarter();
-const ordersTable = requireEnv('ORDERS_TABLE_NAME');
 
 const config = new IdempotencyConfig({
   eventKeyJmesPath: '[channel, placedBy.kind, placedBy.id, idempotencyKey]',
@@ -51,13 +47,10 @@ async function capture(command: IntakeCommand): Promise<IntakeResult> {
   const order = newOrder({ orderId, request: command.request, channel: command.channel, now, placedBy });
   // A repeat of a capture that got this far before failing finds its order: same id, no second one.
   const created = await orders.create(order);
-  try {
-    await workflow.start(orderId); // idempotent: the execution name is the order id
-  } catch (error) {
-    // Leave nothing half-written: without a workflow a new order would sit in RECEIVED forever.
-    if (created) await documents().send(new DeleteCommand({ TableName: ordersTable, Key: { orderId, sk: ORDER_SK } }));
-    throw error;
-  }
+  // Idempotent: the execution name is the order id. If this fails the order stays written (never
+  // deleted: a concurrent retry may already have started its workflow) and the caller gets an
+  // error; its retry, or the reconciler's sweep of orders left RECEIVED, starts the workflow.
+  await workflow.start(orderId);
   // Also on a repeat: the first attempt may have failed to announce it (consumers are idempotent).
   try {
     await events.publish('OrderReceived', {

@@ -3,6 +3,8 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
+import { DomainError } from '../core/errors.ts';
+import { redactPersonalData } from '../core/redact.ts';
 import { logger, tracer } from './powertools.ts';
 
 export class InvalidTaskInput extends Error {
@@ -21,7 +23,18 @@ export function workflowTask<S extends z.ZodType<{ orderId: string }>, R>(
     const parsed = schema.safeParse(event);
     if (!parsed.success) throw new InvalidTaskInput(z.prettifyError(parsed.error));
     logger.appendKeys({ orderId: parsed.data.orderId });
-    return run(parsed.data, context);
+    try {
+      return await run(parsed.data, context);
+    } catch (error) {
+      // What a task throws lands in the execution history (and the order's failure code): the name
+      // stays (Retry and Catch match it), an e-mail address an AWS service echoed does not.
+      if (error instanceof Error && !(error instanceof DomainError)) {
+        const original = error.message;
+        error.message = redactPersonalData(original);
+        if (error.stack) error.stack = redactPersonalData(error.stack);
+      }
+      throw error;
+    }
   })
     .use(captureLambdaHandler(tracer, { captureResponse: false })) // responses hold personal data
     .use(injectLambdaContext(logger, { resetKeys: true }));

@@ -48,6 +48,14 @@ export class OrderData extends Construct {
             partitionKey: { name: 'trackingNumber', type: AttributeType.STRING },
             projectionType: ProjectionType.KEYS_ONLY,
           },
+          {
+            // Sparse: only orders in progress carry `openOrder` (orders-repository.ts). The reconciler's
+            // sweep finds stuck orders here, oldest first, without scanning the table.
+            indexName: 'openOrders',
+            partitionKey: { name: 'openOrder', type: AttributeType.STRING },
+            sortKey: { name: 'createdAt', type: AttributeType.STRING },
+            projectionType: ProjectionType.KEYS_ONLY,
+          },
         ],
       }),
       products: new TableV2(this, 'Products', { ...common, partitionKey: { name: 'sku', type: AttributeType.STRING } }),

@@ -40,6 +40,36 @@ export class OrderObservability extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     executionsFailed.addAlarmAction(new SnsAction(this.alerts));
+    // Executions that end outside the workflow's own Catch paths: the reconciler compensates their
+    // orders (WorkflowInterrupted), and someone should know why they were stopped or ran out of time.
+    const aborted = props.stateMachine.metricAborted({ period: Duration.minutes(5) });
+    const timedOut = props.stateMachine.metricTimedOut({ period: Duration.minutes(5) });
+    const compensationFailed = new Metric({
+      namespace: 'SalesOrders',
+      metricName: 'CompensationFailed',
+      dimensionsMap: { service: 'sales-orders' },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+    });
+    const alarms: [string, string, Metric][] = [
+      ['ExecutionsAborted', 'An order workflow execution was stopped (its order is compensated and FAILED)', aborted],
+      ['ExecutionsTimedOut', 'An order workflow execution timed out (its order is compensated and FAILED)', timedOut],
+      [
+        'CompensationFailed',
+        'Compensating an order failed (payment, shipment, stock or credit not given back): the order failure names what ops must settle',
+        compensationFailed,
+      ],
+    ];
+    for (const [id, alarmDescription, metric] of alarms) {
+      new Alarm(this, id, {
+        alarmDescription,
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }).addAlarmAction(new SnsAction(this.alerts));
+    }
     const fulfilmentRate = new MathExpression({
       expression: '100 * completed / IF(received > 0, received, 1)',
       usingMetrics: { completed: kpi('OrdersCompleted'), received: kpi('OrdersReceived') },

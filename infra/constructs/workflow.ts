@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -73,6 +75,49 @@ export class OrderWorkflow extends Construct {
         actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
         resources: [arn],
       }),
+    );
+  }
+
+  /** The ARN of every execution of the order workflow (the execution name is the order id). */
+  executionArnPattern(): string {
+    const stack = Stack.of(this);
+    return stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${stack.stackName}-order-workflow:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+
+  /**
+   * Nothing lost when an execution ends outside the workflow's own Catch paths: executions that end
+   * ABORTED (an operator's StopExecution), TIMED_OUT or FAILED go to the reconciler (default bus,
+   * where Step Functions publishes its status changes), and a scheduled sweep hands it the orders
+   * left open (never started, or whose status event was missed). The reconciler may start and
+   * describe executions.
+   */
+  addReconciler(fn: EnvFunction, props: { sweepEvery: Duration }): void {
+    const target = new LambdaFunction(fn, { retryAttempts: 4, maxEventAge: Duration.hours(6) });
+    new Rule(this, 'InterruptedExecutions', {
+      description: 'Order workflow executions that ended ABORTED, TIMED_OUT or FAILED, to the reconciler',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['ABORTED', 'TIMED_OUT', 'FAILED'],
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+        },
+      },
+      targets: [target],
+    });
+    new Rule(this, 'OpenOrdersSweep', {
+      description: 'Sweeps orders left open (never started, or interrupted unnoticed) to the reconciler',
+      schedule: Schedule.rate(props.sweepEvery),
+      targets: [target],
+    });
+    this.grantStart(fn);
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['states:DescribeExecution'], resources: [this.executionArnPattern()] }),
     );
   }
 

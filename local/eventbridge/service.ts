@@ -15,10 +15,13 @@ export interface RuleTarget {
   arn: string;
 }
 
+/** A rule has either an event pattern (it matches events) or a schedule expression (it emits "Scheduled Event"s). */
 export interface LocalRule {
   name: string;
   eventBusName: string;
-  eventPattern: Record<string, unknown>;
+  eventPattern?: Record<string, unknown>;
+  /** `rate(<n> minute|minutes|hour|hours|day|days)`; cron expressions are not run locally (start-up fails). */
+  scheduleExpression?: string;
   targets: RuleTarget[];
 }
 
@@ -78,6 +81,8 @@ export interface EventBridgeService {
     resources: string[];
   }): void;
   recentEvents(): EventEnvelope[];
+  /** Fires a schedule rule now (as its timer would), e.g. to run a sweep without waiting for it. */
+  fireSchedule(ruleName: string): void;
   /** Resolves once every delivery started so far (and any they caused) has settled. */
   drain(): Promise<void>;
   close(): Promise<void>;
@@ -91,6 +96,25 @@ const DEFAULT_BUS = 'default';
 // ---------------------------------------------------------------------------------------------
 // Pure functions
 // ---------------------------------------------------------------------------------------------
+
+const RATE_UNITS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+/**
+ * The period of a `rate(...)` schedule expression in milliseconds, with EventBridge's rules: a
+ * positive whole number, the singular unit for 1 and the plural otherwise.
+ */
+export function ratePeriodMs(expression: string): number {
+  const match = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (!match)
+    throw new InvalidPatternError(`Unsupported schedule expression ${expression}: only rate(...) runs locally`);
+  const value = Number(match[1]);
+  const unit = match[2] as string;
+  const singular = unit.replace(/s$/, '');
+  if (value <= 0 || (value === 1) !== (unit === singular)) {
+    throw new InvalidPatternError(`Parameter ScheduleExpression is not valid: ${expression}`);
+  }
+  return value * (RATE_UNITS[singular] as number);
+}
 
 const busArn = (region: string, account: string, name: string) =>
   `arn:aws:events:${region}:${account}:event-bus/${name}`;
@@ -196,7 +220,14 @@ export async function startEventBridgeService(options: EventBridgeServiceOptions
     if (!buses.has(rule.eventBusName)) {
       throw new Error(`Rule ${rule.name} is attached to unknown event bus ${rule.eventBusName}`);
     }
-    validatePattern(rule.eventPattern);
+    if ((rule.eventPattern === undefined) === (rule.scheduleExpression === undefined)) {
+      throw new Error(`Rule ${rule.name} needs exactly one of an event pattern and a schedule expression`);
+    }
+    if (rule.eventPattern !== undefined) validatePattern(rule.eventPattern);
+    if (rule.scheduleExpression !== undefined) {
+      if (rule.eventBusName !== DEFAULT_BUS) throw new Error(`Schedule rule ${rule.name} must be on the default bus`);
+      ratePeriodMs(rule.scheduleExpression);
+    }
   }
 
   const historySize = options.historySize ?? 500;
@@ -208,30 +239,59 @@ export async function startEventBridgeService(options: EventBridgeServiceOptions
     if (history.length > historySize) history.splice(0, history.length - historySize);
   };
 
+  const deliverTo = (rule: LocalRule, event: EventEnvelope) => {
+    for (const target of rule.targets) {
+      // Each target gets its own copy so one consumer cannot alter what another sees.
+      const copy = structuredClone(event);
+      const delivery = Promise.resolve()
+        .then(() => options.deliver(target, copy, rule))
+        .catch((error: unknown) => {
+          console.error(
+            `[eventbridge] delivery of event ${event.id} to ${target.arn} (rule ${rule.name}, target ${target.id}) failed:`,
+            error,
+          );
+        })
+        .finally(() => inFlight.delete(delivery));
+      inFlight.add(delivery);
+    }
+  };
+
   const dispatch = (bus: string, event: EventEnvelope) => {
     for (const rule of options.rules) {
       if (
+        rule.eventPattern === undefined ||
         rule.eventBusName !== bus ||
         !matchesPattern(rule.eventPattern, event as unknown as Record<string, unknown>)
       ) {
         continue;
       }
-      for (const target of rule.targets) {
-        // Each target gets its own copy so one consumer cannot alter what another sees.
-        const copy = structuredClone(event);
-        const delivery = Promise.resolve()
-          .then(() => options.deliver(target, copy, rule))
-          .catch((error: unknown) => {
-            console.error(
-              `[eventbridge] delivery of event ${event.id} to ${target.arn} (rule ${rule.name}, target ${target.id}) failed:`,
-              error,
-            );
-          })
-          .finally(() => inFlight.delete(delivery));
-        inFlight.add(delivery);
-      }
+      deliverTo(rule, event);
     }
   };
+
+  /** What a schedule rule hands its targets each period, as EventBridge does. */
+  const fireSchedule = (rule: LocalRule) => {
+    const event: EventEnvelope = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account,
+      time: isoSeconds(new Date()),
+      region,
+      resources: [ruleArn(region, account, rule)],
+      detail: {},
+    };
+    remember(event);
+    deliverTo(rule, event);
+  };
+  const timers = options.rules
+    .filter((rule) => rule.scheduleExpression !== undefined)
+    .map((rule) => {
+      const timer = setInterval(() => fireSchedule(rule), ratePeriodMs(rule.scheduleExpression as string));
+      timer.unref();
+      return timer;
+    });
 
   const putEvents = async (rawEntries: unknown): Promise<PutEventsResult> => {
     const entries = validateEntries(rawEntries);
@@ -265,7 +325,8 @@ export async function startEventBridgeService(options: EventBridgeServiceOptions
   const describeRule = (rule: LocalRule) => ({
     Name: rule.name,
     Arn: ruleArn(region, account, rule),
-    EventPattern: JSON.stringify(rule.eventPattern),
+    ...(rule.eventPattern !== undefined ? { EventPattern: JSON.stringify(rule.eventPattern) } : {}),
+    ...(rule.scheduleExpression !== undefined ? { ScheduleExpression: rule.scheduleExpression } : {}),
     State: 'ENABLED',
     EventBusName: rule.eventBusName,
   });
@@ -368,7 +429,15 @@ export async function startEventBridgeService(options: EventBridgeServiceOptions
       dispatch(DEFAULT_BUS, event);
     },
     recentEvents: () => [...history],
+    fireSchedule: (ruleName) => {
+      const rule = options.rules.find((r) => r.name === ruleName && r.scheduleExpression !== undefined);
+      if (!rule) throw new Error(`No schedule rule named ${ruleName}`);
+      fireSchedule(rule);
+    },
     drain,
-    close: server.close,
+    close: async () => {
+      for (const timer of timers) clearInterval(timer);
+      await server.close();
+    },
   };
 }

@@ -165,6 +165,11 @@ class LocalStepFunctions {
     return Object.fromEntries([...this.machines.values()].map((machine) => [machine.name, machine.arn]));
   }
 
+  private withExecutionTimeout(definition: StateMachineDefinition): StateMachineDefinition {
+    const override = this.options.executionTimeoutOverrideMs;
+    return override === undefined ? definition : { ...definition, TimeoutSeconds: override / 1000 };
+  }
+
   private register(local: LocalStateMachine): void {
     const { region, accountId } = this.options;
     const arn = `arn:aws:states:${region}:${accountId}:stateMachine:${local.name}`;
@@ -182,7 +187,9 @@ class LocalStepFunctions {
       definitionText: local.definition,
       roleArn: local.roleArn ?? `arn:aws:iam::${accountId}:role/${local.name}-role`,
       createdMs: Date.now(),
-      interpreter: new StateMachine(analyzed.runnable, { validationOptions: { noValidate: true } }),
+      interpreter: new StateMachine(this.withExecutionTimeout(analyzed.runnable), {
+        validationOptions: { noValidate: true },
+      }),
       tasks: [...analyzed.tasks.values()],
       executions: [],
       byName: new Map(),

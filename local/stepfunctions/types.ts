@@ -41,6 +41,8 @@ export interface StepFunctionsServiceOptions {
   waitTimeOverrides?: Record<string, number>;
   /** Replaces TimeoutSeconds / HeartbeatSeconds of Task states, by state name, in ms. */
   taskTimeoutOverrides?: Record<string, TaskTimeoutOverride>;
+  /** Replaces the state machines' top-level TimeoutSeconds, in ms (a test knob: executions then end TIMED_OUT). */
+  executionTimeoutOverrideMs?: number;
 }
 
 export interface StepFunctionsService {

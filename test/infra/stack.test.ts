@@ -182,6 +182,54 @@ describe('order stack template', () => {
     expect(ses.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'invoices@example.com' } });
   });
 
+  it('hands executions that end ABORTED, TIMED_OUT or FAILED, and a sweep every 5 minutes, to the reconciler', () => {
+    const reconciler = Match.objectLike({ 'Fn::GetAtt': [Match.stringLikeRegexp('^ReconcileOrders'), 'Arn'] });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['ABORTED', 'TIMED_OUT', 'FAILED'],
+          stateMachineArn: [{ Ref: Match.stringLikeRegexp('WorkflowStateMachine') }],
+        },
+      },
+      Targets: [Match.objectLike({ Arn: reconciler })],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Arn: reconciler })],
+    });
+    // It finds open orders through a sparse index, never a Scan; it starts and describes executions.
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      GlobalSecondaryIndexes: Match.arrayWith([
+        Match.objectLike({
+          IndexName: 'openOrders',
+          KeySchema: [
+            { AttributeName: 'openOrder', KeyType: 'HASH' },
+            { AttributeName: 'createdAt', KeyType: 'RANGE' },
+          ],
+        }),
+      ]),
+    });
+    expect(actionsOf('ReconcileOrders')).toEqual(
+      expect.arrayContaining(['states:StartExecution', 'states:DescribeExecution']),
+    );
+    // The intake never deletes an order (a failed start is left to the caller's retry or the sweep).
+    const onOrders = statementsOf('PlaceOrder').filter((st) => JSON.stringify(st.Resource).includes('DataOrders'));
+    expect(onOrders.length).toBeGreaterThan(0);
+    expect(onOrders.flatMap((st) => [st.Action].flat())).not.toContain('dynamodb:DeleteItem');
+  });
+
+  it('alarms on aborted and timed-out executions and on a failed compensation', () => {
+    for (const metricName of ['ExecutionsAborted', 'ExecutionsTimedOut', 'CompensationFailed']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: metricName,
+        Threshold: 1,
+        AlarmActions: [Match.objectLike({ Ref: Match.stringLikeRegexp('ObservabilityAlerts') })],
+      });
+    }
+  });
+
   it('feeds the KPI consumer from the order bus', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: ['sales.orders'], 'detail-type': Match.arrayWith(['OrderReceived', 'OrderCompleted']) },

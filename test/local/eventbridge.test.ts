@@ -14,6 +14,7 @@ import {
   type EventEnvelope,
   type LocalRule,
   type RuleTarget,
+  ratePeriodMs,
   startEventBridgeService,
 } from '../../local/eventbridge/service.ts';
 
@@ -270,5 +271,65 @@ describe('local EventBridge service', () => {
         deliver: async () => {},
       }),
     ).rejects.toThrow(/source/);
+  });
+
+  it('runs schedule rules: rate(...) as EventBridge reads it, a "Scheduled Event" from aws.events to the targets only', async () => {
+    expect(ratePeriodMs('rate(5 minutes)')).toBe(300_000);
+    expect(ratePeriodMs('rate(1 hour)')).toBe(3_600_000);
+    expect(ratePeriodMs('rate(2 days)')).toBe(172_800_000);
+    expect(() => ratePeriodMs('rate(1 minutes)')).toThrow(/not valid/);
+    expect(() => ratePeriodMs('rate(5 minute)')).toThrow(/not valid/);
+    expect(() => ratePeriodMs('cron(0 12 * * ? *)')).toThrow(/only rate/);
+
+    const delivered: { rule: string; event: EventEnvelope }[] = [];
+    const scheduled = await startEventBridgeService({
+      region,
+      accountId,
+      buses: [],
+      rules: [
+        {
+          name: 'sweep',
+          eventBusName: 'default',
+          scheduleExpression: 'rate(1 minute)',
+          targets: [{ id: 'a', arn: 'fn' }],
+        },
+        {
+          name: 'anything',
+          eventBusName: 'default',
+          eventPattern: { source: ['aws.events'] },
+          targets: [{ id: 'b', arn: 'fn2' }],
+        },
+      ],
+      deliver: async (_target, event, rule) => {
+        delivered.push({ rule: rule.name, event });
+      },
+    });
+    try {
+      scheduled.fireSchedule('sweep');
+      await scheduled.drain();
+      // Delivered to the schedule rule's targets, not matched against the patterns of others.
+      expect(delivered.map((d) => d.rule)).toEqual(['sweep']);
+      expect(delivered[0]?.event).toMatchObject({
+        version: '0',
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: accountId,
+        region,
+        resources: [`arn:aws:events:${region}:${accountId}:rule/sweep`],
+        detail: {},
+      });
+      expect(() => scheduled.fireSchedule('anything')).toThrow(/No schedule rule/);
+    } finally {
+      await scheduled.close();
+    }
+    await expect(
+      startEventBridgeService({
+        region,
+        accountId,
+        buses: [],
+        rules: [{ name: 'both', eventBusName: 'default', targets: [] }],
+        deliver: async () => {},
+      }),
+    ).rejects.toThrow(/exactly one/);
   });
 });

@@ -540,3 +540,59 @@ describe('start-up checks', () => {
     await expect(startStepFunctionsService(options(definition))).rejects.toThrow(/"Step" is used more than once/);
   });
 });
+
+describe('local Step Functions: execution timeout', () => {
+  it('ends an execution past its TimeoutSeconds TIMED_OUT (States.Timeout), with the status change event AWS emits', async () => {
+    const events: StatusChangeEvent[] = [];
+    const timed = await startStepFunctionsService({
+      region: REGION,
+      accountId: ACCOUNT,
+      stateMachines: [
+        {
+          name: 'Slow',
+          definition: JSON.stringify({
+            StartAt: 'Wait',
+            TimeoutSeconds: 3600,
+            States: { Wait: callback({ End: true }) },
+          }),
+        },
+      ],
+      lambda,
+      onStatusChange: (event) => {
+        events.push(event);
+      },
+      executionTimeoutOverrideMs: 300,
+    });
+    const client = new SFNClient({
+      endpoint: timed.endpoint,
+      region: REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    try {
+      const { executionArn } = await client.send(
+        new StartExecutionCommand({
+          stateMachineArn: timed.stateMachineArns.Slow,
+          name: 'slow-1',
+          input: JSON.stringify({ orderId: 'slow-1' }),
+        }),
+      );
+      let status = 'RUNNING';
+      for (let i = 0; i < 50 && status === 'RUNNING'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        status = (await client.send(new DescribeExecutionCommand({ executionArn }))).status ?? '';
+      }
+      expect(status).toBe('TIMED_OUT');
+      const history = await client.send(new GetExecutionHistoryCommand({ executionArn }));
+      expect(history.events?.at(-1)?.type).toBe('ExecutionTimedOut');
+      expect(events.map((event) => event.detail.status)).toEqual(['RUNNING', 'TIMED_OUT']);
+      expect(events[1]).toMatchObject({
+        source: 'aws.states',
+        detailType: 'Step Functions Execution Status Change',
+        detail: { name: 'slow-1', status: 'TIMED_OUT', error: 'States.Timeout', stopDate: expect.any(Number) },
+      });
+    } finally {
+      client.destroy();
+      await timed.close();
+    }
+  });
+});

@@ -1,5 +1,11 @@
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { StockLedger } from '../../functions/adapters/catalog-repository.ts';
@@ -58,22 +64,38 @@ describe('StockLedger.reserve', () => {
 });
 
 describe('StockLedger.release', () => {
-  it('gives held stock back together with deleting the reservation', async () => {
+  it('gives held stock back and marks the reservation RELEASED (kept, so a retry knows)', async () => {
     documents.on(GetCommand).resolves({ Item: { orderId: 'ord-1', sk: 'RESERVATION', status: 'HELD', lines } });
     documents.on(TransactWriteCommand).resolves({});
-    await expect(repository.release('ord-1')).resolves.toBe(true);
+    await expect(repository.release('ord-1')).resolves.toBe('released');
     const items = documents.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
-    expect(items[0]?.Delete?.ConditionExpression).toBe('#s = :held');
+    expect(items[0]?.Update?.ConditionExpression).toBe('#s = :from');
+    expect(items[0]?.Update?.ExpressionAttributeValues).toEqual({ ':from': 'HELD', ':to': 'RELEASED' });
     expect(items[2]?.Update?.UpdateExpression).toBe('SET available = available + :q, reserved = reserved - :q');
   });
 
-  it('does nothing when no stock is held or it has shipped', async () => {
+  it('says a reservation was already released, and leaves shipped stock unless its shipment was cancelled', async () => {
     documents
       .on(GetCommand)
-      .resolvesOnce({})
+      .resolvesOnce({ Item: { status: 'RELEASED', lines } })
+      .resolvesOnce({ Item: { status: 'SHIPPED', lines } })
       .resolvesOnce({ Item: { status: 'SHIPPED', lines } });
-    await expect(repository.release('ord-1')).resolves.toBe(false);
-    await expect(repository.release('ord-1')).resolves.toBe(false);
+    documents.on(TransactWriteCommand).resolves({});
+    await expect(repository.release('ord-1')).resolves.toBe('already-released');
+    await expect(repository.release('ord-1')).resolves.toBe('shipped');
     expect(documents.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    await expect(repository.release('ord-1', { restockShipped: true })).resolves.toBe('released');
+    const items = documents.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items[1]?.Update?.UpdateExpression).toBe('SET available = available + :q');
+  });
+
+  it('leaves a RELEASED marker for an order that never reserved, so a late reservation takes nothing', async () => {
+    documents.on(GetCommand).resolves({});
+    documents.on(PutCommand).resolves({});
+    await expect(repository.release('ord-1')).resolves.toBe('none');
+    expect(documents.commandCalls(PutCommand)[0]?.args[0].input).toMatchObject({
+      Item: { orderId: 'ord-1', sk: 'RESERVATION', status: 'RELEASED' },
+      ConditionExpression: 'attribute_not_exists(orderId)',
+    });
   });
 });

@@ -6,7 +6,14 @@ import { orderIdFor } from '../../functions/core/ids.ts';
 import { formatInvoiceNumber, invoiceYear, parseInvoiceNumber } from '../../functions/core/invoice-number.ts';
 import { metricsFor } from '../../functions/core/kpi.ts';
 import { formatMoney } from '../../functions/core/money.ts';
-import { cycleTimeSeconds, failureFrom, newOrder, timelineOf } from '../../functions/core/order.ts';
+import {
+  cycleTimeSeconds,
+  failureFrom,
+  interruptedFailure,
+  newOrder,
+  statusRank,
+  timelineOf,
+} from '../../functions/core/order.ts';
 import { priceOrder, totalsOf } from '../../functions/core/pricing.ts';
 import { type Customer, OrderId, OrderRequest, type Product } from '../../functions/core/schemas.ts';
 import { signPayload, verifySignature } from '../../functions/core/signature.ts';
@@ -217,7 +224,7 @@ describe('order lifecycle helpers', () => {
     expect(cycleTimeSeconds(order, new Date('2026-11-28T10:01:30Z'))).toBe(90);
   });
 
-  it('turns a Lambda Cause into a readable failure, and keeps plain causes', () => {
+  it('turns a Lambda Cause of our own errors into a readable failure, and any other into a code and a generic message', () => {
     const lambdaCause = JSON.stringify({ errorType: 'OutOfStock', errorMessage: 'Not enough stock for A', trace: [] });
     expect(failureFrom({ Error: 'OutOfStock', Cause: lambdaCause })).toEqual({
       code: 'OutOfStock',
@@ -225,9 +232,40 @@ describe('order lifecycle helpers', () => {
     });
     expect(failureFrom({ Error: 'States.Timeout', Cause: 'timed out' })).toEqual({
       code: 'States.Timeout',
-      message: 'timed out',
+      message: 'A step of the order did not finish in time',
     });
-    expect(failureFrom({ Error: 'X' })).toEqual({ code: 'X', message: 'X' });
+    // An AWS service's or a bug's message may echo personal data: never shown on the order.
+    const leaky = JSON.stringify({
+      errorType: 'MessageRejected',
+      errorMessage: 'Email address is not verified: jane.doe@example.com (Jane Doe, Hauptstr. 1)',
+    });
+    const failure = failureFrom({ Error: 'MessageRejected', Cause: leaky });
+    expect(failure).toEqual({ code: 'MessageRejected', message: 'The order could not be completed (MessageRejected)' });
+    expect(failureFrom({ Error: 'X' })).toEqual({ code: 'X', message: 'The order could not be completed (X)' });
+  });
+
+  it('says when the compensation itself failed', () => {
+    expect(
+      failureFrom({
+        Error: 'ShipmentLost',
+        Cause: JSON.stringify({ errorMessage: 'Carrier reported SBX1 lost' }),
+        voidPaymentError: { Error: 'PaymentProviderUnavailable' },
+      }),
+    ).toEqual({
+      code: 'ShipmentLost',
+      message: 'Carrier reported SBX1 lost. Compensation failed for: payment; left for operations to settle',
+      compensationFailed: ['payment'],
+    });
+  });
+
+  it('ranks statuses so that none moves backwards, and describes an interrupted order', () => {
+    expect(statusRank('DELIVERED')).toBeGreaterThan(statusRank('SHIPPED'));
+    expect(statusRank('FAILED')).toBeGreaterThan(statusRank('INVOICED'));
+    expect(interruptedFailure('ABORTED', [])).toEqual({
+      code: 'WorkflowInterrupted',
+      message: "The order's workflow ended ABORTED before the order finished; it was compensated",
+    });
+    expect(interruptedFailure('TIMED_OUT', ['stock']).compensationFailed).toEqual(['stock']);
   });
 });
 

@@ -3,7 +3,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime.ts';
-import { eventually, orderBody, sleep, startTestRuntime, TestClient } from '../support/runtime.ts';
+import { eventually, orderBody, startTestRuntime, TestClient } from '../support/runtime.ts';
 
 /**
  * The real ASL on the local runtime: real handlers, DynamoDB Local, SES, S3, EventBridge.
@@ -230,7 +230,9 @@ describe('order workflow on the local runtime', () => {
     const orderId = await client.placeOrder(
       orderBody({ lines: [{ sku: 'MOUSE-ERGO', quantity: 1, unitPrice: 5900 }] }),
     );
-    await client.waitForStatus(orderId, 'SHIPPED');
+    const shipped = await client.waitForStatus(orderId, 'SHIPPED');
+    // The carrier picked the parcel up (one scan), then went silent: the goods left, nothing to cancel.
+    expect((await client.carrierEvent(shipped.shipments[0].trackingNumber, 'IN_TRANSIT')).status).toBe(202);
     const execution = await client.finished(orderId, DELIVERY_TIMEOUT_MS + 15_000);
     expect(execution.status).toBe('FAILED');
     expect(execution.error).toBe('DeliveryNotConfirmed');
@@ -296,51 +298,4 @@ describe('order workflow on the local runtime', () => {
     expect(numbers.length).toBeGreaterThanOrEqual(5);
     expect(numbers).toEqual(numbers.map((_, index) => index + 1));
   });
-
-  it('200 concurrent orders for 50 units: exactly 50 hold stock, the rest are REJECTED, stock never below zero', async () => {
-    const sku = 'KEYBOARD-MX';
-    await client.setStock(sku, 50);
-    const before = await client.product(sku);
-    let lowest = before.available as number;
-    let watching = true;
-    const watcher = (async () => {
-      while (watching) {
-        lowest = Math.min(lowest, (await client.product(sku)).available);
-        await sleep(25);
-      }
-    })();
-
-    const started = Date.now();
-    const ids = await Promise.all(
-      Array.from({ length: 200 }, () =>
-        client.placeOrder(orderBody({ lines: [{ sku, quantity: 1, unitPrice: 11900 }] })),
-      ),
-    );
-    // Every order either got stock (and goes on to ship) or was rejected.
-    const outcomes = await eventually(
-      async () => {
-        const orders = await Promise.all(ids.map((id) => client.order(id)));
-        const settled = orders.every(
-          (o) => o.status === 'REJECTED' || o.timeline.some((e: { type: string }) => e.type === 'OrderStockReserved'),
-        );
-        return settled ? orders : undefined;
-      },
-      60_000,
-      250,
-    );
-    const seconds = (Date.now() - started) / 1000;
-    watching = false;
-    await watcher;
-
-    const reserved = outcomes.filter((o) => o.timeline.some((e: { type: string }) => e.type === 'OrderStockReserved'));
-    const rejected = outcomes.filter((o) => o.status === 'REJECTED');
-    expect(reserved).toHaveLength(50);
-    expect(rejected).toHaveLength(150);
-    expect(rejected.every((o) => o.failure.code === 'OutOfStock')).toBe(true);
-    const after = await client.product(sku);
-    expect(after.available).toBe(0);
-    expect(after.available + after.reserved).toBeLessThanOrEqual(50);
-    expect(lowest).toBeGreaterThanOrEqual(0);
-    console.info(`concurrency: 200 orders settled in ${seconds.toFixed(1)} s (${(200 / seconds).toFixed(0)} orders/s)`);
-  }, 120_000);
 });

@@ -1,0 +1,102 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  SFNClient,
+  SFNServiceException,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+const documents = mockClient(DynamoDBDocumentClient);
+mockClient(DynamoDBClient);
+const sfn = mockClient(SFNClient);
+const events = mockClient(EventBridgeClient);
+
+Object.assign(process.env, {
+  AWS_REGION: 'us-east-1',
+  ORDERS_TABLE_NAME: 'Orders',
+  IDEMPOTENCY_TABLE_NAME: 'Idempotency',
+  EVENT_BUS_NAME: 'Bus',
+  STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:orders',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+});
+
+const context = {
+  functionName: 'test',
+  awsRequestId: 'r',
+  getRemainingTimeInMillis: () => 10_000,
+} as unknown as Context;
+type Route = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+let placeOrder: Route;
+
+const order = {
+  customerId: 'CUST-1002',
+  currency: 'EUR',
+  lines: [{ sku: 'WIDGET-BLUE', quantity: 1, unitPrice: 1250 }],
+  shippingAddress: { name: 'Jane Doe', line1: 'Hauptstr. 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
+  payment: { method: 'card', token: 'tok_visa' },
+};
+const post = (key: string) =>
+  placeOrder(
+    {
+      version: '2.0',
+      routeKey: 'POST /orders',
+      rawPath: '/orders',
+      rawQueryString: '',
+      headers: { 'idempotency-key': key },
+      isBase64Encoded: false,
+      requestContext: {},
+      body: JSON.stringify(order),
+    } as unknown as APIGatewayProxyEventV2,
+    context,
+  );
+
+beforeAll(async () => {
+  placeOrder = (await import('../../functions/place-order/handler.ts')).handler as unknown as Route;
+});
+
+beforeEach(() => {
+  documents.reset();
+  sfn.reset();
+  events.reset();
+  documents.on(PutCommand).resolves({});
+  events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+});
+
+describe('intake', () => {
+  it('keeps a written order when StartExecution fails: the caller gets an error, the order stays for its retry or the sweep', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(new SFNServiceException({ name: 'ServiceUnavailable', $fault: 'server', $metadata: {} }));
+    const result = await post('intake-start-fails-1');
+    expect(result.statusCode).toBe(500);
+    expect(documents.commandCalls(PutCommand).some((call) => call.args[0].input.Item?.sk === 'ORDER')).toBe(true);
+    expect(documents.commandCalls(DeleteCommand)).toHaveLength(0);
+  });
+
+  it('accepts ExecutionAlreadyExists only when the existing execution is this order’s', async () => {
+    const exists = new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} });
+    sfn.on(StartExecutionCommand).rejects(exists);
+    sfn.on(DescribeExecutionCommand).callsFake((input: { executionArn: string }) => {
+      const orderId = input.executionArn.split(':').pop();
+      return { status: 'RUNNING', input: JSON.stringify({ orderId }) };
+    });
+    const ok = await post('intake-exists-ours-1');
+    expect(ok.statusCode).toBe(202);
+    const orderId = JSON.parse(String(ok.body)).orderId as string;
+    expect(sfn.commandCalls(DescribeExecutionCommand)[0]?.args[0].input.executionArn).toBe(
+      `arn:aws:states:us-east-1:123456789012:execution:orders:${orderId}`,
+    );
+
+    sfn.reset();
+    sfn.on(StartExecutionCommand).rejects(exists);
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', input: JSON.stringify({ orderId: 'ord-other' }) });
+    const foreign = await post('intake-exists-foreign-1');
+    expect(foreign.statusCode).toBe(500);
+  });
+});

@@ -1,0 +1,296 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetExecutionHistoryCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OrdersRepository } from '../../functions/adapters/orders-repository.ts';
+import { newOrder } from '../../functions/core/order.ts';
+import type { LocalRuntime } from '../../local/runtime.ts';
+import { address, eventually, orderBody, startTestRuntime, TestClient } from '../support/runtime.ts';
+
+/**
+ * Orders whose workflow is stopped by a person (StopExecution), or ends outside its own Catch
+ * paths, on the real ASL and the local runtime: the status-change rule and the scheduled sweep
+ * read from the template hand them to the reconciler, which compensates and fails them.
+ */
+let runtime: LocalRuntime;
+let client: TestClient;
+let dynamo: DynamoDBClient;
+const RETRY_WAIT_MS = 6_000;
+
+beforeAll(async () => {
+  runtime = await startTestRuntime({
+    autoDeliver: false,
+    // tok_error's retries wait long enough to stop an order whose authorization is pending;
+    // a failing void is retried without waiting.
+    retryIntervalOverrides: { AuthorizePayment: RETRY_WAIT_MS, VoidPayment: 0 },
+  });
+  client = new TestClient(runtime);
+  dynamo = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: runtime.urls.dynamodb,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+});
+
+afterAll(async () => {
+  await runtime?.stop();
+});
+
+const tableOf = (part: string) => runtime.deployment.tables.find((t) => t.TableName?.includes(part))?.TableName;
+
+async function creditUsed(customerId: string): Promise<number> {
+  const item = await dynamo.send(
+    new GetItemCommand({
+      TableName: tableOf('Customers'),
+      Key: { customerId: { S: customerId } },
+      ConsistentRead: true,
+    }),
+  );
+  return Number(item.Item?.creditUsed?.N ?? Number.NaN);
+}
+
+async function eventsOf(orderId: string): Promise<string[]> {
+  const response = await fetch(`${runtime.urls.eventbridge}/events`);
+  const events = (await response.json()) as { 'detail-type': string; detail: { orderId?: string } }[];
+  return events.filter((e) => e.detail.orderId === orderId).map((e) => e['detail-type']);
+}
+
+async function stock(sku: string) {
+  const product = await client.product(sku);
+  return { available: product.available as number, reserved: product.reserved as number };
+}
+
+async function stop(orderId: string) {
+  await client.sfn.send(
+    new StopExecutionCommand({
+      executionArn: client.executionArn(orderId),
+      error: 'Operator',
+      cause: 'stopped by ops',
+    }),
+  );
+}
+
+const waitForFailed = (orderId: string) => client.waitForStatus(orderId, 'FAILED', 30_000);
+
+const fnArn = (name: string) =>
+  runtime.deployment.functions.find((f) => f.name.endsWith(name))?.arn ?? `no function ${name}`;
+
+describe('interrupted orders', () => {
+  it('stopping 5 executions at different stages ends each order FAILED WorkflowInterrupted with stock, credit and authorization given back', async () => {
+    const skus = ['WIDGET-RED', 'GADGET-PRO', 'CABLE-USB-C', 'DOCK-4K', 'KEYBOARD-MX'];
+    const before = Object.fromEntries(await Promise.all(skus.map(async (sku) => [sku, await stock(sku)] as const)));
+    const creditBefore = await creditUsed('CUST-1001');
+    const line = (sku: string, quantity: number, unitPrice: number) => ({ lines: [{ sku, quantity, unitPrice }] });
+
+    // A: card, waiting for delivery, parcel booked but not picked up.
+    const a = await client.placeOrder(orderBody(line('WIDGET-RED', 2, 1250)));
+    // B: on account (credit held), waiting for delivery.
+    const b = await client.placeOrder(
+      orderBody({ customerId: 'CUST-1001', payment: { method: 'on_account' }, ...line('GADGET-PRO', 1, 8900) }),
+    );
+    // C: card authorization pending (the provider failed; the workflow waits to retry).
+    const c = await client.placeOrder(
+      orderBody({ payment: { method: 'card', token: 'tok_error' }, ...line('CABLE-USB-C', 3, 990) }),
+    );
+    // D: on account, the carrier picked the parcel up (in transit): the goods have left.
+    const d = await client.placeOrder(
+      orderBody({ customerId: 'CUST-1001', payment: { method: 'on_account' }, ...line('DOCK-4K', 1, 18900) }),
+    );
+    // E: stopped right after it was placed, wherever it got to.
+    const e = await client.placeOrder(orderBody(line('KEYBOARD-MX', 1, 11900)));
+    await stop(e);
+
+    await client.waitForStatus(a, 'SHIPPED');
+    const shippedB = await client.waitForStatus(b, 'SHIPPED');
+    const shippedD = await client.waitForStatus(d, 'SHIPPED');
+    expect((await client.carrierEvent(shippedD.shipments[0].trackingNumber, 'IN_TRANSIT')).status).toBe(202);
+    await eventually(async () => ((await client.order(c)).payment.status === 'PENDING' ? true : undefined));
+    expect(await creditUsed('CUST-1001')).toBe(creditBefore + shippedB.totals.total + shippedD.totals.total);
+    await Promise.all([a, b, c, d].map(stop));
+
+    const orders = Object.fromEntries(
+      await Promise.all([a, b, c, d, e].map(async (id) => [id, await waitForFailed(id)])),
+    );
+    for (const id of [a, b, c, d, e]) {
+      const order = orders[id];
+      expect(order.failure).toMatchObject({ code: 'WorkflowInterrupted' });
+      expect(order.failure.message).toContain('ABORTED');
+      expect(order.failure.compensationFailed).toBeUndefined();
+      expect(['PENDING', 'AUTHORIZED']).not.toContain(order.payment.status);
+    }
+    expect(orders[a].payment.status).toBe('VOIDED');
+    expect(orders[c].payment.status).toBe('VOIDED');
+    expect(orders[a].shipments[0].status).toBe('CANCELLED');
+    expect(orders[b].shipments[0].status).toBe('CANCELLED');
+    expect(orders[d].shipments[0].status).toBe('IN_TRANSIT');
+
+    // Every unit is back where it was, except the parcel that left with the carrier.
+    for (const sku of ['WIDGET-RED', 'GADGET-PRO', 'CABLE-USB-C', 'KEYBOARD-MX'])
+      expect(await stock(sku)).toEqual(before[sku]);
+    const dock = before['DOCK-4K'] as { available: number; reserved: number };
+    expect(await stock('DOCK-4K')).toEqual({ available: dock.available - 1, reserved: dock.reserved });
+    expect(await creditUsed('CUST-1001')).toBe(creditBefore);
+
+    await runtime.drainEvents();
+    expect(await eventsOf(a)).toEqual(
+      expect.arrayContaining(['OrderPaymentVoided', 'OrderStockReleased', 'OrderFailed']),
+    );
+    expect(await eventsOf(c)).toEqual(
+      expect.arrayContaining(['OrderPaymentVoided', 'OrderStockReleased', 'OrderFailed']),
+    );
+
+    // The authorization C was waiting to retry cannot come to life later: its key was voided.
+    const history = await client.sfn.send(new GetExecutionHistoryCommand({ executionArn: client.executionArn(c) }));
+    expect(history.events?.some((event) => event.type === 'ExecutionAborted')).toBe(true);
+  }, 90_000);
+
+  it('reconciling the same order three times at once compensates it once', async () => {
+    const before = await stock('GADGET-MINI');
+    const creditBefore = await creditUsed('CUST-1001');
+    const orderId = await client.placeOrder(
+      orderBody({
+        customerId: 'CUST-1001',
+        payment: { method: 'on_account' },
+        lines: [{ sku: 'GADGET-MINI', quantity: 3, unitPrice: 3900 }],
+      }),
+    );
+    await client.waitForStatus(orderId, 'SHIPPED');
+    const statusChange = {
+      version: '0',
+      id: crypto.randomUUID(),
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      detail: { name: orderId, status: 'ABORTED' },
+    };
+    // The real stop (whose status change reaches the reconciler through the rule) and two duplicates.
+    const outcomes = await Promise.all([
+      stop(orderId),
+      runtime.lambdas.invoke(fnArn('ReconcileOrders'), statusChange),
+      runtime.lambdas.invoke(fnArn('ReconcileOrders'), { ...statusChange, id: crypto.randomUUID() }),
+    ]);
+    expect(outcomes.slice(1)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ outcome: expect.any(String) })]),
+    );
+    const order = await waitForFailed(orderId);
+    await runtime.drainEvents();
+    expect(order.failure.code).toBe('WorkflowInterrupted');
+    expect(await stock('GADGET-MINI')).toEqual(before);
+    expect(await creditUsed('CUST-1001')).toBe(creditBefore);
+    // Recorded once (events are at least once: a repeat may announce it again, consumers count it once).
+    expect(order.timeline.filter((e: { type: string }) => e.type === 'OrderFailed')).toHaveLength(1);
+    expect(await eventsOf(orderId)).toContain('OrderFailed');
+  }, 60_000);
+
+  it('announces compensation again when a compensation step is retried after its work was done', async () => {
+    const orderId = await client.placeOrder(
+      orderBody({ lines: [{ sku: 'MONITOR-27', quantity: 1, unitPrice: 32900 }] }),
+    );
+    await client.waitForStatus(orderId, 'SHIPPED');
+    await stop(orderId);
+    await waitForFailed(orderId);
+    await runtime.drainEvents();
+    const count = async (type: string) => (await eventsOf(orderId)).filter((t) => t === type).length;
+    const [released, voided] = [await count('OrderStockReleased'), await count('OrderPaymentVoided')];
+    expect(released).toBe(1);
+    expect(voided).toBe(1);
+
+    // The workflow's ReleaseStock and VoidPayment, retried: the work is done, the events go out again.
+    await runtime.lambdas.invoke(fnArn('ReleaseStock'), { orderId });
+    await runtime.lambdas.invoke(fnArn('VoidPayment'), { orderId });
+    await runtime.drainEvents();
+    expect(await count('OrderStockReleased')).toBe(2);
+    expect(await count('OrderPaymentVoided')).toBe(2);
+    expect((await client.order(orderId)).status).toBe('FAILED');
+  }, 60_000);
+
+  it('says so on the order when compensating a stopped order fails', async () => {
+    const before = await stock('MOUSE-ERGO');
+    const stopped = await client.placeOrder(
+      orderBody({
+        payment: { method: 'card', token: 'tok_void_error' },
+        lines: [{ sku: 'MOUSE-ERGO', quantity: 1, unitPrice: 5900 }],
+      }),
+    );
+    await client.waitForStatus(stopped, 'SHIPPED');
+    await stop(stopped);
+    const order = await waitForFailed(stopped);
+    expect(order.failure.code).toBe('WorkflowInterrupted');
+    expect(order.failure.compensationFailed).toEqual(['payment']);
+    expect(order.failure.message).toContain('Compensation failed for: payment');
+    expect(order.payment.status).toBe('AUTHORIZED');
+    // The other steps still ran.
+    expect(await stock('MOUSE-ERGO')).toEqual(before);
+  }, 60_000);
+
+  it('says so on the order when the workflow’s own compensation fails', async () => {
+    const lost = await client.placeOrder(
+      orderBody({
+        payment: { method: 'card', token: 'tok_void_error' },
+        lines: [{ sku: 'MOUSE-ERGO', quantity: 1, unitPrice: 5900 }],
+      }),
+    );
+    const shipped = await client.waitForStatus(lost, 'SHIPPED');
+    await client.carrierEvent(shipped.shipments[0].trackingNumber, 'IN_TRANSIT');
+    await client.carrierEvent(shipped.shipments[0].trackingNumber, 'LOST');
+    const execution = await client.finished(lost);
+    expect(execution.status).toBe('FAILED');
+    const failed = await client.order(lost);
+    expect(failed.failure.code).toBe('ShipmentLost');
+    expect(failed.failure.compensationFailed).toEqual(['payment']);
+  }, 90_000);
+
+  it('the sweep starts an order left RECEIVED without an execution', async () => {
+    const orders = new OrdersRepository(tableOf('Orders') as string);
+    const orderId = `ord-${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`;
+    const request = orderBody({ lines: [{ sku: 'WIDGET-BLUE', quantity: 1, unitPrice: 1250 }] }) as never;
+    const createdAt = new Date(Date.now() - 60 * 60 * 1000);
+    expect(await orders.create(newOrder({ orderId, request, channel: 'api', now: createdAt }))).toBe(true);
+    expect(await client.order(orderId)).toMatchObject({ status: 'RECEIVED' });
+
+    runtime.fireSchedule('WorkflowOpenOrdersSweep');
+    const shipped = await client.waitForStatus(orderId, 'SHIPPED');
+    await client.carrierEvent(shipped.shipments[0].trackingNumber, 'DELIVERED');
+    expect((await client.finished(orderId)).status).toBe('SUCCEEDED');
+    expect((await client.order(orderId)).status).toBe('COMPLETED');
+  }, 60_000);
+
+  it('the sweep reconciles an open order whose execution ended without its status change being handled', async () => {
+    const orders = new OrdersRepository(tableOf('Orders') as string);
+    const orderId = `ord-${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`;
+    // An execution that has ended (here: it found no order) ...
+    await client.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: runtime.stateMachineArn,
+        name: orderId,
+        input: JSON.stringify({ orderId }),
+      }),
+    );
+    expect((await client.finished(orderId)).status).toBe('FAILED');
+    await runtime.drainEvents();
+    // ... and an open order of that name the status change never saw.
+    const request = orderBody({ lines: [{ sku: 'WIDGET-BLUE', quantity: 1, unitPrice: 1250 }] }) as never;
+    await orders.create(newOrder({ orderId, request, channel: 'api', now: new Date(Date.now() - 60 * 60 * 1000) }));
+
+    runtime.fireSchedule('WorkflowOpenOrdersSweep');
+    const order = await waitForFailed(orderId);
+    expect(order.failure).toEqual({
+      code: 'WorkflowInterrupted',
+      message: "The order's workflow ended FAILED before the order finished; it was compensated",
+    });
+  }, 60_000);
+
+  it('never moves an order’s status backwards, and keeps personal data out of failures', async () => {
+    const orders = new OrdersRepository(tableOf('Orders') as string);
+    const orderId = `ord-${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`;
+    const request = orderBody() as never;
+    await orders.create(newOrder({ orderId, request, channel: 'api', now: new Date() }));
+    await orders.recordStage(orderId, 'OrderDelivered', new Date(), { status: 'DELIVERED' });
+    // A late stage (e.g. a shipment retry recorded after the carrier's delivery) keeps the status.
+    const { order, recorded } = await orders.recordStage(orderId, 'OrderShipped', new Date(), { status: 'SHIPPED' });
+    expect(recorded).toBe(true);
+    expect(order.status).toBe('DELIVERED');
+    expect(Object.keys(order.stages)).toEqual(expect.arrayContaining(['OrderDelivered', 'OrderShipped']));
+    expect((await client.order(orderId)).status).toBe('DELIVERED');
+    expect(JSON.stringify(await client.order(orderId))).not.toContain('"openOrder"');
+    expect(address.name).toBe('Jane Doe');
+  });
+});

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalRuntime } from '../../local/runtime.ts';
+import { eventually, orderBody, sleep, startTestRuntime, TestClient } from '../support/runtime.ts';
+
+/**
+ * Stock under contention, on the real ASL and the local runtime. Its own runtime, with the real
+ * delivery wait: a shorter one would end deliveries the carrier never picked up, cancel them and
+ * put their stock back on sale during the test.
+ */
+let runtime: LocalRuntime;
+let client: TestClient;
+
+beforeAll(async () => {
+  runtime = await startTestRuntime({ autoDeliver: false });
+  client = new TestClient(runtime);
+});
+
+afterAll(async () => {
+  await runtime?.stop();
+});
+
+describe('stock under contention', () => {
+  it('200 concurrent orders for 50 units: exactly 50 hold stock, the rest are REJECTED, stock never below zero', async () => {
+    const sku = 'KEYBOARD-MX';
+    await client.setStock(sku, 50);
+    const before = await client.product(sku);
+    let lowest = before.available as number;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        lowest = Math.min(lowest, (await client.product(sku)).available);
+        await sleep(25);
+      }
+    })();
+
+    const started = Date.now();
+    const ids = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        client.placeOrder(orderBody({ lines: [{ sku, quantity: 1, unitPrice: 11900 }] })),
+      ),
+    );
+    // Every order either got stock (and goes on to ship) or was rejected.
+    const outcomes = await eventually(
+      async () => {
+        const orders = await Promise.all(ids.map((id) => client.order(id)));
+        const settled = orders.every(
+          (o) => o.status === 'REJECTED' || o.timeline.some((e: { type: string }) => e.type === 'OrderStockReserved'),
+        );
+        return settled ? orders : undefined;
+      },
+      60_000,
+      250,
+    );
+    const seconds = (Date.now() - started) / 1000;
+    watching = false;
+    await watcher;
+
+    const reserved = outcomes.filter((o) => o.timeline.some((e: { type: string }) => e.type === 'OrderStockReserved'));
+    const rejected = outcomes.filter((o) => o.status === 'REJECTED');
+    expect(reserved).toHaveLength(50);
+    expect(rejected).toHaveLength(150);
+    expect(rejected.every((o) => o.failure.code === 'OutOfStock')).toBe(true);
+    const after = await client.product(sku);
+    expect(after.available).toBe(0);
+    expect(after.available + after.reserved).toBeLessThanOrEqual(50);
+    expect(lowest).toBeGreaterThanOrEqual(0);
+    console.info(`concurrency: 200 orders settled in ${seconds.toFixed(1)} s (${(200 / seconds).toFixed(0)} orders/s)`);
+  }, 120_000);
+});

@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalRuntime } from '../../local/runtime.ts';
+import { orderBody, startTestRuntime, TestClient } from '../support/runtime.ts';
+
+/**
+ * An execution that runs out of the workflow's own TimeoutSeconds (compressed to a few seconds
+ * here) ends TIMED_OUT, as on AWS: no Catch runs, so the status-change rule hands the order to the
+ * reconciler, which compensates it and fails it WorkflowInterrupted.
+ */
+let runtime: LocalRuntime;
+let client: TestClient;
+
+beforeAll(async () => {
+  runtime = await startTestRuntime({ autoDeliver: false, executionTimeoutOverrideMs: 4_000 });
+  client = new TestClient(runtime);
+});
+
+afterAll(async () => {
+  await runtime?.stop();
+});
+
+describe('timed-out orders', () => {
+  it('compensates and fails an order whose execution timed out while waiting for delivery', async () => {
+    const before = await client.product('GADGET-MINI');
+    const orderId = await client.placeOrder(
+      orderBody({ lines: [{ sku: 'GADGET-MINI', quantity: 2, unitPrice: 3900 }] }),
+    );
+    await client.waitForStatus(orderId, 'SHIPPED');
+    const execution = await client.finished(orderId);
+    expect(execution.status).toBe('TIMED_OUT');
+
+    const order = await client.waitForStatus(orderId, 'FAILED');
+    expect(order.failure.code).toBe('WorkflowInterrupted');
+    expect(order.failure.message).toContain('TIMED_OUT');
+    expect(order.payment.status).toBe('VOIDED');
+    expect(order.shipments[0].status).toBe('CANCELLED');
+    const after = await client.product('GADGET-MINI');
+    expect({ available: after.available, reserved: after.reserved }).toEqual({
+      available: before.available,
+      reserved: before.reserved,
+    });
+  }, 60_000);
+});
