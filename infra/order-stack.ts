@@ -76,7 +76,9 @@ export class OrderStack extends Stack {
     workflow.addReconciler(reconciler, { sweepEvery: Duration.minutes(5) });
 
     const routes = {
-      placeOrder: fn('PlaceOrder', 'place-order', 'POST /orders'),
+      // Short: a capture whose idempotency record was left in progress (a lost response) blocks
+      // retries with the same key until the function's timeout has passed.
+      placeOrder: fn('PlaceOrder', 'place-order', 'POST /orders', { timeout: Duration.seconds(10) }),
       getOrder: fn('GetOrder', 'get-order', 'GET /orders/{orderId}'),
       listProducts: fn('ListProducts', 'list-products', 'GET /products'),
       setStock: fn('SetStock', 'set-stock', 'PUT /products/{sku}/stock'),

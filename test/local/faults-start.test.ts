@@ -32,10 +32,10 @@ beforeAll(async () => {
   });
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
-  await eventually(async () => (output.includes('Ready in') ? true : undefined), 90_000, 200).catch((error) => {
+  await eventually(async () => (output.includes('Ready in') ? true : undefined), 180_000, 200).catch((error) => {
     throw new Error(`npm start did not become ready: ${error}\n${output}`);
   });
-}, 120_000);
+}, 200_000);
 
 const interrupt = () => process.kill(-(child.pid as number), 'SIGINT');
 

@@ -50,7 +50,15 @@ const post = (key: string) =>
       rawQueryString: '',
       headers: { 'idempotency-key': key },
       isBase64Encoded: false,
-      requestContext: {},
+      // What API Gateway's JWT authorizer passes for the web checkout's client.
+      requestContext: {
+        authorizer: {
+          jwt: {
+            claims: { client_id: 'checkout', sub: 'checkout', scope: 'sales/orders.place sales/orders.read' },
+            scopes: ['sales/orders.place', 'sales/orders.read'],
+          },
+        },
+      },
       body: JSON.stringify(order),
     } as unknown as APIGatewayProxyEventV2,
     context,
