@@ -153,7 +153,7 @@ async function place(index: number): Promise<Placed> {
     `POST /orders #${index}`,
     async () => {
       // Billing a customer's account takes a caller allowed to (a rep); the web checkout takes cards.
-      const caller = body.payment.method === 'on_account' ? client.as('rep') : client;
+      const caller = kind === 'on account' ? client.as('rep') : client;
       const response = await caller.request('POST', '/orders', body, { 'idempotency-key': key });
       return { status: response.status, value: response.body?.orderId as string };
     },
