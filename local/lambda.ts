@@ -6,6 +6,9 @@ import type { LocalFunction } from './template.ts';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
+/** Lambda retries a failed asynchronous invocation twice, about one and two minutes later. */
+export const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
+
 /** How a failed invocation looks to its caller, as Lambda reports it. */
 export interface FunctionError {
   errorType: string;
@@ -81,6 +84,24 @@ export class LocalLambdas {
       this.handlers.set(fn.name, module.handler);
     }
     Object.assign(process.env, platform, union, overrides);
+  }
+
+  /**
+   * Invokes like Lambda's asynchronous `Event` invocation (how EventBridge calls its targets): a
+   * function error is retried twice, after the given delays (Lambda: about 1 and 2 minutes), then
+   * the event is dropped with a log line, as without a dead-letter queue. Resolves once it settled.
+   */
+  async invokeAsync(arnOrName: string, event: unknown, retryDelaysMs: readonly number[] = ASYNC_RETRY_DELAYS_MS) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.invoke(arnOrName, event);
+        return;
+      } catch (error) {
+        const delay = retryDelaysMs[attempt];
+        if (delay === undefined) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   /** Invokes like Lambda's RequestResponse: resolves with the result or rejects with LambdaInvocationError. */

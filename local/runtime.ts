@@ -70,6 +70,8 @@ export interface RuntimeOptions {
    * anything that is not a function (tests' checks, the AWS CLI) reach the emulators directly.
    */
   faultRate?: number;
+  /** Delays before Lambda's two retries of a failed asynchronous invocation (default about 1 and 2 minutes, as in AWS). */
+  asyncRetryDelaysMs?: number[];
   /** The functions' `AWS_MAX_ATTEMPTS` in fault mode (default 2: one SDK retry), so faults reach handlers. */
   faultMaxAttempts?: number;
   /** Port of the fault counters (`GET /faults`) in fault mode; 0 (default) picks a free one. */
@@ -216,10 +218,8 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       accountId: ACCOUNT_ID,
       buses: deployment.buses,
       rules: deployment.rules,
-      // EventBridge invokes Lambda targets asynchronously with the event envelope.
-      deliver: async (target, event) => {
-        await lambdas.invoke(target.arn, event);
-      },
+      // EventBridge invokes Lambda targets asynchronously with the event envelope; Lambda retries a failure.
+      deliver: (target, event) => lambdas.invokeAsync(target.arn, event, options.asyncRetryDelaysMs),
     });
     stops.push(eventbridge.close);
 

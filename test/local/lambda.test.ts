@@ -39,6 +39,16 @@ describe('local Lambda functions', () => {
     await expect(lambdas.invoke('Missing', {})).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
   });
 
+  it('retries a failed asynchronous invocation twice, as Lambda does for EventBridge targets, then gives up', async () => {
+    const lambdas = new LocalLambdas([fn('Consumer', { FIXTURE_TABLE_NAME: 'Orders' })], ROOT_DIR);
+    await lambdas.load({});
+    await lambdas.invokeAsync('Consumer', { key: 'twice', failTimes: 2 }, [10, 10]);
+    expect(await lambdas.invoke('Consumer', { key: 'twice' })).toEqual({ table: 'Orders', calls: 4 });
+    await expect(lambdas.invokeAsync('Consumer', { key: 'always', failTimes: 9 }, [10, 10])).rejects.toThrow(
+      /call 3 of always fails/,
+    );
+  });
+
   it('refuses two functions that set one variable differently (they share a process here)', () => {
     const lambdas = new LocalLambdas([fn('A', { X: '1' }), fn('B', { X: '2' })], ROOT_DIR);
     expect(() => lambdas.environment()).toThrow(/set X differently/);

@@ -13,6 +13,8 @@ export function startTestRuntime(options: RuntimeOptions = {}): Promise<LocalRun
     ports: FREE_PORTS,
     webhookSecret: WEBHOOK_SECRET,
     environment: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    // Lambda's retries of failed event deliveries, compressed from minutes.
+    asyncRetryDelaysMs: [200, 500],
     ...options,
   });
 }
