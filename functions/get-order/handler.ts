@@ -1,13 +1,13 @@
 import { timelineOf } from '../core/order.ts';
 import { OrderId } from '../core/schemas.ts';
 import { ordersRepository } from '../lib/deps.ts';
-import { HttpError, httpRoute, json, parseOr400 } from '../lib/http.ts';
+import { HttpError, httpRoute, json, pathParameter } from '../lib/http.ts';
 
 const orders = ordersRepository();
 
 /** GET /orders/{orderId} — status for the checkout page and the sales reps. */
 export const handler = httpRoute(async (event) => {
-  const orderId = parseOr400(OrderId, event.pathParameters?.orderId, 'order id');
+  const orderId = pathParameter(event, 'orderId', OrderId);
   const order = await orders.find(orderId);
   if (!order) throw new HttpError(404, 'OrderNotFound', `Order ${orderId} does not exist`);
   return json(200, {

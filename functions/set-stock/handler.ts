@@ -1,13 +1,13 @@
 import { ProductNotFound } from '../adapters/catalog-repository.ts';
 import { Sku, StockLevel } from '../core/schemas.ts';
 import { catalogRepository } from '../lib/deps.ts';
-import { HttpError, httpRoute, json, jsonBody, parseOr400 } from '../lib/http.ts';
+import { HttpError, httpRoute, json, jsonBody, parseOr400, pathParameter } from '../lib/http.ts';
 
 const catalog = catalogRepository();
 
 /** PUT /products/{sku}/stock — the warehouse/ERP sync point for the sellable quantity. */
 export const handler = httpRoute(async (event) => {
-  const sku = parseOr400(Sku, event.pathParameters?.sku, 'sku');
+  const sku = pathParameter(event, 'sku', Sku);
   const { available } = parseOr400(StockLevel, jsonBody(event), 'stock level');
   try {
     const product = await catalog.setAvailable(sku, available);
