@@ -1,6 +1,7 @@
 import { Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Construct } from 'constructs';
+import { INVOICE_FONTS } from '../functions/adapters/invoice-fonts.ts';
 import { OrderApi } from './constructs/api.ts';
 import { CarrierIntegration } from './constructs/carrier.ts';
 import { OrderData } from './constructs/data.ts';
@@ -43,7 +44,7 @@ export class OrderStack extends Stack {
       id: string,
       stage: string,
       description: string,
-      extra: { timeout?: Duration; memorySize?: number } = {},
+      extra: { timeout?: Duration; memorySize?: number; files?: string[] } = {},
     ) => new OrderFunction(this, id, { stage, description, ...extra });
 
     const recordKpi = fn('RecordKpi', 'record-kpi', 'Turns order domain events into KPI metrics');
@@ -60,6 +61,7 @@ export class OrderStack extends Stack {
       IssueInvoice: fn('IssueInvoice', 'issue-invoice', 'Numbers, renders, stores and e-mails the invoice', {
         timeout: Duration.seconds(60),
         memorySize: 1024,
+        files: Object.values(INVOICE_FONTS),
       }),
       CompleteOrder: fn('CompleteOrder', 'complete-order', 'Marks the order completed'),
       VoidPayment: fn('VoidPayment', 'void-payment', 'Compensation: voids or refunds the payment'),

@@ -13,6 +13,9 @@ import type { Product } from '../core/schemas.ts';
 import { documents } from './clients.ts';
 import { RESERVATION_SK } from './orders-repository.ts';
 
+/** In-function tries of a reservation that conflicts with other orders' before StockContention is thrown. */
+const RESERVE_ATTEMPTS = 4;
+
 export class ProductNotFound extends Error {
   override name = 'ProductNotFound';
 }
@@ -101,6 +104,19 @@ export class StockLedger extends CatalogRepository {
    * order) plus a conditional decrement per line. A repeat for the same order is a no-op.
    */
   async reserve(orderId: string, lines: readonly StockRequest[], at: Date): Promise<void> {
+    // A hot product's transactions conflict under load: a few quick tries with full jitter here, then
+    // StockContention by name for the state machine's longer backoff. Never an order outcome.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.reserveOnce(orderId, lines, at);
+      } catch (error) {
+        if (!(error instanceof StockContention) || attempt >= RESERVE_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(400, 25 * 2 ** attempt)));
+      }
+    }
+  }
+
+  private async reserveOnce(orderId: string, lines: readonly StockRequest[], at: Date): Promise<void> {
     const reservation: Reservation = {
       orderId,
       sk: RESERVATION_SK,

@@ -164,7 +164,11 @@ export class CreditLedger {
     };
   }
 
-  /** Invoicing turns the hold into an unpaid invoice: the credit stays in use, the order no longer holds it. */
+  /**
+   * Invoicing turns the hold into an unpaid invoice: the credit stays in use (the customer's
+   * creditUsed is unchanged, the invoice's openBalance added beside it), the order no longer holds it,
+   * so a failure after invoicing has nothing to give back. A write for the invoice's transaction.
+   */
   holdInvoiced(orderId: string) {
     return {
       Update: {

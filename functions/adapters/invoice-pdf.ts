@@ -1,15 +1,39 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { jsPDF } from 'jspdf';
 import { formatMoney, formatRate } from '../core/money.ts';
 import type { Invoice } from '../core/schemas.ts';
+import { INVOICE_FONTS } from './invoice-fonts.ts';
 
-/** Renders the invoice as an A4 PDF (jsPDF, standard fonts: no font files to ship). */
+/*
+ * The PDF standard fonts only know Windows-1252 ("Łódź" came out as "Aódz"): the invoice embeds
+ * Noto Sans instead. jsPDF embeds the glyphs used with a ToUnicode map, so the text stays searchable.
+ */
+/**
+ * Read once at INIT. In the Lambda bundle the files sit next to the bundle (CDK copies them, see
+ * OrderFunction's `files`); from source they are resolved in node_modules.
+ */
+function loadFont(specifier: string): string {
+  const bundled = fileURLToPath(new URL(`./${specifier.split('/').pop()}`, import.meta.url));
+  const path = existsSync(bundled) ? bundled : createRequire(import.meta.url).resolve(specifier);
+  return readFileSync(path).toString('base64');
+}
+const fonts = { normal: loadFont(INVOICE_FONTS.normal), bold: loadFont(INVOICE_FONTS.bold) };
+const FONT = 'NotoSans';
+
+/** Renders the invoice as an A4 PDF. */
 export function renderInvoicePdf(invoice: Invoice, seller: { name: string; address: string }): Uint8Array {
   const doc = new jsPDF({ unit: 'mm', format: 'a4' });
+  for (const style of ['normal', 'bold'] as const) {
+    doc.addFileToVFS(`${FONT}-${style}.ttf`, fonts[style]);
+    doc.addFont(`${FONT}-${style}.ttf`, FONT, style, undefined, 'Identity-H');
+  }
   doc.setProperties({ title: `Invoice ${invoice.invoiceNumber}`, creator: seller.name });
   const money = (amount: number) => formatMoney(amount, invoice.currency);
 
-  doc.setFont('helvetica', 'bold').setFontSize(20).text('INVOICE', 20, 25);
-  doc.setFont('helvetica', 'normal').setFontSize(10);
+  doc.setFont(FONT, 'bold').setFontSize(20).text('INVOICE', 20, 25);
+  doc.setFont(FONT, 'normal').setFontSize(10);
   doc.text([seller.name, seller.address], 190, 20, { align: 'right' });
   doc.text(
     [
@@ -31,14 +55,14 @@ export function renderInvoicePdf(invoice: Invoice, seller: { name: string; addre
   );
 
   let y = 75;
-  doc.setFont('helvetica', 'bold');
+  doc.setFont(FONT, 'bold');
   doc.text('SKU', 20, y).text('Description', 50, y).text('Qty', 115, y, { align: 'right' });
   doc
     .text('Unit price', 145, y, { align: 'right' })
     .text('VAT', 160, y, { align: 'right' })
     .text('Amount', 190, y, { align: 'right' });
   doc.line(20, y + 2, 190, y + 2);
-  doc.setFont('helvetica', 'normal');
+  doc.setFont(FONT, 'normal');
   for (const line of invoice.lines) {
     y += 7;
     if (y > 260) {
@@ -61,6 +85,6 @@ export function renderInvoicePdf(invoice: Invoice, seller: { name: string; addre
   y += 6;
   doc.text('VAT', 120, y).text(money(invoice.totals.tax), 190, y, { align: 'right' });
   y += 7;
-  doc.setFont('helvetica', 'bold').text('Total', 120, y).text(money(invoice.totals.total), 190, y, { align: 'right' });
+  doc.setFont(FONT, 'bold').text('Total', 120, y).text(money(invoice.totals.total), 190, y, { align: 'right' });
   return new Uint8Array(doc.output('arraybuffer'));
 }

@@ -1,88 +1,107 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, TransactWriteCommand, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { InvoiceNumberPending } from '../core/errors.ts';
 import { formatInvoiceNumber } from '../core/invoice-number.ts';
 import type { Invoice } from '../core/schemas.ts';
 import { documents } from './clients.ts';
 
 /**
  * Invoices table, partition `pk`:
- *  - `COUNTER#<year>`: `{ last }`, the last number issued that year
- *  - `INVOICE#<number>`: the invoice
- *  - `ORDER#<orderId>`: which invoice an order got, so issuing is once per order
- * All three are written in one transaction, so a number is used exactly when an invoice is
- * stored with it: no gaps, no duplicates.
+ *  - `ORDER#<orderId>`: the order's invoice request. While it waits for a number it carries the
+ *    draft and `pendingYear` (which puts it in the sparse `pendingInvoices` index, oldest first);
+ *    once numbered, `invoiceNumber`, so issuing is once per order.
+ *  - `INVOICE#<number>`: the invoice.
+ *  - `COUNTER#<year>`: `{ last }`, the last number issued that year.
+ *  - `LEASE#<year>`: `{ owner, expiresAt }`, who numbers that year's pending requests right now.
+ *
+ * Numbering is single-writer: whoever holds the year's short lease numbers every pending request,
+ * in batches, each batch ONE transaction with the counter (`last = :last`), the lease (still ours),
+ * the invoices, the requests and the writes that go with them (the customer's balance). So a number
+ * exists exactly when its invoice does (no gaps, no duplicates), and contention on the counter is
+ * designed away: the other requesters only wait for their number, or take over the lease when its
+ * holder stopped renewing it (a crashed function).
  */
 export interface StoredInvoice extends Invoice {
   pdfKey?: string;
   emailedAt?: string;
+  financeCopiedAt?: string;
 }
 
-const MAX_ATTEMPTS = 10;
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** Writes that must commit exactly when these invoices are numbered (e.g. the customers' balances). */
+export type Settlement = (invoices: readonly Invoice[]) => TransactItem[];
+
+export const PENDING_INDEX = 'pendingInvoices';
+/** 2 items per invoice, up to 2 more for its settlement, plus the counter and the lease: within DynamoDB's 100. */
+export const BATCH_SIZE = 24;
+const LEASE_MS = 5_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Full jitter: a random wait up to an exponentially growing cap. */
+const jitter = (attempt: number, baseMs: number, capMs: number) =>
+  Math.random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 16));
+
+interface PendingRequest {
+  pk: string;
+  orderId: string;
+  year: number;
+  draft: Omit<Invoice, 'invoiceNumber'>;
+}
 
 export class InvoicesRepository {
+  private readonly owner = `${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'local'}#${crypto.randomUUID()}`;
+
   constructor(private readonly tableName: string) {}
 
   async findForOrder(orderId: string): Promise<StoredInvoice | undefined> {
     const link = await this.item(`ORDER#${orderId}`);
-    return link ? ((await this.item(`INVOICE#${String(link.invoiceNumber)}`)) as StoredInvoice | undefined) : undefined;
+    return typeof link?.invoiceNumber === 'string' ? this.invoice(link.invoiceNumber) : undefined;
   }
 
-  /** Issues the order's invoice with the next number of `year`, or returns the one it already has. */
+  /**
+   * Issues the order's invoice with the next number of `year`, or returns the one it already has.
+   * Records the request, then waits for its number, numbering every pending request itself while it
+   * holds the year's lease. Throws `InvoiceNumberPending` (retryable by name) when `waitMs` passed.
+   */
   async issue(
     draft: Omit<Invoice, 'invoiceNumber'>,
     year: number,
-    /** Writes that must happen exactly when the invoice is issued (e.g. the customer's open balance). */
-    alongside: NonNullable<TransactWriteCommandInput['TransactItems']> = [],
+    options: { settle?: Settlement; waitMs?: number } = {},
   ): Promise<StoredInvoice> {
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const existing = await this.findForOrder(draft.orderId);
-      if (existing) return existing;
-      const counter = await this.item(`COUNTER#${year}`);
-      const last = typeof counter?.last === 'number' ? counter.last : 0;
-      const invoice: StoredInvoice = { ...draft, invoiceNumber: formatInvoiceNumber(year, last + 1) };
-      try {
-        await documents().send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Put: {
-                  TableName: this.tableName,
-                  Item: { pk: `COUNTER#${year}`, last: last + 1 },
-                  ConditionExpression: last === 0 ? 'attribute_not_exists(pk)' : '#last = :last',
-                  ...(last === 0
-                    ? {}
-                    : { ExpressionAttributeNames: { '#last': 'last' }, ExpressionAttributeValues: { ':last': last } }),
-                },
-              },
-              {
-                Put: {
-                  TableName: this.tableName,
-                  Item: { pk: `INVOICE#${invoice.invoiceNumber}`, ...invoice },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              },
-              {
-                Put: {
-                  TableName: this.tableName,
-                  Item: { pk: `ORDER#${draft.orderId}`, invoiceNumber: invoice.invoiceNumber },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              },
-              ...alongside,
-            ],
-          }),
-        );
-        return invoice;
-      } catch (error) {
-        // Another invoice took the number (or this order was invoiced meanwhile): read again and retry.
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+    const settle = options.settle ?? (() => []);
+    const deadline = Date.now() + (options.waitMs ?? 20_000);
+    const existing = await this.numbered(draft.orderId);
+    if (existing) return existing;
+    await this.request(draft, year);
+    for (let attempt = 0; ; attempt++) {
+      const [link, lease] = await this.items([`ORDER#${draft.orderId}`, `LEASE#${year}`]);
+      if (typeof link?.invoiceNumber === 'string') return this.invoice(link.invoiceNumber);
+      const leaseFree = !lease || Number(lease.expiresAt) < Date.now();
+      if (leaseFree && (await this.acquireLease(year))) {
+        try {
+          await this.numberPending(year, settle, deadline);
+        } finally {
+          await this.releaseLease(year);
+        }
+        continue;
       }
+      if (Date.now() > deadline) {
+        throw new InvoiceNumberPending(`The invoice of order ${draft.orderId} is waiting for its number; try again`);
+      }
+      await sleep(20 + jitter(attempt, 20, 250));
     }
-    throw new Error(`Could not allocate an invoice number for order ${draft.orderId} after ${MAX_ATTEMPTS} attempts`);
   }
 
-  async update(invoiceNumber: string, changes: { pdfKey?: string; emailedAt?: string }): Promise<void> {
+  async update(invoiceNumber: string, changes: { pdfKey?: string; emailedAt?: string; financeCopiedAt?: string }) {
     const entries = Object.entries(changes).filter(([, value]) => value !== undefined);
     if (entries.length === 0) return;
     await documents().send(
@@ -96,10 +115,217 @@ export class InvoicesRepository {
     );
   }
 
+  private async numbered(orderId: string): Promise<StoredInvoice | undefined> {
+    return this.findForOrder(orderId);
+  }
+
+  /** Records the request once; a retry finds it (pending or numbered) and just waits. */
+  private async request(draft: Omit<Invoice, 'invoiceNumber'>, year: number): Promise<void> {
+    try {
+      await documents().send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: `ORDER#${draft.orderId}`,
+            orderId: draft.orderId,
+            year,
+            pendingYear: String(year),
+            requestedAt: `${new Date().toISOString()}#${draft.orderId}`,
+            draft,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  private async acquireLease(year: number): Promise<boolean> {
+    const now = Date.now();
+    try {
+      await documents().send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: `LEASE#${year}`, owner: this.owner, expiresAt: now + LEASE_MS },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Lets the lease go at once (an update, not a delete: the next holder takes it over by condition). */
+  private async releaseLease(year: number): Promise<void> {
+    try {
+      await documents().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `LEASE#${year}` },
+          UpdateExpression: 'SET expiresAt = :zero',
+          ConditionExpression: '#owner = :me',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':zero': 0, ':me': this.owner },
+        }),
+      );
+    } catch (error) {
+      // Taken over meanwhile: it is someone else's now. Any other error: the lease simply expires.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** Numbers the year's pending requests, oldest first, a batch per transaction, while the lease is ours. */
+  private async numberPending(year: number, settle: Settlement, deadline: number): Promise<void> {
+    const skipped = new Set<string>();
+    let last = await this.last(year);
+    let conflicts = 0;
+    // Keep numbering while there is work and time; the lease is renewed by every batch.
+    while (Date.now() < deadline) {
+      const pending = (await this.pending(year)).filter((r) => !skipped.has(r.orderId)).slice(0, BATCH_SIZE);
+      if (pending.length === 0) return;
+      const invoices: Invoice[] = pending.map((r, index) => ({
+        ...r.draft,
+        invoiceNumber: formatInvoiceNumber(year, last + index + 1),
+      }));
+      const owners: (string | undefined)[] = [];
+      const items: TransactItem[] = [];
+      const add = (item: TransactItem, orderId?: string) => {
+        items.push(item);
+        owners.push(orderId);
+      };
+      add(this.counterWrite(year, last, last + invoices.length));
+      add(this.leaseRenewal(year));
+      invoices.forEach((invoice) => {
+        add(
+          {
+            Put: {
+              TableName: this.tableName,
+              Item: { pk: `INVOICE#${invoice.invoiceNumber}`, ...invoice },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          invoice.orderId,
+        );
+        add(
+          {
+            Update: {
+              TableName: this.tableName,
+              Key: { pk: `ORDER#${invoice.orderId}` },
+              UpdateExpression: 'SET invoiceNumber = :n REMOVE pendingYear, requestedAt, draft',
+              ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(invoiceNumber)',
+              ExpressionAttributeValues: { ':n': invoice.invoiceNumber },
+            },
+          },
+          invoice.orderId,
+        );
+      });
+      // Settlement writes belong to the batch as a whole (one update per customer); a refusal there
+      // is traced back to a single order by numbering that order alone.
+      for (const item of settle(invoices)) add(item, invoices.length === 1 ? invoices[0]?.orderId : undefined);
+      try {
+        await documents().send(new TransactWriteCommand({ TransactItems: items }));
+        last += invoices.length;
+        conflicts = 0;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        const refused = (index: number) => reasons[index]?.Code === 'ConditionalCheckFailed';
+        if (refused(1)) return; // the lease expired and was taken over: the new holder goes on
+        if (refused(0)) {
+          last = await this.last(year); // numbered by a previous holder we overlapped with
+          continue;
+        }
+        const refusedOrders = new Set(owners.filter((owner, index) => owner && refused(index)) as string[]);
+        if (refusedOrders.size > 0) {
+          // Already numbered (an index read behind the table) or a settlement refused for this order.
+          for (const orderId of refusedOrders) if (!(await this.numbered(orderId))) skipped.add(orderId);
+          continue;
+        }
+        if (reasons.some((r) => r.Code && r.Code !== 'None' && r.Code !== 'TransactionConflict')) {
+          // A settlement of a batch refused: number these one at a time to find the order concerned.
+          for (const r of pending.slice(1)) skipped.add(r.orderId);
+          continue;
+        }
+        await sleep(jitter(++conflicts, 10, 200)); // a transaction conflict on a customer: try again
+      }
+    }
+  }
+
+  private counterWrite(year: number, last: number, next: number): TransactItem {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: { pk: `COUNTER#${year}`, last: next },
+        ...(last === 0
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : {
+              ConditionExpression: '#last = :last',
+              ExpressionAttributeNames: { '#last': 'last' },
+              ExpressionAttributeValues: { ':last': last },
+            }),
+      },
+    };
+  }
+
+  private leaseRenewal(year: number): TransactItem {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { pk: `LEASE#${year}` },
+        UpdateExpression: 'SET expiresAt = :expires',
+        ConditionExpression: '#owner = :me',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':expires': Date.now() + LEASE_MS, ':me': this.owner },
+      },
+    };
+  }
+
+  private async last(year: number): Promise<number> {
+    const counter = await this.item(`COUNTER#${year}`);
+    return typeof counter?.last === 'number' ? counter.last : 0;
+  }
+
+  private async pending(year: number): Promise<PendingRequest[]> {
+    const result = await documents().send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: PENDING_INDEX,
+        KeyConditionExpression: 'pendingYear = :year',
+        ExpressionAttributeValues: { ':year': String(year) },
+        Limit: BATCH_SIZE * 2,
+      }),
+    );
+    return (result.Items ?? []) as PendingRequest[];
+  }
+
+  private async invoice(invoiceNumber: string): Promise<StoredInvoice> {
+    const invoice = await this.item(`INVOICE#${invoiceNumber}`);
+    if (!invoice) throw new Error(`Invoice ${invoiceNumber} is linked but missing`);
+    const { pk: _pk, ...fields } = invoice;
+    return fields as unknown as StoredInvoice;
+  }
+
   private async item(pk: string): Promise<Record<string, unknown> | undefined> {
     const result = await documents().send(
       new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }),
     );
     return result.Item;
+  }
+
+  /** Several items in one consistent read (the request and the lease are polled together). */
+  private async items(pks: string[]): Promise<(Record<string, unknown> | undefined)[]> {
+    const result = await documents().send(
+      new BatchGetCommand({
+        RequestItems: { [this.tableName]: { Keys: pks.map((pk) => ({ pk })), ConsistentRead: true } },
+      }),
+    );
+    const found = new Map((result.Responses?.[this.tableName] ?? []).map((item) => [String(item.pk), item]));
+    const unprocessed = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    if (unprocessed.length > 0) return Promise.all(pks.map((pk) => this.item(pk)));
+    return pks.map((pk) => found.get(pk));
   }
 }

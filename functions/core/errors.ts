@@ -76,3 +76,16 @@ export class InvoiceNumbersExhausted extends DomainError {
 export class PaymentAlreadyCaptured extends DomainError {
   override name = 'PaymentAlreadyCaptured';
 }
+
+/**
+ * Transient: the invoice request is recorded and waits for the year's numbering (another function
+ * holds the lease and numbers requests in batches). Retried by the state machine; never an outcome.
+ */
+export class InvoiceNumberPending extends Error {
+  override name = 'InvoiceNumberPending';
+}
+
+/** The invoice has its number but its PDF or e-mail could not be delivered (after capture: for ops). */
+export class InvoiceNotDelivered extends Error {
+  override name = 'InvoiceNotDelivered';
+}

@@ -6,6 +6,22 @@ import { z } from 'zod';
  * Money is always integer minor units (cents) with its currency beside it.
  */
 
+/**
+ * Control characters (C0 incl. TAB/CR/LF/NUL, DEL, C1, and the Unicode line/paragraph separators)
+ * are refused in anything a person typed: they would split e-mail headers, forge log lines or
+ * corrupt the invoice PDF. One refinement, applied wherever free text enters.
+ */
+export function hasControlCharacters(value: string): boolean {
+  for (const char of value) {
+    const code = char.codePointAt(0) ?? 0;
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029) return true;
+  }
+  return false;
+}
+export const CONTROL_CHARACTERS_MESSAGE = 'must not contain control characters (line breaks, tabs, NUL)';
+/** A string without control characters; checked before any trimming, so a trailing line break is refused too. */
+export const plainText = () => z.string().refine((value) => !hasControlCharacters(value), CONTROL_CHARACTERS_MESSAGE);
+
 export const Currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR');
 export const MinorUnits = z.number().int('must be an integer amount in minor units (cents)').nonnegative();
 export const Sku = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'must be 2-40 upper-case letters, digits or dashes');
@@ -14,19 +30,19 @@ export const OrderId = z.string().regex(/^ord-[0-9a-z]{26}$/, 'is not an order i
 export const CountryCode = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as DE');
 export const Timestamp = z.iso.datetime({ offset: true });
 
-const text = (max: number) => z.string().trim().min(1, 'is required').max(max, `must be at most ${max} characters`);
+const text = (max: number) => plainText().trim().min(1, 'is required').max(max, `must be at most ${max} characters`);
 
 export const Address = z.object({
   name: text(100),
   line1: text(200),
-  line2: z.string().trim().max(200).optional(),
+  line2: plainText().trim().max(200, 'must be at most 200 characters').optional(),
   city: text(100),
   postalCode: text(20),
   country: CountryCode,
 });
 
 export const Payment = z.discriminatedUnion('method', [
-  z.object({ method: z.literal('card'), token: z.string().min(1, 'is required').max(200) }),
+  z.object({ method: z.literal('card'), token: plainText().min(1, 'is required').max(200) }),
   z.object({ method: z.literal('on_account') }),
 ]);
 
@@ -150,7 +166,7 @@ export const Order = z.object({
 export const CustomerStatus = z.enum(['ACTIVE', 'SUSPENDED']);
 export const Customer = z.object({
   customerId: CustomerId,
-  name: z.string(),
+  name: plainText(),
   email: z.email(),
   status: CustomerStatus,
   paymentTerms: z.enum(['PREPAID', 'NET30']),
@@ -193,7 +209,7 @@ export const Invoice = z.object({
 
 export const CarrierEventStatus = z.enum(['IN_TRANSIT', 'DELIVERED', 'LOST']);
 export const CarrierWebhook = z.object({
-  trackingNumber: z.string().min(1).max(64),
+  trackingNumber: plainText().min(1).max(64),
   status: CarrierEventStatus,
   occurredAt: Timestamp,
 });

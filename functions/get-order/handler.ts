@@ -2,13 +2,13 @@ import { timelineOf } from '../core/order.ts';
 import { OrderId } from '../core/schemas.ts';
 import { actsFor, callerOf } from '../lib/caller.ts';
 import { ordersRepository } from '../lib/deps.ts';
-import { HttpError, httpRoute, json, parseOr400 } from '../lib/http.ts';
+import { HttpError, httpRoute, json, pathParameter } from '../lib/http.ts';
 
 const orders = ordersRepository();
 
 /** GET /orders/{orderId} — status for the checkout page, buyer clients (their own orders) and staff. */
 export const handler = httpRoute(async (event) => {
-  const orderId = parseOr400(OrderId, event.pathParameters?.orderId, 'order id');
+  const orderId = pathParameter(event, 'orderId', OrderId);
   const caller = callerOf(event);
   const found = await orders.find(orderId);
   // Another customer's order looks exactly like one that does not exist: no existence leak.

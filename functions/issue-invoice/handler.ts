@@ -1,6 +1,8 @@
 import { DocumentStore } from '../adapters/document-store.ts';
 import { renderInvoicePdf } from '../adapters/invoice-pdf.ts';
+import type { Settlement, TransactItem } from '../adapters/invoices-repository.ts';
 import { Mailer } from '../adapters/mailer.ts';
+import { InvoiceNotDelivered } from '../core/errors.ts';
 import { invoiceYear } from '../core/invoice-number.ts';
 import { formatMoney } from '../core/money.ts';
 import { OrderRef } from '../core/schemas.ts';
@@ -28,13 +30,33 @@ const seller = {
   address: optionalEnv('SELLER_ADDRESS', '1 Commerce Street, Dublin, IE'),
 };
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
+/** Time kept back from the function's timeout for the PDF, S3 and the e-mails after the number. */
+const AFTER_NUMBER_MS = 20_000;
 
 /**
- * IssueInvoice: number and invoice in one transaction (gap-free), PDF to S3, e-mail with the PDF
- * to the customer and finance. Each step is safe to retry: the number is issued once per order and
- * the e-mail is sent once per invoice.
+ * What commits together with a batch of invoices: an on-account invoice adds to what its customer
+ * owes (one update per customer) and turns the order's credit hold into that debt (the hold is gone,
+ * the credit stays in use), so a failure after invoicing has no hold left to give back.
  */
-export const handler = workflowTask(OrderRef, async ({ orderId }) => {
+const settle: Settlement = (batch) => {
+  const owed = new Map<string, number>();
+  const items: TransactItem[] = [];
+  for (const invoice of batch) {
+    if (invoice.paymentMethod !== 'on_account') continue;
+    owed.set(invoice.customerId, (owed.get(invoice.customerId) ?? 0) + invoice.totals.total);
+    items.push(credit.holdInvoiced(invoice.orderId));
+  }
+  for (const [customerId, amount] of owed) items.push(customers.openBalanceIncrease(customerId, amount));
+  return items;
+};
+
+/**
+ * IssueInvoice: a gap-free number (see InvoicesRepository: numbered in batches by the year's lease
+ * holder, in the same transaction as the invoice and the customer's balance), PDF to S3, the e-mail
+ * with the PDF to the customer and a separate copy to finance. Each step is safe to retry: the number
+ * is issued once per order and each e-mail is sent once per invoice.
+ */
+export const handler = workflowTask(OrderRef, async ({ orderId }, context) => {
   const order = await orders.get(orderId);
   const customer = await customers.find(order.customerId);
   if (!customer || !order.lines || !order.totals) throw new Error(`Order ${orderId} is not ready to invoice`);
@@ -53,40 +75,65 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
       paymentMethod: order.payment.method,
     },
     invoiceYear(issuedAt),
-    order.payment.method === 'on_account'
-      ? [customers.openBalanceIncrease(customer.customerId, order.totals.total)]
-      : [],
+    { settle, waitMs: Math.max(1_000, Math.min(20_000, context.getRemainingTimeInMillis() - AFTER_NUMBER_MS)) },
   );
-
-  const pdfKey = `invoices/${invoice.invoiceNumber.slice(4, 8)}/${invoice.invoiceNumber}.pdf`;
-  // Rendered only when a step still needs it: a retry after both were done does no work.
-  const pdf = invoice.pdfKey && invoice.emailedAt ? undefined : renderInvoicePdf(invoice, seller);
-  if (pdf && !invoice.pdfKey) {
-    await documents.put(pdfKey, pdf, 'application/pdf');
-    await invoices.update(invoice.invoiceNumber, { pdfKey });
-  }
-  if (pdf && !invoice.emailedAt) {
-    const total = formatMoney(invoice.totals.total, invoice.currency);
-    await mailer.send({
-      to: [invoice.customerEmail, financeEmail],
-      subject: `Invoice ${invoice.invoiceNumber} for order ${orderId}`,
-      text: [
-        `Dear ${invoice.customerName},`,
-        '',
-        `thank you for your order ${orderId}. Your invoice ${invoice.invoiceNumber} over ${total} is attached.`,
-        order.payment.method === 'card' ? 'It has been paid by card.' : 'Please pay within 30 days.',
-        '',
-        seller.name,
-      ].join('\n'),
-      attachments: [{ fileName: `${invoice.invoiceNumber}.pdf`, contentType: 'application/pdf', content: pdf }],
+  const number = invoice.invoiceNumber;
+  const pdfKey = `invoices/${number.slice(4, 8)}/${number}.pdf`;
+  try {
+    await deliver(invoice, pdfKey);
+  } catch (error) {
+    // The number is issued (and kept); what is missing is named, without personal data.
+    throw new InvoiceNotDelivered(`Payment captured, invoice ${number} issued but not delivered (PDF or e-mail)`, {
+      cause: error,
     });
-    await invoices.update(invoice.invoiceNumber, { emailedAt: clock().toISOString() });
   }
   await recordStage(
     orderId,
     'OrderInvoiced',
-    { status: 'INVOICED', set: { invoice: { number: invoice.invoiceNumber, total: invoice.totals.total, pdfKey } } },
-    { invoiceNumber: invoice.invoiceNumber },
+    { status: 'INVOICED', set: { invoice: { number, total: invoice.totals.total, pdfKey } } },
+    { invoiceNumber: number },
   );
-  return { invoiceNumber: invoice.invoiceNumber };
+  return { invoiceNumber: number };
 });
+
+async function deliver(invoice: Awaited<ReturnType<typeof invoices.issue>>, pdfKey: string): Promise<void> {
+  // Rendered only when a step still needs it: a retry after everything was done does no work.
+  if (invoice.pdfKey && invoice.emailedAt && invoice.financeCopiedAt) return;
+  const pdf = renderInvoicePdf(invoice, seller);
+  const number = invoice.invoiceNumber;
+  if (!invoice.pdfKey) {
+    await documents.put(pdfKey, pdf, 'application/pdf');
+    await invoices.update(number, { pdfKey });
+  }
+  const total = formatMoney(invoice.totals.total, invoice.currency);
+  const attachments = [{ fileName: `${number}.pdf`, contentType: 'application/pdf', content: pdf }];
+  if (!invoice.emailedAt) {
+    await mailer.send({
+      to: [invoice.customerEmail],
+      subject: `Invoice ${number} for order ${invoice.orderId}`,
+      text: [
+        `Dear ${invoice.customerName},`,
+        '',
+        `thank you for your order ${invoice.orderId}. Your invoice ${number} over ${total} is attached.`,
+        invoice.paymentMethod === 'card' ? 'It has been paid by card.' : 'Please pay within 30 days.',
+        '',
+        seller.name,
+      ].join('\n'),
+      attachments,
+    });
+    await invoices.update(number, { emailedAt: clock().toISOString() });
+  }
+  // Finance gets its own message: the customer never sees finance's address, not even as Bcc.
+  if (!invoice.financeCopiedAt) {
+    await mailer.send({
+      to: [financeEmail],
+      subject: `Invoice ${number} for order ${invoice.orderId} (finance copy)`,
+      text: [
+        `Invoice ${number} for order ${invoice.orderId}, customer ${invoice.customerId}: ${total},`,
+        invoice.paymentMethod === 'card' ? 'paid by card.' : 'on account, due in 30 days.',
+      ].join(' '),
+      attachments,
+    });
+    await invoices.update(number, { financeCopiedAt: clock().toISOString() });
+  }
+}

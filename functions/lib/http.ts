@@ -50,6 +50,39 @@ export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, what 
   return parsed.data;
 }
 
+/**
+ * Path parameters are checked by name, so an error names `orderId` or `sku` rather than the body.
+ * The value is URL-decoded by API Gateway (and the local API) before it gets here.
+ */
+export function pathParameter<S extends z.ZodType>(
+  event: APIGatewayProxyEventV2,
+  name: string,
+  schema: S,
+): z.output<S> {
+  const value = event.pathParameters?.[name];
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => ({
+    path: [name, ...issue.path.map(String)].join('.'),
+    message: value === undefined ? 'is required' : issue.message,
+  }));
+  throw new HttpError(
+    400,
+    'ValidationError',
+    `The path parameter ${name} is invalid: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
+    issues,
+  );
+}
+
+/** The largest request body any route accepts (bytes, after base64 decoding). */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+/** Size of the body as the client sent it, without decoding or copying it. */
+export function bodyBytes(event: APIGatewayProxyEventV2): number {
+  if (!event.body) return 0;
+  return Buffer.byteLength(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+}
+
 export function rawBody(event: APIGatewayProxyEventV2): string {
   if (!event.body) return '';
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
@@ -76,6 +109,12 @@ export function httpRoute(
 ) {
   return middy(async (event: APIGatewayProxyEventV2, context: Context) => {
     try {
+      // Checked here rather than left to the gateway, so AWS and the local API answer the same.
+      if (bodyBytes(event) > MAX_BODY_BYTES) {
+        throw new HttpError(413, 'PayloadTooLarge', `The request body is larger than ${MAX_BODY_BYTES} bytes`, [
+          { path: '(body)', message: `must be at most ${MAX_BODY_BYTES} bytes` },
+        ]);
+      }
       return await run(event, context);
     } catch (error) {
       if (error instanceof HttpError) {

@@ -3,7 +3,7 @@ import { principalLabel } from '../core/access.ts';
 import { Sku, StockLevel } from '../core/schemas.ts';
 import { callerOf } from '../lib/caller.ts';
 import { catalogRepository } from '../lib/deps.ts';
-import { HttpError, httpRoute, json, jsonBody, parseOr400 } from '../lib/http.ts';
+import { HttpError, httpRoute, json, jsonBody, parseOr400, pathParameter } from '../lib/http.ts';
 import { logger } from '../lib/powertools.ts';
 
 const catalog = catalogRepository();
@@ -11,7 +11,7 @@ const catalog = catalogRepository();
 /** PUT /products/{sku}/stock — the warehouse/ERP sync point for the sellable quantity. */
 export const handler = httpRoute(async (event) => {
   const caller = callerOf(event);
-  const sku = parseOr400(Sku, event.pathParameters?.sku, 'sku');
+  const sku = pathParameter(event, 'sku', Sku);
   const { available } = parseOr400(StockLevel, jsonBody(event), 'stock level');
   try {
     const product = await catalog.setAvailable(sku, available);

@@ -63,7 +63,19 @@ export class OrderData extends Construct {
         ...common,
         partitionKey: { name: 'customerId', type: AttributeType.STRING },
       }),
-      invoices: new TableV2(this, 'Invoices', { ...common, partitionKey: { name: 'pk', type: AttributeType.STRING } }),
+      invoices: new TableV2(this, 'Invoices', {
+        ...common,
+        partitionKey: { name: 'pk', type: AttributeType.STRING },
+        // Sparse: only invoice requests still waiting for their number, oldest first (the sequencer's queue).
+        globalSecondaryIndexes: [
+          {
+            indexName: 'pendingInvoices',
+            partitionKey: { name: 'pendingYear', type: AttributeType.STRING },
+            sortKey: { name: 'requestedAt', type: AttributeType.STRING },
+            projectionType: ProjectionType.ALL,
+          },
+        ],
+      }),
       // Powertools idempotency records: `id`, expiring through TTL on `expiration`.
       idempotency: new TableV2(this, 'Idempotency', {
         ...common,

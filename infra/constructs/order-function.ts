@@ -15,6 +15,8 @@ export interface OrderFunctionProps {
   timeout?: Duration;
   memorySize?: number;
   environment?: Record<string, string>;
+  /** Package files (e.g. fonts) the code reads at INIT: copied next to the bundle, by their file name. */
+  files?: string[];
 }
 
 /** A Lambda function the house way: newest Node runtime, ARM64, X-Ray, its own log group, ESM bundle. */
@@ -62,6 +64,16 @@ export class OrderFunction extends NodejsFunction {
           "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);",
         // Bundle the pinned AWS SDK rather than the runtime's copy: the versions tested are the versions run.
         externalModules: [],
+        ...(props.files?.length
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir: string, outputDir: string) =>
+                  (props.files ?? []).map((file) => `cp "${inputDir}/node_modules/${file}" "${outputDir}/"`),
+              },
+            }
+          : {}),
       },
     });
     (this.node.defaultChild as CfnFunction).addMetadata(ENTRY_METADATA_KEY, entry);

@@ -4,9 +4,16 @@
  * target is missed.
  *
  *   BENCH_ORDERS=200 BENCH_DELIVERY_MS=500 npm run bench
+ *   npm run bench -- load     # only the busy-shop scenario (3.)
+ *   BENCH_LOAD_ORDERS=800 BENCH_LOAD_RATE=40 BENCH_LOAD_DEADLINE_S=300 npm run bench -- load
+ *
+ * 3. A busy shop: orders arrive at a steady rate (40/s for 20 s) for ONE product with ample stock.
+ *    Prints how many ended COMPLETED / REJECTED / FAILED and how many were still open at the
+ *    deadline, and checks the invoice numbers for gaps and duplicates. Contention must never be an
+ *    outcome: every order completes.
  */
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import { startLocalRuntime } from '../../local/runtime.ts';
+import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, TestClient } from '../support/runtime.ts';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 200);
@@ -24,6 +31,14 @@ const TARGETS = {
   rssMb: 1_024,
 };
 
+const LOAD = {
+  orders: Number(process.env.BENCH_LOAD_ORDERS ?? 800),
+  perSecond: Number(process.env.BENCH_LOAD_RATE ?? 40),
+  /** How long after the last order was placed the outcome is taken. */
+  deadlineSeconds: Number(process.env.BENCH_LOAD_DEADLINE_S ?? 300),
+};
+const onlyLoad = process.argv.includes('load');
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 const percentile = (values: number[], p: number) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((values.length * p) / 100))] ?? Number.NaN;
@@ -35,6 +50,14 @@ async function main() {
     environment: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
   });
   const client = new TestClient(runtime);
+  if (onlyLoad) {
+    try {
+      process.exitCode = (await loadScenario(runtime, client)) ? 0 : 1;
+    } finally {
+      await runtime.stop();
+    }
+    return;
+  }
   const completed = async (orderId: string) =>
     eventually(async () => ((await client.order(orderId)).status === 'COMPLETED' ? true : undefined), 120_000, 20);
   try {
@@ -98,10 +121,114 @@ async function main() {
       failed ||= !ok;
       console.log(`${ok ? 'ok  ' : 'MISS'} ${name}: ${value} (target ${op} ${target})`);
     }
-    process.exitCode = failed ? 1 : 0;
+    const loadOk = await loadScenario(runtime, client);
+    process.exitCode = failed || !loadOk ? 1 : 0;
   } finally {
     await runtime.stop();
   }
+}
+
+/** 3. Orders at a steady rate for one SKU; outcome counts and the invoice numbers' gap check. */
+async function loadScenario(runtime: LocalRuntime, client: TestClient): Promise<boolean> {
+  const sku = 'GADGET-MINI';
+  await client.setStock(sku, LOAD.orders * 10);
+  const body = orderBody({ lines: [{ sku, quantity: 1, unitPrice: 3900 }] });
+  console.log(`load: ${LOAD.orders} orders at ${LOAD.perSecond}/s for one SKU (${sku}) with ample stock`);
+  const started = performance.now();
+  // A steady arrival rate, as from outside: every order has its own timer, whatever the others are doing.
+  let lastSent = started;
+  const refusals = new Map<string, number>();
+  const placing = Array.from({ length: LOAD.orders }, (_, i) =>
+    new Promise((resolve) => setTimeout(resolve, (i * 1000) / LOAD.perSecond)).then(() => {
+      lastSent = performance.now();
+      return client.placeOrder(body).catch((error: Error) => {
+        const reason = /answered (\d+)/.exec(error.message)?.[1] ?? error.name;
+        refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
+        return undefined;
+      });
+    }),
+  );
+  const placed = (await Promise.all(placing)).filter((id): id is string => id !== undefined);
+  const sentSeconds = (lastSent - started) / 1000;
+  const placedSeconds = (performance.now() - started) / 1000;
+  const mine = new Set(placed);
+  const deadline = Date.now() + LOAD.deadlineSeconds * 1000;
+  let open = mine.size;
+  while (Date.now() < deadline && open > 0) {
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const running = await listExecutions(client, runtime.stateMachineArn, 'RUNNING');
+    open = running.filter((name) => mine.has(name)).length;
+  }
+  const settledSeconds = (performance.now() - started) / 1000;
+  const orders: Record<string, any>[] = [];
+  for (let i = 0; i < placed.length; i += 50)
+    orders.push(...(await Promise.all(placed.slice(i, i + 50).map((id) => client.order(id)))));
+  const count = (status: string) => orders.filter((o) => o.status === status).length;
+  const failures = new Map<string, number>();
+  for (const o of orders)
+    if (o.status === 'FAILED' || o.status === 'REJECTED')
+      failures.set(o.failure?.code, (failures.get(o.failure?.code) ?? 0) + 1);
+  const numbers = orders
+    .map((o) => /^INV-\d{4}-(\d{6})$/.exec(o.invoice?.number ?? '')?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+  const duplicates = numbers.filter((n, i) => i > 0 && numbers[i - 1] === n).length;
+  const first = numbers[0] ?? 0;
+  const gaps = numbers.length === 0 ? 0 : (numbers.at(-1) ?? 0) - first + 1 - (numbers.length - duplicates);
+  const results = {
+    ordersPlaced: placed.length,
+    placementRefused: LOAD.orders - placed.length,
+    sentInSeconds: Number(sentSeconds.toFixed(1)),
+    acceptedInSeconds: Number(placedSeconds.toFixed(1)),
+    COMPLETED: count('COMPLETED'),
+    REJECTED: count('REJECTED'),
+    FAILED: count('FAILED'),
+    stillOpenAtDeadline: orders.filter((o) => !['COMPLETED', 'REJECTED', 'FAILED', 'CANCELLED'].includes(o.status))
+      .length,
+    placementRefusedBy: Object.fromEntries(refusals),
+    openByStatus: Object.fromEntries(
+      [
+        'RECEIVED',
+        'VALIDATED',
+        'RESERVED',
+        'PAYMENT_AUTHORIZED',
+        'SHIPPED',
+        'DELIVERED',
+        'PAYMENT_CAPTURED',
+        'INVOICED',
+      ]
+        .map((status) => [status, count(status)])
+        .filter(([, n]) => Number(n) > 0),
+    ),
+    failureCodes: Object.fromEntries(failures),
+    allSettledAfterSeconds: open === 0 ? Number(settledSeconds.toFixed(1)) : null,
+    invoices: numbers.length,
+    invoiceNumbers: numbers.length ? `${first}..${numbers.at(-1)}` : '',
+    invoiceGaps: gaps,
+    invoiceDuplicates: duplicates,
+  };
+  console.log(JSON.stringify(results, null, 2));
+  const checks: [string, boolean][] = [
+    ['every order placed', results.placementRefused === 0],
+    ['every order COMPLETED (ample stock: contention is never an outcome)', results.COMPLETED === placed.length],
+    ['invoice numbers without gaps or duplicates', gaps === 0 && duplicates === 0],
+  ];
+  for (const [name, ok] of checks) console.log(`${ok ? 'ok  ' : 'MISS'} load: ${name}`);
+  return checks.every(([, ok]) => ok);
+}
+
+async function listExecutions(client: TestClient, stateMachineArn: string, statusFilter: 'RUNNING') {
+  const names: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await client.sfn.send(
+      new ListExecutionsCommand({ stateMachineArn, statusFilter, maxResults: 1000, nextToken }),
+    );
+    names.push(...(page.executions ?? []).map((e) => e.name ?? ''));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return names;
 }
 
 main().catch((error) => {

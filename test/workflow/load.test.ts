@@ -1,0 +1,116 @@
+import { GetExecutionHistoryCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalRuntime } from '../../local/runtime.ts';
+import { eventually, orderBody, startTestRuntime, TestClient } from '../support/runtime.ts';
+
+/**
+ * A busy shop on the real ASL: many orders at once for ONE product, and the carrier confirming
+ * all their deliveries at once, so every IssueInvoice runs in the same burst. Contention on the
+ * product's stock item and on the year's invoice counter must never become an order outcome.
+ * The test plays the carrier; everything else is as deployed.
+ */
+let runtime: LocalRuntime;
+let client: TestClient;
+
+beforeAll(async () => {
+  runtime = await startTestRuntime({ autoDeliver: false });
+  client = new TestClient(runtime);
+});
+
+afterAll(async () => {
+  await runtime?.stop();
+});
+
+/** Executions of these orders that ended, by status (one ListExecutions call per status, not one per order). */
+async function ended(ids: Set<string>): Promise<Map<string, string>> {
+  const statuses = new Map<string, string>();
+  for (const statusFilter of ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const) {
+    let nextToken: string | undefined;
+    do {
+      const page = await client.sfn.send(
+        new ListExecutionsCommand({
+          stateMachineArn: runtime.stateMachineArn,
+          statusFilter,
+          maxResults: 1000,
+          nextToken,
+        }),
+      );
+      for (const e of page.executions ?? []) if (ids.has(e.name ?? '')) statuses.set(e.name ?? '', statusFilter);
+      nextToken = page.nextToken;
+    } while (nextToken);
+  }
+  return statuses;
+}
+
+describe('under load', () => {
+  it('300 orders for one SKU placed at once all complete, with 300 consecutive invoice numbers', async () => {
+    const sku = 'CABLE-USB-C';
+    await client.setStock(sku, 10_000);
+    const ids = await Promise.all(
+      Array.from({ length: 300 }, () =>
+        client.placeOrder(orderBody({ lines: [{ sku, quantity: 1, unitPrice: 990 }] })),
+      ),
+    );
+    // Wait until every order shipped, then the carrier reports every delivery in one burst.
+    const shipped = await eventually(
+      async () => {
+        const orders: Record<string, any>[] = [];
+        for (let i = 0; i < ids.length; i += 50)
+          orders.push(...(await Promise.all(ids.slice(i, i + 50).map((id) => client.order(id)))));
+        return orders.every((o) => o.status === 'SHIPPED') ? orders : undefined;
+      },
+      90_000,
+      2_000,
+    );
+    // As a carrier would: many callbacks in flight at once, each retried until it is accepted.
+    const trackingNumbers = shipped.map((o) => o.shipments[0].trackingNumber as string);
+    for (let i = 0; i < trackingNumbers.length; i += 100) {
+      await Promise.all(
+        trackingNumbers.slice(i, i + 100).map(async (trackingNumber) => {
+          for (let attempt = 1; (await client.carrierEvent(trackingNumber, 'DELIVERED')).status !== 202; attempt++)
+            if (attempt >= 5) throw new Error(`delivery of ${trackingNumber} not accepted`);
+        }),
+      );
+    }
+    const all = new Set(ids);
+    const statuses = await eventually(
+      async () => {
+        const done = await ended(all);
+        return done.size === all.size ? done : undefined;
+      },
+      120_000,
+      1_000,
+    );
+    const orders = await Promise.all(ids.map((id) => client.order(id)));
+    const failures = orders.filter((o) => o.status !== 'COMPLETED').map((o) => `${o.status} ${o.failure?.code ?? ''}`);
+    expect(failures).toEqual([]);
+    expect([...statuses.values()].every((s) => s === 'SUCCEEDED')).toBe(true);
+
+    const numbers = orders.map((o) => Number(/^INV-\d{4}-(\d{6})$/.exec(o.invoice?.number)?.[1])).sort((a, b) => a - b);
+    expect(numbers).toEqual(Array.from({ length: 300 }, (_, index) => index + 1));
+    // Not even an attempt lost to contention on the invoice counter: no IssueInvoice attempt failed.
+    const failedAttempts: string[] = [];
+    for (let i = 0; i < ids.length; i += 50) {
+      await Promise.all(
+        ids.slice(i, i + 50).map(async (id) => {
+          const history = await client.sfn.send(
+            new GetExecutionHistoryCommand({ executionArn: client.executionArn(id), maxResults: 1000 }),
+          );
+          let state = '';
+          for (const event of history.events ?? []) {
+            if (event.type === 'TaskStateEntered') state = event.stateEnteredEventDetails?.name ?? '';
+            if (event.type === 'TaskFailed') failedAttempts.push(`${state}: ${event.taskFailedEventDetails?.error}`);
+          }
+        }),
+      );
+    }
+    const retried = (state: string) => failedAttempts.filter((a) => a.startsWith(`${state}:`));
+    console.info(
+      `load: ${failedAttempts.length} task attempts retried (${retried('ReserveStock').length} ReserveStock)`,
+    );
+    expect(retried('IssueInvoice')).toEqual([]);
+    const product = await client.product(sku);
+    expect(product.available).toBe(10_000 - 300);
+    expect(product.reserved).toBe(0);
+  }, 300_000);
+});
