@@ -59,6 +59,9 @@ const OWN_MESSAGES = new Set([
   'ShipmentLost',
   'DeliveryNotConfirmed',
   'InvoiceNumbersExhausted',
+  // Failures after capture say what is missing (their messages carry error names and invoice numbers only).
+  'InvoiceNotIssued',
+  'InvoiceNotDelivered',
 ]);
 
 const COMPENSATION_STEPS = { voidPaymentError: 'payment', releaseStockError: 'stock' } as const;
