@@ -7,8 +7,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   customerFromScopes,
+  MACHINE_ROLES,
   principalFor,
   principalLabel,
+  ROLES,
   routeScopes,
   scopesForGroups,
 } from '../../functions/core/access.ts';
@@ -131,6 +133,12 @@ describe('the role table', () => {
     expect(scopesForGroups(['finance'])).toEqual(['sales/invoices.read', 'sales/kpis.read', 'sales/payments.write']);
     expect(scopesForGroups(['approver', 'admins'])).toEqual(['sales/approvals.write']);
     expect(scopesForGroups([])).toEqual([]);
+  });
+
+  it('gives on-account billing to no machine role that is not customer-bound (callerOf relies on it)', () => {
+    expect(
+      MACHINE_ROLES.filter((r) => ROLES[r].scopes.includes('orders.on-account') && !ROLES[r].customerBound),
+    ).toEqual([]);
   });
 
   it('binds a client to at most one customer', () => {
