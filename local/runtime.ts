@@ -190,6 +190,8 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       AWS_ENDPOINT_URL_EVENTBRIDGE: functionUrls.eventbridge,
       AWS_ENDPOINT_URL_S3: functionUrls.s3,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: functionUrls.secretsmanager,
+      // The user pool's API (DescribeUserPoolClient, read by the token trigger) is the local issuer's.
+      AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: urls.auth,
       // The SDK's standard retry setting: with fewer attempts, faults reach the handlers and the workflow.
       ...(faults ? { AWS_MAX_ATTEMPTS: String(options.faultMaxAttempts ?? 2) } : {}),
       POWERTOOLS_TRACE_ENABLED: 'false',
@@ -248,6 +250,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       region: REGION,
       userPoolId: identity.userPoolId,
       clients: demoClients(identity),
+      appClients: identity.clients.map((c) => ({ clientId: c.clientId, allowedScopes: c.scopes, flows: c.flows })),
       ...(trigger
         ? { preTokenGeneration: async (e) => (await lambdas.invoke(trigger, e)) as TokenGenerationEvent }
         : {}),

@@ -1,4 +1,4 @@
-import type { Principal } from './schemas.ts';
+import type { Principal, PrincipalView } from './schemas.ts';
 
 /**
  * Who may call what: the single source of roles, scopes and route requirements. The CDK
@@ -115,4 +115,15 @@ export function scopesForGroups(groups: string[]): string[] {
   return [...granted].sort();
 }
 
-export const principalLabel = (principal: Principal): string => `${principal.kind}:${principal.id}`;
+export const principalLabel = (principal: PrincipalView): string =>
+  principal.id !== undefined
+    ? `${principal.kind}:${principal.id}`
+    : `${principal.kind}${principal.role ? ` (${principal.role})` : ''}`;
+
+/** Who sees whom: staff see every principal's id; machine clients see people by kind and role only. */
+export type Viewer = 'staff' | 'client';
+
+export function principalFor(principal: Principal, viewer: Viewer): PrincipalView {
+  if (viewer === 'staff' || principal.kind === 'client') return principal;
+  return { kind: principal.kind, ...(principal.role ? { role: principal.role } : {}) };
+}

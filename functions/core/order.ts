@@ -1,4 +1,4 @@
-import { principalLabel } from './access.ts';
+import { principalFor, principalLabel, type Viewer } from './access.ts';
 import {
   type CaughtError,
   type Failure,
@@ -37,12 +37,14 @@ export function newOrder(args: {
   };
 }
 
-/** The order's history, oldest first, derived from the stage times; the capture names who placed it. */
-export function timelineOf(order: Pick<Order, 'stages' | 'placedBy'>): TimelineEntry[] {
+/**
+ * The order's history, oldest first, derived from the stage times; the capture names who placed it,
+ * as the viewer may see them (principalFor).
+ */
+export function timelineOf(order: Pick<Order, 'stages' | 'placedBy'>, viewer: Viewer): TimelineEntry[] {
+  const by = order.placedBy && principalLabel(principalFor(order.placedBy, viewer));
   return Object.entries(order.stages)
-    .map(([type, at]) =>
-      type === 'OrderReceived' && order.placedBy ? { at, type, by: principalLabel(order.placedBy) } : { at, type },
-    )
+    .map(([type, at]) => (type === 'OrderReceived' && by ? { at, type, by } : { at, type }))
     .sort((a, b) => a.at.localeCompare(b.at) || a.type.localeCompare(b.type));
 }
 

@@ -134,9 +134,23 @@ export const Failure = z.object({
 });
 
 /** Who placed an order or changed something: an API app client or a signed-in person. */
-export const Principal = z.object({ kind: z.enum(['client', 'user']), id: z.string().min(1).max(128) });
+export const Principal = z.object({
+  kind: z.enum(['client', 'user']),
+  id: z.string().min(1).max(128),
+  /** A person's role (user-pool group) when they acted. */
+  role: z.string().min(1).max(64).optional(),
+});
 
-/** `by` names the principal (`client:<id>` or `user:<name>`) where a caller did it, not the workflow. */
+/**
+ * A principal as a caller may see it: staff see everyone's id; machine clients see a person only
+ * by kind and role, since a username may be a name or an e-mail address.
+ */
+export const PrincipalView = Principal.partial({ id: true });
+
+/**
+ * `by` names the principal where a caller did it, not the workflow: `client:<id>` or
+ * `user:<name>`, or to machine clients `user` / `user (<role>)`.
+ */
 export const TimelineEntry = z.object({ at: Timestamp, type: z.string(), by: z.string().optional() });
 
 export const Order = z.object({
@@ -252,4 +266,5 @@ export type Address = z.infer<typeof Address>;
 export type CarrierWebhook = z.infer<typeof CarrierWebhook>;
 export type CaughtError = z.infer<typeof CaughtError>;
 export type Principal = z.infer<typeof Principal>;
+export type PrincipalView = z.infer<typeof PrincipalView>;
 export type TimelineEntry = z.infer<typeof TimelineEntry>;

@@ -1,6 +1,7 @@
+import { principalFor } from '../core/access.ts';
 import { timelineOf } from '../core/order.ts';
 import { OrderId } from '../core/schemas.ts';
-import { actsFor, callerOf } from '../lib/caller.ts';
+import { actsFor, callerOf, isStaff } from '../lib/caller.ts';
 import { ordersRepository } from '../lib/deps.ts';
 import { HttpError, httpRoute, json, pathParameter } from '../lib/http.ts';
 
@@ -14,11 +15,13 @@ export const handler = httpRoute(async (event) => {
   // Another customer's order looks exactly like one that does not exist: no existence leak.
   const order = found && actsFor(caller, found.customerId) ? found : undefined;
   if (!order) throw new HttpError(404, 'OrderNotFound', `Order ${orderId} does not exist`);
+  // A staff username may be a person's name or e-mail address: machine clients see people by role only.
+  const viewer = isStaff(caller) ? 'staff' : 'client';
   return json(200, {
     orderId: order.orderId,
     status: order.status,
     customerId: order.customerId,
-    ...(order.placedBy ? { placedBy: order.placedBy } : {}),
+    ...(order.placedBy ? { placedBy: principalFor(order.placedBy, viewer) } : {}),
     currency: order.currency,
     lines: order.lines ?? order.requestedLines,
     totals: order.totals ?? null,
@@ -27,7 +30,7 @@ export const handler = httpRoute(async (event) => {
       : { method: order.payment.method },
     shipments: order.shipments.map(({ carrier, trackingNumber, status }) => ({ carrier, trackingNumber, status })),
     invoice: order.invoice ? { number: order.invoice.number, total: order.invoice.total } : null,
-    timeline: timelineOf(order),
+    timeline: timelineOf(order, viewer),
     ...(order.failure ? { failure: order.failure } : {}),
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,

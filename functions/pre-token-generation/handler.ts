@@ -3,14 +3,25 @@ import type {
   PreTokenGenerationV2TriggerEvent,
   PreTokenGenerationV3TriggerEvent,
 } from 'aws-lambda';
-import { CUSTOMER_CLAIM, customerFromScopes, RESOURCE_SERVER, scopesForGroups } from '../core/access.ts';
+import { AppClients } from '../adapters/app-clients.ts';
+import {
+  CUSTOMER_CLAIM,
+  customerFromScopes,
+  customerScopeName,
+  RESOURCE_SERVER,
+  scopesForGroups,
+} from '../core/access.ts';
 
 type TokenEvent = PreTokenGenerationV3TriggerEvent | PreTokenGenerationV2TriggerEvent;
 
+const appClients = new AppClients();
+
 /**
  * Cognito pre-token-generation trigger (event version V3_0), run for every access token:
- *  - a machine client (client-credentials grant) bound to a customer gets that customer's id in
- *    the `customer_id` claim, taken from its one `sales/customer.<id>` scope;
+ *  - a machine client (client-credentials grant) bound to a customer always gets that customer's
+ *    id in the `customer_id` claim and its `sales/customer.<id>` scope. The binding is read from the
+ *    app client's configured scopes (the event only carries the scopes the client asked for, and
+ *    a client may ask for fewer), so no token request can drop it;
  *  - a person gets exactly the scopes of their user-pool groups (the role table in
  *    functions/core/access.ts), whatever the sign-in app asked for.
  */
@@ -18,8 +29,17 @@ export const handler = async (event: TokenEvent): Promise<TokenEvent> => {
   const requested = event.request.scopes ?? [];
   let access: AccessTokenGenerationV3;
   if (event.triggerSource === 'TokenGeneration_ClientCredentials') {
-    const customerId = customerFromScopes(requested);
-    access = customerId ? { claimsToAddOrOverride: { [CUSTOMER_CLAIM]: customerId } } : {};
+    const allowed = await appClients.allowedScopes(event.userPoolId, event.callerContext.clientId);
+    const customerId = customerFromScopes(allowed);
+    if (customerId) {
+      const bound = `${RESOURCE_SERVER}/${customerScopeName(customerId)}`;
+      access = {
+        claimsToAddOrOverride: { [CUSTOMER_CLAIM]: customerId },
+        ...(requested.includes(bound) ? {} : { scopesToAdd: [bound] }),
+      };
+    } else {
+      access = {};
+    }
   } else {
     const granted = scopesForGroups(event.request.groupConfiguration.groupsToOverride ?? []);
     access = {

@@ -14,6 +14,7 @@ import {
   UserPoolOperation,
   type UserPoolResourceServer,
 } from 'aws-cdk-lib/aws-cognito';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import {
@@ -28,7 +29,10 @@ import {
 } from '../../functions/core/access.ts';
 
 export interface OrderIdentityProps {
-  /** The pre-token-generation trigger (functions/pre-token-generation): groups -> scopes, client -> customer. */
+  /**
+   * The pre-token-generation trigger (functions/pre-token-generation): groups -> scopes, client ->
+   * customer. It is granted `cognito-idp:DescribeUserPoolClient` on the pool.
+   */
   preTokenGeneration: IFunction;
   /** Customer-bound machine clients: app client name -> customer id. */
   buyerClients: Record<string, string>;
@@ -79,6 +83,20 @@ export class OrderIdentity extends Construct {
       props.preTokenGeneration,
       LambdaVersion.V3_0,
     );
+    // The trigger binds a client to its customer from the client's configured scopes, which it
+    // reads from the pool (the event only has the scopes asked for). A policy of its own: on the
+    // function's default policy this grant would make the pool depend on itself via the trigger.
+    const triggerRole = props.preTokenGeneration.role;
+    if (!triggerRole) throw new Error('The pre-token-generation trigger needs a role');
+    new Policy(this, 'TriggerReadsAppClients', {
+      roles: [triggerRole],
+      statements: [
+        new PolicyStatement({
+          actions: ['cognito-idp:DescribeUserPoolClient'],
+          resources: [this.userPool.userPoolArn],
+        }),
+      ],
+    });
     this.userPool.addDomain('Domain', { cognitoDomain: { domainPrefix: props.domainPrefix } });
 
     const customerScopes = Object.values(props.buyerClients).map((customerId) => customerScopeName(customerId));

@@ -8,7 +8,8 @@ import { exportJWK, generateKeyPair, type JSONWebKeySet, SignJWT } from 'jose';
  * A local OAuth2 issuer that answers like a Cognito user pool's token endpoint: client-credentials
  * grant with the client id and secret by HTTP Basic (or in the body), scopes checked against the
  * client's allowed scopes, RS256 access tokens whose claims follow Cognito's, the pool's
- * pre-token-generation trigger applied, and the public keys at the JWKS endpoint.
+ * pre-token-generation trigger applied, and the public keys at the JWKS endpoint. It also answers
+ * the one user-pool API call the functions make, `DescribeUserPoolClient`, from the template.
  */
 
 export interface IssuerClient {
@@ -47,6 +48,12 @@ export interface IssuerOptions {
   userPoolId: string;
   clients: IssuerClient[];
   tokenLifetimeSeconds?: number;
+  /**
+   * The pool's app clients as `DescribeUserPoolClient` answers for them (POST / with
+   * `X-Amz-Target: AWSCognitoIdentityProviderService.DescribeUserPoolClient`); by default the
+   * client-credentials clients above.
+   */
+  appClients?: { clientId: string; allowedScopes: string[]; flows: string[] }[];
   /** The pool's pre-token-generation trigger, when it has one. */
   preTokenGeneration?: (event: TokenGenerationEvent) => Promise<TokenGenerationEvent>;
 }
@@ -175,6 +182,43 @@ export async function startIssuer(options: IssuerOptions): Promise<RunningIssuer
     res.end(body);
   };
 
+  // The user-pool API's one read the functions make (the trigger reads a client's configured scopes).
+  const appClients = new Map(
+    (
+      options.appClients ??
+      options.clients
+        .filter((c) => !c.person && c.clientCredentials)
+        .map((c) => ({ clientId: c.clientId, allowedScopes: c.allowedScopes, flows: ['client_credentials'] }))
+    ).map((c) => [c.clientId, c]),
+  );
+  const userPoolApi = (res: ServerResponse, target: string, body: string) => {
+    const answer = (status: number, value: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+      res.end(JSON.stringify(value));
+    };
+    if (target !== 'AWSCognitoIdentityProviderService.DescribeUserPoolClient')
+      return answer(400, { __type: 'UnknownOperationException', message: `${target} is not served locally` });
+    let input: { UserPoolId?: unknown; ClientId?: unknown };
+    try {
+      input = JSON.parse(body) as typeof input;
+    } catch {
+      return answer(400, { __type: 'SerializationException', message: 'Body is not JSON' });
+    }
+    const client = typeof input.ClientId === 'string' ? appClients.get(input.ClientId) : undefined;
+    if (input.UserPoolId !== options.userPoolId || !client)
+      return answer(400, { __type: 'ResourceNotFoundException', message: 'User pool client does not exist.' });
+    return answer(200, {
+      UserPoolClient: {
+        UserPoolId: options.userPoolId,
+        ClientId: client.clientId,
+        ClientName: client.clientId,
+        AllowedOAuthFlows: client.flows,
+        AllowedOAuthFlowsUserPoolClient: true,
+        AllowedOAuthScopes: client.allowedScopes,
+      },
+    });
+  };
+
   let base = '';
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -192,6 +236,9 @@ export async function startIssuer(options: IssuerOptions): Promise<RunningIssuer
           id_token_signing_alg_values_supported: ['RS256'],
         });
       }
+      const target = req.headers['x-amz-target'];
+      if (req.method === 'POST' && path === '/' && typeof target === 'string')
+        return userPoolApi(res, target, Buffer.concat(chunks).toString('utf8'));
       if (path !== '/oauth2/token') return send(res, 404, { error: 'not_found' });
       if (req.method !== 'POST') return send(res, 405, { error: 'invalid_request' });
       issue(req, Buffer.concat(chunks).toString('utf8'))

@@ -393,6 +393,23 @@ describe('identity and authorization', () => {
     });
   });
 
+  it("lets the trigger read the pool's app clients (the customer binding), and nothing else of the pool", () => {
+    const [poolId] = resources('AWS::Cognito::UserPool')[0] as [string, unknown];
+    const grants = resources('AWS::IAM::Policy').filter(([, p]) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('cognito-idp:'),
+    );
+    expect(grants).toHaveLength(1);
+    const [, policy] = grants[0] as [string, { Properties: Record<string, any> }];
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Action: 'cognito-idp:DescribeUserPoolClient',
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [poolId, 'Arn'] },
+      },
+    ]);
+    expect(policy.Properties.Roles).toEqual([{ Ref: expect.stringMatching(/^PreTokenGenerationRole/) }]);
+  });
+
   it('binds a buyer client per -c buyerClients entry, each to its customer scope', () => {
     const { stack } = buildOrderApp({
       context: { ...NO_BUNDLING, buyerClients: 'acme-edi=CUST-2001,globex=CUST-2002' },

@@ -181,6 +181,39 @@ describe('a customer-bound buyer client', () => {
     expect((await client.as('rep').request('GET', `/orders/${otherCustomersOrder}`)).status).toBe(200);
   });
 
+  describe('asking for fewer scopes (without its customer scope)', () => {
+    const FEWER = ['sales/orders.place', 'sales/orders.read', 'sales/orders.on-account'];
+    const asFewer = async () => ({ authorization: `Bearer ${await client.token('buyer', FEWER)}` });
+
+    it('still gets a token bound to its customer', async () => {
+      const claims = JSON.parse(
+        Buffer.from((await client.token('buyer', FEWER)).split('.')[1] as string, 'base64url').toString(),
+      );
+      expect(claims.customer_id).toBe('CUST-1002');
+      expect(claims.scope.split(' ').sort()).toEqual([...FEWER, 'sales/customer.CUST-1002'].sort());
+    });
+
+    it('gets 403 billing another customer on account, or by card', async () => {
+      for (const payment of [{ method: 'on_account' }, { method: 'card', token: 'tok_visa' }]) {
+        const response = await client
+          .as(null)
+          .request('POST', '/orders', orderBody({ customerId: 'CUST-1003', payment }), {
+            'idempotency-key': `roles-${crypto.randomUUID()}`,
+            ...(await asFewer()),
+          });
+        expect(response.status, payment.method).toBe(403);
+        expect(response.body?.error.issues).toEqual([{ path: 'customerId', message: expect.any(String) }]);
+      }
+    });
+
+    it("gets 404 for another customer's order", async () => {
+      const response = await client
+        .as(null)
+        .request('GET', `/orders/${otherCustomersOrder}`, undefined, await asFewer());
+      expect(response.status).toBe(404);
+    });
+  });
+
   it("may bill its own customer's account", async () => {
     const response = await buyer().request(
       'POST',
@@ -208,8 +241,18 @@ describe('on-account billing and who placed an order', () => {
       .as('rep')
       .placeOrder(orderBody({ customerId: 'CUST-1001', payment: { method: 'on_account' } }));
     const order = await client.as('ops').order(orderId);
-    expect(order.placedBy).toEqual({ kind: 'user', id: 'rep' });
+    expect(order.placedBy).toEqual({ kind: 'user', id: 'rep', role: 'rep' });
     expect(order.timeline[0]).toMatchObject({ type: 'OrderReceived', by: 'user:rep' });
+  });
+
+  it('shows machine clients the person who placed an order by role only, never their username', async () => {
+    const seen = await client.as('checkout').order(otherCustomersOrder);
+    expect(seen.placedBy).toEqual({ kind: 'user', role: 'rep' });
+    expect(seen.timeline[0]).toEqual({ at: expect.any(String), type: 'OrderReceived', by: 'user (rep)' });
+    // Staff still see who it was.
+    const staff = await client.as('ops').order(otherCustomersOrder);
+    expect(staff.placedBy).toEqual({ kind: 'user', id: 'rep', role: 'rep' });
+    expect(staff.timeline[0]).toMatchObject({ by: 'user:rep' });
   });
 
   it('keeps idempotency keys per caller: the same key from two clients makes two orders', async () => {

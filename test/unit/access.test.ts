@@ -1,9 +1,25 @@
+import {
+  CognitoIdentityProviderClient,
+  DescribeUserPoolClientCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
-import { customerFromScopes, routeScopes, scopesForGroups } from '../../functions/core/access.ts';
-import { actsFor, callerOf, hasScope } from '../../functions/lib/caller.ts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  customerFromScopes,
+  MACHINE_ROLES,
+  principalFor,
+  principalLabel,
+  ROLES,
+  routeScopes,
+  scopesForGroups,
+} from '../../functions/core/access.ts';
+import { timelineOf } from '../../functions/core/order.ts';
+import { actsFor, callerOf, hasScope, isStaff } from '../../functions/lib/caller.ts';
 import { HttpError } from '../../functions/lib/http.ts';
 import { handler as preTokenGeneration } from '../../functions/pre-token-generation/handler.ts';
+
+const cognito = mockClient(CognitoIdentityProviderClient);
 
 const withJwt = (jwt: unknown): APIGatewayProxyEventV2 =>
   ({ requestContext: jwt === undefined ? {} : { authorizer: { jwt } } }) as unknown as APIGatewayProxyEventV2;
@@ -41,11 +57,63 @@ describe('callerOf: the caller from API Gateway JWT authorizer claims', () => {
         scopes: null,
       }),
     );
-    expect(caller.principal).toEqual({ kind: 'user', id: 'alice' });
+    expect(caller.principal).toEqual({ kind: 'user', id: 'alice', role: 'rep' });
     expect(caller.groups).toEqual(['rep', 'ops']);
     expect(caller.scopes).toEqual(['openid', 'sales/orders.read']);
     expect(caller.customerId).toBeUndefined();
     expect(actsFor(caller, 'CUST-1001')).toBe(true);
+  });
+
+  it('fails closed with 403 on a token that looks customer-bound but names no customer (never "any customer")', () => {
+    const machine = (scope: string, extra: Record<string, string> = {}) =>
+      withJwt({ claims: { client_id: 'buyer', sub: 'buyer', scope, ...extra }, scopes: scope.split(' ') });
+    const person = (scope: string) =>
+      withJwt({ claims: { client_id: 'staff', username: 'alice', 'cognito:groups': '[rep]', scope } });
+    const refused = [
+      machine('sales/orders.place sales/orders.read sales/orders.on-account'),
+      machine('sales/orders.read sales/customer.CUST-1002'),
+      machine('sales/orders.read sales/customer.CUST-1002', { customer_id: 'CUST-1003' }),
+      machine('sales/orders.on-account', { customer_id: '' }),
+      person('sales/orders.read sales/customer.CUST-1002'),
+    ];
+    for (const event of refused) {
+      let status: number | undefined;
+      try {
+        callerOf(event);
+      } catch (error) {
+        status = (error as HttpError).statusCode;
+      }
+      expect(status, JSON.stringify(event.requestContext)).toBe(403);
+    }
+    // The same scopes with the claim are fine; a rep may bill on account without being bound.
+    const bound = callerOf(machine('sales/orders.on-account sales/customer.CUST-1002', { customer_id: 'CUST-1002' }));
+    expect(actsFor(bound, 'CUST-1002')).toBe(true);
+    expect(actsFor(bound, 'CUST-1003')).toBe(false);
+    expect(callerOf(person('sales/orders.on-account')).customerId).toBeUndefined();
+    // An unbound machine client (the web checkout) still acts for any customer.
+    expect(actsFor(callerOf(machine('sales/orders.place sales/orders.read')), 'CUST-1003')).toBe(true);
+  });
+
+  it('records a person with their role, and shows people to machine clients by kind and role only', () => {
+    const rep = callerOf(
+      withJwt({
+        claims: { client_id: 'staff', username: 'alice@example.com', 'cognito:groups': '[rep]', scope: 'x' },
+      }),
+    );
+    expect(rep.principal).toEqual({ kind: 'user', id: 'alice@example.com', role: 'rep' });
+    expect(isStaff(rep)).toBe(true);
+    expect(principalFor(rep.principal, 'staff')).toEqual(rep.principal);
+    expect(principalFor(rep.principal, 'client')).toEqual({ kind: 'user', role: 'rep' });
+    expect(principalLabel(principalFor(rep.principal, 'client'))).toBe('user (rep)');
+    expect(principalLabel(principalFor({ kind: 'user', id: 'bob' }, 'client'))).toBe('user');
+    expect(principalLabel(principalFor({ kind: 'user', id: 'bob' }, 'staff'))).toBe('user:bob');
+    // Machine clients are not people: their id is shown to everyone.
+    expect(principalFor({ kind: 'client', id: 'buyer' }, 'client')).toEqual({ kind: 'client', id: 'buyer' });
+    const order = { stages: { OrderReceived: '2026-11-28T10:00:00.000Z' }, placedBy: rep.principal };
+    expect(timelineOf(order, 'client')).toEqual([
+      { at: '2026-11-28T10:00:00.000Z', type: 'OrderReceived', by: 'user (rep)' },
+    ]);
+    expect(timelineOf(order, 'staff')[0]?.by).toBe('user:alice@example.com');
   });
 
   it('fails closed with 401 when there is no verified caller', () => {
@@ -67,6 +135,12 @@ describe('the role table', () => {
     expect(scopesForGroups([])).toEqual([]);
   });
 
+  it('gives on-account billing to no machine role that is not customer-bound (callerOf relies on it)', () => {
+    expect(
+      MACHINE_ROLES.filter((r) => ROLES[r].scopes.includes('orders.on-account') && !ROLES[r].customerBound),
+    ).toEqual([]);
+  });
+
   it('binds a client to at most one customer', () => {
     expect(customerFromScopes(['sales/orders.read', 'sales/customer.CUST-1002'])).toBe('CUST-1002');
     expect(customerFromScopes(['sales/orders.read'])).toBeUndefined();
@@ -81,30 +155,78 @@ describe('the role table', () => {
 });
 
 describe('pre-token-generation trigger (V3 event)', () => {
-  const event = (triggerSource: string, scopes: string[], groups: string[] = []) =>
+  // The pool's app clients as DescribeUserPoolClient answers: the binding is in their configuration.
+  const CONFIGURED: Record<string, string[]> = {
+    buyer: ['sales/orders.place', 'sales/orders.read', 'sales/orders.on-account', 'sales/customer.CUST-1002'],
+    checkout: ['sales/orders.place', 'sales/orders.read', 'sales/catalog.read'],
+  };
+  beforeEach(() => {
+    cognito.reset();
+    cognito.on(DescribeUserPoolClientCommand).callsFake((input: { ClientId: string; UserPoolId: string }) => ({
+      UserPoolClient: {
+        ClientId: input.ClientId,
+        UserPoolId: input.UserPoolId,
+        AllowedOAuthScopes: CONFIGURED[input.ClientId],
+      },
+    }));
+  });
+
+  const event = (triggerSource: string, scopes: string[], groups: string[] = [], clientId = 'c') =>
     ({
       version: '3',
       triggerSource,
       region: 'eu-west-1',
       userPoolId: 'eu-west-1_x',
       userName: groups.length ? 'alice' : null,
-      callerContext: { awsSdkVersion: '1', clientId: 'c' },
+      callerContext: { awsSdkVersion: '1', clientId },
       request: { userAttributes: {}, groupConfiguration: { groupsToOverride: groups, iamRolesToOverride: [] }, scopes },
       response: { claimsAndScopeOverrideDetails: null },
     }) as never;
 
   it("puts a bound client's customer in the customer_id claim", async () => {
     const result = await preTokenGeneration(
-      event('TokenGeneration_ClientCredentials', ['sales/orders.place', 'sales/customer.CUST-1002']),
+      event('TokenGeneration_ClientCredentials', ['sales/orders.place', 'sales/customer.CUST-1002'], [], 'buyer'),
     );
     expect(result.response.claimsAndScopeOverrideDetails).toEqual({
       accessTokenGeneration: { claimsToAddOrOverride: { customer_id: 'CUST-1002' } },
     });
+    expect(cognito.commandCalls(DescribeUserPoolClientCommand)[0]?.args[0].input).toEqual({
+      UserPoolId: 'eu-west-1_x',
+      ClientId: 'buyer',
+    });
+  });
+
+  it('binds by client: a bound client that asks for fewer scopes still gets its customer, and its customer scope', async () => {
+    const result = await preTokenGeneration(
+      event(
+        'TokenGeneration_ClientCredentials',
+        ['sales/orders.place', 'sales/orders.read', 'sales/orders.on-account'],
+        [],
+        'buyer',
+      ),
+    );
+    expect(result.response.claimsAndScopeOverrideDetails).toEqual({
+      accessTokenGeneration: {
+        claimsToAddOrOverride: { customer_id: 'CUST-1002' },
+        scopesToAdd: ['sales/customer.CUST-1002'],
+      },
+    });
   });
 
   it('adds no claim for an unbound client', async () => {
-    const result = await preTokenGeneration(event('TokenGeneration_ClientCredentials', ['sales/orders.place']));
+    const result = await preTokenGeneration(
+      event('TokenGeneration_ClientCredentials', ['sales/orders.place'], [], 'checkout'),
+    );
     expect(result.response.claimsAndScopeOverrideDetails).toEqual({ accessTokenGeneration: {} });
+  });
+
+  it('issues no token when the binding cannot be read (the error reaches Cognito)', async () => {
+    cognito
+      .on(DescribeUserPoolClientCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' }));
+    await expect(
+      preTokenGeneration(event('TokenGeneration_ClientCredentials', ['sales/orders.place'], [], 'unseen-client')),
+    ).rejects.toThrow(/Rate exceeded/);
   });
 
   it("gives a person their groups' scopes and takes away the rest of what the app asked for", async () => {
@@ -119,5 +241,6 @@ describe('pre-token-generation trigger (V3 event)', () => {
       'sales/orders.on-account',
       'sales/orders.place',
     ]);
+    expect(cognito.commandCalls(DescribeUserPoolClientCommand)).toHaveLength(0);
   });
 });

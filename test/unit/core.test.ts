@@ -217,7 +217,7 @@ describe('order lifecycle helpers', () => {
       now: new Date('2026-11-28T10:00:00Z'),
     });
     order.stages.OrderValidated = '2026-11-28T10:00:02.000Z';
-    expect(timelineOf(order)).toEqual([
+    expect(timelineOf(order, 'staff')).toEqual([
       { at: '2026-11-28T10:00:00.000Z', type: 'OrderReceived' },
       { at: '2026-11-28T10:00:02.000Z', type: 'OrderValidated' },
     ]);

@@ -1,0 +1,34 @@
+import {
+  CognitoIdentityProviderClient,
+  DescribeUserPoolClientCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { tracer } from '../lib/powertools.ts';
+
+const MAX_AGE_MS = 5 * 60_000;
+
+/**
+ * The scopes an app client is configured to receive (AllowedOAuthScopes), read from the user pool
+ * and cached for five minutes per execution environment. This is the client's configuration, not
+ * what it asked for in one token request, so a binding kept in it cannot be dropped by asking for
+ * fewer scopes.
+ */
+export class AppClients {
+  private client: CognitoIdentityProviderClient | undefined;
+  private readonly cache = new Map<string, { scopes: string[]; until: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async allowedScopes(userPoolId: string, clientId: string): Promise<string[]> {
+    const key = `${userPoolId}/${clientId}`;
+    const hit = this.cache.get(key);
+    if (hit && hit.until > this.now()) return hit.scopes;
+    this.client ??= tracer.captureAWSv3Client(new CognitoIdentityProviderClient({}));
+    const { UserPoolClient } = await this.client.send(
+      new DescribeUserPoolClientCommand({ UserPoolId: userPoolId, ClientId: clientId }),
+    );
+    if (!UserPoolClient) throw new Error(`App client ${clientId} not found`);
+    const scopes = UserPoolClient.AllowedOAuthScopes ?? [];
+    this.cache.set(key, { scopes, until: this.now() + MAX_AGE_MS });
+    return scopes;
+  }
+}
