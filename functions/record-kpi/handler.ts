@@ -1,7 +1,6 @@
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { metricsFor } from '../core/kpi.ts';
@@ -41,7 +40,11 @@ const record = makeIdempotent(
  */
 export const handler = middy(async (event: OrderEvent, context: Context) => {
   config.registerLambdaContext(context);
-  return record(event);
-})
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics));
+  try {
+    return await record(event);
+  } finally {
+    // Most events (and every repeat) carry no KPI: publish only when there is a metric, instead of
+    // a warning per event about an empty batch.
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  }
+}).use(injectLambdaContext(logger, { resetKeys: true }));

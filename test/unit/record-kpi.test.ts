@@ -42,10 +42,12 @@ const completed = {
 describe('KPI consumer', () => {
   it('counts an order event once, even when it is delivered twice', async () => {
     const added = vi.spyOn(metrics, 'addMetric');
+    const published = vi.spyOn(metrics, 'publishStoredMetrics');
     dynamo.on(PutItemCommand).resolvesOnce({});
     dynamo.on(UpdateItemCommand).resolves({});
     expect(await handler(completed, context)).toEqual({ recorded: ['OrdersCompleted', 'OrderCycleTime', 'Revenue'] });
     expect(added.mock.calls.map((call) => call[0])).toEqual(['OrdersCompleted', 'OrderCycleTime']);
+    expect(published).toHaveBeenCalledTimes(1);
 
     // The same (order, event type) again: the idempotency record says it was counted.
     const putItem = dynamo.commandCalls(PutItemCommand)[0]?.args[0].input;
@@ -62,8 +64,11 @@ describe('KPI consumer', () => {
       }),
     );
     added.mockClear();
+    published.mockClear();
     await handler({ ...completed, id: 'e2' }, context);
     expect(added).not.toHaveBeenCalled();
+    // Nothing to publish, and no warning about an empty batch either.
+    expect(published).not.toHaveBeenCalled();
     expect(putItem?.Item?.id?.S).toContain('#'); // keyed by a hash of [orderId, detail-type]
   });
 });
