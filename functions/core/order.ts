@@ -142,6 +142,8 @@ export function interruptedFailure(
   compensationFailed: readonly string[],
   missing: readonly Missing[] = [],
   paymentMethod: 'card' | 'on_account' = 'card',
+  /** The order has its invoice: nothing was given back, there was nothing to give back. */
+  invoiced = false,
 ): Failure {
   const ended = `The order's workflow ended ${executionStatus} before the order finished`;
   const notes: string[] = [];
@@ -154,6 +156,8 @@ export function interruptedFailure(
     notes.push(`${note}; left for operations to settle`);
   }
   if (compensationFailed.length > 0) notes.push(compensationNote(compensationFailed));
+  if (notes.length === 0 && invoiced)
+    return { code: 'WorkflowInterrupted', message: `${ended}. Invoice issued; only the order's completion is missing` };
   if (notes.length === 0) return { code: 'WorkflowInterrupted', message: `${ended}; it was compensated` };
   return {
     code: 'WorkflowInterrupted',

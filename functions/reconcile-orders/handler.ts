@@ -100,7 +100,7 @@ async function reconcile(orderId: string, executionStatus: string): Promise<'clo
   }
   const after = await orders.get(orderId);
   const missing = missingAfterInterruption(after);
-  const failure = interruptedFailure(executionStatus, failed, missing, after.payment.method);
+  const failure = interruptedFailure(executionStatus, failed, missing, after.payment.method, Boolean(after.invoice));
   if (failed.length > 0) metrics.addMetric('CompensationFailed', MetricUnit.Count, 1);
   if (missing.length > 0) metrics.addMetric('OrderNotSettled', MetricUnit.Count, 1);
   if (failed.length > 0 || missing.length > 0) metrics.publishStoredMetrics();

@@ -296,6 +296,9 @@ describe('order lifecycle helpers', () => {
     expect(both.message).toContain('Compensation failed for: stock');
     expect(both.message).not.toContain('compensated');
     expect(both).toMatchObject({ compensationFailed: ['stock'], missing: ['payment', 'invoice'] });
+    expect(interruptedFailure('ABORTED', [], [], 'card', true).message).toBe(
+      "The order's workflow ended ABORTED before the order finished. Invoice issued; only the order's completion is missing",
+    );
   });
 });
 
