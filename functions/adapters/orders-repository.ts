@@ -189,9 +189,10 @@ export class OrdersRepository {
    * The reconciler's fence, written before it compensates: sets `closing` (once) and counts this
    * attempt. Forward steps check `closing` atomically before acting outside (payment intent,
    * shipment booking), so a task still running after its execution was stopped re-creates nothing.
-   * Returns the attempts so far, this one included; OrderClosed on a closed order.
+   * Returns the attempts so far, this one included, and when the first one fenced it; OrderClosed
+   * on a closed order.
    */
-  async fence(orderId: string, at: Date): Promise<{ attempts: number }> {
+  async fence(orderId: string, at: Date): Promise<{ attempts: number; closing: string }> {
     try {
       const result = await documents().send(
         new UpdateCommand({
@@ -206,7 +207,10 @@ export class OrdersRepository {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { attempts: Number(result.Attributes?.reconcileAttempts ?? 1) };
+      return {
+        attempts: Number(result.Attributes?.reconcileAttempts ?? 1),
+        closing: String(result.Attributes?.closing ?? at.toISOString()),
+      };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const current = error.Item ? unmarshall(error.Item) : undefined;

@@ -36,6 +36,12 @@ const maxAttempts = numberEnv('RECONCILE_MAX_ATTEMPTS', 5);
 /** Tries of each compensation step within one run, with exponential backoff and full jitter. */
 const stepAttempts = numberEnv('RECONCILE_STEP_ATTEMPTS', 4);
 const STEP_BACKOFF_MS = 200;
+/**
+ * How long after the fence a delivered order without its invoice is left open: IssueInvoice does not
+ * check the fence, and an invocation still running after StopExecution (at most its 60 s timeout)
+ * may yet issue it. Twice its timeout; Lambda's retries (about 1 and 2 minutes) and the sweep come back.
+ */
+const invoiceGraceSeconds = numberEnv('RECONCILE_INVOICE_GRACE_SECONDS', 120);
 
 type StatusChange = EventBridgeEvent<'Step Functions Execution Status Change', { name?: string; status?: string }>;
 type Scheduled = EventBridgeEvent<'Scheduled Event', Record<string, never>>;
@@ -43,6 +49,11 @@ type Scheduled = EventBridgeEvent<'Scheduled Event', Record<string, never>>;
 /** A compensation step still failed after its retries; the order stays open (fenced) for the next run. */
 export class CompensationIncomplete extends Error {
   override name = 'CompensationIncomplete';
+}
+
+/** A delivered order's invoice may still be being issued by a task of the stopped execution: not closed yet. */
+export class InvoiceMayBeInFlight extends Error {
+  override name = 'InvoiceMayBeInFlight';
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -77,8 +88,9 @@ async function reconcile(orderId: string, executionStatus: string): Promise<'clo
   if (!order) return 'already-closed';
   if (isTerminal(order.status)) return announceAgain(orderId, order.failure?.code);
   let attempts: number;
+  let closing: string;
   try {
-    ({ attempts } = await orders.fence(orderId, clock()));
+    ({ attempts, closing } = await orders.fence(orderId, clock()));
   } catch (error) {
     if (!(error instanceof OrderClosed)) throw error;
     return announceAgain(orderId, (await orders.find(orderId))?.failure?.code);
@@ -99,6 +111,13 @@ async function reconcile(orderId: string, executionStatus: string): Promise<'clo
     );
   }
   const after = await orders.get(orderId);
+  const invoicing = !after.invoice && (after.paymentRecord?.status === 'CAPTURED' || !!after.stages.OrderDelivered);
+  if (invoicing && attempts < maxAttempts && clock().getTime() - Date.parse(closing) < invoiceGraceSeconds * 1000) {
+    logger.warn('Delivered order not invoiced yet; left open while an invoice may still be issued', { attempts });
+    throw new InvoiceMayBeInFlight(
+      `Order ${orderId} may still be invoiced by its stopped workflow (attempt ${attempts})`,
+    );
+  }
   const missing = missingAfterInterruption(after);
   const failure = interruptedFailure(executionStatus, failed, missing, after.payment.method, Boolean(after.invoice));
   if (failed.length > 0) metrics.addMetric('CompensationFailed', MetricUnit.Count, 1);

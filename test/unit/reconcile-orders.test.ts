@@ -45,7 +45,11 @@ const aborted = {
 };
 let reconcile: (event: unknown, context: Context) => Promise<{ outcome: string }>;
 
-function storeOrder(fields: Record<string, unknown>, shipments: Record<string, unknown>[] = []) {
+function storeOrder(
+  fields: Record<string, unknown>,
+  shipments: Record<string, unknown>[] = [],
+  closing = '2026-01-01T00:00:00.000Z', // fenced long ago
+) {
   const order = {
     orderId: ORDER_ID,
     sk: 'ORDER',
@@ -63,7 +67,7 @@ function storeOrder(fields: Record<string, unknown>, shipments: Record<string, u
   };
   const items = [order, ...shipments.map((s) => ({ orderId: ORDER_ID, sk: `SHIPMENT#${s.shipmentId}`, ...s }))];
   documents.on(QueryCommand).resolves({ Items: items });
-  documents.on(UpdateCommand).resolves({ Attributes: { ...order, reconcileAttempts: 1 } });
+  documents.on(UpdateCommand).resolves({ Attributes: { ...order, closing, reconcileAttempts: 1 } });
   documents.on(GetCommand).callsFake((input: { Key: { sk: string } }) => ({
     Item: input.Key.sk === 'ORDER' ? order : { orderId: ORDER_ID, sk: 'RESERVATION', lines: [], status: 'SHIPPED' },
   }));
@@ -114,5 +118,22 @@ describe('reconciler', () => {
     const added = vi.spyOn(metrics, 'addMetric');
     expect(await reconcile(aborted, context as unknown as Context)).toEqual({ outcome: 'closed' });
     expect(added.mock.calls.map(([name]) => name)).toEqual(['OrderNotSettled']);
+  });
+
+  it('leaves a delivered order without its invoice open for a while: a task of the stopped execution may still issue it', async () => {
+    const justNow = new Date().toISOString();
+    storeOrder(
+      {
+        paymentRecord: { method: 'card', status: 'CAPTURED', idempotencyKey: `${ORDER_ID}:authorize`, amount: 100 },
+        stages: { OrderDelivered: justNow },
+      },
+      [{ shipmentId: `${ORDER_ID}-1`, carrier: 'SANDBOX', trackingNumber: 'T', status: 'DELIVERED' }],
+      justNow,
+    );
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+    await expect(reconcile(aborted, context as unknown as Context)).rejects.toMatchObject({
+      name: 'InvoiceMayBeInFlight',
+    });
+    expect(published()).not.toContain('OrderFailed');
   });
 });

@@ -25,7 +25,8 @@ beforeAll(async () => {
     // a failing void is retried without waiting.
     retryIntervalOverrides: { AuthorizePayment: RETRY_WAIT_MS, VoidPayment: 0 },
     // The status change and Lambda's two retries are three runs; the fourth is the last allowed.
-    environment: { POWERTOOLS_LOG_LEVEL: 'ERROR', RECONCILE_MAX_ATTEMPTS: '4' },
+    // No grace for an invoice still being issued (its own unit test covers it): orders stopped after capture close at once.
+    environment: { POWERTOOLS_LOG_LEVEL: 'ERROR', RECONCILE_MAX_ATTEMPTS: '4', RECONCILE_INVOICE_GRACE_SECONDS: '0' },
   });
   client = new TestClient(runtime);
   dynamo = new DynamoDBClient({
