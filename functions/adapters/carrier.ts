@@ -12,11 +12,17 @@ export interface Carrier {
     parcels: number;
   }): Promise<{ trackingNumber: string }>;
   /**
-   * Cancels a booked shipment before the carrier picked it up. `cancelled: false` when the parcel
-   * already left (it can no longer be stopped); cancelling twice counts as success.
+   * Cancels a booked shipment before the carrier picked it up, by our shipment id (the reference the
+   * booking was made under; the tracking number when we have it). `cancelled: false` when the parcel
+   * already left (it can no longer be stopped); cancelling twice, or a booking never made, counts as
+   * success (and a later booking under that id is not carried).
    */
-  cancel(request: { shipmentId: string; trackingNumber: string }): Promise<{ cancelled: boolean }>;
+  cancel(request: { shipmentId: string; trackingNumber?: string }): Promise<{ cancelled: boolean }>;
 }
+
+/** The sandbox's tracking number for a shipment id: a retried booking gets the same one. */
+export const sandboxTrackingNumber = (shipmentId: string) =>
+  `SBX${createHash('sha256').update(shipmentId).digest('hex').slice(0, 12).toUpperCase()}`;
 
 /** What the sandbox carrier knows of its parcels, shared by every function of the process (as a remote carrier would be). */
 const parcels = sandboxState('carrier', () => new Map<string, 'BOOKED' | 'PICKED_UP' | 'CANCELLED'>());
@@ -45,7 +51,7 @@ export class SandboxCarrier implements Carrier {
     address: Address;
     parcels: number;
   }): Promise<{ trackingNumber: string }> {
-    const trackingNumber = `SBX${createHash('sha256').update(request.shipmentId).digest('hex').slice(0, 12).toUpperCase()}`;
+    const trackingNumber = sandboxTrackingNumber(request.shipmentId);
     if (parcels.get(trackingNumber) === 'CANCELLED') return { trackingNumber }; // a retried booking of a cancelled one
     if (!parcels.has(trackingNumber)) parcels.set(trackingNumber, 'BOOKED');
     const { webhookUrl, webhookSecret, deliveryMs } = this.options;
@@ -56,11 +62,17 @@ export class SandboxCarrier implements Carrier {
     return { trackingNumber };
   }
 
-  async cancel(request: { shipmentId: string; trackingNumber: string }): Promise<{ cancelled: boolean }> {
-    const state = parcels.get(request.trackingNumber);
+  async cancel(request: { shipmentId: string; trackingNumber?: string }): Promise<{ cancelled: boolean }> {
+    const trackingNumber = request.trackingNumber ?? sandboxTrackingNumber(request.shipmentId);
+    const state = parcels.get(trackingNumber);
     if (state === 'PICKED_UP') return { cancelled: false };
-    parcels.set(request.trackingNumber, 'CANCELLED');
+    parcels.set(trackingNumber, 'CANCELLED');
     return { cancelled: true };
+  }
+
+  /** What the sandbox knows of a parcel (undefined: never booked nor cancelled). */
+  parcelState(trackingNumber: string): 'BOOKED' | 'PICKED_UP' | 'CANCELLED' | undefined {
+    return parcels.get(trackingNumber);
   }
 
   private report(trackingNumber: string, status: CarrierWebhook['status'], afterMs: number): void {

@@ -1,5 +1,5 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { OrderClosed, OrderNotFound } from '../core/errors.ts';
 import { isTerminal, statusRank } from '../core/order.ts';
@@ -26,6 +26,10 @@ export const OPEN_ORDERS_INDEX = 'openOrders';
 const OPEN = 'OPEN';
 
 type StoredOrder = Omit<Order, 'shipments'>;
+
+const closedValues = Object.fromEntries(TERMINAL_STATUSES.map((status, i) => [`:closed${i}`, status]));
+/** The order is open and no reconciler is compensating it: what a forward step checks before acting outside. */
+const OPEN_AND_NOT_CLOSING = `attribute_exists(orderId) AND attribute_not_exists(closing) AND NOT #status IN (${TERMINAL_STATUSES.map((_, i) => `:closed${i}`).join(', ')})`;
 export interface ShipmentRecord extends Shipment {
   orderId: string;
   taskToken?: string;
@@ -94,7 +98,7 @@ export class OrdersRepository {
     orderId: string,
     stage: string,
     at: Date,
-    changes: { status?: OrderStatus; set?: Record<string, unknown> } = {},
+    changes: { status?: OrderStatus; set?: Record<string, unknown>; whileOpen?: boolean } = {},
   ): Promise<{ order: StoredOrder; recorded: boolean }> {
     const names: Record<string, string> = {
       '#stages': 'stages',
@@ -111,6 +115,8 @@ export class OrdersRepository {
     });
     const closed = TERMINAL_STATUSES.map((_, index) => `:closed${index}`).join(', ');
     conditions.push(`NOT #status IN (${closed})`);
+    // A forward step's stage (after an external effect) is refused once a reconciler fenced the order.
+    if (changes.whileOpen) conditions.push('attribute_not_exists(closing)');
     if (changes.status) {
       values[':newStatus'] = changes.status;
       values[':rank'] = statusRank(changes.status);
@@ -145,15 +151,17 @@ export class OrdersRepository {
       if ((current.stages as Record<string, unknown> | undefined)?.[stage])
         return { order: withoutKey(current), recorded: false };
       if (isTerminal(current.status as OrderStatus)) throw new OrderClosed(orderId, String(current.status));
+      if (changes.whileOpen && current.closing) throw new OrderClosed(orderId, 'being closed');
       // The order is already further along: record the stage, keep the status.
-      return this.recordStage(orderId, stage, at, { set: changes.set });
+      return this.recordStage(orderId, stage, at, { set: changes.set, whileOpen: changes.whileOpen });
     }
   }
 
   /**
    * Records a payment intent (PENDING) before the provider is called, so compensation knows an
    * authorization may exist. Not a stage (no timeline entry, no event). Kept when one is already
-   * recorded; refused on a closed order.
+   * recorded; refused on a closed order and on one a reconciler is closing (OrderClosed): then the
+   * provider is never asked.
    */
   async recordPaymentIntent(orderId: string, record: Order['paymentRecord']): Promise<void> {
     try {
@@ -162,12 +170,9 @@ export class OrdersRepository {
           TableName: this.tableName,
           Key: { orderId, sk: ORDER_SK },
           UpdateExpression: 'SET paymentRecord = :record',
-          ConditionExpression: `attribute_exists(orderId) AND attribute_not_exists(paymentRecord) AND NOT #status IN (${TERMINAL_STATUSES.map((_, i) => `:closed${i}`).join(', ')})`,
+          ConditionExpression: `${OPEN_AND_NOT_CLOSING} AND attribute_not_exists(paymentRecord)`,
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':record': record,
-            ...Object.fromEntries(TERMINAL_STATUSES.map((status, i) => [`:closed${i}`, status])),
-          },
+          ExpressionAttributeValues: { ':record': record, ...closedValues },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -176,12 +181,108 @@ export class OrdersRepository {
       const current = error.Item ? unmarshall(error.Item) : undefined;
       if (!current) throw new OrderNotFound(orderId);
       if (isTerminal(current.status as OrderStatus)) throw new OrderClosed(orderId, String(current.status));
+      if (current.closing) throw new OrderClosed(orderId, 'being closed');
     }
   }
 
-  /** Open orders created before `cutoff`, oldest first (the reconciler's sweep), from the sparse index. */
-  async openOrdersCreatedBefore(cutoff: Date, limit: number): Promise<string[]> {
-    const ids: string[] = [];
+  /**
+   * The reconciler's fence, written before it compensates: sets `closing` (once) and counts this
+   * attempt. Forward steps check `closing` atomically before acting outside (payment intent,
+   * shipment booking), so a task still running after its execution was stopped re-creates nothing.
+   * Returns the attempts so far, this one included, and when the first one fenced it; OrderClosed
+   * on a closed order.
+   */
+  async fence(orderId: string, at: Date): Promise<{ attempts: number; closing: string }> {
+    try {
+      const result = await documents().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { orderId, sk: ORDER_SK },
+          UpdateExpression:
+            'SET closing = if_not_exists(closing, :at), reconcileAttempts = if_not_exists(reconcileAttempts, :zero) + :one',
+          ConditionExpression: `attribute_exists(orderId) AND NOT #status IN (${TERMINAL_STATUSES.map((_, i) => `:closed${i}`).join(', ')})`,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':at': at.toISOString(), ':zero': 0, ':one': 1, ...closedValues },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return {
+        attempts: Number(result.Attributes?.reconcileAttempts ?? 1),
+        closing: String(result.Attributes?.closing ?? at.toISOString()),
+      };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const current = error.Item ? unmarshall(error.Item) : undefined;
+      if (!current) throw new OrderNotFound(orderId);
+      throw new OrderClosed(orderId, String(current.status));
+    }
+  }
+
+  /**
+   * Records a shipment before the carrier is asked (BOOKING, deterministic id), in one transaction
+   * with the check that the order is open and not being closed: compensation then knows a booking
+   * may exist and cancels it by its shipment id, and a fenced order books nothing (OrderClosed).
+   * A retry keeps the record as it is.
+   */
+  async recordShipmentIntent(record: { orderId: string; shipmentId: string; carrier: string }): Promise<void> {
+    await this.transactOnOpenOrder(record.orderId, {
+      TableName: this.tableName,
+      Key: { orderId: record.orderId, sk: `${SHIPMENT_PREFIX}${record.shipmentId}` },
+      UpdateExpression: 'SET #s = if_not_exists(#s, :booking), shipmentId = :id, carrier = :carrier',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: { ':booking': 'BOOKING', ':id': record.shipmentId, ':carrier': record.carrier },
+    });
+  }
+
+  /**
+   * The carrier booked it: BOOKING becomes CREATED with the tracking number, if the order is still
+   * open and not being closed and the shipment was not cancelled meanwhile; else OrderClosed (the
+   * caller cancels the booking it just made).
+   */
+  async confirmShipment(orderId: string, shipmentId: string, trackingNumber: string): Promise<void> {
+    await this.transactOnOpenOrder(orderId, {
+      TableName: this.tableName,
+      Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
+      UpdateExpression: 'SET #s = :created, trackingNumber = :tracking',
+      ConditionExpression: '#s IN (:booking, :created)',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: { ':booking': 'BOOKING', ':created': 'CREATED', ':tracking': trackingNumber },
+    });
+  }
+
+  private async transactOnOpenOrder(orderId: string, update: Record<string, unknown>): Promise<void> {
+    try {
+      await documents().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: { orderId, sk: ORDER_SK },
+                ConditionExpression: OPEN_AND_NOT_CLOSING,
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: closedValues,
+              },
+            },
+            { Update: update as never },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      // A conflict is transient (the task's Retry); a failed condition means closed, closing or cancelled.
+      if (!reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw error;
+      throw new OrderClosed(orderId, 'being closed');
+    }
+  }
+
+  /**
+   * Open orders created before `cutoff`, oldest first, page by page (the reconciler's sweep walks
+   * the whole sparse index, so orders waiting days for delivery never hide newer stuck ones).
+   */
+  async *openOrdersCreatedBefore(cutoff: Date, pageSize: number): AsyncGenerator<string[]> {
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await documents().send(
@@ -190,29 +291,14 @@ export class OrdersRepository {
           IndexName: OPEN_ORDERS_INDEX,
           KeyConditionExpression: 'openOrder = :open AND createdAt < :cutoff',
           ExpressionAttributeValues: { ':open': OPEN, ':cutoff': cutoff.toISOString() },
-          Limit: limit - ids.length,
+          Limit: pageSize,
           ExclusiveStartKey: startKey,
         }),
       );
-      ids.push(...(page.Items ?? []).map((item) => String(item.orderId)));
+      const ids = (page.Items ?? []).map((item) => String(item.orderId));
+      if (ids.length > 0) yield ids;
       startKey = page.LastEvaluatedKey;
-    } while (startKey && ids.length < limit);
-    return ids;
-  }
-
-  /** Creates the shipment record; a retry with the same shipment id leaves the first one in place. */
-  async putShipment(record: ShipmentRecord): Promise<void> {
-    try {
-      await documents().send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...record, sk: `${SHIPMENT_PREFIX}${record.shipmentId}` },
-          ConditionExpression: 'attribute_not_exists(orderId)',
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    } while (startKey);
   }
 
   async getShipment(orderId: string, shipmentId: string): Promise<ShipmentRecord | undefined> {
@@ -300,7 +386,7 @@ export class OrdersRepository {
 
 /** The order without its storage attributes (key, index and rank bookkeeping). */
 function withoutKey(item: Record<string, unknown> | undefined): StoredOrder {
-  const { sk: _sk, openOrder: _open, statusRank: _rank, ...order } = item ?? {};
+  const { sk: _sk, openOrder: _open, statusRank: _rank, reconcileAttempts: _attempts, ...order } = item ?? {};
   return order as StoredOrder;
 }
 

@@ -40,7 +40,8 @@ const ledger = sandboxState('payments', () => new Map<string, SandboxAuthorizati
  * Sandbox provider with the usual test tokens: `tok_visa` authorizes, `tok_declined` is declined,
  * `tok_error` fails transiently twice per order and then authorizes (so the workflow's Retry is
  * exercised), `tok_void_error` authorizes but the provider is unreachable for voids (so a failed
- * compensation can be observed).
+ * compensation can be observed), `tok_void_transient` authorizes and its voids fail transiently
+ * twice before they go through (so a compensation retried in place can be observed).
  */
 export class SandboxPaymentProvider implements PaymentProvider {
   private readonly failures = new Map<string, number>();
@@ -60,11 +61,13 @@ export class SandboxPaymentProvider implements PaymentProvider {
       const authorizationId = `auth_${request.orderId}`;
       ledger.set(request.idempotencyKey, { authorizationId, status: 'AUTHORIZED' });
       if (request.token === 'tok_void_error') voidFailingKeys.add(request.idempotencyKey);
+      if (request.token === 'tok_void_transient') voidTransientFailures.set(request.idempotencyKey, 2);
       return { authorizationId };
     };
     switch (request.token) {
       case 'tok_visa':
       case 'tok_void_error':
+      case 'tok_void_transient':
         return authorized();
       case 'tok_error': {
         const failed = this.failures.get(request.orderId) ?? 0;
@@ -92,6 +95,11 @@ export class SandboxPaymentProvider implements PaymentProvider {
   async void(request: { authorizationKey: string }): Promise<void> {
     if (voidFailingKeys.has(request.authorizationKey))
       throw new PaymentProviderUnavailable('Payment provider unreachable for voids (sandbox tok_void_error)');
+    const transient = voidTransientFailures.get(request.authorizationKey) ?? 0;
+    if (transient > 0) {
+      voidTransientFailures.set(request.authorizationKey, transient - 1);
+      throw new PaymentProviderUnavailable('Payment provider timed out (sandbox tok_void_transient)');
+    }
     const known = ledger.get(request.authorizationKey);
     if (known?.status === 'CAPTURED') throw new PaymentAlreadyCaptured('The payment was captured; it is not voided');
     ledger.set(request.authorizationKey, { ...known, status: 'VOIDED' });
@@ -100,3 +108,5 @@ export class SandboxPaymentProvider implements PaymentProvider {
 
 /** Keys authorized with `tok_void_error`. */
 const voidFailingKeys = sandboxState('payments-void-failing', () => new Set<string>());
+/** Keys authorized with `tok_void_transient`: voids still to fail. */
+const voidTransientFailures = sandboxState('payments-void-transient', () => new Map<string, number>());

@@ -1,4 +1,6 @@
 import { paymentKey, SandboxPaymentProvider } from '../adapters/payments.ts';
+import { OrderClosed } from '../core/errors.ts';
+import { isTerminal } from '../core/order.ts';
 import type { PaymentRecord } from '../core/schemas.ts';
 import { OrderRef } from '../core/schemas.ts';
 import { clock, eventPublisher, ordersRepository } from '../lib/deps.ts';
@@ -13,9 +15,14 @@ const recordStage = stageRecorder(orders, eventPublisher(), clock);
  * AuthorizePayment: card orders are authorized for the total; on-account orders passed the credit
  * check. The intent (PENDING, with its idempotency key) is recorded before the provider is called,
  * so compensation knows an authorization may exist even if this function dies before recording it.
+ * The intent is refused once a reconciler fences the order (`closing`), so a task still running
+ * after its execution was stopped never asks the provider; an authorization that arrives for an
+ * order closed meanwhile is voided again.
  */
 export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const order = await orders.get(orderId);
+  if (isTerminal(order.status) || order.closing)
+    throw new OrderClosed(orderId, order.closing ? 'being closed' : order.status);
   const amount = order.totals?.total ?? 0;
   let record: PaymentRecord;
   if (order.paymentRecord && order.paymentRecord.status !== 'PENDING') {
@@ -36,9 +43,17 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   } else {
     record = { method: 'on_account', status: 'ON_ACCOUNT', amount };
   }
-  await recordStage(orderId, 'OrderPaymentAuthorized', {
-    status: 'PAYMENT_AUTHORIZED',
-    set: { paymentRecord: record },
-  });
+  try {
+    await recordStage(orderId, 'OrderPaymentAuthorized', {
+      status: 'PAYMENT_AUTHORIZED',
+      set: { paymentRecord: record },
+      whileOpen: true,
+    });
+  } catch (error) {
+    // Closed or being closed meanwhile: the authorization must not stay open (voiding by key is idempotent).
+    if (error instanceof OrderClosed && record.idempotencyKey)
+      await payments.void({ authorizationKey: record.idempotencyKey });
+    throw error;
+  }
   return { status: record.status };
 });

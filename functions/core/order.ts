@@ -116,14 +116,59 @@ export const statusRank = (status: OrderStatus): number => RANKS[status];
 
 export const isTerminal = (status: OrderStatus): boolean => (TERMINAL_STATUSES as readonly string[]).includes(status);
 
-/** The failure of an order whose workflow ended outside its own Catch paths (stopped, timed out, failed). */
-export function interruptedFailure(executionStatus: string, compensationFailed: readonly string[]): Failure {
-  const message = `The order's workflow ended ${executionStatus} before the order finished; it was compensated`;
-  if (compensationFailed.length === 0) return { code: 'WorkflowInterrupted', message };
+export type Missing = NonNullable<Failure['missing']>[number];
+
+/**
+ * What an interrupted order still owes its customer once compensation is done: a captured payment
+ * is never voided and goods that left are not brought back, so the order says what is missing.
+ */
+export function missingAfterInterruption(
+  order: Pick<Order, 'payment' | 'paymentRecord' | 'shipments' | 'invoice'>,
+): Missing[] {
+  if (order.invoice) return [];
+  if (order.paymentRecord?.status === 'CAPTURED') return ['invoice'];
+  const left = order.shipments.some((s) => ['IN_TRANSIT', 'DELIVERED', 'LOST'].includes(s.status));
+  if (!left) return [];
+  // On account, the invoice is the demand for payment; a card authorization was voided.
+  return order.payment.method === 'card' ? ['payment', 'invoice'] : ['invoice'];
+}
+
+const MISSING_NOTES: Record<string, string> = {
+  invoice: 'Payment captured, invoice not issued',
+  'payment,invoice': 'Goods shipped, payment not captured, invoice not issued',
+};
+
+/**
+ * The failure of an order whose workflow ended outside its own Catch paths (stopped, timed out,
+ * failed). "Compensated" only when it was: a charged customer or shipped goods are said as such.
+ */
+export function interruptedFailure(
+  executionStatus: string,
+  compensationFailed: readonly string[],
+  missing: readonly Missing[] = [],
+  paymentMethod: 'card' | 'on_account' = 'card',
+  /** The order has its invoice: nothing was given back, there was nothing to give back. */
+  invoiced = false,
+): Failure {
+  const ended = `The order's workflow ended ${executionStatus} before the order finished`;
+  const notes: string[] = [];
+  if (missing.length > 0) {
+    const key = missing.join(',');
+    const note =
+      key === 'invoice' && paymentMethod === 'on_account'
+        ? 'Goods shipped, invoice not issued'
+        : (MISSING_NOTES[key] ?? `Missing: ${key}`);
+    notes.push(`${note}; left for operations to settle`);
+  }
+  if (compensationFailed.length > 0) notes.push(compensationNote(compensationFailed));
+  if (notes.length === 0 && invoiced)
+    return { code: 'WorkflowInterrupted', message: `${ended}. Invoice issued; only the order's completion is missing` };
+  if (notes.length === 0) return { code: 'WorkflowInterrupted', message: `${ended}; it was compensated` };
   return {
     code: 'WorkflowInterrupted',
-    message: `The order's workflow ended ${executionStatus} before the order finished. ${compensationNote(compensationFailed)}`,
-    compensationFailed: [...compensationFailed],
+    message: `${ended}. ${notes.join('. ')}`,
+    ...(compensationFailed.length > 0 ? { compensationFailed: [...compensationFailed] } : {}),
+    ...(missing.length > 0 ? { missing: [...missing] } : {}),
   };
 }
 

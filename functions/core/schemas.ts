@@ -104,11 +104,15 @@ export const PricedLine = z.object({
 
 export const Totals = z.object({ subtotal: MinorUnits, tax: MinorUnits, total: MinorUnits });
 
-export const ShipmentStatus = z.enum(['CREATED', 'IN_TRANSIT', 'DELIVERED', 'LOST', 'CANCELLED']);
+/**
+ * BOOKING: recorded before the carrier is asked (no tracking number yet), so compensation cancels a
+ * booking whose answer was never recorded; CREATED: booked, with its tracking number.
+ */
+export const ShipmentStatus = z.enum(['BOOKING', 'CREATED', 'IN_TRANSIT', 'DELIVERED', 'LOST', 'CANCELLED']);
 export const Shipment = z.object({
   shipmentId: z.string(),
   carrier: z.string(),
-  trackingNumber: z.string(),
+  trackingNumber: z.string().optional(),
   status: ShipmentStatus,
 });
 
@@ -131,6 +135,11 @@ export const Failure = z.object({
   message: z.string(),
   /** Compensation steps that did not succeed (payment, shipment, stock, credit): left for ops to settle. */
   compensationFailed: z.array(z.string()).optional(),
+  /**
+   * What the customer is owed after the order ended past the point of no return (payment captured or
+   * goods gone): `invoice` (paid or shipped, not invoiced), `payment` (shipped, not paid). Alarmed.
+   */
+  missing: z.array(z.enum(['payment', 'invoice'])).optional(),
 });
 
 /** Who placed an order or changed something: an API app client or a signed-in person. */
@@ -171,6 +180,11 @@ export const Order = z.object({
   shipments: z.array(Shipment),
   invoice: z.object({ number: z.string(), total: MinorUnits, pdfKey: z.string() }).optional(),
   failure: Failure.optional(),
+  /**
+   * Set (once) when the reconciler starts compensating an interrupted order: from then on, forward
+   * steps still running refuse to act (no authorization, no booking), so nothing is re-created.
+   */
+  closing: Timestamp.optional(),
   /** When each stage was first recorded; the timeline is derived from it, so a retried stage is recorded once. */
   stages: z.record(z.string(), Timestamp),
   createdAt: Timestamp,

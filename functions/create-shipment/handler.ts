@@ -18,19 +18,38 @@ const carrier = new SandboxCarrier({
   deliveryMs: numberEnv('CARRIER_SANDBOX_DELIVERY_MS', 2000),
 });
 
-/** CreateShipment: books the carrier, and the held stock leaves the warehouse. One warehouse, one shipment for now. */
+/**
+ * CreateShipment: books the carrier, and the held stock leaves the warehouse. One warehouse, one
+ * shipment for now. The booking is recorded first (BOOKING, deterministic id) in one transaction
+ * with the check that the order is open and no reconciler is closing it: compensation always knows
+ * a booking may exist, and a task still running after its execution was stopped books nothing. If
+ * the order turns out closed after the carrier booked, the booking is cancelled again.
+ */
 export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const order = await orders.get(orderId);
   // Stopped and compensated meanwhile (a late retry): book nothing.
-  if (isTerminal(order.status)) throw new OrderClosed(orderId, order.status);
+  if (isTerminal(order.status) || order.closing)
+    throw new OrderClosed(orderId, order.closing ? 'being closed' : order.status);
   const shipmentId = `${orderId}-1`;
   const existing = order.shipments.find((s) => s.shipmentId === shipmentId);
-  const trackingNumber =
-    existing?.trackingNumber ??
-    (await carrier.createShipment({ shipmentId, address: order.shippingAddress, parcels: 1 })).trackingNumber;
-  await orders.putShipment({ orderId, shipmentId, carrier: carrier.name, trackingNumber, status: 'CREATED' });
-  // Last: once the stock has left, compensation no longer releases it.
-  await catalog.ship(orderId);
-  await recordStage(orderId, 'OrderShipped', { status: 'SHIPPED' }, { carrier: carrier.name });
+  if (existing?.status === 'CANCELLED') throw new OrderClosed(orderId, 'being closed');
+  let trackingNumber = existing?.status === 'BOOKING' ? undefined : existing?.trackingNumber;
+  try {
+    if (!trackingNumber) {
+      await orders.recordShipmentIntent({ orderId, shipmentId, carrier: carrier.name });
+      ({ trackingNumber } = await carrier.createShipment({ shipmentId, address: order.shippingAddress, parcels: 1 }));
+      await orders.confirmShipment(orderId, shipmentId, trackingNumber);
+    }
+    // Last: once the stock has left, compensation no longer releases it.
+    await catalog.ship(orderId);
+    await recordStage(orderId, 'OrderShipped', { status: 'SHIPPED', whileOpen: true }, { carrier: carrier.name });
+  } catch (error) {
+    if (error instanceof OrderClosed && trackingNumber) {
+      // Booked, but the order is closed or being closed: the parcel must not go (idempotent with compensation).
+      const { cancelled } = await carrier.cancel({ shipmentId, trackingNumber });
+      if (cancelled) await orders.updateShipment(orderId, shipmentId, { status: 'CANCELLED', taskToken: null });
+    }
+    throw error;
+  }
   return { shipmentId, trackingNumber };
 });

@@ -3,7 +3,7 @@ import type { StockLedger } from '../adapters/catalog-repository.ts';
 import type { CreditLedger } from '../adapters/customers-repository.ts';
 import type { OrdersRepository } from '../adapters/orders-repository.ts';
 import { type PaymentProvider, paymentKey } from '../adapters/payments.ts';
-import { OrderClosed } from '../core/errors.ts';
+import { OrderClosed, PaymentAlreadyCaptured } from '../core/errors.ts';
 import type { stageRecorder } from './stages.ts';
 
 export interface CompensationDeps {
@@ -34,53 +34,80 @@ export function compensations(deps: CompensationDeps) {
 
   return {
     /**
-     * Voids an authorization that exists or may exist (PENDING: asked for, answer not recorded), by
-     * its idempotency key. A captured payment is never voided (delivered goods: ops decide).
+     * Voids the card authorization by its idempotency key whenever the order pays by card and the
+     * payment is not captured: one may exist (PENDING: asked for, answer not recorded), or a task
+     * still running may yet ask for one; voiding a key never used makes the provider refuse a later
+     * authorization under it. A captured payment is never voided (delivered goods: ops decide);
+     * a provider answering "already captured" gets the capture recorded.
      */
     async voidPayment(orderId: string): Promise<'voided' | 'captured' | 'none'> {
       const order = await deps.orders.get(orderId);
+      if (order.payment.method !== 'card') return 'none';
       const record = order.paymentRecord;
-      if (record?.method !== 'card') return 'none';
-      if (record.status === 'CAPTURED') return 'captured';
-      if (record.status === 'PENDING' || record.status === 'AUTHORIZED')
-        await deps.payments.void({ authorizationKey: record.idempotencyKey ?? paymentKey(orderId, 'authorize') });
+      if (record?.status === 'CAPTURED') return 'captured';
+      const authorizationKey = record?.idempotencyKey ?? paymentKey(orderId, 'authorize');
+      if (record?.status !== 'VOIDED') {
+        try {
+          await deps.payments.void({ authorizationKey });
+        } catch (error) {
+          if (!(error instanceof PaymentAlreadyCaptured)) throw error;
+          // Captured at the provider, not recorded here (CapturePayment stopped after the call).
+          const captured = record ?? { method: 'card' as const, idempotencyKey: authorizationKey, amount: 0 };
+          await announce(orderId, 'OrderPaymentCaptured', { paymentRecord: { ...captured, status: 'CAPTURED' } });
+          return 'captured';
+        }
+      }
+      // Nothing was asked for: the key is fenced at the provider, there is nothing to announce.
+      if (!record) return 'none';
       // VOIDED already: announced again, the provider is not asked twice.
       await announce(orderId, 'OrderPaymentVoided', { paymentRecord: { ...record, status: 'VOIDED' } });
       return 'voided';
     },
 
-    /** Cancels a booked shipment whose parcel has not left; a shipment the carrier picked up stays. */
+    /**
+     * Cancels booked shipments whose parcel has not left (BOOKING: asked for, answer maybe not
+     * recorded; CREATED: booked), by shipment id; a shipment the carrier picked up stays. A
+     * cancellation the carrier accepted but we failed to record is asked again (it is idempotent).
+     */
     async cancelShipments(orderId: string): Promise<'cancelled' | 'left' | 'none'> {
       const order = await deps.orders.get(orderId);
-      let outcome: 'cancelled' | 'left' | 'none' = 'none';
+      let cancelledAny = false;
+      let left = false;
       for (const shipment of order.shipments) {
         if (shipment.status === 'CANCELLED') {
-          outcome = 'cancelled';
+          cancelledAny = true;
           continue;
         }
-        if (shipment.status !== 'CREATED') return 'left';
+        if (shipment.status !== 'CREATED' && shipment.status !== 'BOOKING') {
+          left = true;
+          continue;
+        }
         const { cancelled } = await deps.carrier.cancel(shipment);
-        if (!cancelled) return 'left';
-        const stored = await deps.orders.updateShipment(orderId, shipment.shipmentId, {
-          status: 'CANCELLED',
-          taskToken: null,
-        });
-        if (stored.status !== 'CANCELLED') return 'left'; // the carrier's scan arrived first
-        outcome = 'cancelled';
+        const stored = cancelled
+          ? await deps.orders.updateShipment(orderId, shipment.shipmentId, { status: 'CANCELLED', taskToken: null })
+          : undefined;
+        // Not cancelled: the parcel left, or the carrier's scan was recorded first.
+        if (stored?.status === 'CANCELLED') cancelledAny = true;
+        else left = true;
       }
-      if (outcome === 'cancelled') await announce(orderId, 'OrderShipmentCancelled');
-      return outcome;
+      if (left) return 'left';
+      if (!cancelledAny) return 'none';
+      await announce(orderId, 'OrderShipmentCancelled');
+      return 'cancelled';
     },
 
     /**
-     * Returns held stock, and stock booked for a shipment that was cancelled before it left.
-     * Stock that left with the carrier stays shipped.
+     * Returns held stock, and stock booked for shipments that were all cancelled before they left.
+     * Stock that left with the carrier stays shipped. Stock shipped for a shipment that neither left
+     * nor was recorded cancelled is an error (retried, then flagged), never silently kept.
      */
     async releaseStock(orderId: string): Promise<boolean> {
       const order = await deps.orders.get(orderId);
       const restockShipped =
         order.shipments.length > 0 && order.shipments.every((shipment) => shipment.status === 'CANCELLED');
       const outcome = await deps.stock.release(orderId, { restockShipped });
+      if (outcome === 'shipped' && !order.shipments.some((s) => LEFT.includes(s.status)))
+        throw new ShipmentNotCancelled(`Stock of order ${orderId} is booked for a shipment not recorded as cancelled`);
       if (outcome === 'released' || outcome === 'already-released') {
         // 'already-released' after a tombstone written for an order that never reserved is not news.
         if (outcome === 'released' || order.stages.OrderStockReserved) await announce(orderId, 'OrderStockReleased');
@@ -93,4 +120,12 @@ export function compensations(deps: CompensationDeps) {
       return deps.credit.release(orderId);
     },
   };
+}
+
+/** Shipment statuses after the carrier picked the parcel up: the goods have left. */
+const LEFT: readonly string[] = ['IN_TRANSIT', 'DELIVERED', 'LOST'];
+
+/** The stock of a shipment that did not leave is still counted as shipped: its cancellation is not recorded. */
+export class ShipmentNotCancelled extends Error {
+  override name = 'ShipmentNotCancelled';
 }

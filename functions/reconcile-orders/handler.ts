@@ -2,11 +2,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import type { EventBridgeEvent } from 'aws-lambda';
+import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { SandboxCarrier } from '../adapters/carrier.ts';
 import { SandboxPaymentProvider } from '../adapters/payments.ts';
 import { OrderClosed } from '../core/errors.ts';
-import { interruptedFailure, isTerminal } from '../core/order.ts';
+import { interruptedFailure, isTerminal, missingAfterInterruption } from '../core/order.ts';
 import { OrderId } from '../core/schemas.ts';
 import { compensations } from '../lib/compensation.ts';
 import { numberEnv } from '../lib/config.ts';
@@ -27,83 +27,164 @@ const compensate = compensations({
 });
 /** The sweep looks at open orders older than this (a live order is left to its workflow). */
 const minAgeSeconds = numberEnv('SWEEP_MIN_AGE_SECONDS', 900);
-/** At most this many open orders per sweep; the next sweep continues. */
-const batchSize = numberEnv('SWEEP_BATCH_SIZE', 200);
+/** Open orders read per page of the index; the sweep pages through all of them within its time budget. */
+const pageSize = numberEnv('SWEEP_BATCH_SIZE', 200);
+/** Time kept back from the function's timeout: the sweep stops paging when less is left. */
+const SWEEP_RESERVE_MS = 30_000;
+/** Reconciler runs per order before a compensation step that still fails is left to ops. */
+const maxAttempts = numberEnv('RECONCILE_MAX_ATTEMPTS', 5);
+/** Tries of each compensation step within one run, with exponential backoff and full jitter. */
+const stepAttempts = numberEnv('RECONCILE_STEP_ATTEMPTS', 4);
+const STEP_BACKOFF_MS = 200;
+/**
+ * How long after the fence a delivered order without its invoice is left open: IssueInvoice does not
+ * check the fence, and an invocation still running after StopExecution (at most its 60 s timeout)
+ * may yet issue it. Twice its timeout; Lambda's retries (about 1 and 2 minutes) and the sweep come back.
+ */
+const invoiceGraceSeconds = numberEnv('RECONCILE_INVOICE_GRACE_SECONDS', 120);
 
 type StatusChange = EventBridgeEvent<'Step Functions Execution Status Change', { name?: string; status?: string }>;
 type Scheduled = EventBridgeEvent<'Scheduled Event', Record<string, never>>;
 
+/** A compensation step still failed after its retries; the order stays open (fenced) for the next run. */
+export class CompensationIncomplete extends Error {
+  override name = 'CompensationIncomplete';
+}
+
+/** A delivered order's invoice may still be being issued by a task of the stopped execution: not closed yet. */
+export class InvoiceMayBeInFlight extends Error {
+  override name = 'InvoiceMayBeInFlight';
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs a step, retrying any error with backoff (stock contention, a provider's 5xx, a lost response). */
+async function withRetries(step: string, run: () => Promise<unknown>): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await run();
+      return true;
+    } catch (error) {
+      logger.warn('Compensation step failed', { step, attempt, error: (error as Error).name });
+      if (attempt >= stepAttempts) return false;
+      await sleep(Math.random() * STEP_BACKOFF_MS * 2 ** (attempt - 1));
+    }
+  }
+}
+
 /**
  * Compensates an order whose workflow ended without closing it (stopped, timed out, failed
- * outside its Catch paths) and ends it FAILED WorkflowInterrupted. A closed order is left alone;
- * running twice, or beside the workflow's own compensation, is safe: every step is idempotent.
+ * outside its Catch paths) and ends it FAILED WorkflowInterrupted. First it fences the order
+ * (`closing`): a task still running refuses to authorize or book from then on. Each step is
+ * retried in place; a step that still fails leaves the order open and fenced and the run fails
+ * (Lambda's retries and the next sweep run it again) until the last allowed attempt, which closes
+ * the order saying what was not given back. A captured payment or goods that left are not undone:
+ * the failure says what is missing and alarms. Running twice, or beside the workflow's own
+ * compensation, is safe: every step is idempotent. On an order it already failed, it announces
+ * OrderFailed again (the first publish may have been lost; consumers are idempotent).
  */
 async function reconcile(orderId: string, executionStatus: string): Promise<'closed' | 'already-closed'> {
   const order = await orders.find(orderId);
-  if (!order || isTerminal(order.status)) return 'already-closed';
-  const failed: string[] = [];
-  const attempt = async (step: string, run: () => Promise<unknown>) => {
-    try {
-      await run();
-    } catch (error) {
-      failed.push(step);
-      logger.error('Compensation step failed', { step, error: (error as Error).name });
-    }
-  };
-  await attempt('payment', () => compensate.voidPayment(orderId));
-  await attempt('shipment', () => compensate.cancelShipments(orderId));
-  await attempt('stock', () => compensate.releaseStock(orderId));
-  await attempt('credit', () => compensate.releaseCredit(orderId));
-  const failure = interruptedFailure(executionStatus, failed);
-  if (failed.length > 0) {
-    metrics.addMetric('CompensationFailed', MetricUnit.Count, 1);
-    metrics.publishStoredMetrics();
+  if (!order) return 'already-closed';
+  if (isTerminal(order.status)) return announceAgain(orderId, order.failure?.code);
+  let attempts: number;
+  let closing: string;
+  try {
+    ({ attempts, closing } = await orders.fence(orderId, clock()));
+  } catch (error) {
+    if (!(error instanceof OrderClosed)) throw error;
+    return announceAgain(orderId, (await orders.find(orderId))?.failure?.code);
   }
+  const failed: string[] = [];
+  let captured = false;
+  const steps: [string, () => Promise<unknown>][] = [
+    ['payment', async () => (captured = (await compensate.voidPayment(orderId)) === 'captured')],
+    ['shipment', () => compensate.cancelShipments(orderId)],
+    ['stock', () => compensate.releaseStock(orderId)],
+    ['credit', () => compensate.releaseCredit(orderId)],
+  ];
+  for (const [step, run] of steps) if (!(await withRetries(step, run))) failed.push(step);
+  if (failed.length > 0 && attempts < maxAttempts) {
+    logger.error('Compensation incomplete; the order stays open for the next attempt', { failed, attempts });
+    throw new CompensationIncomplete(
+      `Compensation of ${orderId} failed for: ${failed.join(', ')} (attempt ${attempts})`,
+    );
+  }
+  const after = await orders.get(orderId);
+  const invoicing = !after.invoice && (after.paymentRecord?.status === 'CAPTURED' || !!after.stages.OrderDelivered);
+  if (invoicing && attempts < maxAttempts && clock().getTime() - Date.parse(closing) < invoiceGraceSeconds * 1000) {
+    logger.warn('Delivered order not invoiced yet; left open while an invoice may still be issued', { attempts });
+    throw new InvoiceMayBeInFlight(
+      `Order ${orderId} may still be invoiced by its stopped workflow (attempt ${attempts})`,
+    );
+  }
+  const missing = missingAfterInterruption(after);
+  const failure = interruptedFailure(executionStatus, failed, missing, after.payment.method, Boolean(after.invoice));
+  if (failed.length > 0) metrics.addMetric('CompensationFailed', MetricUnit.Count, 1);
+  if (missing.length > 0) metrics.addMetric('OrderNotSettled', MetricUnit.Count, 1);
+  if (failed.length > 0 || missing.length > 0) metrics.publishStoredMetrics();
   try {
     await recordStage(orderId, 'OrderFailed', { status: 'FAILED', set: { failure } }, { failureCode: failure.code });
   } catch (error) {
     if (!(error instanceof OrderClosed)) throw error;
     return 'already-closed'; // closed concurrently (another reconciler, or a late step of the workflow)
   }
-  logger.warn('Interrupted order compensated and failed', { executionStatus, compensationFailed: failed });
+  logger.warn('Interrupted order failed', { executionStatus, compensationFailed: failed, missing, captured });
   return 'closed';
 }
 
-/** Finds open orders old enough to be stuck: starts those never started, reconciles those whose workflow ended. */
-async function sweep(): Promise<{ checked: number; started: number; reconciled: number }> {
+/** A closed order this reconciler failed: OrderFailed is published again (recorded once). */
+async function announceAgain(orderId: string, failureCode: string | undefined): Promise<'already-closed'> {
+  if (failureCode === 'WorkflowInterrupted') await recordStage(orderId, 'OrderFailed', {}, { failureCode });
+  return 'already-closed';
+}
+
+/**
+ * Finds open orders old enough to be stuck, paging through the whole open-orders index within the
+ * function's time: starts those never started, reconciles those whose workflow ended.
+ */
+async function sweep(
+  context: Context,
+): Promise<{ checked: number; started: number; reconciled: number; failed: number }> {
   const cutoff = new Date(clock().getTime() - minAgeSeconds * 1000);
-  const ids = await orders.openOrdersCreatedBefore(cutoff, batchSize);
+  let checked = 0;
   let started = 0;
   let reconciled = 0;
-  for (const orderId of ids) {
-    try {
-      const status = await workflow.status(orderId);
-      if (status === 'RUNNING') continue;
-      if (status === undefined) {
-        const order = await orders.find(orderId);
-        if (order?.status === 'RECEIVED') {
-          // Written, but its workflow never started (StartExecution failed and the caller gave up).
-          await workflow.start(orderId);
-          started++;
-          continue;
+  let failed = 0;
+  pages: for await (const ids of orders.openOrdersCreatedBefore(cutoff, pageSize)) {
+    for (const orderId of ids) {
+      if (context.getRemainingTimeInMillis() < SWEEP_RESERVE_MS) break pages; // the next sweep goes on
+      checked++;
+      try {
+        const status = await workflow.status(orderId);
+        if (status === 'RUNNING') continue;
+        if (status === undefined) {
+          const order = await orders.find(orderId);
+          if (order?.status === 'RECEIVED' && !order.closing) {
+            // Written, but its workflow never started (StartExecution failed and the caller gave up).
+            await workflow.start(orderId);
+            started++;
+            continue;
+          }
         }
+        if ((await reconcile(orderId, status ?? 'MISSING')) === 'closed') reconciled++;
+      } catch (error) {
+        // One bad order must not stop the sweep; the next sweep tries it again.
+        failed++;
+        logger.error('Sweep could not reconcile an order', { orderId, error: (error as Error).name });
       }
-      if ((await reconcile(orderId, status ?? 'MISSING')) === 'closed') reconciled++;
-    } catch (error) {
-      // One bad order must not stop the sweep; the next sweep tries it again.
-      logger.error('Sweep could not reconcile an order', { orderId, error: (error as Error).name });
     }
   }
-  logger.info('Sweep done', { checked: ids.length, started, reconciled });
-  return { checked: ids.length, started, reconciled };
+  logger.info('Sweep done', { checked, started, reconciled, failed });
+  return { checked, started, reconciled, failed };
 }
 
 /**
  * The reconciler: invoked by EventBridge for executions that ended ABORTED, TIMED_OUT or FAILED
  * (the order is the execution's name), and on a schedule to sweep orders left open.
  */
-export const handler = middy(async (event: StatusChange | Scheduled) => {
-  if (event['detail-type'] === 'Scheduled Event') return sweep();
+export const handler = middy(async (event: StatusChange | Scheduled, context: Context) => {
+  if (event['detail-type'] === 'Scheduled Event') return sweep(context);
   const detail = (event as StatusChange).detail ?? {};
   const orderId = OrderId.safeParse(detail.name);
   if (!orderId.success) {

@@ -44,13 +44,17 @@ export class OrderObservability extends Construct {
     // orders (WorkflowInterrupted), and someone should know why they were stopped or ran out of time.
     const aborted = props.stateMachine.metricAborted({ period: Duration.minutes(5) });
     const timedOut = props.stateMachine.metricTimedOut({ period: Duration.minutes(5) });
-    const compensationFailed = new Metric({
-      namespace: 'SalesOrders',
-      metricName: 'CompensationFailed',
-      dimensionsMap: { service: 'sales-orders' },
-      statistic: 'Sum',
-      period: Duration.minutes(5),
-    });
+    const own = (metricName: string) =>
+      new Metric({
+        namespace: 'SalesOrders',
+        metricName,
+        dimensionsMap: { service: 'sales-orders' },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      });
+    const compensationFailed = own('CompensationFailed');
+    // Emitted by the reconciler when an interrupted order was past the point of no return.
+    const notSettled = own('OrderNotSettled');
     const alarms: [string, string, Metric][] = [
       ['ExecutionsAborted', 'An order workflow execution was stopped (its order is compensated and FAILED)', aborted],
       ['ExecutionsTimedOut', 'An order workflow execution timed out (its order is compensated and FAILED)', timedOut],
@@ -58,6 +62,11 @@ export class OrderObservability extends Construct {
         'CompensationFailed',
         'Compensating an order failed (payment, shipment, stock or credit not given back): the order failure names what ops must settle',
         compensationFailed,
+      ],
+      [
+        'OrderNotSettled',
+        'An interrupted order ended with its payment captured or its goods shipped but not invoiced (or not paid): the order failure.missing says what the customer is owed',
+        notSettled,
       ],
     ];
     for (const [id, alarmDescription, metric] of alarms) {

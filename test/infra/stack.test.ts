@@ -220,8 +220,8 @@ describe('order stack template', () => {
     expect(onOrders.flatMap((st) => [st.Action].flat())).not.toContain('dynamodb:DeleteItem');
   });
 
-  it('alarms on aborted and timed-out executions and on a failed compensation', () => {
-    for (const metricName of ['ExecutionsAborted', 'ExecutionsTimedOut', 'CompensationFailed']) {
+  it('alarms on aborted and timed-out executions, on a failed compensation and on an order left charged or shipped without an invoice', () => {
+    for (const metricName of ['ExecutionsAborted', 'ExecutionsTimedOut', 'CompensationFailed', 'OrderNotSettled']) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: metricName,
         Threshold: 1,

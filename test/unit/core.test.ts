@@ -10,6 +10,7 @@ import {
   cycleTimeSeconds,
   failureFrom,
   interruptedFailure,
+  missingAfterInterruption,
   newOrder,
   statusRank,
   timelineOf,
@@ -266,6 +267,38 @@ describe('order lifecycle helpers', () => {
       message: "The order's workflow ended ABORTED before the order finished; it was compensated",
     });
     expect(interruptedFailure('TIMED_OUT', ['stock']).compensationFailed).toEqual(['stock']);
+  });
+
+  it('says what an interrupted order past the point of no return is missing, never that it was compensated', () => {
+    const card = { payment: { method: 'card' as const, token: 'tok_visa' }, shipments: [] };
+    const captured = { method: 'card' as const, status: 'CAPTURED' as const, amount: 100 };
+    const parcel = { shipmentId: 's', carrier: 'SANDBOX', trackingNumber: 't' };
+    const inTransit = [{ ...parcel, status: 'IN_TRANSIT' as const }];
+    expect(missingAfterInterruption({ ...card, paymentRecord: captured })).toEqual(['invoice']);
+    expect(
+      missingAfterInterruption({ ...card, paymentRecord: captured, invoice: { number: 'n', total: 1, pdfKey: 'k' } }),
+    ).toEqual([]);
+    expect(missingAfterInterruption({ ...card, shipments: inTransit })).toEqual(['payment', 'invoice']);
+    expect(missingAfterInterruption({ payment: { method: 'on_account' }, shipments: inTransit })).toEqual(['invoice']);
+    expect(missingAfterInterruption({ ...card, shipments: [{ ...parcel, status: 'CANCELLED' as const }] })).toEqual([]);
+
+    expect(interruptedFailure('ABORTED', [], ['invoice'])).toEqual({
+      code: 'WorkflowInterrupted',
+      message:
+        "The order's workflow ended ABORTED before the order finished. Payment captured, invoice not issued; left for operations to settle",
+      missing: ['invoice'],
+    });
+    expect(interruptedFailure('ABORTED', [], ['invoice'], 'on_account').message).toContain(
+      'Goods shipped, invoice not issued',
+    );
+    const both = interruptedFailure('TIMED_OUT', ['stock'], ['payment', 'invoice']);
+    expect(both.message).toContain('Goods shipped, payment not captured, invoice not issued');
+    expect(both.message).toContain('Compensation failed for: stock');
+    expect(both.message).not.toContain('compensated');
+    expect(both).toMatchObject({ compensationFailed: ['stock'], missing: ['payment', 'invoice'] });
+    expect(interruptedFailure('ABORTED', [], [], 'card', true).message).toBe(
+      "The order's workflow ended ABORTED before the order finished. Invoice issued; only the order's completion is missing",
+    );
   });
 });
 

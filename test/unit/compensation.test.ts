@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import type { Carrier } from '../../functions/adapters/carrier.ts';
+import type { StockLedger } from '../../functions/adapters/catalog-repository.ts';
+import type { CreditLedger } from '../../functions/adapters/customers-repository.ts';
+import type { OrdersRepository } from '../../functions/adapters/orders-repository.ts';
+import type { PaymentProvider } from '../../functions/adapters/payments.ts';
+import { PaymentAlreadyCaptured } from '../../functions/core/errors.ts';
+import type { Order } from '../../functions/core/schemas.ts';
+import { compensations } from '../../functions/lib/compensation.ts';
+
+/** The compensating actions against fakes of their ports: what each asks of the provider, carrier and stock. */
+function setUp(order: Partial<Order>, options: { release?: Awaited<ReturnType<StockLedger['release']>> } = {}) {
+  const current: Order = {
+    orderId: 'ord-00000000000000000000000001',
+    status: 'SHIPPED',
+    channel: 'api',
+    customerId: 'CUST-1002',
+    currency: 'EUR',
+    requestedLines: [],
+    shippingAddress: { name: 'n', line1: 'l', city: 'c', postalCode: 'p', country: 'DE' },
+    payment: { method: 'card', token: 'tok_visa' },
+    shipments: [],
+    stages: {},
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    ...order,
+  };
+  const calls: string[] = [];
+  const stages: [string, Record<string, unknown> | undefined][] = [];
+  const deps = {
+    orders: {
+      get: async () => current,
+      updateShipment: async (_orderId: string, shipmentId: string, changes: { status?: string }) => {
+        calls.push(`record ${shipmentId} ${changes.status}`);
+        return { ...current.shipments[0], status: changes.status };
+      },
+    } as unknown as OrdersRepository,
+    payments: {
+      void: async ({ authorizationKey }: { authorizationKey: string }) => {
+        calls.push(`void ${authorizationKey}`);
+        if (current.paymentRecord?.authorizationId === 'captured-there')
+          throw new PaymentAlreadyCaptured('The payment was captured; it is not voided');
+      },
+    } as unknown as PaymentProvider,
+    carrier: {
+      cancel: async ({ shipmentId }: { shipmentId: string }) => {
+        calls.push(`cancel ${shipmentId}`);
+        return { cancelled: true };
+      },
+    } as unknown as Carrier,
+    stock: {
+      release: async (_orderId: string, { restockShipped }: { restockShipped?: boolean }) => {
+        calls.push(`release restockShipped=${restockShipped}`);
+        return options.release ?? 'released';
+      },
+    } as unknown as StockLedger,
+    credit: { release: async () => true } as unknown as CreditLedger,
+    recordStage: (async (_orderId: string, stage: string, changes?: { set?: Record<string, unknown> }) => {
+      stages.push([stage, changes?.set]);
+      return current;
+    }) as never,
+  };
+  return { compensate: compensations(deps), calls, stages };
+}
+
+describe('compensating actions', () => {
+  it('voids by key a card order with no payment record yet, so a late authorization under it is refused', async () => {
+    const { compensate, calls, stages } = setUp({ status: 'RESERVED' });
+    expect(await compensate.voidPayment('ord-00000000000000000000000001')).toBe('none');
+    expect(calls).toEqual(['void ord-00000000000000000000000001:authorize']);
+    expect(stages).toEqual([]); // nothing was authorized: nothing to announce
+  });
+
+  it('records a capture the provider reports instead of failing the compensation', async () => {
+    const { compensate, stages } = setUp({
+      paymentRecord: { method: 'card', status: 'AUTHORIZED', authorizationId: 'captured-there', amount: 100 },
+    });
+    expect(await compensate.voidPayment('ord-00000000000000000000000001')).toBe('captured');
+    expect(stages).toEqual([
+      ['OrderPaymentCaptured', { paymentRecord: expect.objectContaining({ status: 'CAPTURED' }) }],
+    ]);
+  });
+
+  it('cancels a shipment recorded before the carrier answered (BOOKING) by its shipment id', async () => {
+    const { compensate, calls } = setUp({
+      shipments: [{ shipmentId: 's-1', carrier: 'SANDBOX', status: 'BOOKING' }],
+    });
+    expect(await compensate.cancelShipments('ord-00000000000000000000000001')).toBe('cancelled');
+    expect(calls).toEqual(['cancel s-1', 'record s-1 CANCELLED']);
+  });
+
+  it('does not keep stock shipped for a shipment that never left but is not recorded cancelled', async () => {
+    // The carrier accepted the cancellation, recording it failed: the stock must not silently stay shipped.
+    const { compensate } = setUp(
+      { shipments: [{ shipmentId: 's-1', carrier: 'SANDBOX', trackingNumber: 't', status: 'CREATED' }] },
+      { release: 'shipped' },
+    );
+    await expect(compensate.releaseStock('ord-00000000000000000000000001')).rejects.toMatchObject({
+      name: 'ShipmentNotCancelled',
+    });
+    const left = setUp(
+      { shipments: [{ shipmentId: 's-1', carrier: 'SANDBOX', trackingNumber: 't', status: 'IN_TRANSIT' }] },
+      { release: 'shipped' },
+    );
+    expect(await left.compensate.releaseStock('ord-00000000000000000000000001')).toBe(false);
+  });
+});

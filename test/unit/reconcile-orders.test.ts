@@ -1,0 +1,139 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { metrics } from '../../functions/lib/powertools.ts';
+
+/**
+ * The reconciler against mocked AWS clients: what it publishes when EventBridge fails once, and the
+ * alarmed metric it emits for an order left charged without an invoice.
+ */
+const documents = mockClient(DynamoDBDocumentClient);
+mockClient(DynamoDBClient);
+mockClient(SFNClient);
+const events = mockClient(EventBridgeClient);
+
+Object.assign(process.env, {
+  AWS_REGION: 'us-east-1',
+  ORDERS_TABLE_NAME: 'Orders',
+  PRODUCTS_TABLE_NAME: 'Products',
+  CUSTOMERS_TABLE_NAME: 'Customers',
+  EVENT_BUS_NAME: 'Bus',
+  STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:orders',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+});
+
+const ORDER_ID = 'ord-0000000000000000000000000r';
+const context = { functionName: 'ReconcileOrders', awsRequestId: 'r', getRemainingTimeInMillis: () => 60_000 };
+const aborted = {
+  version: '0',
+  id: 'e',
+  'detail-type': 'Step Functions Execution Status Change',
+  source: 'aws.states',
+  detail: { name: ORDER_ID, status: 'ABORTED' },
+};
+let reconcile: (event: unknown, context: Context) => Promise<{ outcome: string }>;
+
+function storeOrder(
+  fields: Record<string, unknown>,
+  shipments: Record<string, unknown>[] = [],
+  closing = '2026-01-01T00:00:00.000Z', // fenced long ago
+) {
+  const order = {
+    orderId: ORDER_ID,
+    sk: 'ORDER',
+    status: 'SHIPPED',
+    channel: 'api',
+    customerId: 'CUST-1002',
+    currency: 'EUR',
+    requestedLines: [],
+    shippingAddress: { name: 'n', line1: 'l', city: 'c', postalCode: 'p', country: 'DE' },
+    payment: { method: 'card', token: 'tok_visa' },
+    stages: {},
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    ...fields,
+  };
+  const items = [order, ...shipments.map((s) => ({ orderId: ORDER_ID, sk: `SHIPMENT#${s.shipmentId}`, ...s }))];
+  documents.on(QueryCommand).resolves({ Items: items });
+  documents.on(UpdateCommand).resolves({ Attributes: { ...order, closing, reconcileAttempts: 1 } });
+  documents.on(GetCommand).callsFake((input: { Key: { sk: string } }) => ({
+    Item: input.Key.sk === 'ORDER' ? order : { orderId: ORDER_ID, sk: 'RESERVATION', lines: [], status: 'SHIPPED' },
+  }));
+  documents.on(PutCommand).resolves({});
+  documents.on(TransactWriteCommand).resolves({});
+}
+
+const published = () =>
+  events.commandCalls(PutEventsCommand).map((call) => call.args[0].input.Entries?.[0]?.DetailType as string);
+
+beforeAll(async () => {
+  reconcile = (await import('../../functions/reconcile-orders/handler.ts')).handler as never;
+});
+
+beforeEach(() => {
+  documents.reset();
+  events.reset();
+  vi.restoreAllMocks();
+});
+
+describe('reconciler', () => {
+  it('retries a compensation event whose publish failed, instead of leaving the step to ops', async () => {
+    storeOrder(
+      { paymentRecord: { method: 'card', status: 'AUTHORIZED', idempotencyKey: `${ORDER_ID}:authorize`, amount: 100 } },
+      [{ shipmentId: `${ORDER_ID}-1`, carrier: 'SANDBOX', trackingNumber: 'T', status: 'IN_TRANSIT' }],
+    );
+    events
+      .on(PutEventsCommand)
+      .rejectsOnce(Object.assign(new Error('Service unavailable'), { name: 'InternalException' }))
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+    expect(await reconcile(aborted, context as unknown as Context)).toEqual({ outcome: 'closed' });
+    expect(published().filter((type) => type === 'OrderPaymentVoided')).toHaveLength(2); // failed, then sent
+    expect(published()).toContain('OrderFailed');
+    const failed = documents
+      .commandCalls(UpdateCommand)
+      .map((call) => call.args[0].input.ExpressionAttributeValues ?? {})
+      .find((values) => values[':newStatus'] === 'FAILED');
+    const failure = Object.values(failed ?? {}).find((v) => (v as { code?: string })?.code === 'WorkflowInterrupted');
+    expect(failure).toEqual(expect.not.objectContaining({ compensationFailed: expect.anything() }));
+  });
+
+  it('emits the alarmed OrderNotSettled metric for an order stopped after capture, never CompensationFailed', async () => {
+    storeOrder(
+      { paymentRecord: { method: 'card', status: 'CAPTURED', idempotencyKey: `${ORDER_ID}:authorize`, amount: 100 } },
+      [{ shipmentId: `${ORDER_ID}-1`, carrier: 'SANDBOX', trackingNumber: 'T', status: 'DELIVERED' }],
+    );
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+    const added = vi.spyOn(metrics, 'addMetric');
+    expect(await reconcile(aborted, context as unknown as Context)).toEqual({ outcome: 'closed' });
+    expect(added.mock.calls.map(([name]) => name)).toEqual(['OrderNotSettled']);
+  });
+
+  it('leaves a delivered order without its invoice open for a while: a task of the stopped execution may still issue it', async () => {
+    const justNow = new Date().toISOString();
+    storeOrder(
+      {
+        paymentRecord: { method: 'card', status: 'CAPTURED', idempotencyKey: `${ORDER_ID}:authorize`, amount: 100 },
+        stages: { OrderDelivered: justNow },
+      },
+      [{ shipmentId: `${ORDER_ID}-1`, carrier: 'SANDBOX', trackingNumber: 'T', status: 'DELIVERED' }],
+      justNow,
+    );
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+    await expect(reconcile(aborted, context as unknown as Context)).rejects.toMatchObject({
+      name: 'InvoiceMayBeInFlight',
+    });
+    expect(published()).not.toContain('OrderFailed');
+  });
+});
