@@ -14,7 +14,7 @@ const MAX_AGE_MS = 5 * 60_000;
  */
 export class AppClients {
   private client: CognitoIdentityProviderClient | undefined;
-  private readonly cache = new Map<string, { scopes: string[]; until: number }>();
+  private readonly cache = new Map<string, { scopes: Promise<string[]>; until: number }>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -22,13 +22,21 @@ export class AppClients {
     const key = `${userPoolId}/${clientId}`;
     const hit = this.cache.get(key);
     if (hit && hit.until > this.now()) return hit.scopes;
+    // One lookup per client at a time: a burst of token requests shares it.
+    const scopes = this.lookup(userPoolId, clientId);
+    this.cache.set(key, { scopes, until: this.now() + MAX_AGE_MS });
+    scopes.catch(() => {
+      if (this.cache.get(key)?.scopes === scopes) this.cache.delete(key);
+    });
+    return scopes;
+  }
+
+  private async lookup(userPoolId: string, clientId: string): Promise<string[]> {
     this.client ??= tracer.captureAWSv3Client(new CognitoIdentityProviderClient({}));
     const { UserPoolClient } = await this.client.send(
       new DescribeUserPoolClientCommand({ UserPoolId: userPoolId, ClientId: clientId }),
     );
     if (!UserPoolClient) throw new Error(`App client ${clientId} not found`);
-    const scopes = UserPoolClient.AllowedOAuthScopes ?? [];
-    this.cache.set(key, { scopes, until: this.now() + MAX_AGE_MS });
-    return scopes;
+    return UserPoolClient.AllowedOAuthScopes ?? [];
   }
 }

@@ -65,6 +65,8 @@ type TokenCache = Map<string, { token: string; expiresAt: number }>;
  * `as(null)` sends no token. Without `as`, each helper uses a client allowed to do its job
  * (orders as checkout, on-account orders as a rep, stock as erp, customers as rep).
  */
+const pendingTokens = new Map<string, Promise<string>>();
+
 export class TestClient {
   readonly sfn: SFNClient;
 
@@ -94,6 +96,16 @@ export class TestClient {
     const cacheKey = `${clientId} ${scopes.join(' ')}`;
     const cached = this.tokens.get(cacheKey);
     if (cached && cached.expiresAt > Date.now() + 60_000) return cached.token;
+    // Concurrent calls share one token request, as a client's token cache would.
+    const pendingKey = `${this.runtime.urls.auth} ${cacheKey}`;
+    const pending = pendingTokens.get(pendingKey);
+    if (pending) return pending;
+    const request = this.requestToken(clientId, scopes, cacheKey).finally(() => pendingTokens.delete(pendingKey));
+    pendingTokens.set(pendingKey, request);
+    return request;
+  }
+
+  private async requestToken(clientId: string, scopes: string[], cacheKey: string): Promise<string> {
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (scopes.length > 0) form.set('scope', scopes.join(' '));
     const response = await fetch(`${this.runtime.urls.auth}/oauth2/token`, {

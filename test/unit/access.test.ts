@@ -244,3 +244,20 @@ describe('pre-token-generation trigger (V3 event)', () => {
     expect(cognito.commandCalls(DescribeUserPoolClientCommand)).toHaveLength(0);
   });
 });
+
+describe('app client lookups', () => {
+  beforeEach(() => cognito.reset());
+
+  it('shares one lookup among concurrent token requests and does not keep a failed one', async () => {
+    const { AppClients } = await import('../../functions/adapters/app-clients.ts');
+    const clients = new AppClients();
+    cognito
+      .on(DescribeUserPoolClientCommand)
+      .rejectsOnce(new Error('throttled'))
+      .resolves({ UserPoolClient: { AllowedOAuthScopes: ['sales/orders.place'] } });
+    await expect(clients.allowedScopes('pool', 'burst')).rejects.toThrow('throttled');
+    const scopes = await Promise.all(Array.from({ length: 50 }, () => clients.allowedScopes('pool', 'burst')));
+    expect(scopes.every((s) => s[0] === 'sales/orders.place')).toBe(true);
+    expect(cognito.commandCalls(DescribeUserPoolClientCommand)).toHaveLength(2);
+  });
+});
