@@ -1,10 +1,14 @@
+import { SandboxCarrier } from '../adapters/carrier.ts';
 import { CatalogRepository, StockLedger } from '../adapters/catalog-repository.ts';
 import { CreditLedger, CustomersRepository } from '../adapters/customers-repository.ts';
 import { EventPublisher } from '../adapters/event-publisher.ts';
 import { InvoicesRepository } from '../adapters/invoices-repository.ts';
 import { OrdersRepository } from '../adapters/orders-repository.ts';
+import { SandboxPaymentProvider } from '../adapters/payments.ts';
 import { TaskTokens, WorkflowStarter } from '../adapters/workflow-client.ts';
+import { compensations } from './compensation.ts';
 import { requireEnv } from './config.ts';
+import { stageRecorder } from './stages.ts';
 
 /**
  * Builders for the adapters a handler uses, each reading its configuration. Handlers call
@@ -20,6 +24,23 @@ export const invoicesRepository = () => new InvoicesRepository(requireEnv('INVOI
 export const eventPublisher = () => new EventPublisher(requireEnv('EVENT_BUS_NAME'));
 export const workflowStarter = () => new WorkflowStarter(requireEnv('STATE_MACHINE_ARN'));
 export const taskTokens = () => new TaskTokens();
+
+/**
+ * The compensating actions (void, cancel the shipment, release stock and credit) with the sandbox
+ * payment provider and carrier, as the workflow's compensation states and the reconciler use them.
+ */
+export const orderCompensations = (
+  orders: OrdersRepository,
+  recordStage: ReturnType<typeof stageRecorder> = stageRecorder(orders, eventPublisher(), clock),
+) =>
+  compensations({
+    orders,
+    payments: new SandboxPaymentProvider(),
+    carrier: new SandboxCarrier({ deliveryMs: 0 }),
+    stock: stockLedger(),
+    credit: creditLedger(),
+    recordStage,
+  });
 
 /** The handlers' clock: the domain core never reads the time itself. */
 export const clock = () => new Date();

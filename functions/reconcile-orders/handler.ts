@@ -3,28 +3,18 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { SandboxCarrier } from '../adapters/carrier.ts';
-import { SandboxPaymentProvider } from '../adapters/payments.ts';
 import { OrderClosed } from '../core/errors.ts';
 import { interruptedFailure, isTerminal, missingAfterInterruption } from '../core/order.ts';
 import { OrderId } from '../core/schemas.ts';
-import { compensations } from '../lib/compensation.ts';
 import { numberEnv } from '../lib/config.ts';
-import { clock, creditLedger, eventPublisher, ordersRepository, stockLedger, workflowStarter } from '../lib/deps.ts';
+import { clock, eventPublisher, orderCompensations, ordersRepository, workflowStarter } from '../lib/deps.ts';
 import { logger, metrics, tracer } from '../lib/powertools.ts';
 import { stageRecorder } from '../lib/stages.ts';
 
 const orders = ordersRepository();
 const workflow = workflowStarter();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
-const compensate = compensations({
-  orders,
-  payments: new SandboxPaymentProvider(),
-  carrier: new SandboxCarrier({ deliveryMs: 0 }),
-  stock: stockLedger(),
-  credit: creditLedger(),
-  recordStage,
-});
+const compensate = orderCompensations(orders, recordStage);
 /** The sweep looks at open orders older than this (a live order is left to its workflow). */
 const minAgeSeconds = numberEnv('SWEEP_MIN_AGE_SECONDS', 900);
 /** Open orders read per page of the index; the sweep pages through all of them within its time budget. */

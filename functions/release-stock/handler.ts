@@ -1,20 +1,9 @@
-import { SandboxCarrier } from '../adapters/carrier.ts';
-import { SandboxPaymentProvider } from '../adapters/payments.ts';
 import { OrderRef } from '../core/schemas.ts';
-import { compensations } from '../lib/compensation.ts';
-import { clock, creditLedger, eventPublisher, ordersRepository, stockLedger } from '../lib/deps.ts';
-import { stageRecorder } from '../lib/stages.ts';
+import { orderCompensations, ordersRepository } from '../lib/deps.ts';
 import { workflowTask } from '../lib/task.ts';
 
 const orders = ordersRepository();
-const compensate = compensations({
-  orders,
-  payments: new SandboxPaymentProvider(),
-  carrier: new SandboxCarrier({ deliveryMs: 0 }),
-  stock: stockLedger(),
-  credit: creditLedger(),
-  recordStage: stageRecorder(orders, eventPublisher(), clock),
-});
+const compensate = orderCompensations(orders);
 
 /**
  * ReleaseStock (compensation): cancels a booked shipment whose parcel has not left, then returns

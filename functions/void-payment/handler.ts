@@ -1,21 +1,10 @@
-import { SandboxCarrier } from '../adapters/carrier.ts';
-import { SandboxPaymentProvider } from '../adapters/payments.ts';
 import { OrderRef } from '../core/schemas.ts';
-import { compensations } from '../lib/compensation.ts';
-import { clock, creditLedger, eventPublisher, ordersRepository, stockLedger } from '../lib/deps.ts';
+import { orderCompensations, ordersRepository } from '../lib/deps.ts';
 import { logger } from '../lib/powertools.ts';
-import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
 
 const orders = ordersRepository();
-const compensate = compensations({
-  orders,
-  payments: new SandboxPaymentProvider(),
-  carrier: new SandboxCarrier({ deliveryMs: 0 }),
-  stock: stockLedger(),
-  credit: creditLedger(),
-  recordStage: stageRecorder(orders, eventPublisher(), clock),
-});
+const compensate = orderCompensations(orders);
 
 /**
  * VoidPayment (compensation): voids an authorization that exists or may exist (by its idempotency

@@ -1,9 +1,9 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, isPortFree } from '../../local/ports.ts';
+import { isPortFree } from '../../local/ports.ts';
+import { type NpmStart, npmStart, ROOT } from '../support/npm-start.ts';
 import { eventually, orderBody } from '../support/runtime.ts';
 
 /**
@@ -11,29 +11,13 @@ import { eventually, orderBody } from '../support/runtime.ts';
  * curl examples with the tokens they show, and takes one order through the HTTP API; the sandbox
  * carrier calls the signed webhook by itself.
  */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-let child: ChildProcess;
-let output = '';
-const ports: Record<string, number> = {};
+let system: NpmStart;
+let ports: Record<string, number>;
+const output = () => system.output();
 
 beforeAll(async () => {
-  for (const name of ['API', 'DYNAMODB', 'SES', 'SFN', 'EVENTBRIDGE', 'S3', 'SECRETS', 'AUTH'])
-    ports[name] = await freePort();
-  child = spawn('npm', ['start'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [`LOCAL_${name}_PORT`, String(port)])),
-      CARRIER_SANDBOX_DELIVERY_MS: '300',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  child.stdout?.on('data', (chunk) => (output += chunk));
-  child.stderr?.on('data', (chunk) => (output += chunk));
-  await eventually(async () => (output.includes('Ready in') ? true : undefined), 180_000, 200).catch((error) => {
-    throw new Error(`npm start did not become ready: ${error}\n${output}`);
-  });
+  system = await npmStart({ CARRIER_SANDBOX_DELIVERY_MS: '300' });
+  ports = system.ports;
 }, 200_000);
 
 const run = promisify(execFile);
@@ -58,21 +42,13 @@ async function runReadmeBlock(name: string): Promise<{ stdout: string; stderr: s
   return run('bash', ['-euo', 'pipefail', '-c', readmeBlock(name)], { cwd: ROOT, env: shellEnv(), timeout: 60_000 });
 }
 
-/** Ctrl-C in a terminal signals the whole foreground process group: npm, tsx and node. */
-const interrupt = () => process.kill(-(child.pid as number), 'SIGINT');
-
-afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    interrupt();
-    await new Promise((resolve) => child.once('exit', resolve));
-  }
-});
+afterAll(() => system?.stop());
 
 describe('npm start', () => {
   it('prints every endpoint and answers /health', async () => {
     const api = `http://127.0.0.1:${ports.API}`;
-    expect(output).toContain(api);
-    expect(output).toContain(`http://127.0.0.1:${ports.SES}`);
+    expect(output()).toContain(api);
+    expect(output()).toContain(`http://127.0.0.1:${ports.SES}`);
     const health = await fetch(`${api}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({
@@ -146,10 +122,10 @@ describe('npm start', () => {
   });
 
   it('prints the token endpoint, the demo clients and an example that uses a token', () => {
-    expect(output).toContain(`http://127.0.0.1:${ports.AUTH}`);
-    expect(output).toMatch(/checkout, erp, buyer, rep, ops, finance, approver|checkout.*buyer.*approver/);
-    expect(output).toContain(`LOCAL_AUTH_PORT=${ports.AUTH} npm run -s token -- checkout`);
-    expect(output).toContain('authorization: Bearer $TOKEN');
+    expect(output()).toContain(`http://127.0.0.1:${ports.AUTH}`);
+    expect(output()).toMatch(/checkout, erp, buyer, rep, ops, finance, approver|checkout.*buyer.*approver/);
+    expect(output()).toContain(`LOCAL_AUTH_PORT=${ports.AUTH} npm run -s token -- checkout`);
+    expect(output()).toContain('authorization: Bearer $TOKEN');
   });
 
   it("runs the README's quick start: a token, an order placed with it, the order read back", async () => {
@@ -181,11 +157,11 @@ describe('npm start', () => {
   }, 90_000);
 
   it('stops every child, the JVM included, on Ctrl-C', async () => {
-    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
-    interrupt();
+    const exited = new Promise((resolve) => system.child.once('exit', (code, signal) => resolve(code ?? signal)));
+    system.interrupt();
     // npm itself dies of the SIGINT, as in a terminal; the runtime underneath shuts down cleanly.
     expect([0, 'SIGINT']).toContain(await exited);
-    await eventually(async () => (output.includes('SIGINT: stopping') ? true : undefined), 5_000);
+    await eventually(async () => (output().includes('SIGINT: stopping') ? true : undefined), 5_000);
     await eventually(async () => ((await isPortFree(ports.DYNAMODB as number, '0.0.0.0')) ? true : undefined), 10_000);
     expect(await isPortFree(ports.API as number)).toBe(true);
   });

@@ -1,57 +1,30 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultCounts } from '../../local/faults.ts';
-import { freePort } from '../../local/ports.ts';
-import { eventually } from '../support/runtime.ts';
+import { type NpmStart, npmStart } from '../support/npm-start.ts';
 
 /**
  * `LOCAL_FAULT_RATE=… npm start`: the banner says so, the functions' AWS calls fail at that rate
  * (here with the SDK retries turned off through AWS_MAX_ATTEMPTS=1), callers outside the functions
  * reach the emulators unharmed, and the counts are served and printed on exit.
  */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-let child: ChildProcess;
-let output = '';
-const ports: Record<string, number> = {};
+let system: NpmStart;
+let ports: Record<string, number>;
+const output = () => system.output();
 
 beforeAll(async () => {
-  for (const name of ['API', 'DYNAMODB', 'SES', 'SFN', 'EVENTBRIDGE', 'S3', 'SECRETS', 'AUTH', 'FAULTS'])
-    ports[name] = await freePort();
-  child = spawn('npm', ['start'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [`LOCAL_${name}_PORT`, String(port)])),
-      LOCAL_FAULT_RATE: '0.3',
-      AWS_MAX_ATTEMPTS: '1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  child.stdout?.on('data', (chunk) => (output += chunk));
-  child.stderr?.on('data', (chunk) => (output += chunk));
-  await eventually(async () => (output.includes('Ready in') ? true : undefined), 180_000, 200).catch((error) => {
-    throw new Error(`npm start did not become ready: ${error}\n${output}`);
-  });
+  system = await npmStart({ LOCAL_FAULT_RATE: '0.3', AWS_MAX_ATTEMPTS: '1' });
+  ports = system.ports;
 }, 200_000);
 
-const interrupt = () => process.kill(-(child.pid as number), 'SIGINT');
-
-afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    interrupt();
-    await new Promise((resolve) => child.once('exit', resolve));
-  }
-});
+afterAll(() => system?.stop());
 
 describe('npm start in fault mode', () => {
   it('announces fault mode and where its counts are', () => {
-    expect(output).toContain('FAULT MODE');
-    expect(output).toContain('30% of the functions');
-    expect(output).toContain('SDK attempts per call: 1');
-    expect(output).toContain(`http://127.0.0.1:${ports.FAULTS}/faults`);
+    expect(output()).toContain('FAULT MODE');
+    expect(output()).toContain('30% of the functions');
+    expect(output()).toContain('SDK attempts per call: 1');
+    expect(output()).toContain(`http://127.0.0.1:${ports.FAULTS}/faults`);
   });
 
   it('fails the functions’ AWS calls, not those of other callers', async () => {
@@ -77,8 +50,10 @@ describe('npm start in fault mode', () => {
   });
 
   it('prints what it injected when stopped', async () => {
-    interrupt();
-    await new Promise((resolve) => child.once('exit', resolve));
-    expect(output).toMatch(/Faults injected: \d+ before and \d+ after the service acted, in \d+ AWS calls \(dynamodb /);
+    system.interrupt();
+    await new Promise((resolve) => system.child.once('exit', resolve));
+    expect(output()).toMatch(
+      /Faults injected: \d+ before and \d+ after the service acted, in \d+ AWS calls \(dynamodb /,
+    );
   });
 });
