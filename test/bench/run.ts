@@ -14,6 +14,7 @@
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { OrderStatus, TERMINAL_STATUSES } from '../../functions/core/schemas.ts';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, TestClient } from '../support/runtime.ts';
 
@@ -70,6 +71,7 @@ const LOAD = {
   deadlineSeconds: Number(process.env.BENCH_LOAD_DEADLINE_S ?? 300),
 };
 const onlyLoad = process.argv.includes('load');
+const TERMINAL = new Set<string>(TERMINAL_STATUSES);
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 const percentile = (values: number[], p: number) =>
@@ -233,20 +235,11 @@ async function loadScenario(runtime: LocalRuntime, client: TestClient): Promise<
     COMPLETED: count('COMPLETED'),
     REJECTED: count('REJECTED'),
     FAILED: count('FAILED'),
-    stillOpenAtDeadline: orders.filter((o) => !['COMPLETED', 'REJECTED', 'FAILED', 'CANCELLED'].includes(o.status))
-      .length,
+    stillOpenAtDeadline: orders.filter((o) => !TERMINAL.has(o.status)).length,
     placementRefusedBy: Object.fromEntries(refusals),
     openByStatus: Object.fromEntries(
-      [
-        'RECEIVED',
-        'VALIDATED',
-        'RESERVED',
-        'PAYMENT_AUTHORIZED',
-        'SHIPPED',
-        'DELIVERED',
-        'PAYMENT_CAPTURED',
-        'INVOICED',
-      ]
+      OrderStatus.options
+        .filter((status) => !TERMINAL.has(status))
         .map((status) => [status, count(status)])
         .filter(([, n]) => Number(n) > 0),
     ),

@@ -7,6 +7,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { signPayload } from '../../functions/core/signature.ts';
+import { checkoutHttpEvent, lambdaContext } from '../support/lambda-events.ts';
 
 const documents = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -26,30 +27,8 @@ Object.assign(process.env, {
   POWERTOOLS_LOG_LEVEL: 'SILENT',
 });
 
-const context = {
-  functionName: 'test',
-  awsRequestId: 'r',
-  getRemainingTimeInMillis: () => 10_000,
-} as unknown as Context;
-const httpEvent = (overrides: Partial<APIGatewayProxyEventV2>): APIGatewayProxyEventV2 =>
-  ({
-    version: '2.0',
-    routeKey: 'POST /x',
-    rawPath: '/x',
-    rawQueryString: '',
-    headers: {},
-    isBase64Encoded: false,
-    // What API Gateway's JWT authorizer passes for the web checkout's client.
-    requestContext: {
-      authorizer: {
-        jwt: {
-          claims: { client_id: 'checkout', sub: 'checkout', scope: 'sales/orders.place sales/orders.read' },
-          scopes: ['sales/orders.place', 'sales/orders.read'],
-        },
-      },
-    },
-    ...overrides,
-  }) as APIGatewayProxyEventV2;
+const context = lambdaContext;
+const httpEvent = checkoutHttpEvent;
 type Route = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 let placeOrder: Route;
 let carrierWebhook: Route;

@@ -11,6 +11,7 @@ import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { checkoutHttpEvent, lambdaContext } from '../support/lambda-events.ts';
 
 const documents = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -26,11 +27,7 @@ Object.assign(process.env, {
   POWERTOOLS_LOG_LEVEL: 'SILENT',
 });
 
-const context = {
-  functionName: 'test',
-  awsRequestId: 'r',
-  getRemainingTimeInMillis: () => 10_000,
-} as unknown as Context;
+const context = lambdaContext;
 type Route = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 let placeOrder: Route;
 
@@ -43,24 +40,12 @@ const order = {
 };
 const post = (key: string) =>
   placeOrder(
-    {
-      version: '2.0',
+    checkoutHttpEvent({
       routeKey: 'POST /orders',
       rawPath: '/orders',
-      rawQueryString: '',
       headers: { 'idempotency-key': key },
-      isBase64Encoded: false,
-      // What API Gateway's JWT authorizer passes for the web checkout's client.
-      requestContext: {
-        authorizer: {
-          jwt: {
-            claims: { client_id: 'checkout', sub: 'checkout', scope: 'sales/orders.place sales/orders.read' },
-            scopes: ['sales/orders.place', 'sales/orders.read'],
-          },
-        },
-      },
       body: JSON.stringify(order),
-    } as unknown as APIGatewayProxyEventV2,
+    }),
     context,
   );
 

@@ -4,6 +4,7 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { redactPersonalData } from '../../functions/core/redact.ts';
+import { lambdaContext } from '../support/lambda-events.ts';
 
 const documents = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -16,11 +17,7 @@ Object.assign(process.env, {
   EVENT_BUS_NAME: 'Bus',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
 });
-const context = {
-  functionName: 'test',
-  awsRequestId: 'r',
-  getRemainingTimeInMillis: () => 10_000,
-} as unknown as Context;
+const context = lambdaContext;
 let voidPayment: (event: unknown, context: Context) => Promise<unknown>;
 
 beforeAll(async () => {
