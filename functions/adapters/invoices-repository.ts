@@ -81,22 +81,23 @@ export class InvoicesRepository {
     const deadline = Date.now() + (options.waitMs ?? 20_000);
     const existing = await this.numbered(draft.orderId);
     if (existing) return existing;
-    await this.request(draft, year);
+    // The request keeps the year it was first made in: a retry after New Year numbers it there.
+    const requestYear = await this.request(draft, year);
     for (let attempt = 0; ; attempt++) {
-      const [link, lease] = await this.items([`ORDER#${draft.orderId}`, `LEASE#${year}`]);
+      const [link, lease] = await this.items([`ORDER#${draft.orderId}`, `LEASE#${requestYear}`]);
       if (typeof link?.invoiceNumber === 'string') return this.invoice(link.invoiceNumber);
-      const leaseFree = !lease || Number(lease.expiresAt) < Date.now();
-      if (leaseFree && (await this.acquireLease(year))) {
-        try {
-          await this.numberPending(year, settle, deadline);
-        } finally {
-          await this.releaseLease(year);
-        }
-        continue;
-      }
       if (Date.now() > deadline) {
         throw new InvoiceNumberPending(`The invoice of order ${draft.orderId} is waiting for its number; try again`);
       }
+      const leaseFree = !lease || Number(lease.expiresAt) < Date.now();
+      if (leaseFree && (await this.acquireLease(requestYear))) {
+        try {
+          await this.numberPending(requestYear, settle, deadline);
+        } finally {
+          await this.releaseLease(requestYear);
+        }
+      }
+      // Also after a round as holder that did not number ours (e.g. the index not showing it yet).
       await sleep(20 + jitter(attempt, 20, 250));
     }
   }
@@ -119,8 +120,11 @@ export class InvoicesRepository {
     return this.findForOrder(orderId);
   }
 
-  /** Records the request once; a retry finds it (pending or numbered) and just waits. */
-  private async request(draft: Omit<Invoice, 'invoiceNumber'>, year: number): Promise<void> {
+  /**
+   * Records the request once; a retry finds it (pending or numbered) and just waits. Returns the
+   * year the request is numbered in (the one it was first made in).
+   */
+  private async request(draft: Omit<Invoice, 'invoiceNumber'>, year: number): Promise<number> {
     try {
       await documents().send(
         new PutCommand({
@@ -136,8 +140,11 @@ export class InvoicesRepository {
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
+      return year;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const stored = await this.item(`ORDER#${draft.orderId}`);
+      return typeof stored?.year === 'number' ? stored.year : year;
     }
   }
 
@@ -245,12 +252,13 @@ export class InvoicesRepository {
           for (const orderId of refusedOrders) if (!(await this.numbered(orderId))) skipped.add(orderId);
           continue;
         }
-        if (reasons.some((r) => r.Code && r.Code !== 'None' && r.Code !== 'TransactionConflict')) {
+        const transient = ['None', 'TransactionConflict', 'ThrottlingError'];
+        if (reasons.some((r) => r.Code && !transient.includes(r.Code))) {
           // A settlement of a batch refused: number these one at a time to find the order concerned.
           for (const r of pending.slice(1)) skipped.add(r.orderId);
           continue;
         }
-        await sleep(jitter(++conflicts, 10, 200)); // a transaction conflict on a customer: try again
+        await sleep(jitter(++conflicts, 10, 200)); // a conflict on a customer, or throttling: try again
       }
     }
   }

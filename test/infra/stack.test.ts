@@ -261,6 +261,16 @@ describe('the state machine definition', () => {
     }
   });
 
+  it('retries stock contention by name wherever a task moves stock (reserve, ship), so contention is never an outcome', () => {
+    for (const name of ['ReserveStock', 'CreateShipment']) {
+      const contention = (substituted.States[name]?.Retry ?? []).find((r: { ErrorEquals: string[] }) =>
+        r.ErrorEquals.includes('StockContention'),
+      );
+      expect(contention?.MaxAttempts, name).toBeGreaterThanOrEqual(20);
+      expect(contention?.JitterStrategy, name).toBe('FULL');
+    }
+  });
+
   it('retries transient errors with jitter, and never retries a domain outcome', () => {
     const retriers = Object.values(substituted.States).flatMap((s) => s.Retry ?? []) as {
       ErrorEquals: string[];

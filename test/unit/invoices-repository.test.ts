@@ -1,0 +1,73 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { InvoicesRepository } from '../../functions/adapters/invoices-repository.ts';
+import { InvoiceNumberPending } from '../../functions/core/errors.ts';
+
+const documents = mockClient(DynamoDBDocumentClient);
+mockClient(DynamoDBClient);
+
+const draft = {
+  orderId: 'ord-00000000000000000000000001',
+  customerId: 'CUST-1002',
+  customerName: 'Jane Doe',
+  customerEmail: 'jane.doe@example.com',
+  issuedAt: '2026-12-31T23:59:50.000Z',
+  currency: 'EUR',
+  lines: [],
+  totals: { subtotal: 1000, tax: 190, total: 1190 },
+  billingAddress: { name: 'Jane Doe', line1: 'Hauptstr. 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
+  paymentMethod: 'card' as const,
+};
+const exists = () => new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
+
+beforeEach(() => documents.reset());
+
+describe('InvoicesRepository.issue', () => {
+  it('gives up by name when its wait is over, also while it keeps getting the lease but not its number', async () => {
+    // The lease is free every time, but the pending index does not show the request (index lag).
+    documents.on(GetCommand).resolves({});
+    documents.on(PutCommand).resolves({});
+    documents.on(BatchGetCommand).resolves({ Responses: { Invoices: [{ pk: `ORDER#${draft.orderId}`, year: 2026 }] } });
+    documents.on(QueryCommand).resolves({ Items: [] });
+    documents.on(UpdateCommand).resolves({});
+    const started = Date.now();
+    await expect(new InvoicesRepository('Invoices').issue(draft, 2026, { waitMs: 200 })).rejects.toBeInstanceOf(
+      InvoiceNumberPending,
+    );
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('numbers a request in the year it was made, also when a retry runs after New Year', async () => {
+    const request = { pk: `ORDER#${draft.orderId}`, orderId: draft.orderId, year: 2026, pendingYear: '2026' };
+    documents
+      .on(GetCommand)
+      .callsFake((input: { Key: { pk: string } }) => (input.Key.pk === request.pk ? { Item: request } : {}));
+    documents.on(PutCommand).callsFake((input: { Item: { pk: string } }) => {
+      if (input.Item.pk === request.pk) throw exists();
+      return {};
+    });
+    // Another function holds the 2026 lease: this retry waits for its number and gives up by name.
+    documents
+      .on(BatchGetCommand)
+      .resolves({ Responses: { Invoices: [request, { pk: 'LEASE#2026', expiresAt: Date.now() + 60_000 }] } });
+    await expect(new InvoicesRepository('Invoices').issue(draft, 2027, { waitMs: 100 })).rejects.toBeInstanceOf(
+      InvoiceNumberPending,
+    );
+    const polled = documents
+      .commandCalls(BatchGetCommand)
+      .flatMap((call) => call.args[0].input.RequestItems?.Invoices?.Keys ?? [])
+      .map((key) => key.pk);
+    expect(polled).toContain('LEASE#2026');
+    expect(polled).not.toContain('LEASE#2027');
+    expect(documents.commandCalls(PutCommand).map((call) => call.args[0].input.Item?.pk)).not.toContain('LEASE#2027');
+  });
+});
