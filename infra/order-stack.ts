@@ -152,6 +152,8 @@ export class OrderStack extends Stack {
     for (const f of [tasks.ReserveStock, tasks.CreateShipment]) data.bindTable(f, 'products', 'write');
     data.bindTable(tasks.IssueInvoice, 'customers', 'write');
     data.bindTable(tasks.IssueInvoice, 'invoices', 'write');
+    // Closing an order without its invoice withdraws a request still waiting for its number.
+    for (const f of [tasks.CloseOrder, reconciler]) data.bindTable(f, 'invoices', 'write');
     documents.grantWriteInvoices(tasks.IssueInvoice);
     email.grantSend(tasks.IssueInvoice);
     carrier.grantWebhookSecret(tasks.CreateShipment);

@@ -8,7 +8,7 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { InvoiceNumberPending } from '../core/errors.ts';
+import { InvoiceNumberPending, InvoiceWithdrawn } from '../core/errors.ts';
 import { formatInvoiceNumber } from '../core/invoice-number.ts';
 import type { Invoice } from '../core/schemas.ts';
 import { documents } from './clients.ts';
@@ -86,6 +86,7 @@ export class InvoicesRepository {
     for (let attempt = 0; ; attempt++) {
       const [link, lease] = await this.items([`ORDER#${draft.orderId}`, `LEASE#${requestYear}`]);
       if (typeof link?.invoiceNumber === 'string') return this.invoice(link.invoiceNumber);
+      if (link?.withdrawn) throw new InvoiceWithdrawn(`The invoice request of order ${draft.orderId} was withdrawn`);
       if (Date.now() > deadline) {
         throw new InvoiceNumberPending(`The invoice of order ${draft.orderId} is waiting for its number; try again`);
       }
@@ -114,6 +115,29 @@ export class InvoicesRepository {
         ExpressionAttributeValues: Object.fromEntries(entries.map(([field, value]) => [`:${field}`, value])),
       }),
     );
+  }
+
+  /**
+   * Withdraws the order's invoice request (the order is being closed without its invoice): from
+   * then on no holder numbers it and no retry issues it. Returns the invoice number instead when
+   * the request was numbered already (the invoice exists and stays). Safe to repeat.
+   */
+  async withdraw(orderId: string): Promise<{ invoiceNumber?: string }> {
+    try {
+      await documents().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `ORDER#${orderId}` },
+          UpdateExpression: 'SET withdrawn = :true REMOVE pendingYear, requestedAt',
+          ConditionExpression: 'attribute_not_exists(invoiceNumber)',
+          ExpressionAttributeValues: { ':true': true },
+        }),
+      );
+      return {};
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { invoiceNumber: String((await this.item(`ORDER#${orderId}`))?.invoiceNumber) };
+    }
   }
 
   private async numbered(orderId: string): Promise<StoredInvoice | undefined> {
@@ -223,7 +247,8 @@ export class InvoicesRepository {
               TableName: this.tableName,
               Key: { pk: `ORDER#${invoice.orderId}` },
               UpdateExpression: 'SET invoiceNumber = :n REMOVE pendingYear, requestedAt, draft',
-              ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(invoiceNumber)',
+              ConditionExpression:
+                'attribute_exists(pk) AND attribute_not_exists(invoiceNumber) AND attribute_not_exists(withdrawn)',
               ExpressionAttributeValues: { ':n': invoice.invoiceNumber },
             },
           },

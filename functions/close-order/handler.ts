@@ -2,13 +2,14 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { OrderClosed } from '../core/errors.ts';
 import { failureFrom } from '../core/order.ts';
 import { CloseOrderInput } from '../core/schemas.ts';
-import { clock, creditLedger, eventPublisher, ordersRepository } from '../lib/deps.ts';
+import { clock, creditLedger, eventPublisher, invoicesRepository, ordersRepository } from '../lib/deps.ts';
 import { logger, metrics } from '../lib/powertools.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
 
 const recordStage = stageRecorder(ordersRepository(), eventPublisher(), clock);
 const credit = creditLedger();
+const invoices = invoicesRepository();
 
 /**
  * RejectOrder / FailOrder: the terminal status with the failure code and a message the workflow
@@ -22,8 +23,11 @@ export const handler = workflowTask(CloseOrderInput, async ({ orderId, outcome, 
     metrics.addMetric('CompensationFailed', MetricUnit.Count, 1);
     metrics.publishStoredMetrics();
   }
+  // A failed order's invoice request still waiting for its number is withdrawn, so no invoice is
+  // issued for it later. Once numbered, the invoice exists and its credit hold became invoiced debt.
+  const invoiced = outcome === 'FAILED' && (await invoices.withdraw(orderId)).invoiceNumber !== undefined;
   // An on-account order that ends here gives its credit hold back (nothing when it took none).
-  await credit.release(orderId);
+  if (!invoiced) await credit.release(orderId);
   const stage = outcome === 'REJECTED' ? 'OrderRejected' : 'OrderFailed';
   try {
     await recordStage(orderId, stage, { status: outcome, set: { failure } }, { failureCode: failure.code });

@@ -89,3 +89,8 @@ export class InvoiceNumberPending extends Error {
 export class InvoiceNotDelivered extends Error {
   override name = 'InvoiceNotDelivered';
 }
+
+/** The order was closed without its invoice while its request waited for a number: it is never issued. */
+export class InvoiceWithdrawn extends DomainError {
+  override name = 'InvoiceWithdrawn';
+}

@@ -1,6 +1,7 @@
 import type { Carrier } from '../adapters/carrier.ts';
 import type { StockLedger } from '../adapters/catalog-repository.ts';
 import type { CreditLedger } from '../adapters/customers-repository.ts';
+import type { InvoicesRepository } from '../adapters/invoices-repository.ts';
 import type { OrdersRepository } from '../adapters/orders-repository.ts';
 import { type PaymentProvider, paymentKey } from '../adapters/payments.ts';
 import { OrderClosed, PaymentAlreadyCaptured } from '../core/errors.ts';
@@ -12,6 +13,8 @@ export interface CompensationDeps {
   carrier: Carrier;
   stock: StockLedger;
   credit: CreditLedger;
+  /** Where an order's invoice request waits for its number (withdrawn before credit is given back). */
+  invoices?: Pick<InvoicesRepository, 'withdraw'>;
   recordStage: ReturnType<typeof stageRecorder>;
 }
 
@@ -116,7 +119,12 @@ export function compensations(deps: CompensationDeps) {
       return false;
     },
 
+    /**
+     * Withdraws an invoice request still waiting for its number, then gives the credit hold back.
+     * Once numbered, the invoice exists and its hold became invoiced debt: nothing is given back.
+     */
     async releaseCredit(orderId: string): Promise<boolean> {
+      if (deps.invoices && (await deps.invoices.withdraw(orderId)).invoiceNumber) return false;
       return deps.credit.release(orderId);
     },
   };

@@ -32,6 +32,7 @@ export const taskTokens = () => new TaskTokens();
 export const orderCompensations = (
   orders: OrdersRepository,
   recordStage: ReturnType<typeof stageRecorder> = stageRecorder(orders, eventPublisher(), clock),
+  invoices?: InvoicesRepository,
 ) =>
   compensations({
     orders,
@@ -39,6 +40,7 @@ export const orderCompensations = (
     carrier: new SandboxCarrier({ deliveryMs: 0 }),
     stock: stockLedger(),
     credit: creditLedger(),
+    invoices,
     recordStage,
   });
 

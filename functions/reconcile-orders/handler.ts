@@ -7,14 +7,21 @@ import { OrderClosed } from '../core/errors.ts';
 import { interruptedFailure, isTerminal, missingAfterInterruption } from '../core/order.ts';
 import { OrderId } from '../core/schemas.ts';
 import { numberEnv } from '../lib/config.ts';
-import { clock, eventPublisher, orderCompensations, ordersRepository, workflowStarter } from '../lib/deps.ts';
+import {
+  clock,
+  eventPublisher,
+  invoicesRepository,
+  orderCompensations,
+  ordersRepository,
+  workflowStarter,
+} from '../lib/deps.ts';
 import { logger, metrics, tracer } from '../lib/powertools.ts';
 import { stageRecorder } from '../lib/stages.ts';
 
 const orders = ordersRepository();
 const workflow = workflowStarter();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
-const compensate = orderCompensations(orders, recordStage);
+const compensate = orderCompensations(orders, recordStage, invoicesRepository());
 /** The sweep looks at open orders older than this (a live order is left to its workflow). */
 const minAgeSeconds = numberEnv('SWEEP_MIN_AGE_SECONDS', 900);
 /** Open orders read per page of the index; the sweep pages through all of them within its time budget. */
@@ -85,6 +92,15 @@ async function reconcile(orderId: string, executionStatus: string): Promise<'clo
     if (!(error instanceof OrderClosed)) throw error;
     return announceAgain(orderId, (await orders.find(orderId))?.failure?.code);
   }
+  // A delivered order without its invoice waits a while first: a task of the stopped execution may
+  // still issue it, and compensating now would withdraw its request and give its credit back.
+  const invoicing = !order.invoice && (order.paymentRecord?.status === 'CAPTURED' || !!order.stages.OrderDelivered);
+  if (invoicing && attempts < maxAttempts && clock().getTime() - Date.parse(closing) < invoiceGraceSeconds * 1000) {
+    logger.warn('Delivered order not invoiced yet; left open while an invoice may still be issued', { attempts });
+    throw new InvoiceMayBeInFlight(
+      `Order ${orderId} may still be invoiced by its stopped workflow (attempt ${attempts})`,
+    );
+  }
   const failed: string[] = [];
   let captured = false;
   const steps: [string, () => Promise<unknown>][] = [
@@ -101,13 +117,6 @@ async function reconcile(orderId: string, executionStatus: string): Promise<'clo
     );
   }
   const after = await orders.get(orderId);
-  const invoicing = !after.invoice && (after.paymentRecord?.status === 'CAPTURED' || !!after.stages.OrderDelivered);
-  if (invoicing && attempts < maxAttempts && clock().getTime() - Date.parse(closing) < invoiceGraceSeconds * 1000) {
-    logger.warn('Delivered order not invoiced yet; left open while an invoice may still be issued', { attempts });
-    throw new InvoiceMayBeInFlight(
-      `Order ${orderId} may still be invoiced by its stopped workflow (attempt ${attempts})`,
-    );
-  }
   const missing = missingAfterInterruption(after);
   const failure = interruptedFailure(executionStatus, failed, missing, after.payment.method, Boolean(after.invoice));
   if (failed.length > 0) metrics.addMetric('CompensationFailed', MetricUnit.Count, 1);

@@ -105,3 +105,41 @@ describe('compensating actions', () => {
     expect(await left.compensate.releaseStock('ord-00000000000000000000000001')).toBe(false);
   });
 });
+
+describe('giving credit back', () => {
+  const credit = (invoiceNumber?: string) => {
+    const calls: string[] = [];
+    const compensate = compensations({
+      orders: {} as OrdersRepository,
+      payments: {} as PaymentProvider,
+      carrier: {} as Carrier,
+      stock: {} as StockLedger,
+      credit: {
+        release: async () => {
+          calls.push('release credit');
+          return true;
+        },
+      } as unknown as CreditLedger,
+      invoices: {
+        withdraw: async () => {
+          calls.push('withdraw invoice request');
+          return invoiceNumber ? { invoiceNumber } : {};
+        },
+      },
+      recordStage: (async () => ({})) as never,
+    });
+    return { compensate, calls };
+  };
+
+  it('withdraws an invoice request still waiting for its number first, then gives the hold back', async () => {
+    const { compensate, calls } = credit();
+    expect(await compensate.releaseCredit('ord-00000000000000000000000001')).toBe(true);
+    expect(calls).toEqual(['withdraw invoice request', 'release credit']);
+  });
+
+  it('gives nothing back once the invoice is numbered: the hold became invoiced debt', async () => {
+    const { compensate, calls } = credit('INV-2026-000042');
+    expect(await compensate.releaseCredit('ord-00000000000000000000000001')).toBe(false);
+    expect(calls).toEqual(['withdraw invoice request']);
+  });
+});

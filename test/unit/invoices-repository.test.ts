@@ -10,7 +10,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { InvoicesRepository } from '../../functions/adapters/invoices-repository.ts';
-import { InvoiceNumberPending } from '../../functions/core/errors.ts';
+import { InvoiceNumberPending, InvoiceWithdrawn } from '../../functions/core/errors.ts';
 
 const documents = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -69,5 +69,29 @@ describe('InvoicesRepository.issue', () => {
     expect(polled).toContain('LEASE#2026');
     expect(polled).not.toContain('LEASE#2027');
     expect(documents.commandCalls(PutCommand).map((call) => call.args[0].input.Item?.pk)).not.toContain('LEASE#2027');
+  });
+
+  it('never issues a withdrawn request (its order was closed without its invoice), and says so at once', async () => {
+    const request = { pk: `ORDER#${draft.orderId}`, orderId: draft.orderId, year: 2026, withdrawn: true };
+    documents.on(GetCommand).resolves({ Item: request });
+    documents.on(PutCommand).rejects(exists());
+    documents.on(BatchGetCommand).resolves({ Responses: { Invoices: [request] } });
+    await expect(new InvoicesRepository('Invoices').issue(draft, 2026, { waitMs: 5_000 })).rejects.toBeInstanceOf(
+      InvoiceWithdrawn,
+    );
+    expect(documents.commandCalls(QueryCommand)).toHaveLength(0);
+  });
+});
+
+describe('InvoicesRepository.withdraw', () => {
+  it('withdraws a request not numbered yet, and reports the number of one that was', async () => {
+    documents.on(UpdateCommand).resolvesOnce({}).rejects(exists());
+    documents.on(GetCommand).resolves({ Item: { pk: `ORDER#${draft.orderId}`, invoiceNumber: 'INV-2026-000007' } });
+    const invoices = new InvoicesRepository('Invoices');
+    expect(await invoices.withdraw(draft.orderId)).toEqual({});
+    const update = documents.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(update?.ConditionExpression).toBe('attribute_not_exists(invoiceNumber)');
+    expect(update?.UpdateExpression).toContain('REMOVE pendingYear');
+    expect(await invoices.withdraw(draft.orderId)).toEqual({ invoiceNumber: 'INV-2026-000007' });
   });
 });

@@ -28,6 +28,7 @@ Object.assign(process.env, {
   ORDERS_TABLE_NAME: 'Orders',
   PRODUCTS_TABLE_NAME: 'Products',
   CUSTOMERS_TABLE_NAME: 'Customers',
+  INVOICES_TABLE_NAME: 'Invoices',
   EVENT_BUS_NAME: 'Bus',
   STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:orders',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
@@ -135,5 +136,31 @@ describe('reconciler', () => {
       name: 'InvoiceMayBeInFlight',
     });
     expect(published()).not.toContain('OrderFailed');
+    // Nothing compensated yet: its invoice request is not withdrawn, no credit or stock moved, no void.
+    const tables = documents.commandCalls(UpdateCommand).map((call) => call.args[0].input.TableName);
+    expect(tables).not.toContain('Invoices');
+    expect(documents.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(published()).not.toContain('OrderPaymentVoided');
+  });
+
+  it('keeps the credit hold of a delivered on-account order while its invoice may still be issued', async () => {
+    const justNow = new Date().toISOString();
+    storeOrder(
+      {
+        payment: { method: 'on_account' },
+        paymentRecord: { method: 'on_account', status: 'ON_ACCOUNT', amount: 100 },
+        creditHold: 100,
+        stages: { OrderDelivered: justNow },
+      },
+      [{ shipmentId: `${ORDER_ID}-1`, carrier: 'SANDBOX', trackingNumber: 'T', status: 'DELIVERED' }],
+      justNow,
+    );
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+    await expect(reconcile(aborted, context as unknown as Context)).rejects.toMatchObject({
+      name: 'InvoiceMayBeInFlight',
+    });
+    // Giving the hold back now would let the invoice, issued a moment later, owe what credit no longer counts.
+    expect(documents.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(documents.commandCalls(UpdateCommand).map((call) => call.args[0].input.TableName)).not.toContain('Invoices');
   });
 });
