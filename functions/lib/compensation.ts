@@ -86,10 +86,12 @@ export function compensations(deps: CompensationDeps) {
           continue;
         }
         const { cancelled } = await deps.carrier.cancel(shipment);
-        const stored = cancelled
-          ? await deps.orders.updateShipment(orderId, shipment.shipmentId, { status: 'CANCELLED', taskToken: null })
-          : undefined;
-        // Not cancelled: the parcel left, or the carrier's scan was recorded first.
+        // Not cancelled: the carrier picked the parcel up, perhaps before we recorded the booking at
+        // all; recorded as in transit, so its stock counts as shipped and the order says what is missing.
+        const stored = await deps.orders.updateShipment(orderId, shipment.shipmentId, {
+          status: cancelled ? 'CANCELLED' : 'IN_TRANSIT',
+          ...(cancelled ? { taskToken: null } : {}),
+        });
         if (stored?.status === 'CANCELLED') cancelledAny = true;
         else left = true;
       }
@@ -106,6 +108,11 @@ export function compensations(deps: CompensationDeps) {
      */
     async releaseStock(orderId: string): Promise<boolean> {
       const order = await deps.orders.get(orderId);
+      // Goods that left with the carrier are not sellable again: stock still held for them ships.
+      if (order.shipments.some((s) => LEFT.includes(s.status))) {
+        await deps.stock.ship(orderId);
+        return false;
+      }
       const restockShipped =
         order.shipments.length > 0 && order.shipments.every((shipment) => shipment.status === 'CANCELLED');
       const outcome = await deps.stock.release(orderId, { restockShipped });

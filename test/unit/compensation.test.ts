@@ -5,11 +5,15 @@ import type { CreditLedger } from '../../functions/adapters/customers-repository
 import type { OrdersRepository } from '../../functions/adapters/orders-repository.ts';
 import type { PaymentProvider } from '../../functions/adapters/payments.ts';
 import { PaymentAlreadyCaptured } from '../../functions/core/errors.ts';
+import { missingAfterInterruption } from '../../functions/core/order.ts';
 import type { Order } from '../../functions/core/schemas.ts';
 import { compensations } from '../../functions/lib/compensation.ts';
 
 /** The compensating actions against fakes of their ports: what each asks of the provider, carrier and stock. */
-function setUp(order: Partial<Order>, options: { release?: Awaited<ReturnType<StockLedger['release']>> } = {}) {
+function setUp(
+  order: Partial<Order>,
+  options: { release?: Awaited<ReturnType<StockLedger['release']>>; parcelLeft?: boolean } = {},
+) {
   const current: Order = {
     orderId: 'ord-00000000000000000000000001',
     status: 'SHIPPED',
@@ -45,13 +49,17 @@ function setUp(order: Partial<Order>, options: { release?: Awaited<ReturnType<St
     carrier: {
       cancel: async ({ shipmentId }: { shipmentId: string }) => {
         calls.push(`cancel ${shipmentId}`);
-        return { cancelled: true };
+        return { cancelled: !options.parcelLeft };
       },
     } as unknown as Carrier,
     stock: {
       release: async (_orderId: string, { restockShipped }: { restockShipped?: boolean }) => {
         calls.push(`release restockShipped=${restockShipped}`);
         return options.release ?? 'released';
+      },
+      ship: async () => {
+        calls.push('ship');
+        return true;
       },
     } as unknown as StockLedger,
     credit: { release: async () => true } as unknown as CreditLedger,
@@ -103,6 +111,22 @@ describe('compensating actions', () => {
       { release: 'shipped' },
     );
     expect(await left.compensate.releaseStock('ord-00000000000000000000000001')).toBe(false);
+  });
+
+  it('counts a parcel the carrier picked up before its booking was recorded as gone, never as stock to sell again', async () => {
+    const shipment = { shipmentId: 's-1', carrier: 'SANDBOX', status: 'BOOKING' as const };
+    const { compensate, calls } = setUp({ shipments: [shipment] }, { parcelLeft: true });
+    expect(await compensate.cancelShipments('ord-00000000000000000000000001')).toBe('left');
+    expect(calls).toEqual(['cancel s-1', 'record s-1 IN_TRANSIT']);
+    const after = setUp({ shipments: [{ ...shipment, status: 'IN_TRANSIT' }] });
+    expect(await after.compensate.releaseStock('ord-00000000000000000000000001')).toBe(false);
+    expect(after.calls).toEqual(['ship']);
+    // The order then says the goods left unpaid and uninvoiced (and alarms), instead of "compensated".
+    const gone = {
+      payment: { method: 'card' as const, token: 'tok_visa' },
+      shipments: [{ ...shipment, status: 'IN_TRANSIT' as const }],
+    };
+    expect(missingAfterInterruption(gone)).toEqual(['payment', 'invoice']);
   });
 });
 
