@@ -32,6 +32,7 @@ export class LambdaInvocationError extends Error {
 export class LocalLambdas {
   private readonly byArn = new Map<string, LocalFunction>();
   private readonly handlers = new Map<string, Handler>();
+  private stopped = false;
 
   constructor(
     readonly functions: LocalFunction[],
@@ -98,10 +99,16 @@ export class LocalLambdas {
         return;
       } catch (error) {
         const delay = retryDelaysMs[attempt];
-        if (delay === undefined) throw error;
+        if (delay === undefined || this.stopped) throw error;
         await new Promise((resolve) => setTimeout(resolve, delay));
+        if (this.stopped) return; // the runtime stopped meanwhile: the event goes with it
       }
     }
+  }
+
+  /** The runtime is stopping: no more retries of failed asynchronous invocations. */
+  stop(): void {
+    this.stopped = true;
   }
 
   /** Invokes like Lambda's RequestResponse: resolves with the result or rejects with LambdaInvocationError. */

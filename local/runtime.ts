@@ -179,6 +179,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     // What the Lambda platform gives every function here: region, credentials, the emulators'
     // endpoints, and the sandbox carrier's local settings.
     const lambdas = new LocalLambdas(deployment.functions, ROOT_DIR);
+    stops.push(async () => lambdas.stop());
     const platform: Record<string, string> = {
       AWS_REGION: REGION,
       AWS_DEFAULT_REGION: REGION,

@@ -49,6 +49,17 @@ describe('local Lambda functions', () => {
     );
   });
 
+  it('stops retrying failed asynchronous invocations once the runtime stops', async () => {
+    const lambdas = new LocalLambdas([fn('Consumer', { FIXTURE_TABLE_NAME: 'Orders' })], ROOT_DIR);
+    await lambdas.load({});
+    const delivery = lambdas.invokeAsync('Consumer', { key: 'stopping', failTimes: 1 }, [50]);
+    lambdas.stop();
+    // The failure is not retried (the event goes with the runtime): the next call is only the second.
+    await expect(delivery).rejects.toThrow(/call 1 of stopping fails/);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await lambdas.invoke('Consumer', { key: 'stopping' })).toEqual({ table: 'Orders', calls: 2 });
+  });
+
   it('refuses two functions that set one variable differently (they share a process here)', () => {
     const lambdas = new LocalLambdas([fn('A', { X: '1' }), fn('B', { X: '2' })], ROOT_DIR);
     expect(() => lambdas.environment()).toThrow(/set X differently/);
