@@ -10,6 +10,7 @@ import {
 import { type StockRequest, shortLines } from '../core/allocation.ts';
 import { OutOfStock, StockContention } from '../core/errors.ts';
 import type { Product } from '../core/schemas.ts';
+import { backoff } from './backoff.ts';
 import { documents } from './clients.ts';
 import { RESERVATION_SK } from './orders-repository.ts';
 
@@ -111,7 +112,7 @@ export class StockLedger extends CatalogRepository {
         return await this.reserveOnce(orderId, lines, at);
       } catch (error) {
         if (!(error instanceof StockContention) || attempt >= RESERVE_ATTEMPTS) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(400, 25 * 2 ** attempt)));
+        await backoff(attempt, 25, 400);
       }
     }
   }

@@ -11,6 +11,7 @@ import {
 import { InvoiceNumberPending, InvoiceWithdrawn } from '../core/errors.ts';
 import { formatInvoiceNumber } from '../core/invoice-number.ts';
 import type { Invoice } from '../core/schemas.ts';
+import { backoff } from './backoff.ts';
 import { documents } from './clients.ts';
 
 /**
@@ -45,11 +46,6 @@ export const PENDING_INDEX = 'pendingInvoices';
 export const BATCH_SIZE = 24;
 const LEASE_MS = 5_000;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** Full jitter: a random wait up to an exponentially growing cap. */
-const jitter = (attempt: number, baseMs: number, capMs: number) =>
-  Math.random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 16));
-
 interface PendingRequest {
   pk: string;
   orderId: string;
@@ -79,7 +75,7 @@ export class InvoicesRepository {
   ): Promise<StoredInvoice> {
     const settle = options.settle ?? (() => []);
     const deadline = Date.now() + (options.waitMs ?? 20_000);
-    const existing = await this.numbered(draft.orderId);
+    const existing = await this.findForOrder(draft.orderId);
     if (existing) return existing;
     // The request keeps the year it was first made in: a retry after New Year numbers it there.
     const requestYear = await this.request(draft, year);
@@ -99,7 +95,7 @@ export class InvoicesRepository {
         }
       }
       // Also after a round as holder that did not number ours (e.g. the index not showing it yet).
-      await sleep(20 + jitter(attempt, 20, 250));
+      await backoff(attempt, 20, 250, 20);
     }
   }
 
@@ -138,10 +134,6 @@ export class InvoicesRepository {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return { invoiceNumber: String((await this.item(`ORDER#${orderId}`))?.invoiceNumber) };
     }
-  }
-
-  private async numbered(orderId: string): Promise<StoredInvoice | undefined> {
-    return this.findForOrder(orderId);
   }
 
   /**
@@ -274,7 +266,7 @@ export class InvoicesRepository {
         const refusedOrders = new Set(owners.filter((owner, index) => owner && refused(index)) as string[]);
         if (refusedOrders.size > 0) {
           // Already numbered (an index read behind the table) or a settlement refused for this order.
-          for (const orderId of refusedOrders) if (!(await this.numbered(orderId))) skipped.add(orderId);
+          for (const orderId of refusedOrders) if (!(await this.findForOrder(orderId))) skipped.add(orderId);
           continue;
         }
         const transient = ['None', 'TransactionConflict', 'ThrottlingError'];
@@ -283,7 +275,7 @@ export class InvoicesRepository {
           for (const r of pending.slice(1)) skipped.add(r.orderId);
           continue;
         }
-        await sleep(jitter(++conflicts, 10, 200)); // a conflict on a customer, or throttling: try again
+        await backoff(++conflicts, 10, 200); // a conflict on a customer, or throttling: try again
       }
     }
   }

@@ -27,9 +27,11 @@ const OPEN = 'OPEN';
 
 type StoredOrder = Omit<Order, 'shipments'>;
 
+/** The order exists and has no terminal status (with `#status` and `closedValues` in the request). */
 const closedValues = Object.fromEntries(TERMINAL_STATUSES.map((status, i) => [`:closed${i}`, status]));
+const NOT_CLOSED = `attribute_exists(orderId) AND NOT #status IN (${Object.keys(closedValues).join(', ')})`;
 /** The order is open and no reconciler is compensating it: what a forward step checks before acting outside. */
-const OPEN_AND_NOT_CLOSING = `attribute_exists(orderId) AND attribute_not_exists(closing) AND NOT #status IN (${TERMINAL_STATUSES.map((_, i) => `:closed${i}`).join(', ')})`;
+const OPEN_AND_NOT_CLOSING = `${NOT_CLOSED} AND attribute_not_exists(closing)`;
 export interface ShipmentRecord extends Shipment {
   orderId: string;
   taskToken?: string;
@@ -106,15 +108,10 @@ export class OrdersRepository {
       '#updatedAt': 'updatedAt',
       '#status': 'status',
     };
-    const values: Record<string, unknown> = { ':at': at.toISOString() };
+    const values: Record<string, unknown> = { ':at': at.toISOString(), ...closedValues };
     const assignments = ['#stages.#stage = :at', '#updatedAt = :at'];
     const removals: string[] = [];
-    const conditions = ['attribute_exists(orderId)', 'attribute_not_exists(#stages.#stage)'];
-    TERMINAL_STATUSES.forEach((status, index) => {
-      values[`:closed${index}`] = status;
-    });
-    const closed = TERMINAL_STATUSES.map((_, index) => `:closed${index}`).join(', ');
-    conditions.push(`NOT #status IN (${closed})`);
+    const conditions = [NOT_CLOSED, 'attribute_not_exists(#stages.#stage)'];
     // A forward step's stage (after an external effect) is refused once a reconciler fenced the order.
     if (changes.whileOpen) conditions.push('attribute_not_exists(closing)');
     if (changes.status) {
@@ -200,7 +197,7 @@ export class OrdersRepository {
           Key: { orderId, sk: ORDER_SK },
           UpdateExpression:
             'SET closing = if_not_exists(closing, :at), reconcileAttempts = if_not_exists(reconcileAttempts, :zero) + :one',
-          ConditionExpression: `attribute_exists(orderId) AND NOT #status IN (${TERMINAL_STATUSES.map((_, i) => `:closed${i}`).join(', ')})`,
+          ConditionExpression: NOT_CLOSED,
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':at': at.toISOString(), ':zero': 0, ':one': 1, ...closedValues },
           ReturnValues: 'ALL_NEW',

@@ -3,6 +3,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
+import { backoff } from '../adapters/backoff.ts';
 import { OrderClosed } from '../core/errors.ts';
 import { interruptedFailure, isTerminal, missingAfterInterruption } from '../core/order.ts';
 import { OrderId } from '../core/schemas.ts';
@@ -53,8 +54,6 @@ export class InvoiceMayBeInFlight extends Error {
   override name = 'InvoiceMayBeInFlight';
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Runs a step, retrying any error with backoff (stock contention, a provider's 5xx, a lost response). */
 async function withRetries(step: string, run: () => Promise<unknown>): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
@@ -64,7 +63,7 @@ async function withRetries(step: string, run: () => Promise<unknown>): Promise<b
     } catch (error) {
       logger.warn('Compensation step failed', { step, attempt, error: (error as Error).name });
       if (attempt >= stepAttempts) return false;
-      await sleep(Math.random() * STEP_BACKOFF_MS * 2 ** (attempt - 1));
+      await backoff(attempt - 1, STEP_BACKOFF_MS, Number.POSITIVE_INFINITY);
     }
   }
 }
