@@ -1,17 +1,20 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { creditLimitExceeded } from '../core/credit.ts';
-import type { Customer } from '../core/schemas.ts';
+import { Customer } from '../core/schemas.ts';
 import { documents } from './clients.ts';
 import { ORDER_SK } from './orders-repository.ts';
 
-/** Customers table, partition `customerId`. */
+/**
+ * Customers table, partition `customerId`. The one owner of the item's shape: items are checked
+ * against the Customer schema when read and written, so a reader never sees a half-migrated record.
+ */
 export class CustomersRepository {
   constructor(private readonly tableName: string) {}
 
   async find(customerId: string): Promise<Customer | undefined> {
     const result = await documents().send(new GetCommand({ TableName: this.tableName, Key: { customerId } }));
-    return result.Item as Customer | undefined;
+    return result.Item ? Customer.parse(result.Item) : undefined;
   }
 
   async list(): Promise<Customer[]> {
@@ -19,14 +22,14 @@ export class CustomersRepository {
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await documents().send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey }));
-      customers.push(...((page.Items ?? []) as Customer[]));
+      customers.push(...(page.Items ?? []).map((item) => Customer.parse(item)));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return customers.sort((a, b) => a.customerId.localeCompare(b.customerId));
   }
 
   async put(customer: Customer): Promise<void> {
-    await documents().send(new PutCommand({ TableName: this.tableName, Item: customer }));
+    await documents().send(new PutCommand({ TableName: this.tableName, Item: Customer.parse(customer) }));
   }
 
   /** An on-account invoice adds to what the customer owes: a write for the invoice's transaction. */
