@@ -39,6 +39,19 @@ export class OrderDocuments extends Construct {
     this.bucket.grantPut(fn, 'invoices/*');
   }
 
+  /** Invoices and credit notes: `invoices/*` and `credit-notes/*`. */
+  grantWriteCreditNotes(fn: EnvFunction): void {
+    fn.addEnvironment('DOCUMENTS_BUCKET_NAME', this.bucket.bucketName);
+    this.bucket.grantPut(fn, 'credit-notes/*');
+  }
+
+  /** Reading the stored PDFs only (GET /invoices/{number}/pdf, /credit-notes/{number}/pdf). */
+  grantReadDocuments(fn: EnvFunction): void {
+    fn.addEnvironment('DOCUMENTS_BUCKET_NAME', this.bucket.bucketName);
+    this.bucket.grantRead(fn, 'invoices/*');
+    this.bucket.grantRead(fn, 'credit-notes/*');
+  }
+
   grantDescribe(fn: EnvFunction): void {
     fn.addEnvironment('DOCUMENTS_BUCKET_NAME', this.bucket.bucketName);
     // HeadBucket is authorized by s3:ListBucket on the bucket itself.
