@@ -36,7 +36,7 @@ export class InvoiceLedger {
   constructor(
     private readonly invoices: InvoicesRepository,
     private readonly invoicesTable: string,
-    private readonly customersTable: string,
+    private readonly customersTable?: string,
   ) {}
 
   /**
@@ -255,6 +255,7 @@ export class InvoiceLedger {
 
   /** What the customer owes and the credit in use move together (a payment or a credit note on account). */
   private balanceChange(customerId: string, delta: number): TransactItem {
+    if (!this.customersTable) throw new Error('This ledger was built without the customers table');
     return {
       Update: {
         TableName: this.customersTable,

@@ -22,8 +22,13 @@ export const stockLedger = () => new StockLedger(requireEnv('PRODUCTS_TABLE_NAME
 export const customersRepository = () => new CustomersRepository(requireEnv('CUSTOMERS_TABLE_NAME'));
 export const creditLedger = () => new CreditLedger(requireEnv('CUSTOMERS_TABLE_NAME'), requireEnv('ORDERS_TABLE_NAME'));
 export const invoicesRepository = () => new InvoicesRepository(requireEnv('INVOICES_TABLE_NAME'));
-export const invoiceLedger = (invoices: InvoicesRepository = invoicesRepository()) =>
-  new InvoiceLedger(invoices, requireEnv('INVOICES_TABLE_NAME'), requireEnv('CUSTOMERS_TABLE_NAME'));
+/** `balances: false` for the readers and the overdue sweep, which never touch a customer. */
+export const invoiceLedger = (invoices: InvoicesRepository = invoicesRepository(), { balances = true } = {}) =>
+  new InvoiceLedger(
+    invoices,
+    requireEnv('INVOICES_TABLE_NAME'),
+    balances ? requireEnv('CUSTOMERS_TABLE_NAME') : undefined,
+  );
 export const eventPublisher = () => new EventPublisher(requireEnv('EVENT_BUS_NAME'));
 export const workflowStarter = () => new WorkflowStarter(requireEnv('STATE_MACHINE_ARN'));
 export const taskTokens = () => new TaskTokens();
