@@ -48,8 +48,13 @@ export class OrderDocuments extends Construct {
   /** Reading the stored PDFs only (GET /invoices/{number}/pdf, /credit-notes/{number}/pdf). */
   grantReadDocuments(fn: EnvFunction): void {
     fn.addEnvironment('DOCUMENTS_BUCKET_NAME', this.bucket.bucketName);
-    this.bucket.grantRead(fn, 'invoices/*');
-    this.bucket.grantRead(fn, 'credit-notes/*');
+    // GetObject on the two prefixes only (grantRead would add GetObject*, GetBucket* and List*).
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [this.bucket.arnForObjects('invoices/*'), this.bucket.arnForObjects('credit-notes/*')],
+      }),
+    );
   }
 
   grantDescribe(fn: EnvFunction): void {

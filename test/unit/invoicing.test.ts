@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CreditNoteRefused, PaymentRefused } from '../../functions/core/errors.ts';
+import { CreditNoteRefused, type PaymentRefused } from '../../functions/core/errors.ts';
 import { formatDocumentNumber, parseInvoiceNumber } from '../../functions/core/invoice-number.ts';
 import {
   applyCredit,
