@@ -1,5 +1,7 @@
 import { Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
 import { INVOICE_FONTS } from '../functions/adapters/invoice-fonts.ts';
 import { OrderApi } from './constructs/api.ts';
@@ -88,6 +90,14 @@ export class OrderStack extends Stack {
       carrierWebhook: fn('CarrierWebhook', 'carrier-webhook', 'POST /webhooks/carrier'),
       health: fn('Health', 'health', 'GET /health'),
       openApi: fn('OpenApi', 'openapi', 'GET /openapi.json'),
+      getInvoice: fn('GetInvoice', 'get-invoice', 'GET /invoices/{number}[/pdf], GET /credit-notes/{number}[/pdf]'),
+      listInvoices: fn('ListInvoices', 'list-invoices', 'GET /invoices'),
+      issueCreditNote: fn('IssueCreditNote', 'issue-credit-note', 'POST /invoices/{number}/credit-notes', {
+        timeout: Duration.seconds(60),
+        memorySize: 1024,
+        files: Object.values(INVOICE_FONTS),
+      }),
+      recordPayment: fn('RecordPayment', 'record-payment', 'POST /invoices/{number}/payments'),
     };
     const identity = new OrderIdentity(this, 'Identity', {
       preTokenGeneration: fn(
@@ -115,6 +125,13 @@ export class OrderStack extends Stack {
         { method: HttpMethod.GET, path: '/products', fn: routes.listProducts },
         { method: HttpMethod.PUT, path: '/products/{sku}/stock', fn: routes.setStock },
         { method: HttpMethod.GET, path: '/customers', fn: routes.listCustomers },
+        { method: HttpMethod.GET, path: '/invoices', fn: routes.listInvoices },
+        { method: HttpMethod.GET, path: '/invoices/{number}', fn: routes.getInvoice },
+        { method: HttpMethod.GET, path: '/invoices/{number}/pdf', fn: routes.getInvoice },
+        { method: HttpMethod.POST, path: '/invoices/{number}/credit-notes', fn: routes.issueCreditNote },
+        { method: HttpMethod.POST, path: '/invoices/{number}/payments', fn: routes.recordPayment },
+        { method: HttpMethod.GET, path: '/credit-notes/{number}', fn: routes.getInvoice },
+        { method: HttpMethod.GET, path: '/credit-notes/{number}/pdf', fn: routes.getInvoice },
         { method: HttpMethod.POST, path: '/webhooks/carrier', fn: routes.carrierWebhook },
         { method: HttpMethod.GET, path: '/health', fn: routes.health },
         { method: HttpMethod.GET, path: '/openapi.json', fn: routes.openApi },
@@ -169,6 +186,24 @@ export class OrderStack extends Stack {
     data.bindTable(routes.listProducts, 'products', 'read');
     data.bindTable(routes.setStock, 'products', 'write');
     data.bindTable(routes.listCustomers, 'customers', 'read');
+
+    // Finance: invoices, credit notes (refunds, PDFs, e-mails), payments on account, the overdue sweep.
+    data.bindTable(routes.getInvoice, 'invoices', 'read');
+    documents.grantReadDocuments(routes.getInvoice);
+    data.bindTable(routes.listInvoices, 'invoices', 'read');
+    for (const f of [routes.issueCreditNote, routes.recordPayment]) {
+      data.bindTable(f, 'invoices', 'write');
+      data.bindTable(f, 'customers', 'write');
+      email.grantSend(f);
+    }
+    documents.grantWriteCreditNotes(routes.issueCreditNote);
+    const markOverdue = fn('MarkOverdue', 'mark-overdue', 'Marks open invoices past their due date overdue');
+    data.bindTable(markOverdue, 'invoices', 'write');
+    new Rule(this, 'OverdueInvoicesSweep', {
+      description: 'Hourly: open invoices past their due date become overdue',
+      schedule: Schedule.rate(Duration.hours(1)),
+      targets: [new LambdaFunction(markOverdue, { retryAttempts: 2 })],
+    });
 
     data.grantDescribe(routes.health, 'orders');
     workflow.grantDescribe(routes.health);

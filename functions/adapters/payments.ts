@@ -23,6 +23,11 @@ export interface PaymentProvider {
    * PaymentAlreadyCaptured.
    */
   void(request: { authorizationKey: string }): Promise<void>;
+  /**
+   * Refunds part or all of the payment captured under `authorizationKey`. Idempotent by `refundKey`
+   * (the credit-note request): a retried refund returns the first one's id and moves no more money.
+   */
+  refund(request: { refundKey: string; authorizationKey: string; amount: number }): Promise<{ refundId: string }>;
 }
 
 /** The idempotency key of an order's payment operation. */
@@ -104,7 +109,27 @@ export class SandboxPaymentProvider implements PaymentProvider {
     if (known?.status === 'CAPTURED') throw new PaymentAlreadyCaptured('The payment was captured; it is not voided');
     ledger.set(request.authorizationKey, { ...known, status: 'VOIDED' });
   }
+
+  async refund(request: { refundKey: string; authorizationKey: string; amount: number }) {
+    const known = sandboxRefunds.get(request.refundKey);
+    if (known) return { refundId: known.refundId };
+    if (ledger.get(request.authorizationKey)?.status === 'VOIDED')
+      throw new PaymentDeclined('The authorization was voided; nothing was captured to refund');
+    const refundId = `re_${crypto.randomUUID().replaceAll('-', '').slice(0, 20)}`;
+    sandboxRefunds.set(request.refundKey, {
+      refundId,
+      authorizationKey: request.authorizationKey,
+      amount: request.amount,
+    });
+    return { refundId };
+  }
 }
+
+/** The sandbox's refunds by refund key: what tests read to see a refund happened once. */
+export const sandboxRefunds = sandboxState(
+  'payments-refunds',
+  () => new Map<string, { refundId: string; authorizationKey: string; amount: number }>(),
+);
 
 /** Keys authorized with `tok_void_error`. */
 const voidFailingKeys = sandboxState('payments-void-failing', () => new Set<string>());

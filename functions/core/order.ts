@@ -63,6 +63,8 @@ const OWN_MESSAGES = new Set([
   'ShipmentLost',
   'DeliveryNotConfirmed',
   'InvoiceNumbersExhausted',
+  'CreditNoteRefused',
+  'PaymentRefused',
   // Failures after capture say what is missing (their messages carry error names and invoice numbers only).
   'InvoiceNotIssued',
   'InvoiceNotDelivered',

@@ -275,22 +275,111 @@ export const StockLevel = z.object({
   available: z.number().int('must be a whole number').nonnegative().max(1_000_000_000),
 });
 
+/** The seller's legal details as printed on every invoice and credit note (functions/core/seller.ts). */
+export const SellerDetails = z.object({
+  legalName: z.string(),
+  address: z.array(z.string()),
+  vatId: z.string(),
+  registration: z.string(),
+  bank: z.object({ name: z.string(), iban: z.string(), bic: z.string() }),
+  email: z.string(),
+});
+
+/** Payment status of an invoice: `credited` once credit notes cover all of it. */
+export const InvoiceStatus = z.enum(['open', 'paid', 'overdue', 'credited']);
+
+/** What one invoice line's credit notes took back so far (by SKU). */
+export const CreditedLine = z.object({
+  quantity: z.number().int().nonnegative(),
+  net: MinorUnits,
+  tax: MinorUnits,
+});
+
 export const Invoice = z.object({
   invoiceNumber: z.string(),
   orderId: OrderId,
   customerId: CustomerId,
   customerName: z.string(),
+  /** Where the invoice, credit notes and receipts go: the customer's billing e-mail. */
   customerEmail: z.email(),
+  /** The buyer's VAT id, when the customer has one (printed on the document). */
+  customerVatId: z.string().optional(),
+  seller: SellerDetails,
   issuedAt: Timestamp,
+  /** Card: the issue date (paid at issue); on account: issue date + the customer's net days. */
+  dueDate: Timestamp,
   currency: Currency,
   lines: z.array(PricedLine),
   totals: Totals,
   billingAddress: Address,
   paymentMethod: z.enum(['card', 'on_account']),
-  /** Absent on invoices issued before tax treatments were recorded. */
+  /** The order's tax treatment (`reverse_charge` prints the reverse-charge note); absent on invoices issued before treatments were recorded. */
   taxTreatment: TaxTreatment.optional(),
-  customerVatId: VatId.optional(),
+  status: InvoiceStatus,
+  amountPaid: MinorUnits,
+  amountCredited: MinorUnits,
+  /** Per SKU, what credit notes took back already: a partial credit note never exceeds a line. */
+  creditedLines: z.record(z.string(), CreditedLine).optional(),
 });
+
+/** One line of a credit note: what of an invoice line it takes back. */
+export const CreditNoteLine = z.object({
+  sku: Sku,
+  name: z.string(),
+  quantity: z.number().int().nonnegative(),
+  taxRateBasisPoints: z.number().int().nonnegative(),
+  net: MinorUnits,
+  tax: MinorUnits,
+});
+
+export const CreditNote = z.object({
+  creditNoteNumber: z.string(),
+  /** The request it was issued for: the refund and the numbering are keyed by it. */
+  requestId: z.string(),
+  invoiceNumber: z.string(),
+  orderId: OrderId,
+  customerId: CustomerId,
+  customerName: z.string(),
+  customerEmail: z.email(),
+  customerVatId: z.string().optional(),
+  seller: SellerDetails,
+  billingAddress: Address,
+  issuedAt: Timestamp,
+  currency: Currency,
+  reason: z.string(),
+  lines: z.array(CreditNoteLine),
+  totals: Totals,
+  paymentMethod: z.enum(['card', 'on_account']),
+  /** Card: the refund through the payment provider; on account: the customer's balance reduced. */
+  settlement: z.enum(['refund', 'balance']),
+});
+
+const reasonText = plainText().trim().min(1, 'is required').max(500, 'must be at most 500 characters');
+
+export const CreditNoteRequest = z.object({
+  reason: reasonText,
+  lines: z
+    .array(
+      z.object({
+        sku: Sku,
+        quantity: z.number().int('must be a whole number').positive('must be at least 1').max(10_000),
+      }),
+    )
+    .min(1, 'must contain at least one line; omit it to credit the whole remaining amount')
+    .max(50)
+    .optional(),
+});
+
+export const PaymentRequest = z.object({
+  amount: z.number().int('must be an integer amount in minor units (cents)').positive('must be more than 0'),
+  reference: plainText().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
+  receivedAt: Timestamp,
+});
+
+export const InvoiceNumber = z.string().regex(/^INV-\d{4}-\d{6}$/, 'is not an invoice number (INV-<year>-<6 digits>)');
+export const CreditNoteNumber = z
+  .string()
+  .regex(/^CN-\d{4}-\d{6}$/, 'is not a credit note number (CN-<year>-<6 digits>)');
 
 export const CarrierEventStatus = z.enum(['IN_TRANSIT', 'DELIVERED', 'LOST']);
 export const CarrierWebhook = z.object({
@@ -338,6 +427,13 @@ export type Order = z.infer<typeof Order>;
 export type Customer = z.infer<typeof Customer>;
 export type Product = z.infer<typeof Product>;
 export type Invoice = z.infer<typeof Invoice>;
+export type InvoiceStatus = z.infer<typeof InvoiceStatus>;
+export type SellerDetails = z.infer<typeof SellerDetails>;
+export type CreditedLine = z.infer<typeof CreditedLine>;
+export type CreditNote = z.infer<typeof CreditNote>;
+export type CreditNoteLine = z.infer<typeof CreditNoteLine>;
+export type CreditNoteRequest = z.infer<typeof CreditNoteRequest>;
+export type PaymentRequest = z.infer<typeof PaymentRequest>;
 export type Address = z.infer<typeof Address>;
 export type CarrierWebhook = z.infer<typeof CarrierWebhook>;
 export type CaughtError = z.infer<typeof CaughtError>;

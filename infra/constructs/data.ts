@@ -74,6 +74,20 @@ export class OrderData extends Construct {
             sortKey: { name: 'requestedAt', type: AttributeType.STRING },
             projectionType: ProjectionType.ALL,
           },
+          {
+            // Invoices by payment status (only invoices carry `status`), in number order: GET /invoices.
+            indexName: 'invoicesByStatus',
+            partitionKey: { name: 'status', type: AttributeType.STRING },
+            sortKey: { name: 'invoiceNumber', type: AttributeType.STRING },
+            projectionType: ProjectionType.ALL,
+          },
+          {
+            // Sparse: only open invoices not yet overdue carry `openYear`, by due date: the overdue sweep.
+            indexName: 'openInvoicesByDue',
+            partitionKey: { name: 'openYear', type: AttributeType.STRING },
+            sortKey: { name: 'dueDate', type: AttributeType.STRING },
+            projectionType: ProjectionType.KEYS_ONLY,
+          },
         ],
       }),
       // Powertools idempotency records: `id`, expiring through TTL on `expiration`.

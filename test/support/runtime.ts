@@ -232,3 +232,8 @@ export function orderBody(overrides: Record<string, unknown> = {}) {
     ...overrides,
   };
 }
+
+/** Moves the handlers' clock (functions/lib/deps.ts) forward in this process; 0 puts it back. */
+export function shiftClock(ms: number): void {
+  (globalThis as Record<symbol, unknown>)[Symbol.for('sales-orders.clock-offset-ms')] = ms;
+}

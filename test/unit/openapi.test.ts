@@ -7,8 +7,15 @@ describe('OpenAPI document', () => {
   it('describes every route of the API', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/credit-notes/{number}',
+      '/credit-notes/{number}/pdf',
       '/customers',
       '/health',
+      '/invoices',
+      '/invoices/{number}',
+      '/invoices/{number}/credit-notes',
+      '/invoices/{number}/payments',
+      '/invoices/{number}/pdf',
       '/openapi.json',
       '/orders',
       '/orders/{orderId}',
