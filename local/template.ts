@@ -132,6 +132,10 @@ export function readDeployment(
       case 'AWS::ApiGatewayV2::Authorizer':
         names.set(id, id);
         break;
+      case 'AWS::ApiGatewayV2::Api':
+        // Its endpoint (a function's PUBLIC_API_URL) resolves; the runtime sets the local API's URL instead.
+        names.set(id, 'local');
+        break;
     }
   }
 

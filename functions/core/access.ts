@@ -77,6 +77,7 @@ export const ROUTE_ACCESS: Record<string, ScopeName[] | 'public'> = {
   'GET /products': ['catalog.read'],
   'PUT /products/{sku}/stock': ['stock.write'],
   'GET /customers': ['customers.read'],
+  'POST /approvals/{approvalId}': ['approvals.write'],
   'POST /webhooks/carrier': 'public',
   'GET /health': 'public',
   'GET /openapi.json': 'public',

@@ -94,3 +94,8 @@ export class InvoiceNotDelivered extends Error {
 export class InvoiceWithdrawn extends DomainError {
   override name = 'InvoiceWithdrawn';
 }
+
+/** An approver rejected the order (SendTaskFailure of AwaitApproval): a business outcome, the order is REJECTED. */
+export class ApprovalRejected extends DomainError {
+  override name = 'ApprovalRejected';
+}

@@ -1,3 +1,4 @@
+import { ApprovalsRepository } from '../adapters/approvals-repository.ts';
 import { SandboxCarrier } from '../adapters/carrier.ts';
 import { CatalogRepository, StockLedger } from '../adapters/catalog-repository.ts';
 import { CreditLedger, CustomersRepository } from '../adapters/customers-repository.ts';
@@ -21,6 +22,7 @@ export const stockLedger = () => new StockLedger(requireEnv('PRODUCTS_TABLE_NAME
 export const customersRepository = () => new CustomersRepository(requireEnv('CUSTOMERS_TABLE_NAME'));
 export const creditLedger = () => new CreditLedger(requireEnv('CUSTOMERS_TABLE_NAME'), requireEnv('ORDERS_TABLE_NAME'));
 export const invoicesRepository = () => new InvoicesRepository(requireEnv('INVOICES_TABLE_NAME'));
+export const approvalsRepository = () => new ApprovalsRepository(requireEnv('APPROVALS_TABLE_NAME'));
 export const eventPublisher = () => new EventPublisher(requireEnv('EVENT_BUS_NAME'));
 export const workflowStarter = () => new WorkflowStarter(requireEnv('STATE_MACHINE_ARN'));
 export const taskTokens = () => new TaskTokens();
