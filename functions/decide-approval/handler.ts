@@ -60,7 +60,10 @@ export const handler = httpRoute(async (event) => {
     await approvals.expire(approvalId);
     throw expired(approvalId, `order ${order.orderId} is already ${order.status}`);
   }
-  if (request.decision === 'approve' && order.payment.method === 'on_account' && order.totals) {
+  // Once ApprovalGranted is recorded the hold was taken (it comes first), and may since have become
+  // the invoice's debt: a replay takes nothing again.
+  const held = order.stages.ApprovalGranted !== undefined;
+  if (request.decision === 'approve' && order.payment.method === 'on_account' && order.totals && !held) {
     const customer = await customers.find(order.customerId);
     // Guarded: held once, and never after the order's credit was given back.
     if (customer) await credit.hold(order.orderId, customer, order.totals.total, APPROVED_CREDIT_CEILING);
