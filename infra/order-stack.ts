@@ -48,6 +48,7 @@ export class OrderStack extends Stack {
     const approvals = new OrderApprovals(this, 'Approvals', {
       approversEmail:
         props.approversEmail ?? (this.node.tryGetContext('approversEmail') as string | undefined) ?? props.financeEmail,
+      // One setting for the state's wait and the request's expiry (the link answers 410 after it).
       timeoutSeconds: Number(this.node.tryGetContext('approvalTimeoutSeconds') ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS),
       highValueThresholds: String(this.node.tryGetContext('highValueThresholds') ?? 'EUR=500000'),
     });
@@ -84,7 +85,10 @@ export class OrderStack extends Stack {
       ReleaseStock: fn('ReleaseStock', 'release-stock', 'Compensation: releases held stock'),
       CloseOrder: fn('CloseOrder', 'close-order', 'Ends an order REJECTED or FAILED with its reason'),
     };
-    const workflow = new OrderWorkflow(this, 'Workflow', { tasks });
+    const workflow = new OrderWorkflow(this, 'Workflow', {
+      tasks,
+      approvalTimeoutSeconds: approvals.timeoutSeconds,
+    });
     const reconciler = fn(
       'ReconcileOrders',
       'reconcile-orders',

@@ -11,12 +11,18 @@ type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unk
 export class OrderApprovals extends Construct {
   readonly linkSecret: Secret;
 
+  get timeoutSeconds(): number {
+    return this.props.timeoutSeconds;
+  }
+
   constructor(
     scope: Construct,
     id: string,
     private readonly props: { approversEmail: string; timeoutSeconds: number; highValueThresholds: string },
   ) {
     super(scope, id);
+    if (!Number.isInteger(props.timeoutSeconds) || props.timeoutSeconds < 1)
+      throw new Error(`approvalTimeoutSeconds must be a whole number of seconds, got ${props.timeoutSeconds}`);
     this.linkSecret = new Secret(this, 'LinkSecret', {
       description: 'Signs the decision links of order approval e-mails (HMAC-SHA256 of the approval id)',
       generateSecretString: { passwordLength: 48, excludePunctuation: true },

@@ -48,7 +48,7 @@ describe('order stack template', () => {
 
   it('keeps every table on-demand with point-in-time recovery, and idempotency records expiring', () => {
     const tables = template.findResources('AWS::DynamoDB::GlobalTable');
-    expect(Object.keys(tables)).toHaveLength(5);
+    expect(Object.keys(tables)).toHaveLength(6);
     for (const table of Object.values(tables) as { Properties: Record<string, any> }[]) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification).toEqual({
@@ -66,7 +66,7 @@ describe('order stack template', () => {
       Metadata?: Record<string, unknown>;
     }[];
     const ours = functions.filter((f) => f.Metadata?.['sales:entry']);
-    expect(ours).toHaveLength(22);
+    expect(ours).toHaveLength(24);
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -161,6 +161,7 @@ describe('order stack template', () => {
       'GET /openapi.json',
       'GET /orders/{orderId}',
       'GET /products',
+      'POST /approvals/{approvalId}',
       'POST /orders',
       'POST /webhooks/carrier',
       'PUT /products/{sku}/stock',
@@ -330,6 +331,7 @@ describe('identity and authorization', () => {
       'GET /products': ['sales/catalog.read'],
       'PUT /products/{sku}/stock': ['sales/stock.write'],
       'GET /customers': ['sales/customers.read'],
+      'POST /approvals/{approvalId}': ['sales/approvals.write'],
       'POST /webhooks/carrier': 'public',
       'GET /health': 'public',
       'GET /openapi.json': 'public',
