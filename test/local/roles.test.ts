@@ -58,6 +58,7 @@ describe('roles: every client on every route', () => {
       'GET /products': ['JWT', 'sales/catalog.read'],
       'PUT /products/{sku}/stock': ['JWT', 'sales/stock.write'],
       'GET /customers': ['JWT', 'sales/customers.read'],
+      'POST /approvals/{approvalId}': ['JWT', 'sales/approvals.write'],
       'POST /webhooks/carrier': ['NONE'],
       'GET /health': ['NONE'],
       'GET /openapi.json': ['NONE'],
