@@ -143,3 +143,8 @@ export class PaymentRefused extends DomainError {
     super(message);
   }
 }
+
+/** An approver rejected the order (SendTaskFailure of AwaitApproval): a business outcome, the order is REJECTED. */
+export class ApprovalRejected extends DomainError {
+  override name = 'ApprovalRejected';
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RESOURCE_SERVER, routeScopes, SCOPE_NAMES } from './access.ts';
 import {
+  ApprovalDecisionRequest,
   CarrierWebhook,
   CreditNote,
   CreditNoteRequest,
@@ -274,6 +275,33 @@ function contract(serverUrl: string) {
           summary: 'The credit note PDF as issued',
           parameters: numberParameter,
           responses: { '200': pdf('The PDF'), '404': error('Unknown credit note or PDF not stored yet') },
+        },
+      },
+      '/approvals/{approvalId}': {
+        post: {
+          summary:
+            "An approver's decision on an order waiting in AwaitApproval; the signature is the e-mailed link's `signature` query parameter, sent in the body",
+          parameters: [{ name: 'approvalId', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: schema(ApprovalDecisionRequest) } },
+          },
+          responses: {
+            '200': json(
+              z.object({
+                approvalId: z.string(),
+                orderId: z.string(),
+                status: z.enum(['APPROVED', 'REJECTED']),
+                decidedBy: z.string(),
+              }),
+              'Decision recorded; the order goes on (approved) or is rejected',
+            ),
+            '400': error('Malformed approval id or body, naming each field'),
+            '403': error('The signature is not the one of this approval'),
+            '404': error('Unknown approval'),
+            '409': error('Already decided: a decision link works once'),
+            '410': error('Expired, or the order no longer waits for a decision'),
+          },
         },
       },
       '/webhooks/carrier': {

@@ -187,7 +187,28 @@ export const PrincipalView = Principal.partial({ id: true });
  * `by` names the principal where a caller did it, not the workflow: `client:<id>` or
  * `user:<name>`, or to machine clients `user` / `user (<role>)`.
  */
-export const TimelineEntry = z.object({ at: Timestamp, type: z.string(), by: z.string().optional() });
+export const TimelineEntry = z.object({
+  at: Timestamp,
+  type: z.string(),
+  by: z.string().optional(),
+  /** An approver's comment on their decision (ApprovalGranted / ApprovalRejected). */
+  comment: z.string().optional(),
+});
+
+/** Why an order waits for an approver: over the customer's remaining credit, or above the high-value threshold. */
+export const ApprovalReason = z.enum(['credit_limit', 'high_value']);
+/** ValidateOrder's verdict, carried by the execution to the NeedsApproval choice and AwaitApproval. */
+export const ApprovalNeed = z.object({ required: z.boolean(), reasons: z.array(ApprovalReason) });
+export const ApprovalStatus = z.enum(['PENDING', 'APPROVED', 'REJECTED', 'EXPIRED']);
+
+/** The approval as the order carries it, for its timeline: who decided, and their comment. */
+export const OrderApproval = z.object({
+  approvalId: z.string(),
+  reasons: z.array(ApprovalReason),
+  decision: z.enum(['approve', 'reject']).optional(),
+  decidedBy: Principal.optional(),
+  comment: z.string().optional(),
+});
 
 export const Order = z.object({
   orderId: OrderId,
@@ -209,6 +230,8 @@ export const Order = z.object({
   shipments: z.array(Shipment),
   invoice: z.object({ number: z.string(), total: MinorUnits, pdfKey: z.string() }).optional(),
   failure: Failure.optional(),
+  /** Set when the order waited for an approver (AwaitApproval); the record itself is in the approvals table. */
+  approval: OrderApproval.optional(),
   /**
    * Set (once) when the reconciler starts compensating an interrupted order: from then on, forward
    * steps still running refuse to act (no authorization, no booking), so nothing is re-created.
@@ -440,3 +463,51 @@ export type CaughtError = z.infer<typeof CaughtError>;
 export type Principal = z.infer<typeof Principal>;
 export type PrincipalView = z.infer<typeof PrincipalView>;
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
+
+/** An approval request (approvals table, one per order): the task token it resumes, and the decision once made. */
+export const ApprovalRecord = z.object({
+  approvalId: z.string(),
+  orderId: OrderId,
+  customerId: CustomerId,
+  taskToken: z.string(),
+  reasons: z.array(ApprovalReason),
+  status: ApprovalStatus,
+  summary: z.object({
+    customerName: z.string(),
+    currency: Currency,
+    paymentMethod: z.enum(['card', 'on_account']),
+    lines: z.array(PricedLine),
+    totals: Totals,
+    /** On account: the customer's remaining credit when the approval was requested. */
+    remainingCredit: z.number().int().optional(),
+  }),
+  requestedAt: Timestamp,
+  expiresAt: Timestamp,
+  emailedAt: Timestamp.optional(),
+  decidedAt: Timestamp.optional(),
+  decidedBy: Principal.optional(),
+  comment: z.string().optional(),
+  /** The waiting workflow was told the decision (SendTaskSuccess/Failure answered). */
+  resumed: z.boolean().optional(),
+});
+
+/** The random id of an approval request, as its decision link carries it. */
+export const ApprovalId = z.string().regex(/^apr-[0-9a-f]{32}$/, 'is not an approval id');
+
+/** POST /approvals/{approvalId}: the signature is the one of the e-mailed link, carried in the body. */
+export const ApprovalDecisionRequest = z.object({
+  decision: z.enum(['approve', 'reject']),
+  comment: plainText().trim().max(500, 'must be at most 500 characters').optional(),
+  signature: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64 hex digits of the decision link'),
+});
+
+export const RequestApprovalInput = OrderRef.extend({
+  taskToken: z.string().min(1),
+  reasons: z.array(ApprovalReason).min(1),
+  timeoutSeconds: z.number().int().positive(),
+});
+
+export type ApprovalReason = z.infer<typeof ApprovalReason>;
+export type ApprovalNeed = z.infer<typeof ApprovalNeed>;
+export type ApprovalRecord = z.infer<typeof ApprovalRecord>;
+export type OrderApproval = z.infer<typeof OrderApproval>;

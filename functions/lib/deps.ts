@@ -1,3 +1,4 @@
+import { ApprovalsRepository } from '../adapters/approvals-repository.ts';
 import { SandboxCarrier } from '../adapters/carrier.ts';
 import { CatalogRepository, StockLedger } from '../adapters/catalog-repository.ts';
 import { CreditLedger, CustomersRepository } from '../adapters/customers-repository.ts';
@@ -29,6 +30,7 @@ export const invoiceLedger = (invoices: InvoicesRepository = invoicesRepository(
     requireEnv('INVOICES_TABLE_NAME'),
     balances ? requireEnv('CUSTOMERS_TABLE_NAME') : undefined,
   );
+export const approvalsRepository = () => new ApprovalsRepository(requireEnv('APPROVALS_TABLE_NAME'));
 export const eventPublisher = () => new EventPublisher(requireEnv('EVENT_BUS_NAME'));
 export const workflowStarter = () => new WorkflowStarter(requireEnv('STATE_MACHINE_ARN'));
 export const taskTokens = () => new TaskTokens();

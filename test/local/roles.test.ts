@@ -65,6 +65,7 @@ describe('roles: every client on every route', () => {
       'POST /invoices/{number}/payments': ['JWT', 'sales/payments.write'],
       'GET /credit-notes/{number}': ['JWT', 'sales/invoices.read'],
       'GET /credit-notes/{number}/pdf': ['JWT', 'sales/invoices.read'],
+      'POST /approvals/{approvalId}': ['JWT', 'sales/approvals.write'],
       'POST /webhooks/carrier': ['NONE'],
       'GET /health': ['NONE'],
       'GET /openapi.json': ['NONE'],
