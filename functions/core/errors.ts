@@ -94,3 +94,8 @@ export class InvoiceNotDelivered extends Error {
 export class InvoiceWithdrawn extends DomainError {
   override name = 'InvoiceWithdrawn';
 }
+
+/** No stock arrived for any line of a backordered order before its backorder expired: the order is cancelled. */
+export class BackorderExpired extends DomainError {
+  override name = 'BackorderExpired';
+}
