@@ -61,7 +61,11 @@ export function acknowledgeFindings(stack: Stack): void {
       const reason = PUBLIC_ROUTE_REASONS[(construct.node.defaultChild as CfnRoute).routeKey];
       if (reason) ack(construct, 'APIG4', reason);
     }
-    if (construct instanceof LambdaFunction && construct.node.id === 'IssueInvoice' && construct.role instanceof Role) {
+    if (
+      construct instanceof LambdaFunction &&
+      ['IssueInvoice', 'ExpireBackorder'].includes(construct.node.id) &&
+      construct.role instanceof Role
+    ) {
       ack(
         construct.role,
         `IAM5[Resource::${nagResource(stack, OrderEmail.identitiesArn(stack))}]`,

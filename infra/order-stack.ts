@@ -166,6 +166,7 @@ export class OrderStack extends Stack {
       events.grantPublish(f);
     }
     data.bindTable(tasks.ExpireBackorder, 'orders', 'readwrite');
+    data.bindTable(tasks.ExpireBackorder, 'stock', 'read');
     data.bindTable(tasks.ExpireBackorder, 'customers', 'read');
     email.grantSend(tasks.ExpireBackorder);
     data.bindTable(tasks.IssueInvoice, 'customers', 'write');
