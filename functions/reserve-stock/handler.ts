@@ -7,7 +7,10 @@ import { workflowTask } from '../lib/task.ts';
 const orders = ordersRepository();
 const ledger = stockLedger();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
-/** How long a backorder waits for stock before the rest is cancelled (the ASL's AwaitBackorder timeout matches). */
+/**
+ * How long a backorder waits for stock before the rest is cancelled: the one source of the
+ * backorder's expiresAt and of AwaitBackorder's timeout (TimeoutSecondsPath: backorderSeconds).
+ */
 const backorderDays = numberEnv('BACKORDER_DAYS', 14);
 
 /**
@@ -28,5 +31,15 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
     await recordStage(orderId, 'OrderStockReserved', waiting.length > 0 ? {} : { status: 'RESERVED' });
   if (waiting.length > 0)
     await recordStage(orderId, 'OrderBackordered', { status: 'BACKORDERED' }, { backorder: waiting });
-  return { backordered: waiting.length > 0, allocations: (reserved.allocations ?? []).length };
+  return {
+    backordered: waiting.length > 0,
+    allocations: (reserved.allocations ?? []).length,
+    backorderSeconds: backorderSeconds(reserved.backorder?.expiresAt, clock()),
+  };
 });
+
+/** Seconds until the backorder expires (at least 1: TimeoutSecondsPath needs a positive integer). */
+function backorderSeconds(expiresAt: string | undefined, now: Date): number {
+  if (!expiresAt) return 1;
+  return Math.max(1, Math.ceil((Date.parse(expiresAt) - now.getTime()) / 1000));
+}

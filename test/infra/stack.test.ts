@@ -48,7 +48,7 @@ describe('order stack template', () => {
 
   it('keeps every table on-demand with point-in-time recovery, and idempotency records expiring', () => {
     const tables = template.findResources('AWS::DynamoDB::GlobalTable');
-    expect(Object.keys(tables)).toHaveLength(5);
+    expect(Object.keys(tables)).toHaveLength(6);
     for (const table of Object.values(tables) as { Properties: Record<string, any> }[]) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification).toEqual({
@@ -66,7 +66,7 @@ describe('order stack template', () => {
       Metadata?: Record<string, unknown>;
     }[];
     const ours = functions.filter((f) => f.Metadata?.['sales:entry']);
-    expect(ours).toHaveLength(22);
+    expect(ours).toHaveLength(25);
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -162,6 +162,7 @@ describe('order stack template', () => {
       'GET /orders/{orderId}',
       'GET /products',
       'POST /orders',
+      'POST /products/{sku}/stock/adjustments',
       'POST /webhooks/carrier',
       'PUT /products/{sku}/stock',
     ]);
@@ -329,6 +330,7 @@ describe('identity and authorization', () => {
       'GET /orders/{orderId}': ['sales/orders.read'],
       'GET /products': ['sales/catalog.read'],
       'PUT /products/{sku}/stock': ['sales/stock.write'],
+      'POST /products/{sku}/stock/adjustments': ['sales/stock.adjust'],
       'GET /customers': ['sales/customers.read'],
       'POST /webhooks/carrier': 'public',
       'GET /health': 'public',
@@ -370,7 +372,7 @@ describe('identity and authorization', () => {
     );
     const machine: Record<string, string[]> = {
       checkout: ['orders.place', 'orders.read', 'catalog.read'],
-      erp: ['stock.write', 'catalog.read'],
+      erp: ['stock.write', 'stock.adjust', 'catalog.read'],
       buyer: ['orders.place', 'orders.read', 'orders.on-account', 'catalog.read', 'customer.CUST-1002'],
     };
     for (const [name, scopes] of Object.entries(machine)) {
