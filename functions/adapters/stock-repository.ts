@@ -10,7 +10,7 @@ import {
 import { allocate, nextAllocationIds, type StockRequest, shortLines, totalAvailable } from '../core/allocation.ts';
 import { OutOfStock, StockContention } from '../core/errors.ts';
 import type { Allocation, FulfilmentPolicy, StockItem, StockLine } from '../core/schemas.ts';
-import { WAREHOUSE_IDS } from '../core/warehouses.ts';
+import { TRANSACTION_ITEM_LIMIT, WAREHOUSE_IDS } from '../core/warehouses.ts';
 import { backoff } from './backoff.ts';
 import { documents } from './clients.ts';
 import { ORDER_SK, RESERVATION_SK } from './orders-repository.ts';
@@ -392,8 +392,11 @@ export class StockLedger extends StockRepository {
       .filter(([id, a]) => a.status === 'HELD' && (allocationId === undefined || id === allocationId))
       .map(([id]) => id);
     if (ids.length === 0) return false;
-    const done = await this.settle(held, ids, 'SHIPPED', 'SET onHand = onHand - :q, reserved = reserved - :q');
-    return done ? true : this.ship(orderId, allocationId);
+    for (const batch of this.batches(held, ids, 0)) {
+      const done = await this.settle(held, batch, 'SHIPPED', 'SET onHand = onHand - :q, reserved = reserved - :q');
+      if (!done) return this.ship(orderId, allocationId);
+    }
+    return true;
   }
 
   /**
@@ -425,20 +428,56 @@ export class StockLedger extends StockRepository {
         ConsistentRead: true,
       }),
     );
-    const done = await this.settle(
-      held,
-      [...release, ...restock],
-      'RELEASED',
-      (id) =>
-        release.includes(id)
-          ? 'SET available = available + :q, reserved = reserved - :q'
-          : 'SET available = available + :q, onHand = onHand + :q',
-      true,
-      (backorders.Items ?? []).map((item) => ({
-        Delete: { TableName: this.ordersTable, Key: { orderId, sk: String(item.sk) } },
-      })),
-    );
-    return done ? { outcome: 'released', shipped } : this.release(orderId, options);
+    const deletes = (backorders.Items ?? []).map((item) => ({
+      Delete: { TableName: this.ordersTable, Key: { orderId, sk: String(item.sk) } },
+    }));
+    // Many allocations (a backorder filled in steps) go in several transactions, each moving its
+    // allocations with their stock; the last one closes the record and removes the backorder items.
+    const batches = this.batches(held, [...release, ...restock], 1 + deletes.length);
+    for (const [index, batch] of batches.entries()) {
+      const last = index === batches.length - 1;
+      const done = await this.settle(
+        held,
+        batch,
+        'RELEASED',
+        (id) =>
+          release.includes(id)
+            ? 'SET available = available + :q, reserved = reserved - :q'
+            : 'SET available = available + :q, onHand = onHand + :q',
+        last,
+        last ? deletes : [],
+      );
+      if (!done) return this.release(orderId, options);
+    }
+    return { outcome: 'released', shipped };
+  }
+
+  /**
+   * Allocation ids in groups whose stock moves fit one transaction beside the reservation record;
+   * the last group also leaves room for `lastExtra` items. Always at least one (possibly empty) group.
+   */
+  private batches(held: Reservation, ids: readonly string[], lastExtra: number): string[][] {
+    const budget = TRANSACTION_ITEM_LIMIT - 1; // beside the reservation record
+    const size = (id: string) => held.allocations[id]?.lines.length ?? 0;
+    const groups: string[][] = [];
+    let current: string[] = [];
+    let used = 0;
+    for (const id of ids) {
+      if (current.length > 0 && used + size(id) > budget) {
+        groups.push(current);
+        current = [];
+        used = 0;
+      }
+      current.push(id);
+      used += size(id);
+    }
+    // The last group also carries `lastExtra` items; when they do not fit, it closes on its own.
+    if (used + lastExtra > budget && current.length > 0) {
+      groups.push(current);
+      current = [];
+    }
+    groups.push(current);
+    return groups;
   }
 
   /** Marks an order that never reserved as released; false when a reservation appeared meanwhile. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { maxLinesFor } from './warehouses.ts';
 
 /**
  * The single source of the domain's data types. Everything else infers from here
@@ -63,7 +64,7 @@ export const OrderRequest = z
   .object({
     customerId: CustomerId,
     currency: Currency,
-    // A reservation is one DynamoDB transaction: 100 items at most, one of them the reservation record.
+    // A reservation is one DynamoDB transaction of at most 100 items: see maxLinesFor (core/warehouses.ts).
     lines: z.array(OrderLineRequest).min(1, 'must contain at least one line').max(50, 'must contain at most 50 lines'),
     shippingAddress: Address,
     payment: Payment,
@@ -82,6 +83,15 @@ export const OrderRequest = z
       }
       seen.add(line.sku);
     });
+    // Lines may be split over the warehouses (and backordered): the reservation must still fit one transaction.
+    const policy = request.fulfilmentPolicy ?? 'all_or_nothing';
+    const max = maxLinesFor(policy);
+    if (request.lines.length > max)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lines'],
+        message: `must contain at most ${max} lines with fulfilmentPolicy ${policy} (the stock is reserved in one transaction)`,
+      });
   });
 
 export const OrderStatus = z.enum([
