@@ -34,6 +34,11 @@ export class StockBelowReserved extends Error {
   }
 }
 
+/** An Idempotency-Key already used for a different adjustment of this product. */
+export class AdjustmentKeyReused extends Error {
+  override name = 'AdjustmentKeyReused';
+}
+
 /** A write-off larger than what is available (not reserved) there. */
 export class WriteOffExceedsAvailable extends Error {
   override name = 'WriteOffExceedsAvailable';
@@ -75,7 +80,10 @@ interface Reservation {
   createdAt?: string;
 }
 
-const isStockItem = (item: Record<string, unknown>) => !String(item.warehouseId).startsWith(ADJUSTMENT_PREFIX);
+/** Sort keys of the Idempotency-Key records of adjustments: `ADJUSTMENT-KEY#<key>`. */
+const ADJUSTMENT_KEY_PREFIX = 'ADJUSTMENT-KEY#';
+/** Warehouse items; audit and key records have a `#` in their sort key, warehouse ids never. */
+const isStockItem = (item: Record<string, unknown>) => !String(item.warehouseId).includes('#');
 const toStockItem = ({ sku, warehouseId, onHand, reserved, available }: Record<string, unknown>): StockItem =>
   ({ sku, warehouseId, onHand, reserved, available }) as StockItem;
 
@@ -145,8 +153,24 @@ export class StockRepository {
    * A receipt (delta > 0) or write-off (delta < 0), with its audit item, in one transaction. A
    * write-off may not take available below zero (WriteOffExceedsAvailable).
    */
-  async adjust(adjustment: StockAdjustment): Promise<StockItem> {
+  async adjust(
+    adjustment: StockAdjustment,
+    idempotencyKey?: string,
+  ): Promise<{ adjustment: StockAdjustment; stock: StockItem; replayed: boolean }> {
     const { sku, warehouseId, delta } = adjustment;
+    // A client's retry with the same Idempotency-Key: the key record is written with the
+    // adjustment, so a repeat finds it and changes nothing.
+    const keyRecord = idempotencyKey
+      ? [
+          {
+            Put: {
+              TableName: this.stockTable,
+              Item: { sku, warehouseId: `${ADJUSTMENT_KEY_PREFIX}${idempotencyKey}`, adjustment },
+              ConditionExpression: 'attribute_not_exists(sku)',
+            },
+          },
+        ]
+      : [];
     try {
       await documents().send(
         new TransactWriteCommand({
@@ -177,12 +201,15 @@ export class StockRepository {
                 ConditionExpression: 'attribute_not_exists(sku)',
               },
             },
+            ...keyRecord,
           ],
         }),
       );
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
       const reasons = error.CancellationReasons ?? [];
+      if (idempotencyKey && reasons[2]?.Code === 'ConditionalCheckFailed')
+        return this.replay(adjustment, idempotencyKey);
       if (reasons.some((r) => r.Code === 'TransactionConflict'))
         throw new StockContention(`Stock of ${sku} is being changed by other orders; try again`, { cause: error });
       if (reasons[0]?.Code === 'ConditionalCheckFailed') {
@@ -191,8 +218,30 @@ export class StockRepository {
       }
       throw error;
     }
+    return { adjustment, stock: await this.item(sku, warehouseId), replayed: false };
+  }
+
+  private async item(sku: string, warehouseId: string): Promise<StockItem> {
     const [item] = (await this.levels([sku])).filter((i) => i.warehouseId === warehouseId);
     return item ?? { sku, warehouseId, onHand: 0, reserved: 0, available: 0 };
+  }
+
+  /** The adjustment first recorded under this key; AdjustmentKeyReused when it was a different one. */
+  private async replay(adjustment: StockAdjustment, idempotencyKey: string) {
+    const { sku } = adjustment;
+    const result = await documents().send(
+      new GetCommand({
+        TableName: this.stockTable,
+        Key: { sku, warehouseId: `${ADJUSTMENT_KEY_PREFIX}${idempotencyKey}` },
+        ConsistentRead: true,
+      }),
+    );
+    const first = result.Item?.adjustment as StockAdjustment | undefined;
+    if (!first) throw new Error(`Adjustment key ${idempotencyKey} of ${sku} vanished`);
+    const same = (['warehouseId', 'delta', 'reason'] as const).every((field) => first[field] === adjustment[field]);
+    if (!same)
+      throw new AdjustmentKeyReused(`This Idempotency-Key was already used for a different adjustment of ${sku}`);
+    return { adjustment: first, stock: await this.item(sku, first.warehouseId), replayed: true };
   }
 
   /** The audit trail of one product's adjustments, oldest first. */
@@ -219,6 +268,9 @@ export function availability(items: readonly StockItem[]): Map<string, Map<strin
   }
   return levels;
 }
+
+/** How one unit of an allocation's lines moves the stock item's counters (+1, -1 or 0 each). */
+type StockMove = { onHand?: number; reserved?: number; available?: number };
 
 export interface ReserveOutcome {
   allocations: Allocation[];
@@ -393,7 +445,7 @@ export class StockLedger extends StockRepository {
       .map(([id]) => id);
     if (ids.length === 0) return false;
     for (const batch of this.batches(held, ids, 0)) {
-      const done = await this.settle(held, batch, 'SHIPPED', 'SET onHand = onHand - :q, reserved = reserved - :q');
+      const done = await this.settle(held, batch, 'SHIPPED', () => ({ onHand: -1, reserved: -1 }));
       if (!done) return this.ship(orderId, allocationId);
     }
     return true;
@@ -440,10 +492,7 @@ export class StockLedger extends StockRepository {
         held,
         batch,
         'RELEASED',
-        (id) =>
-          release.includes(id)
-            ? 'SET available = available + :q, reserved = reserved - :q'
-            : 'SET available = available + :q, onHand = onHand + :q',
+        (id) => (release.includes(id) ? { available: 1, reserved: -1 } : { available: 1, onHand: 1 }),
         last,
         last ? deletes : [],
       );
@@ -505,7 +554,7 @@ export class StockLedger extends StockRepository {
     held: Reservation,
     ids: readonly string[],
     to: HeldAllocation['status'],
-    stockUpdate: string | ((id: string) => string),
+    stockUpdate: (id: string) => StockMove,
     closeRecord = false,
     extra: Record<string, unknown>[] = [],
   ): Promise<boolean> {
@@ -523,10 +572,34 @@ export class StockLedger extends StockRepository {
       values[':released'] = 'RELEASED';
       sets.push('#s = :released');
     }
-    const moves = ids.flatMap((id) => {
+    // One update per stock item: allocations of the same warehouse (a backorder filled there
+    // later) move the same item, and a transaction may touch an item once only.
+    const totals = new Map<string, { sku: string; warehouseId: string; delta: Required<StockMove> }>();
+    for (const id of ids) {
       const allocation = held.allocations[id] as HeldAllocation;
-      const update = typeof stockUpdate === 'string' ? stockUpdate : stockUpdate(id);
-      return allocation.lines.map((line) => stockMove(this.stockTable, allocation.warehouseId, line, update));
+      const move = stockUpdate(id);
+      for (const line of allocation.lines) {
+        const key = `${line.sku}#${allocation.warehouseId}`;
+        const entry = totals.get(key) ?? {
+          sku: line.sku,
+          warehouseId: allocation.warehouseId,
+          delta: { onHand: 0, reserved: 0, available: 0 },
+        };
+        for (const field of ['onHand', 'reserved', 'available'] as const)
+          entry.delta[field] += (move[field] ?? 0) * line.quantity;
+        totals.set(key, entry);
+      }
+    }
+    const moves = [...totals.values()].map(({ sku, warehouseId, delta }) => {
+      const fields = (['onHand', 'reserved', 'available'] as const).filter((field) => delta[field] !== 0);
+      return {
+        Update: {
+          TableName: this.stockTable,
+          Key: { sku, warehouseId },
+          UpdateExpression: `SET ${fields.map((f) => `${f} = ${f} + :${f}`).join(', ')}`,
+          ExpressionAttributeValues: Object.fromEntries(fields.map((f) => [`:${f}`, delta[f]])),
+        },
+      };
     });
     try {
       await documents().send(

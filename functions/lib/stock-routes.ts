@@ -1,5 +1,5 @@
 import type { CatalogRepository } from '../adapters/catalog-repository.ts';
-import { StockBelowReserved, WriteOffExceedsAvailable } from '../adapters/stock-repository.ts';
+import { AdjustmentKeyReused, StockBelowReserved, WriteOffExceedsAvailable } from '../adapters/stock-repository.ts';
 import { DEFAULT_WAREHOUSE, isWarehouse } from '../core/warehouses.ts';
 import { HttpError } from './http.ts';
 
@@ -24,6 +24,10 @@ export function stockConflict(error: unknown): never {
   if (error instanceof WriteOffExceedsAvailable)
     throw new HttpError(409, 'WriteOffExceedsAvailable', error.message, [
       { path: 'delta', message: `must be at least -${error.available} (available, not reserved)` },
+    ]);
+  if (error instanceof AdjustmentKeyReused)
+    throw new HttpError(422, 'IdempotencyKeyReused', error.message, [
+      { path: 'Idempotency-Key', message: 'was used for a different adjustment' },
     ]);
   throw error;
 }
