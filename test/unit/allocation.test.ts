@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { allocate, remainder, sumBySku } from '../../functions/core/allocation.ts';
 import { lineQuantities } from '../../functions/core/quantities.ts';
+import { OrderRequest } from '../../functions/core/schemas.ts';
+import { maxLinesFor, reservationItems, TRANSACTION_ITEM_LIMIT } from '../../functions/core/warehouses.ts';
 
 const levels = (spec: Record<string, Record<string, number>>) =>
   new Map(Object.entries(spec).map(([sku, w]) => [sku, new Map(Object.entries(w))]));
@@ -81,6 +83,40 @@ describe('lineQuantities', () => {
     });
     expect(quantities).toEqual([
       { sku: 'A', ordered: 10, reserved: 3, backordered: 2, shipped: 4, delivered: 4, invoiced: 4, cancelled: 1 },
+    ]);
+  });
+});
+
+describe('one reservation transaction per order (100 items at most)', () => {
+  const request = (count: number, fulfilmentPolicy?: 'all_or_nothing' | 'ship_available') => ({
+    customerId: 'CUST-1002',
+    currency: 'EUR',
+    lines: Array.from({ length: count }, (_, i) => ({ sku: `SKU-${i}`, quantity: 1, unitPrice: 100 })),
+    shippingAddress: { name: 'Jane', line1: 'Hauptstr. 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
+    payment: { method: 'card', token: 'tok_visa' },
+    ...(fulfilmentPolicy ? { fulfilmentPolicy } : {}),
+  });
+  const issues = (body: unknown) => {
+    const result = OrderRequest.safeParse(body);
+    return result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  };
+
+  it('allows as many lines as fit when every line is split over both warehouses (and backordered)', () => {
+    expect(maxLinesFor('all_or_nothing')).toBe(49);
+    expect(maxLinesFor('ship_available')).toBe(32);
+    expect(reservationItems(49, 'all_or_nothing')).toBeLessThanOrEqual(TRANSACTION_ITEM_LIMIT);
+    expect(reservationItems(50, 'all_or_nothing')).toBeGreaterThan(TRANSACTION_ITEM_LIMIT);
+    expect(reservationItems(33, 'ship_available')).toBeGreaterThan(TRANSACTION_ITEM_LIMIT);
+  });
+
+  it('refuses a larger order at validation, naming the lines and the limit', () => {
+    expect(issues(request(49))).toEqual([]);
+    expect(issues(request(50))).toEqual([
+      'lines: must contain at most 49 lines with fulfilmentPolicy all_or_nothing (the stock is reserved in one transaction)',
+    ]);
+    expect(issues(request(32, 'ship_available'))).toEqual([]);
+    expect(issues(request(33, 'ship_available'))).toEqual([
+      'lines: must contain at most 32 lines with fulfilmentPolicy ship_available (the stock is reserved in one transaction)',
     ]);
   });
 });
