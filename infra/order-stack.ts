@@ -158,6 +158,8 @@ export class OrderStack extends Stack {
     // Backorders: stock arriving through the stock routes serves waiting orders and resumes their workflows;
     // the release and fill transactions delete and update BACKORDER items (readwrite).
     for (const f of [tasks.ReleaseStock, tasks.VoidPayment, reconciler]) data.bindTable(f, 'orders', 'readwrite');
+    // The sweep serves backorders a failed stock route left waiting, and resumes filled ones.
+    workflow.grantTaskResponse(reconciler);
     for (const f of [routes.setStock, routes.adjustStock, tasks.AwaitBackorder]) {
       data.bindTable(f, 'stock', 'write');
       data.bindTable(f, 'orders', 'readwrite');

@@ -44,13 +44,11 @@ export function lineQuantities(order: QuantitiesInput): LineQuantities[] {
   const allocations = order.allocations ?? [];
   const linesOf = (shipment: ShipmentView): StockLine[] => {
     if (shipment.lines) return shipment.lines;
-    const allocation =
-      shipment.allocationId !== undefined
-        ? allocations.find((a) => a.allocationId === shipment.allocationId)
-        : order.shipments.length === 1
-          ? allocations[0]
-          : undefined;
-    return allocation?.lines ?? (allocations.length === 0 && order.shipments.length === 1 ? ordered : []);
+    if (shipment.allocationId !== undefined)
+      return allocations.find((a) => a.allocationId === shipment.allocationId)?.lines ?? [];
+    // A shipment of the whole order (before shipments per allocation): it carries everything allocated.
+    if (order.shipments.length !== 1) return [];
+    return allocations.length > 0 ? allocations.flatMap((a) => a.lines) : ordered;
   };
   const shipmentsWhere = (test: (s: ShipmentView) => boolean) =>
     sumBySku(order.shipments.filter(test).flatMap(linesOf));

@@ -85,6 +85,24 @@ describe('lineQuantities', () => {
       { sku: 'A', ordered: 10, reserved: 3, backordered: 2, shipped: 4, delivered: 4, invoiced: 4, cancelled: 1 },
     ]);
   });
+
+  it('counts one shipment of the whole order (no allocation id) as carrying every allocation', () => {
+    const quantities = lineQuantities({
+      status: 'COMPLETED',
+      requestedLines: [{ sku: 'A', quantity: 30, unitPrice: 1 }],
+      allocations: [
+        { allocationId: 'A1', warehouseId: 'WH-BERLIN', lines: [{ sku: 'A', quantity: 15 }], at },
+        { allocationId: 'A2', warehouseId: 'WH-ROTTERDAM', lines: [{ sku: 'A', quantity: 10 }], at },
+        { allocationId: 'A3', warehouseId: 'WH-BERLIN', lines: [{ sku: 'A', quantity: 5 }], at },
+      ],
+      backorder: { lines: [], since: at, expiresAt: at },
+      invoice: { number: 'INV-2026-000002', total: 30 } as never,
+      shipments: [{ status: 'DELIVERED' }],
+    });
+    expect(quantities).toEqual([
+      { sku: 'A', ordered: 30, reserved: 0, backordered: 0, shipped: 30, delivered: 30, invoiced: 30, cancelled: 0 },
+    ]);
+  });
 });
 
 describe('one reservation transaction per order (100 items at most)', () => {

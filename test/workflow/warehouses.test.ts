@@ -1,3 +1,5 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, sleep, startTestRuntime, TestClient } from '../support/runtime.ts';
@@ -7,7 +9,7 @@ import { eventually, orderBody, sleep, startTestRuntime, TestClient } from '../s
  * after BACKORDER_DAYS, shortened here to seconds by configuration: the same setting gives the
  * backorder its expiresAt and AwaitBackorder its timeout.
  */
-const BACKORDER_SECONDS = 12;
+const BACKORDER_SECONDS = 20;
 
 let runtime: LocalRuntime;
 let client: TestClient;
@@ -25,6 +27,7 @@ afterAll(async () => {
 
 type Level = { warehouseId: string; onHand: number; reserved: number; available: number };
 const PRICES: Record<string, number> = {
+  'MOUSE-ERGO': 5900,
   'MONITOR-27': 32_900,
   'KEYBOARD-MX': 11_900,
   'CABLE-USB-C': 990,
@@ -139,10 +142,12 @@ describe('stock per warehouse', () => {
     // Three arrive: enough for the oldest only, although the younger ones want fewer.
     const put = await erp().request('PUT', '/products/KEYBOARD-MX/stock', { onHand: 3, warehouseId: 'WH-ROTTERDAM' });
     expect(put.status).toBe(200);
-    expect((await client.finished(first, 60_000)).status).toBe('SUCCEEDED');
-    expect((await client.order(first)).status).toBe('COMPLETED');
+    // Served while the route answered: the oldest got all three, the younger ones still wait.
+    expect((await client.order(first)).allocations).toHaveLength(1);
     expect((await client.order(second)).backorder.lines).toEqual([{ sku: 'KEYBOARD-MX', quantity: 2 }]);
     expect((await client.order(third)).status).toBe('BACKORDERED');
+    expect((await client.finished(first, 60_000)).status).toBe('SUCCEEDED');
+    expect((await client.order(first)).status).toBe('COMPLETED');
 
     // Expiry: the second keeps its cable and ships it; the third had nothing and is cancelled.
     expect((await client.finished(second, 60_000)).status).toBe('SUCCEEDED');
@@ -169,6 +174,43 @@ describe('stock per warehouse', () => {
       available: 0,
     });
   }, 120_000);
+
+  it("the reconciler's sweep serves orders a stock change left waiting (the route failed before serving them)", async () => {
+    for (const warehouseId of ['WH-BERLIN', 'WH-ROTTERDAM']) await client.setOnHand('MOUSE-ERGO', 0, warehouseId);
+    const orderId = await client.placeOrder(
+      orderBody({ lines: [line('MOUSE-ERGO', 2)], fulfilmentPolicy: 'ship_available' }),
+    );
+    await client.waitForStatus(orderId, 'BACKORDERED');
+    // The stock changed, as a PUT stock that failed right after its update leaves it: nobody served.
+    const db = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        region: 'us-east-1',
+        endpoint: runtime.urls.dynamodb,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      }),
+    );
+    await db.send(
+      new UpdateCommand({
+        TableName: runtime.lambdas.environment().STOCK_TABLE_NAME as string,
+        Key: { sku: 'MOUSE-ERGO', warehouseId: 'WH-ROTTERDAM' },
+        UpdateExpression: 'SET onHand = :n, available = :n',
+        ExpressionAttributeValues: { ':n': 2 },
+      }),
+    );
+    await sleep(500);
+    expect((await client.order(orderId)).status).toBe('BACKORDERED');
+    const reconciler = runtime.deployment.functions.find((f) => f.name.endsWith('ReconcileOrders'))?.arn as string;
+    const sweep = { 'detail-type': 'Scheduled Event', source: 'aws.events', id: crypto.randomUUID(), detail: {} };
+    await runtime.lambdas.invoke(reconciler, sweep);
+    await runtime.lambdas.invoke(reconciler, { ...sweep, id: crypto.randomUUID() }); // again: nothing moves twice
+    expect((await client.finished(orderId, 60_000)).status).toBe('SUCCEEDED');
+    const order = await client.order(orderId);
+    expect(order.status).toBe('COMPLETED');
+    expect(order.allocations.map((a: Record<string, unknown>) => [a.warehouseId, a.lines])).toEqual([
+      ['WH-ROTTERDAM', [{ sku: 'MOUSE-ERGO', quantity: 2 }]],
+    ]);
+    expect(await level('MOUSE-ERGO', 'WH-ROTTERDAM')).toMatchObject({ onHand: 0, reserved: 0, available: 0 });
+  }, 90_000);
 
   it('PUT stock racing 50 concurrent reservations never oversells, and every warehouse balances', async () => {
     const sku = 'GADGET-PRO';
