@@ -63,7 +63,9 @@ export function acknowledgeFindings(stack: Stack): void {
     }
     if (
       construct instanceof LambdaFunction &&
-      ['IssueInvoice', 'IssueCreditNote', 'RecordPayment', 'RequestApproval'].includes(construct.node.id) &&
+      ['IssueInvoice', 'IssueCreditNote', 'RecordPayment', 'RequestApproval', 'ExpireBackorder'].includes(
+        construct.node.id,
+      ) &&
       construct.role instanceof Role
     ) {
       ack(

@@ -28,7 +28,7 @@ export const handler = workflowTask(CloseOrderInput, async ({ orderId, outcome, 
   const invoiced = outcome === 'FAILED' && (await invoices.withdraw(orderId)).invoiceNumber !== undefined;
   // An on-account order that ends here gives its credit hold back (nothing when it took none).
   if (!invoiced) await credit.release(orderId);
-  const stage = outcome === 'REJECTED' ? 'OrderRejected' : 'OrderFailed';
+  const stage = outcome === 'REJECTED' ? 'OrderRejected' : outcome === 'CANCELLED' ? 'OrderCancelled' : 'OrderFailed';
   try {
     await recordStage(orderId, stage, { status: outcome, set: { failure } }, { failureCode: failure.code });
   } catch (closed) {

@@ -14,7 +14,8 @@ export const SCOPE_NAMES = {
   'orders.read': 'Read orders',
   'orders.on-account': 'Place orders billed on account (credit) to the customer',
   'catalog.read': 'Read the catalog with stock levels',
-  'stock.write': 'Set sellable stock levels',
+  'stock.write': 'Set stock on hand (warehouse/ERP sync)',
+  'stock.adjust': 'Record stock receipts and write-offs',
   'customers.read': 'Read customers, including names and e-mail addresses',
   'invoices.read': 'Read invoices',
   'payments.write': 'Record payments against invoices',
@@ -49,7 +50,11 @@ export const ROLES: Record<RoleName, Role> = {
     scopes: ['orders.place', 'orders.read', 'orders.on-account', 'catalog.read'],
     customerBound: true,
   },
-  erp: { kind: 'machine', description: 'ERP / warehouse system', scopes: ['stock.write', 'catalog.read'] },
+  erp: {
+    kind: 'machine',
+    description: 'ERP / warehouse system',
+    scopes: ['stock.write', 'stock.adjust', 'catalog.read'],
+  },
   rep: {
     kind: 'person',
     description: 'Sales rep',
@@ -58,7 +63,15 @@ export const ROLES: Record<RoleName, Role> = {
   ops: {
     kind: 'person',
     description: 'Operations',
-    scopes: ['orders.read', 'customers.read', 'catalog.read', 'invoices.read', 'kpis.read', 'operations.write'],
+    scopes: [
+      'orders.read',
+      'customers.read',
+      'catalog.read',
+      'invoices.read',
+      'kpis.read',
+      'operations.write',
+      'stock.adjust',
+    ],
   },
   finance: {
     kind: 'person',
@@ -81,6 +94,7 @@ export const ROUTE_ACCESS: Record<string, ScopeName[] | 'public'> = {
   'GET /orders/{orderId}': ['orders.read'],
   'GET /products': ['catalog.read'],
   'PUT /products/{sku}/stock': ['stock.write'],
+  'POST /products/{sku}/stock/adjustments': ['stock.adjust'],
   'GET /customers': ['customers.read'],
   'GET /invoices': ['invoices.read'],
   'GET /invoices/{number}': ['invoices.read'],

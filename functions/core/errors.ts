@@ -148,3 +148,8 @@ export class PaymentRefused extends DomainError {
 export class ApprovalRejected extends DomainError {
   override name = 'ApprovalRejected';
 }
+
+/** No stock arrived for any line of a backordered order before its backorder expired: the order is cancelled. */
+export class BackorderExpired extends DomainError {
+  override name = 'BackorderExpired';
+}

@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import { RESOURCE_SERVER, routeScopes, SCOPE_NAMES } from './access.ts';
 import {
+  Allocation,
   ApprovalDecisionRequest,
+  Backorder,
   CarrierWebhook,
   CreditNote,
   CreditNoteRequest,
   Customer,
   Failure,
+  FulfilmentPolicy,
   Invoice,
   InvoiceStatus,
   OrderRequest,
@@ -16,6 +19,8 @@ import {
   PrincipalView,
   Product,
   Shipment,
+  StockAdjustmentRequest,
+  StockItem,
   StockLevel,
   TaxTreatment,
   TimelineEntry,
@@ -52,6 +57,40 @@ const OrderView = z.object({
   failure: Failure.optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  fulfilmentPolicy: FulfilmentPolicy,
+  allocations: z.array(Allocation),
+  backorder: Backorder.omit({ taskToken: true }).optional(),
+  /** Per line: ordered = reserved + backordered + shipped + cancelled; delivered and invoiced are parts of shipped. */
+  quantities: z.array(
+    z.object({
+      sku: z.string(),
+      ordered: z.number().int(),
+      reserved: z.number().int(),
+      backordered: z.number().int(),
+      shipped: z.number().int(),
+      delivered: z.number().int(),
+      invoiced: z.number().int(),
+      cancelled: z.number().int(),
+    }),
+  ),
+});
+
+const Warehouse = StockItem.omit({ sku: true });
+/** GET /products: stock summed over the warehouses, and per warehouse. */
+const ProductWithStock = Product.extend({
+  onHand: z.number().int(),
+  reserved: z.number().int(),
+  available: z.number().int(),
+  warehouses: z.array(Warehouse),
+});
+const StockAdjustment = z.object({
+  adjustmentId: z.string(),
+  sku: z.string(),
+  warehouseId: z.string(),
+  delta: z.number().int(),
+  reason: z.string(),
+  by: z.string(),
+  at: z.string(),
 });
 
 const TaxSummary = z.array(
@@ -167,19 +206,56 @@ function contract(serverUrl: string) {
           },
         },
       },
-      '/products': { get: { summary: 'Catalog with stock', responses: { '200': json(z.array(Product), 'Products') } } },
+      '/products': {
+        get: {
+          summary: 'Catalog with stock: onHand, reserved, available summed over the warehouses, and per warehouse',
+          responses: { '200': json(z.array(ProductWithStock), 'Products') },
+        },
+      },
       '/products/{sku}/stock': {
         put: {
-          summary: 'Set the sellable quantity (warehouse/ERP sync)',
+          summary:
+            'Set the counted quantity on hand in one warehouse (default WH-BERLIN); available = onHand - reserved. Arriving stock serves backorders oldest first',
           parameters: [{ name: 'sku', in: 'path', required: true, schema: { type: 'string' } }],
           requestBody: { required: true, content: { 'application/json': { schema: schema(StockLevel) } } },
           responses: {
-            '200': json(
-              z.object({ sku: z.string(), available: z.number().int(), reserved: z.number().int() }),
-              'New stock level',
-            ),
+            '200': json(StockItem, 'The stock item of that warehouse'),
             '400': error('Invalid body'),
-            '404': error('Unknown product'),
+            '404': error('Unknown product or warehouse'),
+            '409': error(
+              'StockBelowReserved: onHand below what is reserved there (the issue names the reserved quantity)',
+            ),
+          },
+        },
+      },
+      '/products/{sku}/stock/adjustments': {
+        post: {
+          summary:
+            'Record a receipt (delta > 0) or write-off (delta < 0) in one warehouse, with who, when and why. Receipts serve backorders oldest first',
+          parameters: [
+            { name: 'sku', in: 'path', required: true, schema: { type: 'string' } },
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{8,128}$' },
+              description: 'A retry with the same key is recorded once and answered 200 with the first adjustment',
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: schema(StockAdjustmentRequest) } },
+          },
+          responses: {
+            '201': json(z.object({ adjustment: StockAdjustment, stock: StockItem }), 'Recorded'),
+            '200': json(
+              z.object({ adjustment: StockAdjustment, stock: StockItem }),
+              'Recorded before (same Idempotency-Key)',
+            ),
+            '400': error('Invalid body or header'),
+            '404': error('Unknown product or warehouse'),
+            '409': error('WriteOffExceedsAvailable: a write-off larger than what is available (not reserved) there'),
+            '422': error('IdempotencyKeyReused: the key was used for a different adjustment'),
           },
         },
       },

@@ -30,6 +30,7 @@ export function newOrder(args: {
     requestedLines: request.lines,
     shippingAddress: request.shippingAddress,
     payment: request.payment,
+    fulfilmentPolicy: request.fulfilmentPolicy ?? 'all_or_nothing',
     shipments: [],
     stages: { OrderReceived: at },
     createdAt: at,
@@ -77,6 +78,7 @@ const OWN_MESSAGES = new Set([
   'InvoiceNumbersExhausted',
   'CreditNoteRefused',
   'PaymentRefused',
+  'BackorderExpired',
   // Failures after capture say what is missing (their messages carry error names and invoice numbers only).
   'InvoiceNotIssued',
   'InvoiceNotDelivered',
@@ -117,6 +119,8 @@ export const compensationNote = (failed: readonly string[]) =>
 const RANKS: Record<OrderStatus, number> = {
   RECEIVED: 0,
   VALIDATED: 1,
+  // Between validated and reserved: a filled backorder moves the order on to RESERVED.
+  BACKORDERED: 1.5,
   RESERVED: 2,
   PAYMENT_AUTHORIZED: 3,
   SHIPPED: 4,

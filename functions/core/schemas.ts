@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { maxLinesFor } from './warehouses.ts';
 
 /**
  * The single source of the domain's data types. Everything else infers from here
@@ -52,15 +53,23 @@ export const OrderLineRequest = z.object({
   unitPrice: MinorUnits,
 });
 
+/**
+ * all_or_nothing: every line is reserved in full or the order is rejected (OutOfStock).
+ * ship_available: what is in stock is reserved and shipped, the rest is backordered.
+ */
+export const FulfilmentPolicy = z.enum(['all_or_nothing', 'ship_available']);
+
 /** What every capture channel (web checkout, CRM, e-mail, rep) is normalised to. */
 export const OrderRequest = z
   .object({
     customerId: CustomerId,
     currency: Currency,
-    // A reservation is one DynamoDB transaction: 100 items at most, one of them the reservation record.
+    // A reservation is one DynamoDB transaction of at most 100 items: see maxLinesFor (core/warehouses.ts).
     lines: z.array(OrderLineRequest).min(1, 'must contain at least one line').max(50, 'must contain at most 50 lines'),
     shippingAddress: Address,
     payment: Payment,
+    /** Absent: all_or_nothing. */
+    fulfilmentPolicy: FulfilmentPolicy.optional(),
   })
   .superRefine((request, ctx) => {
     const seen = new Set<string>();
@@ -74,11 +83,22 @@ export const OrderRequest = z
       }
       seen.add(line.sku);
     });
+    // Lines may be split over the warehouses (and backordered): the reservation must still fit one transaction.
+    const policy = request.fulfilmentPolicy ?? 'all_or_nothing';
+    const max = maxLinesFor(policy);
+    if (request.lines.length > max)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lines'],
+        message: `must contain at most ${max} lines with fulfilmentPolicy ${policy} (the stock is reserved in one transaction)`,
+      });
   });
 
 export const OrderStatus = z.enum([
   'RECEIVED',
   'VALIDATED',
+  /** Waiting for stock for some or all lines (ship_available); what was in stock is reserved. */
+  'BACKORDERED',
   'RESERVED',
   'PAYMENT_AUTHORIZED',
   'SHIPPED',
@@ -210,6 +230,29 @@ export const OrderApproval = z.object({
   comment: z.string().optional(),
 });
 
+export const StockLine = z.object({ sku: Sku, quantity: z.number().int().positive() });
+
+/** Stock reserved for the order in one warehouse: append-only, each becomes exactly one shipment. */
+export const Allocation = z.object({
+  allocationId: z.string().regex(/^A[1-9][0-9]*$/),
+  warehouseId: z.string(),
+  lines: z.array(StockLine),
+  at: Timestamp,
+});
+
+/**
+ * What is waiting for stock (ship_available). Served oldest first when stock arrives; `lines` shrinks
+ * as it is served (empty: filled or cancelled). At `expiresAt` the rest is cancelled (`cancelledLines`).
+ */
+export const Backorder = z.object({
+  lines: z.array(StockLine),
+  since: Timestamp,
+  expiresAt: Timestamp,
+  cancelledLines: z.array(StockLine).optional(),
+  /** The workflow's AwaitBackorder task token, resumed when the backorder is filled. */
+  taskToken: z.string().optional(),
+});
+
 export const Order = z.object({
   orderId: OrderId,
   status: OrderStatus,
@@ -225,7 +268,11 @@ export const Order = z.object({
   taxTreatment: TaxTreatment.optional(),
   shippingAddress: Address,
   payment: Payment,
+  /** Absent on orders captured before the policy existed: all_or_nothing. */
+  fulfilmentPolicy: FulfilmentPolicy.optional(),
   paymentRecord: PaymentRecord.optional(),
+  allocations: z.array(Allocation).optional(),
+  backorder: Backorder.optional(),
   /** Kept as items of their own (one per shipment) and joined in on read. */
   shipments: z.array(Shipment),
   invoice: z.object({ number: z.string(), total: MinorUnits, pdfKey: z.string() }).optional(),
@@ -290,12 +337,35 @@ export const Product = z.object({
   taxCategory: TaxCategory,
   prices: z.record(Currency, MinorUnits),
   active: z.boolean(),
-  available: z.number().int().nonnegative(),
-  reserved: z.number().int().nonnegative(),
 });
 
+const StockQuantity = z.number().int('must be a whole number').nonnegative();
+/** One product in one warehouse (stock table). Invariant: available = onHand - reserved. */
+export const StockItem = z.object({
+  sku: Sku,
+  warehouseId: z.string(),
+  onHand: StockQuantity,
+  reserved: StockQuantity,
+  available: StockQuantity,
+});
+
+const WarehouseRef = z.string().regex(/^WH-[A-Z0-9-]{1,36}$/, 'is not a warehouse id');
+/** PUT /products/{sku}/stock: the counted quantity on hand (the warehouse/ERP sync point). */
 export const StockLevel = z.object({
-  available: z.number().int('must be a whole number').nonnegative().max(1_000_000_000),
+  onHand: StockQuantity.max(1_000_000_000),
+  warehouseId: WarehouseRef.optional(),
+});
+
+/** POST /products/{sku}/stock/adjustments: a receipt (delta > 0) or a write-off (delta < 0). */
+export const StockAdjustmentRequest = z.object({
+  delta: z
+    .number()
+    .int('must be a whole number')
+    .min(-1_000_000_000)
+    .max(1_000_000_000)
+    .refine((d) => d !== 0, 'must not be 0'),
+  reason: plainText().trim().min(1, 'is required').max(200, 'must be at most 200 characters'),
+  warehouseId: WarehouseRef.optional(),
 });
 
 /** The seller's legal details as printed on every invoice and credit note (functions/core/seller.ts). */
@@ -429,7 +499,7 @@ export const CaughtError = z.object({
   releaseStockError: z.object({ Error: z.string() }).loose().optional(),
 });
 export const CloseOrderInput = OrderRef.extend({
-  outcome: z.enum(['REJECTED', 'FAILED']),
+  outcome: z.enum(['REJECTED', 'FAILED', 'CANCELLED']),
   error: CaughtError,
 });
 
@@ -449,6 +519,11 @@ export type Failure = z.infer<typeof Failure>;
 export type Order = z.infer<typeof Order>;
 export type Customer = z.infer<typeof Customer>;
 export type Product = z.infer<typeof Product>;
+export type StockItem = z.infer<typeof StockItem>;
+export type StockLine = z.infer<typeof StockLine>;
+export type Allocation = z.infer<typeof Allocation>;
+export type Backorder = z.infer<typeof Backorder>;
+export type FulfilmentPolicy = z.infer<typeof FulfilmentPolicy>;
 export type Invoice = z.infer<typeof Invoice>;
 export type InvoiceStatus = z.infer<typeof InvoiceStatus>;
 export type SellerDetails = z.infer<typeof SellerDetails>;

@@ -1,5 +1,6 @@
 import { principalFor } from '../core/access.ts';
 import { timelineOf } from '../core/order.ts';
+import { lineQuantities } from '../core/quantities.ts';
 import { OrderId } from '../core/schemas.ts';
 import { actsFor, callerOf, isStaff } from '../lib/caller.ts';
 import { ordersRepository } from '../lib/deps.ts';
@@ -30,6 +31,19 @@ export const handler = httpRoute(async (event) => {
       ? { method: order.paymentRecord.method, status: order.paymentRecord.status }
       : { method: order.payment.method },
     shipments: order.shipments.map(({ carrier, trackingNumber, status }) => ({ carrier, trackingNumber, status })),
+    fulfilmentPolicy: order.fulfilmentPolicy ?? 'all_or_nothing',
+    allocations: order.allocations ?? [],
+    ...(order.backorder
+      ? {
+          backorder: {
+            lines: order.backorder.lines,
+            since: order.backorder.since,
+            expiresAt: order.backorder.expiresAt,
+            ...(order.backorder.cancelledLines ? { cancelledLines: order.backorder.cancelledLines } : {}),
+          },
+        }
+      : {}),
+    quantities: lineQuantities(order),
     invoice: order.invoice ? { number: order.invoice.number, total: order.invoice.total } : null,
     timeline: timelineOf(order, viewer),
     ...(order.failure ? { failure: order.failure } : {}),

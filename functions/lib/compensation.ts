@@ -1,9 +1,9 @@
 import type { Carrier } from '../adapters/carrier.ts';
-import type { StockLedger } from '../adapters/catalog-repository.ts';
 import type { CreditLedger } from '../adapters/customers-repository.ts';
 import type { InvoicesRepository } from '../adapters/invoices-repository.ts';
 import type { OrdersRepository } from '../adapters/orders-repository.ts';
 import { type PaymentProvider, paymentKey } from '../adapters/payments.ts';
+import type { StockLedger } from '../adapters/stock-repository.ts';
 import { OrderClosed, PaymentAlreadyCaptured } from '../core/errors.ts';
 import type { stageRecorder } from './stages.ts';
 
@@ -108,15 +108,23 @@ export function compensations(deps: CompensationDeps) {
      */
     async releaseStock(orderId: string): Promise<boolean> {
       const order = await deps.orders.get(orderId);
+      const allocationIds = (order.allocations ?? []).map((a) => a.allocationId);
+      // A shipment names its allocation; one without (a single shipment for the whole order) covers all.
+      const shipmentsOf = (allocationId: string) =>
+        order.shipments.filter((s) => {
+          const named = (s as { allocationId?: string }).allocationId;
+          return named === undefined || named === allocationId;
+        });
       // Goods that left with the carrier are not sellable again: stock still held for them ships.
-      if (order.shipments.some((s) => LEFT.includes(s.status))) {
-        await deps.stock.ship(orderId);
-        return false;
-      }
-      const restockShipped =
-        order.shipments.length > 0 && order.shipments.every((shipment) => shipment.status === 'CANCELLED');
-      const outcome = await deps.stock.release(orderId, { restockShipped });
-      if (outcome === 'shipped' && !order.shipments.some((s) => LEFT.includes(s.status)))
+      const left = allocationIds.filter((id) => shipmentsOf(id).some((s) => LEFT.includes(s.status)));
+      for (const id of left) await deps.stock.ship(orderId, id);
+      if (left.length > 0 && left.length === allocationIds.length) return false;
+      const restock = allocationIds.filter((id) => {
+        const shipments = shipmentsOf(id);
+        return shipments.length > 0 && shipments.every((s) => s.status === 'CANCELLED');
+      });
+      const { outcome, shipped } = await deps.stock.release(orderId, { restock });
+      if (shipped.some((id) => !left.includes(id)))
         throw new ShipmentNotCancelled(`Stock of order ${orderId} is booked for a shipment not recorded as cancelled`);
       if (outcome === 'released' || outcome === 'already-released') {
         // 'already-released' after a tombstone written for an order that never reserved is not news.

@@ -66,7 +66,7 @@ describe('order stack template', () => {
       Metadata?: Record<string, unknown>;
     }[];
     const ours = functions.filter((f) => f.Metadata?.['sales:entry']);
-    expect(ours).toHaveLength(29);
+    expect(ours).toHaveLength(32);
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -170,6 +170,7 @@ describe('order stack template', () => {
       'POST /invoices/{number}/credit-notes',
       'POST /invoices/{number}/payments',
       'POST /orders',
+      'POST /products/{sku}/stock/adjustments',
       'POST /webhooks/carrier',
       'PUT /products/{sku}/stock',
     ]);
@@ -337,6 +338,7 @@ describe('identity and authorization', () => {
       'GET /orders/{orderId}': ['sales/orders.read'],
       'GET /products': ['sales/catalog.read'],
       'PUT /products/{sku}/stock': ['sales/stock.write'],
+      'POST /products/{sku}/stock/adjustments': ['sales/stock.adjust'],
       'GET /customers': ['sales/customers.read'],
       'GET /invoices': ['sales/invoices.read'],
       'GET /invoices/{number}': ['sales/invoices.read'],
@@ -386,7 +388,7 @@ describe('identity and authorization', () => {
     );
     const machine: Record<string, string[]> = {
       checkout: ['orders.place', 'orders.read', 'catalog.read'],
-      erp: ['stock.write', 'catalog.read'],
+      erp: ['stock.write', 'stock.adjust', 'catalog.read'],
       buyer: ['orders.place', 'orders.read', 'orders.on-account', 'catalog.read', 'customer.CUST-1002'],
     };
     for (const [name, scopes] of Object.entries(machine)) {

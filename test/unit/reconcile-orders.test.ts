@@ -27,6 +27,7 @@ Object.assign(process.env, {
   AWS_REGION: 'us-east-1',
   ORDERS_TABLE_NAME: 'Orders',
   PRODUCTS_TABLE_NAME: 'Products',
+  STOCK_TABLE_NAME: 'Stock',
   CUSTOMERS_TABLE_NAME: 'Customers',
   INVOICES_TABLE_NAME: 'Invoices',
   EVENT_BUS_NAME: 'Bus',
