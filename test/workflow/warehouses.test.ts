@@ -16,7 +16,12 @@ let client: TestClient;
 
 beforeAll(async () => {
   runtime = await startTestRuntime({
-    environment: { POWERTOOLS_LOG_LEVEL: 'ERROR', BACKORDER_DAYS: String(BACKORDER_SECONDS / 86_400) },
+    environment: {
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      BACKORDER_DAYS: String(BACKORDER_SECONDS / 86_400),
+      // Large orders here are about stock, not approval (test/workflow/approval.test.ts).
+      HIGH_VALUE_THRESHOLDS: 'EUR=100000000',
+    },
   });
   client = new TestClient(runtime);
 }, 120_000);
