@@ -132,7 +132,10 @@ describe('order cancellation', () => {
   it('cancels a backordered order (ship_available, nothing shipped): its stock comes back, nobody else loses theirs', async () => {
     await client.setStock('KEYBOARD-MX', 1);
     const orderId = await client.placeOrder(
-      orderBody({ lines: [{ sku: 'KEYBOARD-MX', quantity: 3, unitPrice: 8900 }], fulfilmentPolicy: 'ship_available' }),
+      orderBody({
+        lines: [{ sku: 'KEYBOARD-MX', quantity: 3, unitPrice: 11_900 }],
+        fulfilmentPolicy: 'ship_available',
+      }),
     );
     await client.waitForStatus(orderId, 'BACKORDERED');
     expect((await cancel(orderId)).status).toBe(202);
