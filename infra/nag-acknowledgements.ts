@@ -63,7 +63,7 @@ export function acknowledgeFindings(stack: Stack): void {
     }
     if (
       construct instanceof LambdaFunction &&
-      ['IssueInvoice', 'IssueCreditNote', 'RecordPayment', 'RequestApproval', 'ExpireBackorder'].includes(
+      ['IssueInvoice', 'IssueCreditNote', 'RecordPayment', 'RequestApproval', 'ExpireBackorder', 'CloseOrder'].includes(
         construct.node.id,
       ) &&
       construct.role instanceof Role

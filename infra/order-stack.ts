@@ -106,6 +106,7 @@ export class OrderStack extends Stack {
       // retries with the same key until the function's timeout has passed.
       placeOrder: fn('PlaceOrder', 'place-order', 'POST /orders', { timeout: Duration.seconds(10) }),
       getOrder: fn('GetOrder', 'get-order', 'GET /orders/{orderId}'),
+      cancelOrder: fn('CancelOrder', 'cancel-order', 'POST /orders/{orderId}/cancel'),
       listProducts: fn('ListProducts', 'list-products', 'GET /products'),
       setStock: fn('SetStock', 'set-stock', 'PUT /products/{sku}/stock'),
       adjustStock: fn('AdjustStock', 'adjust-stock', 'POST /products/{sku}/stock/adjustments'),
@@ -146,6 +147,7 @@ export class OrderStack extends Stack {
       routes: [
         { method: HttpMethod.POST, path: '/orders', fn: routes.placeOrder },
         { method: HttpMethod.GET, path: '/orders/{orderId}', fn: routes.getOrder },
+        { method: HttpMethod.POST, path: '/orders/{orderId}/cancel', fn: routes.cancelOrder },
         { method: HttpMethod.GET, path: '/products', fn: routes.listProducts },
         { method: HttpMethod.PUT, path: '/products/{sku}/stock', fn: routes.setStock },
         { method: HttpMethod.POST, path: '/products/{sku}/stock/adjustments', fn: routes.adjustStock },
@@ -237,6 +239,16 @@ export class OrderStack extends Stack {
     data.bindTable(routes.decideApproval, 'customers', 'write');
     email.grantSend(tasks.RequestApproval);
     tasks.RequestApproval.addEnvironment('PUBLIC_API_URL', this.api.api.apiEndpoint);
+
+    // Cancellation: one conditional write on the order, then the approval it waits for is expired and
+    // a waiting task failed with OrderCancelled (SendTaskFailure on this state machine only).
+    data.bindTable(routes.cancelOrder, 'orders', 'write');
+    data.bindTable(routes.cancelOrder, 'approvals', 'write');
+    events.grantPublish(routes.cancelOrder);
+    workflow.grantTaskFailure(routes.cancelOrder);
+    // CloseCancelledOrder tells the customer what was cancelled.
+    data.bindTable(tasks.CloseOrder, 'customers', 'write');
+    email.grantSend(tasks.CloseOrder);
 
     data.bindTable(routes.placeOrder, 'idempotency', 'readwrite');
     data.bindTable(recordKpi, 'idempotency', 'readwrite');

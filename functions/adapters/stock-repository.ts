@@ -8,7 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { allocate, nextAllocationIds, type StockRequest, shortLines, totalAvailable } from '../core/allocation.ts';
-import { OutOfStock, StockContention } from '../core/errors.ts';
+import { OrderCancelled, OutOfStock, StockContention } from '../core/errors.ts';
 import type { Allocation, FulfilmentPolicy, StockItem, StockLine } from '../core/schemas.ts';
 import { TRANSACTION_ITEM_LIMIT, WAREHOUSE_IDS } from '../core/warehouses.ts';
 import { backoff } from './backoff.ts';
@@ -400,7 +400,8 @@ export class StockLedger extends StockRepository {
                 TableName: this.ordersTable,
                 Key: { orderId, sk: ORDER_SK },
                 UpdateExpression: backorder ? 'SET allocations = :a, backorder = :b' : 'SET allocations = :a',
-                ConditionExpression: 'attribute_exists(orderId)',
+                // A cancelled order reserves nothing: the fence is checked in the reserving transaction.
+                ConditionExpression: 'attribute_exists(orderId) AND attribute_not_exists(cancellation)',
                 ExpressionAttributeValues: { ':a': allocations, ...(backorder ? { ':b': backorder } : {}) },
               },
             },
@@ -424,6 +425,7 @@ export class StockLedger extends StockRepository {
       const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
       if (cancellation(error, `Reserving ${orderId}`) === 'condition') {
         if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'already-reserved';
+        if (reasons[1]?.Code === 'ConditionalCheckFailed') throw new OrderCancelled(orderId);
         // Another order took the stock between our read and our write: plan again.
         throw new StockContention(`Stock of ${orderId}'s products changed while reserving; try again`, {
           cause: error,
@@ -703,7 +705,9 @@ export class BackorderLedger extends StockLedger {
                 TableName: this.orders,
                 Key: { orderId: order.orderId, sk: ORDER_SK },
                 UpdateExpression: 'SET allocations = list_append(allocations, :new), backorder.#lines = :rest',
-                ConditionExpression: 'backorder.#lines = :old AND size(allocations) = :count',
+                // A cancelled order's backorder is never served: the stock goes to the next order.
+                ConditionExpression:
+                  'backorder.#lines = :old AND size(allocations) = :count AND attribute_not_exists(cancellation)',
                 ExpressionAttributeNames: { '#lines': 'lines' },
                 ExpressionAttributeValues: {
                   ':new': allocations,
@@ -791,7 +795,7 @@ export class BackorderLedger extends StockLedger {
           TableName: this.orders,
           Key: { orderId, sk: ORDER_SK },
           UpdateExpression: 'SET backorder.taskToken = :t',
-          ConditionExpression: 'size(backorder.#lines) > :zero',
+          ConditionExpression: 'size(backorder.#lines) > :zero AND attribute_not_exists(cancellation)',
           ExpressionAttributeNames: { '#lines': 'lines' },
           ExpressionAttributeValues: { ':t': taskToken, ':zero': 0 },
         }),

@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { OrderCancelled } from '../core/errors.ts';
 import { OrderRef } from '../core/schemas.ts';
-import { backorderLedger, backorderServer } from '../lib/deps.ts';
+import { backorderLedger, backorderServer, ordersRepository } from '../lib/deps.ts';
 import { workflowTask } from '../lib/task.ts';
 
 const ledger = backorderLedger();
 const backorders = backorderServer();
+const orders = ordersRepository();
 
 /**
  * AwaitBackorder (.waitForTaskToken): parks the task token on the order's backorder; arriving stock
@@ -15,6 +17,8 @@ export const handler = workflowTask(
   OrderRef.extend({ taskToken: z.string().min(1) }),
   async ({ orderId, taskToken }) => {
     const parked = await ledger.parkToken(orderId, taskToken);
+    // Cancelled before the token was parked: the workflow compensates at once.
+    if (!parked && (await orders.get(orderId)).cancellation) throw new OrderCancelled(orderId);
     if (!parked) {
       await backorders.resumeWith(orderId, taskToken);
       return { waiting: false };

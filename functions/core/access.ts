@@ -13,6 +13,7 @@ export const SCOPE_NAMES = {
   'orders.place': 'Place orders',
   'orders.read': 'Read orders',
   'orders.on-account': 'Place orders billed on account (credit) to the customer',
+  'orders.cancel': 'Cancel orders (a customer-bound client: its own customer only)',
   'catalog.read': 'Read the catalog with stock levels',
   'stock.write': 'Set stock on hand (warehouse/ERP sync)',
   'stock.adjust': 'Record stock receipts and write-offs',
@@ -47,7 +48,7 @@ export const ROLES: Record<RoleName, Role> = {
   buyer: {
     kind: 'machine',
     description: "A customer's own buyer client (B2B portal, EDI)",
-    scopes: ['orders.place', 'orders.read', 'orders.on-account', 'catalog.read'],
+    scopes: ['orders.place', 'orders.read', 'orders.on-account', 'orders.cancel', 'catalog.read'],
     customerBound: true,
   },
   erp: {
@@ -58,13 +59,14 @@ export const ROLES: Record<RoleName, Role> = {
   rep: {
     kind: 'person',
     description: 'Sales rep',
-    scopes: ['orders.place', 'orders.read', 'orders.on-account', 'customers.read', 'catalog.read'],
+    scopes: ['orders.place', 'orders.read', 'orders.on-account', 'orders.cancel', 'customers.read', 'catalog.read'],
   },
   ops: {
     kind: 'person',
     description: 'Operations',
     scopes: [
       'orders.read',
+      'orders.cancel',
       'customers.read',
       'catalog.read',
       'invoices.read',
@@ -92,6 +94,7 @@ export const MACHINE_ROLES = (Object.keys(ROLES) as RoleName[]).filter((r) => RO
 export const ROUTE_ACCESS: Record<string, ScopeName[] | 'public'> = {
   'POST /orders': ['orders.place'],
   'GET /orders/{orderId}': ['orders.read'],
+  'POST /orders/{orderId}/cancel': ['orders.cancel'],
   'GET /products': ['catalog.read'],
   'PUT /products/{sku}/stock': ['stock.write'],
   'POST /products/{sku}/stock/adjustments': ['stock.adjust'],

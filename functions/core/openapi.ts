@@ -4,6 +4,8 @@ import {
   Allocation,
   ApprovalDecisionRequest,
   Backorder,
+  CancellationKind,
+  CancelOrderRequest,
   CarrierWebhook,
   CreditNote,
   CreditNoteRequest,
@@ -55,6 +57,10 @@ const OrderView = z.object({
   invoice: z.object({ number: z.string(), total: z.number().int() }).nullable(),
   timeline: z.array(TimelineEntry),
   failure: Failure.optional(),
+  /** Who cancelled the order and why (POST /orders/{orderId}/cancel). */
+  cancellation: z
+    .object({ requestedAt: z.string(), by: PrincipalView, reason: z.string(), kind: CancellationKind })
+    .optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   fulfilmentPolicy: FulfilmentPolicy,
@@ -203,6 +209,31 @@ function contract(serverUrl: string) {
             '200': json(OrderView, 'The order'),
             '400': error('Malformed order id'),
             '404': error("Unknown order (or, for a customer-bound client, another customer's)"),
+          },
+        },
+      },
+      '/orders/{orderId}/cancel': {
+        post: {
+          summary:
+            'Cancel an order: before anything shipped the whole order (stock released, authorization voided, credit given back, CANCELLED); after a partial shipment only what has not shipped. A booked shipment counts as shipped',
+          parameters: [{ name: 'orderId', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(CancelOrderRequest) } } },
+          responses: {
+            '202': json(
+              z.object({
+                orderId: z.string(),
+                cancellation: z.object({
+                  requestedAt: z.string(),
+                  by: PrincipalView,
+                  reason: z.string(),
+                  kind: CancellationKind,
+                }),
+              }),
+              'Cancellation recorded (or already recorded: the same answer); the workflow compensates',
+            ),
+            '400': error('Malformed order id or reason, naming the field'),
+            '404': error("Unknown order (or, for a customer-bound client, another customer's)"),
+            '409': error('The order already ended, or everything was handed to the carrier; the message says which'),
           },
         },
       },

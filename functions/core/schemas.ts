@@ -213,6 +213,8 @@ export const TimelineEntry = z.object({
   by: z.string().optional(),
   /** An approver's comment on their decision (ApprovalGranted / ApprovalRejected). */
   comment: z.string().optional(),
+  /** Why the order was cancelled (OrderCancellationRequested / OrderCancelled). */
+  reason: z.string().optional(),
 });
 
 /** Why an order waits for an approver: over the customer's remaining credit, or above the high-value threshold. */
@@ -253,6 +255,25 @@ export const Backorder = z.object({
   taskToken: z.string().optional(),
 });
 
+/**
+ * whole: nothing has left, the order ends CANCELLED; remainder: something left with the carrier, only
+ * what did not (unshipped allocations, the backorder) is cancelled and the order completes with the rest.
+ */
+export const CancellationKind = z.enum(['whole', 'remainder']);
+
+/** POST /orders/{orderId}/cancel */
+export const CancelOrderRequest = z.object({
+  reason: plainText().trim().min(1, 'is required').max(500, 'must be at most 500 characters'),
+});
+
+/** A cancellation as recorded on the order (once): the fence every forward step checks. */
+export const Cancellation = z.object({
+  requestedAt: Timestamp,
+  by: Principal,
+  reason: z.string(),
+  kind: CancellationKind,
+});
+
 export const Order = z.object({
   orderId: OrderId,
   status: OrderStatus,
@@ -284,6 +305,11 @@ export const Order = z.object({
    * steps still running refuse to act (no authorization, no booking), so nothing is re-created.
    */
   closing: Timestamp.optional(),
+  /**
+   * Set (once) when someone cancels the order: from then on no forward step acts (reservation,
+   * authorization, booking, approval decision, backorder fill) and the workflow compensates.
+   */
+  cancellation: Cancellation.optional(),
   /** When each stage was first recorded; the timeline is derived from it, so a retried stage is recorded once. */
   stages: z.record(z.string(), Timestamp),
   createdAt: Timestamp,
@@ -586,3 +612,5 @@ export type ApprovalReason = z.infer<typeof ApprovalReason>;
 export type ApprovalNeed = z.infer<typeof ApprovalNeed>;
 export type ApprovalRecord = z.infer<typeof ApprovalRecord>;
 export type OrderApproval = z.infer<typeof OrderApproval>;
+export type Cancellation = z.infer<typeof Cancellation>;
+export type CancellationKind = z.infer<typeof CancellationKind>;

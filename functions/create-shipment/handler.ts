@@ -1,6 +1,6 @@
 import { SandboxCarrier } from '../adapters/carrier.ts';
 import { readSecret } from '../adapters/secrets.ts';
-import { OrderClosed } from '../core/errors.ts';
+import { OrderCancelled, OrderClosed } from '../core/errors.ts';
 import { isTerminal } from '../core/order.ts';
 import { OrderRef } from '../core/schemas.ts';
 import { numberEnv, requireEnv } from '../lib/config.ts';
@@ -30,6 +30,7 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   // Stopped and compensated meanwhile (a late retry): book nothing.
   if (isTerminal(order.status) || order.closing)
     throw new OrderClosed(orderId, order.closing ? 'being closed' : order.status);
+  if (order.cancellation) throw new OrderCancelled(orderId);
   const shipmentId = `${orderId}-1`;
   const existing = order.shipments.find((s) => s.shipmentId === shipmentId);
   if (existing?.status === 'CANCELLED') throw new OrderClosed(orderId, 'being closed');
@@ -44,7 +45,7 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
     await catalog.ship(orderId);
     await recordStage(orderId, 'OrderShipped', { status: 'SHIPPED', whileOpen: true }, { carrier: carrier.name });
   } catch (error) {
-    if (error instanceof OrderClosed && trackingNumber) {
+    if ((error instanceof OrderClosed || error instanceof OrderCancelled) && trackingNumber) {
       // Booked, but the order is closed or being closed: the parcel must not go (idempotent with compensation).
       const { cancelled } = await carrier.cancel({ shipmentId, trackingNumber });
       if (cancelled) await orders.updateShipment(orderId, shipmentId, { status: 'CANCELLED', taskToken: null });

@@ -60,6 +60,10 @@ export const handler = httpRoute(async (event) => {
     await approvals.expire(approvalId);
     throw expired(approvalId, `order ${order.orderId} is already ${order.status}`);
   }
+  if (order.cancellation && !check.replay) {
+    await approvals.expire(approvalId);
+    throw expired(approvalId, `order ${order.orderId} was cancelled`);
+  }
   // Once ApprovalGranted is recorded the hold was taken (it comes first), and may since have become
   // the invoice's debt: a replay takes nothing again.
   const held = order.stages.ApprovalGranted !== undefined;

@@ -47,6 +47,9 @@ export const handler = httpRoute(async (event) => {
     invoice: order.invoice ? { number: order.invoice.number, total: order.invoice.total } : null,
     timeline: timelineOf(order, viewer),
     ...(order.failure ? { failure: order.failure } : {}),
+    ...(order.cancellation
+      ? { cancellation: { ...order.cancellation, by: principalFor(order.cancellation.by, viewer) } }
+      : {}),
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,
   });

@@ -39,7 +39,9 @@ export function backorders(deps: {
   const serveOrder = async (orderId: string): Promise<boolean> => {
     for (let attempt = 1; attempt <= FILL_ATTEMPTS; attempt++) {
       const order = await deps.orders.get(orderId);
-      if (isTerminal(order.status) || !order.backorder || order.backorder.lines.length === 0) return false;
+      // A cancelled order is skipped (FIFO goes on to the next); the fill's transaction checks it too.
+      if (isTerminal(order.status) || order.cancellation || !order.backorder || order.backorder.lines.length === 0)
+        return false;
       const filled = await deps.ledger.fill(
         { orderId, allocations: order.allocations ?? [], backorder: order.backorder },
         deps.clock(),

@@ -14,7 +14,7 @@ export function stageRecorder(orders: OrdersRepository, events: EventPublisher, 
   return async (
     orderId: string,
     stage: StageName,
-    changes: { status?: OrderStatus; set?: Record<string, unknown>; whileOpen?: boolean } = {},
+    changes: { status?: OrderStatus; set?: Record<string, unknown>; whileOpen?: boolean; notCancelled?: boolean } = {},
     extra: Record<string, unknown> = {},
   ): Promise<Omit<Order, 'shipments'>> => {
     const at = clock();

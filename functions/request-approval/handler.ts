@@ -3,6 +3,7 @@ import { Mailer } from '../adapters/mailer.ts';
 import { readSecret } from '../adapters/secrets.ts';
 import { approvalEmail, approvalLink } from '../core/approval.ts';
 import { remainingCredit } from '../core/credit.ts';
+import { OrderCancelled } from '../core/errors.ts';
 import { pricedOf } from '../core/order.ts';
 import { type ApprovalRecord, RequestApprovalInput } from '../core/schemas.ts';
 import { requireEnv } from '../lib/config.ts';
@@ -53,6 +54,8 @@ export const handler = workflowTask(RequestApprovalInput, async ({ orderId, task
     else {
       // Another attempt named its request first (or the order closed): go on with what is stored.
       const current = await orders.get(orderId);
+      // Cancelled before its approval was requested: the workflow compensates, nobody is asked.
+      if (current.cancellation && !current.approval) throw new OrderCancelled(orderId);
       if (!current.approval) return { waiting: false, closed: current.status };
       record = await approvals.get(current.approval.approvalId);
       if (!record) throw new Error(`Approval ${current.approval.approvalId} of order ${orderId} is missing`);

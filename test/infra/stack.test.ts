@@ -66,7 +66,7 @@ describe('order stack template', () => {
       Metadata?: Record<string, unknown>;
     }[];
     const ours = functions.filter((f) => f.Metadata?.['sales:entry']);
-    expect(ours).toHaveLength(32);
+    expect(ours).toHaveLength(33);
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -170,6 +170,7 @@ describe('order stack template', () => {
       'POST /invoices/{number}/credit-notes',
       'POST /invoices/{number}/payments',
       'POST /orders',
+      'POST /orders/{orderId}/cancel',
       'POST /products/{sku}/stock/adjustments',
       'POST /webhooks/carrier',
       'PUT /products/{sku}/stock',
@@ -336,6 +337,7 @@ describe('identity and authorization', () => {
     const expected: Record<string, string[] | 'public'> = {
       'POST /orders': ['sales/orders.place'],
       'GET /orders/{orderId}': ['sales/orders.read'],
+      'POST /orders/{orderId}/cancel': ['sales/orders.cancel'],
       'GET /products': ['sales/catalog.read'],
       'PUT /products/{sku}/stock': ['sales/stock.write'],
       'POST /products/{sku}/stock/adjustments': ['sales/stock.adjust'],
@@ -389,7 +391,14 @@ describe('identity and authorization', () => {
     const machine: Record<string, string[]> = {
       checkout: ['orders.place', 'orders.read', 'catalog.read'],
       erp: ['stock.write', 'stock.adjust', 'catalog.read'],
-      buyer: ['orders.place', 'orders.read', 'orders.on-account', 'catalog.read', 'customer.CUST-1002'],
+      buyer: [
+        'orders.place',
+        'orders.read',
+        'orders.on-account',
+        'orders.cancel',
+        'catalog.read',
+        'customer.CUST-1002',
+      ],
     };
     for (const [name, scopes] of Object.entries(machine)) {
       expect(clients[name], name).toMatchObject({

@@ -60,6 +60,7 @@ describe('roles: every client on every route', () => {
     expect(scopes).toEqual({
       'POST /orders': ['JWT', 'sales/orders.place'],
       'GET /orders/{orderId}': ['JWT', 'sales/orders.read'],
+      'POST /orders/{orderId}/cancel': ['JWT', 'sales/orders.cancel'],
       'GET /products': ['JWT', 'sales/catalog.read'],
       'PUT /products/{sku}/stock': ['JWT', 'sales/stock.write'],
       'POST /products/{sku}/stock/adjustments': ['JWT', 'sales/stock.adjust'],

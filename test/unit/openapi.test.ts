@@ -20,6 +20,7 @@ describe('OpenAPI document', () => {
       '/openapi.json',
       '/orders',
       '/orders/{orderId}',
+      '/orders/{orderId}/cancel',
       '/products',
       '/products/{sku}/stock',
       '/products/{sku}/stock/adjustments',
