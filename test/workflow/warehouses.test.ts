@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ORDER_SK } from '../../functions/adapters/orders-repository.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, sleep, startTestRuntime, TestClient } from '../support/runtime.ts';
 
@@ -186,7 +187,6 @@ describe('stock per warehouse', () => {
       orderBody({ lines: [line('MOUSE-ERGO', 2)], fulfilmentPolicy: 'ship_available' }),
     );
     await client.waitForStatus(orderId, 'BACKORDERED');
-    // The stock changed, as a PUT stock that failed right after its update leaves it: nobody served.
     const db = DynamoDBDocumentClient.from(
       new DynamoDBClient({
         region: 'us-east-1',
@@ -194,6 +194,18 @@ describe('stock per warehouse', () => {
         credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
       }),
     );
+    // AwaitBackorder serves its own order once when it parks its token: change the stock after that.
+    await eventually(async () => {
+      const { Item } = await db.send(
+        new GetCommand({
+          TableName: runtime.lambdas.environment().ORDERS_TABLE_NAME as string,
+          Key: { orderId, sk: ORDER_SK },
+          ConsistentRead: true,
+        }),
+      );
+      return Item?.backorder?.taskToken ? true : undefined;
+    });
+    // The stock changed, as a PUT stock that failed right after its update leaves it: nobody served.
     await db.send(
       new UpdateCommand({
         TableName: runtime.lambdas.environment().STOCK_TABLE_NAME as string,
