@@ -8,6 +8,7 @@ import { documents } from './clients.ts';
 import {
   type InvoicesRepository,
   OPEN_INDEX,
+  PENDING_INDEX,
   SERIES,
   STATUS_INDEX,
   type StoredInvoice,
@@ -59,11 +60,15 @@ export class InvoiceLedger {
       if (!invoice) throw new Error(`Invoice ${invoiceNumber} does not exist`);
       const draft = make(invoice);
       const after = applyCredit(invoice, draft);
+      // A card note waits for its refund before it may be numbered (markRefunded queues it then),
+      // so no lease holder numbers a note whose money never went back.
+      const queued = this.invoices.requestItem('CN', requestId, draft, year);
+      const item = draft.settlement === 'refund' ? { ...queued, pendingYear: refundPending(year) } : queued;
       const items: TransactItem[] = [
         {
           Put: {
             TableName: this.invoicesTable,
-            Item: this.invoices.requestItem('CN', requestId, draft, year),
+            Item: item,
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
@@ -90,17 +95,49 @@ export class InvoiceLedger {
     return item ? recordOf(item) : undefined;
   }
 
-  /** The card refund of a credit-note request went through: recorded on the request before numbering. */
-  async markRefunded(requestId: string, refundId: string): Promise<void> {
-    await documents().send(
-      new UpdateCommand({
-        TableName: this.invoicesTable,
-        Key: { pk: SERIES.CN.request(requestId) },
-        UpdateExpression: 'SET refundId = :refund',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':refund': refundId },
-      }),
-    );
+  /**
+   * The card refund of a credit-note request went through: recorded on the request, which only now
+   * joins its year's numbering queue. A request numbered already (before refunds were awaited) keeps
+   * its number: the caller records the refund on the note.
+   */
+  async markRefunded(requestId: string, refundId: string, year: number): Promise<void> {
+    try {
+      await documents().send(
+        new UpdateCommand({
+          TableName: this.invoicesTable,
+          Key: { pk: SERIES.CN.request(requestId) },
+          UpdateExpression: 'SET refundId = :refund, pendingYear = :pending',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(creditNoteNumber)',
+          ExpressionAttributeValues: { ':refund': refundId, ':pending': SERIES.CN.pending(year) },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /**
+   * Credit-note requests not finished yet, oldest first: waiting for their refund or for their
+   * number, from the sparse pending index (this year's and last year's), never a scan.
+   */
+  async unfinishedCreditNoteRequests(now: Date, limit = 100): Promise<string[]> {
+    const ids: string[] = [];
+    const year = now.getUTCFullYear();
+    for (const y of [year - 1, year]) {
+      for (const partition of [refundPending(y), SERIES.CN.pending(y)]) {
+        const page = await documents().send(
+          new QueryCommand({
+            TableName: this.invoicesTable,
+            IndexName: PENDING_INDEX,
+            KeyConditionExpression: 'pendingYear = :p',
+            ExpressionAttributeValues: { ':p': partition },
+            Limit: limit,
+          }),
+        );
+        for (const item of page.Items ?? []) if (typeof item.requestId === 'string') ids.push(item.requestId);
+      }
+    }
+    return ids.slice(0, limit);
   }
 
   /**
@@ -274,6 +311,9 @@ export class InvoiceLedger {
     return result.Item;
   }
 }
+
+/** Where card credit-note requests wait for their refund: beside the numbering queue, not in it. */
+const refundPending = (year: number) => `CNREFUND#${year}`;
 
 function recordOf(item: Record<string, unknown>): CreditNoteRequestRecord {
   return {

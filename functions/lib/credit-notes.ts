@@ -39,7 +39,27 @@ export interface CreditNoteInput {
 export async function issueCreditNote(deps: CreditNoteDeps, input: CreditNoteInput): Promise<StoredCreditNote> {
   const existing = await deps.invoices.findNumbered<StoredCreditNote>('CN', input.requestId);
   const note = existing ?? (await request(deps, input));
-  return deliver(deps, note);
+  return deliver(deps, await refunded(deps, input.requestId, note));
+}
+
+/**
+ * A card note is never left without its refund: one numbered without it (by an earlier holder, or
+ * its refund recorded only on the request) gets it now, keyed by the request as always.
+ */
+async function refunded(deps: CreditNoteDeps, requestId: string, note: StoredCreditNote): Promise<StoredCreditNote> {
+  if (note.settlement !== 'refund' || note.refundId) return note;
+  const recorded = await deps.ledger.creditNoteRequest(requestId);
+  const refundId =
+    recorded?.refundId ??
+    (
+      await deps.payments.refund({
+        refundKey: `creditnote:${requestId}`,
+        authorizationKey: paymentKey(note.orderId, 'authorize'),
+        amount: note.totals.total,
+      })
+    ).refundId;
+  await deps.invoices.updateCreditNote(note.creditNoteNumber, { refundId });
+  return { ...note, refundId };
 }
 
 async function request(deps: CreditNoteDeps, input: CreditNoteInput): Promise<StoredCreditNote> {
@@ -83,7 +103,7 @@ async function request(deps: CreditNoteDeps, input: CreditNoteInput): Promise<St
       authorizationKey: paymentKey(draft.orderId, 'authorize'),
       amount: draft.totals.total,
     }));
-    await deps.ledger.markRefunded(input.requestId, refundId);
+    await deps.ledger.markRefunded(input.requestId, refundId, recorded.year);
   }
   const note = await deps.invoices.number<StoredCreditNote>('CN', input.requestId, draft, recorded.year);
   if (refundId && !note.refundId) {
