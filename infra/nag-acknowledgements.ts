@@ -63,9 +63,14 @@ export function acknowledgeFindings(stack: Stack): void {
     }
     if (
       construct instanceof LambdaFunction &&
-      ['IssueInvoice', 'IssueCreditNote', 'RecordPayment', 'RequestApproval', 'ExpireBackorder'].includes(
-        construct.node.id,
-      ) &&
+      [
+        'IssueInvoice',
+        'IssueCreditNote',
+        'RecordPayment',
+        'RequestApproval',
+        'ExpireBackorder',
+        'FinishCreditNotes',
+      ].includes(construct.node.id) &&
       construct.role instanceof Role
     ) {
       ack(

@@ -264,6 +264,22 @@ export class OrderStack extends Stack {
       targets: [new LambdaFunction(markOverdue, { retryAttempts: 2 })],
     });
 
+    // Credit-note requests left half-way (a refund that timed out, a number past the HTTP answer).
+    const finishCreditNotes = fn(
+      'FinishCreditNotes',
+      'finish-credit-notes',
+      'Finishes credit-note requests left unfinished: refund, number, PDF, e-mail',
+      { timeout: Duration.minutes(2), memorySize: 1024, files: Object.values(INVOICE_FONTS) },
+    );
+    data.bindTable(finishCreditNotes, 'invoices', 'write');
+    email.grantSend(finishCreditNotes);
+    documents.grantWriteCreditNotes(finishCreditNotes);
+    new Rule(this, 'UnfinishedCreditNotesSweep', {
+      description: 'Every 5 minutes: credit-note requests left half-way are refunded, numbered and sent',
+      schedule: Schedule.rate(Duration.minutes(5)),
+      targets: [new LambdaFunction(finishCreditNotes, { retryAttempts: 2 })],
+    });
+
     data.grantDescribe(routes.health, 'orders');
     workflow.grantDescribe(routes.health);
     documents.grantDescribe(routes.health);

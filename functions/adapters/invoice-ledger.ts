@@ -22,6 +22,8 @@ export interface CreditNoteRequestRecord {
   draft: Omit<CreditNote, 'creditNoteNumber'>;
   refundId?: string;
   creditNoteNumber?: string;
+  /** The body the request was made with (a hash): the same request id with another body is refused. */
+  fingerprint?: string;
 }
 
 /** Optimistic updates of one invoice give way to each other this many times before giving up (transient). */
@@ -51,6 +53,7 @@ export class InvoiceLedger {
     requestId: string,
     year: number,
     make: (invoice: StoredInvoice) => Omit<CreditNote, 'creditNoteNumber'>,
+    fingerprint?: string,
   ): Promise<CreditNoteRequestRecord> {
     const requestPk = SERIES.CN.request(requestId);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -63,7 +66,11 @@ export class InvoiceLedger {
       // A card note waits for its refund before it may be numbered (markRefunded queues it then),
       // so no lease holder numbers a note whose money never went back.
       const queued = this.invoices.requestItem('CN', requestId, draft, year);
-      const item = draft.settlement === 'refund' ? { ...queued, pendingYear: refundPending(year) } : queued;
+      const item = {
+        ...queued,
+        ...(draft.settlement === 'refund' ? { pendingYear: refundPending(year) } : {}),
+        ...(fingerprint ? { fingerprint } : {}),
+      };
       const items: TransactItem[] = [
         {
           Put: {
@@ -81,7 +88,7 @@ export class InvoiceLedger {
         items.push(this.balanceChange(invoice.customerId, -draft.totals.total));
       try {
         await documents().send(new TransactWriteCommand({ TransactItems: items }));
-        return { requestId, year, draft };
+        return { requestId, year, draft, ...(fingerprint ? { fingerprint } : {}) };
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
         await backoff(attempt, 10, 200); // the request appeared or the invoice changed meanwhile: read again
@@ -323,6 +330,7 @@ function recordOf(item: Record<string, unknown>): CreditNoteRequestRecord {
     draft: item.draft as CreditNoteRequestRecord['draft'],
     ...(typeof item.refundId === 'string' ? { refundId: item.refundId } : {}),
     ...(typeof item.creditNoteNumber === 'string' ? { creditNoteNumber: item.creditNoteNumber } : {}),
+    ...(typeof item.fingerprint === 'string' ? { fingerprint: item.fingerprint } : {}),
   };
 }
 
