@@ -199,6 +199,7 @@ export class OrderStack extends Stack {
     for (const f of [tasks.ReleaseStock, tasks.VoidPayment, reconciler]) data.bindTable(f, 'orders', 'readwrite');
     // The sweep serves backorders a failed stock route left waiting, and resumes filled ones.
     workflow.grantTaskResponse(reconciler);
+    data.bindTable(reconciler, 'approvals', 'write'); // resumes decisions whose resume was lost
     for (const f of [routes.setStock, routes.adjustStock, tasks.AwaitBackorder]) {
       data.bindTable(f, 'stock', 'write');
       data.bindTable(f, 'orders', 'readwrite');

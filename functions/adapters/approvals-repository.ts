@@ -47,18 +47,14 @@ export class ApprovalsRepository {
     }
   }
 
-  /** A retried AwaitApproval waits with a new token: a pending request takes it. Returns the request as stored. */
+  /**
+   * A retried AwaitApproval waits with a new token: the request takes it, decided or not (a decision
+   * whose resume is still to come then resumes the attempt that waits). Returns the request as stored.
+   */
   async waitWith(approvalId: string, taskToken: string): Promise<ApprovalRecord> {
-    try {
-      return await this.update(approvalId, 'SET taskToken = :token', '#status = :pending', {
-        ':token': taskToken,
-        ':pending': 'PENDING',
-      });
-    } catch (error) {
-      // Decided (or expired) meanwhile: it keeps its token, the caller reads it as it is.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return (await this.get(approvalId)) as ApprovalRecord;
-    }
+    return this.update(approvalId, 'SET taskToken = :token', 'attribute_exists(approvalId)', {
+      ':token': taskToken,
+    });
   }
 
   async markEmailed(approvalId: string, at: Date): Promise<void> {
