@@ -52,6 +52,13 @@ export const handler = httpRoute(async (event) => {
   if (!check.ok) throw await refuse(check);
 
   const order = await orders.get(record.orderId);
+  // Four eyes: whoever placed the order does not approve or reject it.
+  if (order.placedBy && order.placedBy.kind === by.kind && order.placedBy.id === by.id)
+    throw new HttpError(
+      403,
+      'OwnOrder',
+      `Order ${order.orderId} was placed by you: another approver decides approval ${approvalId}`,
+    );
   if (isTerminal(order.status) && !check.replay) {
     await approvals.expire(approvalId);
     throw expired(approvalId, `order ${order.orderId} is already ${order.status}`);

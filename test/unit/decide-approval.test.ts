@@ -138,6 +138,18 @@ describe('deciding an approval', () => {
     expect(state.told).toEqual([{ token: 'token-2', outcome: 'success' }]);
     expect(state.approvals.get(APPROVAL_ID)).toMatchObject({ status: 'APPROVED', resumed: true });
   });
+
+  it('refuses an approver deciding an order they placed themselves (403, saying why)', async () => {
+    state.order.placedBy = { kind: 'user', id: 'alice', role: 'approver' };
+    const response = await decide('alice');
+    expect(response.status).toBe(403);
+    expect(response.body.error.code).toBe('OwnOrder');
+    expect(response.body.error.message).toContain('placed by you');
+    expect(state.approvals.get(APPROVAL_ID)?.status).toBe('PENDING');
+    expect(state.told).toEqual([]);
+    // Another approver may.
+    expect((await decide('bob')).status).toBe(200);
+  });
 });
 
 describe('a decision whose resume was lost', () => {
