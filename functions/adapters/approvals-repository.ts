@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApprovalRecord, Principal } from '../core/schemas.ts';
 import { documents } from './clients.ts';
+import { claimSend, markSent } from './send-claims.ts';
 
 /**
  * Approvals table, partition `approvalId` (random, the id in the e-mailed decision link): one
@@ -57,10 +58,13 @@ export class ApprovalsRepository {
     });
   }
 
+  /** Claims the approvers' e-mail (see send-claims.ts): false while another attempt sends or sent it. */
+  async claimEmail(approvalId: string, now: Date): Promise<boolean> {
+    return claimSend(this.tableName, { approvalId }, 'emailedAt', now);
+  }
+
   async markEmailed(approvalId: string, at: Date): Promise<void> {
-    await this.update(approvalId, 'SET emailedAt = :at', 'attribute_exists(approvalId)', {
-      ':at': at.toISOString(),
-    });
+    await markSent(this.tableName, { approvalId }, 'emailedAt', at);
   }
 
   /**

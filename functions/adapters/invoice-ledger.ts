@@ -14,6 +14,7 @@ import {
   type StoredInvoice,
   type TransactItem,
 } from './invoices-repository.ts';
+import { claimSend, markSent } from './send-claims.ts';
 
 /** A credit note as requested, before its number: the refund and the numbering are keyed by `requestId`. */
 export interface CreditNoteRequestRecord {
@@ -25,6 +26,9 @@ export interface CreditNoteRequestRecord {
   /** The body the request was made with (a hash): the same request id with another body is refused. */
   fingerprint?: string;
 }
+
+/** The e-mails sent about a document, each recorded by the time it went out. */
+export type DeliveryMarker = 'emailedAt' | 'financeCopiedAt' | 'receiptSentAt';
 
 /** Optimistic updates of one invoice give way to each other this many times before giving up (transient). */
 const ATTEMPTS = 12;
@@ -147,6 +151,16 @@ export class InvoiceLedger {
     return ids.slice(0, limit);
   }
 
+  /** Claims the sending of a document's e-mail (see send-claims.ts): false while another sends or sent it. */
+  async claimSend(series: 'INV' | 'CN', documentNumber: string, marker: DeliveryMarker, now: Date): Promise<boolean> {
+    return claimSend(this.invoicesTable, { pk: SERIES[series].document(documentNumber) }, marker, now);
+  }
+
+  /** The claimed e-mail went out: its marker is set on the document. */
+  async markSent(series: 'INV' | 'CN', documentNumber: string, marker: DeliveryMarker, at: Date): Promise<void> {
+    await markSent(this.invoicesTable, { pk: SERIES[series].document(documentNumber) }, marker, at);
+  }
+
   /**
    * Records a payment on account once per reference: the payment, the invoice's paid amount and
    * status, the customer's open balance and credit in use, in one transaction. The same reference
@@ -166,14 +180,15 @@ export class InvoiceLedger {
             `Reference ${payment.reference} was recorded with another amount (${String(recorded.amount)})`,
             'reference_reused',
           );
-        return { invoice, paidInFull: invoice.status === 'paid', replayed: true };
+        // Paid in full by this payment, as recorded with it (not by a credit note since).
+        return { invoice, paidInFull: recorded.paidInFull === true, replayed: true };
       }
       const after = applyPayment(invoice, payment.amount);
       const items: TransactItem[] = [
         {
           Put: {
             TableName: this.invoicesTable,
-            Item: { pk: paymentPk, invoiceNumber, ...payment },
+            Item: { pk: paymentPk, invoiceNumber, ...payment, paidInFull: after.paidInFull },
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },

@@ -164,7 +164,8 @@ async function deliver(deps: CreditNoteDeps, note: StoredCreditNote): Promise<St
     note.settlement === 'refund'
       ? `${total} is refunded to the card you paid with.`
       : `${total} is deducted from your open balance.`;
-  if (!note.emailedAt) {
+  // Each e-mail is claimed first: a concurrent call (a retry, the sweep) that loses the claim does not send it.
+  if (!note.emailedAt && (await deps.ledger.claimSend('CN', number, 'emailedAt', deps.clock()))) {
     await deps.mailer.send({
       to: [note.customerEmail],
       subject: `Credit note ${number} for invoice ${note.invoiceNumber}`,
@@ -177,18 +178,20 @@ async function deliver(deps: CreditNoteDeps, note: StoredCreditNote): Promise<St
       ].join('\n'),
       attachments,
     });
-    delivered.emailedAt = deps.clock().toISOString();
-    await deps.invoices.updateCreditNote(number, { emailedAt: delivered.emailedAt });
+    const at = deps.clock();
+    await deps.ledger.markSent('CN', number, 'emailedAt', at);
+    delivered.emailedAt = at.toISOString();
   }
-  if (!note.financeCopiedAt) {
+  if (!note.financeCopiedAt && (await deps.ledger.claimSend('CN', number, 'financeCopiedAt', deps.clock()))) {
     await deps.mailer.send({
       to: [deps.financeEmail],
       subject: `Credit note ${number} for invoice ${note.invoiceNumber} (finance copy)`,
       text: `Credit note ${number} for invoice ${note.invoiceNumber}, customer ${note.customerId}: ${total} (${note.settlement}${note.refundId ? ` ${note.refundId}` : ''}).`,
       attachments,
     });
-    delivered.financeCopiedAt = deps.clock().toISOString();
-    await deps.invoices.updateCreditNote(number, { financeCopiedAt: delivered.financeCopiedAt });
+    const at = deps.clock();
+    await deps.ledger.markSent('CN', number, 'financeCopiedAt', at);
+    delivered.financeCopiedAt = at.toISOString();
   }
   return delivered;
 }

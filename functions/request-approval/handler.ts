@@ -70,7 +70,7 @@ export const handler = workflowTask(RequestApprovalInput, async ({ orderId, task
     }
     await approvals.markResumed(record.approvalId);
   }
-  if (record.status === 'PENDING' && !record.emailedAt) {
+  if (record.status === 'PENDING' && !record.emailedAt && (await approvals.claimEmail(record.approvalId, clock()))) {
     const link = approvalLink(publicApiUrl, await readSecret(secretId), record.approvalId);
     await mailer.send({ to: [approversEmail], ...approvalEmail(record, link) });
     await approvals.markEmailed(record.approvalId, clock());
