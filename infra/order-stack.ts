@@ -201,6 +201,7 @@ export class OrderStack extends Stack {
     for (const f of [tasks.ReleaseStock, tasks.VoidPayment, reconciler]) data.bindTable(f, 'orders', 'readwrite');
     // The sweep serves backorders a failed stock route left waiting, and resumes filled ones.
     workflow.grantTaskResponse(reconciler);
+    data.bindTable(reconciler, 'approvals', 'write'); // resumes decisions whose resume was lost
     for (const f of [routes.setStock, routes.adjustStock, tasks.AwaitBackorder]) {
       data.bindTable(f, 'stock', 'write');
       data.bindTable(f, 'orders', 'readwrite');
@@ -274,6 +275,22 @@ export class OrderStack extends Stack {
       description: 'Hourly: open invoices past their due date become overdue',
       schedule: Schedule.rate(Duration.hours(1)),
       targets: [new LambdaFunction(markOverdue, { retryAttempts: 2 })],
+    });
+
+    // Credit-note requests left half-way (a refund that timed out, a number past the HTTP answer).
+    const finishCreditNotes = fn(
+      'FinishCreditNotes',
+      'finish-credit-notes',
+      'Finishes credit-note requests left unfinished: refund, number, PDF, e-mail',
+      { timeout: Duration.minutes(2), memorySize: 1024, files: Object.values(INVOICE_FONTS) },
+    );
+    data.bindTable(finishCreditNotes, 'invoices', 'write');
+    email.grantSend(finishCreditNotes);
+    documents.grantWriteCreditNotes(finishCreditNotes);
+    new Rule(this, 'UnfinishedCreditNotesSweep', {
+      description: 'Every 5 minutes: credit-note requests left half-way are refunded, numbered and sent',
+      schedule: Schedule.rate(Duration.minutes(5)),
+      targets: [new LambdaFunction(finishCreditNotes, { retryAttempts: 2 })],
     });
 
     data.grantDescribe(routes.health, 'orders');

@@ -344,14 +344,18 @@ function contract(serverUrl: string) {
           summary: 'Issue a credit note (omit lines to credit everything not credited yet); refunds card payments',
           parameters: [
             ...numberParameter,
-            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } },
+            { name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string' } },
           ],
           requestBody: { required: true, content: { 'application/json': { schema: schema(CreditNoteRequest) } } },
           responses: {
             '201': json(CreditNoteView, 'The credit note'),
-            '400': error('Invalid body'),
+            '202': json(
+              z.object({ requestId: z.string(), status: z.literal('pending') }),
+              'Recorded; its number is on its way (retry with the same key, or the sweep finishes it)',
+            ),
+            '400': error('Invalid body, or no Idempotency-Key header'),
             '404': error('Unknown invoice'),
-            '422': error('More than may be credited, or an SKU not on the invoice'),
+            '422': error('More than may be credited, an SKU not on the invoice, or the key reused with another body'),
           },
         },
       },

@@ -7,8 +7,10 @@ import { backoff } from '../adapters/backoff.ts';
 import { OrderClosed } from '../core/errors.ts';
 import { interruptedFailure, isTerminal, missingAfterInterruption } from '../core/order.ts';
 import { OrderId } from '../core/schemas.ts';
+import { finishDecision } from '../lib/approval-decision.ts';
 import { numberEnv } from '../lib/config.ts';
 import {
+  approvalsRepository,
   backorderServer,
   clock,
   eventPublisher,
@@ -16,6 +18,7 @@ import {
   orderCompensations,
   ordersRepository,
   stockRepository,
+  taskTokens,
   workflowStarter,
 } from '../lib/deps.ts';
 import { logger, metrics, tracer } from '../lib/powertools.ts';
@@ -27,6 +30,8 @@ const recordStage = stageRecorder(orders, eventPublisher(), clock);
 const compensate = orderCompensations(orders, recordStage, invoicesRepository());
 const stock = stockRepository();
 const backorders = backorderServer();
+const approvals = approvalsRepository();
+const tokens = taskTokens();
 /** The sweep looks at open orders older than this (a live order is left to its workflow). */
 const minAgeSeconds = numberEnv('SWEEP_MIN_AGE_SECONDS', 900);
 /** Open orders read per page of the index; the sweep pages through all of them within its time budget. */
@@ -164,6 +169,9 @@ async function sweep(
           const order = await orders.find(orderId);
           if (order?.status === 'RESERVED' && order.backorder?.taskToken && order.backorder.lines.length === 0)
             await backorders.resumeWith(orderId);
+          // Decided, but the waiting workflow was never told (a crash or a failed SendTask call): tell it.
+          else if (order?.approval && !isTerminal(order.status))
+            await finishDecision({ approvals, orders, workflow: tokens, clock }, order.approval.approvalId);
           continue;
         }
         if (status === undefined) {

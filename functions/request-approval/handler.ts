@@ -6,6 +6,7 @@ import { remainingCredit } from '../core/credit.ts';
 import { OrderCancelled } from '../core/errors.ts';
 import { pricedOf } from '../core/order.ts';
 import { type ApprovalRecord, RequestApprovalInput } from '../core/schemas.ts';
+import { isClosedTask } from '../lib/approval-decision.ts';
 import { requireEnv } from '../lib/config.ts';
 import { approvalsRepository, clock, customersRepository, ordersRepository, taskTokens } from '../lib/deps.ts';
 import { workflowTask } from '../lib/task.ts';
@@ -62,11 +63,17 @@ export const handler = workflowTask(RequestApprovalInput, async ({ orderId, task
     }
   }
   record = record.taskToken === taskToken ? record : await approvals.waitWith(record.approvalId, taskToken);
-  // Decided while this attempt was on its way: resume at once with the decision.
-  if (record.status === 'APPROVED') await workflow.succeed(taskToken, { approvalId: record.approvalId });
-  if (record.status === 'REJECTED')
-    await workflow.fail(taskToken, 'ApprovalRejected', `Order ${orderId} was rejected by its approver`);
-  if (record.status === 'PENDING' && !record.emailedAt) {
+  // Decided while this attempt was on its way: resume at once with the decision, this attempt's token.
+  if (record.status === 'APPROVED' || record.status === 'REJECTED') {
+    try {
+      if (record.status === 'APPROVED') await workflow.succeed(taskToken, { approvalId: record.approvalId });
+      else await workflow.fail(taskToken, 'ApprovalRejected', `Order ${orderId} was rejected by its approver`);
+    } catch (error) {
+      if (!isClosedTask(error)) throw error; // the decision route told this attempt first
+    }
+    await approvals.markResumed(record.approvalId);
+  }
+  if (record.status === 'PENDING' && !record.emailedAt && (await approvals.claimEmail(record.approvalId, clock()))) {
     const link = approvalLink(publicApiUrl, await readSecret(secretId), record.approvalId);
     await mailer.send({ to: [approversEmail], ...approvalEmail(record, link) });
     await approvals.markEmailed(record.approvalId, clock());

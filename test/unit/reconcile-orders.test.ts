@@ -30,6 +30,7 @@ Object.assign(process.env, {
   STOCK_TABLE_NAME: 'Stock',
   CUSTOMERS_TABLE_NAME: 'Customers',
   INVOICES_TABLE_NAME: 'Invoices',
+  APPROVALS_TABLE_NAME: 'Approvals',
   EVENT_BUS_NAME: 'Bus',
   STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:orders',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
