@@ -2,10 +2,6 @@ import { BatchGetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import type { Product } from '../core/schemas.ts';
 import { documents } from './clients.ts';
 
-export class ProductNotFound extends Error {
-  override name = 'ProductNotFound';
-}
-
 /** Products (products table, partition `sku`); their stock is in the stock table (stock-repository.ts). */
 export class CatalogRepository {
   constructor(protected readonly productsTable: string) {}

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { PaymentRefused } from '../core/errors.ts';
+import { InvalidCursor, PaymentRefused } from '../core/errors.ts';
 import { applyCredit, applyPayment } from '../core/invoicing.ts';
 import type { CreditNote, InvoiceStatus, PaymentRequest } from '../core/schemas.ts';
 import { backoff } from './backoff.ts';
@@ -358,8 +358,4 @@ function decodeCursor(cursor: string): Record<string, unknown> {
     // falls through
   }
   throw new InvalidCursor('The cursor is not one this API gave out');
-}
-
-export class InvalidCursor extends Error {
-  override name = 'InvalidCursor';
 }

@@ -1,10 +1,7 @@
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { z } from 'zod';
+import { InvalidEmailAddress } from '../core/errors.ts';
 import { ses } from './clients.ts';
-
-export class InvalidEmailAddress extends Error {
-  override name = 'InvalidEmailAddress';
-}
 
 export interface OutgoingEmail {
   to: string[];

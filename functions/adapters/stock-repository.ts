@@ -8,7 +8,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { allocate, nextAllocationIds, type StockRequest, shortLines, totalAvailable } from '../core/allocation.ts';
-import { OrderCancelled, OutOfStock, StockContention } from '../core/errors.ts';
+import {
+  AdjustmentKeyReused,
+  OrderCancelled,
+  OutOfStock,
+  StockBelowReserved,
+  StockContention,
+  WriteOffExceedsAvailable,
+} from '../core/errors.ts';
 import type { Allocation, FulfilmentPolicy, StockItem, StockLine } from '../core/schemas.ts';
 import { TRANSACTION_ITEM_LIMIT, WAREHOUSE_IDS } from '../core/warehouses.ts';
 import { backoff } from './backoff.ts';
@@ -21,35 +28,6 @@ const RESERVE_ATTEMPTS = 4;
 const ADJUSTMENT_PREFIX = 'ADJUSTMENT#';
 export const BACKORDER_PREFIX = 'BACKORDER#';
 export const BACKORDERS_INDEX = 'backorders';
-
-/** Setting onHand below what is reserved there would take reserved goods away. */
-export class StockBelowReserved extends Error {
-  override name = 'StockBelowReserved';
-  constructor(
-    readonly sku: string,
-    readonly warehouseId: string,
-    readonly reserved: number,
-  ) {
-    super(`${sku} in ${warehouseId}: ${reserved} are reserved for orders; on hand cannot be set below that`);
-  }
-}
-
-/** An Idempotency-Key already used for a different adjustment of this product. */
-export class AdjustmentKeyReused extends Error {
-  override name = 'AdjustmentKeyReused';
-}
-
-/** A write-off larger than what is available (not reserved) there. */
-export class WriteOffExceedsAvailable extends Error {
-  override name = 'WriteOffExceedsAvailable';
-  constructor(
-    readonly sku: string,
-    readonly warehouseId: string,
-    readonly available: number,
-  ) {
-    super(`${sku} in ${warehouseId}: only ${available} available (not reserved); cannot write off more`);
-  }
-}
 
 export interface StockAdjustment {
   adjustmentId: string;

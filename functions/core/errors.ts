@@ -164,3 +164,57 @@ export class OrderCancelled extends DomainError {
     super(`Order ${orderId} was cancelled`);
   }
 }
+
+/** The carrier reported the parcel lost (SendTaskFailure of AwaitDelivery): the order fails and is compensated. */
+export class ShipmentLost extends DomainError {
+  override name = 'ShipmentLost';
+}
+
+/** A workflow task got input its schema refuses: a defect in the state machine or a caller, never retried. */
+export class InvalidTaskInput extends DomainError {
+  override name = 'InvalidTaskInput';
+}
+
+/** A sender or recipient is not a valid e-mail address. The message names its position, never the address. */
+export class InvalidEmailAddress extends DomainError {
+  override name = 'InvalidEmailAddress';
+}
+
+/** Setting onHand below what is reserved there would take reserved goods away. */
+export class StockBelowReserved extends DomainError {
+  override name = 'StockBelowReserved';
+  constructor(
+    readonly sku: string,
+    readonly warehouseId: string,
+    readonly reserved: number,
+  ) {
+    super(`${sku} in ${warehouseId}: ${reserved} are reserved for orders; on hand cannot be set below that`);
+  }
+}
+
+/** An Idempotency-Key already used for a different adjustment of this product. */
+export class AdjustmentKeyReused extends DomainError {
+  override name = 'AdjustmentKeyReused';
+}
+
+/** A write-off larger than what is available (not reserved) there. */
+export class WriteOffExceedsAvailable extends DomainError {
+  override name = 'WriteOffExceedsAvailable';
+  constructor(
+    readonly sku: string,
+    readonly warehouseId: string,
+    readonly available: number,
+  ) {
+    super(`${sku} in ${warehouseId}: only ${available} available (not reserved); cannot write off more`);
+  }
+}
+
+/** A credit note's request id was first used with another body: the first note stands, this one is not issued. */
+export class CreditNoteRequestReused extends DomainError {
+  override name = 'CreditNoteRequestReused';
+}
+
+/** A list cursor this API did not give out. */
+export class InvalidCursor extends DomainError {
+  override name = 'InvalidCursor';
+}

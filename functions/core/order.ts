@@ -91,6 +91,7 @@ const OWN_MESSAGES = new Set([
   'PaymentRefused',
   'BackorderExpired',
   'OrderCancelled',
+  'InvalidEmailAddress',
   // Failures after capture say what is missing (their messages carry error names and invoice numbers only).
   'InvoiceNotIssued',
   'InvoiceNotDelivered',

@@ -4,6 +4,7 @@ import { renderCreditNotePdf } from '../adapters/invoice-pdf.ts';
 import type { InvoicesRepository, StoredCreditNote } from '../adapters/invoices-repository.ts';
 import type { Mailer } from '../adapters/mailer.ts';
 import { type PaymentProvider, paymentKey } from '../adapters/payments.ts';
+import { CreditNoteRequestReused } from '../core/errors.ts';
 import { invoiceYear } from '../core/invoice-number.ts';
 import { creditNoteLines } from '../core/invoicing.ts';
 import { formatMoney } from '../core/money.ts';
@@ -18,11 +19,6 @@ export interface CreditNoteDeps {
   clock: () => Date;
   /** How long a caller waits for the note's number (default 20 s); past it InvoiceNumberPending, the sweep finishes. */
   numberWaitMs?: number;
-}
-
-/** The request id was first used with another body: the first note stands, this one is not issued. */
-export class CreditNoteRequestReused extends Error {
-  override name = 'CreditNoteRequestReused';
 }
 
 export interface CreditNoteInput {

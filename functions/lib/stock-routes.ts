@@ -1,5 +1,5 @@
 import type { CatalogRepository } from '../adapters/catalog-repository.ts';
-import { AdjustmentKeyReused, StockBelowReserved, WriteOffExceedsAvailable } from '../adapters/stock-repository.ts';
+import { AdjustmentKeyReused, StockBelowReserved, WriteOffExceedsAvailable } from '../core/errors.ts';
 import { DEFAULT_WAREHOUSE, isWarehouse } from '../core/warehouses.ts';
 import { HttpError } from './http.ts';
 

@@ -3,13 +3,9 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { DomainError } from '../core/errors.ts';
+import { DomainError, InvalidTaskInput } from '../core/errors.ts';
 import { redactPersonalData } from '../core/redact.ts';
 import { logger, tracer } from './powertools.ts';
-
-export class InvalidTaskInput extends Error {
-  override name = 'InvalidTaskInput';
-}
 
 /**
  * A workflow task handler: validates the state's input against its schema, tags the logs with

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidCursor } from '../adapters/invoice-ledger.ts';
+import { InvalidCursor } from '../core/errors.ts';
 import { InvoiceStatus } from '../core/schemas.ts';
 import { invoiceLedger } from '../lib/deps.ts';
 import { HttpError, httpRoute, json, parseOr400 } from '../lib/http.ts';
