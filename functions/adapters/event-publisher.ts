@@ -1,13 +1,14 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { OrderEvent } from '../core/events.ts';
 import { eventBridge } from './clients.ts';
 
 export const EVENT_SOURCE = 'sales.orders';
 
-/** Publishes a domain event (`Order<PastTense>`) to the order bus. */
+/** Publishes a domain event (one of ORDER_EVENTS, core/events.ts) to the order bus. */
 export class EventPublisher {
   constructor(private readonly busName: string) {}
 
-  async publish(detailType: `Order${string}`, detail: Record<string, unknown>): Promise<void> {
+  async publish(detailType: OrderEvent, detail: Record<string, unknown>): Promise<void> {
     const result = await eventBridge().send(
       new PutEventsCommand({
         Entries: [

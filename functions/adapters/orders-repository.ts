@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { OrderCancelled, OrderClosed, OrderNotFound } from '../core/errors.ts';
+import type { StageName } from '../core/events.ts';
 import { isTerminal, statusRank } from '../core/order.ts';
 import { type Cancellation, type Order, type OrderStatus, type Shipment, TERMINAL_STATUSES } from '../core/schemas.ts';
 import { documents } from './clients.ts';
@@ -109,7 +110,7 @@ export class OrdersRepository {
    */
   async recordStage(
     orderId: string,
-    stage: string,
+    stage: StageName,
     at: Date,
     changes: { status?: OrderStatus; set?: Record<string, unknown>; whileOpen?: boolean; notCancelled?: boolean } = {},
   ): Promise<{ order: StoredOrder; recorded: boolean }> {
@@ -186,7 +187,7 @@ export class OrdersRepository {
         ExpressionAttributeNames: {
           '#status': 'status',
           '#stages': 'stages',
-          '#stage': 'ApprovalRequested',
+          '#stage': 'ApprovalRequested' satisfies StageName,
           '#updatedAt': 'updatedAt',
         },
         ExpressionAttributeValues: { ':approval': approval, ':at': at.toISOString(), ...closedValues },
@@ -252,7 +253,7 @@ export class OrdersRepository {
           ExpressionAttributeNames: {
             '#status': 'status',
             '#stages': 'stages',
-            '#stage': 'OrderCancellationRequested',
+            '#stage': 'OrderCancellationRequested' satisfies StageName,
             '#updatedAt': 'updatedAt',
             ...(cancellation.kind === 'whole' ? { '#rank': 'statusRank' } : {}),
           },

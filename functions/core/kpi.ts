@@ -1,3 +1,5 @@
+import type { OrderEvent } from './events.ts';
+
 /** Which metrics a domain event contributes to the KPI dashboard. Pure: the consumer just emits them. */
 export interface MetricPoint {
   name: string;
@@ -14,7 +16,7 @@ export const KPI_EVENT_TYPES = [
   'OrderRejected',
   'OrderFailed',
   'OrderCancelled',
-] as const;
+] as const satisfies readonly OrderEvent[];
 
 export function metricsFor(detailType: string, detail: Record<string, unknown>): MetricPoint[] {
   const number = (key: string) => (typeof detail[key] === 'number' ? (detail[key] as number) : undefined);

@@ -5,7 +5,7 @@ import type { OrdersRepository } from '../adapters/orders-repository.ts';
 import { type PaymentProvider, paymentKey } from '../adapters/payments.ts';
 import type { StockLedger } from '../adapters/stock-repository.ts';
 import { OrderClosed, PaymentAlreadyCaptured } from '../core/errors.ts';
-import type { stageRecorder } from './stages.ts';
+import type { StageName, stageRecorder } from './stages.ts';
 
 export interface CompensationDeps {
   orders: OrdersRepository;
@@ -27,7 +27,7 @@ export interface CompensationDeps {
  */
 export function compensations(deps: CompensationDeps) {
   /** A stage on an order that may have been closed meanwhile (e.g. by the reconciler): recorded if still open. */
-  const announce = async (orderId: string, stage: `Order${string}`, set?: Record<string, unknown>) => {
+  const announce = async (orderId: string, stage: StageName, set?: Record<string, unknown>) => {
     try {
       await deps.recordStage(orderId, stage, set ? { set } : {});
     } catch (error) {

@@ -1,8 +1,10 @@
 import type { EventPublisher } from '../adapters/event-publisher.ts';
 import type { OrdersRepository } from '../adapters/orders-repository.ts';
+import type { OrderEvent } from '../core/events.ts';
 import type { Order, OrderStatus } from '../core/schemas.ts';
 
-export type StageName = `Order${string}`;
+/** A stage the recorder records and publishes: one of the order's domain events. */
+export type StageName = OrderEvent;
 
 /**
  * Records a stage on the order (once) and publishes it as a domain event. Publishing happens on

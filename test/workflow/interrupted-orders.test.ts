@@ -105,7 +105,7 @@ async function openOrder(status: 'RESERVED' | 'PAYMENT_AUTHORIZED'): Promise<str
   const orderId = `ord-${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`;
   const request = orderBody({ lines: [{ sku: 'WIDGET-BLUE', quantity: 1, unitPrice: 1250 }] }) as never;
   await orders.create(newOrder({ orderId, request, channel: 'api', now: new Date() }));
-  await orders.recordStage(orderId, 'OrderReserved', new Date(), { status });
+  await orders.recordStage(orderId, 'OrderStockReserved', new Date(), { status });
   return orderId;
 }
 

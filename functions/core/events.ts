@@ -1,0 +1,47 @@
+/**
+ * The order's domain events: each is recorded once as a stage on the order (its timeline) and
+ * published to the order bus with this name as EventBridge detail-type (`Order<PastTense>`).
+ * A closed list: a new event is added here, so rules, consumers and the timeline know every name.
+ */
+export const ORDER_EVENTS = [
+  'OrderReceived',
+  'OrderValidated',
+  'OrderStockReserved',
+  'OrderBackordered',
+  'OrderBackorderFilled',
+  'OrderBackorderCancelled',
+  'OrderPaymentAuthorized',
+  'OrderShipped',
+  'OrderDelivered',
+  'OrderPaymentCaptured',
+  'OrderInvoiced',
+  'OrderCompleted',
+  'OrderCancellationRequested',
+  'OrderPaymentVoided',
+  'OrderShipmentCancelled',
+  'OrderStockReleased',
+  'OrderRejected',
+  'OrderFailed',
+  'OrderCancelled',
+] as const;
+
+export type OrderEvent = (typeof ORDER_EVENTS)[number];
+
+/**
+ * Stages recorded on the order but never published: the approval's steps (its own routes tell the
+ * approver) and the notices the customer was sent (so a retry does not send them twice).
+ */
+export const UNPUBLISHED_STAGES = [
+  'ApprovalRequested',
+  'ApprovalGranted',
+  'ApprovalRejected',
+  'OrderCancelledNotified',
+  'OrderBackorderCancelledNotified',
+] as const;
+
+/** Every name an order's `stages` (and its timeline) can hold. */
+export const STAGE_NAMES = [...ORDER_EVENTS, ...UNPUBLISHED_STAGES] as const;
+
+export type StageName = (typeof STAGE_NAMES)[number];
+
+export const isOrderEvent = (name: string): name is OrderEvent => (ORDER_EVENTS as readonly string[]).includes(name);
