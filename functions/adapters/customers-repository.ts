@@ -1,9 +1,9 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { creditLimitExceeded } from '../core/credit.ts';
 import { Customer } from '../core/schemas.ts';
 import { documents } from './clients.ts';
-import { ORDER_SK } from './orders-repository.ts';
+import type { OrdersRepository } from './orders-repository.ts';
 
 /**
  * Customers table, partition `customerId`. The one owner of the item's shape: items are written only
@@ -47,25 +47,23 @@ export class CustomersRepository {
 }
 
 /**
- * Credit holds of on-account orders: the order's `creditHold` and the customer's `creditUsed`
- * change together, in one transaction, guarded so each hold is taken and given back once.
+ * Credit holds of on-account orders: the order's hold and the customer's `creditUsed` change
+ * together, in one transaction, guarded so each hold is taken and given back once. The order side
+ * of each transaction is the orders repository's (it alone knows the order item's attributes).
  */
 export class CreditLedger {
   constructor(
     private readonly customersTable: string,
-    private readonly ordersTable: string,
+    private readonly orders: Pick<
+      OrdersRepository,
+      'creditHoldItem' | 'creditReleaseItem' | 'creditHoldOf' | 'markCreditReleased' | 'creditHoldInvoicedItem'
+    >,
   ) {}
 
   /** Holds `amount` of the customer's credit for the order, if credit in use is at most `ceiling`. */
   async hold(orderId: string, customer: Customer, amount: number, ceiling: number): Promise<void> {
     const outcome = await this.move(
-      this.orderHold(
-        orderId,
-        'SET creditHold = :amount',
-        // Not after a release: a validation still in flight when its workflow was stopped takes nothing.
-        'attribute_exists(orderId) AND attribute_not_exists(creditHold) AND attribute_not_exists(creditReleased)',
-        amount,
-      ),
+      this.orders.creditHoldItem(orderId, amount),
       this.creditUsed(customer.customerId, amount, {
         condition: 'attribute_exists(customerId) AND creditUsed <= :ceiling',
         ceiling,
@@ -86,36 +84,18 @@ export class CreditLedger {
 
   /**
    * Gives an order's hold back (it was rejected, failed or interrupted); nothing when it holds none.
-   * Either way the order is marked `creditReleased`, so a hold arriving late is refused.
+   * Either way the order is marked released, so a hold arriving late is refused.
    */
   async release(orderId: string): Promise<boolean> {
-    const order = await documents().send(
-      new GetCommand({ TableName: this.ordersTable, Key: { orderId, sk: ORDER_SK }, ConsistentRead: true }),
-    );
-    if (!order.Item) return false;
-    const amount = order.Item.creditHold;
-    if (typeof amount !== 'number') {
-      try {
-        await documents().send(
-          new UpdateCommand({
-            TableName: this.ordersTable,
-            Key: { orderId, sk: ORDER_SK },
-            UpdateExpression: 'SET creditReleased = :yes',
-            ConditionExpression: 'attribute_exists(orderId) AND attribute_not_exists(creditHold)',
-            ExpressionAttributeValues: { ':yes': true },
-          }),
-        );
-        return false;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return this.release(orderId); // a hold appeared meanwhile
-        throw error;
-      }
+    const held = await this.orders.creditHoldOf(orderId);
+    if (!held) return false;
+    if (held.amount === undefined) {
+      if (await this.orders.markCreditReleased(orderId)) return false;
+      return this.release(orderId); // a hold appeared meanwhile
     }
     const outcome = await this.move(
-      this.orderHold(orderId, 'REMOVE creditHold SET creditReleased = :yes', 'creditHold = :amount', amount, {
-        ':yes': true,
-      }),
-      this.creditUsed(String(order.Item.customerId), -amount),
+      this.orders.creditReleaseItem(orderId, held.amount),
+      this.creditUsed(held.customerId, -held.amount),
     );
     return outcome === 'done'; // 'order-refused': released meanwhile
   }
@@ -137,24 +117,6 @@ export class CreditLedger {
     }
   }
 
-  private orderHold(
-    orderId: string,
-    update: string,
-    condition: string,
-    amount: number,
-    extra: Record<string, unknown> = {},
-  ) {
-    return {
-      Update: {
-        TableName: this.ordersTable,
-        Key: { orderId, sk: ORDER_SK },
-        UpdateExpression: update,
-        ConditionExpression: condition,
-        ExpressionAttributeValues: { ':amount': amount, ...extra },
-      },
-    };
-  }
-
   private creditUsed(customerId: string, delta: number, guard?: { condition: string; ceiling: number }) {
     return {
       Update: {
@@ -173,12 +135,6 @@ export class CreditLedger {
    * so a failure after invoicing has nothing to give back. A write for the invoice's transaction.
    */
   holdInvoiced(orderId: string) {
-    return {
-      Update: {
-        TableName: this.ordersTable,
-        Key: { orderId, sk: ORDER_SK },
-        UpdateExpression: 'REMOVE creditHold',
-      },
-    };
+    return this.orders.creditHoldInvoicedItem(orderId);
   }
 }

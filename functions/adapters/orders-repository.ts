@@ -101,6 +101,77 @@ export class OrdersRepository {
   }
 
   /**
+   * The order side of a credit hold (CreditLedger composes it with the customer's creditUsed in one
+   * transaction): `creditHold` set once, and not after a release — a validation still in flight when
+   * its workflow was stopped takes nothing.
+   */
+  creditHoldItem(orderId: string, amount: number) {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { orderId, sk: ORDER_SK },
+        UpdateExpression: 'SET creditHold = :amount',
+        ConditionExpression:
+          'attribute_exists(orderId) AND attribute_not_exists(creditHold) AND attribute_not_exists(creditReleased)',
+        ExpressionAttributeValues: { ':amount': amount },
+      },
+    };
+  }
+
+  /** The order side of giving a hold back: only the hold of exactly `amount`, marked released. */
+  creditReleaseItem(orderId: string, amount: number) {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { orderId, sk: ORDER_SK },
+        UpdateExpression: 'REMOVE creditHold SET creditReleased = :yes',
+        ConditionExpression: 'creditHold = :amount',
+        ExpressionAttributeValues: { ':amount': amount, ':yes': true },
+      },
+    };
+  }
+
+  /** Invoicing took the hold over (the invoice's open balance): the order no longer holds it. */
+  creditHoldInvoicedItem(orderId: string) {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { orderId, sk: ORDER_SK },
+        UpdateExpression: 'REMOVE creditHold',
+      },
+    };
+  }
+
+  /** The order's customer and the credit it holds (none: `amount` undefined); undefined without the order. */
+  async creditHoldOf(orderId: string): Promise<{ customerId: string; amount?: number } | undefined> {
+    const result = await documents().send(
+      new GetCommand({ TableName: this.tableName, Key: { orderId, sk: ORDER_SK }, ConsistentRead: true }),
+    );
+    if (!result.Item) return undefined;
+    const amount = result.Item.creditHold;
+    return { customerId: String(result.Item.customerId), ...(typeof amount === 'number' ? { amount } : {}) };
+  }
+
+  /** Marks an order that holds no credit as released, so a late hold is refused; false when a hold appeared. */
+  async markCreditReleased(orderId: string): Promise<boolean> {
+    try {
+      await documents().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { orderId, sk: ORDER_SK },
+          UpdateExpression: 'SET creditReleased = :yes',
+          ConditionExpression: 'attribute_exists(orderId) AND attribute_not_exists(creditHold)',
+          ExpressionAttributeValues: { ':yes': true },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /**
    * Records that the order reached a stage, with the status and fields that go with it — once:
    * a stage already recorded (a retried task, a repeated carrier event) changes nothing, so the
    * timeline shows it once. The status never moves backwards: a stage that arrives after a later

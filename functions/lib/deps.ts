@@ -37,7 +37,7 @@ export const backorderServer = () => {
   });
 };
 export const customersRepository = () => new CustomersRepository(requireEnv('CUSTOMERS_TABLE_NAME'));
-export const creditLedger = () => new CreditLedger(requireEnv('CUSTOMERS_TABLE_NAME'), requireEnv('ORDERS_TABLE_NAME'));
+export const creditLedger = () => new CreditLedger(requireEnv('CUSTOMERS_TABLE_NAME'), ordersRepository());
 export const invoicesRepository = () => new InvoicesRepository(requireEnv('INVOICES_TABLE_NAME'));
 /** `balances: false` for the readers and the overdue sweep, which never touch a customer. */
 export const invoiceLedger = (invoices: InvoicesRepository = invoicesRepository(), { balances = true } = {}) =>
