@@ -29,3 +29,8 @@ export function parseInvoiceNumber(
 export function invoiceYear(issuedAt: Date): number {
   return issuedAt.getUTCFullYear();
 }
+
+/** Where an invoice's PDF is stored in the documents bucket: `invoices/<year>/<number>.pdf`. */
+export const invoicePdfKey = (number: string) => `invoices/${number.slice(4, 8)}/${number}.pdf`;
+/** Where a credit note's PDF is stored in the documents bucket: `credit-notes/<year>/<number>.pdf`. */
+export const creditNotePdfKey = (number: string) => `credit-notes/${number.slice(3, 7)}/${number}.pdf`;

@@ -1,6 +1,8 @@
 import { Mailer } from '../adapters/mailer.ts';
+import { backorderCancelledEmail } from '../core/emails.ts';
 import { OrderClosed } from '../core/errors.ts';
 import { OrderRef } from '../core/schemas.ts';
+import { cancelBackorderRemainder } from '../lib/backorders.ts';
 import { requireEnv } from '../lib/config.ts';
 import { backorderLedger, clock, customersRepository, eventPublisher, ordersRepository } from '../lib/deps.ts';
 import { stageRecorder } from '../lib/stages.ts';
@@ -18,15 +20,7 @@ const mailer = new Mailer(requireEnv('SENDER_EMAIL'), process.env.SES_CONFIGURAT
  * allocated) sends the workflow to cancel the order (BackorderExpired).
  */
 export const handler = workflowTask(OrderRef, async ({ orderId }) => {
-  let order = await orders.get(orderId);
-  for (let attempt = 1; (order.backorder?.lines.length ?? 0) > 0; attempt++) {
-    if (await ledger.cancelRemainder(orderId, order.backorder?.lines ?? [])) {
-      order = await orders.get(orderId);
-      break;
-    }
-    if (attempt >= 3) throw new Error(`The backorder of ${orderId} kept changing while it was cancelled`);
-    order = await orders.get(orderId);
-  }
+  const order = await cancelBackorderRemainder({ orders, ledger }, orderId);
   const cancelled = order.backorder?.cancelledLines ?? [];
   const allocated = (order.allocations ?? []).length > 0;
   if (cancelled.length > 0) {
@@ -39,16 +33,8 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
     }
     if (!order.stages.OrderBackorderCancelledNotified) {
       const customer = await customers.find(order.customerId);
-      if (customer) {
-        const list = cancelled.map((l) => `  ${l.quantity} x ${l.sku}`).join('\n');
-        await mailer.send({
-          to: [customer.email],
-          subject: `Order ${orderId}: items no longer available`,
-          text: allocated
-            ? `We could not get these items in time; they are cancelled and will not be charged:\n${list}\n\nThe rest of your order ships as planned.`
-            : `We could not get the items of your order in time; the order is cancelled and nothing is charged:\n${list}`,
-        });
-      }
+      if (customer)
+        await mailer.send({ to: [customer.email], ...backorderCancelledEmail(orderId, cancelled, allocated) });
       await orders.recordStage(orderId, 'OrderBackorderCancelledNotified', clock()).catch((error: unknown) => {
         if (!(error instanceof OrderClosed)) throw error;
       });

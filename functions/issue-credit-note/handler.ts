@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
 import { DocumentStore } from '../adapters/document-store.ts';
 import { Mailer } from '../adapters/mailer.ts';
 import { SandboxPaymentProvider } from '../adapters/payments.ts';
-import { CreditNoteRefused, CreditNoteRequestReused, InvoiceNumberPending } from '../core/errors.ts';
+import { InvoiceNumberPending } from '../core/errors.ts';
 import { CreditNoteRequest, InvoiceNumber } from '../core/schemas.ts';
 import { requireEnv } from '../lib/config.ts';
 import { issueCreditNote } from '../lib/credit-notes.ts';
 import { clock, invoiceLedger, invoicesRepository } from '../lib/deps.ts';
+import { creditNoteConflict, creditNoteRequestOf } from '../lib/finance-routes.ts';
 import { HttpError, httpRoute, json, jsonBody, parseOr400, pathParameter } from '../lib/http.ts';
 import { creditNoteView } from '../lib/invoice-views.ts';
 
@@ -33,39 +33,13 @@ export const handler = httpRoute(async (event) => {
   const body = parseOr400(CreditNoteRequest, jsonBody(event));
   if (!(await invoices.findInvoice(invoiceNumber)))
     throw new HttpError(404, 'InvoiceNotFound', `Invoice ${invoiceNumber} does not exist`);
-  const key = Object.entries(event.headers ?? {}).find(([name]) => name.toLowerCase() === 'idempotency-key')?.[1];
-  // Required: a half-failed call is resumed by repeating it, never issued a second time.
-  if (!key?.trim())
-    throw new HttpError(400, 'ValidationError', 'The Idempotency-Key header is required', [
-      { path: 'Idempotency-Key', message: 'is required (a retry with the same key continues the same credit note)' },
-    ]);
-  const requestId = createHash('sha256').update(`${invoiceNumber}\n${key}`).digest('hex').slice(0, 32);
-  const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ reason: body.reason, lines: body.lines ?? null }))
-    .digest('hex');
+  const { requestId, fingerprint } = creditNoteRequestOf(event, invoiceNumber, body);
   try {
-    const note = await issueCreditNote(deps, {
-      invoiceNumber,
-      requestId,
-      reason: body.reason,
-      lines: body.lines,
-      fingerprint,
-    });
-    return json(201, creditNoteView(note));
+    const input = { invoiceNumber, requestId, reason: body.reason, lines: body.lines, fingerprint };
+    return json(201, creditNoteView(await issueCreditNote(deps, input)));
   } catch (error) {
-    if (error instanceof CreditNoteRequestReused)
-      throw new HttpError(
-        422,
-        'IdempotencyKeyReused',
-        'This Idempotency-Key was already used with a different credit note',
-        [{ path: 'Idempotency-Key', message: 'was used for a different request body' }],
-      );
     // Recorded (and refunded), only its number is still on its way: the sweep finishes it.
     if (error instanceof InvoiceNumberPending) return json(202, { requestId, status: 'pending' });
-    if (error instanceof CreditNoteRefused)
-      throw new HttpError(422, 'CreditNoteRefused', error.message, [
-        { path: body.lines ? 'lines' : '(body)', message: error.message },
-      ]);
-    throw error;
+    return creditNoteConflict(body)(error);
   }
 });

@@ -70,3 +70,21 @@ export function backorders(deps: {
     },
   };
 }
+
+/**
+ * Cancels what an order still waits for (its backorder expired), retrying when the backorder changed
+ * meanwhile (stock arrived for a line); returns the order as stored afterwards.
+ */
+export async function cancelBackorderRemainder(
+  deps: { orders: Pick<OrdersRepository, 'get'>; ledger: Pick<BackorderLedger, 'cancelRemainder'> },
+  orderId: string,
+) {
+  let order = await deps.orders.get(orderId);
+  for (let attempt = 1; (order.backorder?.lines.length ?? 0) > 0; attempt++) {
+    const cancelled = await deps.ledger.cancelRemainder(orderId, order.backorder?.lines ?? []);
+    order = await deps.orders.get(orderId);
+    if (cancelled) break;
+    if (attempt >= FILL_ATTEMPTS) throw new Error(`The backorder of ${orderId} kept changing while it was cancelled`);
+  }
+  return order;
+}

@@ -4,10 +4,10 @@ import { renderCreditNotePdf } from '../adapters/invoice-pdf.ts';
 import type { InvoicesRepository, StoredCreditNote } from '../adapters/invoices-repository.ts';
 import type { Mailer } from '../adapters/mailer.ts';
 import { type PaymentProvider, paymentKey } from '../adapters/payments.ts';
+import { creditNoteEmail, creditNoteFinanceCopy } from '../core/emails.ts';
 import { CreditNoteRequestReused } from '../core/errors.ts';
-import { invoiceYear } from '../core/invoice-number.ts';
+import { creditNotePdfKey, invoiceYear } from '../core/invoice-number.ts';
 import { creditNoteLines } from '../core/invoicing.ts';
-import { formatMoney } from '../core/money.ts';
 
 export interface CreditNoteDeps {
   invoices: InvoicesRepository;
@@ -154,43 +154,19 @@ async function deliver(deps: CreditNoteDeps, note: StoredCreditNote): Promise<St
     await deps.invoices.updateCreditNote(number, { pdfKey });
     delivered.pdfKey = pdfKey;
   }
-  const total = formatMoney(note.totals.total, note.currency);
   const attachments = [{ fileName: `${number}.pdf`, contentType: 'application/pdf', content: pdf }];
-  const settled =
-    note.settlement === 'refund'
-      ? `${total} is refunded to the card you paid with.`
-      : `${total} is deducted from your open balance.`;
   // Each e-mail is claimed first: a concurrent call (a retry, the sweep) that loses the claim does not send it.
   if (!note.emailedAt && (await deps.ledger.claimSend('CN', number, 'emailedAt', deps.clock()))) {
-    await deps.mailer.send({
-      to: [note.customerEmail],
-      subject: `Credit note ${number} for invoice ${note.invoiceNumber}`,
-      text: [
-        `Dear ${note.customerName},`,
-        '',
-        `please find attached credit note ${number}, correcting invoice ${note.invoiceNumber}. ${settled}`,
-        '',
-        note.seller.legalName,
-      ].join('\n'),
-      attachments,
-    });
+    await deps.mailer.send({ to: [note.customerEmail], ...creditNoteEmail(note), attachments });
     const at = deps.clock();
     await deps.ledger.markSent('CN', number, 'emailedAt', at);
     delivered.emailedAt = at.toISOString();
   }
   if (!note.financeCopiedAt && (await deps.ledger.claimSend('CN', number, 'financeCopiedAt', deps.clock()))) {
-    await deps.mailer.send({
-      to: [deps.financeEmail],
-      subject: `Credit note ${number} for invoice ${note.invoiceNumber} (finance copy)`,
-      text: `Credit note ${number} for invoice ${note.invoiceNumber}, customer ${note.customerId}: ${total} (${note.settlement}${note.refundId ? ` ${note.refundId}` : ''}).`,
-      attachments,
-    });
+    await deps.mailer.send({ to: [deps.financeEmail], ...creditNoteFinanceCopy(note), attachments });
     const at = deps.clock();
     await deps.ledger.markSent('CN', number, 'financeCopiedAt', at);
     delivered.financeCopiedAt = at.toISOString();
   }
   return delivered;
 }
-
-export const creditNotePdfKey = (number: string) => `credit-notes/${number.slice(3, 7)}/${number}.pdf`;
-export const invoicePdfKey = (number: string) => `invoices/${number.slice(4, 8)}/${number}.pdf`;
