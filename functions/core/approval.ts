@@ -1,6 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { remainingCredit } from './credit.ts';
 import { formatMoney } from './money.ts';
-import type { ApprovalNeed, ApprovalReason, ApprovalRecord } from './schemas.ts';
+import { pricedOf } from './order.ts';
+import type { ApprovalNeed, ApprovalReason, ApprovalRecord, Customer, Order } from './schemas.ts';
 
 /** 48 hours: how long an order waits for an approver before it is rejected (ApprovalTimedOut). */
 export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 172_800;
@@ -129,4 +131,39 @@ export function approvalEmail(record: ApprovalRecord, link: string): { subject: 
     'with an approver token and the body {"decision": "approve" | "reject", "comment": "…", "signature": "<the link\'s signature>"}.',
   ].join('\n');
   return { subject: `Approval needed: order ${record.orderId} (${money(summary.totals.total)})`, text };
+}
+
+/**
+ * A new approval request for the order, waiting with the task token until `timeoutSeconds` from now;
+ * its summary is what the approver's e-mail shows (the remaining credit for an on-account order).
+ */
+export function newApprovalRecord(args: {
+  approvalId: string;
+  order: Pick<Order, 'orderId' | 'customerId' | 'currency' | 'payment' | 'lines' | 'totals'>;
+  customer: Pick<Customer, 'name' | 'creditLimit' | 'creditUsed'> | undefined;
+  taskToken: string;
+  reasons: ApprovalReason[];
+  now: Date;
+  timeoutSeconds: number;
+}): ApprovalRecord {
+  const { order, customer, now } = args;
+  const priced = pricedOf(order);
+  return {
+    approvalId: args.approvalId,
+    orderId: order.orderId,
+    customerId: order.customerId,
+    taskToken: args.taskToken,
+    reasons: args.reasons,
+    status: 'PENDING',
+    summary: {
+      customerName: customer?.name ?? order.customerId,
+      currency: order.currency,
+      paymentMethod: order.payment.method,
+      lines: priced.lines,
+      totals: priced.totals,
+      ...(customer && order.payment.method === 'on_account' ? { remainingCredit: remainingCredit(customer) } : {}),
+    },
+    requestedAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + args.timeoutSeconds * 1000).toISOString(),
+  };
 }

@@ -1,7 +1,14 @@
 import type { ApprovalsRepository } from '../adapters/approvals-repository.ts';
+import type { CreditLedger, CustomersRepository } from '../adapters/customers-repository.ts';
 import type { OrdersRepository } from '../adapters/orders-repository.ts';
 import type { TaskTokens } from '../adapters/workflow-client.ts';
+import { checkDecision, decidedStatus } from '../core/approval.ts';
+import { APPROVED_CREDIT_CEILING } from '../core/credit.ts';
 import { OrderClosed } from '../core/errors.ts';
+import { isTerminal } from '../core/order.ts';
+import type { ApprovalRecord, Principal } from '../core/schemas.ts';
+import { HttpError } from './http.ts';
+import { logger } from './powertools.ts';
 
 export interface DecisionDeps {
   approvals: Pick<ApprovalsRepository, 'get' | 'markResumed'>;
@@ -68,4 +75,104 @@ export async function finishDecision(
   }
   await deps.approvals.markResumed(approvalId);
   return 'closed';
+}
+
+export interface DecideDeps {
+  approvals: ApprovalsRepository;
+  orders: OrdersRepository;
+  customers: Pick<CustomersRepository, 'find'>;
+  credit: Pick<CreditLedger, 'hold'>;
+  workflow: Pick<TaskTokens, 'succeed' | 'fail'>;
+  clock: () => Date;
+}
+
+export interface Decision {
+  decision: 'approve' | 'reject';
+  comment?: string;
+  by: Principal;
+}
+
+const expired = (approvalId: string, why: string) =>
+  new HttpError(410, 'ApprovalExpired', `Approval ${approvalId} can no longer be decided: ${why}`);
+
+/**
+ * An approver's decision on a stored approval request (its link's signature already checked).
+ * Single use: recorded once (PENDING -> APPROVED/REJECTED); then the timeline says who decided and
+ * the waiting workflow resumes. On approval an on-account order's credit hold is taken (the approval
+ * lifts the limit for this order), before the decision is recorded, so a retry finds it held.
+ * Refusals are HttpErrors (403 own order, 409 decided otherwise, 410 expired or no longer waiting).
+ */
+export async function decideApproval(deps: DecideDeps, record: ApprovalRecord, decision: Decision) {
+  const { approvalId } = record;
+  const now = deps.clock();
+  const refuse = async (check: Exclude<ReturnType<typeof checkDecision>, { ok: true }>) => {
+    if (check.status === 410) await deps.approvals.expire(approvalId);
+    return new HttpError(check.status, check.code, check.message);
+  };
+  let check = checkDecision(record, decision, now);
+  if (!check.ok) throw await refuse(check);
+
+  const order = await deps.orders.get(record.orderId);
+  const { by } = decision;
+  // Four eyes: whoever placed the order does not approve or reject it.
+  if (order.placedBy && order.placedBy.kind === by.kind && order.placedBy.id === by.id)
+    throw new HttpError(
+      403,
+      'OwnOrder',
+      `Order ${order.orderId} was placed by you: another approver decides approval ${approvalId}`,
+    );
+  const closed = isTerminal(order.status)
+    ? `order ${order.orderId} is already ${order.status}`
+    : order.cancellation && `order ${order.orderId} was cancelled`;
+  if (closed && !check.replay) {
+    await deps.approvals.expire(approvalId);
+    throw expired(approvalId, closed);
+  }
+  // Once ApprovalGranted is recorded the hold was taken (it comes first), and may since have become
+  // the invoice's debt: a replay takes nothing again.
+  const held = order.stages.ApprovalGranted !== undefined;
+  if (decision.decision === 'approve' && order.payment.method === 'on_account' && order.totals && !held) {
+    const customer = await deps.customers.find(order.customerId);
+    // Guarded: held once, and never after the order's credit was given back.
+    if (customer) await deps.credit.hold(order.orderId, customer, order.totals.total, APPROVED_CREDIT_CEILING);
+  }
+  if (!check.replay) {
+    const status = decidedStatus(decision.decision);
+    const stored = await deps.approvals.decide(
+      approvalId,
+      { status, decidedBy: by, ...(decision.comment ? { comment: decision.comment } : {}) },
+      now,
+    );
+    if (stored) {
+      check = checkDecision(stored, decision, now);
+      if (!check.ok) throw await refuse(check);
+    }
+  }
+
+  // The timeline entry and the resume, with the token stored now (see finishDecision).
+  if ((await finishDecision(deps, approvalId)) === 'closed') {
+    logger.warn('Decision for a workflow that no longer waits', { orderId: order.orderId });
+    throw expired(approvalId, `order ${order.orderId} no longer waits for it`);
+  }
+  return { orderId: order.orderId, status: decidedStatus(decision.decision) };
+}
+
+/**
+ * A request decided while this AwaitApproval attempt was on its way: the workflow resumes at once
+ * with the decision, on this attempt's token (unless the decision route told it first).
+ */
+export async function resumeIfDecided(
+  deps: { approvals: Pick<ApprovalsRepository, 'markResumed'>; workflow: Pick<TaskTokens, 'succeed' | 'fail'> },
+  record: ApprovalRecord,
+  taskToken: string,
+): Promise<void> {
+  if (record.status !== 'APPROVED' && record.status !== 'REJECTED') return;
+  try {
+    if (record.status === 'APPROVED') await deps.workflow.succeed(taskToken, { approvalId: record.approvalId });
+    else
+      await deps.workflow.fail(taskToken, 'ApprovalRejected', `Order ${record.orderId} was rejected by its approver`);
+  } catch (error) {
+    if (!isClosedTask(error)) throw error; // the decision route told this attempt first
+  }
+  await deps.approvals.markResumed(record.approvalId);
 }

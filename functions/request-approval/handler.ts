@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Mailer } from '../adapters/mailer.ts';
 import { readSecret } from '../adapters/secrets.ts';
-import { approvalEmail, approvalLink } from '../core/approval.ts';
-import { remainingCredit } from '../core/credit.ts';
+import { approvalEmail, approvalLink, newApprovalRecord } from '../core/approval.ts';
 import { OrderCancelled } from '../core/errors.ts';
-import { pricedOf } from '../core/order.ts';
-import { type ApprovalRecord, RequestApprovalInput } from '../core/schemas.ts';
-import { isClosedTask } from '../lib/approval-decision.ts';
+import { RequestApprovalInput } from '../core/schemas.ts';
+import { resumeIfDecided } from '../lib/approval-decision.ts';
 import { requireEnv } from '../lib/config.ts';
 import { approvalsRepository, clock, customersRepository, ordersRepository, taskTokens } from '../lib/deps.ts';
 import { workflowTask } from '../lib/task.ts';
@@ -31,25 +29,8 @@ export const handler = workflowTask(RequestApprovalInput, async ({ orderId, task
   if (!record) {
     const now = clock();
     const customer = await customers.find(order.customerId);
-    const priced = pricedOf(order);
-    const fresh: ApprovalRecord = {
-      approvalId: `apr-${randomBytes(16).toString('hex')}`,
-      orderId,
-      customerId: order.customerId,
-      taskToken,
-      reasons,
-      status: 'PENDING',
-      summary: {
-        customerName: customer?.name ?? order.customerId,
-        currency: order.currency,
-        paymentMethod: order.payment.method,
-        lines: priced.lines,
-        totals: priced.totals,
-        ...(customer && order.payment.method === 'on_account' ? { remainingCredit: remainingCredit(customer) } : {}),
-      },
-      requestedAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + timeoutSeconds * 1000).toISOString(),
-    };
+    const approvalId = `apr-${randomBytes(16).toString('hex')}`;
+    const fresh = newApprovalRecord({ approvalId, order, customer, taskToken, reasons, now, timeoutSeconds });
     const orderSide = orders.approvalRequested(orderId, { approvalId: fresh.approvalId, reasons }, now);
     if (await approvals.create(fresh, orderSide)) record = fresh;
     else {
@@ -63,16 +44,7 @@ export const handler = workflowTask(RequestApprovalInput, async ({ orderId, task
     }
   }
   record = record.taskToken === taskToken ? record : await approvals.waitWith(record.approvalId, taskToken);
-  // Decided while this attempt was on its way: resume at once with the decision, this attempt's token.
-  if (record.status === 'APPROVED' || record.status === 'REJECTED') {
-    try {
-      if (record.status === 'APPROVED') await workflow.succeed(taskToken, { approvalId: record.approvalId });
-      else await workflow.fail(taskToken, 'ApprovalRejected', `Order ${orderId} was rejected by its approver`);
-    } catch (error) {
-      if (!isClosedTask(error)) throw error; // the decision route told this attempt first
-    }
-    await approvals.markResumed(record.approvalId);
-  }
+  await resumeIfDecided({ approvals, workflow }, record, taskToken);
   if (record.status === 'PENDING' && !record.emailedAt && (await approvals.claimEmail(record.approvalId, clock()))) {
     const link = approvalLink(publicApiUrl, await readSecret(secretId), record.approvalId);
     await mailer.send({ to: [approversEmail], ...approvalEmail(record, link) });
