@@ -1,7 +1,9 @@
 import { principalFor } from '../core/access.ts';
 import { decideCancellation } from '../core/cancellation.ts';
+import { orderEventDetail } from '../core/events.ts';
 import { type Cancellation, CancelOrderRequest, OrderId } from '../core/schemas.ts';
 import { actsFor, callerOf, isStaff } from '../lib/caller.ts';
+import { wakeCancelled } from '../lib/cancellation.ts';
 import { approvalsRepository, clock, eventPublisher, ordersRepository, taskTokens } from '../lib/deps.ts';
 import { HttpError, httpRoute, json, jsonBody, parseOr400, pathParameter } from '../lib/http.ts';
 import { logger } from '../lib/powertools.ts';
@@ -10,10 +12,6 @@ const orders = ordersRepository();
 const approvals = approvalsRepository();
 const events = eventPublisher();
 const workflow = taskTokens();
-
-/** The workflow no longer waits on that token (resumed, timed out, stopped): the fence still holds. */
-const isClosedTask = (error: unknown) =>
-  error instanceof Error && ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes(error.name);
 
 /**
  * POST /orders/{orderId}/cancel — a rep, ops or the customer's own buyer client cancels the order.
@@ -49,42 +47,8 @@ export const handler = httpRoute(async (event) => {
     throw new HttpError(409, 'NotCancellable', decideCancellation({ ...order, ...stored }).reason);
   }
   logger.info('Cancellation recorded', { orderId, kind: cancellation.kind });
-  await events.publish('OrderCancellationRequested', {
-    orderId,
-    customerId: stored.customerId,
-    status: stored.status,
-    channel: stored.channel,
-    currency: stored.currency,
-    total: stored.totals?.total,
-    createdAt: stored.createdAt,
-    at: cancellation.requestedAt,
-    kind: cancellation.kind,
-  });
-  await wake(stored);
+  const detail = orderEventDetail(stored, cancellation.requestedAt);
+  await events.publish('OrderCancellationRequested', { ...detail, kind: cancellation.kind });
+  await wakeCancelled({ approvals, workflow }, stored);
   return answer(cancellation);
 });
-
-/**
- * Wakes a workflow waiting on a task token (the order as stored after the fence, so a wait that
- * began before it is seen): the approval is expired (its link answers 410), the waiting task fails
- * with OrderCancelled. A wait that begins after the fence refuses on its own.
- */
-async function wake(order: { orderId: string; approval?: { approvalId: string }; backorder?: { taskToken?: string } }) {
-  const cause = `Order ${order.orderId} was cancelled`;
-  const tokens: string[] = [];
-  if (order.approval) {
-    const record = await approvals.get(order.approval.approvalId);
-    if (record?.status === 'PENDING') {
-      await approvals.expire(record.approvalId);
-      tokens.push(record.taskToken);
-    }
-  }
-  if (order.backorder?.taskToken) tokens.push(order.backorder.taskToken);
-  for (const token of tokens) {
-    try {
-      await workflow.fail(token, 'OrderCancelled', cause);
-    } catch (error) {
-      if (!isClosedTask(error)) throw error;
-    }
-  }
-}

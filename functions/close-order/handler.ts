@@ -1,10 +1,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Mailer } from '../adapters/mailer.ts';
-import { principalFor, principalLabel } from '../core/access.ts';
-import { cancellationEmail } from '../core/cancellation.ts';
+import { cancelledFailure } from '../core/cancellation.ts';
 import { OrderClosed } from '../core/errors.ts';
-import { compensationNote, failureFrom } from '../core/order.ts';
-import { type Cancellation, CloseOrderInput, type Failure, type Order } from '../core/schemas.ts';
+import { CLOSING_EVENT } from '../core/events.ts';
+import { failureFrom } from '../core/order.ts';
+import { CloseOrderInput } from '../core/schemas.ts';
+import { notifyCancelled } from '../lib/cancellation.ts';
 import { requireEnv } from '../lib/config.ts';
 import {
   clock,
@@ -46,8 +47,9 @@ export const handler = workflowTask(CloseOrderInput, async ({ orderId, outcome, 
   // An on-account order that ends here gives its credit hold back (nothing when it took none).
   if (!invoiced) await credit.release(orderId);
   // Told before the order closes: a retried close finds the notification recorded and sends nothing again.
-  if (outcome === 'CANCELLED' && order?.cancellation) await notifyCancelled(order);
-  const stage = outcome === 'REJECTED' ? 'OrderRejected' : outcome === 'CANCELLED' ? 'OrderCancelled' : 'OrderFailed';
+  if (outcome === 'CANCELLED' && order?.cancellation)
+    await notifyCancelled({ orders, customers, mailer, clock }, order);
+  const stage = CLOSING_EVENT[outcome];
   try {
     await recordStage(orderId, stage, { status: outcome, set: { failure } }, { failureCode: failure.code });
   } catch (closed) {
@@ -59,27 +61,3 @@ export const handler = workflowTask(CloseOrderInput, async ({ orderId, outcome, 
   logger.info('Order closed', { outcome, failureCode: failure.code });
   return failure;
 });
-
-/** Who cancelled (by role for people: the message is shown to machine clients too) and why. */
-function cancelledFailure(cancellation: Cancellation, caught: Failure): Failure {
-  const by = principalLabel(principalFor(cancellation.by, 'client'));
-  const message = `Cancelled by ${by}: ${cancellation.reason}`;
-  const failed = caught.compensationFailed;
-  return { ...caught, code: 'OrderCancelled', message: failed ? `${message}. ${compensationNote(failed)}` : message };
-}
-
-/** The customer's e-mail, once (a retried close finds the notification recorded). */
-async function notifyCancelled(order: Order): Promise<void> {
-  if (order.stages.OrderCancelledNotified || !order.cancellation) return;
-  const customer = await customers.find(order.customerId);
-  if (customer) {
-    const cancelled = (order.lines ?? order.requestedLines).map(({ sku, quantity }) => ({ sku, quantity }));
-    await mailer.send({
-      to: [customer.email],
-      ...cancellationEmail({ orderId: order.orderId, kind: 'whole', reason: order.cancellation.reason, cancelled }),
-    });
-  }
-  await orders.recordStage(order.orderId, 'OrderCancelledNotified', clock()).catch((error: unknown) => {
-    if (!(error instanceof OrderClosed)) throw error;
-  });
-}

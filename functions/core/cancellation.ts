@@ -1,6 +1,7 @@
+import { principalFor, principalLabel } from './access.ts';
 import { sumBySku } from './allocation.ts';
-import { isTerminal } from './order.ts';
-import type { CancellationKind, Order, StockLine } from './schemas.ts';
+import { compensationNote, isTerminal } from './order.ts';
+import type { Cancellation, CancellationKind, Failure, Order, StockLine } from './schemas.ts';
 
 /**
  * Shipment fields cancellation reads. A shipment names its allocation (`allocationId`) once orders
@@ -97,4 +98,15 @@ export function cancellationEmail(args: {
         subject: `Order ${args.orderId}: items cancelled`,
         text: `These items of your order ${args.orderId} are cancelled (${args.reason}) and will not be charged:\n${list}\n\nWhat has shipped is delivered and invoiced as planned.\n`,
       };
+}
+
+/**
+ * The failure a cancelled order ends with: who cancelled (by role for people: the message is shown
+ * to machine clients too) and why, and which compensation failed if one did.
+ */
+export function cancelledFailure(cancellation: Pick<Cancellation, 'by' | 'reason'>, caught: Failure): Failure {
+  const by = principalLabel(principalFor(cancellation.by, 'client'));
+  const message = `Cancelled by ${by}: ${cancellation.reason}`;
+  const failed = caught.compensationFailed;
+  return { ...caught, code: 'OrderCancelled', message: failed ? `${message}. ${compensationNote(failed)}` : message };
 }

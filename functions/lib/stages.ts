@@ -1,6 +1,6 @@
 import type { EventPublisher } from '../adapters/event-publisher.ts';
 import type { OrdersRepository } from '../adapters/orders-repository.ts';
-import type { OrderEvent } from '../core/events.ts';
+import { type OrderEvent, orderEventDetail } from '../core/events.ts';
 import type { Order, OrderStatus } from '../core/schemas.ts';
 
 /** A stage the recorder records and publishes: one of the order's domain events. */
@@ -21,17 +21,7 @@ export function stageRecorder(orders: OrdersRepository, events: EventPublisher, 
   ): Promise<Omit<Order, 'shipments'>> => {
     const at = clock();
     const { order } = await orders.recordStage(orderId, stage, at, changes);
-    await events.publish(stage, {
-      orderId,
-      customerId: order.customerId,
-      status: order.status,
-      channel: order.channel,
-      currency: order.currency,
-      total: order.totals?.total,
-      createdAt: order.createdAt,
-      at: order.stages?.[stage] ?? at.toISOString(),
-      ...extra,
-    });
+    await events.publish(stage, { ...orderEventDetail(order, order.stages?.[stage] ?? at.toISOString()), ...extra });
     return order;
   };
 }
