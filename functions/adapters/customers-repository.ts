@@ -1,6 +1,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { creditLimitExceeded } from '../core/credit.ts';
+import { CreditLimitExceeded } from '../core/errors.ts';
 import { Customer } from '../core/schemas.ts';
 import { documents } from './clients.ts';
 import type { OrdersRepository } from './orders-repository.ts';
@@ -79,6 +80,17 @@ export class CreditLedger {
         }),
       );
       throw creditLimitExceeded({ ...customer, ...(current.Item as Partial<Customer>) }, amount);
+    }
+  }
+
+  /** As `hold`, but says whether the credit fitted (false: CreditLimitExceeded, nothing held). */
+  async holdIfFits(orderId: string, customer: Customer, amount: number, ceiling: number): Promise<boolean> {
+    try {
+      await this.hold(orderId, customer, amount, ceiling);
+      return true;
+    } catch (error) {
+      if (error instanceof CreditLimitExceeded) return false;
+      throw error;
     }
   }
 

@@ -1,8 +1,8 @@
-import { paymentKey, SandboxPaymentProvider } from '../adapters/payments.ts';
+import { SandboxPaymentProvider } from '../adapters/payments.ts';
 import { OrderCancelled, OrderClosed } from '../core/errors.ts';
 import { isTerminal } from '../core/order.ts';
-import type { PaymentRecord } from '../core/schemas.ts';
 import { OrderRef } from '../core/schemas.ts';
+import { authorizeOrder } from '../lib/authorization.ts';
 import { clock, eventPublisher, ordersRepository } from '../lib/deps.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
@@ -24,26 +24,7 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   if (isTerminal(order.status) || order.closing)
     throw new OrderClosed(orderId, order.closing ? 'being closed' : order.status);
   if (order.cancellation) throw new OrderCancelled(orderId);
-  const amount = order.totals?.total ?? 0;
-  let record: PaymentRecord;
-  if (order.paymentRecord && order.paymentRecord.status !== 'PENDING') {
-    record = order.paymentRecord; // a re-run after the authorization was recorded
-  } else if (order.payment.method === 'card') {
-    const idempotencyKey = paymentKey(orderId, 'authorize');
-    if (!order.paymentRecord)
-      await orders.recordPaymentIntent(orderId, { method: 'card', status: 'PENDING', idempotencyKey, amount });
-    // The same key on a retry: the provider answers with the first authorization, never a second one.
-    const { authorizationId } = await payments.authorize({
-      idempotencyKey,
-      orderId,
-      token: order.payment.token,
-      amount,
-      currency: order.currency,
-    });
-    record = { method: 'card', status: 'AUTHORIZED', authorizationId, idempotencyKey, amount };
-  } else {
-    record = { method: 'on_account', status: 'ON_ACCOUNT', amount };
-  }
+  const record = await authorizeOrder({ orders, payments }, order);
   try {
     await recordStage(orderId, 'OrderPaymentAuthorized', {
       status: 'PAYMENT_AUTHORIZED',

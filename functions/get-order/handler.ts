@@ -1,10 +1,8 @@
-import { principalFor } from '../core/access.ts';
-import { timelineOf } from '../core/order.ts';
-import { lineQuantities } from '../core/quantities.ts';
 import { OrderId } from '../core/schemas.ts';
 import { actsFor, callerOf, isStaff } from '../lib/caller.ts';
 import { ordersRepository } from '../lib/deps.ts';
 import { HttpError, httpRoute, json, pathParameter } from '../lib/http.ts';
+import { orderView } from '../lib/order-views.ts';
 
 const orders = ordersRepository();
 
@@ -18,39 +16,5 @@ export const handler = httpRoute(async (event) => {
   if (!order) throw new HttpError(404, 'OrderNotFound', `Order ${orderId} does not exist`);
   // A staff username may be a person's name or e-mail address: machine clients see people by role only.
   const viewer = isStaff(caller) ? 'staff' : 'client';
-  return json(200, {
-    orderId: order.orderId,
-    status: order.status,
-    customerId: order.customerId,
-    ...(order.placedBy ? { placedBy: principalFor(order.placedBy, viewer) } : {}),
-    currency: order.currency,
-    lines: order.lines ?? order.requestedLines,
-    totals: order.totals ?? null,
-    ...(order.taxTreatment ? { taxTreatment: order.taxTreatment } : {}),
-    payment: order.paymentRecord
-      ? { method: order.paymentRecord.method, status: order.paymentRecord.status }
-      : { method: order.payment.method },
-    shipments: order.shipments.map(({ carrier, trackingNumber, status }) => ({ carrier, trackingNumber, status })),
-    fulfilmentPolicy: order.fulfilmentPolicy ?? 'all_or_nothing',
-    allocations: order.allocations ?? [],
-    ...(order.backorder
-      ? {
-          backorder: {
-            lines: order.backorder.lines,
-            since: order.backorder.since,
-            expiresAt: order.backorder.expiresAt,
-            ...(order.backorder.cancelledLines ? { cancelledLines: order.backorder.cancelledLines } : {}),
-          },
-        }
-      : {}),
-    quantities: lineQuantities(order),
-    invoice: order.invoice ? { number: order.invoice.number, total: order.invoice.total } : null,
-    timeline: timelineOf(order, viewer),
-    ...(order.failure ? { failure: order.failure } : {}),
-    ...(order.cancellation
-      ? { cancellation: { ...order.cancellation, by: principalFor(order.cancellation.by, viewer) } }
-      : {}),
-    createdAt: order.createdAt,
-    updatedAt: order.updatedAt,
-  });
+  return json(200, orderView(order, viewer));
 });

@@ -1,6 +1,5 @@
 import { approvalNeed } from '../core/approval.ts';
 import { creditCeiling } from '../core/credit.ts';
-import { CreditLimitExceeded } from '../core/errors.ts';
 import { priceOrder } from '../core/pricing.ts';
 import { OrderRef } from '../core/schemas.ts';
 import { approvalConfig } from '../lib/config.ts';
@@ -37,29 +36,14 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   ]);
   const priced = priceOrder(request, customer, products);
   const total = priced.totals.total;
-  let creditFits = true;
-  if (customer && order.payment.method === 'on_account') {
-    try {
-      await credit.hold(orderId, customer, total, creditCeiling(customer, total));
-    } catch (error) {
-      if (!(error instanceof CreditLimitExceeded)) throw error;
-      creditFits = false;
-    }
-  }
+  const creditFits =
+    !customer ||
+    order.payment.method !== 'on_account' ||
+    (await credit.holdIfFits(orderId, customer, total, creditCeiling(customer, total)));
   const approval = approvalNeed({ total, currency: order.currency, creditFits }, approvals.thresholds);
-  await recordStage(
-    orderId,
-    'OrderValidated',
-    {
-      status: 'VALIDATED',
-      set: { lines: priced.lines, totals: priced.totals, taxTreatment: priced.taxTreatment },
-      // Cancelled while being validated: the workflow compensates (the credit hold is given back).
-      notCancelled: true,
-    },
-    {
-      total: priced.totals.total,
-    },
-  );
+  const set = { lines: priced.lines, totals: priced.totals, taxTreatment: priced.taxTreatment };
+  // Cancelled while being validated: the workflow compensates (the credit hold is given back).
+  await recordStage(orderId, 'OrderValidated', { status: 'VALIDATED', set, notCancelled: true }, { total });
   return {
     total: priced.totals.total,
     currency: order.currency,
