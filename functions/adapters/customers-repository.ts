@@ -83,10 +83,13 @@ export class CreditLedger {
     }
   }
 
-  /** As `hold`, but says whether the credit fitted (false: CreditLimitExceeded, nothing held). */
-  async holdIfFits(orderId: string, customer: Customer, amount: number, ceiling: number): Promise<boolean> {
+  /**
+   * As `hold`, but says whether the credit fitted (false: CreditLimitExceeded, nothing held). The
+   * ceiling is computed inside: computing it already refuses an order beyond the limit.
+   */
+  async holdIfFits(orderId: string, customer: Customer, amount: number, ceiling: () => number): Promise<boolean> {
     try {
-      await this.hold(orderId, customer, amount, ceiling);
+      await this.hold(orderId, customer, amount, ceiling());
       return true;
     } catch (error) {
       if (error instanceof CreditLimitExceeded) return false;

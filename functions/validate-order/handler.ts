@@ -39,7 +39,7 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const creditFits =
     !customer ||
     order.payment.method !== 'on_account' ||
-    (await credit.holdIfFits(orderId, customer, total, creditCeiling(customer, total)));
+    (await credit.holdIfFits(orderId, customer, total, () => creditCeiling(customer, total)));
   const approval = approvalNeed({ total, currency: order.currency, creditFits }, approvals.thresholds);
   const set = { lines: priced.lines, totals: priced.totals, taxTreatment: priced.taxTreatment };
   // Cancelled while being validated: the workflow compensates (the credit hold is given back).
