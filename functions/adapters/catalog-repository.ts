@@ -24,9 +24,16 @@ export class ProductNotFound extends Error {
 interface Reservation {
   orderId: string;
   sk: string;
+  /** What is still held (allocations not shipped yet). */
   lines: StockRequest[];
   status: 'HELD' | 'SHIPPED' | 'RELEASED';
   createdAt: string;
+  /** Per allocation id, the stock that left with its shipment. */
+  shipped?: Record<string, StockRequest[]>;
+  /** Allocations whose shipped stock came back (their shipment was cancelled before it left). */
+  restocked?: Record<string, true>;
+  /** Bumped by every move, the condition of the next one. */
+  version?: number;
 }
 
 /** Products and their stock levels (products table, partition `sku`). */
@@ -172,36 +179,73 @@ export class StockLedger extends CatalogRepository {
    * Gives held stock back. The reservation record stays, marked RELEASED, so a retry knows the
    * stock was released (and announces it again) and a reservation arriving late for this order
    * (a task still in flight when its workflow was stopped) finds it and reserves nothing.
-   * `restockShipped`: goods booked for shipment that never left (the shipment was cancelled) go
-   * back to available too.
+   * `restock`: allocations whose stock shipped for a shipment that never left (it was cancelled)
+   * go back to available too, once each. Stock shipped for other allocations stays shipped.
    */
   async release(
     orderId: string,
-    options: { restockShipped?: boolean } = {},
+    options: { restock?: readonly string[] } = {},
   ): Promise<'released' | 'already-released' | 'shipped' | 'none'> {
-    const reservation = await documents().send(
-      new GetCommand({ TableName: this.ordersTable, Key: { orderId, sk: RESERVATION_SK }, ConsistentRead: true }),
-    );
-    const held = reservation.Item as Reservation | undefined;
+    const held = await this.reservation(orderId);
     if (!held) return (await this.tombstone(orderId)) ? 'none' : this.release(orderId, options);
-    if (held.status === 'RELEASED') return 'already-released';
-    if (held.status === 'SHIPPED' && !options.restockShipped) return 'shipped';
-    const update =
-      held.status === 'HELD'
-        ? 'SET available = available + :q, reserved = reserved - :q'
-        : 'SET available = available + :q';
-    const done = await this.settle(orderId, held, update, 'RELEASED');
+    const restock = (options.restock ?? []).filter((id) => held.shipped?.[id] && !held.restocked?.[id]);
+    const holding = held.status === 'HELD' && held.lines.length > 0;
+    if (!holding && restock.length === 0) {
+      if (held.status === 'RELEASED') return 'already-released';
+      if (held.status === 'HELD') {
+        // Nothing left held (every allocation shipped): the reservation is done.
+        return (await this.settle(orderId, held, [], { status: 'SHIPPED' }))
+          ? 'shipped'
+          : this.release(orderId, options);
+      }
+      return 'shipped';
+    }
+    const moves = [
+      ...(holding
+        ? held.lines.map((line) => ({ line, update: 'SET available = available + :q, reserved = reserved - :q' }))
+        : []),
+      ...restock.flatMap((id) =>
+        (held.shipped?.[id] ?? []).map((line) => ({ line, update: 'SET available = available + :q' })),
+      ),
+    ];
+    const done = await this.settle(orderId, held, moves, {
+      status: held.status === 'HELD' ? 'RELEASED' : held.status,
+      lines: holding ? [] : held.lines,
+      restocked: { ...held.restocked, ...Object.fromEntries(restock.map((id) => [id, true])) },
+    });
     return done ? 'released' : this.release(orderId, options);
   }
 
-  /** The goods left the warehouse: the held quantity stops being reserved (it is not available again). */
-  async ship(orderId: string): Promise<boolean> {
-    const reservation = await documents().send(
+  /**
+   * The goods of one allocation left the warehouse: its held quantity stops being reserved (it is
+   * not available again). Once per allocation; false when it shipped already or nothing is held.
+   */
+  async ship(orderId: string, allocation: { allocationId: string; lines: readonly StockRequest[] }): Promise<boolean> {
+    const held = await this.reservation(orderId);
+    if (held?.status !== 'HELD' || held.shipped?.[allocation.allocationId]) return false;
+    const remaining = held.lines
+      .map((line) => {
+        const going = allocation.lines.find((l) => l.sku === line.sku)?.quantity ?? 0;
+        return { sku: line.sku, quantity: line.quantity - going };
+      })
+      .filter((line) => line.quantity > 0);
+    const moves = allocation.lines.map((line) => ({ line, update: 'SET reserved = reserved - :q' }));
+    const done = await this.settle(orderId, held, moves, {
+      status: remaining.length > 0 ? 'HELD' : 'SHIPPED',
+      lines: remaining,
+      shipped: {
+        ...held.shipped,
+        [allocation.allocationId]: allocation.lines.map(({ sku, quantity }) => ({ sku, quantity })),
+      },
+    });
+    return done || this.ship(orderId, allocation);
+  }
+
+  private async reservation(orderId: string): Promise<Reservation | undefined> {
+    const result = await documents().send(
       new GetCommand({ TableName: this.ordersTable, Key: { orderId, sk: RESERVATION_SK }, ConsistentRead: true }),
     );
-    const held = reservation.Item as Reservation | undefined;
-    if (held?.status !== 'HELD') return false;
-    return this.settle(orderId, held, 'SET reserved = reserved - :q', 'SHIPPED');
+    return result.Item as Reservation | undefined;
   }
 
   /** Marks an order that never reserved as released; false when a reservation appeared meanwhile. */
@@ -221,27 +265,36 @@ export class StockLedger extends CatalogRepository {
     }
   }
 
-  /** Moves the reservation from its current status to `to` and the stock with it, in one transaction. */
-  private async settle(orderId: string, from: Reservation, stockUpdate: string, to: Reservation['status']) {
+  /**
+   * Writes the reservation's next state and moves the stock with it, in one transaction, on the
+   * condition that the reservation is still the one read (its version): false when it changed meanwhile.
+   */
+  private async settle(
+    orderId: string,
+    from: Reservation,
+    moves: readonly { line: StockRequest; update: string }[],
+    to: Partial<Pick<Reservation, 'status' | 'lines' | 'shipped' | 'restocked'>>,
+  ) {
+    const version = from.version ?? 0;
+    const next: Reservation = { ...from, ...to, version: version + 1 };
     try {
       await documents().send(
         new TransactWriteCommand({
           TransactItems: [
             {
-              Update: {
+              Put: {
                 TableName: this.ordersTable,
-                Key: { orderId, sk: RESERVATION_SK },
-                UpdateExpression: 'SET #s = :to',
-                ConditionExpression: '#s = :from',
-                ExpressionAttributeNames: { '#s': 'status' },
-                ExpressionAttributeValues: { ':from': from.status, ':to': to },
+                Item: next,
+                ConditionExpression:
+                  version === 0 ? 'attribute_exists(orderId) AND attribute_not_exists(version)' : 'version = :v',
+                ...(version === 0 ? {} : { ExpressionAttributeValues: { ':v': version } }),
               },
             },
-            ...from.lines.map((line) => ({
+            ...moves.map(({ line, update }) => ({
               Update: {
                 TableName: this.productsTable,
                 Key: { sku: line.sku },
-                UpdateExpression: stockUpdate,
+                UpdateExpression: update,
                 ExpressionAttributeValues: { ':q': line.quantity },
               },
             })),

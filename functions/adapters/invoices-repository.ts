@@ -16,9 +16,11 @@ import { documents } from './clients.ts';
 
 /**
  * Invoices table, partition `pk`:
- *  - `ORDER#<orderId>`: the order's invoice request. While it waits for a number it carries the
- *    draft and `pendingYear` (which puts it in the sparse `pendingInvoices` index, oldest first);
- *    once numbered, `invoiceNumber`, so issuing is once per order.
+ *  - `ORDER#<orderId>`: the order's requests (`requests`, a set of shipment ids), and `withdrawn`
+ *    once the order is closed without them: from then on no request of the order is made.
+ *  - `ORDER#<orderId>#<shipmentId>`: a shipment's invoice request. While it waits for a number it
+ *    carries the draft and `pendingYear` (which puts it in the sparse `pendingInvoices` index, oldest
+ *    first); once numbered, `invoiceNumber`, so issuing is once per shipment.
  *  - `INVOICE#<number>`: the invoice.
  *  - `COUNTER#<year>`: `{ last }`, the last number issued that year.
  *  - `LEASE#<year>`: `{ owner, expiresAt }`, who numbers that year's pending requests right now.
@@ -46,9 +48,13 @@ export const PENDING_INDEX = 'pendingInvoices';
 export const BATCH_SIZE = 24;
 const LEASE_MS = 5_000;
 
+/** The key of a shipment's invoice request. */
+const requestKey = (draft: Pick<Invoice, 'orderId' | 'shipmentId'>) => `ORDER#${draft.orderId}#${draft.shipmentId}`;
+
 interface PendingRequest {
   pk: string;
   orderId: string;
+  shipmentId: string;
   year: number;
   draft: Omit<Invoice, 'invoiceNumber'>;
 }
@@ -58,13 +64,14 @@ export class InvoicesRepository {
 
   constructor(private readonly tableName: string) {}
 
-  async findForOrder(orderId: string): Promise<StoredInvoice | undefined> {
-    const link = await this.item(`ORDER#${orderId}`);
+  /** The invoice of one shipment of an order, once numbered. */
+  async findForShipment(orderId: string, shipmentId: string): Promise<StoredInvoice | undefined> {
+    const link = await this.item(requestKey({ orderId, shipmentId }));
     return typeof link?.invoiceNumber === 'string' ? this.invoice(link.invoiceNumber) : undefined;
   }
 
   /**
-   * Issues the order's invoice with the next number of `year`, or returns the one it already has.
+   * Issues the shipment's invoice with the next number of `year`, or returns the one it already has.
    * Records the request, then waits for its number, numbering every pending request itself while it
    * holds the year's lease. Throws `InvoiceNumberPending` (retryable by name) when `waitMs` passed.
    */
@@ -75,14 +82,15 @@ export class InvoicesRepository {
   ): Promise<StoredInvoice> {
     const settle = options.settle ?? (() => []);
     const deadline = Date.now() + (options.waitMs ?? 20_000);
-    const existing = await this.findForOrder(draft.orderId);
+    const existing = await this.findForShipment(draft.orderId, draft.shipmentId);
     if (existing) return existing;
     // The request keeps the year it was first made in: a retry after New Year numbers it there.
     const requestYear = await this.request(draft, year);
     for (let attempt = 0; ; attempt++) {
-      const [link, lease] = await this.items([`ORDER#${draft.orderId}`, `LEASE#${requestYear}`]);
+      const [link, lease] = await this.items([requestKey(draft), `LEASE#${requestYear}`]);
       if (typeof link?.invoiceNumber === 'string') return this.invoice(link.invoiceNumber);
-      if (link?.withdrawn) throw new InvoiceWithdrawn(`The invoice request of order ${draft.orderId} was withdrawn`);
+      if (link?.withdrawn)
+        throw new InvoiceWithdrawn(`The invoice request of shipment ${draft.shipmentId} was withdrawn`);
       if (Date.now() > deadline) {
         throw new InvoiceNumberPending(`The invoice of order ${draft.orderId} is waiting for its number; try again`);
       }
@@ -114,53 +122,92 @@ export class InvoicesRepository {
   }
 
   /**
-   * Withdraws the order's invoice request (the order is being closed without its invoice): from
-   * then on no holder numbers it and no retry issues it. Returns the invoice number instead when
-   * the request was numbered already (the invoice exists and stays). Safe to repeat.
+   * Withdraws the order's invoice requests (the order is being closed without them): the order is
+   * marked so that no request of it is made from now on, and each request still waiting for its
+   * number is withdrawn, so no holder numbers it and no retry issues it. Returns the numbers of the
+   * invoices issued already (they exist and stay). Safe to repeat.
    */
-  async withdraw(orderId: string): Promise<{ invoiceNumber?: string }> {
-    try {
-      await documents().send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: `ORDER#${orderId}` },
-          UpdateExpression: 'SET withdrawn = :true REMOVE pendingYear, requestedAt',
-          ConditionExpression: 'attribute_not_exists(invoiceNumber)',
-          ExpressionAttributeValues: { ':true': true },
-        }),
-      );
-      return {};
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return { invoiceNumber: String((await this.item(`ORDER#${orderId}`))?.invoiceNumber) };
+  async withdraw(orderId: string): Promise<{ invoiceNumbers: string[] }> {
+    const marked = await documents().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: `ORDER#${orderId}` },
+        UpdateExpression: 'SET withdrawn = :true',
+        ExpressionAttributeValues: { ':true': true },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const shipmentIds = [...((marked.Attributes?.requests as Set<string> | undefined) ?? [])].sort();
+    const invoiceNumbers: string[] = [];
+    for (const shipmentId of shipmentIds) {
+      const pk = requestKey({ orderId, shipmentId });
+      try {
+        await documents().send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk },
+            UpdateExpression: 'SET withdrawn = :true REMOVE pendingYear, requestedAt',
+            ConditionExpression: 'attribute_not_exists(invoiceNumber)',
+            ExpressionAttributeValues: { ':true': true },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        invoiceNumbers.push(String((await this.item(pk))?.invoiceNumber));
+      }
     }
+    return { invoiceNumbers };
   }
 
   /**
-   * Records the request once; a retry finds it (pending or numbered) and just waits. Returns the
-   * year the request is numbered in (the one it was first made in).
+   * Records the request once, together with its place in the order's list of requests, unless the
+   * order's requests were withdrawn (InvoiceWithdrawn); a retry finds it (pending or numbered) and
+   * just waits. Returns the year the request is numbered in (the one it was first made in).
    */
   private async request(draft: Omit<Invoice, 'invoiceNumber'>, year: number): Promise<number> {
+    const pk = requestKey(draft);
     try {
       await documents().send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: `ORDER#${draft.orderId}`,
-            orderId: draft.orderId,
-            year,
-            pendingYear: String(year),
-            requestedAt: `${new Date().toISOString()}#${draft.orderId}`,
-            draft,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: `ORDER#${draft.orderId}` },
+                UpdateExpression: 'ADD requests :shipment',
+                ConditionExpression: 'attribute_not_exists(withdrawn)',
+                ExpressionAttributeValues: { ':shipment': new Set([draft.shipmentId]) },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  pk,
+                  orderId: draft.orderId,
+                  shipmentId: draft.shipmentId,
+                  year,
+                  pendingYear: String(year),
+                  requestedAt: `${new Date().toISOString()}#${draft.shipmentId}`,
+                  draft,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
         }),
       );
       return year;
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const stored = await this.item(`ORDER#${draft.orderId}`);
-      return typeof stored?.year === 'number' ? stored.year : year;
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [order, request] = error.CancellationReasons ?? [];
+      if (request?.Code === 'ConditionalCheckFailed') {
+        const stored = await this.item(pk);
+        return typeof stored?.year === 'number' ? stored.year : year;
+      }
+      if (order?.Code === 'ConditionalCheckFailed')
+        throw new InvoiceWithdrawn(`The invoice requests of order ${draft.orderId} were withdrawn`);
+      throw error;
     }
   }
 
@@ -208,21 +255,23 @@ export class InvoicesRepository {
     let conflicts = 0;
     // Keep numbering while there is work and time; the lease is renewed by every batch.
     while (Date.now() < deadline) {
-      const pending = (await this.pending(year)).filter((r) => !skipped.has(r.orderId)).slice(0, BATCH_SIZE);
+      const pending = (await this.pending(year)).filter((r) => !skipped.has(r.pk)).slice(0, BATCH_SIZE);
       if (pending.length === 0) return;
       const invoices: Invoice[] = pending.map((r, index) => ({
         ...r.draft,
         invoiceNumber: formatInvoiceNumber(year, last + index + 1),
       }));
+      // Each write's request (its key), so a refusal is traced back to the request concerned.
       const owners: (string | undefined)[] = [];
       const items: TransactItem[] = [];
-      const add = (item: TransactItem, orderId?: string) => {
+      const add = (item: TransactItem, owner?: string) => {
         items.push(item);
-        owners.push(orderId);
+        owners.push(owner);
       };
       add(this.counterWrite(year, last, last + invoices.length));
       add(this.leaseRenewal(year));
       invoices.forEach((invoice) => {
+        const owner = requestKey(invoice);
         add(
           {
             Put: {
@@ -231,25 +280,26 @@ export class InvoicesRepository {
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           },
-          invoice.orderId,
+          owner,
         );
         add(
           {
             Update: {
               TableName: this.tableName,
-              Key: { pk: `ORDER#${invoice.orderId}` },
+              Key: { pk: owner },
               UpdateExpression: 'SET invoiceNumber = :n REMOVE pendingYear, requestedAt, draft',
               ConditionExpression:
                 'attribute_exists(pk) AND attribute_not_exists(invoiceNumber) AND attribute_not_exists(withdrawn)',
               ExpressionAttributeValues: { ':n': invoice.invoiceNumber },
             },
           },
-          invoice.orderId,
+          owner,
         );
       });
       // Settlement writes belong to the batch as a whole (one update per customer); a refusal there
-      // is traced back to a single order by numbering that order alone.
-      for (const item of settle(invoices)) add(item, invoices.length === 1 ? invoices[0]?.orderId : undefined);
+      // is traced back to a single request by numbering that request alone.
+      const single = invoices.length === 1 && invoices[0] ? requestKey(invoices[0]) : undefined;
+      for (const item of settle(invoices)) add(item, single);
       try {
         await documents().send(new TransactWriteCommand({ TransactItems: items }));
         last += invoices.length;
@@ -263,16 +313,17 @@ export class InvoicesRepository {
           last = await this.last(year); // numbered by a previous holder we overlapped with
           continue;
         }
-        const refusedOrders = new Set(owners.filter((owner, index) => owner && refused(index)) as string[]);
-        if (refusedOrders.size > 0) {
-          // Already numbered (an index read behind the table) or a settlement refused for this order.
-          for (const orderId of refusedOrders) if (!(await this.findForOrder(orderId))) skipped.add(orderId);
+        const refusedRequests = new Set(owners.filter((owner, index) => owner && refused(index)) as string[]);
+        if (refusedRequests.size > 0) {
+          // Already numbered (an index read behind the table) or a settlement refused for this request.
+          for (const pk of refusedRequests)
+            if (typeof (await this.item(pk))?.invoiceNumber !== 'string') skipped.add(pk);
           continue;
         }
         const transient = ['None', 'TransactionConflict', 'ThrottlingError'];
         if (reasons.some((r) => r.Code && !transient.includes(r.Code))) {
           // A settlement of a batch refused: number these one at a time to find the order concerned.
-          for (const r of pending.slice(1)) skipped.add(r.orderId);
+          for (const r of pending.slice(1)) skipped.add(r.pk);
           continue;
         }
         await backoff(++conflicts, 10, 200); // a conflict on a customer, or throttling: try again

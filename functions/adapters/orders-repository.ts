@@ -35,6 +35,9 @@ const OPEN_AND_NOT_CLOSING = `${NOT_CLOSED} AND attribute_not_exists(closing)`;
 export interface ShipmentRecord extends Shipment {
   orderId: string;
   taskToken?: string;
+  /** The shipment's invoice as the order lists it (joined into `order.invoices` on read). */
+  invoiceTotal?: number;
+  invoicePdfKey?: string;
 }
 
 export class OrdersRepository {
@@ -76,10 +79,20 @@ export class OrdersRepository {
     } while (startKey);
     const order = items.find((item) => item.sk === ORDER_SK);
     if (!order) return undefined;
-    const shipments = items
+    const records = items
       .filter((item) => String(item.sk).startsWith(SHIPMENT_PREFIX))
-      .map((item) => toShipment(item as unknown as ShipmentRecord));
-    return { ...withoutKey(order), shipments };
+      .map((item) => item as unknown as ShipmentRecord)
+      .sort((a, b) => a.shipmentId.localeCompare(b.shipmentId, 'en', { numeric: true }));
+    const invoices = records
+      .filter((r) => r.invoiceNumber && r.invoicePdfKey !== undefined)
+      .map((r) => ({
+        number: String(r.invoiceNumber),
+        shipmentId: r.shipmentId,
+        total: Number(r.invoiceTotal ?? 0),
+        pdfKey: String(r.invoicePdfKey),
+      }))
+      .sort((a, b) => a.number.localeCompare(b.number));
+    return { ...withoutKey(order), shipments: records.map(toShipment), invoices };
   }
 
   async get(orderId: string): Promise<Order> {
@@ -222,14 +235,86 @@ export class OrdersRepository {
    * may exist and cancels it by its shipment id, and a fenced order books nothing (OrderClosed).
    * A retry keeps the record as it is.
    */
-  async recordShipmentIntent(record: { orderId: string; shipmentId: string; carrier: string }): Promise<void> {
+  async recordShipmentIntent(record: {
+    orderId: string;
+    shipmentId: string;
+    carrier: string;
+    allocationId: string;
+    warehouseId: string;
+    lines: Shipment['lines'];
+  }): Promise<void> {
     await this.transactOnOpenOrder(record.orderId, {
       TableName: this.tableName,
       Key: { orderId: record.orderId, sk: `${SHIPMENT_PREFIX}${record.shipmentId}` },
-      UpdateExpression: 'SET #s = if_not_exists(#s, :booking), shipmentId = :id, carrier = :carrier',
-      ExpressionAttributeNames: { '#s': 'status' },
-      ExpressionAttributeValues: { ':booking': 'BOOKING', ':id': record.shipmentId, ':carrier': record.carrier },
+      UpdateExpression:
+        'SET #s = if_not_exists(#s, :booking), shipmentId = :id, carrier = :carrier, allocationId = :a, warehouseId = :w, #lines = :lines',
+      ExpressionAttributeNames: { '#s': 'status', '#lines': 'lines' },
+      ExpressionAttributeValues: {
+        ':booking': 'BOOKING',
+        ':id': record.shipmentId,
+        ':carrier': record.carrier,
+        ':a': record.allocationId,
+        ':w': record.warehouseId,
+        ':lines': record.lines,
+      },
     });
+  }
+
+  /**
+   * Records a shipment's partial capture, once: the shipment gets its capture id and amount and the
+   * order's payment record its new captured total, in one transaction. A repeat changes nothing.
+   */
+  async recordCapture(orderId: string, shipmentId: string, captureId: string, amount: number): Promise<void> {
+    try {
+      await documents().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
+                UpdateExpression: 'SET captureId = :c, capturedAmount = :amount',
+                ConditionExpression: 'attribute_exists(orderId) AND attribute_not_exists(captureId)',
+                ExpressionAttributeValues: { ':c': captureId, ':amount': amount },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { orderId, sk: ORDER_SK },
+                UpdateExpression: 'SET paymentRecord.captured = if_not_exists(paymentRecord.captured, :zero) + :amount',
+                ConditionExpression: 'attribute_exists(paymentRecord)',
+                ExpressionAttributeValues: { ':zero': 0, ':amount': amount },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      if (error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
+        if (await this.getShipment(orderId, shipmentId)) return; // recorded by an earlier attempt
+      }
+      throw error;
+    }
+  }
+
+  /** Records the shipment's invoice (number, total, PDF): the order lists its invoices from these. */
+  async recordShipmentInvoice(
+    orderId: string,
+    shipmentId: string,
+    invoice: { number: string; total: number; pdfKey: string },
+  ): Promise<void> {
+    await documents().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
+        UpdateExpression: 'SET invoiceNumber = :n, invoiceTotal = :t, invoicePdfKey = :k',
+        ConditionExpression:
+          'attribute_exists(orderId) AND (attribute_not_exists(invoiceNumber) OR invoiceNumber = :n)',
+        ExpressionAttributeValues: { ':n': invoice.number, ':t': invoice.total, ':k': invoice.pdfKey },
+      }),
+    );
   }
 
   /**
@@ -393,5 +478,10 @@ function toShipment(record: ShipmentRecord): Shipment {
     carrier: record.carrier,
     trackingNumber: record.trackingNumber,
     status: record.status,
+    allocationId: record.allocationId,
+    warehouseId: record.warehouseId,
+    lines: record.lines ?? [],
+    ...(record.invoiceNumber ? { invoiceNumber: record.invoiceNumber } : {}),
+    ...(record.captureId ? { captureId: record.captureId, capturedAmount: record.capturedAmount } : {}),
   };
 }

@@ -1,13 +1,14 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { OrderClosed } from '../core/errors.ts';
-import { failureFrom } from '../core/order.ts';
+import { chargedButLost, failureFrom, invoicedNote, missingAfterInterruption } from '../core/order.ts';
 import { CloseOrderInput } from '../core/schemas.ts';
 import { clock, creditLedger, eventPublisher, invoicesRepository, ordersRepository } from '../lib/deps.ts';
 import { logger, metrics } from '../lib/powertools.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
 
-const recordStage = stageRecorder(ordersRepository(), eventPublisher(), clock);
+const orders = ordersRepository();
+const recordStage = stageRecorder(orders, eventPublisher(), clock);
 const credit = creditLedger();
 const invoices = invoicesRepository();
 
@@ -18,16 +19,28 @@ const invoices = invoicesRepository();
  */
 export const handler = workflowTask(CloseOrderInput, async ({ orderId, outcome, error }) => {
   const failure = failureFrom(error);
+  if (outcome === 'FAILED') {
+    // Shipments that went (or were charged for) stay: the failure says what is owed and what stands.
+    const order = await orders.get(orderId);
+    const missing = missingAfterInterruption(order);
+    const notes = [
+      missing.length > 0 ? `Missing for shipments that went: ${missing.join(', ')}; left for operations to settle` : '',
+      chargedButLost(order) ?? '',
+      invoicedNote(order) ?? '',
+    ].filter(Boolean);
+    if (notes.length > 0) failure.message = `${failure.message}. ${notes.join('. ')}`;
+    if (missing.length > 0) failure.missing = missing;
+  }
   if (failure.compensationFailed) {
     logger.error('Compensation failed; left for ops', { compensationFailed: failure.compensationFailed });
     metrics.addMetric('CompensationFailed', MetricUnit.Count, 1);
     metrics.publishStoredMetrics();
   }
-  // A failed order's invoice request still waiting for its number is withdrawn, so no invoice is
-  // issued for it later. Once numbered, the invoice exists and its credit hold became invoiced debt.
-  const invoiced = outcome === 'FAILED' && (await invoices.withdraw(orderId)).invoiceNumber !== undefined;
-  // An on-account order that ends here gives its credit hold back (nothing when it took none).
-  if (!invoiced) await credit.release(orderId);
+  // A failed order's invoice requests still waiting for their numbers are withdrawn, so no invoice is
+  // issued for them later. Each invoice numbered turned its part of the credit hold into invoiced debt.
+  if (outcome === 'FAILED') await invoices.withdraw(orderId);
+  // An on-account order that ends here gives back what is left of its credit hold (nothing when it took none).
+  await credit.release(orderId);
   const stage = outcome === 'REJECTED' ? 'OrderRejected' : 'OrderFailed';
   try {
     await recordStage(orderId, stage, { status: outcome, set: { failure } }, { failureCode: failure.code });

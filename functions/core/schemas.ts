@@ -109,11 +109,34 @@ export const Totals = z.object({ subtotal: MinorUnits, tax: MinorUnits, total: M
  * booking whose answer was never recorded; CREATED: booked, with its tracking number.
  */
 export const ShipmentStatus = z.enum(['BOOKING', 'CREATED', 'IN_TRANSIT', 'DELIVERED', 'LOST', 'CANCELLED']);
+/** What an allocation or a shipment carries: a quantity of a SKU. */
+export const StockLine = z.object({ sku: Sku, quantity: z.number().int().positive() });
+
+/**
+ * Stock held in one warehouse for an order (append-only, `A1`, `A2`, …): each allocation becomes
+ * exactly one shipment.
+ */
+export const Allocation = z.object({
+  allocationId: z.string().regex(/^A[0-9]{1,3}$/),
+  warehouseId: z.string().min(1),
+  lines: z.array(StockLine).min(1),
+  at: Timestamp,
+});
+
 export const Shipment = z.object({
   shipmentId: z.string(),
   carrier: z.string(),
   trackingNumber: z.string().optional(),
   status: ShipmentStatus,
+  /** The allocation this shipment carries (one shipment per allocation), from that warehouse. */
+  allocationId: z.string(),
+  warehouseId: z.string(),
+  lines: z.array(StockLine),
+  /** The invoice issued for this shipment. */
+  invoiceNumber: z.string().optional(),
+  /** Card orders: the partial capture of this shipment's gross amount at dispatch. */
+  captureId: z.string().optional(),
+  capturedAmount: MinorUnits.optional(),
 });
 
 /**
@@ -128,6 +151,16 @@ export const PaymentRecord = z.object({
   /** The provider's idempotency key of the authorization (order id + operation): void and capture name it. */
   idempotencyKey: z.string().optional(),
   amount: MinorUnits,
+  /** Captured so far (one partial capture per shipment); never more than `amount`. */
+  captured: MinorUnits.optional(),
+});
+
+/** An invoice as the order lists it (one per shipment). */
+export const OrderInvoice = z.object({
+  number: z.string(),
+  shipmentId: z.string(),
+  total: MinorUnits,
+  pdfKey: z.string(),
 });
 
 export const Failure = z.object({
@@ -176,9 +209,12 @@ export const Order = z.object({
   shippingAddress: Address,
   payment: Payment,
   paymentRecord: PaymentRecord.optional(),
+  /** Where the reserved stock is held, one allocation per warehouse; each becomes one shipment. */
+  allocations: z.array(Allocation).optional(),
   /** Kept as items of their own (one per shipment) and joined in on read. */
   shipments: z.array(Shipment),
-  invoice: z.object({ number: z.string(), total: MinorUnits, pdfKey: z.string() }).optional(),
+  /** One invoice per shipment, in the order they were issued. */
+  invoices: z.array(OrderInvoice).optional(),
   failure: Failure.optional(),
   /**
    * Set (once) when the reconciler starts compensating an interrupted order: from then on, forward
@@ -224,6 +260,8 @@ export const StockLevel = z.object({
 export const Invoice = z.object({
   invoiceNumber: z.string(),
   orderId: OrderId,
+  /** The shipment it invoices (one invoice per shipment). */
+  shipmentId: z.string(),
   customerId: CustomerId,
   customerName: z.string(),
   customerEmail: z.email(),
@@ -244,6 +282,9 @@ export const CarrierWebhook = z.object({
 
 /** Input of every workflow task: the execution carries ids, the order record carries the facts. */
 export const OrderRef = z.object({ orderId: OrderId });
+
+/** Input of the tasks run once per allocation (the FulfilShipments Map). */
+export const AllocationRef = OrderRef.extend({ allocationId: z.string().min(1) });
 
 export const AwaitDeliveryInput = OrderRef.extend({
   shipmentId: z.string(),
@@ -270,6 +311,9 @@ export type OrderStatus = z.infer<typeof OrderStatus>;
 export type PricedLine = z.infer<typeof PricedLine>;
 export type Totals = z.infer<typeof Totals>;
 export type Shipment = z.infer<typeof Shipment>;
+export type StockLine = z.infer<typeof StockLine>;
+export type Allocation = z.infer<typeof Allocation>;
+export type OrderInvoice = z.infer<typeof OrderInvoice>;
 export type PaymentRecord = z.infer<typeof PaymentRecord>;
 export type Failure = z.infer<typeof Failure>;
 export type Order = z.infer<typeof Order>;

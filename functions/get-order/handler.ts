@@ -28,8 +28,19 @@ export const handler = httpRoute(async (event) => {
     payment: order.paymentRecord
       ? { method: order.paymentRecord.method, status: order.paymentRecord.status }
       : { method: order.payment.method },
-    shipments: order.shipments.map(({ carrier, trackingNumber, status }) => ({ carrier, trackingNumber, status })),
-    invoice: order.invoice ? { number: order.invoice.number, total: order.invoice.total } : null,
+    shipments: order.shipments.map(
+      ({ shipmentId, allocationId, warehouseId, lines, carrier, trackingNumber, status, invoiceNumber }) => ({
+        shipmentId,
+        allocationId,
+        warehouseId,
+        lines,
+        carrier,
+        trackingNumber,
+        status,
+        ...(invoiceNumber ? { invoiceNumber } : {}),
+      }),
+    ),
+    invoices: (order.invoices ?? []).map(({ number, shipmentId, total }) => ({ number, shipmentId, total })),
     timeline: timelineOf(order, viewer),
     ...(order.failure ? { failure: order.failure } : {}),
     createdAt: order.createdAt,

@@ -5,7 +5,8 @@ import { Mailer } from '../adapters/mailer.ts';
 import { InvoiceNotDelivered } from '../core/errors.ts';
 import { invoiceYear } from '../core/invoice-number.ts';
 import { formatMoney } from '../core/money.ts';
-import { OrderRef } from '../core/schemas.ts';
+import { AllocationRef } from '../core/schemas.ts';
+import { shipmentCharge, shipmentIdOf } from '../core/shipment.ts';
 import { optionalEnv, requireEnv } from '../lib/config.ts';
 import {
   clock,
@@ -44,33 +45,37 @@ const settle: Settlement = (batch) => {
   for (const invoice of batch) {
     if (invoice.paymentMethod !== 'on_account') continue;
     owed.set(invoice.customerId, (owed.get(invoice.customerId) ?? 0) + invoice.totals.total);
-    items.push(credit.holdInvoiced(invoice.orderId));
+    items.push(credit.holdInvoiced(invoice.orderId, invoice.totals.total));
   }
   for (const [customerId, amount] of owed) items.push(customers.openBalanceIncrease(customerId, amount));
   return items;
 };
 
 /**
- * IssueInvoice: a gap-free number (see InvoicesRepository: numbered in batches by the year's lease
- * holder, in the same transaction as the invoice and the customer's balance), PDF to S3, the e-mail
- * with the PDF to the customer and a separate copy to finance. Each step is safe to retry: the number
- * is issued once per order and each e-mail is sent once per invoice.
+ * IssueInvoice (per shipment): the shipment's lines priced as on the order, a gap-free number (see
+ * InvoicesRepository: numbered in batches by the year's lease holder, in the same transaction as the
+ * invoice and the customer's balance), PDF to S3, the e-mail with the PDF to the customer and a
+ * separate copy to finance. Each step is safe to retry: the number is issued once per shipment and
+ * each e-mail is sent once per invoice.
  */
-export const handler = workflowTask(OrderRef, async ({ orderId }, context) => {
+export const handler = workflowTask(AllocationRef, async ({ orderId, allocationId }, context) => {
   const order = await orders.get(orderId);
   const customer = await customers.find(order.customerId);
   if (!customer || !order.lines || !order.totals) throw new Error(`Order ${orderId} is not ready to invoice`);
+  const shipmentId = shipmentIdOf(orderId, allocationId);
+  const charge = shipmentCharge(order, allocationId);
   const issuedAt = clock();
   const invoice = await invoices.issue(
     {
       orderId,
+      shipmentId,
       customerId: customer.customerId,
       customerName: customer.name,
       customerEmail: customer.email,
       issuedAt: issuedAt.toISOString(),
       currency: order.currency,
-      lines: order.lines,
-      totals: order.totals,
+      lines: charge.lines,
+      totals: charge.totals,
       billingAddress: order.shippingAddress,
       paymentMethod: order.payment.method,
     },
@@ -87,12 +92,8 @@ export const handler = workflowTask(OrderRef, async ({ orderId }, context) => {
       cause: error,
     });
   }
-  await recordStage(
-    orderId,
-    'OrderInvoiced',
-    { status: 'INVOICED', set: { invoice: { number, total: invoice.totals.total, pdfKey } } },
-    { invoiceNumber: number },
-  );
+  await orders.recordShipmentInvoice(orderId, shipmentId, { number, total: invoice.totals.total, pdfKey });
+  await recordStage(orderId, 'OrderInvoiced', { status: 'INVOICED' }, { invoiceNumber: number, shipmentId });
   return { invoiceNumber: number };
 });
 
