@@ -299,6 +299,20 @@ export class OrdersRepository {
     }
   }
 
+  /** Settles the payment record: captured (what the shipments took, the rest voided) or voided. */
+  async settlePayment(orderId: string, status: 'CAPTURED' | 'VOIDED', captured: number): Promise<void> {
+    await documents().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { orderId, sk: ORDER_SK },
+        UpdateExpression: 'SET paymentRecord.#s = :s, paymentRecord.captured = :c',
+        ConditionExpression: 'attribute_exists(paymentRecord)',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': status, ':c': captured },
+      }),
+    );
+  }
+
   /** Records the shipment's invoice (number, total, PDF): the order lists its invoices from these. */
   async recordShipmentInvoice(
     orderId: string,

@@ -66,10 +66,8 @@ export function compensations(deps: CompensationDeps) {
         } catch (error) {
           if (!(error instanceof PaymentAlreadyCaptured)) throw error;
           // Captured in full at the provider, not all recorded here (CapturePayment stopped after the call).
-          const full = record ?? { method: 'card' as const, idempotencyKey: authorizationKey, amount: 0 };
-          await announce(orderId, 'OrderPaymentCaptured', {
-            paymentRecord: { ...full, status: 'CAPTURED', captured: full.amount },
-          });
+          if (record) await deps.orders.settlePayment(orderId, 'CAPTURED', record.amount);
+          await announce(orderId, 'OrderPaymentCaptured');
           return 'captured';
         }
       }
@@ -77,9 +75,8 @@ export function compensations(deps: CompensationDeps) {
       if (!record) return 'none';
       if (captured > 0) {
         // Part captured (shipments that went), the rest voided: the payment is settled as captured.
-        await announce(orderId, 'OrderPaymentCaptured', {
-          paymentRecord: { ...record, status: 'CAPTURED', captured },
-        });
+        await deps.orders.settlePayment(orderId, 'CAPTURED', captured);
+        await announce(orderId, 'OrderPaymentCaptured');
         return 'captured';
       }
       // VOIDED already: announced again, the provider is not asked twice.
