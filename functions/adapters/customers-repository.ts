@@ -1,11 +1,14 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { creditLimitExceeded } from '../core/credit.ts';
-import type { Customer } from '../core/schemas.ts';
+import { Customer } from '../core/schemas.ts';
 import { documents } from './clients.ts';
 import { ORDER_SK } from './orders-repository.ts';
 
-/** Customers table, partition `customerId`. */
+/**
+ * Customers table, partition `customerId`. The one owner of the item's shape: items are written only
+ * through `put`, which checks them against the Customer schema, and read back as that shape.
+ */
 export class CustomersRepository {
   constructor(private readonly tableName: string) {}
 
@@ -26,7 +29,7 @@ export class CustomersRepository {
   }
 
   async put(customer: Customer): Promise<void> {
-    await documents().send(new PutCommand({ TableName: this.tableName, Item: customer }));
+    await documents().send(new PutCommand({ TableName: this.tableName, Item: Customer.parse(customer) }));
   }
 
   /** An on-account invoice adds to what the customer owes: a write for the invoice's transaction. */

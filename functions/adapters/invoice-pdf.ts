@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { jsPDF } from 'jspdf';
 import { formatMoney, formatRate } from '../core/money.ts';
 import type { Invoice } from '../core/schemas.ts';
+import { taxNote } from '../core/tax.ts';
 import { INVOICE_FONTS } from './invoice-fonts.ts';
 
 /*
@@ -41,6 +42,7 @@ export function renderInvoicePdf(invoice: Invoice, seller: { name: string; addre
       `Invoice date: ${invoice.issuedAt.slice(0, 10)}`,
       `Order: ${invoice.orderId}`,
       `Payment: ${invoice.paymentMethod === 'card' ? 'paid by card' : 'on account, due in 30 days'}`,
+      ...(invoice.customerVatId ? [`Customer VAT id: ${invoice.customerVatId}`] : []),
     ],
     20,
     40,
@@ -81,10 +83,26 @@ export function renderInvoicePdf(invoice: Invoice, seller: { name: string; addre
   y += 4;
   doc.line(120, y, 190, y);
   y += 6;
-  doc.text('Subtotal', 120, y).text(money(invoice.totals.subtotal), 190, y, { align: 'right' });
-  y += 6;
-  doc.text('VAT', 120, y).text(money(invoice.totals.tax), 190, y, { align: 'right' });
+  if (invoice.totals.discount > 0) {
+    // Amounts above are net of the customer's discount; say how much it was.
+    doc.text('Discount included', 120, y).text(money(-invoice.totals.discount), 190, y, { align: 'right' });
+    y += 6;
+  }
+  doc.text('Subtotal (net)', 120, y).text(money(invoice.totals.subtotal), 190, y, { align: 'right' });
+  // VAT per rate, as computed (on the sum of the nets at that rate).
+  for (const rate of invoice.totals.taxByRate) {
+    y += 6;
+    doc
+      .text(`VAT ${formatRate(rate.rateBasisPoints)} on ${money(rate.net)}`, 120, y)
+      .text(money(rate.tax), 190, y, { align: 'right' });
+  }
   y += 7;
   doc.setFont(FONT, 'bold').text('Total', 120, y).text(money(invoice.totals.total), 190, y, { align: 'right' });
+  const note = taxNote(invoice.taxTreatment);
+  if (note) {
+    y += 12;
+    doc.setFont(FONT, 'normal').setFontSize(9);
+    doc.text(doc.splitTextToSize(note, 170) as string[], 20, y);
+  }
   return new Uint8Array(doc.output('arraybuffer'));
 }

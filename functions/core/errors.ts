@@ -35,6 +35,36 @@ export class OutOfStock extends DomainError {
   }
 }
 
+/** The customer is blocked (e.g. by credit control): no new orders are accepted. */
+export class CustomerBlocked extends DomainError {
+  override name = 'CustomerBlocked';
+  constructor(customerId: string) {
+    super(`Customer ${customerId} is blocked and cannot place orders`);
+  }
+}
+
+export interface MismatchedLine {
+  index: number;
+  sku: string;
+  listPrice: number;
+  givenPrice: number;
+}
+
+/**
+ * A unit price the client sent is not the list price: the customer saw another price than the one we
+ * would charge, so the order is refused rather than charged at a price nobody agreed to.
+ */
+export class PriceMismatch extends DomainError {
+  override name = 'PriceMismatch';
+  constructor(readonly lines: MismatchedLine[]) {
+    super(
+      `Prices differ from the price list: ${lines
+        .map((l) => `lines[${l.index}] ${l.sku} list price ${l.listPrice}, given ${l.givenPrice}`)
+        .join('; ')}`,
+    );
+  }
+}
+
 export class CreditLimitExceeded extends DomainError {
   override name = 'CreditLimitExceeded';
 }

@@ -11,6 +11,7 @@ import {
   Product,
   Shipment,
   StockLevel,
+  TaxTreatment,
   TimelineEntry,
   Totals,
 } from './schemas.ts';
@@ -37,6 +38,7 @@ const OrderView = z.object({
   currency: z.string(),
   lines: z.array(PricedLine),
   totals: Totals.nullable(),
+  taxTreatment: TaxTreatment.optional(),
   payment: z.object({ method: z.enum(['card', 'on_account']), status: z.string().optional() }),
   shipments: z.array(Shipment.omit({ captureId: true, capturedAmount: true })),
   invoices: z.array(z.object({ number: z.string(), shipmentId: z.string(), total: z.number().int() })),
@@ -165,7 +167,17 @@ function contract(serverUrl: string) {
           summary: 'Customers',
           responses: {
             '200': json(
-              z.array(Customer.pick({ customerId: true, name: true, email: true, status: true, paymentTerms: true })),
+              z.array(
+                Customer.pick({
+                  customerId: true,
+                  name: true,
+                  email: true,
+                  status: true,
+                  paymentTerms: true,
+                  currency: true,
+                  discountBasisPoints: true,
+                }),
+              ),
               'Customers',
             ),
           },

@@ -55,6 +55,8 @@ export function timelineOf(order: Pick<Order, 'stages' | 'placedBy'>, viewer: Vi
  */
 const OWN_MESSAGES = new Set([
   'InvalidOrder',
+  'CustomerBlocked',
+  'PriceMismatch',
   'OutOfStock',
   'CreditLimitExceeded',
   'PaymentDeclined',

@@ -92,17 +92,44 @@ export const OrderStatus = z.enum([
 ]);
 export const TERMINAL_STATUSES = ['COMPLETED', 'REJECTED', 'CANCELLED', 'FAILED'] as const;
 
+export const TaxCategory = z.enum(['standard', 'reduced', 'zero']);
+export const BasisPoints = z.number().int().min(0).max(10_000);
+
+/**
+ * How VAT applies to an order (see core/tax.ts): `domestic` (shipped within Germany), `intra_eu_b2c`
+ * (another EU country, no VAT id: destination rate), `reverse_charge` (EU business with a VAT id of
+ * another member state), `export` (outside the EU, zero-rated), `exempt` (tax-exempt customer).
+ */
+export const TaxTreatment = z.enum(['domestic', 'intra_eu_b2c', 'reverse_charge', 'export', 'exempt']);
+
+/**
+ * A line priced from the list: `unitPrice` is the list price, `lineDiscount` the customer's discount on
+ * the line (rounded half up), `lineSubtotal` the net after discount. `lineTax` is informative only: the
+ * order's tax is computed per rate on the sum of the nets (Totals.taxByRate).
+ */
 export const PricedLine = z.object({
   sku: Sku,
   name: z.string(),
   quantity: z.number().int().positive(),
   unitPrice: MinorUnits,
-  taxRateBasisPoints: z.number().int().nonnegative(),
+  taxCategory: TaxCategory,
+  taxRateBasisPoints: BasisPoints,
+  discountBasisPoints: BasisPoints,
+  lineDiscount: MinorUnits,
   lineSubtotal: MinorUnits,
   lineTax: MinorUnits,
 });
 
-export const Totals = z.object({ subtotal: MinorUnits, tax: MinorUnits, total: MinorUnits });
+export const TaxByRate = z.object({ rateBasisPoints: BasisPoints, net: MinorUnits, tax: MinorUnits });
+
+/** subtotal: net after discount; discount: the sum of line discounts; total = subtotal + tax. */
+export const Totals = z.object({
+  subtotal: MinorUnits,
+  discount: MinorUnits,
+  tax: MinorUnits,
+  total: MinorUnits,
+  taxByRate: z.array(TaxByRate),
+});
 
 /**
  * BOOKING: recorded before the carrier is asked (no tracking number yet), so compensation cancels a
@@ -206,6 +233,8 @@ export const Order = z.object({
   requestedLines: z.array(OrderLineRequest),
   lines: z.array(PricedLine).optional(),
   totals: Totals.optional(),
+  /** Set with the prices when the order is validated. */
+  taxTreatment: TaxTreatment.optional(),
   shippingAddress: Address,
   payment: Payment,
   paymentRecord: PaymentRecord.optional(),
@@ -227,13 +256,33 @@ export const Order = z.object({
   updatedAt: Timestamp,
 });
 
-export const CustomerStatus = z.enum(['ACTIVE', 'SUSPENDED']);
+export const CustomerStatus = z.enum(['active', 'blocked']);
+
+/** `card`: every order is paid by card; `on_account`: invoiced, due `netDays` after the invoice. */
+export const PaymentTerms = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('card') }),
+  z.object({ type: z.literal('on_account'), netDays: z.number().int().positive().max(365) }),
+]);
+
+/** A VAT id as issued: a two-letter country prefix (EL for Greece) and 2-20 further characters. */
+export const VatId = z.string().regex(/^[A-Z]{2}[0-9A-Za-z+*.\- ]{2,20}$/, 'must be a VAT id such as DE123456789');
+
+export const TaxProfile = z.object({
+  /** Where the customer is established. */
+  country: CountryCode,
+  vatId: VatId.optional(),
+  /** Tax-exempt customer (e.g. a diplomatic mission or a charity with an exemption certificate). */
+  exempt: z.boolean(),
+});
+
 export const Customer = z.object({
   customerId: CustomerId,
   name: plainText(),
   email: z.email(),
+  /** Where invoices go. */
+  billingEmail: z.email(),
   status: CustomerStatus,
-  paymentTerms: z.enum(['PREPAID', 'NET30']),
+  paymentTerms: PaymentTerms,
   /** Credit for on-account orders, in the customer's currency. */
   creditLimit: MinorUnits,
   /** Invoiced on account and not yet paid. */
@@ -241,13 +290,18 @@ export const Customer = z.object({
   /** Credit in use: unpaid on-account invoices plus the holds of on-account orders in progress. */
   creditUsed: MinorUnits,
   currency: Currency,
+  /** Discount on every line, in basis points (500 = 5 %). */
+  discountBasisPoints: BasisPoints,
+  taxProfile: TaxProfile,
+  billingAddress: Address,
 });
 
+/** The price list: one price per currency the product is sold in, in that currency's minor units. */
 export const Product = z.object({
   sku: Sku,
   name: z.string(),
-  unitPrice: MinorUnits,
-  currency: Currency,
+  taxCategory: TaxCategory,
+  prices: z.record(Currency, MinorUnits),
   active: z.boolean(),
   available: z.number().int().nonnegative(),
   reserved: z.number().int().nonnegative(),
@@ -271,6 +325,9 @@ export const Invoice = z.object({
   totals: Totals,
   billingAddress: Address,
   paymentMethod: z.enum(['card', 'on_account']),
+  /** Absent on invoices issued before tax treatments were recorded. */
+  taxTreatment: TaxTreatment.optional(),
+  customerVatId: VatId.optional(),
 });
 
 export const CarrierEventStatus = z.enum(['IN_TRANSIT', 'DELIVERED', 'LOST']);
@@ -310,6 +367,11 @@ export type OrderLineRequest = z.infer<typeof OrderLineRequest>;
 export type OrderStatus = z.infer<typeof OrderStatus>;
 export type PricedLine = z.infer<typeof PricedLine>;
 export type Totals = z.infer<typeof Totals>;
+export type TaxCategory = z.infer<typeof TaxCategory>;
+export type TaxTreatment = z.infer<typeof TaxTreatment>;
+export type TaxByRate = z.infer<typeof TaxByRate>;
+export type TaxProfile = z.infer<typeof TaxProfile>;
+export type PaymentTerms = z.infer<typeof PaymentTerms>;
 export type Shipment = z.infer<typeof Shipment>;
 export type StockLine = z.infer<typeof StockLine>;
 export type Allocation = z.infer<typeof Allocation>;

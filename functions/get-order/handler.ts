@@ -25,6 +25,7 @@ export const handler = httpRoute(async (event) => {
     currency: order.currency,
     lines: order.lines ?? order.requestedLines,
     totals: order.totals ?? null,
+    ...(order.taxTreatment ? { taxTreatment: order.taxTreatment } : {}),
     payment: order.paymentRecord
       ? { method: order.paymentRecord.method, status: order.paymentRecord.status }
       : { method: order.payment.method },

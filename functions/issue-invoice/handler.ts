@@ -7,6 +7,7 @@ import { invoiceYear } from '../core/invoice-number.ts';
 import { formatMoney } from '../core/money.ts';
 import { AllocationRef } from '../core/schemas.ts';
 import { shipmentCharge, shipmentIdOf } from '../core/shipment.ts';
+import { taxNote } from '../core/tax.ts';
 import { optionalEnv, requireEnv } from '../lib/config.ts';
 import {
   clock,
@@ -78,6 +79,8 @@ export const handler = workflowTask(AllocationRef, async ({ orderId, allocationI
       totals: charge.totals,
       billingAddress: order.shippingAddress,
       paymentMethod: order.payment.method,
+      ...(order.taxTreatment ? { taxTreatment: order.taxTreatment } : {}),
+      ...(customer.taxProfile.vatId ? { customerVatId: customer.taxProfile.vatId } : {}),
     },
     invoiceYear(issuedAt),
     { settle, waitMs: Math.max(1_000, Math.min(20_000, context.getRemainingTimeInMillis() - AFTER_NUMBER_MS)) },
@@ -107,6 +110,7 @@ async function deliver(invoice: Awaited<ReturnType<typeof invoices.issue>>, pdfK
     await invoices.update(number, { pdfKey });
   }
   const total = formatMoney(invoice.totals.total, invoice.currency);
+  const note = taxNote(invoice.taxTreatment);
   const attachments = [{ fileName: `${number}.pdf`, contentType: 'application/pdf', content: pdf }];
   if (!invoice.emailedAt) {
     await mailer.send({
@@ -117,6 +121,7 @@ async function deliver(invoice: Awaited<ReturnType<typeof invoices.issue>>, pdfK
         '',
         `thank you for your order ${invoice.orderId}. Your invoice ${number} over ${total} is attached.`,
         invoice.paymentMethod === 'card' ? 'It has been paid by card.' : 'Please pay within 30 days.',
+        ...(note ? ['', `${note}.`] : []),
         '',
         seller.name,
       ].join('\n'),

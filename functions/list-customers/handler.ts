@@ -8,6 +8,14 @@ export const handler = httpRoute(async () => {
   const all = await customers.list();
   return json(
     200,
-    all.map(({ customerId, name, email, status, paymentTerms }) => ({ customerId, name, email, status, paymentTerms })),
+    all.map(({ customerId, name, email, status, paymentTerms, currency, discountBasisPoints }) => ({
+      customerId,
+      name,
+      email,
+      status,
+      paymentTerms,
+      currency,
+      discountBasisPoints,
+    })),
   );
 });

@@ -8,11 +8,11 @@ export const handler = httpRoute(async () => {
   const products = await catalog.list();
   return json(
     200,
-    products.map(({ sku, name, unitPrice, currency, active, available, reserved }) => ({
+    products.map(({ sku, name, taxCategory, prices, active, available, reserved }) => ({
       sku,
       name,
-      unitPrice,
-      currency,
+      taxCategory,
+      prices,
       active,
       available,
       reserved,

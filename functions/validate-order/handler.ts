@@ -20,7 +20,7 @@ const recordStage = stageRecorder(orders, eventPublisher(), clock);
 
 /**
  * ValidateOrder: customer, products, server-side prices, tax, totals, and for on-account orders a
- * hold on the customer's credit. Throws InvalidOrder / CreditLimitExceeded.
+ * hold on the customer's credit. Throws CustomerBlocked / InvalidOrder / PriceMismatch / CreditLimitExceeded.
  */
 export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const order = await orders.get(orderId);
@@ -37,7 +37,10 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   await recordStage(
     orderId,
     'OrderValidated',
-    { status: 'VALIDATED', set: { lines: priced.lines, totals: priced.totals } },
+    {
+      status: 'VALIDATED',
+      set: { lines: priced.lines, totals: priced.totals, taxTreatment: priced.taxTreatment },
+    },
     {
       total: priced.totals.total,
     },

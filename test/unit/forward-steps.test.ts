@@ -41,7 +41,7 @@ function order(orderId: string, fields: Record<string, unknown> = {}) {
     customerId: 'CUST-1002',
     currency: 'EUR',
     requestedLines: [],
-    totals: { subtotal: 100, tax: 0, total: 100 },
+    totals: { subtotal: 100, discount: 0, tax: 0, total: 100, taxByRate: [{ rateBasisPoints: 0, net: 100, tax: 0 }] },
     shippingAddress: { name: 'n', line1: 'l', city: 'c', postalCode: 'p', country: 'DE' },
     payment: { method: 'card', token: 'tok_visa' },
     stages: {},

@@ -17,12 +17,21 @@ const invoice: Invoice = {
       name: 'Widget – синий',
       quantity: 2,
       unitPrice: 1250,
+      taxCategory: 'standard',
       taxRateBasisPoints: 1900,
+      discountBasisPoints: 0,
+      lineDiscount: 0,
       lineSubtotal: 2500,
       lineTax: 475,
     },
   ],
-  totals: { subtotal: 2500, tax: 475, total: 2975 },
+  totals: {
+    subtotal: 2500,
+    discount: 0,
+    tax: 475,
+    total: 2975,
+    taxByRate: [{ rateBasisPoints: 1900, net: 2500, tax: 475 }],
+  },
   billingAddress: {
     name: 'Łódź Żółć Ñandú',
     line1: 'Οδός Ερμού 12',
@@ -48,5 +57,79 @@ describe('invoice PDF', () => {
       'EUR 29.75',
     ])
       expect(lines.join('\n')).toContain(expected);
+  });
+
+  it('shows the VAT per rate and the discount included', () => {
+    const mixed: Invoice = {
+      ...invoice,
+      lines: [
+        {
+          ...(invoice.lines[0] as Invoice['lines'][number]),
+          discountBasisPoints: 500,
+          lineDiscount: 125,
+          lineSubtotal: 2375,
+        },
+        {
+          sku: 'BOOK-SETUP',
+          name: 'Setup guide',
+          quantity: 1,
+          unitPrice: 2490,
+          taxCategory: 'reduced',
+          taxRateBasisPoints: 700,
+          discountBasisPoints: 500,
+          lineDiscount: 125,
+          lineSubtotal: 2365,
+          lineTax: 166,
+        },
+      ],
+      totals: {
+        subtotal: 4740,
+        discount: 250,
+        tax: 617,
+        total: 5357,
+        taxByRate: [
+          { rateBasisPoints: 1900, net: 2375, tax: 451 },
+          { rateBasisPoints: 700, net: 2365, tax: 166 },
+        ],
+      },
+      taxTreatment: 'domestic',
+    };
+    const text = pdfText(renderInvoicePdf(mixed, { name: 'Sales Orders GmbH', address: 'Berlin' })).join('\n');
+    for (const expected of [
+      'VAT 19% on EUR 23.75',
+      'EUR 4.51',
+      'VAT 7% on EUR 23.65',
+      'EUR 1.66',
+      '-EUR 2.50',
+      'EUR 53.57',
+    ])
+      expect(text).toContain(expected);
+    expect(text).not.toContain('Reverse charge');
+  });
+
+  it.each([
+    ['reverse_charge', 'Reverse charge: VAT to be accounted for by the recipient (Art. 196 Directive 2006/112/EC)'],
+    ['export', 'Export delivery outside the EU: zero-rated'],
+    ['exempt', 'VAT exempt'],
+  ] as const)('carries the %s note and the customer VAT id', (taxTreatment, note) => {
+    const zeroRated: Invoice = {
+      ...invoice,
+      lines: [{ ...(invoice.lines[0] as Invoice['lines'][number]), taxRateBasisPoints: 0, lineTax: 0 }],
+      totals: {
+        subtotal: 2500,
+        discount: 0,
+        tax: 0,
+        total: 2500,
+        taxByRate: [{ rateBasisPoints: 0, net: 2500, tax: 0 }],
+      },
+      taxTreatment,
+      customerVatId: 'FR40303265045',
+    };
+    const text = pdfText(renderInvoicePdf(zeroRated, { name: 'Sales Orders GmbH', address: 'Berlin' }))
+      .join(' ')
+      .replace(/\s+/g, ' ');
+    expect(text).toContain(note);
+    expect(text).toContain('Customer VAT id: FR40303265045');
+    expect(text).toContain('VAT 0% on EUR 25.00');
   });
 });

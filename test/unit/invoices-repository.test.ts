@@ -23,7 +23,13 @@ const draft = {
   issuedAt: '2026-12-31T23:59:50.000Z',
   currency: 'EUR',
   lines: [],
-  totals: { subtotal: 1000, tax: 190, total: 1190 },
+  totals: {
+    subtotal: 1000,
+    discount: 0,
+    tax: 190,
+    total: 1190,
+    taxByRate: [{ rateBasisPoints: 1900, net: 1000, tax: 190 }],
+  },
   billingAddress: { name: 'Jane Doe', line1: 'Hauptstr. 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
   paymentMethod: 'card' as const,
 };

@@ -69,7 +69,14 @@ describe('order workflow on the local runtime', () => {
 
     const order = await client.order(orderId);
     expect(order.status).toBe('COMPLETED');
-    expect(order.totals).toEqual({ subtotal: 6400, tax: 1216, total: 7616 });
+    expect(order.totals).toEqual({
+      subtotal: 6400,
+      discount: 0,
+      tax: 1216,
+      total: 7616,
+      taxByRate: [{ rateBasisPoints: 1900, net: 6400, tax: 1216 }],
+    });
+    expect(order.taxTreatment).toBe('domestic');
     expect(order.invoices).toHaveLength(1);
     const [invoice] = order.invoices;
     expect(invoice.number).toMatch(/^INV-\d{4}-\d{6}$/);
@@ -182,7 +189,7 @@ describe('order workflow on the local runtime', () => {
     expect(await client.product('CABLE-USB-C')).toEqual(cableBefore);
   });
 
-  it('rejects an invalid order with the reason, and an on-account order beyond the credit limit', async () => {
+  it('rejects a changed price naming the line, and an on-account order beyond the credit limit', async () => {
     const wrongPrice = await client.placeOrder(
       orderBody({ lines: [{ sku: 'WIDGET-RED', quantity: 1, unitPrice: 999 }] }),
     );
@@ -194,9 +201,11 @@ describe('order workflow on the local runtime', () => {
       }),
     );
     await Promise.all([client.finished(wrongPrice), client.finished(overCredit)]);
-    expect((await client.order(wrongPrice)).failure).toEqual({
-      code: 'InvalidOrder',
-      message: 'lines[0].unitPrice: price of WIDGET-RED is 1250, not 999',
+    const mismatch = await client.order(wrongPrice);
+    expect(mismatch.status).toBe('REJECTED');
+    expect(mismatch.failure).toEqual({
+      code: 'PriceMismatch',
+      message: 'Prices differ from the price list: lines[0] WIDGET-RED list price 1250, given 999',
     });
     const credit = await client.order(overCredit);
     expect(credit.status).toBe('REJECTED');
