@@ -164,7 +164,7 @@ export class InvoicesRepository {
    * order's requests were withdrawn (InvoiceWithdrawn); a retry finds it (pending or numbered) and
    * just waits. Returns the year the request is numbered in (the one it was first made in).
    */
-  private async request(draft: Omit<Invoice, 'invoiceNumber'>, year: number): Promise<number> {
+  private async request(draft: Omit<Invoice, 'invoiceNumber'>, year: number, attempt = 0): Promise<number> {
     const pk = requestKey(draft);
     try {
       await documents().send(
@@ -207,6 +207,12 @@ export class InvoicesRepository {
       }
       if (order?.Code === 'ConditionalCheckFailed')
         throw new InvoiceWithdrawn(`The invoice requests of order ${draft.orderId} were withdrawn`);
+      // The order's shipments ask at the same moment and all write the order's item: try again here
+      // (both writes are idempotent) rather than failing the task into the workflow's slower Retry.
+      if (order?.Code === 'TransactionConflict' && attempt < 8) {
+        await backoff(attempt, 10, 200);
+        return this.request(draft, year, attempt + 1);
+      }
       throw error;
     }
   }

@@ -1,6 +1,5 @@
 import { DocumentStore } from '../adapters/document-store.ts';
 import { renderInvoicePdf } from '../adapters/invoice-pdf.ts';
-import type { Settlement, TransactItem } from '../adapters/invoices-repository.ts';
 import { Mailer } from '../adapters/mailer.ts';
 import { InvoiceNotDelivered } from '../core/errors.ts';
 import { invoiceYear } from '../core/invoice-number.ts';
@@ -17,6 +16,7 @@ import {
   invoicesRepository,
   ordersRepository,
 } from '../lib/deps.ts';
+import { invoiceSettlement } from '../lib/invoice-settlement.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
 
@@ -35,22 +35,7 @@ const recordStage = stageRecorder(orders, eventPublisher(), clock);
 /** Time kept back from the function's timeout for the PDF, S3 and the e-mails after the number. */
 const AFTER_NUMBER_MS = 20_000;
 
-/**
- * What commits together with a batch of invoices: an on-account invoice adds to what its customer
- * owes (one update per customer) and turns the order's credit hold into that debt (the hold is gone,
- * the credit stays in use), so a failure after invoicing has no hold left to give back.
- */
-const settle: Settlement = (batch) => {
-  const owed = new Map<string, number>();
-  const items: TransactItem[] = [];
-  for (const invoice of batch) {
-    if (invoice.paymentMethod !== 'on_account') continue;
-    owed.set(invoice.customerId, (owed.get(invoice.customerId) ?? 0) + invoice.totals.total);
-    items.push(credit.holdInvoiced(invoice.orderId, invoice.totals.total));
-  }
-  for (const [customerId, amount] of owed) items.push(customers.openBalanceIncrease(customerId, amount));
-  return items;
-};
+const settle = invoiceSettlement(credit, customers);
 
 /**
  * IssueInvoice (per shipment): the shipment's lines priced as on the order, a gap-free number (see
