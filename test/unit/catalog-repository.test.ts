@@ -69,23 +69,26 @@ describe('StockLedger.release', () => {
     documents.on(TransactWriteCommand).resolves({});
     await expect(repository.release('ord-1')).resolves.toBe('released');
     const items = documents.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
-    expect(items[0]?.Update?.ConditionExpression).toBe('#s = :from');
-    expect(items[0]?.Update?.ExpressionAttributeValues).toEqual({ ':from': 'HELD', ':to': 'RELEASED' });
+    // The reservation's next state, on the condition that it is still the one read (its version).
+    expect(items[0]?.Put?.Item).toEqual(expect.objectContaining({ status: 'RELEASED', lines: [], version: 1 }));
+    expect(items[0]?.Put?.ConditionExpression).toBe('attribute_exists(orderId) AND attribute_not_exists(version)');
     expect(items[2]?.Update?.UpdateExpression).toBe('SET available = available + :q, reserved = reserved - :q');
   });
 
   it('says a reservation was already released, and leaves shipped stock unless its shipment was cancelled', async () => {
+    const shipped = { A1: lines };
     documents
       .on(GetCommand)
       .resolvesOnce({ Item: { status: 'RELEASED', lines } })
-      .resolvesOnce({ Item: { status: 'SHIPPED', lines } })
-      .resolvesOnce({ Item: { status: 'SHIPPED', lines } });
+      .resolvesOnce({ Item: { status: 'SHIPPED', lines: [], shipped, version: 2 } })
+      .resolvesOnce({ Item: { status: 'SHIPPED', lines: [], shipped, version: 2 } });
     documents.on(TransactWriteCommand).resolves({});
     await expect(repository.release('ord-1')).resolves.toBe('already-released');
     await expect(repository.release('ord-1')).resolves.toBe('shipped');
     expect(documents.commandCalls(TransactWriteCommand)).toHaveLength(0);
-    await expect(repository.release('ord-1', { restockShipped: true })).resolves.toBe('released');
+    await expect(repository.release('ord-1', { restock: ['A1'] })).resolves.toBe('released');
     const items = documents.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items[0]?.Put?.Item).toEqual(expect.objectContaining({ restocked: { A1: true }, version: 3 }));
     expect(items[1]?.Update?.UpdateExpression).toBe('SET available = available + :q');
   });
 

@@ -10,7 +10,7 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SandboxCarrier, sandboxTrackingNumber } from '../../functions/adapters/carrier.ts';
-import { paymentKey, SandboxPaymentProvider } from '../../functions/adapters/payments.ts';
+import { captureKey, paymentKey, SandboxPaymentProvider } from '../../functions/adapters/payments.ts';
 
 /**
  * Forward steps that find the order closed (or being closed by a reconciler) right after their
@@ -100,7 +100,11 @@ describe('forward steps on an order closed under them', () => {
     await expect(authorizePayment({ orderId }, context)).rejects.toMatchObject({ name: 'OrderClosed' });
     // The key is voided at the provider: the authorization cannot be used, nor made again.
     await expect(
-      new SandboxPaymentProvider().capture({ authorizationKey: paymentKey(orderId, 'authorize'), amount: 100 }),
+      new SandboxPaymentProvider().capture({
+        authorizationKey: paymentKey(orderId, 'authorize'),
+        captureKey: captureKey(orderId, `${orderId}-A1`),
+        amount: 100,
+      }),
     ).rejects.toMatchObject({ name: 'PaymentDeclined' });
   });
 });

@@ -3,7 +3,7 @@ import { GetExecutionHistoryCommand, StartExecutionCommand, StopExecutionCommand
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SandboxCarrier, sandboxTrackingNumber } from '../../functions/adapters/carrier.ts';
 import { OrdersRepository } from '../../functions/adapters/orders-repository.ts';
-import { paymentKey, SandboxPaymentProvider } from '../../functions/adapters/payments.ts';
+import { captureKey, paymentKey, SandboxPaymentProvider } from '../../functions/adapters/payments.ts';
 import { newOrder } from '../../functions/core/order.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { address, eventually, orderBody, startTestRuntime, TestClient } from '../support/runtime.ts';
@@ -301,6 +301,7 @@ describe('interrupted orders', () => {
     // CapturePayment was stopped after the provider captured, before it recorded the capture.
     await new SandboxPaymentProvider().capture({
       authorizationKey: paymentKey(orderId, 'authorize'),
+      captureKey: captureKey(orderId, shipped.shipments[0].shipmentId),
       amount: shipped.totals.total,
     });
     await stop(orderId);
@@ -352,7 +353,14 @@ describe('interrupted orders', () => {
     const orders = new OrdersRepository(tableOf('Orders') as string);
     const orderId = await openOrder('PAYMENT_AUTHORIZED');
     const shipmentId = `${orderId}-1`;
-    await orders.recordShipmentIntent({ orderId, shipmentId, carrier: 'SANDBOX' });
+    await orders.recordShipmentIntent({
+      orderId,
+      shipmentId,
+      carrier: 'SANDBOX',
+      allocationId: 'A1',
+      warehouseId: 'WH-BERLIN',
+      lines: [{ sku: 'CABLE-USB-C', quantity: 1 }],
+    });
     const carrier = new SandboxCarrier({ deliveryMs: 0 });
     const { trackingNumber } = await carrier.createShipment({ shipmentId, address, parcels: 1 });
     expect(carrier.parcelState(trackingNumber)).toBe('BOOKED');
@@ -360,7 +368,7 @@ describe('interrupted orders', () => {
     await runtime.lambdas.invoke(fnArn('ReconcileOrders'), statusChange(orderId, 'ABORTED'));
     const order = await client.order(orderId);
     expect(order.status).toBe('FAILED');
-    expect(order.shipments).toEqual([{ carrier: 'SANDBOX', status: 'CANCELLED' }]);
+    expect(order.shipments).toEqual([expect.objectContaining({ shipmentId, carrier: 'SANDBOX', status: 'CANCELLED' })]);
     expect(carrier.parcelState(trackingNumber)).toBe('CANCELLED');
   });
 
