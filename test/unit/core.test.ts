@@ -331,7 +331,7 @@ describe('order lifecycle helpers', () => {
     expect(both.message).not.toContain('compensated');
     expect(both).toMatchObject({ compensationFailed: ['stock'], missing: ['payment', 'invoice'] });
     expect(interruptedFailure('ABORTED', [], [], 'card', true).message).toBe(
-      "The order's workflow ended ABORTED before the order finished. Invoice issued; only the order's completion is missing",
+      "The order's workflow ended ABORTED before the order finished. Invoices issued; only the order's completion is missing",
     );
   });
 });

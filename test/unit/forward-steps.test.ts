@@ -56,7 +56,10 @@ beforeEach(() => documents.reset());
 describe('forward steps on an order closed under them', () => {
   it('CreateShipment cancels the booking it made when the order is being closed before it could record it', async () => {
     const orderId = 'ord-0000000000000000000000000s';
-    documents.on(QueryCommand).resolves({ Items: [order(orderId)] });
+    const allocations = [
+      { allocationId: 'A1', warehouseId: 'WH-BERLIN', lines: [{ sku: 'WIDGET-BLUE', quantity: 1 }], at: 'x' },
+    ];
+    documents.on(QueryCommand).resolves({ Items: [order(orderId, { allocations })] });
     documents
       .on(TransactWriteCommand)
       .resolvesOnce({}) // the BOOKING record, while the order was open
@@ -70,12 +73,14 @@ describe('forward steps on an order closed under them', () => {
     documents.on(UpdateCommand).resolves({ Attributes: { status: 'CANCELLED' } });
     const createShipment = (await import('../../functions/create-shipment/handler.ts')).handler as unknown as Task;
 
-    await expect(createShipment({ orderId }, context)).rejects.toMatchObject({ name: 'OrderClosed' });
-    expect(new SandboxCarrier({ deliveryMs: 0 }).parcelState(sandboxTrackingNumber(`${orderId}-1`))).toBe('CANCELLED');
+    await expect(createShipment({ orderId, allocationId: 'A1' }, context)).rejects.toMatchObject({
+      name: 'OrderClosed',
+    });
+    expect(new SandboxCarrier({ deliveryMs: 0 }).parcelState(sandboxTrackingNumber(`${orderId}-A1`))).toBe('CANCELLED');
     const recorded = documents.commandCalls(UpdateCommand).map((call) => call.args[0].input);
     expect(recorded).toEqual([
       expect.objectContaining({
-        Key: { orderId, sk: `SHIPMENT#${orderId}-1` },
+        Key: { orderId, sk: `SHIPMENT#${orderId}-A1` },
         ExpressionAttributeValues: expect.objectContaining({ ':status': 'CANCELLED' }),
       }),
     ]);
