@@ -27,6 +27,7 @@ export function buildOrderApp(options: BuildOptions = {}): { app: App; stack: Or
     description: 'Sales order management: Step Functions workflow, Lambda, DynamoDB, SES, EventBridge',
     senderEmail: context('senderEmail', 'invoices@example.com'),
     financeEmail: context('financeEmail', 'finance@example.com'),
+    approversEmail: context('approversEmail', 'approvals@example.com'),
     removalPolicy: context('removalPolicy', 'retain') === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });

@@ -61,7 +61,11 @@ export function acknowledgeFindings(stack: Stack): void {
       const reason = PUBLIC_ROUTE_REASONS[(construct.node.defaultChild as CfnRoute).routeKey];
       if (reason) ack(construct, 'APIG4', reason);
     }
-    if (construct instanceof LambdaFunction && construct.node.id === 'IssueInvoice' && construct.role instanceof Role) {
+    if (
+      construct instanceof LambdaFunction &&
+      ['IssueInvoice', 'IssueCreditNote', 'RecordPayment', 'RequestApproval'].includes(construct.node.id) &&
+      construct.role instanceof Role
+    ) {
       ack(
         construct.role,
         `IAM5[Resource::${nagResource(stack, OrderEmail.identitiesArn(stack))}]`,
@@ -72,7 +76,9 @@ export function acknowledgeFindings(stack: Stack): void {
       ack(
         construct,
         'SMG4',
-        'The webhook secret is shared with the carrier and rotated together with them, not on a schedule',
+        construct.node.id === 'LinkSecret'
+          ? 'Rotating the approval link secret would void the links of approvals still pending; it is rotated by hand, between approval windows'
+          : 'The webhook secret is shared with the carrier and rotated together with them, not on a schedule',
       );
     }
     if (construct instanceof Bucket) {
@@ -80,6 +86,11 @@ export function acknowledgeFindings(stack: Stack): void {
         stack,
         `IAM5[Resource::<${stack.getLogicalId(construct.node.defaultChild as never)}.Arn>/invoices/*]`,
         'The invoice writer may put objects under the invoices/ prefix only',
+      );
+      ack(
+        stack,
+        `IAM5[Resource::<${stack.getLogicalId(construct.node.defaultChild as never)}.Arn>/credit-notes/*]`,
+        'The credit-note writer puts, and the document reader gets, objects under the credit-notes/ prefix only',
       );
       ack(stack, 'IAM5[Action::s3:Abort*]', 'grantPut includes aborting its own multipart uploads of invoice PDFs');
     }

@@ -1,8 +1,12 @@
 import { Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
 import { INVOICE_FONTS } from '../functions/adapters/invoice-fonts.ts';
+import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../functions/core/approval.ts';
 import { OrderApi } from './constructs/api.ts';
+import { OrderApprovals } from './constructs/approvals.ts';
 import { CarrierIntegration } from './constructs/carrier.ts';
 import { OrderData } from './constructs/data.ts';
 import { OrderEmail } from './constructs/email.ts';
@@ -24,6 +28,8 @@ export interface OrderStackProps extends StackProps {
   authDomainPrefix?: string;
   /** Callback URLs of the staff sign-in app. */
   staffCallbackUrls?: string[];
+  /** Who receives approval requests (default: context `approversEmail`, else the finance mailbox). */
+  approversEmail?: string;
 }
 
 /** The sales order system: one stack, one construct per concern. */
@@ -40,6 +46,14 @@ export class OrderStack extends Stack {
     const documents = new OrderDocuments(this, 'Documents', { removalPolicy: props.removalPolicy });
     const email = new OrderEmail(this, 'Email', { senderEmail: props.senderEmail, financeEmail: props.financeEmail });
     const carrier = new CarrierIntegration(this, 'Carrier');
+    // `-c approvalTimeoutSeconds=86400 -c highValueThresholds=EUR=500000,USD=550000 -c approversEmail=…`
+    const approvals = new OrderApprovals(this, 'Approvals', {
+      approversEmail:
+        props.approversEmail ?? (this.node.tryGetContext('approversEmail') as string | undefined) ?? props.financeEmail,
+      // One setting for the state's wait and the request's expiry (the link answers 410 after it).
+      timeoutSeconds: Number(this.node.tryGetContext('approvalTimeoutSeconds') ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS),
+      highValueThresholds: String(this.node.tryGetContext('highValueThresholds') ?? 'EUR=500000'),
+    });
     const fn = (
       id: string,
       stage: string,
@@ -53,6 +67,11 @@ export class OrderStack extends Stack {
     // Workflow tasks: the keys are the ASL's ${<Key>FunctionArn} placeholders.
     const tasks = {
       ValidateOrder: fn('ValidateOrder', 'validate-order', 'Checks customer, products, prices, tax and credit'),
+      RequestApproval: fn(
+        'RequestApproval',
+        'request-approval',
+        'Stores an approval request with its task token and e-mails the approvers',
+      ),
       ReserveStock: fn('ReserveStock', 'reserve-stock', 'Reserves all order lines in one transaction'),
       AuthorizePayment: fn('AuthorizePayment', 'authorize-payment', 'Authorizes the card payment'),
       CreateShipment: fn('CreateShipment', 'create-shipment', 'Books the carrier and ships the held stock'),
@@ -68,7 +87,10 @@ export class OrderStack extends Stack {
       ReleaseStock: fn('ReleaseStock', 'release-stock', 'Compensation: releases held stock'),
       CloseOrder: fn('CloseOrder', 'close-order', 'Ends an order REJECTED or FAILED with its reason'),
     };
-    const workflow = new OrderWorkflow(this, 'Workflow', { tasks });
+    const workflow = new OrderWorkflow(this, 'Workflow', {
+      tasks,
+      approvalTimeoutSeconds: approvals.timeoutSeconds,
+    });
     const reconciler = fn(
       'ReconcileOrders',
       'reconcile-orders',
@@ -86,8 +108,17 @@ export class OrderStack extends Stack {
       setStock: fn('SetStock', 'set-stock', 'PUT /products/{sku}/stock'),
       listCustomers: fn('ListCustomers', 'list-customers', 'GET /customers'),
       carrierWebhook: fn('CarrierWebhook', 'carrier-webhook', 'POST /webhooks/carrier'),
+      decideApproval: fn('DecideApproval', 'decide-approval', 'POST /approvals/{approvalId}'),
       health: fn('Health', 'health', 'GET /health'),
       openApi: fn('OpenApi', 'openapi', 'GET /openapi.json'),
+      getInvoice: fn('GetInvoice', 'get-invoice', 'GET /invoices/{number}[/pdf], GET /credit-notes/{number}[/pdf]'),
+      listInvoices: fn('ListInvoices', 'list-invoices', 'GET /invoices'),
+      issueCreditNote: fn('IssueCreditNote', 'issue-credit-note', 'POST /invoices/{number}/credit-notes', {
+        timeout: Duration.seconds(60),
+        memorySize: 1024,
+        files: Object.values(INVOICE_FONTS),
+      }),
+      recordPayment: fn('RecordPayment', 'record-payment', 'POST /invoices/{number}/payments'),
     };
     const identity = new OrderIdentity(this, 'Identity', {
       preTokenGeneration: fn(
@@ -115,6 +146,14 @@ export class OrderStack extends Stack {
         { method: HttpMethod.GET, path: '/products', fn: routes.listProducts },
         { method: HttpMethod.PUT, path: '/products/{sku}/stock', fn: routes.setStock },
         { method: HttpMethod.GET, path: '/customers', fn: routes.listCustomers },
+        { method: HttpMethod.GET, path: '/invoices', fn: routes.listInvoices },
+        { method: HttpMethod.GET, path: '/invoices/{number}', fn: routes.getInvoice },
+        { method: HttpMethod.GET, path: '/invoices/{number}/pdf', fn: routes.getInvoice },
+        { method: HttpMethod.POST, path: '/invoices/{number}/credit-notes', fn: routes.issueCreditNote },
+        { method: HttpMethod.POST, path: '/invoices/{number}/payments', fn: routes.recordPayment },
+        { method: HttpMethod.GET, path: '/credit-notes/{number}', fn: routes.getInvoice },
+        { method: HttpMethod.GET, path: '/credit-notes/{number}/pdf', fn: routes.getInvoice },
+        { method: HttpMethod.POST, path: '/approvals/{approvalId}', fn: routes.decideApproval },
         { method: HttpMethod.POST, path: '/webhooks/carrier', fn: routes.carrierWebhook },
         { method: HttpMethod.GET, path: '/health', fn: routes.health },
         { method: HttpMethod.GET, path: '/openapi.json', fn: routes.openApi },
@@ -162,6 +201,22 @@ export class OrderStack extends Stack {
     workflow.grantTaskResponse(routes.carrierWebhook);
     data.bindTable(tasks.AwaitDelivery, 'orders', 'write');
 
+    // Approvals: ValidateOrder decides, RequestApproval stores the request and mails the signed link,
+    // the decision route records the decision once, takes an approved order's credit hold and resumes.
+    approvals.configure(tasks.ValidateOrder);
+    approvals.configure(tasks.RequestApproval);
+    approvals.addApprovers(tasks.RequestApproval);
+    for (const f of [tasks.RequestApproval, routes.decideApproval]) {
+      data.bindTable(f, 'approvals', 'write');
+      data.bindTable(f, 'orders', 'write');
+      approvals.grantLinkSecret(f);
+      workflow.grantTaskResponse(f);
+    }
+    data.bindTable(tasks.RequestApproval, 'customers', 'read');
+    data.bindTable(routes.decideApproval, 'customers', 'write');
+    email.grantSend(tasks.RequestApproval);
+    tasks.RequestApproval.addEnvironment('PUBLIC_API_URL', this.api.api.apiEndpoint);
+
     data.bindTable(routes.placeOrder, 'idempotency', 'readwrite');
     data.bindTable(recordKpi, 'idempotency', 'readwrite');
     workflow.grantStart(routes.placeOrder);
@@ -169,6 +224,24 @@ export class OrderStack extends Stack {
     data.bindTable(routes.listProducts, 'products', 'read');
     data.bindTable(routes.setStock, 'products', 'write');
     data.bindTable(routes.listCustomers, 'customers', 'read');
+
+    // Finance: invoices, credit notes (refunds, PDFs, e-mails), payments on account, the overdue sweep.
+    data.bindTable(routes.getInvoice, 'invoices', 'read');
+    documents.grantReadDocuments(routes.getInvoice);
+    data.bindTable(routes.listInvoices, 'invoices', 'read');
+    for (const f of [routes.issueCreditNote, routes.recordPayment]) {
+      data.bindTable(f, 'invoices', 'write');
+      data.bindTable(f, 'customers', 'write');
+      email.grantSend(f);
+    }
+    documents.grantWriteCreditNotes(routes.issueCreditNote);
+    const markOverdue = fn('MarkOverdue', 'mark-overdue', 'Marks open invoices past their due date overdue');
+    data.bindTable(markOverdue, 'invoices', 'write');
+    new Rule(this, 'OverdueInvoicesSweep', {
+      description: 'Hourly: open invoices past their due date become overdue',
+      schedule: Schedule.rate(Duration.hours(1)),
+      targets: [new LambdaFunction(markOverdue, { retryAttempts: 2 })],
+    });
 
     data.grantDescribe(routes.health, 'orders');
     workflow.grantDescribe(routes.health);

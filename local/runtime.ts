@@ -24,6 +24,8 @@ export const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
 export const REGION = 'us-east-1';
 export const ACCOUNT_ID = '000000000000';
 export const DEFAULT_WEBHOOK_SECRET = 'local-development-carrier-secret';
+/** Signs the decision links of approval e-mails locally (Secrets Manager in AWS). */
+export const DEFAULT_APPROVAL_LINK_SECRET = 'local-development-approval-link-secret';
 
 export interface Ports {
   api: number;
@@ -57,6 +59,7 @@ export interface RuntimeOptions {
   /** Unset: the sandbox carrier reports delivery to the local webhook by itself. False: deliver by hand. */
   autoDeliver?: boolean;
   webhookSecret?: string;
+  approvalLinkSecret?: string;
   /** Test knobs that compress time without touching the definition. */
   taskTimeoutOverrides?: Record<string, TaskTimeoutOverride>;
   retryIntervalOverrides?: Record<string, number | number[]>;
@@ -151,7 +154,9 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         accountId: ACCOUNT_ID,
         secrets: deployment.secrets.map((s) => ({
           name: s.name,
-          value: options.webhookSecret ?? DEFAULT_WEBHOOK_SECRET,
+          value: /ApprovalsLinkSecret/.test(s.name)
+            ? (options.approvalLinkSecret ?? DEFAULT_APPROVAL_LINK_SECRET)
+            : (options.webhookSecret ?? DEFAULT_WEBHOOK_SECRET),
         })),
       }),
     ]);
@@ -204,7 +209,8 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     delete process.env.AWS_PROFILE;
 
     await createResources(deployment, urls);
-    await lambdas.load(platform, options.environment);
+    // Approval e-mails link to this API; approvers' mail lands in the local SES mailbox.
+    await lambdas.load(platform, { PUBLIC_API_URL: urls.api, ...options.environment });
     // After the functions' INIT: seeding uses their adapters, which must not initialise shared singletons first.
     if (options.seed !== false) {
       const env = lambdas.environment();

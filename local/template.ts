@@ -132,6 +132,10 @@ export function readDeployment(
       case 'AWS::ApiGatewayV2::Authorizer':
         names.set(id, id);
         break;
+      case 'AWS::ApiGatewayV2::Api':
+        // Its endpoint (a function's PUBLIC_API_URL) resolves; the runtime sets the local API's URL instead.
+        names.set(id, 'local');
+        break;
     }
   }
 
@@ -146,6 +150,8 @@ export function readDeployment(
         const [id, attribute] = arg as [string, string];
         if (attribute === 'Arn') return arns.get(id) ?? fail(`no local ARN for ${id}`);
         if (attribute === 'Name') return names.get(id) ?? fail(`no local name for ${id}`);
+        if (attribute === 'ApiEndpoint' && resources[id]?.Type === 'AWS::ApiGatewayV2::Api')
+          return `https://${names.get(id)}.execute-api.${region}.amazonaws.com`;
         return fail(`unsupported attribute ${id}.${attribute}`);
       }
       if (fn === 'Fn::Join') {

@@ -9,8 +9,8 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { InvoiceNumberPending, InvoiceWithdrawn } from '../core/errors.ts';
-import { formatInvoiceNumber } from '../core/invoice-number.ts';
-import type { Invoice } from '../core/schemas.ts';
+import { type DocumentSeries, formatDocumentNumber } from '../core/invoice-number.ts';
+import type { CreditNote, Invoice } from '../core/schemas.ts';
 import { backoff } from './backoff.ts';
 import { documents } from './clients.ts';
 
@@ -18,12 +18,17 @@ import { documents } from './clients.ts';
  * Invoices table, partition `pk`:
  *  - `ORDER#<orderId>`: the order's requests (`requests`, a set of shipment ids), and `withdrawn`
  *    once the order is closed without them: from then on no request of the order is made.
- *  - `ORDER#<orderId>#<shipmentId>`: a shipment's invoice request. While it waits for a number it
- *    carries the draft and `pendingYear` (which puts it in the sparse `pendingInvoices` index, oldest
- *    first); once numbered, `invoiceNumber`, so issuing is once per shipment.
+ *  - `ORDER#<orderId>#<shipmentId>`: a shipment's invoice request (request id `<orderId>#<shipmentId>`).
+ *    While it waits for a number it carries the draft and `pendingYear` (which puts it in the sparse
+ *    `pendingInvoices` index, oldest first); once numbered, `invoiceNumber`, so issuing is once per shipment.
  *  - `INVOICE#<number>`: the invoice.
  *  - `COUNTER#<year>`: `{ last }`, the last number issued that year.
  *  - `LEASE#<year>`: `{ owner, expiresAt }`, who numbers that year's pending requests right now.
+ *  - Credit notes are a second series numbered the same way with their own keys: the request
+ *    `CNREQ#<requestId>` (pending under `CN#<year>`), `CREDITNOTE#<number>`, `COUNTER#CN#<year>`,
+ *    `LEASE#CN#<year>` (see SERIES). Payments on account: `PAYMENT#<invoice number>#<reference>`.
+ *  - Invoices carry `status` (the `invoicesByStatus` index, for listing) and, while open and not
+ *    yet overdue, `openYear` (the sparse `openInvoicesByDue` index, due date order, for the overdue sweep).
  *
  * Numbering is single-writer: whoever holds the year's short lease numbers every pending request,
  * in batches, each batch ONE transaction with the counter (`last = :last`), the lease (still ours),
@@ -32,32 +37,90 @@ import { documents } from './clients.ts';
  * designed away: the other requesters only wait for their number, or take over the lease when its
  * holder stopped renewing it (a crashed function).
  */
-export interface StoredInvoice extends Invoice {
+export interface Delivery {
   pdfKey?: string;
   emailedAt?: string;
   financeCopiedAt?: string;
 }
+export interface StoredInvoice extends Invoice, Delivery {
+  receiptSentAt?: string;
+}
+export interface StoredCreditNote extends CreditNote, Delivery {
+  refundId?: string;
+}
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
-/** Writes that must commit exactly when these invoices are numbered (e.g. the customers' balances). */
-export type Settlement = (invoices: readonly Invoice[]) => TransactItem[];
+/** Writes that must commit exactly when these documents are numbered (e.g. the customers' balances). */
+export type Settlement<D = Invoice> = (documents: readonly D[]) => TransactItem[];
+
+/**
+ * A request's place in a group written with it (the order's list of invoice requests): the request
+ * is recorded only while the group is not withdrawn, so the group is fenced as a whole.
+ */
+export interface RequestGroup {
+  pk: string;
+  member: string;
+}
+
+/** The request id of a shipment's invoice. */
+export const invoiceRequestId = (draft: Pick<Invoice, 'orderId' | 'shipmentId'>) =>
+  `${draft.orderId}#${draft.shipmentId}`;
+
+/** Where a numbered series keeps its requests, counter, lease and documents. */
+interface SeriesKeys {
+  request: (requestId: string) => string;
+  pending: (year: number) => string;
+  counter: (year: number) => string;
+  lease: (year: number) => string;
+  document: (documentNumber: string) => string;
+  /** The field holding the number, on the document and on its request once numbered. */
+  numberField: string;
+  /** Index attributes the document is stored with. */
+  indexed: (document: Record<string, unknown>) => Record<string, unknown>;
+}
+
+/** The invoices keep the keys they always had; credit notes have their own. */
+export const SERIES: Record<DocumentSeries, SeriesKeys> = {
+  INV: {
+    request: (orderId) => `ORDER#${orderId}`,
+    pending: (year) => String(year),
+    counter: (year) => `COUNTER#${year}`,
+    lease: (year) => `LEASE#${year}`,
+    document: (n) => `INVOICE#${n}`,
+    numberField: 'invoiceNumber',
+    indexed: (invoice) => (invoice.status === 'open' ? { openYear: openYearOf(String(invoice.dueDate)) } : {}),
+  },
+  CN: {
+    request: (requestId) => `CNREQ#${requestId}`,
+    pending: (year) => `CN#${year}`,
+    counter: (year) => `COUNTER#CN#${year}`,
+    lease: (year) => `LEASE#CN#${year}`,
+    document: (n) => `CREDITNOTE#${n}`,
+    numberField: 'creditNoteNumber',
+    indexed: () => ({}),
+  },
+};
+
+/** The partition of the open-invoices index: the due date's year (the sweep reads this year and last). */
+export const openYearOf = (dueDate: string): string => dueDate.slice(0, 4);
 
 export const PENDING_INDEX = 'pendingInvoices';
+export const STATUS_INDEX = 'invoicesByStatus';
+export const OPEN_INDEX = 'openInvoicesByDue';
 /** 2 items per invoice, up to 2 more for its settlement, plus the counter and the lease: within DynamoDB's 100. */
 export const BATCH_SIZE = 24;
 const LEASE_MS = 5_000;
 
-/** The key of a shipment's invoice request. */
-const requestKey = (draft: Pick<Invoice, 'orderId' | 'shipmentId'>) => `ORDER#${draft.orderId}#${draft.shipmentId}`;
-
 interface PendingRequest {
   pk: string;
+  /** Invoice requests made before there were several series carry only `orderId`. */
+  requestId?: string;
   orderId: string;
-  shipmentId: string;
   year: number;
-  draft: Omit<Invoice, 'invoiceNumber'>;
+  draft: Record<string, unknown>;
 }
+const requestIdOf = (request: PendingRequest): string => request.requestId ?? request.orderId;
 
 export class InvoicesRepository {
   private readonly owner = `${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'local'}#${crypto.randomUUID()}`;
@@ -66,8 +129,15 @@ export class InvoicesRepository {
 
   /** The invoice of one shipment of an order, once numbered. */
   async findForShipment(orderId: string, shipmentId: string): Promise<StoredInvoice | undefined> {
-    const link = await this.item(requestKey({ orderId, shipmentId }));
-    return typeof link?.invoiceNumber === 'string' ? this.invoice(link.invoiceNumber) : undefined;
+    return this.findNumbered<StoredInvoice>('INV', invoiceRequestId({ orderId, shipmentId }));
+  }
+
+  async findInvoice(invoiceNumber: string): Promise<StoredInvoice | undefined> {
+    return (await this.document('INV', invoiceNumber)) as StoredInvoice | undefined;
+  }
+
+  async findCreditNote(creditNoteNumber: string): Promise<StoredCreditNote | undefined> {
+    return (await this.document('CN', creditNoteNumber)) as StoredCreditNote | undefined;
   }
 
   /**
@@ -80,26 +150,46 @@ export class InvoicesRepository {
     year: number,
     options: { settle?: Settlement; waitMs?: number } = {},
   ): Promise<StoredInvoice> {
+    return this.number<StoredInvoice>('INV', invoiceRequestId(draft), draft, year, {
+      ...(options as { settle?: Settlement<unknown>; waitMs?: number }),
+      group: { pk: `ORDER#${draft.orderId}`, member: draft.shipmentId },
+    });
+  }
+
+  /**
+   * The numbering of any series: records the request `requestId` once (a retry finds it, pending or
+   * numbered), then waits for its number, numbering the series' pending requests itself while it
+   * holds the year's lease. The same code numbers invoices and credit notes. With a `group`, the
+   * request is recorded only while the group is not withdrawn (InvoiceWithdrawn).
+   */
+  async number<D>(
+    series: DocumentSeries,
+    requestId: string,
+    draft: object,
+    year: number,
+    options: { settle?: Settlement<unknown>; waitMs?: number; group?: RequestGroup } = {},
+  ): Promise<D> {
+    const keys = SERIES[series];
     const settle = options.settle ?? (() => []);
     const deadline = Date.now() + (options.waitMs ?? 20_000);
-    const existing = await this.findForShipment(draft.orderId, draft.shipmentId);
+    const existing = await this.findNumbered<D>(series, requestId);
     if (existing) return existing;
     // The request keeps the year it was first made in: a retry after New Year numbers it there.
-    const requestYear = await this.request(draft, year);
+    const requestYear = await this.request(series, requestId, draft, year, options.group);
     for (let attempt = 0; ; attempt++) {
-      const [link, lease] = await this.items([requestKey(draft), `LEASE#${requestYear}`]);
-      if (typeof link?.invoiceNumber === 'string') return this.invoice(link.invoiceNumber);
-      if (link?.withdrawn)
-        throw new InvoiceWithdrawn(`The invoice request of shipment ${draft.shipmentId} was withdrawn`);
+      const [link, lease] = await this.items([keys.request(requestId), keys.lease(requestYear)]);
+      const numbered = link?.[keys.numberField];
+      if (typeof numbered === 'string') return this.linked<D>(series, numbered);
+      if (link?.withdrawn) throw new InvoiceWithdrawn(`The ${series} request ${requestId} was withdrawn`);
       if (Date.now() > deadline) {
-        throw new InvoiceNumberPending(`The invoice of order ${draft.orderId} is waiting for its number; try again`);
+        throw new InvoiceNumberPending(`The ${series} document of ${requestId} is waiting for its number; try again`);
       }
       const leaseFree = !lease || Number(lease.expiresAt) < Date.now();
-      if (leaseFree && (await this.acquireLease(requestYear))) {
+      if (leaseFree && (await this.acquireLease(series, requestYear))) {
         try {
-          await this.numberPending(requestYear, settle, deadline);
+          await this.numberPending(series, requestYear, settle, deadline);
         } finally {
-          await this.releaseLease(requestYear);
+          await this.releaseLease(series, requestYear);
         }
       }
       // Also after a round as holder that did not number ours (e.g. the index not showing it yet).
@@ -107,13 +197,34 @@ export class InvoicesRepository {
     }
   }
 
-  async update(invoiceNumber: string, changes: { pdfKey?: string; emailedAt?: string; financeCopiedAt?: string }) {
+  /** The document of a request once numbered. */
+  async findNumbered<D>(series: DocumentSeries, requestId: string): Promise<D | undefined> {
+    const link = await this.item(SERIES[series].request(requestId));
+    const numbered = link?.[SERIES[series].numberField];
+    return typeof numbered === 'string' ? this.linked<D>(series, numbered) : undefined;
+  }
+
+  private async linked<D>(series: DocumentSeries, documentNumber: string): Promise<D> {
+    const found = await this.document(series, documentNumber);
+    if (!found) throw new Error(`${series} ${documentNumber} is linked but missing`);
+    return found as D;
+  }
+
+  async update(invoiceNumber: string, changes: Delivery & { receiptSentAt?: string }) {
+    await this.updateDocument('INV', invoiceNumber, changes);
+  }
+
+  async updateCreditNote(creditNoteNumber: string, changes: Delivery & { refundId?: string }) {
+    await this.updateDocument('CN', creditNoteNumber, changes);
+  }
+
+  private async updateDocument(series: DocumentSeries, documentNumber: string, changes: object) {
     const entries = Object.entries(changes).filter(([, value]) => value !== undefined);
     if (entries.length === 0) return;
     await documents().send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: `INVOICE#${invoiceNumber}` },
+        Key: { pk: SERIES[series].document(documentNumber) },
         UpdateExpression: `SET ${entries.map(([field]) => `${field} = :${field}`).join(', ')}`,
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: Object.fromEntries(entries.map(([field, value]) => [`:${field}`, value])),
@@ -140,7 +251,7 @@ export class InvoicesRepository {
     const shipmentIds = [...((marked.Attributes?.requests as Set<string> | undefined) ?? [])].sort();
     const invoiceNumbers: string[] = [];
     for (const shipmentId of shipmentIds) {
-      const pk = requestKey({ orderId, shipmentId });
+      const pk = SERIES.INV.request(invoiceRequestId({ orderId, shipmentId }));
       try {
         await documents().send(
           new UpdateCommand({
@@ -160,12 +271,36 @@ export class InvoicesRepository {
   }
 
   /**
-   * Records the request once, together with its place in the order's list of requests, unless the
-   * order's requests were withdrawn (InvoiceWithdrawn); a retry finds it (pending or numbered) and
-   * just waits. Returns the year the request is numbered in (the one it was first made in).
+   * Records the request once (with its place in its group, unless the group was withdrawn:
+   * InvoiceWithdrawn); a retry finds it (pending or numbered) and just waits. Returns the year the
+   * request is numbered in (the one it was first made in).
    */
-  private async request(draft: Omit<Invoice, 'invoiceNumber'>, year: number, attempt = 0): Promise<number> {
-    const pk = requestKey(draft);
+  private async request(
+    series: DocumentSeries,
+    requestId: string,
+    draft: object,
+    year: number,
+    group?: RequestGroup,
+    attempt = 0,
+  ): Promise<number> {
+    const put = {
+      TableName: this.tableName,
+      Item: this.requestItem(series, requestId, draft, year),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    };
+    const stored = async () => {
+      const found = await this.item(SERIES[series].request(requestId));
+      return typeof found?.year === 'number' ? found.year : year;
+    };
+    if (!group) {
+      try {
+        await documents().send(new PutCommand(put));
+        return year;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        return stored();
+      }
+    }
     try {
       await documents().send(
         new TransactWriteCommand({
@@ -173,57 +308,53 @@ export class InvoicesRepository {
             {
               Update: {
                 TableName: this.tableName,
-                Key: { pk: `ORDER#${draft.orderId}` },
-                UpdateExpression: 'ADD requests :shipment',
+                Key: { pk: group.pk },
+                UpdateExpression: 'ADD requests :member',
                 ConditionExpression: 'attribute_not_exists(withdrawn)',
-                ExpressionAttributeValues: { ':shipment': new Set([draft.shipmentId]) },
+                ExpressionAttributeValues: { ':member': new Set([group.member]) },
               },
             },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  pk,
-                  orderId: draft.orderId,
-                  shipmentId: draft.shipmentId,
-                  year,
-                  pendingYear: String(year),
-                  requestedAt: `${new Date().toISOString()}#${draft.shipmentId}`,
-                  draft,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
+            { Put: put },
           ],
         }),
       );
       return year;
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
-      const [order, request] = error.CancellationReasons ?? [];
-      if (request?.Code === 'ConditionalCheckFailed') {
-        const stored = await this.item(pk);
-        return typeof stored?.year === 'number' ? stored.year : year;
-      }
-      if (order?.Code === 'ConditionalCheckFailed')
-        throw new InvoiceWithdrawn(`The invoice requests of order ${draft.orderId} were withdrawn`);
+      const [marker, request] = error.CancellationReasons ?? [];
+      if (request?.Code === 'ConditionalCheckFailed') return stored();
+      if (marker?.Code === 'ConditionalCheckFailed')
+        throw new InvoiceWithdrawn(`The ${series} requests of ${group.pk} were withdrawn`);
       // The order's shipments ask at the same moment and all write the order's item: try again here
       // (both writes are idempotent) rather than failing the task into the workflow's slower Retry.
-      if (order?.Code === 'TransactionConflict' && attempt < 8) {
+      if (marker?.Code === 'TransactionConflict' && attempt < 8) {
         await backoff(attempt, 10, 200);
-        return this.request(draft, year, attempt + 1);
+        return this.request(series, requestId, draft, year, group, attempt + 1);
       }
       throw error;
     }
   }
 
-  private async acquireLease(year: number): Promise<boolean> {
+  /** A request as queued for numbering (pending in its series' partition of the index, oldest first). */
+  requestItem(series: DocumentSeries, requestId: string, draft: object, year: number) {
+    return {
+      pk: SERIES[series].request(requestId),
+      requestId,
+      orderId: (draft as { orderId?: string }).orderId,
+      year,
+      pendingYear: SERIES[series].pending(year),
+      requestedAt: `${new Date().toISOString()}#${requestId}`,
+      draft,
+    };
+  }
+
+  private async acquireLease(series: DocumentSeries, year: number): Promise<boolean> {
     const now = Date.now();
     try {
       await documents().send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: `LEASE#${year}`, owner: this.owner, expiresAt: now + LEASE_MS },
+          Item: { pk: SERIES[series].lease(year), owner: this.owner, expiresAt: now + LEASE_MS },
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
           ExpressionAttributeValues: { ':now': now },
         }),
@@ -236,12 +367,12 @@ export class InvoicesRepository {
   }
 
   /** Lets the lease go at once (an update, not a delete: the next holder takes it over by condition). */
-  private async releaseLease(year: number): Promise<void> {
+  private async releaseLease(series: DocumentSeries, year: number): Promise<void> {
     try {
       await documents().send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: `LEASE#${year}` },
+          Key: { pk: SERIES[series].lease(year) },
           UpdateExpression: 'SET expiresAt = :zero',
           ConditionExpression: '#owner = :me',
           ExpressionAttributeNames: { '#owner': 'owner' },
@@ -255,60 +386,68 @@ export class InvoicesRepository {
   }
 
   /** Numbers the year's pending requests, oldest first, a batch per transaction, while the lease is ours. */
-  private async numberPending(year: number, settle: Settlement, deadline: number): Promise<void> {
+  private async numberPending(
+    series: DocumentSeries,
+    year: number,
+    settle: Settlement<unknown>,
+    deadline: number,
+  ): Promise<void> {
+    const keys = SERIES[series];
     const skipped = new Set<string>();
-    let last = await this.last(year);
+    let last = await this.last(series, year);
     let conflicts = 0;
     // Keep numbering while there is work and time; the lease is renewed by every batch.
     while (Date.now() < deadline) {
-      const pending = (await this.pending(year)).filter((r) => !skipped.has(r.pk)).slice(0, BATCH_SIZE);
+      const pending = (await this.pending(series, year))
+        .filter((r) => !skipped.has(requestIdOf(r)))
+        .slice(0, BATCH_SIZE);
       if (pending.length === 0) return;
-      const invoices: Invoice[] = pending.map((r, index) => ({
-        ...r.draft,
-        invoiceNumber: formatInvoiceNumber(year, last + index + 1),
+      const numbered = pending.map((r, index) => ({
+        requestId: requestIdOf(r),
+        document: { ...r.draft, [keys.numberField]: formatDocumentNumber(series, year, last + index + 1) },
       }));
-      // Each write's request (its key), so a refusal is traced back to the request concerned.
       const owners: (string | undefined)[] = [];
       const items: TransactItem[] = [];
-      const add = (item: TransactItem, owner?: string) => {
+      const add = (item: TransactItem, requestId?: string) => {
         items.push(item);
-        owners.push(owner);
+        owners.push(requestId);
       };
-      add(this.counterWrite(year, last, last + invoices.length));
-      add(this.leaseRenewal(year));
-      invoices.forEach((invoice) => {
-        const owner = requestKey(invoice);
+      add(this.counterWrite(series, year, last, last + numbered.length));
+      add(this.leaseRenewal(series, year));
+      for (const { requestId, document } of numbered) {
+        const documentNumber = String(document[keys.numberField]);
         add(
           {
             Put: {
               TableName: this.tableName,
-              Item: { pk: `INVOICE#${invoice.invoiceNumber}`, ...invoice },
+              Item: { pk: keys.document(documentNumber), ...document, ...keys.indexed(document) },
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           },
-          owner,
+          requestId,
         );
         add(
           {
             Update: {
               TableName: this.tableName,
-              Key: { pk: owner },
-              UpdateExpression: 'SET invoiceNumber = :n REMOVE pendingYear, requestedAt, draft',
+              Key: { pk: keys.request(requestId) },
+              UpdateExpression: 'SET #number = :n REMOVE pendingYear, requestedAt, draft',
               ConditionExpression:
-                'attribute_exists(pk) AND attribute_not_exists(invoiceNumber) AND attribute_not_exists(withdrawn)',
-              ExpressionAttributeValues: { ':n': invoice.invoiceNumber },
+                'attribute_exists(pk) AND attribute_not_exists(#number) AND attribute_not_exists(withdrawn)',
+              ExpressionAttributeNames: { '#number': keys.numberField },
+              ExpressionAttributeValues: { ':n': documentNumber },
             },
           },
-          owner,
+          requestId,
         );
-      });
+      }
       // Settlement writes belong to the batch as a whole (one update per customer); a refusal there
       // is traced back to a single request by numbering that request alone.
-      const single = invoices.length === 1 && invoices[0] ? requestKey(invoices[0]) : undefined;
-      for (const item of settle(invoices)) add(item, single);
+      const batch = numbered.map((n) => n.document);
+      for (const item of settle(batch)) add(item, numbered.length === 1 ? numbered[0]?.requestId : undefined);
       try {
         await documents().send(new TransactWriteCommand({ TransactItems: items }));
-        last += invoices.length;
+        last += numbered.length;
         conflicts = 0;
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
@@ -316,20 +455,19 @@ export class InvoicesRepository {
         const refused = (index: number) => reasons[index]?.Code === 'ConditionalCheckFailed';
         if (refused(1)) return; // the lease expired and was taken over: the new holder goes on
         if (refused(0)) {
-          last = await this.last(year); // numbered by a previous holder we overlapped with
+          last = await this.last(series, year); // numbered by a previous holder we overlapped with
           continue;
         }
         const refusedRequests = new Set(owners.filter((owner, index) => owner && refused(index)) as string[]);
         if (refusedRequests.size > 0) {
           // Already numbered (an index read behind the table) or a settlement refused for this request.
-          for (const pk of refusedRequests)
-            if (typeof (await this.item(pk))?.invoiceNumber !== 'string') skipped.add(pk);
+          for (const id of refusedRequests) if (!(await this.findNumbered(series, id))) skipped.add(id);
           continue;
         }
         const transient = ['None', 'TransactionConflict', 'ThrottlingError'];
         if (reasons.some((r) => r.Code && !transient.includes(r.Code))) {
           // A settlement of a batch refused: number these one at a time to find the order concerned.
-          for (const r of pending.slice(1)) skipped.add(r.pk);
+          for (const r of pending.slice(1)) skipped.add(requestIdOf(r));
           continue;
         }
         await backoff(++conflicts, 10, 200); // a conflict on a customer, or throttling: try again
@@ -337,11 +475,11 @@ export class InvoicesRepository {
     }
   }
 
-  private counterWrite(year: number, last: number, next: number): TransactItem {
+  private counterWrite(series: DocumentSeries, year: number, last: number, next: number): TransactItem {
     return {
       Put: {
         TableName: this.tableName,
-        Item: { pk: `COUNTER#${year}`, last: next },
+        Item: { pk: SERIES[series].counter(year), last: next },
         ...(last === 0
           ? { ConditionExpression: 'attribute_not_exists(pk)' }
           : {
@@ -353,11 +491,11 @@ export class InvoicesRepository {
     };
   }
 
-  private leaseRenewal(year: number): TransactItem {
+  private leaseRenewal(series: DocumentSeries, year: number): TransactItem {
     return {
       Update: {
         TableName: this.tableName,
-        Key: { pk: `LEASE#${year}` },
+        Key: { pk: SERIES[series].lease(year) },
         UpdateExpression: 'SET expiresAt = :expires',
         ConditionExpression: '#owner = :me',
         ExpressionAttributeNames: { '#owner': 'owner' },
@@ -366,32 +504,33 @@ export class InvoicesRepository {
     };
   }
 
-  private async last(year: number): Promise<number> {
-    const counter = await this.item(`COUNTER#${year}`);
+  private async last(series: DocumentSeries, year: number): Promise<number> {
+    const counter = await this.item(SERIES[series].counter(year));
     return typeof counter?.last === 'number' ? counter.last : 0;
   }
 
-  private async pending(year: number): Promise<PendingRequest[]> {
+  private async pending(series: DocumentSeries, year: number): Promise<PendingRequest[]> {
     const result = await documents().send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: PENDING_INDEX,
         KeyConditionExpression: 'pendingYear = :year',
-        ExpressionAttributeValues: { ':year': String(year) },
+        ExpressionAttributeValues: { ':year': SERIES[series].pending(year) },
         Limit: BATCH_SIZE * 2,
       }),
     );
     return (result.Items ?? []) as PendingRequest[];
   }
 
-  private async invoice(invoiceNumber: string): Promise<StoredInvoice> {
-    const invoice = await this.item(`INVOICE#${invoiceNumber}`);
-    if (!invoice) throw new Error(`Invoice ${invoiceNumber} is linked but missing`);
-    const { pk: _pk, ...fields } = invoice;
-    return fields as unknown as StoredInvoice;
+  /** A numbered document without its storage attributes (key and index fields). */
+  private async document(series: DocumentSeries, documentNumber: string): Promise<Record<string, unknown> | undefined> {
+    const stored = await this.item(SERIES[series].document(documentNumber));
+    if (!stored) return undefined;
+    const { pk: _pk, openYear: _openYear, ...fields } = stored;
+    return fields;
   }
 
-  private async item(pk: string): Promise<Record<string, unknown> | undefined> {
+  protected async item(pk: string): Promise<Record<string, unknown> | undefined> {
     const result = await documents().send(
       new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }),
     );

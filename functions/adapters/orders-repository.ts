@@ -12,6 +12,8 @@ import { documents } from './clients.ts';
  *  - `RESERVATION`: the stock it holds (written with the stock, see catalog-repository)
  *  - `SHIPMENT#<id>`: one per shipment, with the carrier's tracking number (GSI byTrackingNumber)
  *    and the task token of the workflow waiting for its delivery.
+ *  An order waiting for an approver names its approval (`approval`); the approval request itself,
+ *  with its task token, is in the approvals table (approvals-repository).
  */
 export const ORDER_SK = 'ORDER';
 export const RESERVATION_SK = 'RESERVATION';
@@ -165,6 +167,28 @@ export class OrdersRepository {
       // The order is already further along: record the stage, keep the status.
       return this.recordStage(orderId, stage, at, { set: changes.set, whileOpen: changes.whileOpen });
     }
+  }
+
+  /**
+   * The order's side of an approval request, a write for the approvals repository's transaction:
+   * the order names its approval (once) and its timeline gets ApprovalRequested, while it is open.
+   */
+  approvalRequested(orderId: string, approval: { approvalId: string; reasons: string[] }, at: Date) {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { orderId, sk: ORDER_SK },
+        UpdateExpression: 'SET approval = :approval, #stages.#stage = :at, #updatedAt = :at',
+        ConditionExpression: `${NOT_CLOSED} AND attribute_not_exists(approval)`,
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#stages': 'stages',
+          '#stage': 'ApprovalRequested',
+          '#updatedAt': 'updatedAt',
+        },
+        ExpressionAttributeValues: { ':approval': approval, ':at': at.toISOString(), ...closedValues },
+      },
+    };
   }
 
   /**

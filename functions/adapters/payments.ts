@@ -28,6 +28,12 @@ export interface PaymentProvider {
    * captured in full is not voided: PaymentAlreadyCaptured.
    */
   void(request: { authorizationKey: string }): Promise<{ captures: Capture[] }>;
+  /**
+   * Refunds part or all of the payment captured under `authorizationKey` (its captures together).
+   * Idempotent by `refundKey` (the credit-note request): a retried refund returns the first one's id
+   * and moves no more money. Never more than was captured (PaymentDeclined).
+   */
+  refund(request: { refundKey: string; authorizationKey: string; amount: number }): Promise<{ refundId: string }>;
 }
 
 export interface Capture {
@@ -145,7 +151,36 @@ export class SandboxPaymentProvider implements PaymentProvider {
     ledger.set(request.authorizationKey, { ...known, status: 'VOIDED', captures });
     return { captures };
   }
+
+  async refund(request: { refundKey: string; authorizationKey: string; amount: number }) {
+    const repeated = sandboxRefunds.get(request.refundKey);
+    if (repeated) return { refundId: repeated.refundId };
+    const known = ledger.get(request.authorizationKey);
+    // What the shipments captured stays refundable after the rest of the authorization was voided.
+    const captured = (known?.captures ?? []).reduce((sum, c) => sum + c.amount, 0);
+    if (known?.status === 'VOIDED' && captured === 0)
+      throw new PaymentDeclined('The authorization was voided; nothing was captured to refund');
+    const refunded = [...sandboxRefunds.values()]
+      .filter((r) => r.authorizationKey === request.authorizationKey)
+      .reduce((sum, r) => sum + r.amount, 0);
+    // Unknown captures mean authorized by another instance of the sandbox (its books are per process).
+    if (known?.captures && refunded + request.amount > captured)
+      throw new PaymentDeclined(`Refund of ${request.amount} exceeds what is left to refund (${captured - refunded})`);
+    const refundId = `re_${crypto.randomUUID().replaceAll('-', '').slice(0, 20)}`;
+    sandboxRefunds.set(request.refundKey, {
+      refundId,
+      authorizationKey: request.authorizationKey,
+      amount: request.amount,
+    });
+    return { refundId };
+  }
 }
+
+/** The sandbox's refunds by refund key: what tests read to see a refund happened once. */
+export const sandboxRefunds = sandboxState(
+  'payments-refunds',
+  () => new Map<string, { refundId: string; authorizationKey: string; amount: number }>(),
+);
 
 /** Keys authorized with `tok_void_error`. */
 const voidFailingKeys = sandboxState('payments-void-failing', () => new Set<string>());

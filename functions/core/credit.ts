@@ -25,3 +25,15 @@ export function creditLimitExceeded(
     `Order total ${orderTotal} exceeds the remaining credit ${remaining} of customer ${customer.customerId}`,
   );
 }
+
+/** What is left of the customer's credit (negative when over the limit). */
+export const remainingCredit = (customer: Pick<Customer, 'creditLimit' | 'creditUsed'>): number =>
+  customer.creditLimit - customer.creditUsed;
+
+/**
+ * The ceiling of an approved order's hold. The rule: an approver's approval lifts the credit limit
+ * for this order alone — its hold is taken whatever credit is in use, so creditUsed may go above
+ * the limit by this order, and later orders see no credit left. The hold is still one guarded
+ * write (taken once, never after the order's credit was released).
+ */
+export const APPROVED_CREDIT_CEILING = Number.MAX_SAFE_INTEGER;

@@ -124,3 +124,27 @@ export class InvoiceNotDelivered extends Error {
 export class InvoiceWithdrawn extends DomainError {
   override name = 'InvoiceWithdrawn';
 }
+
+/**
+ * A credit note cannot be issued as asked: more than the invoice's uncredited amount (or, on account,
+ * its outstanding amount), an unknown SKU, or nothing left to credit. The message says which.
+ */
+export class CreditNoteRefused extends DomainError {
+  override name = 'CreditNoteRefused';
+}
+
+/** A payment on account cannot be recorded: more than outstanding, a card-paid invoice, a reused reference. */
+export class PaymentRefused extends DomainError {
+  override name = 'PaymentRefused';
+  constructor(
+    message: string,
+    readonly reason: 'exceeds_outstanding' | 'not_on_account' | 'not_open' | 'reference_reused',
+  ) {
+    super(message);
+  }
+}
+
+/** An approver rejected the order (SendTaskFailure of AwaitApproval): a business outcome, the order is REJECTED. */
+export class ApprovalRejected extends DomainError {
+  override name = 'ApprovalRejected';
+}

@@ -1,11 +1,17 @@
 import { z } from 'zod';
 import { RESOURCE_SERVER, routeScopes, SCOPE_NAMES } from './access.ts';
 import {
+  ApprovalDecisionRequest,
   CarrierWebhook,
+  CreditNote,
+  CreditNoteRequest,
   Customer,
   Failure,
+  Invoice,
+  InvoiceStatus,
   OrderRequest,
   OrderStatus,
+  PaymentRequest,
   PricedLine,
   PrincipalView,
   Product,
@@ -46,6 +52,21 @@ const OrderView = z.object({
   failure: Failure.optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
+});
+
+const TaxSummary = z.array(
+  z.object({ rateBasisPoints: z.number().int(), net: z.number().int(), tax: z.number().int() }),
+);
+const InvoiceView = Invoice.omit({ creditedLines: true }).extend({
+  taxSummary: TaxSummary,
+  outstanding: z.number().int(),
+  pdf: z.string().nullable(),
+});
+const CreditNoteView = CreditNote.extend({ taxSummary: TaxSummary, pdf: z.string().nullable() });
+const numberParameter = [{ name: 'number', in: 'path', required: true, schema: { type: 'string' } }];
+const pdf = (description: string) => ({
+  description,
+  content: { 'application/pdf': { schema: { type: 'string', contentMediaType: 'application/pdf' } } },
 });
 
 const json = (type: z.ZodType, description: string) => ({
@@ -180,6 +201,106 @@ function contract(serverUrl: string) {
               ),
               'Customers',
             ),
+          },
+        },
+      },
+      '/invoices': {
+        get: {
+          summary: 'Invoices by payment status, in number order, a page at a time',
+          parameters: [
+            { name: 'status', in: 'query', required: true, schema: schema(InvoiceStatus) },
+            { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100 } },
+            { name: 'cursor', in: 'query', required: false, schema: { type: 'string' } },
+          ],
+          responses: {
+            '200': json(z.object({ invoices: z.array(InvoiceView), cursor: z.string().nullable() }), 'A page'),
+            '400': error('Invalid status, limit or cursor'),
+          },
+        },
+      },
+      '/invoices/{number}': {
+        get: {
+          summary: 'An invoice: legal details, lines, VAT per rate, due date, payment status',
+          parameters: numberParameter,
+          responses: { '200': json(InvoiceView, 'The invoice'), '404': error('Unknown invoice') },
+        },
+      },
+      '/invoices/{number}/pdf': {
+        get: {
+          summary: 'The invoice PDF as issued',
+          parameters: numberParameter,
+          responses: { '200': pdf('The PDF'), '404': error('Unknown invoice or PDF not stored yet') },
+        },
+      },
+      '/invoices/{number}/credit-notes': {
+        post: {
+          summary: 'Issue a credit note (omit lines to credit everything not credited yet); refunds card payments',
+          parameters: [
+            ...numberParameter,
+            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } },
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(CreditNoteRequest) } } },
+          responses: {
+            '201': json(CreditNoteView, 'The credit note'),
+            '400': error('Invalid body'),
+            '404': error('Unknown invoice'),
+            '422': error('More than may be credited, or an SKU not on the invoice'),
+          },
+        },
+      },
+      '/invoices/{number}/payments': {
+        post: {
+          summary: 'Record a payment on account (once per reference)',
+          parameters: numberParameter,
+          requestBody: { required: true, content: { 'application/json': { schema: schema(PaymentRequest) } } },
+          responses: {
+            '201': json(z.object({ invoice: InvoiceView, payment: PaymentRequest }), 'Recorded'),
+            '200': json(z.object({ invoice: InvoiceView, payment: PaymentRequest }), 'Already recorded (replay)'),
+            '400': error('Invalid body'),
+            '404': error('Unknown invoice'),
+            '409': error('Card-paid or settled invoice, or the reference was used with another amount'),
+            '422': error('More than outstanding'),
+          },
+        },
+      },
+      '/credit-notes/{number}': {
+        get: {
+          summary: 'A credit note',
+          parameters: numberParameter,
+          responses: { '200': json(CreditNoteView, 'The credit note'), '404': error('Unknown credit note') },
+        },
+      },
+      '/credit-notes/{number}/pdf': {
+        get: {
+          summary: 'The credit note PDF as issued',
+          parameters: numberParameter,
+          responses: { '200': pdf('The PDF'), '404': error('Unknown credit note or PDF not stored yet') },
+        },
+      },
+      '/approvals/{approvalId}': {
+        post: {
+          summary:
+            "An approver's decision on an order waiting in AwaitApproval; the signature is the e-mailed link's `signature` query parameter, sent in the body",
+          parameters: [{ name: 'approvalId', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: schema(ApprovalDecisionRequest) } },
+          },
+          responses: {
+            '200': json(
+              z.object({
+                approvalId: z.string(),
+                orderId: z.string(),
+                status: z.enum(['APPROVED', 'REJECTED']),
+                decidedBy: z.string(),
+              }),
+              'Decision recorded; the order goes on (approved) or is rejected',
+            ),
+            '400': error('Malformed approval id or body, naming each field'),
+            '403': error('The signature is not the one of this approval'),
+            '404': error('Unknown approval'),
+            '409': error('Already decided: a decision link works once'),
+            '410': error('Expired, or the order no longer waits for a decision'),
           },
         },
       },

@@ -41,12 +41,22 @@ export function newOrder(args: {
  * The order's history, oldest first, derived from the stage times; the capture names who placed it,
  * as the viewer may see them (principalFor).
  */
-export function timelineOf(order: Pick<Order, 'stages' | 'placedBy'>, viewer: Viewer): TimelineEntry[] {
+export function timelineOf(order: Pick<Order, 'stages' | 'placedBy' | 'approval'>, viewer: Viewer): TimelineEntry[] {
   const by = order.placedBy && principalLabel(principalFor(order.placedBy, viewer));
+  const approval = order.approval;
+  const decidedBy = approval?.decidedBy && principalLabel(principalFor(approval.decidedBy, viewer));
   return Object.entries(order.stages)
-    .map(([type, at]) => (type === 'OrderReceived' && by ? { at, type, by } : { at, type }))
+    .map(([type, at]): TimelineEntry => {
+      if (type === 'OrderReceived' && by) return { at, type, by };
+      // The approver's decision names who made it and carries their comment.
+      if (DECISION_STAGES.includes(type) && decidedBy)
+        return { at, type, by: decidedBy, ...(approval?.comment ? { comment: approval.comment } : {}) };
+      return { at, type };
+    })
     .sort((a, b) => a.at.localeCompare(b.at) || a.type.localeCompare(b.type));
 }
+
+const DECISION_STAGES: readonly string[] = ['ApprovalGranted', 'ApprovalRejected'];
 
 /**
  * Failure codes whose messages are ours (domain errors and the workflow's own Pass states): they
@@ -62,7 +72,11 @@ const OWN_MESSAGES = new Set([
   'PaymentDeclined',
   'ShipmentLost',
   'DeliveryNotConfirmed',
+  'ApprovalRejected',
+  'ApprovalTimedOut',
   'InvoiceNumbersExhausted',
+  'CreditNoteRefused',
+  'PaymentRefused',
   // Failures after capture say what is missing (their messages carry error names and invoice numbers only).
   'InvoiceNotIssued',
   'InvoiceNotDelivered',
@@ -200,4 +214,13 @@ export function interruptedFailure(
 /** Order cycle time in seconds from capture to a terminal stage. */
 export function cycleTimeSeconds(order: Pick<Order, 'createdAt'>, endedAt: Date): number {
   return Math.max(0, Math.round((endedAt.getTime() - Date.parse(order.createdAt)) / 1000));
+}
+
+/** The lines and totals ValidateOrder priced: every stage after it needs them, so their absence is a bug. */
+export function pricedOf(order: Pick<Order, 'orderId' | 'lines' | 'totals'>): {
+  lines: NonNullable<Order['lines']>;
+  totals: NonNullable<Order['totals']>;
+} {
+  if (!order.lines || !order.totals) throw new Error(`Order ${order.orderId} has not been priced`);
+  return { lines: order.lines, totals: order.totals };
 }

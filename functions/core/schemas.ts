@@ -220,7 +220,28 @@ export const PrincipalView = Principal.partial({ id: true });
  * `by` names the principal where a caller did it, not the workflow: `client:<id>` or
  * `user:<name>`, or to machine clients `user` / `user (<role>)`.
  */
-export const TimelineEntry = z.object({ at: Timestamp, type: z.string(), by: z.string().optional() });
+export const TimelineEntry = z.object({
+  at: Timestamp,
+  type: z.string(),
+  by: z.string().optional(),
+  /** An approver's comment on their decision (ApprovalGranted / ApprovalRejected). */
+  comment: z.string().optional(),
+});
+
+/** Why an order waits for an approver: over the customer's remaining credit, or above the high-value threshold. */
+export const ApprovalReason = z.enum(['credit_limit', 'high_value']);
+/** ValidateOrder's verdict, carried by the execution to the NeedsApproval choice and AwaitApproval. */
+export const ApprovalNeed = z.object({ required: z.boolean(), reasons: z.array(ApprovalReason) });
+export const ApprovalStatus = z.enum(['PENDING', 'APPROVED', 'REJECTED', 'EXPIRED']);
+
+/** The approval as the order carries it, for its timeline: who decided, and their comment. */
+export const OrderApproval = z.object({
+  approvalId: z.string(),
+  reasons: z.array(ApprovalReason),
+  decision: z.enum(['approve', 'reject']).optional(),
+  decidedBy: Principal.optional(),
+  comment: z.string().optional(),
+});
 
 export const Order = z.object({
   orderId: OrderId,
@@ -245,6 +266,8 @@ export const Order = z.object({
   /** One invoice per shipment, in the order they were issued. */
   invoices: z.array(OrderInvoice).optional(),
   failure: Failure.optional(),
+  /** Set when the order waited for an approver (AwaitApproval); the record itself is in the approvals table. */
+  approval: OrderApproval.optional(),
   /**
    * Set (once) when the reconciler starts compensating an interrupted order: from then on, forward
    * steps still running refuse to act (no authorization, no booking), so nothing is re-created.
@@ -311,6 +334,26 @@ export const StockLevel = z.object({
   available: z.number().int('must be a whole number').nonnegative().max(1_000_000_000),
 });
 
+/** The seller's legal details as printed on every invoice and credit note (functions/core/seller.ts). */
+export const SellerDetails = z.object({
+  legalName: z.string(),
+  address: z.array(z.string()),
+  vatId: z.string(),
+  registration: z.string(),
+  bank: z.object({ name: z.string(), iban: z.string(), bic: z.string() }),
+  email: z.string(),
+});
+
+/** Payment status of an invoice: `credited` once credit notes cover all of it. */
+export const InvoiceStatus = z.enum(['open', 'paid', 'overdue', 'credited']);
+
+/** What one invoice line's credit notes took back so far (by SKU). */
+export const CreditedLine = z.object({
+  quantity: z.number().int().nonnegative(),
+  net: MinorUnits,
+  tax: MinorUnits,
+});
+
 export const Invoice = z.object({
   invoiceNumber: z.string(),
   orderId: OrderId,
@@ -318,17 +361,86 @@ export const Invoice = z.object({
   shipmentId: z.string(),
   customerId: CustomerId,
   customerName: z.string(),
+  /** Where the invoice, credit notes and receipts go: the customer's billing e-mail. */
   customerEmail: z.email(),
+  /** The buyer's VAT id, when the customer has one (printed on the document). */
+  customerVatId: z.string().optional(),
+  seller: SellerDetails,
   issuedAt: Timestamp,
+  /** Card: the issue date (paid at issue); on account: issue date + the customer's net days. */
+  dueDate: Timestamp,
   currency: Currency,
   lines: z.array(PricedLine),
   totals: Totals,
   billingAddress: Address,
   paymentMethod: z.enum(['card', 'on_account']),
-  /** Absent on invoices issued before tax treatments were recorded. */
+  /** The order's tax treatment (`reverse_charge` prints the reverse-charge note); absent on invoices issued before treatments were recorded. */
   taxTreatment: TaxTreatment.optional(),
-  customerVatId: VatId.optional(),
+  status: InvoiceStatus,
+  amountPaid: MinorUnits,
+  amountCredited: MinorUnits,
+  /** Per SKU, what credit notes took back already: a partial credit note never exceeds a line. */
+  creditedLines: z.record(z.string(), CreditedLine).optional(),
 });
+
+/** One line of a credit note: what of an invoice line it takes back. */
+export const CreditNoteLine = z.object({
+  sku: Sku,
+  name: z.string(),
+  quantity: z.number().int().nonnegative(),
+  taxRateBasisPoints: z.number().int().nonnegative(),
+  net: MinorUnits,
+  tax: MinorUnits,
+});
+
+export const CreditNote = z.object({
+  creditNoteNumber: z.string(),
+  /** The request it was issued for: the refund and the numbering are keyed by it. */
+  requestId: z.string(),
+  invoiceNumber: z.string(),
+  orderId: OrderId,
+  customerId: CustomerId,
+  customerName: z.string(),
+  customerEmail: z.email(),
+  customerVatId: z.string().optional(),
+  seller: SellerDetails,
+  billingAddress: Address,
+  issuedAt: Timestamp,
+  currency: Currency,
+  reason: z.string(),
+  lines: z.array(CreditNoteLine),
+  totals: Totals,
+  paymentMethod: z.enum(['card', 'on_account']),
+  /** Card: the refund through the payment provider; on account: the customer's balance reduced. */
+  settlement: z.enum(['refund', 'balance']),
+});
+
+const reasonText = plainText().trim().min(1, 'is required').max(500, 'must be at most 500 characters');
+
+export const CreditNoteRequest = z.object({
+  reason: reasonText,
+  lines: z
+    .array(
+      z.object({
+        sku: Sku,
+        quantity: z.number().int('must be a whole number').positive('must be at least 1').max(10_000),
+      }),
+    )
+    .min(1, 'must contain at least one line; omit it to credit the whole remaining amount')
+    .max(50)
+    .optional(),
+});
+
+export const PaymentRequest = z.object({
+  amount: z.number().int('must be an integer amount in minor units (cents)').positive('must be more than 0'),
+  reference: plainText().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
+  receivedAt: Timestamp,
+});
+
+export const InvoiceNumber = z.string().regex(/^INV-\d{4}-\d{6}$/, 'is not an invoice number (INV-<year>-<6 digits>)');
+export const CreditNoteNumber = z
+  .string()
+  .regex(/^CN-\d{4}-\d{6}$/, 'is not a credit note number (CN-<year>-<6 digits>)');
 
 export const CarrierEventStatus = z.enum(['IN_TRANSIT', 'DELIVERED', 'LOST']);
 export const CarrierWebhook = z.object({
@@ -382,9 +494,64 @@ export type Order = z.infer<typeof Order>;
 export type Customer = z.infer<typeof Customer>;
 export type Product = z.infer<typeof Product>;
 export type Invoice = z.infer<typeof Invoice>;
+export type InvoiceStatus = z.infer<typeof InvoiceStatus>;
+export type SellerDetails = z.infer<typeof SellerDetails>;
+export type CreditedLine = z.infer<typeof CreditedLine>;
+export type CreditNote = z.infer<typeof CreditNote>;
+export type CreditNoteLine = z.infer<typeof CreditNoteLine>;
+export type CreditNoteRequest = z.infer<typeof CreditNoteRequest>;
+export type PaymentRequest = z.infer<typeof PaymentRequest>;
 export type Address = z.infer<typeof Address>;
 export type CarrierWebhook = z.infer<typeof CarrierWebhook>;
 export type CaughtError = z.infer<typeof CaughtError>;
 export type Principal = z.infer<typeof Principal>;
 export type PrincipalView = z.infer<typeof PrincipalView>;
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
+
+/** An approval request (approvals table, one per order): the task token it resumes, and the decision once made. */
+export const ApprovalRecord = z.object({
+  approvalId: z.string(),
+  orderId: OrderId,
+  customerId: CustomerId,
+  taskToken: z.string(),
+  reasons: z.array(ApprovalReason),
+  status: ApprovalStatus,
+  summary: z.object({
+    customerName: z.string(),
+    currency: Currency,
+    paymentMethod: z.enum(['card', 'on_account']),
+    lines: z.array(PricedLine),
+    totals: Totals,
+    /** On account: the customer's remaining credit when the approval was requested. */
+    remainingCredit: z.number().int().optional(),
+  }),
+  requestedAt: Timestamp,
+  expiresAt: Timestamp,
+  emailedAt: Timestamp.optional(),
+  decidedAt: Timestamp.optional(),
+  decidedBy: Principal.optional(),
+  comment: z.string().optional(),
+  /** The waiting workflow was told the decision (SendTaskSuccess/Failure answered). */
+  resumed: z.boolean().optional(),
+});
+
+/** The random id of an approval request, as its decision link carries it. */
+export const ApprovalId = z.string().regex(/^apr-[0-9a-f]{32}$/, 'is not an approval id');
+
+/** POST /approvals/{approvalId}: the signature is the one of the e-mailed link, carried in the body. */
+export const ApprovalDecisionRequest = z.object({
+  decision: z.enum(['approve', 'reject']),
+  comment: plainText().trim().max(500, 'must be at most 500 characters').optional(),
+  signature: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64 hex digits of the decision link'),
+});
+
+export const RequestApprovalInput = OrderRef.extend({
+  taskToken: z.string().min(1),
+  reasons: z.array(ApprovalReason).min(1),
+  timeoutSeconds: z.number().int().positive(),
+});
+
+export type ApprovalReason = z.infer<typeof ApprovalReason>;
+export type ApprovalNeed = z.infer<typeof ApprovalNeed>;
+export type ApprovalRecord = z.infer<typeof ApprovalRecord>;
+export type OrderApproval = z.infer<typeof OrderApproval>;

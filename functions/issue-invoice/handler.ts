@@ -3,11 +3,13 @@ import { renderInvoicePdf } from '../adapters/invoice-pdf.ts';
 import { Mailer } from '../adapters/mailer.ts';
 import { InvoiceNotDelivered } from '../core/errors.ts';
 import { invoiceYear } from '../core/invoice-number.ts';
+import { invoiceDraft } from '../core/invoicing.ts';
 import { formatMoney } from '../core/money.ts';
 import { AllocationRef } from '../core/schemas.ts';
+import { SELLER } from '../core/seller.ts';
 import { shipmentCharge, shipmentIdOf } from '../core/shipment.ts';
 import { taxNote } from '../core/tax.ts';
-import { optionalEnv, requireEnv } from '../lib/config.ts';
+import { requireEnv } from '../lib/config.ts';
 import {
   clock,
   creditLedger,
@@ -27,10 +29,6 @@ const credit = creditLedger();
 const documents = new DocumentStore(requireEnv('DOCUMENTS_BUCKET_NAME'));
 const mailer = new Mailer(requireEnv('SENDER_EMAIL'), process.env.SES_CONFIGURATION_SET || undefined);
 const financeEmail = requireEnv('FINANCE_EMAIL');
-const seller = {
-  name: optionalEnv('SELLER_NAME', 'Sales Orders Ltd'),
-  address: optionalEnv('SELLER_ADDRESS', '1 Commerce Street, Dublin, IE'),
-};
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
 /** Time kept back from the function's timeout for the PDF, S3 and the e-mails after the number. */
 const AFTER_NUMBER_MS = 20_000;
@@ -51,24 +49,21 @@ export const handler = workflowTask(AllocationRef, async ({ orderId, allocationI
   const shipmentId = shipmentIdOf(orderId, allocationId);
   const charge = shipmentCharge(order, allocationId);
   const issuedAt = clock();
+  // The shipment's invoice: the order's document (seller, buyer, due date, payment status) over the
+  // shipment's charge (its lines priced as on the order, VAT per rate; see shipmentCharge).
+  const draft = invoiceDraft({
+    order: { ...order, lines: charge.lines, totals: charge.totals },
+    customer,
+    seller: SELLER,
+    issuedAt,
+  });
   const invoice = await invoices.issue(
-    {
-      orderId,
-      shipmentId,
-      customerId: customer.customerId,
-      customerName: customer.name,
-      customerEmail: customer.email,
-      issuedAt: issuedAt.toISOString(),
-      currency: order.currency,
-      lines: charge.lines,
-      totals: charge.totals,
-      billingAddress: order.shippingAddress,
-      paymentMethod: order.payment.method,
-      ...(order.taxTreatment ? { taxTreatment: order.taxTreatment } : {}),
-      ...(customer.taxProfile.vatId ? { customerVatId: customer.taxProfile.vatId } : {}),
-    },
+    { ...draft, shipmentId, ...(order.taxTreatment ? { taxTreatment: order.taxTreatment } : {}) },
     invoiceYear(issuedAt),
-    { settle, waitMs: Math.max(1_000, Math.min(20_000, context.getRemainingTimeInMillis() - AFTER_NUMBER_MS)) },
+    {
+      settle,
+      waitMs: Math.max(1_000, Math.min(20_000, context.getRemainingTimeInMillis() - AFTER_NUMBER_MS)),
+    },
   );
   const number = invoice.invoiceNumber;
   const pdfKey = `invoices/${number.slice(4, 8)}/${number}.pdf`;
@@ -88,7 +83,7 @@ export const handler = workflowTask(AllocationRef, async ({ orderId, allocationI
 async function deliver(invoice: Awaited<ReturnType<typeof invoices.issue>>, pdfKey: string): Promise<void> {
   // Rendered only when a step still needs it: a retry after everything was done does no work.
   if (invoice.pdfKey && invoice.emailedAt && invoice.financeCopiedAt) return;
-  const pdf = renderInvoicePdf(invoice, seller);
+  const pdf = renderInvoicePdf(invoice);
   const number = invoice.invoiceNumber;
   if (!invoice.pdfKey) {
     await documents.put(pdfKey, pdf, 'application/pdf');
@@ -105,10 +100,12 @@ async function deliver(invoice: Awaited<ReturnType<typeof invoices.issue>>, pdfK
         `Dear ${invoice.customerName},`,
         '',
         `thank you for your order ${invoice.orderId}. Your invoice ${number} over ${total} is attached.`,
-        invoice.paymentMethod === 'card' ? 'It has been paid by card.' : 'Please pay within 30 days.',
+        invoice.paymentMethod === 'card'
+          ? 'It has been paid by card.'
+          : `Please pay by ${invoice.dueDate.slice(0, 10)} to IBAN ${invoice.seller.bank.iban}.`,
         ...(note ? ['', `${note}.`] : []),
         '',
-        seller.name,
+        invoice.seller.legalName,
       ].join('\n'),
       attachments,
     });
@@ -121,7 +118,7 @@ async function deliver(invoice: Awaited<ReturnType<typeof invoices.issue>>, pdfK
       subject: `Invoice ${number} for order ${invoice.orderId} (finance copy)`,
       text: [
         `Invoice ${number} for order ${invoice.orderId}, customer ${invoice.customerId}: ${total},`,
-        invoice.paymentMethod === 'card' ? 'paid by card.' : 'on account, due in 30 days.',
+        invoice.paymentMethod === 'card' ? 'paid by card.' : `on account, due ${invoice.dueDate.slice(0, 10)}.`,
       ].join(' '),
       attachments,
     });

@@ -1,7 +1,9 @@
+import { ApprovalsRepository } from '../adapters/approvals-repository.ts';
 import { SandboxCarrier } from '../adapters/carrier.ts';
 import { CatalogRepository, StockLedger } from '../adapters/catalog-repository.ts';
 import { CreditLedger, CustomersRepository } from '../adapters/customers-repository.ts';
 import { EventPublisher } from '../adapters/event-publisher.ts';
+import { InvoiceLedger } from '../adapters/invoice-ledger.ts';
 import { InvoicesRepository } from '../adapters/invoices-repository.ts';
 import { OrdersRepository } from '../adapters/orders-repository.ts';
 import { SandboxPaymentProvider } from '../adapters/payments.ts';
@@ -21,6 +23,14 @@ export const stockLedger = () => new StockLedger(requireEnv('PRODUCTS_TABLE_NAME
 export const customersRepository = () => new CustomersRepository(requireEnv('CUSTOMERS_TABLE_NAME'));
 export const creditLedger = () => new CreditLedger(requireEnv('CUSTOMERS_TABLE_NAME'), requireEnv('ORDERS_TABLE_NAME'));
 export const invoicesRepository = () => new InvoicesRepository(requireEnv('INVOICES_TABLE_NAME'));
+/** `balances: false` for the readers and the overdue sweep, which never touch a customer. */
+export const invoiceLedger = (invoices: InvoicesRepository = invoicesRepository(), { balances = true } = {}) =>
+  new InvoiceLedger(
+    invoices,
+    requireEnv('INVOICES_TABLE_NAME'),
+    balances ? requireEnv('CUSTOMERS_TABLE_NAME') : undefined,
+  );
+export const approvalsRepository = () => new ApprovalsRepository(requireEnv('APPROVALS_TABLE_NAME'));
 export const eventPublisher = () => new EventPublisher(requireEnv('EVENT_BUS_NAME'));
 export const workflowStarter = () => new WorkflowStarter(requireEnv('STATE_MACHINE_ARN'));
 export const taskTokens = () => new TaskTokens();
@@ -44,5 +54,10 @@ export const orderCompensations = (
     recordStage,
   });
 
-/** The handlers' clock: the domain core never reads the time itself. */
-export const clock = () => new Date();
+/**
+ * The handlers' clock: the domain core never reads the time itself. Tests on the local runtime may
+ * move it forward (test/support/runtime.ts `shiftClock`, e.g. to make an invoice overdue); nothing
+ * sets the offset in Lambda.
+ */
+const CLOCK_OFFSET = Symbol.for('sales-orders.clock-offset-ms');
+export const clock = () => new Date(Date.now() + Number((globalThis as Record<symbol, unknown>)[CLOCK_OFFSET] ?? 0));

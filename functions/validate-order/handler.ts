@@ -1,6 +1,9 @@
+import { approvalNeed } from '../core/approval.ts';
 import { creditCeiling } from '../core/credit.ts';
+import { CreditLimitExceeded } from '../core/errors.ts';
 import { priceOrder } from '../core/pricing.ts';
 import { OrderRef } from '../core/schemas.ts';
+import { approvalConfig } from '../lib/config.ts';
 import {
   catalogRepository,
   clock,
@@ -17,10 +20,13 @@ const customers = customersRepository();
 const catalog = catalogRepository();
 const credit = creditLedger();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
+const approvals = approvalConfig();
 
 /**
  * ValidateOrder: customer, products, server-side prices, tax, totals, and for on-account orders a
- * hold on the customer's credit. Throws CustomerBlocked / InvalidOrder / PriceMismatch / CreditLimitExceeded.
+ * hold on the customer's credit. An on-account order over the remaining credit (also one that lost
+ * the race for the last of it) or above the high-value threshold is not rejected: it waits for an
+ * approver (AwaitApproval), and an over-credit order's hold is taken on approval. Throws CustomerBlocked / InvalidOrder / PriceMismatch.
  */
 export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const order = await orders.get(orderId);
@@ -30,10 +36,17 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
     catalog.getMany(order.requestedLines.map((line) => line.sku)),
   ]);
   const priced = priceOrder(request, customer, products);
+  const total = priced.totals.total;
+  let creditFits = true;
   if (customer && order.payment.method === 'on_account') {
-    const total = priced.totals.total;
-    await credit.hold(orderId, customer, total, creditCeiling(customer, total));
+    try {
+      await credit.hold(orderId, customer, total, creditCeiling(customer, total));
+    } catch (error) {
+      if (!(error instanceof CreditLimitExceeded)) throw error;
+      creditFits = false;
+    }
   }
+  const approval = approvalNeed({ total, currency: order.currency, creditFits }, approvals.thresholds);
   await recordStage(
     orderId,
     'OrderValidated',
@@ -45,5 +58,10 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
       total: priced.totals.total,
     },
   );
-  return { total: priced.totals.total, currency: order.currency, paymentMethod: order.payment.method };
+  return {
+    total: priced.totals.total,
+    currency: order.currency,
+    paymentMethod: order.payment.method,
+    approval: { ...approval, timeoutSeconds: approvals.timeoutSeconds },
+  };
 });

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
  */
 export type AccessMode = 'read' | 'write' | 'readwrite';
 const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'];
-export type TableName = 'orders' | 'products' | 'customers' | 'invoices' | 'idempotency';
+export type TableName = 'orders' | 'products' | 'customers' | 'invoices' | 'idempotency' | 'approvals';
 
 /** The environment variable through which each table reaches the handlers (functions/lib/deps.ts). */
 export const TABLE_ENV: Record<TableName, string> = {
@@ -19,6 +19,7 @@ export const TABLE_ENV: Record<TableName, string> = {
   customers: 'CUSTOMERS_TABLE_NAME',
   invoices: 'INVOICES_TABLE_NAME',
   idempotency: 'IDEMPOTENCY_TABLE_NAME',
+  approvals: 'APPROVALS_TABLE_NAME',
 };
 
 /**
@@ -74,6 +75,20 @@ export class OrderData extends Construct {
             sortKey: { name: 'requestedAt', type: AttributeType.STRING },
             projectionType: ProjectionType.ALL,
           },
+          {
+            // Invoices by payment status (only invoices carry `status`), in number order: GET /invoices.
+            indexName: 'invoicesByStatus',
+            partitionKey: { name: 'status', type: AttributeType.STRING },
+            sortKey: { name: 'invoiceNumber', type: AttributeType.STRING },
+            projectionType: ProjectionType.ALL,
+          },
+          {
+            // Sparse: only open invoices not yet overdue carry `openYear`, by due date: the overdue sweep.
+            indexName: 'openInvoicesByDue',
+            partitionKey: { name: 'openYear', type: AttributeType.STRING },
+            sortKey: { name: 'dueDate', type: AttributeType.STRING },
+            projectionType: ProjectionType.KEYS_ONLY,
+          },
         ],
       }),
       // Powertools idempotency records: `id`, expiring through TTL on `expiration`.
@@ -81,6 +96,11 @@ export class OrderData extends Construct {
         ...common,
         partitionKey: { name: 'id', type: AttributeType.STRING },
         timeToLiveAttribute: 'expiration',
+      }),
+      // Approval requests by their random id (the decision link's): approvals-repository.ts.
+      approvals: new TableV2(this, 'Approvals', {
+        ...common,
+        partitionKey: { name: 'approvalId', type: AttributeType.STRING },
       }),
     };
   }

@@ -39,6 +39,24 @@ export class OrderDocuments extends Construct {
     this.bucket.grantPut(fn, 'invoices/*');
   }
 
+  /** Invoices and credit notes: `invoices/*` and `credit-notes/*`. */
+  grantWriteCreditNotes(fn: EnvFunction): void {
+    fn.addEnvironment('DOCUMENTS_BUCKET_NAME', this.bucket.bucketName);
+    this.bucket.grantPut(fn, 'credit-notes/*');
+  }
+
+  /** Reading the stored PDFs only (GET /invoices/{number}/pdf, /credit-notes/{number}/pdf). */
+  grantReadDocuments(fn: EnvFunction): void {
+    fn.addEnvironment('DOCUMENTS_BUCKET_NAME', this.bucket.bucketName);
+    // GetObject on the two prefixes only (grantRead would add GetObject*, GetBucket* and List*).
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [this.bucket.arnForObjects('invoices/*'), this.bucket.arnForObjects('credit-notes/*')],
+      }),
+    );
+  }
+
   grantDescribe(fn: EnvFunction): void {
     fn.addEnvironment('DOCUMENTS_BUCKET_NAME', this.bucket.bucketName);
     // HeadBucket is authorized by s3:ListBucket on the bucket itself.

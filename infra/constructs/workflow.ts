@@ -21,6 +21,17 @@ export function workflowPlaceholders(definition = readFileSync(WORKFLOW_DEFINITI
   return [...new Set([...definition.matchAll(/\$\{(\w+)FunctionArn\}/g)].map((match) => match[1] as string))].sort();
 }
 
+/** The definition file, with AwaitApproval's wait set when the deployment configures one. */
+function definitionBody(approvalTimeoutSeconds: number | undefined): DefinitionBody {
+  const text = readFileSync(WORKFLOW_DEFINITION_FILE, 'utf8');
+  const definition = JSON.parse(text) as { States: Record<string, { TimeoutSeconds?: number }> };
+  const state = definition.States.AwaitApproval;
+  if (approvalTimeoutSeconds === undefined || !state || state.TimeoutSeconds === approvalTimeoutSeconds)
+    return DefinitionBody.fromFile(WORKFLOW_DEFINITION_FILE);
+  state.TimeoutSeconds = approvalTimeoutSeconds;
+  return DefinitionBody.fromString(JSON.stringify(definition, null, 2));
+}
+
 /**
  * The order workflow: a STANDARD state machine built from the ASL file, with every task's
  * function substituted in, logs (no execution data: orders hold personal data) and X-Ray.
@@ -28,7 +39,15 @@ export function workflowPlaceholders(definition = readFileSync(WORKFLOW_DEFINITI
 export class OrderWorkflow extends Construct {
   readonly stateMachine: StateMachine;
 
-  constructor(scope: Construct, id: string, props: { tasks: Record<string, IFunction> }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: {
+      tasks: Record<string, IFunction>;
+      /** AwaitApproval's TimeoutSeconds when not the definition's (48 h). */
+      approvalTimeoutSeconds?: number;
+    },
+  ) {
     super(scope, id);
     const needed = workflowPlaceholders();
     const missing = needed.filter((name) => !props.tasks[name]);
@@ -44,7 +63,7 @@ export class OrderWorkflow extends Construct {
       // A fixed name lets task-token callers be granted by ARN without a reference back to the
       // state machine, which itself references them (a circular dependency otherwise).
       stateMachineName: `${Stack.of(this).stackName}-order-workflow`,
-      definitionBody: DefinitionBody.fromFile(WORKFLOW_DEFINITION_FILE),
+      definitionBody: definitionBody(props.approvalTimeoutSeconds),
       definitionSubstitutions: Object.fromEntries(
         Object.entries(props.tasks).map(([name, fn]) => [`${name}FunctionArn`, fn.functionArn]),
       ),

@@ -48,7 +48,7 @@ describe('order stack template', () => {
 
   it('keeps every table on-demand with point-in-time recovery, and idempotency records expiring', () => {
     const tables = template.findResources('AWS::DynamoDB::GlobalTable');
-    expect(Object.keys(tables)).toHaveLength(5);
+    expect(Object.keys(tables)).toHaveLength(6);
     for (const table of Object.values(tables) as { Properties: Record<string, any> }[]) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification).toEqual({
@@ -66,7 +66,7 @@ describe('order stack template', () => {
       Metadata?: Record<string, unknown>;
     }[];
     const ours = functions.filter((f) => f.Metadata?.['sales:entry']);
-    expect(ours).toHaveLength(22);
+    expect(ours).toHaveLength(29);
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -156,11 +156,19 @@ describe('order stack template', () => {
       (r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey,
     );
     expect(routes.sort()).toEqual([
+      'GET /credit-notes/{number}',
+      'GET /credit-notes/{number}/pdf',
       'GET /customers',
       'GET /health',
+      'GET /invoices',
+      'GET /invoices/{number}',
+      'GET /invoices/{number}/pdf',
       'GET /openapi.json',
       'GET /orders/{orderId}',
       'GET /products',
+      'POST /approvals/{approvalId}',
+      'POST /invoices/{number}/credit-notes',
+      'POST /invoices/{number}/payments',
       'POST /orders',
       'POST /webhooks/carrier',
       'PUT /products/{sku}/stock',
@@ -336,6 +344,14 @@ describe('identity and authorization', () => {
       'GET /products': ['sales/catalog.read'],
       'PUT /products/{sku}/stock': ['sales/stock.write'],
       'GET /customers': ['sales/customers.read'],
+      'GET /invoices': ['sales/invoices.read'],
+      'GET /invoices/{number}': ['sales/invoices.read'],
+      'GET /invoices/{number}/pdf': ['sales/invoices.read'],
+      'POST /invoices/{number}/credit-notes': ['sales/credit-notes.write'],
+      'POST /invoices/{number}/payments': ['sales/payments.write'],
+      'GET /credit-notes/{number}': ['sales/invoices.read'],
+      'GET /credit-notes/{number}/pdf': ['sales/invoices.read'],
+      'POST /approvals/{approvalId}': ['sales/approvals.write'],
       'POST /webhooks/carrier': 'public',
       'GET /health': 'public',
       'GET /openapi.json': 'public',

@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreditLedger, CustomersRepository } from '../../functions/adapters/customers-repository.ts';
 import { InvoicesRepository } from '../../functions/adapters/invoices-repository.ts';
+import { SELLER } from '../../functions/core/seller.ts';
 import { invoiceSettlement } from '../../functions/lib/invoice-settlement.ts';
 import { startDynamoDbLocal } from '../../local/emulators/dynamodb.ts';
 import type { LocalEmulator } from '../../local/emulators/emulator.ts';
@@ -97,6 +98,11 @@ const draft = (orderId: string, shipmentId: string, paymentMethod: 'card' | 'on_
   },
   billingAddress: { name: 'Jane Doe', line1: 'Hauptstr. 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
   paymentMethod,
+  seller: SELLER,
+  dueDate: new Date().toISOString(),
+  status: paymentMethod === 'card' ? ('paid' as const) : ('open' as const),
+  amountPaid: paymentMethod === 'card' ? 1190 : 0,
+  amountCredited: 0,
 });
 
 describe('invoice numbering on DynamoDB Local', () => {

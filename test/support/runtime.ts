@@ -210,6 +210,22 @@ export class TestClient {
     });
   }
 
+  /** The approvers' e-mail for an order waiting in AwaitApproval, with its link's approval id and signature. */
+  async approvalRequest(orderId: string) {
+    const mail = await eventually(async () =>
+      (await this.sentEmails()).find((e) => String(e.subject).includes(`Approval needed: order ${orderId}`)),
+    );
+    const text = String(mail.body.text);
+    const link = /POST (\S+\/approvals\/(apr-[0-9a-f]{32})\?signature=([0-9a-f]{64}))/.exec(text);
+    if (!link) throw new Error(`No decision link in: ${text}`);
+    return { mail, text, url: link[1] as string, approvalId: link[2] as string, signature: link[3] as string };
+  }
+
+  /** An approver's decision (as the approver demo client unless `as` says otherwise). */
+  decideApproval(approvalId: string, body: Record<string, unknown>) {
+    return this.as(this.who('approver')).request('POST', `/approvals/${approvalId}`, body);
+  }
+
   async sentEmails(): Promise<Record<string, any>[]> {
     const response = await fetch(`${this.runtime.urls.ses}/store`);
     const store = (await response.json()) as { emails: Record<string, any>[] };
@@ -231,4 +247,9 @@ export function orderBody(overrides: Record<string, unknown> = {}) {
     payment: { method: 'card', token: 'tok_visa' },
     ...overrides,
   };
+}
+
+/** Moves the handlers' clock (functions/lib/deps.ts) forward in this process; 0 puts it back. */
+export function shiftClock(ms: number): void {
+  (globalThis as Record<symbol, unknown>)[Symbol.for('sales-orders.clock-offset-ms')] = ms;
 }

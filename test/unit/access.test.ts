@@ -130,7 +130,12 @@ describe('callerOf: the caller from API Gateway JWT authorizer claims', () => {
 
 describe('the role table', () => {
   it("grants people exactly their groups' scopes, ignoring unknown groups", () => {
-    expect(scopesForGroups(['finance'])).toEqual(['sales/invoices.read', 'sales/kpis.read', 'sales/payments.write']);
+    expect(scopesForGroups(['finance'])).toEqual([
+      'sales/credit-notes.write',
+      'sales/invoices.read',
+      'sales/kpis.read',
+      'sales/payments.write',
+    ]);
     expect(scopesForGroups(['approver', 'admins'])).toEqual(['sales/approvals.write']);
     expect(scopesForGroups([])).toEqual([]);
   });

@@ -16,6 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { InvoicesRepository } from '../../functions/adapters/invoices-repository.ts';
 import { InvoiceNumberPending, InvoiceWithdrawn } from '../../functions/core/errors.ts';
+import { SELLER } from '../../functions/core/seller.ts';
 
 const documents = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -38,6 +39,11 @@ const draft = {
   },
   billingAddress: { name: 'Jane Doe', line1: 'Hauptstr. 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
   paymentMethod: 'card' as const,
+  seller: SELLER,
+  dueDate: '2026-12-31T23:59:50.000Z',
+  status: 'paid' as const,
+  amountPaid: 1190,
+  amountCredited: 0,
 };
 const exists = () => new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
 /** The request transaction refused because the shipment's request exists already. */

@@ -7,8 +7,16 @@ describe('OpenAPI document', () => {
   it('describes every route of the API', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/approvals/{approvalId}',
+      '/credit-notes/{number}',
+      '/credit-notes/{number}/pdf',
       '/customers',
       '/health',
+      '/invoices',
+      '/invoices/{number}',
+      '/invoices/{number}/credit-notes',
+      '/invoices/{number}/payments',
+      '/invoices/{number}/pdf',
       '/openapi.json',
       '/orders',
       '/orders/{orderId}',
@@ -34,6 +42,7 @@ describe('OpenAPI document', () => {
   it("declares each operation's access: a bearer token with the route scopes, or none for the public routes", () => {
     expect(doc.paths['/customers']?.get.security).toEqual([{ bearer: ['sales/customers.read'] }]);
     expect(doc.paths['/products/{sku}/stock']?.put.security).toEqual([{ bearer: ['sales/stock.write'] }]);
+    expect(doc.paths['/approvals/{approvalId}']?.post.security).toEqual([{ bearer: ['sales/approvals.write'] }]);
     expect(doc.paths['/orders']?.post.responses['401']).toBeDefined();
     for (const [path, method] of [
       ['/health', 'get'],

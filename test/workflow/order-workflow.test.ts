@@ -19,6 +19,8 @@ beforeAll(async () => {
   runtime = await startTestRuntime({
     autoDeliver: false,
     taskTimeoutOverrides: { AwaitDelivery: { timeoutMs: DELIVERY_TIMEOUT_MS, heartbeatMs: 3_000 } },
+    // Orders for more than the stock are above EUR 5,000.00: no high-value approval here (approval.test.ts).
+    environment: { POWERTOOLS_LOG_LEVEL: 'ERROR', HIGH_VALUE_THRESHOLDS: 'EUR=100000000' },
   });
   client = new TestClient(runtime);
 });
@@ -189,7 +191,7 @@ describe('order workflow on the local runtime', () => {
     expect(await client.product('CABLE-USB-C')).toEqual(cableBefore);
   });
 
-  it('rejects a changed price naming the line, and an on-account order beyond the credit limit', async () => {
+  it('rejects a changed price naming the line; an on-account order beyond the credit limit waits for an approver', async () => {
     const wrongPrice = await client.placeOrder(
       orderBody({ lines: [{ sku: 'WIDGET-RED', quantity: 1, unitPrice: 999 }] }),
     );
@@ -200,19 +202,24 @@ describe('order workflow on the local runtime', () => {
         payment: { method: 'on_account' },
       }),
     );
-    await Promise.all([client.finished(wrongPrice), client.finished(overCredit)]);
+    await client.finished(wrongPrice);
     const mismatch = await client.order(wrongPrice);
     expect(mismatch.status).toBe('REJECTED');
     expect(mismatch.failure).toEqual({
       code: 'PriceMismatch',
       message: 'Prices differ from the price list: lines[0] WIDGET-RED list price 1250, given 999',
     });
+    // Not rejected outright: it waits in AwaitApproval, and is rejected when its approver says no.
+    const { approvalId, signature } = await client.approvalRequest(overCredit);
+    expect((await client.order(overCredit)).status).toBe('VALIDATED');
+    expect((await client.decideApproval(approvalId, { decision: 'reject', signature })).status).toBe(200);
+    await client.finished(overCredit);
     const credit = await client.order(overCredit);
     expect(credit.status).toBe('REJECTED');
-    expect(credit.failure.code).toBe('CreditLimitExceeded');
+    expect(credit.failure.code).toBe('ApprovalRejected');
   });
 
-  it('holds on-account credit while an order is in progress: of two racing for the last credit one is rejected, and a rejection gives the hold back', async () => {
+  it('holds on-account credit while an order is in progress: of two racing for the last credit one waits for approval, and a rejection gives the hold back', async () => {
     const usedBefore = await creditUsed('CUST-1003'); // limit 20000, 15000 in use
     const body = () =>
       orderBody({
@@ -221,15 +228,20 @@ describe('order workflow on the local runtime', () => {
         payment: { method: 'on_account' },
       });
     const [first, second] = await Promise.all([client.placeOrder(body()), client.placeOrder(body())]);
-    const outcomes = await eventually(async () => {
-      const orders = await Promise.all([first, second].map((id) => client.order(id as string)));
-      return orders.every((o) => o.status !== 'RECEIVED' && o.status !== 'VALIDATED') ? orders : undefined;
+    // The loser of the race (by the pre-check or by the hold's condition) waits for an approver.
+    const waiting = await eventually(async () => {
+      const mails = await client.sentEmails();
+      const ids = [first, second].filter((id) => mails.some((m) => String(m.subject).includes(`order ${id}`)));
+      return ids.length > 0 ? ids : undefined;
     });
-    const rejected = outcomes.filter((o) => o.status === 'REJECTED');
-    expect(rejected).toHaveLength(1);
-    expect(rejected[0]?.failure.code).toBe('CreditLimitExceeded');
-    expect(rejected[0]?.failure.message).toContain('remaining credit 1466');
+    expect(waiting).toHaveLength(1);
+    const loser = waiting[0] as string;
+    const { text, approvalId, signature } = await client.approvalRequest(loser);
+    expect(text).toMatch(/Remaining credit: .*14\.66/);
     expect(await creditUsed('CUST-1003')).toBe(usedBefore + 3534);
+    expect((await client.decideApproval(approvalId, { decision: 'reject', signature })).status).toBe(200);
+    await client.finished(loser);
+    expect((await client.order(loser)).failure.code).toBe('ApprovalRejected');
 
     // An on-account order that takes a hold and is then rejected (out of stock) gives it back.
     await client.setStock('MONITOR-27', 1);

@@ -1,0 +1,144 @@
+import type { DocumentStore } from '../adapters/document-store.ts';
+import type { InvoiceLedger } from '../adapters/invoice-ledger.ts';
+import { renderCreditNotePdf } from '../adapters/invoice-pdf.ts';
+import type { InvoicesRepository, StoredCreditNote } from '../adapters/invoices-repository.ts';
+import type { Mailer } from '../adapters/mailer.ts';
+import { type PaymentProvider, paymentKey } from '../adapters/payments.ts';
+import { invoiceYear } from '../core/invoice-number.ts';
+import { creditNoteLines } from '../core/invoicing.ts';
+import { formatMoney } from '../core/money.ts';
+
+export interface CreditNoteDeps {
+  invoices: InvoicesRepository;
+  ledger: InvoiceLedger;
+  payments: PaymentProvider;
+  documents: DocumentStore;
+  mailer: Mailer;
+  financeEmail: string;
+  clock: () => Date;
+}
+
+export interface CreditNoteInput {
+  invoiceNumber: string;
+  /** Names the request: the same id again (a retry) continues it, never issues a second note or refund. */
+  requestId: string;
+  reason: string;
+  /** Omitted: everything not credited yet. */
+  lines?: { sku: string; quantity: number }[];
+}
+
+/**
+ * Issues a credit note against an invoice, in an order that loses nothing and never refunds without
+ * its note: (1) the request is recorded with the invoice's credited amount and, on account, the
+ * customer's balance, in one transaction, and queued for its number; (2) a card payment is refunded,
+ * keyed by the request; (3) the note is numbered in the CN series; (4) its PDF is stored and e-mailed
+ * to the customer's billing address, with finance's own copy. Every step is safe to repeat: a retry
+ * with the same request id picks up where the last attempt stopped. Throws CreditNoteRefused when
+ * the note would exceed what may be credited.
+ */
+export async function issueCreditNote(deps: CreditNoteDeps, input: CreditNoteInput): Promise<StoredCreditNote> {
+  const existing = await deps.invoices.findNumbered<StoredCreditNote>('CN', input.requestId);
+  const note = existing ?? (await request(deps, input));
+  return deliver(deps, note);
+}
+
+async function request(deps: CreditNoteDeps, input: CreditNoteInput): Promise<StoredCreditNote> {
+  const issuedAt = deps.clock();
+  const recorded = await deps.ledger.requestCreditNote(
+    input.invoiceNumber,
+    input.requestId,
+    invoiceYear(issuedAt),
+    (invoice) => {
+      const { lines, totals } = creditNoteLines(invoice, input.lines);
+      return {
+        requestId: input.requestId,
+        invoiceNumber: invoice.invoiceNumber,
+        orderId: invoice.orderId,
+        customerId: invoice.customerId,
+        customerName: invoice.customerName,
+        customerEmail: invoice.customerEmail,
+        ...(invoice.customerVatId ? { customerVatId: invoice.customerVatId } : {}),
+        seller: invoice.seller,
+        billingAddress: invoice.billingAddress,
+        issuedAt: issuedAt.toISOString(),
+        currency: invoice.currency,
+        reason: input.reason,
+        lines,
+        totals,
+        paymentMethod: invoice.paymentMethod,
+        settlement: invoice.paymentMethod === 'card' ? 'refund' : 'balance',
+      };
+    },
+  );
+  // Numbered meanwhile (a concurrent retry): the note is the record now.
+  if (recorded.creditNoteNumber) {
+    const numbered = await deps.invoices.findCreditNote(recorded.creditNoteNumber);
+    if (numbered) return numbered;
+  }
+  const draft = recorded.draft;
+  let refundId = recorded.refundId;
+  if (draft.settlement === 'refund' && !refundId) {
+    ({ refundId } = await deps.payments.refund({
+      refundKey: `creditnote:${input.requestId}`,
+      authorizationKey: paymentKey(draft.orderId, 'authorize'),
+      amount: draft.totals.total,
+    }));
+    await deps.ledger.markRefunded(input.requestId, refundId);
+  }
+  const note = await deps.invoices.number<StoredCreditNote>('CN', input.requestId, draft, recorded.year);
+  if (refundId && !note.refundId) {
+    await deps.invoices.updateCreditNote(note.creditNoteNumber, { refundId });
+    return { ...note, refundId };
+  }
+  return note;
+}
+
+/** PDF to S3, the customer's e-mail, finance's copy: each once, recorded on the note. */
+async function deliver(deps: CreditNoteDeps, note: StoredCreditNote): Promise<StoredCreditNote> {
+  if (note.pdfKey && note.emailedAt && note.financeCopiedAt) return note;
+  const number = note.creditNoteNumber;
+  const pdf = renderCreditNotePdf(note);
+  const pdfKey = creditNotePdfKey(number);
+  const delivered = { ...note };
+  if (!note.pdfKey) {
+    await deps.documents.put(pdfKey, pdf, 'application/pdf');
+    await deps.invoices.updateCreditNote(number, { pdfKey });
+    delivered.pdfKey = pdfKey;
+  }
+  const total = formatMoney(note.totals.total, note.currency);
+  const attachments = [{ fileName: `${number}.pdf`, contentType: 'application/pdf', content: pdf }];
+  const settled =
+    note.settlement === 'refund'
+      ? `${total} is refunded to the card you paid with.`
+      : `${total} is deducted from your open balance.`;
+  if (!note.emailedAt) {
+    await deps.mailer.send({
+      to: [note.customerEmail],
+      subject: `Credit note ${number} for invoice ${note.invoiceNumber}`,
+      text: [
+        `Dear ${note.customerName},`,
+        '',
+        `please find attached credit note ${number}, correcting invoice ${note.invoiceNumber}. ${settled}`,
+        '',
+        note.seller.legalName,
+      ].join('\n'),
+      attachments,
+    });
+    delivered.emailedAt = deps.clock().toISOString();
+    await deps.invoices.updateCreditNote(number, { emailedAt: delivered.emailedAt });
+  }
+  if (!note.financeCopiedAt) {
+    await deps.mailer.send({
+      to: [deps.financeEmail],
+      subject: `Credit note ${number} for invoice ${note.invoiceNumber} (finance copy)`,
+      text: `Credit note ${number} for invoice ${note.invoiceNumber}, customer ${note.customerId}: ${total} (${note.settlement}${note.refundId ? ` ${note.refundId}` : ''}).`,
+      attachments,
+    });
+    delivered.financeCopiedAt = deps.clock().toISOString();
+    await deps.invoices.updateCreditNote(number, { financeCopiedAt: delivered.financeCopiedAt });
+  }
+  return delivered;
+}
+
+export const creditNotePdfKey = (number: string) => `credit-notes/${number.slice(3, 7)}/${number}.pdf`;
+export const invoicePdfKey = (number: string) => `invoices/${number.slice(4, 8)}/${number}.pdf`;

@@ -1,0 +1,245 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvoicesRepository } from '../../functions/adapters/invoices-repository.ts';
+import { sandboxRefunds } from '../../functions/adapters/payments.ts';
+import type { LocalRuntime } from '../../local/runtime.ts';
+import { pdfText } from '../support/pdf-text.ts';
+import { orderBody, shiftClock, startTestRuntime, TestClient } from '../support/runtime.ts';
+
+/** Finance on the real runtime: invoices over HTTP, credit notes, payments on account, overdue. */
+let runtime: LocalRuntime;
+let client: TestClient;
+let finance: TestClient;
+let db: DynamoDBDocumentClient;
+const table = (part: string) => runtime.deployment.tables.find((t) => t.TableName?.includes(part))?.TableName as string;
+
+beforeAll(async () => {
+  runtime = await startTestRuntime({ carrierDeliveryMs: 100 });
+  client = new TestClient(runtime);
+  finance = client.as('finance');
+  db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      region: 'us-east-1',
+      endpoint: runtime.urls.dynamodb,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    }),
+  );
+});
+
+afterAll(async () => {
+  shiftClock(0);
+  await runtime?.stop();
+});
+
+async function pdf(path: string, as = 'finance') {
+  const response = await fetch(`${runtime.urls.api}${path}`, {
+    headers: { authorization: `Bearer ${await client.token(as)}` },
+  });
+  return {
+    status: response.status,
+    type: response.headers.get('content-type'),
+    body: new Uint8Array(await response.arrayBuffer()),
+  };
+}
+
+const customer = async (customerId: string) =>
+  (await db.send(new GetCommand({ TableName: table('Customers'), Key: { customerId }, ConsistentRead: true }))).Item;
+
+async function completedOrder(overrides: Record<string, unknown> = {}) {
+  const orderId = await client.placeOrder(orderBody(overrides));
+  const order = await client.waitForStatus(orderId, 'COMPLETED', 40_000);
+  return order.invoice.number as string;
+}
+
+describe('invoices over HTTP', () => {
+  it('serves a completed order invoice as JSON and as its PDF; non-finance tokens get 403', async () => {
+    const number = await completedOrder();
+    const response = await finance.request('GET', `/invoices/${number}`);
+    expect(response.status).toBe(200);
+    const invoice = response.body as Record<string, any>;
+    expect(invoice).toMatchObject({ invoiceNumber: number, status: 'paid', paymentMethod: 'card', outstanding: 0 });
+    expect(invoice.amountPaid).toBe(invoice.totals.total);
+    expect(invoice.dueDate).toBe(invoice.issuedAt);
+    expect(invoice.seller.vatId).toMatch(/^DE/);
+    expect(invoice.taxSummary[0]).toEqual({
+      rateBasisPoints: 1900,
+      net: invoice.totals.subtotal,
+      tax: invoice.totals.tax,
+    });
+    const file = await pdf(`/invoices/${number}/pdf`);
+    expect(file.status).toBe(200);
+    expect(file.type).toBe('application/pdf');
+    const text = pdfText(file.body).join('\n');
+    expect(text).toContain(number);
+    expect(text).toContain('Status: paid');
+    for (const who of ['checkout', 'rep', 'buyer', 'erp']) {
+      expect((await client.as(who).request('GET', `/invoices/${number}`)).status, who).toBe(403);
+      expect(
+        (await client.as(who).request('POST', `/invoices/${number}/credit-notes`, { reason: 'x' })).status,
+        who,
+      ).toBe(403);
+    }
+    expect((await client.as('ops').request('POST', `/invoices/${number}/payments`, {})).status).toBe(403);
+    const listed = await finance.request('GET', '/invoices?status=paid&limit=100');
+    expect(listed.status).toBe(200);
+    expect(listed.body?.invoices.map((i: { invoiceNumber: string }) => i.invoiceNumber)).toContain(number);
+  }, 60_000);
+});
+
+describe('credit notes', () => {
+  it('credits a card order: CN number, refund keyed by the request, PDF and e-mails; never beyond the invoice', async () => {
+    const number = await completedOrder();
+    const partial = await finance.request(
+      'POST',
+      `/invoices/${number}/credit-notes`,
+      { reason: 'One widget damaged', lines: [{ sku: 'WIDGET-BLUE', quantity: 1 }] },
+      { 'idempotency-key': `cn-${number}` },
+    );
+    expect(partial.status).toBe(201);
+    const note = partial.body as Record<string, any>;
+    expect(note.creditNoteNumber).toMatch(/^CN-\d{4}-\d{6}$/);
+    expect(note.totals).toMatchObject({ subtotal: 1250, tax: 238, total: 1488 });
+    expect(note.refundId).toMatch(/^re_/);
+    expect(sandboxRefunds.get(`creditnote:${note.requestId}`)?.amount).toBe(1488);
+    // The same request again: the same note, no second refund.
+    const again = await finance.request(
+      'POST',
+      `/invoices/${number}/credit-notes`,
+      { reason: 'One widget damaged', lines: [{ sku: 'WIDGET-BLUE', quantity: 1 }] },
+      { 'idempotency-key': `cn-${number}` },
+    );
+    expect(again.body?.creditNoteNumber).toBe(note.creditNoteNumber);
+    expect((await finance.request('GET', `/credit-notes/${note.creditNoteNumber}`)).body?.invoiceNumber).toBe(number);
+    const file = await pdf(`/credit-notes/${note.creditNoteNumber}/pdf`);
+    expect(file.type).toBe('application/pdf');
+    expect(pdfText(file.body).join('\n')).toContain(`Corrects invoice: ${number}`);
+    const mails = (await client.sentEmails()).filter((e) => String(e.subject).includes(note.creditNoteNumber));
+    expect(mails.map((m) => m.destination.to[0]).sort()).toEqual(['finance@example.com', 'jane.doe@example.com']);
+    // The rest, then nothing more.
+    const rest = await finance.request('POST', `/invoices/${number}/credit-notes`, { reason: 'Order returned' });
+    expect(rest.status).toBe(201);
+    const invoice = (await finance.request('GET', `/invoices/${number}`)).body as Record<string, any>;
+    expect(invoice.status).toBe('credited');
+    expect(invoice.amountCredited).toBe(invoice.totals.total);
+    const over = await finance.request('POST', `/invoices/${number}/credit-notes`, { reason: 'Again' });
+    expect(over.status).toBe(422);
+    expect(over.body?.error.code).toBe('CreditNoteRefused');
+  }, 60_000);
+
+  it('numbers 100 concurrent requests of each series consecutively: no gap, no duplicate', async () => {
+    const repository = new InvoicesRepository(table('Invoices'));
+    const year = 2091;
+    const draft = (id: string) => ({ orderId: `ord-${id.padStart(26, '0')}`, note: id });
+    const [invoices, notes] = await Promise.all([
+      Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          repository.number<{ invoiceNumber: string }>('INV', `ord-i${i}`, draft(`i${i}`), year, { waitMs: 60_000 }),
+        ),
+      ),
+      Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          repository.number<{ creditNoteNumber: string }>('CN', `req-${i}`, draft(`c${i}`), year, { waitMs: 60_000 }),
+        ),
+      ),
+    ]);
+    const expected = (series: string) =>
+      Array.from({ length: 100 }, (_, i) => `${series}-${year}-${String(i + 1).padStart(6, '0')}`);
+    expect(invoices.map((d) => d.invoiceNumber).sort()).toEqual(expected('INV'));
+    expect(notes.map((d) => d.creditNoteNumber).sort()).toEqual(expected('CN'));
+  }, 120_000);
+});
+
+describe('payments on account and overdue', () => {
+  const seedCustomer = (customerId: string) =>
+    db.send(
+      new PutCommand({
+        TableName: table('Customers'),
+        Item: {
+          customerId,
+          name: 'Account GmbH',
+          email: `${customerId.toLowerCase()}@example.com`,
+          billingEmail: `billing.${customerId.toLowerCase()}@example.com`,
+          status: 'active',
+          paymentTerms: { type: 'on_account', netDays: 30 },
+          creditLimit: 1_000_000,
+          openBalance: 0,
+          creditUsed: 0,
+          currency: 'EUR',
+          discountBasisPoints: 0,
+          taxProfile: { country: 'DE', exempt: false },
+          billingAddress: {
+            name: 'Account GmbH',
+            line1: 'Hauptstr. 1',
+            city: 'Berlin',
+            postalCode: '10115',
+            country: 'DE',
+          },
+        },
+      }),
+    );
+  const onAccount = (customerId: string) =>
+    completedOrder({
+      customerId,
+      lines: [{ sku: 'CABLE-USB-C', quantity: 1, unitPrice: 990 }],
+      payment: { method: 'on_account' },
+    });
+
+  it('takes a payment in two parts: the invoice turns paid, credit is freed, one receipt', async () => {
+    const customerId = 'CUST-PAYS';
+    await seedCustomer(customerId);
+    const number = await onAccount(customerId);
+    const invoice = (await finance.request('GET', `/invoices/${number}`)).body as Record<string, any>;
+    expect(invoice).toMatchObject({ status: 'open', amountPaid: 0, outstanding: 1178 });
+    expect(Date.parse(invoice.dueDate) - Date.parse(invoice.issuedAt)).toBe(30 * 86_400_000);
+    expect(await customer(customerId)).toMatchObject({ openBalance: 1178, creditUsed: 1178 });
+    const pay = (amount: number, reference: string) =>
+      finance.request('POST', `/invoices/${number}/payments`, {
+        amount,
+        reference,
+        receivedAt: new Date().toISOString(),
+      });
+    const first = await pay(500, 'BANK-1');
+    expect(first.status).toBe(201);
+    expect(first.body?.invoice.status).toBe('open');
+    expect((await pay(500, 'BANK-1')).status).toBe(200); // replay
+    expect((await pay(501, 'BANK-1')).status).toBe(409);
+    const tooMuch = await pay(679, 'BANK-2');
+    expect(tooMuch.status).toBe(422);
+    expect(tooMuch.body?.error.issues[0].path).toBe('amount');
+    const second = await pay(678, 'BANK-2');
+    expect(second.status).toBe(201);
+    expect(second.body?.invoice).toMatchObject({ status: 'paid', amountPaid: 1178, outstanding: 0 });
+    expect((await pay(678, 'BANK-2')).status).toBe(200);
+    expect(await customer(customerId)).toMatchObject({ openBalance: 0, creditUsed: 0 });
+    const receipts = (await client.sentEmails()).filter(
+      (e) => String(e.subject) === `Payment received: invoice ${number}`,
+    );
+    expect(receipts).toHaveLength(1);
+  }, 60_000);
+
+  it('marks an open invoice overdue once the clock passes its due date (hourly schedule)', async () => {
+    const customerId = 'CUST-LATE';
+    await seedCustomer(customerId);
+    const number = await onAccount(customerId);
+    runtime.fireSchedule('OverdueInvoicesSweep');
+    await runtime.drainEvents();
+    expect((await finance.request('GET', `/invoices/${number}`)).body?.status).toBe('open');
+    shiftClock(31 * 86_400_000);
+    try {
+      runtime.fireSchedule('OverdueInvoicesSweep');
+      await runtime.drainEvents();
+    } finally {
+      shiftClock(0);
+    }
+    expect((await finance.request('GET', `/invoices/${number}`)).body?.status).toBe('overdue');
+    const listed = await finance.request('GET', '/invoices?status=overdue');
+    expect(listed.body?.invoices.map((i: { invoiceNumber: string }) => i.invoiceNumber)).toContain(number);
+    // A credit note on account gives the credit back.
+    const credited = await finance.request('POST', `/invoices/${number}/credit-notes`, { reason: 'Goodwill' });
+    expect(credited.status).toBe(201);
+    expect(credited.body?.settlement).toBe('balance');
+    expect((await finance.request('GET', `/invoices/${number}`)).body?.status).toBe('credited');
+    expect(await customer(customerId)).toMatchObject({ openBalance: 0, creditUsed: 0 });
+  }, 60_000);
+});
