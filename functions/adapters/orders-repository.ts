@@ -115,7 +115,13 @@ export class OrdersRepository {
     orderId: string,
     stage: string,
     at: Date,
-    changes: { status?: OrderStatus; set?: Record<string, unknown>; whileOpen?: boolean } = {},
+    changes: {
+      status?: OrderStatus;
+      set?: Record<string, unknown>;
+      /** Fields written only where the order has none yet (what was recorded first stays). */
+      keep?: Record<string, unknown>;
+      whileOpen?: boolean;
+    } = {},
   ): Promise<{ order: StoredOrder; recorded: boolean }> {
     const names: Record<string, string> = {
       '#stages': 'stages',
@@ -142,6 +148,11 @@ export class OrdersRepository {
       values[`:v${index}`] = value;
       assignments.push(`#f${index} = :v${index}`);
     });
+    Object.entries(changes.keep ?? {}).forEach(([field, value], index) => {
+      names[`#k${index}`] = field;
+      values[`:k${index}`] = value;
+      assignments.push(`#k${index} = if_not_exists(#k${index}, :k${index})`);
+    });
     try {
       const result = await documents().send(
         new UpdateCommand({
@@ -165,7 +176,11 @@ export class OrdersRepository {
       if (isTerminal(current.status as OrderStatus)) throw new OrderClosed(orderId, String(current.status));
       if (changes.whileOpen && current.closing) throw new OrderClosed(orderId, 'being closed');
       // The order is already further along: record the stage, keep the status.
-      return this.recordStage(orderId, stage, at, { set: changes.set, whileOpen: changes.whileOpen });
+      return this.recordStage(orderId, stage, at, {
+        set: changes.set,
+        keep: changes.keep,
+        whileOpen: changes.whileOpen,
+      });
     }
   }
 

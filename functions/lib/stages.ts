@@ -1,6 +1,6 @@
 import type { EventPublisher } from '../adapters/event-publisher.ts';
 import type { OrdersRepository } from '../adapters/orders-repository.ts';
-import type { Order, OrderStatus } from '../core/schemas.ts';
+import type { Order } from '../core/schemas.ts';
 
 export type StageName = `Order${string}`;
 
@@ -14,7 +14,7 @@ export function stageRecorder(orders: OrdersRepository, events: EventPublisher, 
   return async (
     orderId: string,
     stage: StageName,
-    changes: { status?: OrderStatus; set?: Record<string, unknown>; whileOpen?: boolean } = {},
+    changes: Parameters<OrdersRepository['recordStage']>[3] = {},
     extra: Record<string, unknown> = {},
   ): Promise<Omit<Order, 'shipments'>> => {
     const at = clock();

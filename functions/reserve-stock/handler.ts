@@ -22,6 +22,7 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const allocations = order.allocations ?? [
     { allocationId: 'A1', warehouseId: DEFAULT_WAREHOUSE, lines, at: at.toISOString() },
   ];
-  const stored = await recordStage(orderId, 'OrderStockReserved', { status: 'RESERVED', set: { allocations } });
+  // Allocations are append-only: ones already on the order (written after it was read here) stay.
+  const stored = await recordStage(orderId, 'OrderStockReserved', { status: 'RESERVED', keep: { allocations } });
   return { allocations: stored.allocations ?? allocations };
 });
