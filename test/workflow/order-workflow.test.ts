@@ -1,8 +1,10 @@
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OrdersRepository } from '../../functions/adapters/orders-repository.ts';
+import { newOrder } from '../../functions/core/order.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, startTestRuntime, TestClient } from '../support/runtime.ts';
 
@@ -350,30 +352,42 @@ describe('order workflow on the local runtime', () => {
 
   describe('an order held in two warehouses', () => {
     /**
-     * Two allocations (one per warehouse), written on the order before ReserveStock runs, as stock
-     * kept per warehouse would: the order must still be before its reservation (the condition).
+     * Two allocations (one per warehouse), as stock kept per warehouse would write them: the order
+     * is stored with them first, then its execution is started (as the open-orders sweep starts an
+     * order left RECEIVED), so ReserveStock finds them and keeps them.
      */
     async function placeSplitOrder(token = 'tok_visa'): Promise<string> {
-      const orderId = await client.placeOrder(orderBody({ payment: { method: 'card', token } }));
+      const table = runtime.deployment.tables.find((t) => t.TableName?.includes('Orders'))?.TableName as string;
+      const orderId = `ord-${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`;
+      const request = orderBody({ payment: { method: 'card', token } }) as never;
+      expect(
+        await new OrdersRepository(table).create(newOrder({ orderId, request, channel: 'api', now: new Date() })),
+      ).toBe(true);
       const at = new Date().toISOString();
       const dynamo = new DynamoDBClient({
         region: 'us-east-1',
         endpoint: runtime.urls.dynamodb,
         credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
       });
-      const table = runtime.deployment.tables.find((t) => t.TableName?.includes('Orders'))?.TableName;
       await dynamo.send(
         new UpdateItemCommand({
           TableName: table,
           Key: marshall({ orderId, sk: 'ORDER' }),
           UpdateExpression: 'SET allocations = :a',
-          ConditionExpression: 'attribute_not_exists(stages.OrderStockReserved)',
           ExpressionAttributeValues: marshall({
             ':a': [
               { allocationId: 'A1', warehouseId: 'WH-BERLIN', lines: [{ sku: 'WIDGET-BLUE', quantity: 2 }], at },
               { allocationId: 'A2', warehouseId: 'WH-ROTTERDAM', lines: [{ sku: 'GADGET-MINI', quantity: 1 }], at },
             ],
           }),
+        }),
+      );
+      dynamo.destroy();
+      await client.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: runtime.stateMachineArn,
+          name: orderId,
+          input: JSON.stringify({ orderId }),
         }),
       );
       return orderId;
