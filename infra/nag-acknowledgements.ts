@@ -63,7 +63,15 @@ export function acknowledgeFindings(stack: Stack): void {
     }
     if (
       construct instanceof LambdaFunction &&
-      ['IssueInvoice', 'IssueCreditNote', 'RecordPayment', 'RequestApproval'].includes(construct.node.id) &&
+      [
+        'IssueInvoice',
+        'IssueCreditNote',
+        'RecordPayment',
+        'RequestApproval',
+        'ExpireBackorder',
+        'CloseOrder',
+        'FinishCreditNotes',
+      ].includes(construct.node.id) &&
       construct.role instanceof Role
     ) {
       ack(

@@ -86,6 +86,8 @@ export class OrderStack extends Stack {
       VoidPayment: fn('VoidPayment', 'void-payment', 'Compensation: voids or refunds the payment'),
       ReleaseStock: fn('ReleaseStock', 'release-stock', 'Compensation: releases held stock'),
       CloseOrder: fn('CloseOrder', 'close-order', 'Ends an order REJECTED or FAILED with its reason'),
+      AwaitBackorder: fn('AwaitBackorder', 'await-backorder', 'Parks the task token until the backorder is filled'),
+      ExpireBackorder: fn('ExpireBackorder', 'expire-backorder', 'Cancels an expired backorder and tells the customer'),
     };
     const workflow = new OrderWorkflow(this, 'Workflow', {
       tasks,
@@ -104,8 +106,10 @@ export class OrderStack extends Stack {
       // retries with the same key until the function's timeout has passed.
       placeOrder: fn('PlaceOrder', 'place-order', 'POST /orders', { timeout: Duration.seconds(10) }),
       getOrder: fn('GetOrder', 'get-order', 'GET /orders/{orderId}'),
+      cancelOrder: fn('CancelOrder', 'cancel-order', 'POST /orders/{orderId}/cancel'),
       listProducts: fn('ListProducts', 'list-products', 'GET /products'),
       setStock: fn('SetStock', 'set-stock', 'PUT /products/{sku}/stock'),
+      adjustStock: fn('AdjustStock', 'adjust-stock', 'POST /products/{sku}/stock/adjustments'),
       listCustomers: fn('ListCustomers', 'list-customers', 'GET /customers'),
       carrierWebhook: fn('CarrierWebhook', 'carrier-webhook', 'POST /webhooks/carrier'),
       decideApproval: fn('DecideApproval', 'decide-approval', 'POST /approvals/{approvalId}'),
@@ -143,8 +147,10 @@ export class OrderStack extends Stack {
       routes: [
         { method: HttpMethod.POST, path: '/orders', fn: routes.placeOrder },
         { method: HttpMethod.GET, path: '/orders/{orderId}', fn: routes.getOrder },
+        { method: HttpMethod.POST, path: '/orders/{orderId}/cancel', fn: routes.cancelOrder },
         { method: HttpMethod.GET, path: '/products', fn: routes.listProducts },
         { method: HttpMethod.PUT, path: '/products/{sku}/stock', fn: routes.setStock },
+        { method: HttpMethod.POST, path: '/products/{sku}/stock/adjustments', fn: routes.adjustStock },
         { method: HttpMethod.GET, path: '/customers', fn: routes.listCustomers },
         { method: HttpMethod.GET, path: '/invoices', fn: routes.listInvoices },
         { method: HttpMethod.GET, path: '/invoices/{number}', fn: routes.getInvoice },
@@ -172,6 +178,7 @@ export class OrderStack extends Stack {
       tasks.VoidPayment,
       tasks.ReleaseStock,
       tasks.CloseOrder,
+      tasks.ExpireBackorder,
       reconciler,
       routes.carrierWebhook,
       routes.placeOrder,
@@ -184,11 +191,28 @@ export class OrderStack extends Stack {
     data.bindTable(tasks.CloseOrder, 'customers', 'write');
     // Compensation: payment, shipment, stock and credit are given back (lib/compensation.ts).
     for (const f of [tasks.VoidPayment, tasks.ReleaseStock, reconciler]) {
-      data.bindTable(f, 'products', 'write');
+      data.bindTable(f, 'stock', 'write');
       data.bindTable(f, 'customers', 'write');
     }
     data.bindTable(tasks.ValidateOrder, 'products', 'read');
-    for (const f of [tasks.ReserveStock, tasks.CreateShipment]) data.bindTable(f, 'products', 'write');
+    for (const f of [tasks.ReserveStock, tasks.CreateShipment]) data.bindTable(f, 'stock', 'write');
+    // Backorders: stock arriving through the stock routes serves waiting orders and resumes their workflows;
+    // the release and fill transactions delete and update BACKORDER items (readwrite).
+    for (const f of [tasks.ReleaseStock, tasks.VoidPayment, reconciler]) data.bindTable(f, 'orders', 'readwrite');
+    // The sweep serves backorders a failed stock route left waiting, and resumes filled ones.
+    workflow.grantTaskResponse(reconciler);
+    data.bindTable(reconciler, 'approvals', 'write'); // resumes decisions whose resume was lost
+    for (const f of [routes.setStock, routes.adjustStock, tasks.AwaitBackorder]) {
+      data.bindTable(f, 'stock', 'write');
+      data.bindTable(f, 'orders', 'readwrite');
+      data.bindTable(f, 'products', 'read');
+      workflow.grantTaskResponse(f);
+      events.grantPublish(f);
+    }
+    data.bindTable(tasks.ExpireBackorder, 'orders', 'readwrite');
+    data.bindTable(tasks.ExpireBackorder, 'stock', 'read');
+    data.bindTable(tasks.ExpireBackorder, 'customers', 'read');
+    email.grantSend(tasks.ExpireBackorder);
     data.bindTable(tasks.IssueInvoice, 'customers', 'write');
     data.bindTable(tasks.IssueInvoice, 'invoices', 'write');
     // Closing an order without its invoice withdraws a request still waiting for its number.
@@ -217,12 +241,22 @@ export class OrderStack extends Stack {
     email.grantSend(tasks.RequestApproval);
     tasks.RequestApproval.addEnvironment('PUBLIC_API_URL', this.api.api.apiEndpoint);
 
+    // Cancellation: one conditional write on the order, then the approval it waits for is expired and
+    // a waiting task failed with OrderCancelled (SendTaskFailure on this state machine only).
+    data.bindTable(routes.cancelOrder, 'orders', 'write');
+    data.bindTable(routes.cancelOrder, 'approvals', 'write');
+    events.grantPublish(routes.cancelOrder);
+    workflow.grantTaskFailure(routes.cancelOrder);
+    // CloseCancelledOrder tells the customer what was cancelled.
+    data.bindTable(tasks.CloseOrder, 'customers', 'write');
+    email.grantSend(tasks.CloseOrder);
+
     data.bindTable(routes.placeOrder, 'idempotency', 'readwrite');
     data.bindTable(recordKpi, 'idempotency', 'readwrite');
     workflow.grantStart(routes.placeOrder);
     data.bindTable(routes.getOrder, 'orders', 'read');
     data.bindTable(routes.listProducts, 'products', 'read');
-    data.bindTable(routes.setStock, 'products', 'write');
+    data.bindTable(routes.listProducts, 'stock', 'read');
     data.bindTable(routes.listCustomers, 'customers', 'read');
 
     // Finance: invoices, credit notes (refunds, PDFs, e-mails), payments on account, the overdue sweep.
@@ -241,6 +275,22 @@ export class OrderStack extends Stack {
       description: 'Hourly: open invoices past their due date become overdue',
       schedule: Schedule.rate(Duration.hours(1)),
       targets: [new LambdaFunction(markOverdue, { retryAttempts: 2 })],
+    });
+
+    // Credit-note requests left half-way (a refund that timed out, a number past the HTTP answer).
+    const finishCreditNotes = fn(
+      'FinishCreditNotes',
+      'finish-credit-notes',
+      'Finishes credit-note requests left unfinished: refund, number, PDF, e-mail',
+      { timeout: Duration.minutes(2), memorySize: 1024, files: Object.values(INVOICE_FONTS) },
+    );
+    data.bindTable(finishCreditNotes, 'invoices', 'write');
+    email.grantSend(finishCreditNotes);
+    documents.grantWriteCreditNotes(finishCreditNotes);
+    new Rule(this, 'UnfinishedCreditNotesSweep', {
+      description: 'Every 5 minutes: credit-note requests left half-way are refunded, numbered and sent',
+      schedule: Schedule.rate(Duration.minutes(5)),
+      targets: [new LambdaFunction(finishCreditNotes, { retryAttempts: 2 })],
     });
 
     data.grantDescribe(routes.health, 'orders');

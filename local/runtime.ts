@@ -216,6 +216,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       const env = lambdas.environment();
       await seedDemoData({
         products: env.PRODUCTS_TABLE_NAME as string,
+        stock: env.STOCK_TABLE_NAME as string,
         customers: env.CUSTOMERS_TABLE_NAME as string,
       });
     }

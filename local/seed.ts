@@ -1,4 +1,4 @@
-import type { Customer, Product } from '../functions/core/schemas.ts';
+import type { Customer, Product, StockItem } from '../functions/core/schemas.ts';
 
 /** Demo data for `npm start` and the tests: a small catalog (EUR, some CHF/USD prices) with stock, and customers. */
 export const DEMO_PRODUCTS: Product[] = [
@@ -8,8 +8,6 @@ export const DEMO_PRODUCTS: Product[] = [
     taxCategory: 'standard',
     prices: { EUR: 1250, CHF: 1300, USD: 1400 },
     active: true,
-    available: 500,
-    reserved: 0,
   },
   {
     sku: 'WIDGET-RED',
@@ -17,8 +15,6 @@ export const DEMO_PRODUCTS: Product[] = [
     taxCategory: 'standard',
     prices: { EUR: 1250, CHF: 1300 },
     active: true,
-    available: 300,
-    reserved: 0,
   },
   {
     sku: 'GADGET-PRO',
@@ -26,8 +22,6 @@ export const DEMO_PRODUCTS: Product[] = [
     taxCategory: 'standard',
     prices: { EUR: 8900, CHF: 9200, USD: 9900 },
     active: true,
-    available: 120,
-    reserved: 0,
   },
   {
     sku: 'GADGET-MINI',
@@ -35,8 +29,6 @@ export const DEMO_PRODUCTS: Product[] = [
     taxCategory: 'standard',
     prices: { EUR: 3900 },
     active: true,
-    available: 200,
-    reserved: 0,
   },
   {
     sku: 'CABLE-USB-C',
@@ -44,8 +36,6 @@ export const DEMO_PRODUCTS: Product[] = [
     taxCategory: 'standard',
     prices: { EUR: 990, CHF: 1050, USD: 1100 },
     active: true,
-    available: 1000,
-    reserved: 0,
   },
   {
     sku: 'DOCK-4K',
@@ -53,8 +43,6 @@ export const DEMO_PRODUCTS: Product[] = [
     taxCategory: 'standard',
     prices: { EUR: 18_900, CHF: 19_500 },
     active: true,
-    available: 40,
-    reserved: 0,
   },
   {
     sku: 'MONITOR-27',
@@ -62,8 +50,6 @@ export const DEMO_PRODUCTS: Product[] = [
     taxCategory: 'standard',
     prices: { EUR: 32_900, CHF: 33_900 },
     active: true,
-    available: 25,
-    reserved: 0,
   },
   {
     sku: 'KEYBOARD-MX',
@@ -71,8 +57,6 @@ export const DEMO_PRODUCTS: Product[] = [
     taxCategory: 'standard',
     prices: { EUR: 11_900 },
     active: true,
-    available: 60,
-    reserved: 0,
   },
   {
     sku: 'MOUSE-ERGO',
@@ -80,8 +64,6 @@ export const DEMO_PRODUCTS: Product[] = [
     taxCategory: 'standard',
     prices: { EUR: 5900 },
     active: true,
-    available: 80,
-    reserved: 0,
   },
   {
     sku: 'BOOK-SETUP',
@@ -89,8 +71,6 @@ export const DEMO_PRODUCTS: Product[] = [
     taxCategory: 'reduced',
     prices: { EUR: 2490, CHF: 2600 },
     active: true,
-    available: 150,
-    reserved: 0,
   },
   {
     sku: 'LAMP-LED',
@@ -98,10 +78,35 @@ export const DEMO_PRODUCTS: Product[] = [
     taxCategory: 'standard',
     prices: { EUR: 4500 },
     active: false,
-    available: 10,
-    reserved: 0,
   },
 ];
+
+/**
+ * On-hand stock per warehouse: some SKUs in both (Berlin is the default, Rotterdam the second
+ * choice), some in one only. The totals are what the catalog had before stock moved to warehouses.
+ */
+const DEMO_STOCK_ON_HAND: Record<string, Record<string, number>> = {
+  'WIDGET-BLUE': { 'WH-BERLIN': 400, 'WH-ROTTERDAM': 100 },
+  'WIDGET-RED': { 'WH-BERLIN': 200, 'WH-ROTTERDAM': 100 },
+  'GADGET-PRO': { 'WH-BERLIN': 120 },
+  'GADGET-MINI': { 'WH-BERLIN': 150, 'WH-ROTTERDAM': 50 },
+  'CABLE-USB-C': { 'WH-BERLIN': 1000 },
+  'DOCK-4K': { 'WH-BERLIN': 40 },
+  'MONITOR-27': { 'WH-BERLIN': 15, 'WH-ROTTERDAM': 10 },
+  'KEYBOARD-MX': { 'WH-ROTTERDAM': 60 },
+  'MOUSE-ERGO': { 'WH-BERLIN': 50, 'WH-ROTTERDAM': 30 },
+  'BOOK-SETUP': { 'WH-BERLIN': 100, 'WH-ROTTERDAM': 50 },
+  'LAMP-LED': { 'WH-BERLIN': 10 },
+};
+export const DEMO_STOCK: StockItem[] = Object.entries(DEMO_STOCK_ON_HAND).flatMap(([sku, byWarehouse]) =>
+  Object.entries(byWarehouse).map(([warehouseId, onHand]) => ({
+    sku,
+    warehouseId,
+    onHand,
+    reserved: 0,
+    available: onHand,
+  })),
+);
 
 const DE_CONSUMER = { country: 'DE', exempt: false };
 const terms30 = { type: 'on_account', netDays: 30 } as const;
@@ -296,11 +301,17 @@ export const DEMO_CUSTOMERS: Customer[] = [
   },
 ];
 
-export async function seedDemoData(tables: { products: string; customers: string }): Promise<void> {
+export async function seedDemoData(tables: { products: string; stock: string; customers: string }): Promise<void> {
   // Imported here, after the runtime has set the environment the adapters read.
   const { CatalogRepository } = await import('../functions/adapters/catalog-repository.ts');
   const { CustomersRepository } = await import('../functions/adapters/customers-repository.ts');
+  const { StockRepository } = await import('../functions/adapters/stock-repository.ts');
+  const stock = new StockRepository(tables.stock);
   const catalog = new CatalogRepository(tables.products);
   const customers = new CustomersRepository(tables.customers);
-  await Promise.all([...DEMO_PRODUCTS.map((p) => catalog.put(p)), ...DEMO_CUSTOMERS.map((c) => customers.put(c))]);
+  await Promise.all([
+    ...DEMO_PRODUCTS.map((p) => catalog.put(p)),
+    ...DEMO_STOCK.map((item) => stock.put(item)),
+    ...DEMO_CUSTOMERS.map((c) => customers.put(c)),
+  ]);
 }

@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApprovalRecord, Principal } from '../core/schemas.ts';
 import { documents } from './clients.ts';
+import { claimSend, markSent } from './send-claims.ts';
 
 /**
  * Approvals table, partition `approvalId` (random, the id in the e-mailed decision link): one
@@ -47,24 +48,23 @@ export class ApprovalsRepository {
     }
   }
 
-  /** A retried AwaitApproval waits with a new token: a pending request takes it. Returns the request as stored. */
+  /**
+   * A retried AwaitApproval waits with a new token: the request takes it, decided or not (a decision
+   * whose resume is still to come then resumes the attempt that waits). Returns the request as stored.
+   */
   async waitWith(approvalId: string, taskToken: string): Promise<ApprovalRecord> {
-    try {
-      return await this.update(approvalId, 'SET taskToken = :token', '#status = :pending', {
-        ':token': taskToken,
-        ':pending': 'PENDING',
-      });
-    } catch (error) {
-      // Decided (or expired) meanwhile: it keeps its token, the caller reads it as it is.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return (await this.get(approvalId)) as ApprovalRecord;
-    }
+    return this.update(approvalId, 'SET taskToken = :token', 'attribute_exists(approvalId)', {
+      ':token': taskToken,
+    });
+  }
+
+  /** Claims the approvers' e-mail (see send-claims.ts): false while another attempt sends or sent it. */
+  async claimEmail(approvalId: string, now: Date): Promise<boolean> {
+    return claimSend(this.tableName, { approvalId }, 'emailedAt', now);
   }
 
   async markEmailed(approvalId: string, at: Date): Promise<void> {
-    await this.update(approvalId, 'SET emailedAt = :at', 'attribute_exists(approvalId)', {
-      ':at': at.toISOString(),
-    });
+    await markSent(this.tableName, { approvalId }, 'emailedAt', at);
   }
 
   /**

@@ -8,11 +8,13 @@ import { documents } from './clients.ts';
 import {
   type InvoicesRepository,
   OPEN_INDEX,
+  PENDING_INDEX,
   SERIES,
   STATUS_INDEX,
   type StoredInvoice,
   type TransactItem,
 } from './invoices-repository.ts';
+import { claimSend, markSent } from './send-claims.ts';
 
 /** A credit note as requested, before its number: the refund and the numbering are keyed by `requestId`. */
 export interface CreditNoteRequestRecord {
@@ -21,7 +23,12 @@ export interface CreditNoteRequestRecord {
   draft: Omit<CreditNote, 'creditNoteNumber'>;
   refundId?: string;
   creditNoteNumber?: string;
+  /** The body the request was made with (a hash): the same request id with another body is refused. */
+  fingerprint?: string;
 }
+
+/** The e-mails sent about a document, each recorded by the time it went out. */
+export type DeliveryMarker = 'emailedAt' | 'financeCopiedAt' | 'receiptSentAt';
 
 /** Optimistic updates of one invoice give way to each other this many times before giving up (transient). */
 const ATTEMPTS = 12;
@@ -50,6 +57,7 @@ export class InvoiceLedger {
     requestId: string,
     year: number,
     make: (invoice: StoredInvoice) => Omit<CreditNote, 'creditNoteNumber'>,
+    fingerprint?: string,
   ): Promise<CreditNoteRequestRecord> {
     const requestPk = SERIES.CN.request(requestId);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -59,11 +67,19 @@ export class InvoiceLedger {
       if (!invoice) throw new Error(`Invoice ${invoiceNumber} does not exist`);
       const draft = make(invoice);
       const after = applyCredit(invoice, draft);
+      // A card note waits for its refund before it may be numbered (markRefunded queues it then),
+      // so no lease holder numbers a note whose money never went back.
+      const queued = this.invoices.requestItem('CN', requestId, draft, year);
+      const item = {
+        ...queued,
+        ...(draft.settlement === 'refund' ? { pendingYear: refundPending(year) } : {}),
+        ...(fingerprint ? { fingerprint } : {}),
+      };
       const items: TransactItem[] = [
         {
           Put: {
             TableName: this.invoicesTable,
-            Item: this.invoices.requestItem('CN', requestId, draft, year),
+            Item: item,
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
@@ -76,7 +92,7 @@ export class InvoiceLedger {
         items.push(this.balanceChange(invoice.customerId, -draft.totals.total));
       try {
         await documents().send(new TransactWriteCommand({ TransactItems: items }));
-        return { requestId, year, draft };
+        return { requestId, year, draft, ...(fingerprint ? { fingerprint } : {}) };
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
         await backoff(attempt, 10, 200); // the request appeared or the invoice changed meanwhile: read again
@@ -90,17 +106,59 @@ export class InvoiceLedger {
     return item ? recordOf(item) : undefined;
   }
 
-  /** The card refund of a credit-note request went through: recorded on the request before numbering. */
-  async markRefunded(requestId: string, refundId: string): Promise<void> {
-    await documents().send(
-      new UpdateCommand({
-        TableName: this.invoicesTable,
-        Key: { pk: SERIES.CN.request(requestId) },
-        UpdateExpression: 'SET refundId = :refund',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':refund': refundId },
-      }),
-    );
+  /**
+   * The card refund of a credit-note request went through: recorded on the request, which only now
+   * joins its year's numbering queue. A request numbered already (before refunds were awaited) keeps
+   * its number: the caller records the refund on the note.
+   */
+  async markRefunded(requestId: string, refundId: string, year: number): Promise<void> {
+    try {
+      await documents().send(
+        new UpdateCommand({
+          TableName: this.invoicesTable,
+          Key: { pk: SERIES.CN.request(requestId) },
+          UpdateExpression: 'SET refundId = :refund, pendingYear = :pending',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(creditNoteNumber)',
+          ExpressionAttributeValues: { ':refund': refundId, ':pending': SERIES.CN.pending(year) },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /**
+   * Credit-note requests not finished yet, oldest first: waiting for their refund or for their
+   * number, from the sparse pending index (this year's and last year's), never a scan.
+   */
+  async unfinishedCreditNoteRequests(now: Date, limit = 100): Promise<string[]> {
+    const ids: string[] = [];
+    const year = now.getUTCFullYear();
+    for (const y of [year - 1, year]) {
+      for (const partition of [refundPending(y), SERIES.CN.pending(y)]) {
+        const page = await documents().send(
+          new QueryCommand({
+            TableName: this.invoicesTable,
+            IndexName: PENDING_INDEX,
+            KeyConditionExpression: 'pendingYear = :p',
+            ExpressionAttributeValues: { ':p': partition },
+            Limit: limit,
+          }),
+        );
+        for (const item of page.Items ?? []) if (typeof item.requestId === 'string') ids.push(item.requestId);
+      }
+    }
+    return ids.slice(0, limit);
+  }
+
+  /** Claims the sending of a document's e-mail (see send-claims.ts): false while another sends or sent it. */
+  async claimSend(series: 'INV' | 'CN', documentNumber: string, marker: DeliveryMarker, now: Date): Promise<boolean> {
+    return claimSend(this.invoicesTable, { pk: SERIES[series].document(documentNumber) }, marker, now);
+  }
+
+  /** The claimed e-mail went out: its marker is set on the document. */
+  async markSent(series: 'INV' | 'CN', documentNumber: string, marker: DeliveryMarker, at: Date): Promise<void> {
+    await markSent(this.invoicesTable, { pk: SERIES[series].document(documentNumber) }, marker, at);
   }
 
   /**
@@ -122,14 +180,15 @@ export class InvoiceLedger {
             `Reference ${payment.reference} was recorded with another amount (${String(recorded.amount)})`,
             'reference_reused',
           );
-        return { invoice, paidInFull: invoice.status === 'paid', replayed: true };
+        // Paid in full by this payment, as recorded with it (not by a credit note since).
+        return { invoice, paidInFull: recorded.paidInFull === true, replayed: true };
       }
       const after = applyPayment(invoice, payment.amount);
       const items: TransactItem[] = [
         {
           Put: {
             TableName: this.invoicesTable,
-            Item: { pk: paymentPk, invoiceNumber, ...payment },
+            Item: { pk: paymentPk, invoiceNumber, ...payment, paidInFull: after.paidInFull },
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
@@ -275,6 +334,9 @@ export class InvoiceLedger {
   }
 }
 
+/** Where card credit-note requests wait for their refund: beside the numbering queue, not in it. */
+const refundPending = (year: number) => `CNREFUND#${year}`;
+
 function recordOf(item: Record<string, unknown>): CreditNoteRequestRecord {
   return {
     requestId: String(item.requestId),
@@ -283,6 +345,7 @@ function recordOf(item: Record<string, unknown>): CreditNoteRequestRecord {
     draft: item.draft as CreditNoteRequestRecord['draft'],
     ...(typeof item.refundId === 'string' ? { refundId: item.refundId } : {}),
     ...(typeof item.creditNoteNumber === 'string' ? { creditNoteNumber: item.creditNoteNumber } : {}),
+    ...(typeof item.fingerprint === 'string' ? { fingerprint: item.fingerprint } : {}),
   };
 }
 

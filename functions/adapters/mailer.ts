@@ -24,9 +24,12 @@ export class Mailer {
   ) {}
 
   async send(email: OutgoingEmail): Promise<string> {
-    for (const recipient of [this.from, ...email.to]) {
+    // The message names the recipient's position, never the address (it ends up in logs).
+    for (const [index, recipient] of [this.from, ...email.to].entries()) {
       if (!address.safeParse(recipient).success)
-        throw new InvalidEmailAddress(`"${recipient}" is not a valid e-mail address`);
+        throw new InvalidEmailAddress(
+          index === 0 ? 'The sender is not a valid e-mail address' : `Recipient ${index} is not a valid e-mail address`,
+        );
     }
     const result = await ses().send(
       new SendEmailCommand({

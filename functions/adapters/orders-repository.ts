@@ -1,9 +1,9 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { OrderClosed, OrderNotFound } from '../core/errors.ts';
+import { OrderCancelled, OrderClosed, OrderNotFound } from '../core/errors.ts';
 import { isTerminal, statusRank } from '../core/order.ts';
-import { type Order, type OrderStatus, type Shipment, TERMINAL_STATUSES } from '../core/schemas.ts';
+import { type Cancellation, type Order, type OrderStatus, type Shipment, TERMINAL_STATUSES } from '../core/schemas.ts';
 import { documents } from './clients.ts';
 
 /**
@@ -32,8 +32,17 @@ type StoredOrder = Omit<Order, 'shipments'>;
 /** The order exists and has no terminal status (with `#status` and `closedValues` in the request). */
 const closedValues = Object.fromEntries(TERMINAL_STATUSES.map((status, i) => [`:closed${i}`, status]));
 const NOT_CLOSED = `attribute_exists(orderId) AND NOT #status IN (${Object.keys(closedValues).join(', ')})`;
-/** The order is open and no reconciler is compensating it: what a forward step checks before acting outside. */
-const OPEN_AND_NOT_CLOSING = `${NOT_CLOSED} AND attribute_not_exists(closing)`;
+/**
+ * The order is open, no reconciler is compensating it and nobody cancelled it: what a forward step
+ * checks, in the same write, before acting outside.
+ */
+const OPEN_AND_NOT_CLOSING = `${NOT_CLOSED} AND attribute_not_exists(closing) AND attribute_not_exists(cancellation)`;
+/** Why a fenced write was refused: OrderCancelled when the order was cancelled, else OrderClosed. */
+function refusal(orderId: string, current: Record<string, unknown>): Error {
+  if (isTerminal(current.status as OrderStatus)) return new OrderClosed(orderId, String(current.status));
+  if (current.cancellation) return new OrderCancelled(orderId);
+  return new OrderClosed(orderId, 'being closed');
+}
 export interface ShipmentRecord extends Shipment {
   orderId: string;
   taskToken?: string;
@@ -121,6 +130,9 @@ export class OrdersRepository {
       /** Fields written only where the order has none yet (what was recorded first stays). */
       keep?: Record<string, unknown>;
       whileOpen?: boolean;
+      notCancelled?: boolean;
+      /** With whileOpen: a step after its shipment was booked (booked counts as shipped), not refused by a cancellation. */
+      booked?: boolean;
     } = {},
   ): Promise<{ order: StoredOrder; recorded: boolean }> {
     const names: Record<string, string> = {
@@ -133,8 +145,11 @@ export class OrdersRepository {
     const assignments = ['#stages.#stage = :at', '#updatedAt = :at'];
     const removals: string[] = [];
     const conditions = [NOT_CLOSED, 'attribute_not_exists(#stages.#stage)'];
-    // A forward step's stage (after an external effect) is refused once a reconciler fenced the order.
+    // A forward step's stage (after an external effect) is refused once a reconciler fenced the order
+    // or someone cancelled it.
     if (changes.whileOpen) conditions.push('attribute_not_exists(closing)');
+    const fenced = (changes.whileOpen && !changes.booked) || changes.notCancelled;
+    if (fenced) conditions.push('attribute_not_exists(cancellation)');
     if (changes.status) {
       values[':newStatus'] = changes.status;
       values[':rank'] = statusRank(changes.status);
@@ -174,12 +189,15 @@ export class OrdersRepository {
       if ((current.stages as Record<string, unknown> | undefined)?.[stage])
         return { order: withoutKey(current), recorded: false };
       if (isTerminal(current.status as OrderStatus)) throw new OrderClosed(orderId, String(current.status));
+      if (fenced && current.cancellation) throw new OrderCancelled(orderId);
       if (changes.whileOpen && current.closing) throw new OrderClosed(orderId, 'being closed');
       // The order is already further along: record the stage, keep the status.
       return this.recordStage(orderId, stage, at, {
         set: changes.set,
         keep: changes.keep,
         whileOpen: changes.whileOpen,
+        notCancelled: changes.notCancelled,
+        booked: changes.booked,
       });
     }
   }
@@ -194,7 +212,7 @@ export class OrdersRepository {
         TableName: this.tableName,
         Key: { orderId, sk: ORDER_SK },
         UpdateExpression: 'SET approval = :approval, #stages.#stage = :at, #updatedAt = :at',
-        ConditionExpression: `${NOT_CLOSED} AND attribute_not_exists(approval)`,
+        ConditionExpression: `${NOT_CLOSED} AND attribute_not_exists(approval) AND attribute_not_exists(cancellation)`,
         ExpressionAttributeNames: {
           '#status': 'status',
           '#stages': 'stages',
@@ -229,8 +247,55 @@ export class OrdersRepository {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const current = error.Item ? unmarshall(error.Item) : undefined;
       if (!current) throw new OrderNotFound(orderId);
-      if (isTerminal(current.status as OrderStatus)) throw new OrderClosed(orderId, String(current.status));
-      if (current.closing) throw new OrderClosed(orderId, 'being closed');
+      if (isTerminal(current.status as OrderStatus) || current.closing || current.cancellation)
+        throw refusal(orderId, current);
+    }
+  }
+
+  /**
+   * Records a cancellation (once) with its OrderCancellationRequested stage, in ONE conditional
+   * write: the order is open, not cancelled yet, and — for a whole-order cancellation — not shipped
+   * yet (a shipment recorded meanwhile moved it on). From this write on every forward step refuses.
+   * Returns the order as stored afterwards, or as it is when refused (`recorded: false`).
+   */
+  async requestCancellation(
+    orderId: string,
+    cancellation: Cancellation,
+  ): Promise<{ recorded: boolean; order: StoredOrder }> {
+    const conditions = [NOT_CLOSED, 'attribute_not_exists(cancellation)', 'attribute_not_exists(closing)'];
+    const values: Record<string, unknown> = {
+      ':c': cancellation,
+      ':at': cancellation.requestedAt,
+      ...closedValues,
+    };
+    if (cancellation.kind === 'whole') {
+      conditions.push('(attribute_not_exists(#rank) OR #rank < :shipped)');
+      values[':shipped'] = statusRank('SHIPPED');
+    }
+    try {
+      const result = await documents().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { orderId, sk: ORDER_SK },
+          UpdateExpression: 'SET cancellation = :c, #stages.#stage = :at, #updatedAt = :at',
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#stages': 'stages',
+            '#stage': 'OrderCancellationRequested',
+            '#updatedAt': 'updatedAt',
+            ...(cancellation.kind === 'whole' ? { '#rank': 'statusRank' } : {}),
+          },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { recorded: true, order: withoutKey(result.Attributes) };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!error.Item) throw new OrderNotFound(orderId);
+      return { recorded: false, order: withoutKey(unmarshall(error.Item)) };
     }
   }
 
@@ -376,17 +441,26 @@ export class OrdersRepository {
    * caller cancels the booking it just made).
    */
   async confirmShipment(orderId: string, shipmentId: string, trackingNumber: string): Promise<void> {
-    await this.transactOnOpenOrder(orderId, {
-      TableName: this.tableName,
-      Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
-      UpdateExpression: 'SET #s = :created, trackingNumber = :tracking',
-      ConditionExpression: '#s IN (:booking, :created)',
-      ExpressionAttributeNames: { '#s': 'status' },
-      ExpressionAttributeValues: { ':booking': 'BOOKING', ':created': 'CREATED', ':tracking': trackingNumber },
-    });
+    // Booked counts as shipped (core/cancellation.ts): a cancellation after the booking was recorded does not undo it.
+    await this.transactOnOpenOrder(
+      orderId,
+      {
+        TableName: this.tableName,
+        Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
+        UpdateExpression: 'SET #s = :created, trackingNumber = :tracking',
+        ConditionExpression: '#s IN (:booking, :created)',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':booking': 'BOOKING', ':created': 'CREATED', ':tracking': trackingNumber },
+      },
+      { cancelledToo: true },
+    );
   }
 
-  private async transactOnOpenOrder(orderId: string, update: Record<string, unknown>): Promise<void> {
+  private async transactOnOpenOrder(
+    orderId: string,
+    update: Record<string, unknown>,
+    options: { cancelledToo?: boolean } = {},
+  ): Promise<void> {
     try {
       await documents().send(
         new TransactWriteCommand({
@@ -395,7 +469,9 @@ export class OrdersRepository {
               ConditionCheck: {
                 TableName: this.tableName,
                 Key: { orderId, sk: ORDER_SK },
-                ConditionExpression: OPEN_AND_NOT_CLOSING,
+                ConditionExpression: options.cancelledToo
+                  ? `${NOT_CLOSED} AND attribute_not_exists(closing)`
+                  : OPEN_AND_NOT_CLOSING,
                 ExpressionAttributeNames: { '#status': 'status' },
                 ExpressionAttributeValues: closedValues,
               },
@@ -409,7 +485,8 @@ export class OrdersRepository {
       const reasons = error.CancellationReasons ?? [];
       // A conflict is transient (the task's Retry); a failed condition means closed, closing or cancelled.
       if (!reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw error;
-      throw new OrderClosed(orderId, 'being closed');
+      const current = await this.find(orderId);
+      throw current ? refusal(orderId, current) : new OrderClosed(orderId, 'being closed');
     }
   }
 

@@ -1,5 +1,5 @@
 import { paymentKey, SandboxPaymentProvider } from '../adapters/payments.ts';
-import { OrderClosed } from '../core/errors.ts';
+import { OrderCancelled, OrderClosed } from '../core/errors.ts';
 import { isTerminal } from '../core/order.ts';
 import type { PaymentRecord } from '../core/schemas.ts';
 import { OrderRef } from '../core/schemas.ts';
@@ -23,6 +23,7 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const order = await orders.get(orderId);
   if (isTerminal(order.status) || order.closing)
     throw new OrderClosed(orderId, order.closing ? 'being closed' : order.status);
+  if (order.cancellation) throw new OrderCancelled(orderId);
   const amount = order.totals?.total ?? 0;
   let record: PaymentRecord;
   if (order.paymentRecord && order.paymentRecord.status !== 'PENDING') {
@@ -51,7 +52,7 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
     });
   } catch (error) {
     // Closed or being closed meanwhile: the authorization must not stay open (voiding by key is idempotent).
-    if (error instanceof OrderClosed && record.idempotencyKey)
+    if ((error instanceof OrderClosed || error instanceof OrderCancelled) && record.idempotencyKey)
       await payments.void({ authorizationKey: record.idempotencyKey });
     throw error;
   }

@@ -1,8 +1,25 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Mailer } from '../adapters/mailer.ts';
+import { principalFor, principalLabel } from '../core/access.ts';
+import { cancellationEmail } from '../core/cancellation.ts';
 import { OrderClosed } from '../core/errors.ts';
-import { chargedButLost, failureFrom, invoicedNote, missingAfterInterruption } from '../core/order.ts';
-import { CloseOrderInput } from '../core/schemas.ts';
-import { clock, creditLedger, eventPublisher, invoicesRepository, ordersRepository } from '../lib/deps.ts';
+import {
+  chargedButLost,
+  compensationNote,
+  failureFrom,
+  invoicedNote,
+  missingAfterInterruption,
+} from '../core/order.ts';
+import { type Cancellation, CloseOrderInput, type Failure, type Order } from '../core/schemas.ts';
+import { requireEnv } from '../lib/config.ts';
+import {
+  clock,
+  creditLedger,
+  customersRepository,
+  eventPublisher,
+  invoicesRepository,
+  ordersRepository,
+} from '../lib/deps.ts';
 import { logger, metrics } from '../lib/powertools.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
@@ -11,17 +28,21 @@ const orders = ordersRepository();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
 const credit = creditLedger();
 const invoices = invoicesRepository();
+const customers = customersRepository();
+const mailer = new Mailer(requireEnv('SENDER_EMAIL'), process.env.SES_CONFIGURATION_SET || undefined);
 
 /**
- * RejectOrder / FailOrder: the terminal status with the failure code and a message the workflow
- * caught (generic unless it is one of ours); credit held is given back. When a compensation state
- * failed, the failure says which, and the CompensationFailed metric (alarmed) counts it.
+ * RejectOrder / FailOrder / CancelOrder / CloseCancelledOrder: the terminal status with the failure
+ * code and a message the workflow caught (generic unless it is one of ours); credit held is given
+ * back. When a compensation state failed, the failure says which, and the CompensationFailed metric
+ * (alarmed) counts it. A cancellation (OrderCancelled) says who and why, and tells the customer.
  */
 export const handler = workflowTask(CloseOrderInput, async ({ orderId, outcome, error }) => {
-  const failure = failureFrom(error);
-  if (outcome === 'FAILED') {
+  let failure = failureFrom(error);
+  const order = outcome === 'FAILED' || error.Error === 'OrderCancelled' ? await orders.get(orderId) : undefined;
+  if (order?.cancellation && error.Error === 'OrderCancelled') failure = cancelledFailure(order.cancellation, failure);
+  if (outcome === 'FAILED' && order) {
     // Shipments that went (or were charged for) stay: the failure says what is owed and what stands.
-    const order = await orders.get(orderId);
     const missing = missingAfterInterruption(order);
     const notes = [
       missing.length > 0 ? `Missing for shipments that went: ${missing.join(', ')}; left for operations to settle` : '',
@@ -41,7 +62,9 @@ export const handler = workflowTask(CloseOrderInput, async ({ orderId, outcome, 
   if (outcome === 'FAILED') await invoices.withdraw(orderId);
   // An on-account order that ends here gives back what is left of its credit hold (nothing when it took none).
   await credit.release(orderId);
-  const stage = outcome === 'REJECTED' ? 'OrderRejected' : 'OrderFailed';
+  // Told before the order closes: a retried close finds the notification recorded and sends nothing again.
+  if (outcome === 'CANCELLED' && order?.cancellation) await notifyCancelled(order);
+  const stage = outcome === 'REJECTED' ? 'OrderRejected' : outcome === 'CANCELLED' ? 'OrderCancelled' : 'OrderFailed';
   try {
     await recordStage(orderId, stage, { status: outcome, set: { failure } }, { failureCode: failure.code });
   } catch (closed) {
@@ -53,3 +76,27 @@ export const handler = workflowTask(CloseOrderInput, async ({ orderId, outcome, 
   logger.info('Order closed', { outcome, failureCode: failure.code });
   return failure;
 });
+
+/** Who cancelled (by role for people: the message is shown to machine clients too) and why. */
+function cancelledFailure(cancellation: Cancellation, caught: Failure): Failure {
+  const by = principalLabel(principalFor(cancellation.by, 'client'));
+  const message = `Cancelled by ${by}: ${cancellation.reason}`;
+  const failed = caught.compensationFailed;
+  return { ...caught, code: 'OrderCancelled', message: failed ? `${message}. ${compensationNote(failed)}` : message };
+}
+
+/** The customer's e-mail, once (a retried close finds the notification recorded). */
+async function notifyCancelled(order: Order): Promise<void> {
+  if (order.stages.OrderCancelledNotified || !order.cancellation) return;
+  const customer = await customers.find(order.customerId);
+  if (customer) {
+    const cancelled = (order.lines ?? order.requestedLines).map(({ sku, quantity }) => ({ sku, quantity }));
+    await mailer.send({
+      to: [customer.email],
+      ...cancellationEmail({ orderId: order.orderId, kind: 'whole', reason: order.cancellation.reason, cancelled }),
+    });
+  }
+  await orders.recordStage(order.orderId, 'OrderCancelledNotified', clock()).catch((error: unknown) => {
+    if (!(error instanceof OrderClosed)) throw error;
+  });
+}

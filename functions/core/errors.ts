@@ -153,3 +153,19 @@ export class PaymentRefused extends DomainError {
 export class ApprovalRejected extends DomainError {
   override name = 'ApprovalRejected';
 }
+
+/** No stock arrived for any line of a backordered order before its backorder expired: the order is cancelled. */
+export class BackorderExpired extends DomainError {
+  override name = 'BackorderExpired';
+}
+
+/**
+ * The order was cancelled (POST /orders/{orderId}/cancel): a forward step refuses to act, and the
+ * workflow compensates (void, release, credit back) and ends the order CANCELLED.
+ */
+export class OrderCancelled extends DomainError {
+  override name = 'OrderCancelled';
+  constructor(orderId: string) {
+    super(`Order ${orderId} was cancelled`);
+  }
+}

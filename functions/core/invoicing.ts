@@ -104,12 +104,25 @@ function assignCreditedTax(
     const noteNet = atRate.reduce((sum, line) => sum + line.net, 0);
     const share = (net: number) => (invoiceNet === 0 ? 0 : Math.round((invoiceTax * net) / invoiceNet));
     const noteTax = share(before + noteNet) - share(before);
-    let assigned = 0;
+    // Largest remainder: each line its floored share, the cents left over to the largest remainders
+    // (first line first on a tie), so no line goes negative and the lines add up to the rate's VAT.
+    const exact = atRate.map((line) => (noteNet === 0 ? 0 : noteTax * line.net));
     atRate.forEach((line, index) => {
-      const isLast = index === atRate.length - 1;
-      line.tax = isLast ? noteTax - assigned : noteNet === 0 ? 0 : Math.round((noteTax * line.net) / noteNet);
-      assigned += line.tax;
+      line.tax = noteNet === 0 ? 0 : Math.floor((exact[index] ?? 0) / noteNet);
     });
+    let left = noteTax - atRate.reduce((sum, line) => sum + line.tax, 0);
+    const byRemainder = atRate
+      .map((_, index) => index)
+      .sort((a, b) => ((exact[b] ?? 0) % noteNet || 0) - ((exact[a] ?? 0) % noteNet || 0) || a - b);
+    for (const index of byRemainder) {
+      if (left <= 0) break;
+      const line = atRate[index];
+      if (line) line.tax += 1;
+      left -= 1;
+    }
+    // Only when nothing was credited at this rate (net 0) can tax be left: it stays on the last line.
+    const last = atRate[atRate.length - 1];
+    if (left !== 0 && last) last.tax += left;
   }
 }
 

@@ -1,12 +1,17 @@
 import { z } from 'zod';
 import { RESOURCE_SERVER, routeScopes, SCOPE_NAMES } from './access.ts';
 import {
+  Allocation,
   ApprovalDecisionRequest,
+  Backorder,
+  CancellationKind,
+  CancelOrderRequest,
   CarrierWebhook,
   CreditNote,
   CreditNoteRequest,
   Customer,
   Failure,
+  FulfilmentPolicy,
   Invoice,
   InvoiceStatus,
   OrderRequest,
@@ -16,6 +21,8 @@ import {
   PrincipalView,
   Product,
   Shipment,
+  StockAdjustmentRequest,
+  StockItem,
   StockLevel,
   TaxTreatment,
   TimelineEntry,
@@ -50,8 +57,46 @@ const OrderView = z.object({
   invoices: z.array(z.object({ number: z.string(), shipmentId: z.string(), total: z.number().int() })),
   timeline: z.array(TimelineEntry),
   failure: Failure.optional(),
+  /** Who cancelled the order and why (POST /orders/{orderId}/cancel). */
+  cancellation: z
+    .object({ requestedAt: z.string(), by: PrincipalView, reason: z.string(), kind: CancellationKind })
+    .optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  fulfilmentPolicy: FulfilmentPolicy,
+  allocations: z.array(Allocation),
+  backorder: Backorder.omit({ taskToken: true }).optional(),
+  /** Per line: ordered = reserved + backordered + shipped + cancelled; delivered and invoiced are parts of shipped. */
+  quantities: z.array(
+    z.object({
+      sku: z.string(),
+      ordered: z.number().int(),
+      reserved: z.number().int(),
+      backordered: z.number().int(),
+      shipped: z.number().int(),
+      delivered: z.number().int(),
+      invoiced: z.number().int(),
+      cancelled: z.number().int(),
+    }),
+  ),
+});
+
+const Warehouse = StockItem.omit({ sku: true });
+/** GET /products: stock summed over the warehouses, and per warehouse. */
+const ProductWithStock = Product.extend({
+  onHand: z.number().int(),
+  reserved: z.number().int(),
+  available: z.number().int(),
+  warehouses: z.array(Warehouse),
+});
+const StockAdjustment = z.object({
+  adjustmentId: z.string(),
+  sku: z.string(),
+  warehouseId: z.string(),
+  delta: z.number().int(),
+  reason: z.string(),
+  by: z.string(),
+  at: z.string(),
 });
 
 const TaxSummary = z.array(
@@ -167,19 +212,81 @@ function contract(serverUrl: string) {
           },
         },
       },
-      '/products': { get: { summary: 'Catalog with stock', responses: { '200': json(z.array(Product), 'Products') } } },
+      '/orders/{orderId}/cancel': {
+        post: {
+          summary:
+            'Cancel an order: before anything shipped the whole order (stock released, authorization voided, credit given back, CANCELLED); after a partial shipment only what has not shipped. A booked shipment counts as shipped',
+          parameters: [{ name: 'orderId', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(CancelOrderRequest) } } },
+          responses: {
+            '202': json(
+              z.object({
+                orderId: z.string(),
+                cancellation: z.object({
+                  requestedAt: z.string(),
+                  by: PrincipalView,
+                  reason: z.string(),
+                  kind: CancellationKind,
+                }),
+              }),
+              'Cancellation recorded (or already recorded: the same answer); the workflow compensates',
+            ),
+            '400': error('Malformed order id or reason, naming the field'),
+            '404': error("Unknown order (or, for a customer-bound client, another customer's)"),
+            '409': error('The order already ended, or everything was handed to the carrier; the message says which'),
+          },
+        },
+      },
+      '/products': {
+        get: {
+          summary: 'Catalog with stock: onHand, reserved, available summed over the warehouses, and per warehouse',
+          responses: { '200': json(z.array(ProductWithStock), 'Products') },
+        },
+      },
       '/products/{sku}/stock': {
         put: {
-          summary: 'Set the sellable quantity (warehouse/ERP sync)',
+          summary:
+            'Set the counted quantity on hand in one warehouse (default WH-BERLIN); available = onHand - reserved. Arriving stock serves backorders oldest first',
           parameters: [{ name: 'sku', in: 'path', required: true, schema: { type: 'string' } }],
           requestBody: { required: true, content: { 'application/json': { schema: schema(StockLevel) } } },
           responses: {
-            '200': json(
-              z.object({ sku: z.string(), available: z.number().int(), reserved: z.number().int() }),
-              'New stock level',
-            ),
+            '200': json(StockItem, 'The stock item of that warehouse'),
             '400': error('Invalid body'),
-            '404': error('Unknown product'),
+            '404': error('Unknown product or warehouse'),
+            '409': error(
+              'StockBelowReserved: onHand below what is reserved there (the issue names the reserved quantity)',
+            ),
+          },
+        },
+      },
+      '/products/{sku}/stock/adjustments': {
+        post: {
+          summary:
+            'Record a receipt (delta > 0) or write-off (delta < 0) in one warehouse, with who, when and why. Receipts serve backorders oldest first',
+          parameters: [
+            { name: 'sku', in: 'path', required: true, schema: { type: 'string' } },
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{8,128}$' },
+              description: 'A retry with the same key is recorded once and answered 200 with the first adjustment',
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: schema(StockAdjustmentRequest) } },
+          },
+          responses: {
+            '201': json(z.object({ adjustment: StockAdjustment, stock: StockItem }), 'Recorded'),
+            '200': json(
+              z.object({ adjustment: StockAdjustment, stock: StockItem }),
+              'Recorded before (same Idempotency-Key)',
+            ),
+            '400': error('Invalid body or header'),
+            '404': error('Unknown product or warehouse'),
+            '409': error('WriteOffExceedsAvailable: a write-off larger than what is available (not reserved) there'),
+            '422': error('IdempotencyKeyReused: the key was used for a different adjustment'),
           },
         },
       },
@@ -237,14 +344,18 @@ function contract(serverUrl: string) {
           summary: 'Issue a credit note (omit lines to credit everything not credited yet); refunds card payments',
           parameters: [
             ...numberParameter,
-            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } },
+            { name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string' } },
           ],
           requestBody: { required: true, content: { 'application/json': { schema: schema(CreditNoteRequest) } } },
           responses: {
             '201': json(CreditNoteView, 'The credit note'),
-            '400': error('Invalid body'),
+            '202': json(
+              z.object({ requestId: z.string(), status: z.literal('pending') }),
+              'Recorded; its number is on its way (retry with the same key, or the sweep finishes it)',
+            ),
+            '400': error('Invalid body, or no Idempotency-Key header'),
             '404': error('Unknown invoice'),
-            '422': error('More than may be credited, or an SKU not on the invoice'),
+            '422': error('More than may be credited, an SKU not on the invoice, or the key reused with another body'),
           },
         },
       },

@@ -30,6 +30,7 @@ export function newOrder(args: {
     requestedLines: request.lines,
     shippingAddress: request.shippingAddress,
     payment: request.payment,
+    fulfilmentPolicy: request.fulfilmentPolicy ?? 'all_or_nothing',
     shipments: [],
     stages: { OrderReceived: at },
     createdAt: at,
@@ -41,8 +42,13 @@ export function newOrder(args: {
  * The order's history, oldest first, derived from the stage times; the capture names who placed it,
  * as the viewer may see them (principalFor).
  */
-export function timelineOf(order: Pick<Order, 'stages' | 'placedBy' | 'approval'>, viewer: Viewer): TimelineEntry[] {
+export function timelineOf(
+  order: Pick<Order, 'stages' | 'placedBy' | 'approval'> & Partial<Pick<Order, 'cancellation' | 'failure'>>,
+  viewer: Viewer,
+): TimelineEntry[] {
   const by = order.placedBy && principalLabel(principalFor(order.placedBy, viewer));
+  const cancellation = order.cancellation;
+  const cancelledBy = cancellation && principalLabel(principalFor(cancellation.by, viewer));
   const approval = order.approval;
   const decidedBy = approval?.decidedBy && principalLabel(principalFor(approval.decidedBy, viewer));
   return Object.entries(order.stages)
@@ -51,6 +57,12 @@ export function timelineOf(order: Pick<Order, 'stages' | 'placedBy' | 'approval'
       // The approver's decision names who made it and carries their comment.
       if (DECISION_STAGES.includes(type) && decidedBy)
         return { at, type, by: decidedBy, ...(approval?.comment ? { comment: approval.comment } : {}) };
+      // A cancellation names who asked for it and why (OrderCancelled only when it ended the order).
+      const cancelledHere =
+        type === 'OrderCancellationRequested' ||
+        (type === 'OrderCancelled' && order.failure?.code === 'OrderCancelled');
+      if (cancelledHere && cancellation && cancelledBy)
+        return { at, type, by: cancelledBy, reason: cancellation.reason };
       return { at, type };
     })
     .sort((a, b) => a.at.localeCompare(b.at) || a.type.localeCompare(b.type));
@@ -77,6 +89,8 @@ const OWN_MESSAGES = new Set([
   'InvoiceNumbersExhausted',
   'CreditNoteRefused',
   'PaymentRefused',
+  'BackorderExpired',
+  'OrderCancelled',
   // Failures after capture say what is missing (their messages carry error names and invoice numbers only).
   'InvoiceNotIssued',
   'InvoiceNotDelivered',
@@ -117,6 +131,8 @@ export const compensationNote = (failed: readonly string[]) =>
 const RANKS: Record<OrderStatus, number> = {
   RECEIVED: 0,
   VALIDATED: 1,
+  // Between validated and reserved: a filled backorder moves the order on to RESERVED.
+  BACKORDERED: 1.5,
   RESERVED: 2,
   PAYMENT_AUTHORIZED: 3,
   // Per shipment: shipped, captured and invoiced at dispatch, then delivered.

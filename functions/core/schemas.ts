@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { maxLinesFor } from './warehouses.ts';
 
 /**
  * The single source of the domain's data types. Everything else infers from here
@@ -52,15 +53,23 @@ export const OrderLineRequest = z.object({
   unitPrice: MinorUnits,
 });
 
+/**
+ * all_or_nothing: every line is reserved in full or the order is rejected (OutOfStock).
+ * ship_available: what is in stock is reserved and shipped, the rest is backordered.
+ */
+export const FulfilmentPolicy = z.enum(['all_or_nothing', 'ship_available']);
+
 /** What every capture channel (web checkout, CRM, e-mail, rep) is normalised to. */
 export const OrderRequest = z
   .object({
     customerId: CustomerId,
     currency: Currency,
-    // A reservation is one DynamoDB transaction: 100 items at most, one of them the reservation record.
+    // A reservation is one DynamoDB transaction of at most 100 items: see maxLinesFor (core/warehouses.ts).
     lines: z.array(OrderLineRequest).min(1, 'must contain at least one line').max(50, 'must contain at most 50 lines'),
     shippingAddress: Address,
     payment: Payment,
+    /** Absent: all_or_nothing. */
+    fulfilmentPolicy: FulfilmentPolicy.optional(),
   })
   .superRefine((request, ctx) => {
     const seen = new Set<string>();
@@ -74,11 +83,22 @@ export const OrderRequest = z
       }
       seen.add(line.sku);
     });
+    // Lines may be split over the warehouses (and backordered): the reservation must still fit one transaction.
+    const policy = request.fulfilmentPolicy ?? 'all_or_nothing';
+    const max = maxLinesFor(policy);
+    if (request.lines.length > max)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lines'],
+        message: `must contain at most ${max} lines with fulfilmentPolicy ${policy} (the stock is reserved in one transaction)`,
+      });
   });
 
 export const OrderStatus = z.enum([
   'RECEIVED',
   'VALIDATED',
+  /** Waiting for stock for some or all lines (ship_available); what was in stock is reserved. */
+  'BACKORDERED',
   'RESERVED',
   'PAYMENT_AUTHORIZED',
   'SHIPPED',
@@ -138,17 +158,6 @@ export const Totals = z.object({
 export const ShipmentStatus = z.enum(['BOOKING', 'CREATED', 'IN_TRANSIT', 'DELIVERED', 'LOST', 'CANCELLED']);
 /** What an allocation or a shipment carries: a quantity of a SKU. */
 export const StockLine = z.object({ sku: Sku, quantity: z.number().int().positive() });
-
-/**
- * Stock held in one warehouse for an order (append-only, `A1`, `A2`, …): each allocation becomes
- * exactly one shipment.
- */
-export const Allocation = z.object({
-  allocationId: z.string().regex(/^A[0-9]{1,3}$/),
-  warehouseId: z.string().min(1),
-  lines: z.array(StockLine).min(1),
-  at: Timestamp,
-});
 
 export const Shipment = z.object({
   shipmentId: z.string(),
@@ -226,6 +235,8 @@ export const TimelineEntry = z.object({
   by: z.string().optional(),
   /** An approver's comment on their decision (ApprovalGranted / ApprovalRejected). */
   comment: z.string().optional(),
+  /** Why the order was cancelled (OrderCancellationRequested / OrderCancelled). */
+  reason: z.string().optional(),
 });
 
 /** Why an order waits for an approver: over the customer's remaining credit, or above the high-value threshold. */
@@ -243,6 +254,46 @@ export const OrderApproval = z.object({
   comment: z.string().optional(),
 });
 
+/** Stock reserved for the order in one warehouse: append-only, each becomes exactly one shipment. */
+export const Allocation = z.object({
+  allocationId: z.string().regex(/^A[1-9][0-9]*$/),
+  warehouseId: z.string(),
+  lines: z.array(StockLine),
+  at: Timestamp,
+});
+
+/**
+ * What is waiting for stock (ship_available). Served oldest first when stock arrives; `lines` shrinks
+ * as it is served (empty: filled or cancelled). At `expiresAt` the rest is cancelled (`cancelledLines`).
+ */
+export const Backorder = z.object({
+  lines: z.array(StockLine),
+  since: Timestamp,
+  expiresAt: Timestamp,
+  cancelledLines: z.array(StockLine).optional(),
+  /** The workflow's AwaitBackorder task token, resumed when the backorder is filled. */
+  taskToken: z.string().optional(),
+});
+
+/**
+ * whole: nothing has left, the order ends CANCELLED; remainder: something left with the carrier, only
+ * what did not (unshipped allocations, the backorder) is cancelled and the order completes with the rest.
+ */
+export const CancellationKind = z.enum(['whole', 'remainder']);
+
+/** POST /orders/{orderId}/cancel */
+export const CancelOrderRequest = z.object({
+  reason: plainText().trim().min(1, 'is required').max(500, 'must be at most 500 characters'),
+});
+
+/** A cancellation as recorded on the order (once): the fence every forward step checks. */
+export const Cancellation = z.object({
+  requestedAt: Timestamp,
+  by: Principal,
+  reason: z.string(),
+  kind: CancellationKind,
+});
+
 export const Order = z.object({
   orderId: OrderId,
   status: OrderStatus,
@@ -258,9 +309,12 @@ export const Order = z.object({
   taxTreatment: TaxTreatment.optional(),
   shippingAddress: Address,
   payment: Payment,
+  /** Absent on orders captured before the policy existed: all_or_nothing. */
+  fulfilmentPolicy: FulfilmentPolicy.optional(),
   paymentRecord: PaymentRecord.optional(),
   /** Where the reserved stock is held, one allocation per warehouse; each becomes one shipment. */
   allocations: z.array(Allocation).optional(),
+  backorder: Backorder.optional(),
   /** Kept as items of their own (one per shipment) and joined in on read. */
   shipments: z.array(Shipment),
   /** One invoice per shipment, in the order they were issued. */
@@ -273,6 +327,11 @@ export const Order = z.object({
    * steps still running refuse to act (no authorization, no booking), so nothing is re-created.
    */
   closing: Timestamp.optional(),
+  /**
+   * Set (once) when someone cancels the order: from then on no forward step acts (reservation,
+   * authorization, booking, approval decision, backorder fill) and the workflow compensates.
+   */
+  cancellation: Cancellation.optional(),
   /** When each stage was first recorded; the timeline is derived from it, so a retried stage is recorded once. */
   stages: z.record(z.string(), Timestamp),
   createdAt: Timestamp,
@@ -326,12 +385,35 @@ export const Product = z.object({
   taxCategory: TaxCategory,
   prices: z.record(Currency, MinorUnits),
   active: z.boolean(),
-  available: z.number().int().nonnegative(),
-  reserved: z.number().int().nonnegative(),
 });
 
+const StockQuantity = z.number().int('must be a whole number').nonnegative();
+/** One product in one warehouse (stock table). Invariant: available = onHand - reserved. */
+export const StockItem = z.object({
+  sku: Sku,
+  warehouseId: z.string(),
+  onHand: StockQuantity,
+  reserved: StockQuantity,
+  available: StockQuantity,
+});
+
+const WarehouseRef = z.string().regex(/^WH-[A-Z0-9-]{1,36}$/, 'is not a warehouse id');
+/** PUT /products/{sku}/stock: the counted quantity on hand (the warehouse/ERP sync point). */
 export const StockLevel = z.object({
-  available: z.number().int('must be a whole number').nonnegative().max(1_000_000_000),
+  onHand: StockQuantity.max(1_000_000_000),
+  warehouseId: WarehouseRef.optional(),
+});
+
+/** POST /products/{sku}/stock/adjustments: a receipt (delta > 0) or a write-off (delta < 0). */
+export const StockAdjustmentRequest = z.object({
+  delta: z
+    .number()
+    .int('must be a whole number')
+    .min(-1_000_000_000)
+    .max(1_000_000_000)
+    .refine((d) => d !== 0, 'must not be 0'),
+  reason: plainText().trim().min(1, 'is required').max(200, 'must be at most 200 characters'),
+  warehouseId: WarehouseRef.optional(),
 });
 
 /** The seller's legal details as printed on every invoice and credit note (functions/core/seller.ts). */
@@ -470,7 +552,7 @@ export const CaughtError = z.object({
   releaseStockError: z.object({ Error: z.string() }).loose().optional(),
 });
 export const CloseOrderInput = OrderRef.extend({
-  outcome: z.enum(['REJECTED', 'FAILED']),
+  outcome: z.enum(['REJECTED', 'FAILED', 'CANCELLED']),
   error: CaughtError,
 });
 
@@ -493,6 +575,9 @@ export type Failure = z.infer<typeof Failure>;
 export type Order = z.infer<typeof Order>;
 export type Customer = z.infer<typeof Customer>;
 export type Product = z.infer<typeof Product>;
+export type StockItem = z.infer<typeof StockItem>;
+export type Backorder = z.infer<typeof Backorder>;
+export type FulfilmentPolicy = z.infer<typeof FulfilmentPolicy>;
 export type Invoice = z.infer<typeof Invoice>;
 export type InvoiceStatus = z.infer<typeof InvoiceStatus>;
 export type SellerDetails = z.infer<typeof SellerDetails>;
@@ -555,3 +640,5 @@ export type ApprovalReason = z.infer<typeof ApprovalReason>;
 export type ApprovalNeed = z.infer<typeof ApprovalNeed>;
 export type ApprovalRecord = z.infer<typeof ApprovalRecord>;
 export type OrderApproval = z.infer<typeof OrderApproval>;
+export type Cancellation = z.infer<typeof Cancellation>;
+export type CancellationKind = z.infer<typeof CancellationKind>;

@@ -71,3 +71,14 @@ function linesOf(order: ChargedOrder, allocations: readonly Allocation[], k: num
 /** A shipment that has been charged for (captured, or invoiced): it goes, it is never cancelled. */
 export const isCommitted = (shipment: Pick<Shipment, 'captureId' | 'invoiceNumber'>) =>
   Boolean(shipment.captureId || shipment.invoiceNumber);
+
+/**
+ * The allocations FulfilShipments still has to ship: those without a shipment yet (each allocation
+ * becomes exactly one shipment), as Map items `{ allocationId }`.
+ */
+export function toShip(order: Pick<Order, 'allocations'> & { shipments: ReadonlyArray<{ allocationId?: string }> }) {
+  const shipped = new Set(order.shipments.map((s) => s.allocationId));
+  return (order.allocations ?? [])
+    .filter((a) => !shipped.has(a.allocationId))
+    .map(({ allocationId }) => ({ allocationId }));
+}

@@ -1,6 +1,6 @@
 import { SandboxCarrier } from '../adapters/carrier.ts';
 import { readSecret } from '../adapters/secrets.ts';
-import { OrderClosed } from '../core/errors.ts';
+import { OrderCancelled, OrderClosed } from '../core/errors.ts';
 import { isTerminal } from '../core/order.ts';
 import { AllocationRef } from '../core/schemas.ts';
 import { shipmentIdOf } from '../core/shipment.ts';
@@ -36,6 +36,8 @@ export const handler = workflowTask(AllocationRef, async ({ orderId, allocationI
   const shipmentId = shipmentIdOf(orderId, allocationId);
   const existing = order.shipments.find((s) => s.shipmentId === shipmentId);
   if (existing?.status === 'CANCELLED') throw new OrderClosed(orderId, 'being closed');
+  // Cancelled before this allocation was booked: it is not booked (a booking already recorded counts as shipped).
+  if (order.cancellation && !existing) throw new OrderCancelled(orderId);
   let trackingNumber = existing?.status === 'BOOKING' ? undefined : existing?.trackingNumber;
   try {
     if (!trackingNumber) {
@@ -51,15 +53,15 @@ export const handler = workflowTask(AllocationRef, async ({ orderId, allocationI
       await orders.confirmShipment(orderId, shipmentId, trackingNumber);
     }
     // Last: once the stock has left, compensation no longer releases it.
-    await catalog.ship(orderId, allocation);
+    await catalog.ship(orderId, allocationId);
     await recordStage(
       orderId,
       'OrderShipped',
-      { status: 'SHIPPED', whileOpen: true },
+      { status: 'SHIPPED', whileOpen: true, booked: true },
       { carrier: carrier.name, shipmentId, warehouseId: allocation.warehouseId },
     );
   } catch (error) {
-    if (error instanceof OrderClosed && trackingNumber) {
+    if ((error instanceof OrderClosed || error instanceof OrderCancelled) && trackingNumber) {
       // Booked, but the order is closed or being closed: the parcel must not go (idempotent with compensation).
       const { cancelled } = await carrier.cancel({ shipmentId, trackingNumber });
       if (cancelled) await orders.updateShipment(orderId, shipmentId, { status: 'CANCELLED', taskToken: null });

@@ -2,9 +2,9 @@ import { readSecret } from '../adapters/secrets.ts';
 import { principalLabel } from '../core/access.ts';
 import { checkDecision, decidedStatus, verifyApprovalSignature } from '../core/approval.ts';
 import { APPROVED_CREDIT_CEILING } from '../core/credit.ts';
-import { OrderClosed } from '../core/errors.ts';
 import { isTerminal } from '../core/order.ts';
 import { ApprovalDecisionRequest, ApprovalId } from '../core/schemas.ts';
+import { finishDecision } from '../lib/approval-decision.ts';
 import { callerOf } from '../lib/caller.ts';
 import { requireEnv } from '../lib/config.ts';
 import {
@@ -24,10 +24,6 @@ const orders = ordersRepository();
 const customers = customersRepository();
 const credit = creditLedger();
 const workflow = taskTokens();
-
-/** The workflow stopped waiting (timed out, stopped): nothing left to resume. */
-const isClosedTask = (error: unknown) =>
-  error instanceof Error && ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes(error.name);
 
 const expired = (approvalId: string, why: string) =>
   new HttpError(410, 'ApprovalExpired', `Approval ${approvalId} can no longer be decided: ${why}`);
@@ -56,9 +52,20 @@ export const handler = httpRoute(async (event) => {
   if (!check.ok) throw await refuse(check);
 
   const order = await orders.get(record.orderId);
+  // Four eyes: whoever placed the order does not approve or reject it.
+  if (order.placedBy && order.placedBy.kind === by.kind && order.placedBy.id === by.id)
+    throw new HttpError(
+      403,
+      'OwnOrder',
+      `Order ${order.orderId} was placed by you: another approver decides approval ${approvalId}`,
+    );
   if (isTerminal(order.status) && !check.replay) {
     await approvals.expire(approvalId);
     throw expired(approvalId, `order ${order.orderId} is already ${order.status}`);
+  }
+  if (order.cancellation && !check.replay) {
+    await approvals.expire(approvalId);
+    throw expired(approvalId, `order ${order.orderId} was cancelled`);
   }
   // Once ApprovalGranted is recorded the hold was taken (it comes first), and may since have become
   // the invoice's debt: a replay takes nothing again.
@@ -81,33 +88,11 @@ export const handler = httpRoute(async (event) => {
     }
   }
 
-  const stage = request.decision === 'approve' ? 'ApprovalGranted' : 'ApprovalRejected';
-  try {
-    await orders.recordStage(order.orderId, stage, now, {
-      set: {
-        approval: {
-          approvalId,
-          reasons: record.reasons,
-          decision: request.decision,
-          decidedBy: by,
-          ...(request.comment ? { comment: request.comment } : {}),
-        },
-      },
-    });
-  } catch (error) {
-    if (!(error instanceof OrderClosed)) throw error;
-  }
-  try {
-    if (request.decision === 'approve') await workflow.succeed(record.taskToken, { approvalId, decision: 'approve' });
-    else
-      await workflow.fail(record.taskToken, 'ApprovalRejected', `Order ${order.orderId} was rejected by its approver`);
-  } catch (error) {
-    if (!isClosedTask(error)) throw error;
-    await approvals.markResumed(approvalId);
+  // The timeline entry and the resume, with the token stored now (see finishDecision).
+  if ((await finishDecision({ approvals, orders, workflow, clock }, approvalId)) === 'closed') {
     logger.warn('Decision for a workflow that no longer waits', { orderId: order.orderId });
     throw expired(approvalId, `order ${order.orderId} no longer waits for it`);
   }
-  await approvals.markResumed(approvalId);
   return json(200, {
     approvalId,
     orderId: order.orderId,

@@ -1,5 +1,6 @@
 import { principalFor } from '../core/access.ts';
 import { timelineOf } from '../core/order.ts';
+import { lineQuantities } from '../core/quantities.ts';
 import { OrderId } from '../core/schemas.ts';
 import { actsFor, callerOf, isStaff } from '../lib/caller.ts';
 import { ordersRepository } from '../lib/deps.ts';
@@ -42,8 +43,24 @@ export const handler = httpRoute(async (event) => {
       }),
     ),
     invoices: (order.invoices ?? []).map(({ number, shipmentId, total }) => ({ number, shipmentId, total })),
+    fulfilmentPolicy: order.fulfilmentPolicy ?? 'all_or_nothing',
+    allocations: order.allocations ?? [],
+    ...(order.backorder
+      ? {
+          backorder: {
+            lines: order.backorder.lines,
+            since: order.backorder.since,
+            expiresAt: order.backorder.expiresAt,
+            ...(order.backorder.cancelledLines ? { cancelledLines: order.backorder.cancelledLines } : {}),
+          },
+        }
+      : {}),
+    quantities: lineQuantities(order),
     timeline: timelineOf(order, viewer),
     ...(order.failure ? { failure: order.failure } : {}),
+    ...(order.cancellation
+      ? { cancellation: { ...order.cancellation, by: principalFor(order.cancellation.by, viewer) } }
+      : {}),
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,
   });

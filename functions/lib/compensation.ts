@@ -1,9 +1,9 @@
 import type { Carrier } from '../adapters/carrier.ts';
-import type { StockLedger } from '../adapters/catalog-repository.ts';
 import type { CreditLedger } from '../adapters/customers-repository.ts';
 import type { InvoicesRepository } from '../adapters/invoices-repository.ts';
 import type { OrdersRepository } from '../adapters/orders-repository.ts';
 import { type PaymentProvider, paymentKey, shipmentOfCapture } from '../adapters/payments.ts';
+import type { StockLedger } from '../adapters/stock-repository.ts';
 import { OrderClosed, PaymentAlreadyCaptured } from '../core/errors.ts';
 import type { Order } from '../core/schemas.ts';
 import { isCommitted } from '../core/shipment.ts';
@@ -127,15 +127,16 @@ export function compensations(deps: CompensationDeps) {
     async releaseStock(orderId: string): Promise<boolean> {
       const order = await deps.orders.get(orderId);
       const going = (s: Order['shipments'][number]) => LEFT.includes(s.status) || isCommitted(s);
-      // Goods that left with the carrier are not sellable again: stock still held for them ships.
-      for (const shipment of order.shipments.filter(going)) {
-        const allocation = order.allocations?.find((a) => a.allocationId === shipment.allocationId);
-        await deps.stock.ship(orderId, allocation ?? { allocationId: shipment.allocationId, lines: shipment.lines });
-      }
-      const cancelled = order.shipments.filter((s) => s.status === 'CANCELLED').map((s) => s.allocationId);
-      const outcome = await deps.stock.release(orderId, { restock: cancelled });
+      const allocationIds = (order.allocations ?? []).map((a) => a.allocationId);
+      // Goods that left with the carrier (or are charged for) are not sellable again: stock still held for them ships.
+      const gone = new Set(order.shipments.filter(going).map((s) => s.allocationId));
+      for (const id of gone) await deps.stock.ship(orderId, id);
+      const waiting = order.backorder?.lines.length ?? 0;
+      if (gone.size > 0 && waiting === 0 && allocationIds.every((id) => gone.has(id))) return false;
+      const restock = order.shipments.filter((s) => s.status === 'CANCELLED').map((s) => s.allocationId);
+      const { outcome, shipped } = await deps.stock.release(orderId, { restock });
       // Booked, its stock shipped, neither gone nor cancelled: its cancellation is not recorded.
-      if (order.shipments.some((s) => s.status === 'CREATED' && !going(s)))
+      if (shipped.some((id) => !gone.has(id)))
         throw new ShipmentNotCancelled(`Stock of order ${orderId} is booked for a shipment not recorded as cancelled`);
       if (outcome === 'released' || outcome === 'already-released') {
         // 'already-released' after a tombstone written for an order that never reserved is not news.
@@ -143,6 +144,19 @@ export function compensations(deps: CompensationDeps) {
         return true;
       }
       return false;
+    },
+
+    /**
+     * One allocation that will not ship (the order was cancelled before it was booked): its held
+     * stock goes back, the rest of the order is untouched. A booking recorded for it counts as shipped.
+     */
+    async releaseAllocation(orderId: string, allocationId: string): Promise<boolean> {
+      const order = await deps.orders.get(orderId);
+      const shipment = order.shipments.find((s) => s.allocationId === allocationId);
+      if (shipment && shipment.status !== 'CANCELLED') return false;
+      const released = await deps.stock.releaseAllocation(orderId, allocationId);
+      if (released) await announce(orderId, 'OrderAllocationReleased');
+      return released;
     },
 
     /**

@@ -1,5 +1,5 @@
 import type { DocumentStore } from '../adapters/document-store.ts';
-import type { InvoiceLedger } from '../adapters/invoice-ledger.ts';
+import type { CreditNoteRequestRecord, InvoiceLedger } from '../adapters/invoice-ledger.ts';
 import { renderCreditNotePdf } from '../adapters/invoice-pdf.ts';
 import type { InvoicesRepository, StoredCreditNote } from '../adapters/invoices-repository.ts';
 import type { Mailer } from '../adapters/mailer.ts';
@@ -16,6 +16,13 @@ export interface CreditNoteDeps {
   mailer: Mailer;
   financeEmail: string;
   clock: () => Date;
+  /** How long a caller waits for the note's number (default 20 s); past it InvoiceNumberPending, the sweep finishes. */
+  numberWaitMs?: number;
+}
+
+/** The request id was first used with another body: the first note stands, this one is not issued. */
+export class CreditNoteRequestReused extends Error {
+  override name = 'CreditNoteRequestReused';
 }
 
 export interface CreditNoteInput {
@@ -25,6 +32,8 @@ export interface CreditNoteInput {
   reason: string;
   /** Omitted: everything not credited yet. */
   lines?: { sku: string; quantity: number }[];
+  /** Names the body the request was made with: the same request id with another body is refused. */
+  fingerprint?: string;
 }
 
 /**
@@ -37,9 +46,45 @@ export interface CreditNoteInput {
  * the note would exceed what may be credited.
  */
 export async function issueCreditNote(deps: CreditNoteDeps, input: CreditNoteInput): Promise<StoredCreditNote> {
+  const recorded = await deps.ledger.creditNoteRequest(input.requestId);
+  if (recorded?.fingerprint && input.fingerprint && recorded.fingerprint !== input.fingerprint)
+    throw new CreditNoteRequestReused(`Request ${input.requestId} was made with another body`);
   const existing = await deps.invoices.findNumbered<StoredCreditNote>('CN', input.requestId);
   const note = existing ?? (await request(deps, input));
-  return deliver(deps, note);
+  return deliver(deps, await refunded(deps, input.requestId, note));
+}
+
+/**
+ * Finishes a recorded request whose caller gave up or failed half-way (the scheduled sweep): the
+ * refund if due, the number, the PDF and the e-mails, each once, exactly as a retry would.
+ */
+export async function finishCreditNote(deps: CreditNoteDeps, requestId: string): Promise<StoredCreditNote> {
+  const existing = await deps.invoices.findNumbered<StoredCreditNote>('CN', requestId);
+  if (existing) return deliver(deps, await refunded(deps, requestId, existing));
+  const recorded = await deps.ledger.creditNoteRequest(requestId);
+  if (!recorded) throw new Error(`Credit-note request ${requestId} does not exist`);
+  const note = await settleAndNumber(deps, recorded);
+  return deliver(deps, await refunded(deps, requestId, note));
+}
+
+/**
+ * A card note is never left without its refund: one numbered without it (by an earlier holder, or
+ * its refund recorded only on the request) gets it now, keyed by the request as always.
+ */
+async function refunded(deps: CreditNoteDeps, requestId: string, note: StoredCreditNote): Promise<StoredCreditNote> {
+  if (note.settlement !== 'refund' || note.refundId) return note;
+  const recorded = await deps.ledger.creditNoteRequest(requestId);
+  const refundId =
+    recorded?.refundId ??
+    (
+      await deps.payments.refund({
+        refundKey: `creditnote:${requestId}`,
+        authorizationKey: paymentKey(note.orderId, 'authorize'),
+        amount: note.totals.total,
+      })
+    ).refundId;
+  await deps.invoices.updateCreditNote(note.creditNoteNumber, { refundId });
+  return { ...note, refundId };
 }
 
 async function request(deps: CreditNoteDeps, input: CreditNoteInput): Promise<StoredCreditNote> {
@@ -69,23 +114,31 @@ async function request(deps: CreditNoteDeps, input: CreditNoteInput): Promise<St
         settlement: invoice.paymentMethod === 'card' ? 'refund' : 'balance',
       };
     },
+    input.fingerprint,
   );
   // Numbered meanwhile (a concurrent retry): the note is the record now.
   if (recorded.creditNoteNumber) {
     const numbered = await deps.invoices.findCreditNote(recorded.creditNoteNumber);
     if (numbered) return numbered;
   }
-  const draft = recorded.draft;
+  return settleAndNumber(deps, recorded);
+}
+
+/** A recorded request: its card refund (keyed by the request) first, then its number. */
+async function settleAndNumber(deps: CreditNoteDeps, recorded: CreditNoteRequestRecord): Promise<StoredCreditNote> {
+  const { requestId, draft } = recorded;
   let refundId = recorded.refundId;
   if (draft.settlement === 'refund' && !refundId) {
     ({ refundId } = await deps.payments.refund({
-      refundKey: `creditnote:${input.requestId}`,
+      refundKey: `creditnote:${requestId}`,
       authorizationKey: paymentKey(draft.orderId, 'authorize'),
       amount: draft.totals.total,
     }));
-    await deps.ledger.markRefunded(input.requestId, refundId);
+    await deps.ledger.markRefunded(requestId, refundId, recorded.year);
   }
-  const note = await deps.invoices.number<StoredCreditNote>('CN', input.requestId, draft, recorded.year);
+  const note = await deps.invoices.number<StoredCreditNote>('CN', requestId, draft, recorded.year, {
+    waitMs: deps.numberWaitMs,
+  });
   if (refundId && !note.refundId) {
     await deps.invoices.updateCreditNote(note.creditNoteNumber, { refundId });
     return { ...note, refundId };
@@ -111,7 +164,8 @@ async function deliver(deps: CreditNoteDeps, note: StoredCreditNote): Promise<St
     note.settlement === 'refund'
       ? `${total} is refunded to the card you paid with.`
       : `${total} is deducted from your open balance.`;
-  if (!note.emailedAt) {
+  // Each e-mail is claimed first: a concurrent call (a retry, the sweep) that loses the claim does not send it.
+  if (!note.emailedAt && (await deps.ledger.claimSend('CN', number, 'emailedAt', deps.clock()))) {
     await deps.mailer.send({
       to: [note.customerEmail],
       subject: `Credit note ${number} for invoice ${note.invoiceNumber}`,
@@ -124,18 +178,20 @@ async function deliver(deps: CreditNoteDeps, note: StoredCreditNote): Promise<St
       ].join('\n'),
       attachments,
     });
-    delivered.emailedAt = deps.clock().toISOString();
-    await deps.invoices.updateCreditNote(number, { emailedAt: delivered.emailedAt });
+    const at = deps.clock();
+    await deps.ledger.markSent('CN', number, 'emailedAt', at);
+    delivered.emailedAt = at.toISOString();
   }
-  if (!note.financeCopiedAt) {
+  if (!note.financeCopiedAt && (await deps.ledger.claimSend('CN', number, 'financeCopiedAt', deps.clock()))) {
     await deps.mailer.send({
       to: [deps.financeEmail],
       subject: `Credit note ${number} for invoice ${note.invoiceNumber} (finance copy)`,
       text: `Credit note ${number} for invoice ${note.invoiceNumber}, customer ${note.customerId}: ${total} (${note.settlement}${note.refundId ? ` ${note.refundId}` : ''}).`,
       attachments,
     });
-    delivered.financeCopiedAt = deps.clock().toISOString();
-    await deps.invoices.updateCreditNote(number, { financeCopiedAt: delivered.financeCopiedAt });
+    const at = deps.clock();
+    await deps.ledger.markSent('CN', number, 'financeCopiedAt', at);
+    delivered.financeCopiedAt = at.toISOString();
   }
   return delivered;
 }

@@ -1,13 +1,15 @@
 import { ApprovalsRepository } from '../adapters/approvals-repository.ts';
 import { SandboxCarrier } from '../adapters/carrier.ts';
-import { CatalogRepository, StockLedger } from '../adapters/catalog-repository.ts';
+import { CatalogRepository } from '../adapters/catalog-repository.ts';
 import { CreditLedger, CustomersRepository } from '../adapters/customers-repository.ts';
 import { EventPublisher } from '../adapters/event-publisher.ts';
 import { InvoiceLedger } from '../adapters/invoice-ledger.ts';
 import { InvoicesRepository } from '../adapters/invoices-repository.ts';
 import { OrdersRepository } from '../adapters/orders-repository.ts';
 import { SandboxPaymentProvider } from '../adapters/payments.ts';
+import { BackorderLedger, StockLedger, StockRepository } from '../adapters/stock-repository.ts';
 import { TaskTokens, WorkflowStarter } from '../adapters/workflow-client.ts';
+import { backorders } from './backorders.ts';
 import { compensations } from './compensation.ts';
 import { requireEnv } from './config.ts';
 import { stageRecorder } from './stages.ts';
@@ -19,7 +21,21 @@ import { stageRecorder } from './stages.ts';
  */
 export const ordersRepository = () => new OrdersRepository(requireEnv('ORDERS_TABLE_NAME'));
 export const catalogRepository = () => new CatalogRepository(requireEnv('PRODUCTS_TABLE_NAME'));
-export const stockLedger = () => new StockLedger(requireEnv('PRODUCTS_TABLE_NAME'), requireEnv('ORDERS_TABLE_NAME'));
+export const stockRepository = () => new StockRepository(requireEnv('STOCK_TABLE_NAME'));
+export const stockLedger = () => new StockLedger(requireEnv('STOCK_TABLE_NAME'), requireEnv('ORDERS_TABLE_NAME'));
+export const backorderLedger = () =>
+  new BackorderLedger(requireEnv('STOCK_TABLE_NAME'), requireEnv('ORDERS_TABLE_NAME'));
+/** Serves waiting orders when stock arrives (stock routes) and resumes their workflows. */
+export const backorderServer = () => {
+  const orders = ordersRepository();
+  return backorders({
+    orders,
+    ledger: backorderLedger(),
+    tokens: new TaskTokens(),
+    clock,
+    recordStage: stageRecorder(orders, eventPublisher(), clock),
+  });
+};
 export const customersRepository = () => new CustomersRepository(requireEnv('CUSTOMERS_TABLE_NAME'));
 export const creditLedger = () => new CreditLedger(requireEnv('CUSTOMERS_TABLE_NAME'), requireEnv('ORDERS_TABLE_NAME'));
 export const invoicesRepository = () => new InvoicesRepository(requireEnv('INVOICES_TABLE_NAME'));

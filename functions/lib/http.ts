@@ -120,7 +120,8 @@ export function httpRoute(
       if (error instanceof HttpError) {
         return json(error.statusCode, { error: { code: error.code, message: error.message, issues: error.issues } });
       }
-      logger.error('Unhandled error in route', { routeKey: event.routeKey, error: error as Error });
+      // Name and code only: messages and stacks of SES, DynamoDB or our own errors may hold personal data.
+      logger.error('Unhandled error in route', { routeKey: event.routeKey, ...errorLabel(error) });
       return json(500, {
         error: { code: 'InternalError', message: 'Something went wrong on our side; it has been logged', issues: [] },
       });
@@ -128,4 +129,11 @@ export function httpRoute(
   })
     .use(captureLambdaHandler(tracer, { captureResponse: false })) // responses hold personal data
     .use(injectLambdaContext(logger, { resetKeys: true }));
+}
+
+/** What may be logged of an error: its name and code, never its message (which may hold an address). */
+export function errorLabel(error: unknown): { errorName: string; errorCode?: string } {
+  const name = error instanceof Error ? error.name : typeof error;
+  const code = (error as { code?: unknown; Code?: unknown } | undefined)?.code ?? (error as { Code?: unknown })?.Code;
+  return { errorName: name, ...(typeof code === 'string' ? { errorCode: code } : {}) };
 }

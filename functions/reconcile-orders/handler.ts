@@ -7,13 +7,18 @@ import { backoff } from '../adapters/backoff.ts';
 import { OrderClosed } from '../core/errors.ts';
 import { interruptedFailure, isTerminal, missingAfterInterruption } from '../core/order.ts';
 import { OrderId } from '../core/schemas.ts';
+import { finishDecision } from '../lib/approval-decision.ts';
 import { numberEnv } from '../lib/config.ts';
 import {
+  approvalsRepository,
+  backorderServer,
   clock,
   eventPublisher,
   invoicesRepository,
   orderCompensations,
   ordersRepository,
+  stockRepository,
+  taskTokens,
   workflowStarter,
 } from '../lib/deps.ts';
 import { logger, metrics, tracer } from '../lib/powertools.ts';
@@ -23,6 +28,10 @@ const orders = ordersRepository();
 const workflow = workflowStarter();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
 const compensate = orderCompensations(orders, recordStage, invoicesRepository());
+const stock = stockRepository();
+const backorders = backorderServer();
+const approvals = approvalsRepository();
+const tokens = taskTokens();
 /** The sweep looks at open orders older than this (a live order is left to its workflow). */
 const minAgeSeconds = numberEnv('SWEEP_MIN_AGE_SECONDS', 900);
 /** Open orders read per page of the index; the sweep pages through all of them within its time budget. */
@@ -144,7 +153,7 @@ async function announceAgain(orderId: string, failureCode: string | undefined): 
  */
 async function sweep(
   context: Context,
-): Promise<{ checked: number; started: number; reconciled: number; failed: number }> {
+): Promise<{ checked: number; started: number; reconciled: number; failed: number; backordersServed: number }> {
   const cutoff = new Date(clock().getTime() - minAgeSeconds * 1000);
   let checked = 0;
   let started = 0;
@@ -156,7 +165,16 @@ async function sweep(
       checked++;
       try {
         const status = await workflow.status(orderId);
-        if (status === 'RUNNING') continue;
+        if (status === 'RUNNING') {
+          // Filled, but its workflow was not resumed (the filler failed in between): resume it.
+          const order = await orders.find(orderId);
+          if (order?.status === 'RESERVED' && order.backorder?.taskToken && order.backorder.lines.length === 0)
+            await backorders.resumeWith(orderId);
+          // Decided, but the waiting workflow was never told (a crash or a failed SendTask call): tell it.
+          else if (order?.approval && !isTerminal(order.status))
+            await finishDecision({ approvals, orders, workflow: tokens, clock }, order.approval.approvalId);
+          continue;
+        }
         if (status === undefined) {
           const order = await orders.find(orderId);
           if (order?.status === 'RECEIVED' && !order.closing) {
@@ -174,8 +192,28 @@ async function sweep(
       }
     }
   }
-  logger.info('Sweep done', { checked, started, reconciled, failed });
-  return { checked, started, reconciled, failed };
+  const backordersServed = await serveWaitingBackorders(context);
+  logger.info('Sweep done', { checked, started, reconciled, failed, backordersServed });
+  return { checked, started, reconciled, failed, backordersServed };
+}
+
+/**
+ * Stock that is available while orders wait for it (a stock route failed after changing the stock
+ * but before serving them): the waiting orders are served, oldest first. Idempotent: a fill is
+ * conditional on the backorder and the stock as read.
+ */
+async function serveWaitingBackorders(context: Context): Promise<number> {
+  const skus = [...new Set((await stock.list()).filter((item) => item.available > 0).map((item) => item.sku))];
+  let served = 0;
+  for (const sku of skus) {
+    if (context.getRemainingTimeInMillis() < SWEEP_RESERVE_MS) break; // the next sweep goes on
+    try {
+      served += await backorders.serve(sku);
+    } catch (error) {
+      logger.error('Sweep could not serve backorders', { sku, error: (error as Error).name });
+    }
+  }
+  return served;
 }
 
 /**

@@ -38,8 +38,14 @@ export const handler = httpRoute(async (event) => {
     throw error;
   }
   const { invoice } = outcome;
-  // Also on a replay: a receipt that failed to go out after the payment was recorded goes now.
-  if (invoice.status === 'paid' && !invoice.receiptSentAt) {
+  // Also on a replay: a receipt that failed to go out after the payment was recorded goes now. Only
+  // for the payment that paid the invoice in full (not one replayed after a credit note settled it),
+  // and claimed first, so concurrent replays send it once.
+  if (
+    outcome.paidInFull &&
+    !invoice.receiptSentAt &&
+    (await ledger.claimSend('INV', invoiceNumber, 'receiptSentAt', clock()))
+  ) {
     await mailer.send({
       to: [invoice.customerEmail],
       subject: `Payment received: invoice ${invoiceNumber}`,
@@ -51,7 +57,7 @@ export const handler = httpRoute(async (event) => {
         invoice.seller.legalName,
       ].join('\n'),
     });
-    await invoices.update(invoiceNumber, { receiptSentAt: clock().toISOString() });
+    await ledger.markSent('INV', invoiceNumber, 'receiptSentAt', clock());
   }
   return json(outcome.replayed ? 200 : 201, {
     invoice: invoiceView(invoice),

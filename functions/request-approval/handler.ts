@@ -3,8 +3,10 @@ import { Mailer } from '../adapters/mailer.ts';
 import { readSecret } from '../adapters/secrets.ts';
 import { approvalEmail, approvalLink } from '../core/approval.ts';
 import { remainingCredit } from '../core/credit.ts';
+import { OrderCancelled } from '../core/errors.ts';
 import { pricedOf } from '../core/order.ts';
 import { type ApprovalRecord, RequestApprovalInput } from '../core/schemas.ts';
+import { isClosedTask } from '../lib/approval-decision.ts';
 import { requireEnv } from '../lib/config.ts';
 import { approvalsRepository, clock, customersRepository, ordersRepository, taskTokens } from '../lib/deps.ts';
 import { workflowTask } from '../lib/task.ts';
@@ -53,17 +55,25 @@ export const handler = workflowTask(RequestApprovalInput, async ({ orderId, task
     else {
       // Another attempt named its request first (or the order closed): go on with what is stored.
       const current = await orders.get(orderId);
+      // Cancelled before its approval was requested: the workflow compensates, nobody is asked.
+      if (current.cancellation && !current.approval) throw new OrderCancelled(orderId);
       if (!current.approval) return { waiting: false, closed: current.status };
       record = await approvals.get(current.approval.approvalId);
       if (!record) throw new Error(`Approval ${current.approval.approvalId} of order ${orderId} is missing`);
     }
   }
   record = record.taskToken === taskToken ? record : await approvals.waitWith(record.approvalId, taskToken);
-  // Decided while this attempt was on its way: resume at once with the decision.
-  if (record.status === 'APPROVED') await workflow.succeed(taskToken, { approvalId: record.approvalId });
-  if (record.status === 'REJECTED')
-    await workflow.fail(taskToken, 'ApprovalRejected', `Order ${orderId} was rejected by its approver`);
-  if (record.status === 'PENDING' && !record.emailedAt) {
+  // Decided while this attempt was on its way: resume at once with the decision, this attempt's token.
+  if (record.status === 'APPROVED' || record.status === 'REJECTED') {
+    try {
+      if (record.status === 'APPROVED') await workflow.succeed(taskToken, { approvalId: record.approvalId });
+      else await workflow.fail(taskToken, 'ApprovalRejected', `Order ${orderId} was rejected by its approver`);
+    } catch (error) {
+      if (!isClosedTask(error)) throw error; // the decision route told this attempt first
+    }
+    await approvals.markResumed(record.approvalId);
+  }
+  if (record.status === 'PENDING' && !record.emailedAt && (await approvals.claimEmail(record.approvalId, clock()))) {
     const link = approvalLink(publicApiUrl, await readSecret(secretId), record.approvalId);
     await mailer.send({ to: [approversEmail], ...approvalEmail(record, link) });
     await approvals.markEmailed(record.approvalId, clock());

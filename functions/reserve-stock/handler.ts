@@ -1,28 +1,47 @@
 import { OrderRef } from '../core/schemas.ts';
+import { toShip } from '../core/shipment.ts';
+import { numberEnv } from '../lib/config.ts';
 import { clock, eventPublisher, ordersRepository, stockLedger } from '../lib/deps.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
 
 const orders = ordersRepository();
-const catalog = stockLedger();
+const ledger = stockLedger();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
-/** Where stock is held until stock is kept per warehouse. */
-const DEFAULT_WAREHOUSE = 'WH-BERLIN';
+/**
+ * How long a backorder waits for stock before the rest is cancelled: the one source of the
+ * backorder's expiresAt and of AwaitBackorder's timeout (TimeoutSecondsPath: backorderSeconds).
+ */
+const backorderDays = numberEnv('BACKORDER_DAYS', 14);
 
 /**
- * ReserveStock: all lines or none, in one transaction. Throws OutOfStock (named lines) or
- * StockContention (retried). The reservation becomes one allocation (one shipment); the order's
- * allocations are returned for FulfilShipments (the ones recorded first, on a retry).
+ * ReserveStock: allocates the lines across the warehouses in one transaction (core/allocation.ts).
+ * all_or_nothing: OutOfStock (named lines) when any line is short. ship_available: what is in stock
+ * is reserved and the rest backordered (BACKORDERED; `backordered: true` sends the workflow to
+ * AwaitBackorder). StockContention is retried. Returns the allocations to ship now (FulfilShipments).
  */
 export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const order = await orders.get(orderId);
-  const lines = (order.lines ?? []).map(({ sku, quantity }) => ({ sku, quantity }));
-  const at = clock();
-  await catalog.reserve(orderId, lines, at);
-  const allocations = order.allocations ?? [
-    { allocationId: 'A1', warehouseId: DEFAULT_WAREHOUSE, lines, at: at.toISOString() },
-  ];
-  // Allocations are append-only: ones already on the order (written after it was read here) stay.
-  const stored = await recordStage(orderId, 'OrderStockReserved', { status: 'RESERVED', keep: { allocations } });
-  return { allocations: stored.allocations ?? allocations };
+  const lines = (order.lines ?? order.requestedLines).map(({ sku, quantity }) => ({ sku, quantity }));
+  const policy = order.fulfilmentPolicy ?? 'all_or_nothing';
+  await ledger.reserve({ orderId, lines, policy }, clock(), backorderDays);
+  // The order as reserved (also on a repeat): its allocations and backorder were written with the stock.
+  const reserved = await orders.get(orderId);
+  const waiting = reserved.backorder?.lines ?? [];
+  if ((reserved.allocations ?? []).length > 0)
+    await recordStage(orderId, 'OrderStockReserved', waiting.length > 0 ? {} : { status: 'RESERVED' });
+  if (waiting.length > 0)
+    await recordStage(orderId, 'OrderBackordered', { status: 'BACKORDERED' }, { backorder: waiting });
+  return {
+    backordered: waiting.length > 0,
+    // What FulfilShipments ships now (on a repeat too: the allocations not shipped yet).
+    allocations: toShip(reserved),
+    backorderSeconds: backorderSeconds(reserved.backorder?.expiresAt, clock()),
+  };
 });
+
+/** Seconds until the backorder expires (at least 1: TimeoutSecondsPath needs a positive integer). */
+function backorderSeconds(expiresAt: string | undefined, now: Date): number {
+  if (!expiresAt) return 1;
+  return Math.max(1, Math.ceil((Date.parse(expiresAt) - now.getTime()) / 1000));
+}

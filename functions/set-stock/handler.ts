@@ -1,24 +1,27 @@
-import { ProductNotFound } from '../adapters/catalog-repository.ts';
 import { principalLabel } from '../core/access.ts';
 import { Sku, StockLevel } from '../core/schemas.ts';
 import { callerOf } from '../lib/caller.ts';
-import { catalogRepository } from '../lib/deps.ts';
-import { HttpError, httpRoute, json, jsonBody, parseOr400, pathParameter } from '../lib/http.ts';
+import { backorderServer, catalogRepository, stockRepository } from '../lib/deps.ts';
+import { httpRoute, json, jsonBody, parseOr400, pathParameter } from '../lib/http.ts';
 import { logger } from '../lib/powertools.ts';
+import { stockConflict, stockTarget } from '../lib/stock-routes.ts';
 
 const catalog = catalogRepository();
+const stock = stockRepository();
+const backorders = backorderServer();
 
-/** PUT /products/{sku}/stock — the warehouse/ERP sync point for the sellable quantity. */
+/**
+ * PUT /products/{sku}/stock — the warehouse/ERP sync point: the counted quantity on hand in one
+ * warehouse (the default when none is named). What is reserved stays reserved (409 below it).
+ */
 export const handler = httpRoute(async (event) => {
   const caller = callerOf(event);
   const sku = pathParameter(event, 'sku', Sku);
-  const { available } = parseOr400(StockLevel, jsonBody(event), 'stock level');
-  try {
-    const product = await catalog.setAvailable(sku, available);
-    logger.info('Stock level set', { sku, available, by: principalLabel(caller.principal) });
-    return json(200, { sku: product.sku, available: product.available, reserved: product.reserved });
-  } catch (error) {
-    if (error instanceof ProductNotFound) throw new HttpError(404, 'ProductNotFound', error.message);
-    throw error;
-  }
+  const { onHand, warehouseId } = parseOr400(StockLevel, jsonBody(event), 'stock level');
+  const warehouse = await stockTarget(catalog, sku, warehouseId);
+  const item = await stock.setOnHand(sku, warehouse, onHand).catch(stockConflict);
+  logger.info('Stock on hand set', { sku, warehouseId: warehouse, onHand, by: principalLabel(caller.principal) });
+  // Stock that arrived serves the orders waiting for it, oldest first.
+  if (item.available > 0) await backorders.serve(sku);
+  return json(200, item);
 });

@@ -53,6 +53,8 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
     {
       status: 'VALIDATED',
       set: { lines: priced.lines, totals: priced.totals, taxTreatment: priced.taxTreatment },
+      // Cancelled while being validated: the workflow compensates (the credit hold is given back).
+      notCancelled: true,
     },
     {
       total: priced.totals.total,

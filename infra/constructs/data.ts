@@ -10,12 +10,13 @@ import { Construct } from 'constructs';
  */
 export type AccessMode = 'read' | 'write' | 'readwrite';
 const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'];
-export type TableName = 'orders' | 'products' | 'customers' | 'invoices' | 'idempotency' | 'approvals';
+export type TableName = 'orders' | 'products' | 'stock' | 'customers' | 'invoices' | 'idempotency' | 'approvals';
 
 /** The environment variable through which each table reaches the handlers (functions/lib/deps.ts). */
 export const TABLE_ENV: Record<TableName, string> = {
   orders: 'ORDERS_TABLE_NAME',
   products: 'PRODUCTS_TABLE_NAME',
+  stock: 'STOCK_TABLE_NAME',
   customers: 'CUSTOMERS_TABLE_NAME',
   invoices: 'INVOICES_TABLE_NAME',
   idempotency: 'IDEMPOTENCY_TABLE_NAME',
@@ -57,9 +58,23 @@ export class OrderData extends Construct {
             sortKey: { name: 'createdAt', type: AttributeType.STRING },
             projectionType: ProjectionType.KEYS_ONLY,
           },
+          {
+            // Sparse: one `BACKORDER#<sku>` item per backordered line carries `backorderSku`. Arriving
+            // stock serves the orders waiting for that SKU oldest first, without a scan.
+            indexName: 'backorders',
+            partitionKey: { name: 'backorderSku', type: AttributeType.STRING },
+            sortKey: { name: 'since', type: AttributeType.STRING },
+            projectionType: ProjectionType.KEYS_ONLY,
+          },
         ],
       }),
       products: new TableV2(this, 'Products', { ...common, partitionKey: { name: 'sku', type: AttributeType.STRING } }),
+      // On-hand stock per product and warehouse (stock-repository.ts); adjustment audit items share it.
+      stock: new TableV2(this, 'Stock', {
+        ...common,
+        partitionKey: { name: 'sku', type: AttributeType.STRING },
+        sortKey: { name: 'warehouseId', type: AttributeType.STRING },
+      }),
       customers: new TableV2(this, 'Customers', {
         ...common,
         partitionKey: { name: 'customerId', type: AttributeType.STRING },

@@ -97,6 +97,18 @@ export class OrderWorkflow extends Construct {
     );
   }
 
+  /** Lets a function fail waiting tasks only (a cancellation wakes them with OrderCancelled; it never resumes one). */
+  grantTaskFailure(fn: IFunction): void {
+    const stack = Stack.of(this);
+    const arn = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: `${stack.stackName}-order-workflow`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['states:SendTaskFailure'], resources: [arn] }));
+  }
+
   /** The ARN of every execution of the order workflow (the execution name is the order id). */
   executionArnPattern(): string {
     const stack = Stack.of(this);

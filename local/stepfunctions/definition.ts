@@ -95,13 +95,26 @@ function describeTask(machineName: string, name: string, state: StateNode): Task
 }
 
 /**
+ * Where the interpreter finds a TimeoutSecondsPath's value: it evaluates the path against the
+ * input after Parameters, while AWS evaluates it against the state input. The value is carried
+ * through Parameters under this key and removed again before the task runs (lambda-tasks.ts).
+ */
+export const CARRIED_TIMEOUT_KEY = 'LocalRuntimeTimeoutSeconds';
+
+/**
  * Task states keep TimeoutSecondsPath for the interpreter to evaluate (the service only sees the
  * processed input), unless a test override replaces the timeout.
  */
 function takeOverTimeouts(states: States, overrides: Record<string, TaskTimeoutOverride>): void {
   forEachState(states, (name, state) => {
     if (state.Type !== 'Task') return;
-    if (state.TimeoutSecondsPath !== undefined && overrides[name]?.timeoutMs === undefined) return;
+    if (state.TimeoutSecondsPath !== undefined && overrides[name]?.timeoutMs === undefined) {
+      if (isObject(state.Parameters)) {
+        state.Parameters = { ...state.Parameters, [`${CARRIED_TIMEOUT_KEY}.$`]: state.TimeoutSecondsPath };
+        state.TimeoutSecondsPath = `$.${CARRIED_TIMEOUT_KEY}`;
+      }
+      return;
+    }
     delete state.TimeoutSecondsPath;
     state.TimeoutSeconds = INTERPRETER_TIMEOUT_CEILING_SECONDS;
   });

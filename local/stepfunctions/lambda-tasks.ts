@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { TaskSpec, TaskTimeoutOverride } from './definition.ts';
+import { CARRIED_TIMEOUT_KEY, type TaskSpec, type TaskTimeoutOverride } from './definition.ts';
 import { type EventDetails, type ExecutionHistory, type TaskAttempt, toJsonText } from './history.ts';
 import { namedError, PendingTask, type TaskTokenRegistry } from './task-tokens.ts';
 import type { LambdaInvoker } from './types.ts';
@@ -224,14 +224,23 @@ function runLambdaCallback(
 }
 
 /** The local handler the interpreter calls for one Task state (input is already processed). */
+/** The task input as AWS builds it: without the TimeoutSecondsPath value carried for the interpreter. */
+function withoutCarriedTimeout(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input) || !(CARRIED_TIMEOUT_KEY in input))
+    return input;
+  const { [CARRIED_TIMEOUT_KEY]: _carried, ...rest } = input as Record<string, unknown>;
+  return rest;
+}
+
 export async function runTask(
   ctx: TaskRunContext,
   spec: TaskSpec,
   override: TaskTimeoutOverride | undefined,
-  input: unknown,
+  processed: unknown,
 ): Promise<unknown> {
   // Read first, so a token issued for a non-callback state never leaks into the next one.
   const issued = ctx.takeIssuedToken();
+  const input = withoutCarriedTimeout(processed);
   // A stopped execution's interpreter may still reach a Task; it must not call Lambda again.
   if (!ctx.isRunning()) throw fatalError('States.Runtime', 'Execution is no longer running');
   switch (spec.kind) {

@@ -10,6 +10,7 @@ import { AwsServiceError, startAwsJsonServer } from '../aws-json.ts';
 import { analyzeDefinition, type TaskSpec } from './definition.ts';
 import { ExecutionHistory, historyPage, type InterpreterEvent, toJsonText } from './history.ts';
 import { fatalError, runTask, type TaskRunContext } from './lambda-tasks.ts';
+import { type LongTimer, setLongTimeout } from './long-timer.ts';
 import { namedError, type PendingTask, TaskTokenRegistry } from './task-tokens.ts';
 import type {
   LocalStateMachine,
@@ -45,6 +46,8 @@ interface Machine {
   roleArn: string;
   createdMs: number;
   interpreter: StateMachine;
+  /** The execution timeout (TimeoutSeconds), enforced by the service. */
+  timeoutMs?: number;
   tasks: TaskSpec[];
   /** In start order; list operations walk it backwards for newest first. */
   executions: Execution[];
@@ -68,7 +71,8 @@ interface Execution {
   issuedToken?: string;
   /** The interpreter has produced its result; a stop can no longer change the outcome. */
   settled: boolean;
-  stop?: { error?: string; cause?: string; silent?: boolean };
+  stop?: { error?: string; cause?: string; silent?: boolean; timedOut?: boolean };
+  timeout?: LongTimer;
   abort(): void;
   done: Promise<void>;
 }
@@ -165,9 +169,23 @@ class LocalStepFunctions {
     return Object.fromEntries([...this.machines.values()].map((machine) => [machine.name, machine.arn]));
   }
 
-  private withExecutionTimeout(definition: StateMachineDefinition): StateMachineDefinition {
+  /**
+   * The execution timeout in ms (the definition's TimeoutSeconds, or the test override). The
+   * service enforces it with a chunked timer: the interpreter's own setTimeout would fire at once
+   * for more than 2^31-1 ms (about 24.8 days), so the interpreter gets the definition without it.
+   */
+  private executionTimeoutMs(definition: StateMachineDefinition): number | undefined {
     const override = this.options.executionTimeoutOverrideMs;
-    return override === undefined ? definition : { ...definition, TimeoutSeconds: override / 1000 };
+    if (override !== undefined) return override;
+    const timeout = (definition as { TimeoutSeconds?: unknown }).TimeoutSeconds;
+    return typeof timeout === 'number' && timeout > 0 ? timeout * 1000 : undefined;
+  }
+
+  private withoutExecutionTimeout(definition: StateMachineDefinition): StateMachineDefinition {
+    const { TimeoutSeconds: _enforcedByTheService, ...rest } = definition as StateMachineDefinition & {
+      TimeoutSeconds?: number;
+    };
+    return rest as StateMachineDefinition;
   }
 
   private register(local: LocalStateMachine): void {
@@ -187,7 +205,8 @@ class LocalStepFunctions {
       definitionText: local.definition,
       roleArn: local.roleArn ?? `arn:aws:iam::${accountId}:role/${local.name}-role`,
       createdMs: Date.now(),
-      interpreter: new StateMachine(this.withExecutionTimeout(analyzed.runnable), {
+      timeoutMs: this.executionTimeoutMs(analyzed.runnable),
+      interpreter: new StateMachine(this.withoutExecutionTimeout(analyzed.runnable), {
         validationOptions: { noValidate: true },
       }),
       tasks: [...analyzed.tasks.values()],
@@ -391,6 +410,13 @@ class LocalStepFunctions {
       noThrowOnAbort: true,
     });
     execution.abort = run.abort;
+    const { timeoutMs } = execution.machine;
+    if (timeoutMs !== undefined)
+      execution.timeout = setLongTimeout(() => {
+        if (execution.settled || execution.stop) return;
+        execution.stop = { timedOut: true };
+        execution.abort();
+      }, timeoutMs);
     const drained = this.drain(run.eventLogs, execution.history);
     execution.done = this.complete(execution, run.result, drained);
   }
@@ -411,6 +437,7 @@ class LocalStepFunctions {
       outcome = { error };
     }
     execution.settled = true;
+    execution.timeout?.clear();
     // The interpreter closes its log when the run ends; finish only once the history is complete.
     await drained;
     this.finish(execution, outcome);
@@ -418,16 +445,16 @@ class LocalStepFunctions {
 
   private finish(execution: Execution, outcome: Outcome): void {
     const { history } = execution;
-    if (execution.stop) {
-      execution.status = 'ABORTED';
-      execution.error = execution.stop.error;
-      execution.cause = execution.stop.cause;
-      history.add('ExecutionAborted', { error: execution.error, cause: execution.cause });
-    } else if ('error' in outcome && outcome.error instanceof ExecutionTimeoutError) {
+    if (execution.stop?.timedOut || ('error' in outcome && outcome.error instanceof ExecutionTimeoutError)) {
       execution.status = 'TIMED_OUT';
       execution.error = 'States.Timeout';
       execution.cause = 'The execution exceeded the TimeoutSeconds of the state machine';
       history.add('ExecutionTimedOut', { error: execution.error, cause: execution.cause });
+    } else if (execution.stop) {
+      execution.status = 'ABORTED';
+      execution.error = execution.stop.error;
+      execution.cause = execution.stop.cause;
+      history.add('ExecutionAborted', { error: execution.error, cause: execution.cause });
     } else if ('error' in outcome) {
       execution.status = 'FAILED';
       Object.assign(execution, failureOf(outcome.error));

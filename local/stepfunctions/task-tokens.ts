@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { AwsServiceError } from '../aws-json.ts';
+import { type LongTimer, setLongTimeout } from './long-timer.ts';
 
 /**
  * Running Task attempts and the callback tokens of `.waitForTaskToken` tasks.
  */
-
-/** setTimeout fires at once above this; longer waits are simply left without a timer. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function namedError(name: string, message: string): Error {
   const error = new Error(message);
@@ -28,8 +26,8 @@ export class PendingTask {
   private settled = false;
   private resolveFn!: (value: unknown) => void;
   private rejectFn!: (error: Error) => void;
-  private timeoutTimer: NodeJS.Timeout | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private timeoutTimer: LongTimer | undefined;
+  private heartbeatTimer: LongTimer | undefined;
 
   constructor(private readonly options: PendingTaskOptions) {
     this.promise = new Promise((resolve, reject) => {
@@ -54,7 +52,7 @@ export class PendingTask {
 
   /** Restarts the HeartbeatSeconds countdown. */
   heartbeat(): void {
-    clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer?.clear();
     this.heartbeatTimer = startTimer(this.options.heartbeatMs, () =>
       this.reject(namedError('States.HeartbeatTimeout', 'States.HeartbeatTimeout')),
     );
@@ -63,16 +61,17 @@ export class PendingTask {
   private settle(): boolean {
     if (this.settled) return false;
     this.settled = true;
-    clearTimeout(this.timeoutTimer);
-    clearTimeout(this.heartbeatTimer);
+    this.timeoutTimer?.clear();
+    this.heartbeatTimer?.clear();
     this.options.onSettled?.();
     return true;
   }
 }
 
-function startTimer(ms: number | undefined, fire: () => void): NodeJS.Timeout | undefined {
-  if (ms === undefined || ms > MAX_TIMER_MS) return undefined;
-  return setTimeout(fire, Math.max(0, ms));
+/** Timeouts of days or weeks (a backorder's wait) wait in chunks: setTimeout alone would fire at once. */
+function startTimer(ms: number | undefined, fire: () => void): LongTimer | undefined {
+  if (ms === undefined) return undefined;
+  return setLongTimeout(fire, ms);
 }
 
 interface TokenRecord {

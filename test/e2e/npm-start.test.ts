@@ -147,7 +147,7 @@ describe('npm start', () => {
     expect((JSON.parse(customers as string) as { customerId: string }[]).map((c) => c.customerId)).toContain(
       'CUST-1002',
     );
-    expect(JSON.parse(stock as string)).toMatchObject({ sku: 'WIDGET-BLUE', available: 500 });
+    expect(JSON.parse(stock as string)).toMatchObject({ sku: 'WIDGET-BLUE', warehouseId: 'WH-BERLIN', onHand: 400 });
 
     // The README's token request by hand, as an integration would make it.
     const readme = readFileSync(`${ROOT}/README.md`, 'utf8');

@@ -48,7 +48,7 @@ describe('order stack template', () => {
 
   it('keeps every table on-demand with point-in-time recovery, and idempotency records expiring', () => {
     const tables = template.findResources('AWS::DynamoDB::GlobalTable');
-    expect(Object.keys(tables)).toHaveLength(6);
+    expect(Object.keys(tables)).toHaveLength(7);
     for (const table of Object.values(tables) as { Properties: Record<string, any> }[]) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification).toEqual({
@@ -66,7 +66,7 @@ describe('order stack template', () => {
       Metadata?: Record<string, unknown>;
     }[];
     const ours = functions.filter((f) => f.Metadata?.['sales:entry']);
-    expect(ours).toHaveLength(29);
+    expect(ours).toHaveLength(34);
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -170,6 +170,8 @@ describe('order stack template', () => {
       'POST /invoices/{number}/credit-notes',
       'POST /invoices/{number}/payments',
       'POST /orders',
+      'POST /orders/{orderId}/cancel',
+      'POST /products/{sku}/stock/adjustments',
       'POST /webhooks/carrier',
       'PUT /products/{sku}/stock',
     ]);
@@ -341,8 +343,10 @@ describe('identity and authorization', () => {
     const expected: Record<string, string[] | 'public'> = {
       'POST /orders': ['sales/orders.place'],
       'GET /orders/{orderId}': ['sales/orders.read'],
+      'POST /orders/{orderId}/cancel': ['sales/orders.cancel'],
       'GET /products': ['sales/catalog.read'],
       'PUT /products/{sku}/stock': ['sales/stock.write'],
+      'POST /products/{sku}/stock/adjustments': ['sales/stock.adjust'],
       'GET /customers': ['sales/customers.read'],
       'GET /invoices': ['sales/invoices.read'],
       'GET /invoices/{number}': ['sales/invoices.read'],
@@ -392,8 +396,15 @@ describe('identity and authorization', () => {
     );
     const machine: Record<string, string[]> = {
       checkout: ['orders.place', 'orders.read', 'catalog.read'],
-      erp: ['stock.write', 'catalog.read'],
-      buyer: ['orders.place', 'orders.read', 'orders.on-account', 'catalog.read', 'customer.CUST-1002'],
+      erp: ['stock.write', 'stock.adjust', 'catalog.read'],
+      buyer: [
+        'orders.place',
+        'orders.read',
+        'orders.on-account',
+        'orders.cancel',
+        'catalog.read',
+        'customer.CUST-1002',
+      ],
     };
     for (const [name, scopes] of Object.entries(machine)) {
       expect(clients[name], name).toMatchObject({

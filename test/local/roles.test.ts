@@ -22,6 +22,7 @@ const MAY: Record<string, ClientId[]> = {
   'GET /orders/{orderId}': ['checkout', 'buyer', 'rep', 'ops'],
   'GET /products': ['checkout', 'buyer', 'erp', 'rep', 'ops'],
   'PUT /products/{sku}/stock': ['erp'],
+  'POST /products/{sku}/stock/adjustments': ['erp', 'ops'],
   'GET /customers': ['rep', 'ops'],
 };
 
@@ -42,9 +43,13 @@ const calls: Record<string, (as: TestClient) => Promise<{ status: number; body?:
   'GET /orders/{orderId}': (as) => as.request('GET', `/orders/${checkoutOrder}`),
   'GET /products': (as) => as.request('GET', '/products'),
   'PUT /products/{sku}/stock': async (as) => {
-    const current = (await client.product('CABLE-USB-C')).available as number;
-    return as.request('PUT', '/products/CABLE-USB-C/stock', { available: current });
+    const berlin = (await client.product('CABLE-USB-C')).warehouses.find(
+      (w: { warehouseId: string }) => w.warehouseId === 'WH-BERLIN',
+    ) as { onHand: number };
+    return as.request('PUT', '/products/CABLE-USB-C/stock', { onHand: berlin.onHand });
   },
+  'POST /products/{sku}/stock/adjustments': (as) =>
+    as.request('POST', '/products/CABLE-USB-C/stock/adjustments', { delta: 1, reason: 'roles check' }),
   'GET /customers': (as) => as.request('GET', '/customers'),
 };
 
@@ -55,8 +60,10 @@ describe('roles: every client on every route', () => {
     expect(scopes).toEqual({
       'POST /orders': ['JWT', 'sales/orders.place'],
       'GET /orders/{orderId}': ['JWT', 'sales/orders.read'],
+      'POST /orders/{orderId}/cancel': ['JWT', 'sales/orders.cancel'],
       'GET /products': ['JWT', 'sales/catalog.read'],
       'PUT /products/{sku}/stock': ['JWT', 'sales/stock.write'],
+      'POST /products/{sku}/stock/adjustments': ['JWT', 'sales/stock.adjust'],
       'GET /customers': ['JWT', 'sales/customers.read'],
       'GET /invoices': ['JWT', 'sales/invoices.read'],
       'GET /invoices/{number}': ['JWT', 'sales/invoices.read'],

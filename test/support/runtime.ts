@@ -161,9 +161,20 @@ export class TestClient {
     return (response.body as unknown as Record<string, any>[]).find((p) => p.sku === sku) as Record<string, any>;
   }
 
+  /** Makes `available` sellable in the default warehouse and nothing more elsewhere (what is reserved stays). */
   async setStock(sku: string, available: number) {
-    const response = await this.as(this.who('erp')).request('PUT', `/products/${sku}/stock`, { available });
+    const product = await this.product(sku);
+    const warehouses = (product?.warehouses ?? []) as { warehouseId: string; reserved: number }[];
+    const berlin = warehouses.find((w) => w.warehouseId === 'WH-BERLIN')?.reserved ?? 0;
+    for (const w of warehouses.filter((w) => w.warehouseId !== 'WH-BERLIN'))
+      await this.setOnHand(sku, w.reserved, w.warehouseId);
+    await this.setOnHand(sku, available + berlin, 'WH-BERLIN');
+  }
+
+  async setOnHand(sku: string, onHand: number, warehouseId?: string) {
+    const response = await this.as(this.who('erp')).request('PUT', `/products/${sku}/stock`, { onHand, warehouseId });
     if (response.status !== 200) throw new Error(`PUT stock answered ${response.status}`);
+    return response.body;
   }
 
   async customers() {

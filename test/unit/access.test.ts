@@ -243,6 +243,7 @@ describe('pre-token-generation trigger (V3 event)', () => {
     expect(access?.scopesToAdd?.sort()).toEqual([
       'sales/catalog.read',
       'sales/customers.read',
+      'sales/orders.cancel',
       'sales/orders.on-account',
       'sales/orders.place',
     ]);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Carrier } from '../../functions/adapters/carrier.ts';
-import type { StockLedger } from '../../functions/adapters/catalog-repository.ts';
 import type { CreditLedger } from '../../functions/adapters/customers-repository.ts';
 import type { OrdersRepository } from '../../functions/adapters/orders-repository.ts';
 import type { PaymentProvider } from '../../functions/adapters/payments.ts';
+import type { StockLedger } from '../../functions/adapters/stock-repository.ts';
 import { PaymentAlreadyCaptured } from '../../functions/core/errors.ts';
 import { missingAfterInterruption } from '../../functions/core/order.ts';
 import type { Order } from '../../functions/core/schemas.ts';
@@ -15,7 +15,7 @@ const allocated = { allocationId: 'A1', warehouseId: 'WH-BERLIN', lines: [{ sku:
 /** The compensating actions against fakes of their ports: what each asks of the provider, carrier and stock. */
 function setUp(
   order: Partial<Order>,
-  options: { release?: Awaited<ReturnType<StockLedger['release']>>; parcelLeft?: boolean } = {},
+  options: { release?: 'released' | 'already-released' | 'none' | 'shipped'; parcelLeft?: boolean } = {},
 ) {
   const current: Order = {
     orderId: 'ord-00000000000000000000000001',
@@ -27,6 +27,7 @@ function setUp(
     shippingAddress: { name: 'n', line1: 'l', city: 'c', postalCode: 'p', country: 'DE' },
     payment: { method: 'card', token: 'tok_visa' },
     shipments: [],
+    allocations: [{ allocationId: 'A1', warehouseId: 'WH-BERLIN', lines: [], at: '2026-01-01T00:00:00.000Z' }],
     stages: {},
     createdAt: '2026-01-01T00:00:00.000Z',
     updatedAt: '2026-01-01T00:00:00.000Z',
@@ -60,9 +61,10 @@ function setUp(
       },
     } as unknown as Carrier,
     stock: {
-      release: async (_orderId: string, { restock }: { restock?: readonly string[] }) => {
-        calls.push(`release restock=${(restock ?? []).join(',')}`);
-        return options.release ?? 'released';
+      release: async (_orderId: string, { restock }: { restock: string[] }) => {
+        calls.push(`release restockShipped=${restock.length > 0}`);
+        const outcome = options.release ?? 'released';
+        return outcome === 'shipped' ? { outcome: 'released', shipped: ['A1'] } : { outcome, shipped: [] };
       },
       ship: async () => {
         calls.push('ship');

@@ -26,8 +26,6 @@ const product = (sku: string, unitPrice: number, extra: Partial<Product> = {}): 
   taxCategory: 'standard',
   prices: { EUR: unitPrice },
   active: true,
-  available: 10,
-  reserved: 0,
   ...extra,
 });
 const customer: Customer = {

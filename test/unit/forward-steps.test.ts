@@ -24,6 +24,7 @@ Object.assign(process.env, {
   AWS_REGION: 'us-east-1',
   ORDERS_TABLE_NAME: 'Orders',
   PRODUCTS_TABLE_NAME: 'Products',
+  STOCK_TABLE_NAME: 'Stock',
   EVENT_BUS_NAME: 'Bus',
   CARRIER_WEBHOOK_SECRET_ID: 'carrier-secret',
   POWERTOOLS_LOG_LEVEL: 'SILENT',

@@ -19,6 +19,7 @@ Object.assign(process.env, {
   AWS_REGION: 'us-east-1',
   ORDERS_TABLE_NAME: 'Orders',
   PRODUCTS_TABLE_NAME: 'Products',
+  STOCK_TABLE_NAME: 'Stock',
   CUSTOMERS_TABLE_NAME: 'Customers',
   IDEMPOTENCY_TABLE_NAME: 'Idempotency',
   EVENT_BUS_NAME: 'Bus',

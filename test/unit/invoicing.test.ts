@@ -155,6 +155,24 @@ describe('credit note VAT', () => {
     expect(current.amountCredited).toBe(perRate.totals.total);
   });
 
+  it('never gives a line negative VAT: the cents go to the largest remainders', () => {
+    // Four lines of net 3 at 19 %: 2 VAT on their sum, half a cent each line by line.
+    const small = ['P', 'Q', 'R', 'S'].map((sku) => ({
+      ...line(sku, 1, 3, 1900),
+      taxCategory: 'standard' as const,
+      discountBasisPoints: 0,
+      lineDiscount: 0,
+    }));
+    const tiny = invoice({ lines: small, totals: totalsOf(small), paymentMethod: 'card', status: 'paid' });
+    const taxAtRate = tiny.totals.taxByRate?.find((entry) => entry.rateBasisPoints === 1900)?.tax;
+    expect(taxAtRate).toBe(2);
+    const note = creditNoteLines(tiny);
+    const lineTaxes = note.lines.map((l) => l.tax);
+    expect(lineTaxes.every((tax) => tax >= 0)).toBe(true);
+    expect(lineTaxes.reduce((sum, tax) => sum + tax, 0)).toBe(taxAtRate);
+    expect(lineTaxes).toEqual([1, 1, 0, 0]);
+  });
+
   it('takes back the whole invoice at once to the cent', () => {
     expect(creditNoteLines(perRate).totals).toMatchObject({ subtotal: 999, tax: 70, total: 1069 });
   });

@@ -20,8 +20,10 @@ describe('OpenAPI document', () => {
       '/openapi.json',
       '/orders',
       '/orders/{orderId}',
+      '/orders/{orderId}/cancel',
       '/products',
       '/products/{sku}/stock',
+      '/products/{sku}/stock/adjustments',
       '/webhooks/carrier',
     ]);
   });
@@ -43,6 +45,10 @@ describe('OpenAPI document', () => {
     expect(doc.paths['/customers']?.get.security).toEqual([{ bearer: ['sales/customers.read'] }]);
     expect(doc.paths['/products/{sku}/stock']?.put.security).toEqual([{ bearer: ['sales/stock.write'] }]);
     expect(doc.paths['/approvals/{approvalId}']?.post.security).toEqual([{ bearer: ['sales/approvals.write'] }]);
+    expect(doc.paths['/products/{sku}/stock/adjustments']?.post.security).toEqual([{ bearer: ['sales/stock.adjust'] }]);
+    expect(Object.keys(doc.paths['/products/{sku}/stock/adjustments']?.post.responses)).toEqual(
+      expect.arrayContaining(['201', '200', '409', '422']),
+    );
     expect(doc.paths['/orders']?.post.responses['401']).toBeDefined();
     for (const [path, method] of [
       ['/health', 'get'],

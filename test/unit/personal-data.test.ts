@@ -13,6 +13,7 @@ Object.assign(process.env, {
   AWS_REGION: 'us-east-1',
   ORDERS_TABLE_NAME: 'Orders',
   PRODUCTS_TABLE_NAME: 'Products',
+  STOCK_TABLE_NAME: 'Stock',
   CUSTOMERS_TABLE_NAME: 'Customers',
   EVENT_BUS_NAME: 'Bus',
   POWERTOOLS_LOG_LEVEL: 'SILENT',

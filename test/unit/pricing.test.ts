@@ -15,8 +15,6 @@ const product = (
   taxCategory,
   prices,
   active: true,
-  available: 10,
-  reserved: 0,
 });
 const catalog = new Map([
   ['WIDGET', product('WIDGET', { EUR: 1250, CHF: 1300 })],

@@ -29,7 +29,7 @@ let runtime: LocalRuntime;
 let client: TestClient;
 let db: DynamoDBDocumentClient;
 let sfn: SFNClient;
-let tables: { orders: string; products: string; customers: string; invoices: string };
+let tables: { orders: string; products: string; stock: string; customers: string; invoices: string };
 
 /** Every Task state of the definition: their retry intervals are compressed for the test. */
 const taskStates = Object.entries(
@@ -57,6 +57,7 @@ beforeAll(async () => {
   tables = {
     orders: env.ORDERS_TABLE_NAME as string,
     products: env.PRODUCTS_TABLE_NAME as string,
+    stock: env.STOCK_TABLE_NAME as string,
     customers: env.CUSTOMERS_TABLE_NAME as string,
     invoices: env.INVOICES_TABLE_NAME as string,
   };
@@ -206,14 +207,23 @@ async function allExecutions() {
   return executions;
 }
 
+/** Stock items (not adjustment records) by `sku@warehouseId`. */
+function stockBySku(items: Record<string, any>[]) {
+  return new Map(
+    items
+      .filter((i) => !String(i.warehouseId).startsWith('ADJUSTMENT#'))
+      .map((i) => [`${i.sku}@${i.warehouseId}`, i] as const),
+  );
+}
+
 describe(`${ORDERS} orders while ${FAULT_RATE * 100}% of AWS calls fail`, () => {
   it('keeps every invariant', { timeout: 300_000 }, async () => {
     // Set-up through the API meets faults too.
     await withRetries('PUT stock', async () => {
-      const response = await client.request('PUT', `/products/${SCARCE_SKU}/stock`, { available: SCARCE_STOCK });
+      const response = await client.request('PUT', `/products/${SCARCE_SKU}/stock`, { onHand: SCARCE_STOCK });
       return { status: response.status };
     });
-    const initial = new Map((await scan(tables.products)).map((p) => [String(p.sku), p]));
+    const initial = stockBySku(await scan(tables.stock));
     const creditBefore = (await scan(tables.customers)).find((c) => c.customerId === ON_ACCOUNT_CUSTOMER);
     for (const product of initial.values()) expect(product.reserved, product.sku).toBe(0);
 
@@ -245,7 +255,7 @@ describe(`${ORDERS} orders while ${FAULT_RATE * 100}% of AWS calls fail`, () => 
     const orderItems = await scan(tables.orders);
     const orders = new Map(orderItems.filter((i) => i.sk === 'ORDER').map((o) => [String(o.orderId), o]));
     const reservations = orderItems.filter((i) => i.sk === 'RESERVATION');
-    const products = new Map((await scan(tables.products)).map((p) => [String(p.sku), p]));
+    const products = stockBySku(await scan(tables.stock));
     const invoiceItems = await scan(tables.invoices);
     const invoices = invoiceItems.filter((i) => String(i.pk).startsWith('INVOICE#'));
     // A shipment's invoice request (`ORDER#<orderId>#<shipmentId>`), numbered: the order's invoice numbers.
@@ -350,27 +360,30 @@ describe(`${ORDERS} orders while ${FAULT_RATE * 100}% of AWS calls fail`, () => 
       if (order) check(TERMINAL.includes(order.status), `${id}: left ${order.status}`, id);
     }
 
-    // Stock conserved per SKU: initial = available + reserved + shipped; nothing left reserved.
-    for (const [sku, before] of initial) {
-      const after = products.get(sku);
-      // What left per allocation (its shipment), unless it came back (the shipment was cancelled).
+    // Stock conserved per SKU and warehouse: on hand at start = on hand now + shipped from there;
+    // available + reserved = on hand; nothing left reserved.
+    const allocationsOf = (r: Record<string, any>) =>
+      Object.values((r.allocations ?? {}) as Record<string, { warehouseId: string; lines: any[]; status: string }>);
+    for (const [key, before] of initial) {
+      const after = products.get(key);
       const shipped = reservations
-        .flatMap((r) =>
-          Object.entries((r.shipped ?? {}) as Record<string, { sku: string; quantity: number }[]>)
-            .filter(([allocationId]) => !r.restocked?.[allocationId])
-            .flatMap(([, lines]) => lines),
+        .flatMap(allocationsOf)
+        .filter((a) => a.status === 'SHIPPED')
+        .flatMap((a) =>
+          (a.lines as { sku: string; quantity: number }[]).map((l) => ({ ...l, at: `${l.sku}@${a.warehouseId}` })),
         )
-        .filter((line) => line.sku === sku)
+        .filter((line) => line.at === key)
         .reduce((sum, line) => sum + line.quantity, 0);
       check(
-        before.available === after?.available + after?.reserved + shipped,
-        `${sku}: ${before.available} at start, now ${after?.available} available + ${after?.reserved} reserved + ${shipped} shipped`,
+        before.onHand === after?.onHand + shipped && after?.onHand === after?.available + after?.reserved,
+        `${key}: ${before.onHand} on hand at start, now ${after?.onHand} on hand (${after?.available} available + ${after?.reserved} reserved) + ${shipped} shipped`,
       );
-      check(after?.reserved === 0, `${sku}: ${after?.reserved} still reserved`);
-      check(after?.available >= 0, `${sku}: available went negative (${after?.available})`);
+      check(after?.reserved === 0, `${key}: ${after?.reserved} still reserved`);
+      check(after?.available >= 0, `${key}: available went negative (${after?.available})`);
     }
     for (const reservation of reservations) {
-      check(reservation.status !== 'HELD', `${reservation.orderId}: reservation still HELD`, reservation.orderId);
+      const held = allocationsOf(reservation).filter((a) => a.status === 'HELD');
+      check(held.length === 0, `${reservation.orderId}: an allocation still HELD`, reservation.orderId);
     }
 
     // Every completed order: exactly one invoice, numbers unique and gap-free, and its e-mail.

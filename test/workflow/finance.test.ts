@@ -1,8 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvoiceLedger } from '../../functions/adapters/invoice-ledger.ts';
 import { InvoicesRepository } from '../../functions/adapters/invoices-repository.ts';
 import { sandboxRefunds } from '../../functions/adapters/payments.ts';
+import { creditNoteLines } from '../../functions/core/invoicing.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { pdfText } from '../support/pdf-text.ts';
 import { orderBody, shiftClock, startTestRuntime, TestClient } from '../support/runtime.ts';
@@ -116,15 +118,73 @@ describe('credit notes', () => {
     expect(pdfText(file.body).join('\n')).toContain(`Corrects invoice: ${number}`);
     const mails = (await client.sentEmails()).filter((e) => String(e.subject).includes(note.creditNoteNumber));
     expect(mails.map((m) => m.destination.to[0]).sort()).toEqual(['finance@example.com', 'jane.doe@example.com']);
+    // The same key with another body: refused, naming the key; the first note stands.
+    const reused = await finance.request(
+      'POST',
+      `/invoices/${number}/credit-notes`,
+      { reason: 'One widget damaged', lines: [{ sku: 'WIDGET-BLUE', quantity: 2 }] },
+      { 'idempotency-key': `cn-${number}` },
+    );
+    expect(reused.status).toBe(422);
+    expect(reused.body?.error).toMatchObject({ code: 'IdempotencyKeyReused', issues: [{ path: 'Idempotency-Key' }] });
+    // Without a key a retry could not be told from a new note: refused, naming the header.
+    const keyless = await finance.request('POST', `/invoices/${number}/credit-notes`, { reason: 'Order returned' });
+    expect(keyless.status).toBe(400);
+    expect(keyless.body?.error.issues).toEqual([expect.objectContaining({ path: 'Idempotency-Key' })]);
     // The rest, then nothing more.
-    const rest = await finance.request('POST', `/invoices/${number}/credit-notes`, { reason: 'Order returned' });
+    const rest = await finance.request(
+      'POST',
+      `/invoices/${number}/credit-notes`,
+      { reason: 'Order returned' },
+      { 'idempotency-key': `rest-${number}` },
+    );
     expect(rest.status).toBe(201);
     const invoice = (await finance.request('GET', `/invoices/${number}`)).body as Record<string, any>;
     expect(invoice.status).toBe('credited');
     expect(invoice.amountCredited).toBe(invoice.totals.total);
-    const over = await finance.request('POST', `/invoices/${number}/credit-notes`, { reason: 'Again' });
+    const over = await finance.request(
+      'POST',
+      `/invoices/${number}/credit-notes`,
+      { reason: 'Again' },
+      { 'idempotency-key': `again-${number}` },
+    );
     expect(over.status).toBe(422);
     expect(over.body?.error.code).toBe('CreditNoteRefused');
+  }, 60_000);
+
+  it('finishes a request left half-way on its schedule: refund, number, PDF and e-mails, once', async () => {
+    const number = await completedOrder();
+    const invoices = new InvoicesRepository(table('Invoices'));
+    const ledger = new InvoiceLedger(invoices, table('Invoices'), table('Customers'));
+    const requestId = `sweep${number.replaceAll('-', '')}`;
+    // Recorded as the route records it, then the caller went away before the refund.
+    await ledger.requestCreditNote(number, requestId, new Date().getUTCFullYear(), (invoice) => ({
+      ...creditNoteLines(invoice),
+      requestId,
+      invoiceNumber: invoice.invoiceNumber,
+      orderId: invoice.orderId,
+      customerId: invoice.customerId,
+      customerName: invoice.customerName,
+      customerEmail: invoice.customerEmail,
+      seller: invoice.seller,
+      billingAddress: invoice.billingAddress,
+      issuedAt: new Date().toISOString(),
+      currency: invoice.currency,
+      reason: 'Returned',
+      paymentMethod: invoice.paymentMethod,
+      settlement: 'refund',
+    }));
+    expect(await invoices.findNumbered('CN', requestId)).toBeUndefined();
+    runtime.fireSchedule('UnfinishedCreditNotesSweep');
+    await runtime.drainEvents();
+    runtime.fireSchedule('UnfinishedCreditNotesSweep'); // again: nothing twice
+    await runtime.drainEvents();
+    const note = await invoices.findNumbered<Record<string, any>>('CN', requestId);
+    expect(note?.creditNoteNumber).toMatch(/^CN-\d{4}-\d{6}$/);
+    expect(note?.refundId).toBe(sandboxRefunds.get(`creditnote:${requestId}`)?.refundId);
+    expect(note?.pdfKey).toBeDefined();
+    const mails = (await client.sentEmails()).filter((e) => String(e.subject).includes(note?.creditNoteNumber));
+    expect(mails.map((m) => m.destination.to[0]).sort()).toEqual(['finance@example.com', 'jane.doe@example.com']);
   }, 60_000);
 
   it('numbers 100 concurrent requests of each series consecutively: no gap, no duplicate', async () => {
@@ -236,7 +296,12 @@ describe('payments on account and overdue', () => {
     const listed = await finance.request('GET', '/invoices?status=overdue');
     expect(listed.body?.invoices.map((i: { invoiceNumber: string }) => i.invoiceNumber)).toContain(number);
     // A credit note on account gives the credit back.
-    const credited = await finance.request('POST', `/invoices/${number}/credit-notes`, { reason: 'Goodwill' });
+    const credited = await finance.request(
+      'POST',
+      `/invoices/${number}/credit-notes`,
+      { reason: 'Goodwill' },
+      { 'idempotency-key': `goodwill-${number}` },
+    );
     expect(credited.status).toBe(201);
     expect(credited.body?.settlement).toBe('balance');
     expect((await finance.request('GET', `/invoices/${number}`)).body?.status).toBe('credited');

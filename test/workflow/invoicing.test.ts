@@ -41,7 +41,7 @@ describe('input limits', () => {
     expect(response.body?.error.code).toBe('PayloadTooLarge');
     // Just below the limit is parsed (and refused for its content, not its size).
     const fits = await client.request('PUT', '/products/WIDGET-BLUE/stock', {
-      available: 'x'.repeat(200 * 1024),
+      onHand: 'x'.repeat(200 * 1024),
     });
     expect(fits.status).toBe(400);
   });
@@ -73,7 +73,7 @@ describe('input limits', () => {
     const order = await client.request('GET', '/orders/not-an-order');
     expect(order.status).toBe(400);
     expect(issuePaths(order)).toEqual(['orderId']);
-    const stock = await client.request('PUT', '/products/bad%20sku/stock', { available: 1 });
+    const stock = await client.request('PUT', '/products/bad%20sku/stock', { onHand: 1 });
     expect(stock.status).toBe(400);
     expect(issuePaths(stock)).toEqual(['sku']);
   });

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { BackorderExpired, OrderCancelled } from '../core/errors.ts';
+import { OrderRef } from '../core/schemas.ts';
+import { backorderLedger, backorderServer, clock, ordersRepository } from '../lib/deps.ts';
+import { workflowTask } from '../lib/task.ts';
+
+const ledger = backorderLedger();
+const backorders = backorderServer();
+const orders = ordersRepository();
+
+/**
+ * AwaitBackorder (.waitForTaskToken): parks the task token on the order's backorder; arriving stock
+ * fills it and resumes the workflow. Filled before the token was parked: resume right away. Stock
+ * already there (it arrived between reservation and now) is served first.
+ */
+export const handler = workflowTask(
+  OrderRef.extend({ taskToken: z.string().min(1) }),
+  async ({ orderId, taskToken }) => {
+    // Waited past its expiry already (shipping what was there took longer): the rest is cancelled now.
+    const current = await orders.get(orderId);
+    const expiresAt = current.backorder?.expiresAt;
+    if (!current.cancellation && expiresAt && Date.parse(expiresAt) <= clock().getTime())
+      throw new BackorderExpired(`The backorder of ${orderId} expired at ${expiresAt}`);
+    const parked = await ledger.parkToken(orderId, taskToken);
+    // Cancelled before the token was parked: the workflow compensates at once.
+    if (!parked && (await orders.get(orderId)).cancellation) throw new OrderCancelled(orderId);
+    if (!parked) {
+      await backorders.resumeWith(orderId, taskToken);
+      return { waiting: false };
+    }
+    await backorders.serveOrder(orderId);
+    return { waiting: true };
+  },
+);

@@ -1,0 +1,74 @@
+import type { OrdersRepository } from '../adapters/orders-repository.ts';
+import type { BackorderLedger } from '../adapters/stock-repository.ts';
+import type { TaskTokens } from '../adapters/workflow-client.ts';
+import { OrderClosed } from '../core/errors.ts';
+import { isTerminal } from '../core/order.ts';
+import { toShip } from '../core/shipment.ts';
+import { logger } from './powertools.ts';
+import type { stageRecorder } from './stages.ts';
+
+/** Tries per order when its backorder or the stock changed between read and write. */
+const FILL_ATTEMPTS = 3;
+
+/**
+ * Serves backorders when stock arrives: the orders waiting for the SKU, oldest first, each as much
+ * as the stock allows (ship_available), then the next. An order whose backorder is filled resumes
+ * its workflow (AwaitBackorder's task token); one still waiting keeps what it got.
+ */
+export function backorders(deps: {
+  orders: OrdersRepository;
+  ledger: BackorderLedger;
+  tokens: TaskTokens;
+  clock: () => Date;
+  recordStage: ReturnType<typeof stageRecorder>;
+}) {
+  /** Resumes a waiting workflow with the allocations to ship (the token parked, or given). */
+  const resumeWith = async (orderId: string, token?: string) => {
+    const order = await deps.orders.get(orderId);
+    const taskToken = token ?? order.backorder?.taskToken;
+    if (!taskToken || (order.backorder?.lines.length ?? 0) > 0) return;
+    try {
+      // FulfilShipments ships the new allocations only (those without a shipment yet).
+      await deps.tokens.succeed(taskToken, { orderId, allocations: toShip(order), backordered: false });
+    } catch (error) {
+      // Resumed already (by the other side of the race) or timed out: nothing to resume.
+      const name = (error as Error).name;
+      if (name !== 'TaskTimedOut' && name !== 'InvalidToken' && name !== 'TaskDoesNotExist') throw error;
+    }
+  };
+
+  /** Serves one order's backorder as far as stock allows; true when something was served. */
+  const serveOrder = async (orderId: string): Promise<boolean> => {
+    for (let attempt = 1; attempt <= FILL_ATTEMPTS; attempt++) {
+      const order = await deps.orders.get(orderId);
+      // A cancelled order is skipped (FIFO goes on to the next); the fill's transaction checks it too.
+      if (isTerminal(order.status) || order.cancellation || !order.backorder || order.backorder.lines.length === 0)
+        return false;
+      const filled = await deps.ledger.fill(
+        { orderId, allocations: order.allocations ?? [], backorder: order.backorder },
+        deps.clock(),
+      );
+      if (!filled) continue;
+      logger.info('Backorder served', { orderId, allocations: filled.allocations.length, rest: filled.rest });
+      if (filled.rest.length === 0) {
+        await deps.recordStage(orderId, 'OrderBackorderFilled', { status: 'RESERVED' }).catch((error: unknown) => {
+          if (!(error instanceof OrderClosed)) throw error;
+        });
+        await resumeWith(orderId);
+      }
+      return true;
+    }
+    return false;
+  };
+
+  return {
+    resumeWith,
+    serveOrder,
+    /** Serves the orders waiting for this SKU, oldest first; returns how many got stock. */
+    async serve(sku: string): Promise<number> {
+      let served = 0;
+      for (const orderId of await deps.ledger.waitingFor(sku)) if (await serveOrder(orderId)) served++;
+      return served;
+    },
+  };
+}

@@ -1,0 +1,150 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { InvoiceLedger } from '../../functions/adapters/invoice-ledger.ts';
+import { InvoicesRepository } from '../../functions/adapters/invoices-repository.ts';
+import { SELLER } from '../../functions/core/seller.ts';
+import { issueCreditNote } from '../../functions/lib/credit-notes.ts';
+import { startDynamoDbLocal } from '../../local/emulators/dynamodb.ts';
+import type { LocalEmulator } from '../../local/emulators/emulator.ts';
+
+let ddb: LocalEmulator;
+let db: DynamoDBDocumentClient;
+const S = { AttributeType: 'S' as const };
+
+beforeAll(async () => {
+  ddb = await startDynamoDbLocal();
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+  });
+  const raw = new DynamoDBClient({
+    endpoint: ddb.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  db = DynamoDBDocumentClient.from(raw);
+  const gsi = (name: string, pk: string, sk: string) => ({
+    IndexName: name,
+    KeySchema: [
+      { AttributeName: pk, KeyType: 'HASH' as const },
+      { AttributeName: sk, KeyType: 'RANGE' as const },
+    ],
+    Projection: { ProjectionType: 'ALL' as const },
+  });
+  await raw.send(
+    new CreateTableCommand({
+      TableName: 'Invoices',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      AttributeDefinitions: ['pk', 'pendingYear', 'requestedAt', 'status', 'invoiceNumber', 'openYear', 'dueDate'].map(
+        (n) => ({ AttributeName: n, ...S }),
+      ),
+      GlobalSecondaryIndexes: [
+        gsi('pendingInvoices', 'pendingYear', 'requestedAt'),
+        gsi('invoicesByStatus', 'status', 'invoiceNumber'),
+        gsi('openInvoicesByDue', 'openYear', 'dueDate'),
+      ],
+    }),
+  );
+  await raw.send(
+    new CreateTableCommand({
+      TableName: 'Customers',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'customerId', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'customerId', ...S }],
+    }),
+  );
+}, 120_000);
+afterAll(async () => {
+  await ddb?.stop();
+});
+
+const invoice = (n: string, orderId: string) => ({
+  pk: `INVOICE#${n}`,
+  invoiceNumber: n,
+  orderId,
+  customerId: 'CUST-1001',
+  customerName: 'Jane Doe',
+  customerEmail: 'jane@example.com',
+  seller: SELLER,
+  issuedAt: '2026-03-01T10:00:00.000Z',
+  dueDate: '2026-03-01T10:00:00.000Z',
+  currency: 'EUR',
+  lines: [
+    {
+      sku: 'SKU-1',
+      name: 'Widget',
+      quantity: 2,
+      unitPrice: 1000,
+      taxCategory: 'standard',
+      taxRateBasisPoints: 1900,
+      discountBasisPoints: 0,
+      lineDiscount: 0,
+      lineSubtotal: 2000,
+      lineTax: 380,
+    },
+  ],
+  totals: {
+    subtotal: 2000,
+    discount: 0,
+    tax: 380,
+    total: 2380,
+    taxByRate: [{ rateBasisPoints: 1900, net: 2000, tax: 380 }],
+  },
+  billingAddress: { name: 'Jane Doe', line1: 'Hauptstr. 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
+  paymentMethod: 'card',
+  status: 'paid',
+  amountPaid: 2380,
+  amountCredited: 0,
+});
+
+describe('card credit notes and their refunds', () => {
+  it('a card note whose refund failed is not numbered by another request, and its retry refunds it once', async () => {
+    await db.send(new PutCommand({ TableName: 'Invoices', Item: invoice('INV-2026-000001', 'ord-A') }));
+    await db.send(new PutCommand({ TableName: 'Invoices', Item: invoice('INV-2026-000002', 'ord-B') }));
+    const invoices = new InvoicesRepository('Invoices');
+    let failA = true;
+    const refund = vi.fn(async (r: { refundKey: string }) => {
+      if (r.refundKey === 'creditnote:reqA' && failA) {
+        failA = false;
+        throw new Error('PaymentProviderUnavailable (timeout)');
+      }
+      return { refundId: `re_${r.refundKey}` };
+    });
+    const deps = {
+      invoices,
+      ledger: new InvoiceLedger(invoices, 'Invoices', 'Customers'),
+      payments: { refund } as never,
+      documents: { put: async () => {} } as never,
+      mailer: { send: vi.fn(async () => 'id') } as never,
+      financeEmail: 'fin@example.com',
+      clock: () => new Date(),
+    };
+    // 1. Finance credits invoice 1: recorded, then the refund call times out (500 to the client).
+    await expect(
+      issueCreditNote(deps, { invoiceNumber: 'INV-2026-000001', requestId: 'reqA', reason: 'damaged' }),
+    ).rejects.toThrow();
+    // 2. Meanwhile a credit note on another invoice: its caller holds the CN lease and numbers every pending request.
+    const b = await issueCreditNote(deps, { invoiceNumber: 'INV-2026-000002', requestId: 'reqB', reason: 'damaged' });
+    // 3. Finance retries A with the same Idempotency-Key.
+    const a = await issueCreditNote(deps, { invoiceNumber: 'INV-2026-000001', requestId: 'reqA', reason: 'damaged' });
+    expect(a.settlement).toBe('refund');
+    expect(a.refundId).toBe('re_creditnote:reqA');
+    expect(b.refundId).toBe('re_creditnote:reqB');
+    // B, numbered while A waited for its refund, took the first number; A its own after the refund.
+    expect(b.creditNoteNumber).toMatch(/^CN-\d{4}-000001$/);
+    expect(a.creditNoteNumber).toMatch(/^CN-\d{4}-000002$/);
+    const stored = (
+      await db.send(new GetCommand({ TableName: 'Invoices', Key: { pk: `CREDITNOTE#${a.creditNoteNumber}` } }))
+    ).Item;
+    expect(stored?.refundId).toBe('re_creditnote:reqA');
+    expect(refund.mock.calls.map((c) => c[0].refundKey).sort()).toEqual([
+      'creditnote:reqA',
+      'creditnote:reqA',
+      'creditnote:reqB',
+    ]);
+  }, 60_000);
+});

@@ -1,0 +1,243 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BackorderLedger as Ledger } from '../../functions/adapters/stock-repository.ts';
+import { OutOfStock } from '../../functions/core/errors.ts';
+import type { StockItem } from '../../functions/core/schemas.ts';
+import { startDynamoDbLocal } from '../../local/emulators/dynamodb.ts';
+import type { LocalEmulator } from '../../local/emulators/emulator.ts';
+import { freePort } from '../../local/ports.ts';
+
+/**
+ * The stock ledger against DynamoDB Local: the real transactions and conditions of reservation
+ * across warehouses, shipping and releasing per allocation, backorder fills and adjustments.
+ */
+let dynamo: LocalEmulator;
+let db: DynamoDBDocumentClient;
+let ledger: Ledger;
+const STOCK = 'Stock';
+const ORDERS = 'Orders';
+const at = new Date('2026-11-29T10:00:00Z');
+
+beforeAll(async () => {
+  dynamo = await startDynamoDbLocal({ port: await freePort() });
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
+  process.env.AWS_REGION = 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID = 'local';
+  process.env.AWS_SECRET_ACCESS_KEY = 'local';
+  const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1' });
+  db = DynamoDBDocumentClient.from(client);
+  const s = (AttributeName: string) => ({ AttributeName, AttributeType: 'S' as const });
+  await client.send(
+    new CreateTableCommand({
+      TableName: STOCK,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [s('sku'), s('warehouseId')],
+      KeySchema: [
+        { AttributeName: 'sku', KeyType: 'HASH' },
+        { AttributeName: 'warehouseId', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  await client.send(
+    new CreateTableCommand({
+      TableName: ORDERS,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [s('orderId'), s('sk'), s('backorderSku'), s('since')],
+      KeySchema: [
+        { AttributeName: 'orderId', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'backorders',
+          KeySchema: [
+            { AttributeName: 'backorderSku', KeyType: 'HASH' },
+            { AttributeName: 'since', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    }),
+  );
+  const { BackorderLedger } = await import('../../functions/adapters/stock-repository.ts');
+  ledger = new BackorderLedger(STOCK, ORDERS);
+}, 120_000);
+
+afterAll(async () => {
+  await dynamo?.stop();
+});
+
+async function stock(sku: string, onHand: Record<string, number>) {
+  for (const [warehouseId, n] of Object.entries(onHand))
+    await db.send(
+      new PutCommand({ TableName: STOCK, Item: { sku, warehouseId, onHand: n, reserved: 0, available: n } }),
+    );
+}
+async function newOrder(orderId: string) {
+  await db.send(new PutCommand({ TableName: ORDERS, Item: { orderId, sk: 'ORDER', status: 'VALIDATED' } }));
+}
+const order = async (orderId: string) =>
+  (await db.send(new GetCommand({ TableName: ORDERS, Key: { orderId, sk: 'ORDER' } }))).Item as Record<string, any>;
+const levels = async (sku: string) =>
+  Object.fromEntries(
+    (await ledger.levels([sku])).map((i: StockItem) => [i.warehouseId, [i.onHand, i.reserved, i.available]]),
+  );
+
+describe('stock ledger on DynamoDB Local', () => {
+  it('all_or_nothing: a short line reserves nothing anywhere', async () => {
+    await stock('L-A', { 'WH-BERLIN': 2, 'WH-ROTTERDAM': 1 });
+    await newOrder('o-short');
+    const error = await ledger
+      .reserve({ orderId: 'o-short', lines: [{ sku: 'L-A', quantity: 4 }], policy: 'all_or_nothing' }, at, 14)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutOfStock);
+    expect(await levels('L-A')).toEqual({ 'WH-BERLIN': [2, 0, 2], 'WH-ROTTERDAM': [1, 0, 1] });
+  });
+
+  it('splits over the warehouses, ships and releases per allocation, each once', async () => {
+    await stock('L-B', { 'WH-BERLIN': 3, 'WH-ROTTERDAM': 5 });
+    await newOrder('o-split');
+    const outcome = await ledger.reserve(
+      { orderId: 'o-split', lines: [{ sku: 'L-B', quantity: 6 }], policy: 'all_or_nothing' },
+      at,
+      14,
+    );
+    // Rotterdam alone can serve 5 of 6, Berlin 3: no single warehouse serves it, Berlin first.
+    expect(outcome).toMatchObject({
+      allocations: [
+        { allocationId: 'A1', warehouseId: 'WH-BERLIN', lines: [{ sku: 'L-B', quantity: 3 }] },
+        { allocationId: 'A2', warehouseId: 'WH-ROTTERDAM', lines: [{ sku: 'L-B', quantity: 3 }] },
+      ],
+      backorder: [],
+    });
+    expect(
+      await ledger.reserve(
+        { orderId: 'o-split', lines: [{ sku: 'L-B', quantity: 6 }], policy: 'all_or_nothing' },
+        at,
+        14,
+      ),
+    ).toBe('already-reserved');
+    expect(await levels('L-B')).toEqual({ 'WH-BERLIN': [3, 3, 0], 'WH-ROTTERDAM': [5, 3, 2] });
+
+    expect(await ledger.ship('o-split', 'A1')).toBe(true);
+    expect(await ledger.ship('o-split', 'A1')).toBe(false);
+    expect(await levels('L-B')).toEqual({ 'WH-BERLIN': [0, 0, 0], 'WH-ROTTERDAM': [5, 3, 2] });
+
+    // Released: the held A2 goes back; A1 (shipped, its shipment cancelled before it left) is restocked.
+    expect(await ledger.release('o-split', { restock: ['A1'] })).toEqual({ outcome: 'released', shipped: [] });
+    expect(await ledger.release('o-split', { restock: ['A1'] })).toEqual({ outcome: 'already-released', shipped: [] });
+    expect(await levels('L-B')).toEqual({ 'WH-BERLIN': [3, 0, 3], 'WH-ROTTERDAM': [5, 0, 5] });
+  });
+
+  it('backorders the rest (ship_available) and fills the oldest first, as new allocations', async () => {
+    await stock('L-C', { 'WH-BERLIN': 1 });
+    await newOrder('o-old');
+    await newOrder('o-young');
+    const older = await ledger.reserve(
+      { orderId: 'o-old', lines: [{ sku: 'L-C', quantity: 3 }], policy: 'ship_available' },
+      at,
+      14,
+    );
+    expect(older).toMatchObject({ backorder: [{ sku: 'L-C', quantity: 2 }] });
+    const younger = await ledger.reserve(
+      { orderId: 'o-young', lines: [{ sku: 'L-C', quantity: 1 }], policy: 'ship_available' },
+      new Date(at.getTime() + 1000),
+      14,
+    );
+    expect(younger).toEqual({ allocations: [], backorder: [{ sku: 'L-C', quantity: 1 }] });
+    expect((await order('o-old')).backorder).toMatchObject({
+      lines: [{ sku: 'L-C', quantity: 2 }],
+      expiresAt: '2026-12-13T10:00:00.000Z',
+    });
+    expect(await ledger.waitingFor('L-C')).toEqual(['o-old', 'o-young']);
+
+    await ledger.adjust({
+      adjustmentId: 'adj-1',
+      sku: 'L-C',
+      warehouseId: 'WH-ROTTERDAM',
+      delta: 2,
+      reason: 'receipt',
+      by: 'erp',
+      at: at.toISOString(),
+    });
+    const old = await order('o-old');
+    const filled = await ledger.fill({ orderId: 'o-old', allocations: old.allocations, backorder: old.backorder }, at);
+    expect(filled).toMatchObject({
+      allocations: [{ allocationId: 'A2', warehouseId: 'WH-ROTTERDAM', lines: [{ sku: 'L-C', quantity: 2 }] }],
+      rest: [],
+    });
+    expect(await ledger.waitingFor('L-C')).toEqual(['o-young']);
+    // The same fill again (stale read): refused by its conditions, nothing moves twice.
+    expect(await ledger.fill({ orderId: 'o-old', allocations: old.allocations, backorder: old.backorder }, at)).toBe(
+      undefined,
+    );
+    expect(await levels('L-C')).toEqual({ 'WH-BERLIN': [1, 1, 0], 'WH-ROTTERDAM': [2, 2, 0] });
+
+    // The younger one expires: its remainder is cancelled and it leaves the index.
+    expect(await ledger.cancelRemainder('o-young', [{ sku: 'L-C', quantity: 1 }])).toBe(true);
+    expect((await order('o-young')).backorder).toMatchObject({
+      lines: [],
+      cancelledLines: [{ sku: 'L-C', quantity: 1 }],
+    });
+    expect(await ledger.waitingFor('L-C')).toEqual([]);
+  });
+
+  it('moves allocations of the same warehouse and SKU (a backorder filled there) as one stock update', async () => {
+    await stock('L-E', { 'WH-BERLIN': 1 });
+    await newOrder('o-e');
+    await ledger.reserve({ orderId: 'o-e', lines: [{ sku: 'L-E', quantity: 3 }], policy: 'ship_available' }, at, 14);
+    await ledger.adjust({
+      ...{ sku: 'L-E', warehouseId: 'WH-BERLIN', by: 'erp', at: at.toISOString() },
+      adjustmentId: 'e1',
+      delta: 2,
+      reason: 'receipt',
+    });
+    const waiting = await order('o-e');
+    expect(
+      await ledger.fill({ orderId: 'o-e', allocations: waiting.allocations, backorder: waiting.backorder }, at),
+    ).toMatchObject({
+      allocations: [{ allocationId: 'A2', warehouseId: 'WH-BERLIN' }],
+    });
+    expect(await levels('L-E')).toEqual({ 'WH-BERLIN': [3, 3, 0] });
+    expect(await ledger.ship('o-e')).toBe(true);
+    expect(await levels('L-E')).toEqual({ 'WH-BERLIN': [0, 0, 0] });
+    expect(await ledger.release('o-e', { restock: ['A1', 'A2'] })).toEqual({ outcome: 'released', shipped: [] });
+    expect(await levels('L-E')).toEqual({ 'WH-BERLIN': [3, 0, 3] });
+  });
+
+  it('adjustments: a write-off may not touch reserved goods; a retry with the same key counts once', async () => {
+    await stock('L-D', { 'WH-BERLIN': 4 });
+    await newOrder('o-d');
+    await ledger.reserve({ orderId: 'o-d', lines: [{ sku: 'L-D', quantity: 3 }], policy: 'all_or_nothing' }, at, 14);
+    const base = { sku: 'L-D', warehouseId: 'WH-BERLIN', by: 'ops', at: at.toISOString() };
+    const tooMuch = await ledger
+      .adjust({ ...base, adjustmentId: 'w1', delta: -2, reason: 'broken' })
+      .catch((e: Error) => e);
+    expect(tooMuch).toMatchObject({ name: 'WriteOffExceedsAvailable', available: 1 });
+    const first = await ledger.adjust({ ...base, adjustmentId: 'r1', delta: 5, reason: 'DN-1' }, 'key-00000001');
+    const retry = await ledger.adjust(
+      { ...base, adjustmentId: 'r2', delta: 5, reason: 'DN-1', at: '2026-11-29T10:00:05.000Z' },
+      'key-00000001',
+    );
+    expect([first.replayed, retry.replayed]).toEqual([false, true]);
+    expect(retry.adjustment.adjustmentId).toBe('r1');
+    expect(await levels('L-D')).toEqual({ 'WH-BERLIN': [9, 3, 6] });
+    await expect(
+      ledger.adjust({ ...base, adjustmentId: 'r3', delta: 6, reason: 'DN-1' }, 'key-00000001'),
+    ).rejects.toMatchObject({ name: 'AdjustmentKeyReused' });
+    expect((await ledger.adjustments('L-D')).map((a) => [a.adjustmentId, a.delta])).toEqual([['r1', 5]]);
+    // On hand may not go below what is reserved.
+    await expect(ledger.setOnHand('L-D', 'WH-BERLIN', 2)).rejects.toMatchObject({
+      name: 'StockBelowReserved',
+      reserved: 3,
+    });
+    expect(await ledger.setOnHand('L-D', 'WH-BERLIN', 3)).toEqual({
+      sku: 'L-D',
+      warehouseId: 'WH-BERLIN',
+      onHand: 3,
+      reserved: 3,
+      available: 0,
+    });
+  });
+});

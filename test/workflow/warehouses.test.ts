@@ -1,0 +1,277 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ORDER_SK } from '../../functions/adapters/orders-repository.ts';
+import type { LocalRuntime } from '../../local/runtime.ts';
+import { eventually, orderBody, sleep, startTestRuntime, TestClient } from '../support/runtime.ts';
+
+/**
+ * Warehouses, stock routes and backorders on the real ASL and the local runtime. Backorders expire
+ * after BACKORDER_DAYS, shortened here to seconds by configuration: the same setting gives the
+ * backorder its expiresAt and AwaitBackorder its timeout.
+ */
+const BACKORDER_SECONDS = 20;
+
+let runtime: LocalRuntime;
+let client: TestClient;
+
+beforeAll(async () => {
+  runtime = await startTestRuntime({
+    environment: {
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      BACKORDER_DAYS: String(BACKORDER_SECONDS / 86_400),
+      // Large orders here are about stock, not approval (test/workflow/approval.test.ts).
+      HIGH_VALUE_THRESHOLDS: 'EUR=100000000',
+    },
+  });
+  client = new TestClient(runtime);
+}, 120_000);
+
+afterAll(async () => {
+  await runtime?.stop();
+});
+
+type Level = { warehouseId: string; onHand: number; reserved: number; available: number };
+const PRICES: Record<string, number> = {
+  'MOUSE-ERGO': 5900,
+  'MONITOR-27': 32_900,
+  'KEYBOARD-MX': 11_900,
+  'CABLE-USB-C': 990,
+  'GADGET-PRO': 8900,
+};
+const line = (sku: string, quantity: number) => ({ sku, quantity, unitPrice: PRICES[sku] });
+const levels = async (sku: string) => ((await client.product(sku)).warehouses as Level[]) ?? [];
+const level = async (sku: string, warehouseId: string) =>
+  (await levels(sku)).find((w) => w.warehouseId === warehouseId) as Level;
+const erp = () => client.as('erp');
+const quantitiesOf = (order: Record<string, any>, sku: string) =>
+  (order.quantities as { sku: string }[]).find((q) => q.sku === sku);
+
+describe('stock per warehouse', () => {
+  it('GET /products sums the warehouses and lists each', async () => {
+    const widget = await client.product('WIDGET-BLUE');
+    const warehouses = widget.warehouses as Level[];
+    expect(warehouses.map((w) => w.warehouseId)).toEqual(['WH-BERLIN', 'WH-ROTTERDAM']);
+    for (const field of ['onHand', 'reserved', 'available'] as const)
+      expect(widget[field], field).toBe(warehouses.reduce((n, w) => n + w[field], 0));
+    for (const w of warehouses) expect(w.available).toBe(w.onHand - w.reserved);
+    const keyboard = await client.product('KEYBOARD-MX');
+    expect((keyboard.warehouses as Level[]).map((w) => w.warehouseId)).toEqual(['WH-ROTTERDAM']);
+  });
+
+  it('ship_available across two warehouses: two allocations and a backorder, filled by a receipt; the stock routes refuse what would break reservations', async () => {
+    const orderId = await client.placeOrder(
+      orderBody({ lines: [line('MONITOR-27', 30)], fulfilmentPolicy: 'ship_available' }),
+    );
+    const waiting = await client.waitForStatus(orderId, 'BACKORDERED');
+    expect(waiting.allocations.map((a: Record<string, unknown>) => [a.allocationId, a.warehouseId, a.lines])).toEqual([
+      ['A1', 'WH-BERLIN', [{ sku: 'MONITOR-27', quantity: 15 }]],
+      ['A2', 'WH-ROTTERDAM', [{ sku: 'MONITOR-27', quantity: 10 }]],
+    ]);
+    expect(waiting.backorder.lines).toEqual([{ sku: 'MONITOR-27', quantity: 5 }]);
+    expect(quantitiesOf(waiting, 'MONITOR-27')).toMatchObject({ ordered: 30, reserved: 25, backordered: 5 });
+    expect(await level('MONITOR-27', 'WH-BERLIN')).toMatchObject({ onHand: 15, reserved: 15, available: 0 });
+
+    // On hand below what is reserved there: 409 naming the reserved quantity; nothing changes.
+    const below = await erp().request('PUT', '/products/MONITOR-27/stock', { onHand: 10 });
+    expect(below.status).toBe(409);
+    expect(below.body?.error.code).toBe('StockBelowReserved');
+    expect(below.body?.error.issues).toEqual([
+      { path: 'onHand', message: 'must be at least 15 (reserved for orders)' },
+    ]);
+    // A write-off of reserved goods: 409 with the reason; unknown warehouse or product: 404.
+    const writeOff = await erp().request('POST', '/products/MONITOR-27/stock/adjustments', {
+      delta: -1,
+      reason: 'damaged in transit',
+      warehouseId: 'WH-ROTTERDAM',
+    });
+    expect(writeOff.status).toBe(409);
+    expect(writeOff.body?.error.code).toBe('WriteOffExceedsAvailable');
+    expect(writeOff.body?.error.issues[0]).toEqual({
+      path: 'delta',
+      message: 'must be at least -0 (available, not reserved)',
+    });
+    const nowhere = await erp().request('PUT', '/products/MONITOR-27/stock', { onHand: 1, warehouseId: 'WH-PARIS' });
+    expect([nowhere.status, nowhere.body?.error.issues]).toEqual([
+      404,
+      [{ path: 'warehouseId', message: 'is not a known warehouse' }],
+    ]);
+    expect((await erp().request('PUT', '/products/NO-SUCH-SKU/stock', { onHand: 1 })).status).toBe(404);
+    expect(await level('MONITOR-27', 'WH-ROTTERDAM')).toMatchObject({ onHand: 10, reserved: 10, available: 0 });
+
+    // A receipt of 5 in Berlin, recorded with who, when and why, serves the backorder as A3.
+    const receipt = await erp().request('POST', '/products/MONITOR-27/stock/adjustments', {
+      delta: 5,
+      reason: 'delivery note DN-4711',
+    });
+    expect(receipt.status).toBe(201);
+    expect(receipt.body?.adjustment).toMatchObject({
+      sku: 'MONITOR-27',
+      warehouseId: 'WH-BERLIN',
+      delta: 5,
+      reason: 'delivery note DN-4711',
+      by: expect.stringContaining('erp'),
+      at: expect.any(String),
+    });
+    expect(receipt.body?.stock).toMatchObject({ onHand: 20, available: 5 });
+
+    const execution = await client.finished(orderId, 60_000);
+    expect(execution.status).toBe('SUCCEEDED');
+    const order = await client.order(orderId);
+    expect(order.status).toBe('COMPLETED');
+    expect(order.allocations.map((a: Record<string, unknown>) => [a.allocationId, a.warehouseId])).toEqual([
+      ['A1', 'WH-BERLIN'],
+      ['A2', 'WH-ROTTERDAM'],
+      ['A3', 'WH-BERLIN'],
+    ]);
+    expect(order.backorder.lines).toEqual([]);
+    expect(quantitiesOf(order, 'MONITOR-27')).toMatchObject({ ordered: 30, backordered: 0, cancelled: 0 });
+    // Everything left the warehouses: nothing reserved, on hand down by what shipped.
+    expect(await levels('MONITOR-27')).toEqual([
+      { warehouseId: 'WH-BERLIN', onHand: 0, reserved: 0, available: 0 },
+      { warehouseId: 'WH-ROTTERDAM', onHand: 0, reserved: 0, available: 0 },
+    ]);
+  }, 90_000);
+
+  it('serves backorders oldest first; what is not served in time is cancelled and the customer told', async () => {
+    await erp().request('PUT', '/products/KEYBOARD-MX/stock', { onHand: 0, warehouseId: 'WH-ROTTERDAM' });
+    const policy = { fulfilmentPolicy: 'ship_available' };
+    const first = await client.placeOrder(orderBody({ lines: [line('KEYBOARD-MX', 3)], ...policy }));
+    await client.waitForStatus(first, 'BACKORDERED');
+    const second = await client.placeOrder(
+      orderBody({ lines: [line('KEYBOARD-MX', 2), line('CABLE-USB-C', 1)], ...policy }),
+    );
+    await client.waitForStatus(second, 'BACKORDERED');
+    const third = await client.placeOrder(orderBody({ lines: [line('KEYBOARD-MX', 1)], ...policy }));
+    await client.waitForStatus(third, 'BACKORDERED');
+
+    // Three arrive: enough for the oldest only, although the younger ones want fewer.
+    const put = await erp().request('PUT', '/products/KEYBOARD-MX/stock', { onHand: 3, warehouseId: 'WH-ROTTERDAM' });
+    expect(put.status).toBe(200);
+    // Served while the route answered: the oldest got all three, the younger ones still wait.
+    expect((await client.order(first)).allocations).toHaveLength(1);
+    expect((await client.order(second)).backorder.lines).toEqual([{ sku: 'KEYBOARD-MX', quantity: 2 }]);
+    expect((await client.order(third)).status).toBe('BACKORDERED');
+    expect((await client.finished(first, 60_000)).status).toBe('SUCCEEDED');
+    expect((await client.order(first)).status).toBe('COMPLETED');
+
+    // Expiry: the second keeps its cable and ships it; the third had nothing and is cancelled.
+    expect((await client.finished(second, 60_000)).status).toBe('SUCCEEDED');
+    const kept = await client.order(second);
+    expect(kept.status).toBe('COMPLETED');
+    expect(kept.backorder.cancelledLines).toEqual([{ sku: 'KEYBOARD-MX', quantity: 2 }]);
+    expect(quantitiesOf(kept, 'KEYBOARD-MX')).toMatchObject({ ordered: 2, backordered: 0, cancelled: 2 });
+    expect(quantitiesOf(kept, 'CABLE-USB-C')).toMatchObject({ ordered: 1, cancelled: 0, shipped: 1 });
+    await client.finished(third, 60_000);
+    const cancelled = await client.order(third);
+    expect([cancelled.status, cancelled.failure?.code]).toEqual(['CANCELLED', 'BackorderExpired']);
+    const mails = await eventually(async () => {
+      const sent = (await client.sentEmails()).filter((e) => /items no longer available/.test(String(e.subject)));
+      return sent.length >= 2 ? sent : undefined;
+    });
+    const text = (orderId: string) => JSON.stringify(mails.find((m) => String(m.subject).includes(orderId)));
+    expect(text(second)).toContain('2 x KEYBOARD-MX');
+    expect(text(second)).toContain('The rest of your order ships as planned');
+    expect(text(third)).toContain('the order is cancelled');
+    expect(await level('KEYBOARD-MX', 'WH-ROTTERDAM')).toEqual({
+      warehouseId: 'WH-ROTTERDAM',
+      onHand: 0,
+      reserved: 0,
+      available: 0,
+    });
+  }, 120_000);
+
+  it("the reconciler's sweep serves orders a stock change left waiting (the route failed before serving them)", async () => {
+    for (const warehouseId of ['WH-BERLIN', 'WH-ROTTERDAM']) await client.setOnHand('MOUSE-ERGO', 0, warehouseId);
+    const orderId = await client.placeOrder(
+      orderBody({ lines: [line('MOUSE-ERGO', 2)], fulfilmentPolicy: 'ship_available' }),
+    );
+    await client.waitForStatus(orderId, 'BACKORDERED');
+    const db = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        region: 'us-east-1',
+        endpoint: runtime.urls.dynamodb,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      }),
+    );
+    // AwaitBackorder serves its own order once when it parks its token: change the stock after that.
+    await eventually(async () => {
+      const { Item } = await db.send(
+        new GetCommand({
+          TableName: runtime.lambdas.environment().ORDERS_TABLE_NAME as string,
+          Key: { orderId, sk: ORDER_SK },
+          ConsistentRead: true,
+        }),
+      );
+      return Item?.backorder?.taskToken ? true : undefined;
+    });
+    // The stock changed, as a PUT stock that failed right after its update leaves it: nobody served.
+    await db.send(
+      new UpdateCommand({
+        TableName: runtime.lambdas.environment().STOCK_TABLE_NAME as string,
+        Key: { sku: 'MOUSE-ERGO', warehouseId: 'WH-ROTTERDAM' },
+        UpdateExpression: 'SET onHand = :n, available = :n',
+        ExpressionAttributeValues: { ':n': 2 },
+      }),
+    );
+    await sleep(500);
+    expect((await client.order(orderId)).status).toBe('BACKORDERED');
+    const reconciler = runtime.deployment.functions.find((f) => f.name.endsWith('ReconcileOrders'))?.arn as string;
+    const sweep = { 'detail-type': 'Scheduled Event', source: 'aws.events', id: crypto.randomUUID(), detail: {} };
+    await runtime.lambdas.invoke(reconciler, sweep);
+    await runtime.lambdas.invoke(reconciler, { ...sweep, id: crypto.randomUUID() }); // again: nothing moves twice
+    expect((await client.finished(orderId, 60_000)).status).toBe('SUCCEEDED');
+    const order = await client.order(orderId);
+    expect(order.status).toBe('COMPLETED');
+    expect(order.allocations.map((a: Record<string, unknown>) => [a.warehouseId, a.lines])).toEqual([
+      ['WH-ROTTERDAM', [{ sku: 'MOUSE-ERGO', quantity: 2 }]],
+    ]);
+    expect(await level('MOUSE-ERGO', 'WH-ROTTERDAM')).toMatchObject({ onHand: 0, reserved: 0, available: 0 });
+  }, 90_000);
+
+  it('PUT stock racing 50 concurrent reservations never oversells, and every warehouse balances', async () => {
+    const sku = 'GADGET-PRO';
+    await client.setOnHand(sku, 30, 'WH-BERLIN');
+    let lowest = Number.POSITIVE_INFINITY;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        for (const w of await levels(sku)) lowest = Math.min(lowest, w.available, w.reserved, w.onHand);
+        await sleep(20);
+      }
+    })();
+    const ids = Promise.all(Array.from({ length: 50 }, () => client.placeOrder(orderBody({ lines: [line(sku, 1)] }))));
+    const puts: number[] = [];
+    for (const onHand of [25, 40, 20, 35, 10, 30]) {
+      const response = await erp().request('PUT', `/products/${sku}/stock`, { onHand });
+      puts.push(response.status);
+      if (response.status === 409) expect(response.body?.error.code).toBe('StockBelowReserved');
+      await sleep(50);
+    }
+    const orders = await Promise.all(
+      (await ids).map(async (id) => {
+        await client.finished(id, 90_000);
+        return client.order(id);
+      }),
+    );
+    sampling = false;
+    await sampler;
+    expect(puts.every((status) => status === 200 || status === 409)).toBe(true);
+    const rejected = orders.filter((o) => o.status === 'REJECTED');
+    expect(rejected.every((o) => o.failure.code === 'OutOfStock')).toBe(true);
+    expect(orders.filter((o) => o.status !== 'REJECTED').every((o) => o.status === 'COMPLETED')).toBe(true);
+    expect(lowest).toBeGreaterThanOrEqual(0);
+    // After everything settles, for every SKU and warehouse: nothing reserved, on hand = available.
+    const products = (await client.as('checkout').request('GET', '/products')).body as unknown as {
+      sku: string;
+      warehouses: Level[];
+    }[];
+    for (const product of products)
+      for (const w of product.warehouses) {
+        const where = `${product.sku}@${w.warehouseId}`;
+        expect(w.available, where).toBeGreaterThanOrEqual(0);
+        expect(w.onHand, where).toBe(w.available + w.reserved);
+        expect(w.reserved, where).toBe(0);
+      }
+  }, 180_000);
+});
