@@ -129,8 +129,9 @@ describe('order cancellation', () => {
     expect(await cancel(orderId)).toEqual(first);
   });
 
-  it('cancels a backordered order (ship_available, nothing shipped): its stock comes back, nobody else loses theirs', async () => {
-    await client.setStock('KEYBOARD-MX', 1);
+  it('cancels a backordered order (ship_available, nothing shipped): nothing was authorized or held, stock arriving later serves nobody', async () => {
+    // Nothing in stock: the whole order waits, before any authorization (what is in stock would ship at once).
+    await client.setStock('KEYBOARD-MX', 0);
     const orderId = await client.placeOrder(
       orderBody({
         lines: [{ sku: 'KEYBOARD-MX', quantity: 3, unitPrice: 11_900 }],

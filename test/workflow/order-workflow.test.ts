@@ -1,10 +1,7 @@
-import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetExecutionHistoryCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OrdersRepository } from '../../functions/adapters/orders-repository.ts';
-import { newOrder } from '../../functions/core/order.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, startTestRuntime, TestClient } from '../support/runtime.ts';
 
@@ -352,45 +349,19 @@ describe('order workflow on the local runtime', () => {
 
   describe('an order held in two warehouses', () => {
     /**
-     * Two allocations (one per warehouse), as stock kept per warehouse would write them: the order
-     * is stored with them first, then its execution is started (as the open-orders sweep starts an
-     * order left RECEIVED), so ReserveStock finds them and keeps them.
+     * Two allocations (one per warehouse) by the allocation rule: no warehouse has both lines,
+     * GADGET-PRO is only in Berlin, KEYBOARD-MX only in Rotterdam.
      */
     async function placeSplitOrder(token = 'tok_visa'): Promise<string> {
-      const table = runtime.deployment.tables.find((t) => t.TableName?.includes('Orders'))?.TableName as string;
-      const orderId = `ord-${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`;
-      const request = orderBody({ payment: { method: 'card', token } }) as never;
-      expect(
-        await new OrdersRepository(table).create(newOrder({ orderId, request, channel: 'api', now: new Date() })),
-      ).toBe(true);
-      const at = new Date().toISOString();
-      const dynamo = new DynamoDBClient({
-        region: 'us-east-1',
-        endpoint: runtime.urls.dynamodb,
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      });
-      await dynamo.send(
-        new UpdateItemCommand({
-          TableName: table,
-          Key: marshall({ orderId, sk: 'ORDER' }),
-          UpdateExpression: 'SET allocations = :a',
-          ExpressionAttributeValues: marshall({
-            ':a': [
-              { allocationId: 'A1', warehouseId: 'WH-BERLIN', lines: [{ sku: 'WIDGET-BLUE', quantity: 2 }], at },
-              { allocationId: 'A2', warehouseId: 'WH-ROTTERDAM', lines: [{ sku: 'GADGET-MINI', quantity: 1 }], at },
-            ],
-          }),
+      return client.placeOrder(
+        orderBody({
+          payment: { method: 'card', token },
+          lines: [
+            { sku: 'GADGET-PRO', quantity: 1, unitPrice: 8900 },
+            { sku: 'KEYBOARD-MX', quantity: 1, unitPrice: 11_900 },
+          ],
         }),
       );
-      dynamo.destroy();
-      await client.sfn.send(
-        new StartExecutionCommand({
-          stateMachineArn: runtime.stateMachineArn,
-          name: orderId,
-          input: JSON.stringify({ orderId }),
-        }),
-      );
-      return orderId;
     }
 
     it('ships, captures and invoices each shipment and completes when both are delivered', async () => {
@@ -402,10 +373,10 @@ describe('order workflow on the local runtime', () => {
         'WH-ROTTERDAM',
       ]);
       expect(first.trackingNumber).not.toBe(second.trackingNumber);
-      // Two captures adding up to the order's total: 2 x 1250 + 19 % and 3900 + 19 %.
+      // Two captures adding up to the order's total: 8900 + 19 % and 11900 + 19 %.
       const totalOf = (shipmentId: string) =>
         shipped.invoices.find((i: { shipmentId: string }) => i.shipmentId === shipmentId)?.total;
-      expect([totalOf(first.shipmentId), totalOf(second.shipmentId)]).toEqual([2975, 4641]);
+      expect([totalOf(first.shipmentId), totalOf(second.shipmentId)]).toEqual([10_591, 14_161]);
       const numbers = shipped.invoices.map((i: { number: string }) => Number(i.number.slice(-6)));
       expect(Math.abs((numbers[1] ?? 0) - (numbers[0] ?? 0))).toBe(1);
 
