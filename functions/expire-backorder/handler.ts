@@ -25,16 +25,20 @@ const Input = OrderRef.extend({ mode: z.enum(['expire', 'check', 'cancel']).defa
  *   was allocated) sends the workflow to cancel the order (BackorderExpired).
  * - `check` (CheckBackorder, after shipping): what still waits and the seconds until it expires.
  * - `cancel` (CancelBackorder, cancelled while waiting) and any mode on a cancelled order: with a
- *   shipment booked, what waits is cancelled (remainder) and the customer told with the canceller's
- *   reason; nothing booked: OrderCancelled (the whole order is compensated).
+ *   shipment booked, what waits is cancelled (remainder), allocations not booked give their stock
+ *   back and the customer is told with the canceller's reason; nothing more ships. Nothing booked:
+ *   OrderCancelled (the whole order is compensated).
  */
 export const handler = workflowTask(Input, async ({ orderId, mode }) => {
   let order = await orders.get(orderId);
   if (order.cancellation || mode === 'cancel') {
     if (!order.cancellation || cancellableShipments(order).committed.length === 0) throw new OrderCancelled(orderId);
     order = await cancelWaiting(order);
+    // Allocations not booked will not ship: their held stock goes back (idempotent per allocation).
+    for (const allocationId of cancellableShipments(order).open) await ledger.releaseAllocation(orderId, allocationId);
     await notifyRemainderCancelled(order);
-    return answer(order);
+    // A cancelled order ships nothing more.
+    return { ...answer(order), allocations: [] };
   }
   if (mode === 'check') return answer(order);
   order = await cancelWaiting(order);

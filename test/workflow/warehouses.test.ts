@@ -232,7 +232,19 @@ describe('stock per warehouse', () => {
     expect(kept.status).toBe('COMPLETED');
     expect(kept.backorder.cancelledLines).toEqual([{ sku: 'KEYBOARD-MX', quantity: 2 }]);
     expect(quantitiesOf(kept, 'KEYBOARD-MX')).toMatchObject({ ordered: 2, backordered: 0, cancelled: 2 });
-    expect(quantitiesOf(kept, 'CABLE-USB-C')).toMatchObject({ ordered: 1, cancelled: 0, shipped: 1 });
+    expect(quantitiesOf(kept, 'CABLE-USB-C')).toMatchObject({ ordered: 1, cancelled: 0, shipped: 1, invoiced: 1 });
+    // One shipment (the cable, sent at once) and its invoice; the card is charged for it only.
+    expect(kept.shipments.map((s: Record<string, unknown>) => [s.allocationId, s.status])).toEqual([
+      ['A1', 'DELIVERED'],
+    ]);
+    expect(kept.invoices.map((i: { total: number }) => i.total)).toEqual([1178]);
+    const books = (globalThis as Record<symbol, unknown>)[Symbol.for('sales-orders.sandbox.payments')] as Map<
+      string,
+      { status: string; captures?: { amount: number }[] }
+    >;
+    const card = books.get(`${second}:authorize`);
+    expect(card?.status).toBe('VOIDED');
+    expect((card?.captures ?? []).reduce((sum, c) => sum + c.amount, 0)).toBe(1178);
     await client.finished(third, 60_000);
     const cancelled = await client.order(third);
     expect([cancelled.status, cancelled.failure?.code]).toEqual(['CANCELLED', 'BackorderExpired']);
