@@ -45,6 +45,26 @@ const levels = async (sku: string) => ((await client.product(sku)).warehouses as
 const level = async (sku: string, warehouseId: string) =>
   (await levels(sku)).find((w) => w.warehouseId === warehouseId) as Level;
 const erp = () => client.as('erp');
+/** Waits until the order's AwaitBackorder parked its task token (its own serving is done). */
+const parked = (orderId: string) =>
+  eventually(async () => {
+    const db = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        region: 'us-east-1',
+        endpoint: runtime.urls.dynamodb,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      }),
+    );
+    const { Item } = await db.send(
+      new GetCommand({
+        TableName: runtime.lambdas.environment().ORDERS_TABLE_NAME as string,
+        Key: { orderId, sk: ORDER_SK },
+        ConsistentRead: true,
+      }),
+    );
+    db.destroy();
+    return Item?.backorder?.taskToken ? true : undefined;
+  });
 const quantitiesOf = (order: Record<string, any>, sku: string) =>
   (order.quantities as { sku: string }[]).find((q) => q.sku === sku);
 
@@ -216,6 +236,8 @@ describe('stock per warehouse', () => {
     const third = await client.placeOrder(orderBody({ lines: [line('KEYBOARD-MX', 1)], ...policy }));
     await client.waitForStatus(third, 'BACKORDERED');
 
+    // AwaitBackorder serves its own order once when it parks its token: stock arrives after all three parked.
+    for (const orderId of [first, second, third]) await parked(orderId);
     // Three arrive: enough for the oldest only, although the younger ones want fewer.
     const put = await erp().request('PUT', '/products/KEYBOARD-MX/stock', { onHand: 3, warehouseId: 'WH-ROTTERDAM' });
     expect(put.status).toBe(200);
