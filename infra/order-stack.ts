@@ -210,7 +210,8 @@ export class OrderStack extends Stack {
       events.grantPublish(f);
     }
     data.bindTable(tasks.ExpireBackorder, 'orders', 'readwrite');
-    data.bindTable(tasks.ExpireBackorder, 'stock', 'read');
+    // Releases a cancelled order's allocations that were not booked (CancelBackorder, CheckBackorder).
+    data.bindTable(tasks.ExpireBackorder, 'stock', 'readwrite');
     data.bindTable(tasks.ExpireBackorder, 'customers', 'read');
     email.grantSend(tasks.ExpireBackorder);
     data.bindTable(tasks.IssueInvoice, 'customers', 'write');

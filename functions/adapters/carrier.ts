@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { CarrierUnavailable } from '../core/errors.ts';
 import type { Address, CarrierWebhook } from '../core/schemas.ts';
 import { signPayload } from '../core/signature.ts';
 import { sandboxState } from './sandbox-state.ts';
@@ -35,10 +36,15 @@ export interface SandboxCarrierOptions {
   now?: () => Date;
 }
 
+/** Shipments to this postal code cannot be booked with the sandbox carrier: CarrierUnavailable, every time. */
+export const SANDBOX_UNREACHABLE_POSTAL_CODE = '00000';
+
 /**
  * Sandbox carrier: tracking numbers derived from the shipment id (a retried booking gets the
  * same one), and, when a webhook URL is configured, an IN_TRANSIT scan halfway and DELIVERED
  * after `deliveryMs`, posted to the project's own signed carrier webhook as a real carrier would.
+ * Bookings to postal code 00000 fail as an unreachable carrier does (CarrierUnavailable), so an
+ * order can be held after its payment was authorized and before anything was charged.
  */
 export class SandboxCarrier implements Carrier {
   readonly name = 'SANDBOX';
@@ -51,6 +57,8 @@ export class SandboxCarrier implements Carrier {
     address: Address;
     parcels: number;
   }): Promise<{ trackingNumber: string }> {
+    if (request.address.postalCode === SANDBOX_UNREACHABLE_POSTAL_CODE)
+      throw new CarrierUnavailable('Carrier unreachable (sandbox postal code 00000)');
     const trackingNumber = sandboxTrackingNumber(request.shipmentId);
     if (parcels.get(trackingNumber) === 'CANCELLED') return { trackingNumber }; // a retried booking of a cancelled one
     if (!parcels.has(trackingNumber)) parcels.set(trackingNumber, 'BOOKED');

@@ -145,11 +145,12 @@ export class CreditLedger {
   }
 
   /**
-   * Invoicing turns the hold into an unpaid invoice: the credit stays in use (the customer's
-   * creditUsed is unchanged, the invoice's openBalance added beside it), the order no longer holds it,
-   * so a failure after invoicing has nothing to give back. A write for the invoice's transaction.
+   * Invoicing turns the invoiced part of the hold into an unpaid invoice: the credit stays in use
+   * (the customer's creditUsed is unchanged, the invoice's openBalance added beside it), the order
+   * holds that much less, so a failure after invoicing gives back only what was not invoiced (one
+   * invoice per shipment). A write for the invoice's transaction.
    */
-  holdInvoiced(orderId: string) {
-    return this.orders.creditHoldInvoicedItem(orderId);
+  holdInvoiced(orderId: string, amount: number) {
+    return this.orders.creditHoldInvoicedItem(orderId, amount);
   }
 }

@@ -16,9 +16,11 @@ import { documents } from './clients.ts';
 
 /**
  * Invoices table, partition `pk`:
- *  - `ORDER#<orderId>`: the order's invoice request. While it waits for a number it carries the
- *    draft and `pendingYear` (which puts it in the sparse `pendingInvoices` index, oldest first);
- *    once numbered, `invoiceNumber`, so issuing is once per order.
+ *  - `ORDER#<orderId>`: the order's requests (`requests`, a set of shipment ids), and `withdrawn`
+ *    once the order is closed without them: from then on no request of the order is made.
+ *  - `ORDER#<orderId>#<shipmentId>`: a shipment's invoice request (request id `<orderId>#<shipmentId>`).
+ *    While it waits for a number it carries the draft and `pendingYear` (which puts it in the sparse
+ *    `pendingInvoices` index, oldest first); once numbered, `invoiceNumber`, so issuing is once per shipment.
  *  - `INVOICE#<number>`: the invoice.
  *  - `COUNTER#<year>`: `{ last }`, the last number issued that year.
  *  - `LEASE#<year>`: `{ owner, expiresAt }`, who numbers that year's pending requests right now.
@@ -51,6 +53,19 @@ export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems'
 
 /** Writes that must commit exactly when these documents are numbered (e.g. the customers' balances). */
 export type Settlement<D = Invoice> = (documents: readonly D[]) => TransactItem[];
+
+/**
+ * A request's place in a group written with it (the order's list of invoice requests): the request
+ * is recorded only while the group is not withdrawn, so the group is fenced as a whole.
+ */
+export interface RequestGroup {
+  pk: string;
+  member: string;
+}
+
+/** The request id of a shipment's invoice. */
+export const invoiceRequestId = (draft: Pick<Invoice, 'orderId' | 'shipmentId'>) =>
+  `${draft.orderId}#${draft.shipmentId}`;
 
 /** Where a numbered series keeps its requests, counter, lease and documents. */
 interface SeriesKeys {
@@ -112,8 +127,9 @@ export class InvoicesRepository {
 
   constructor(private readonly tableName: string) {}
 
-  async findForOrder(orderId: string): Promise<StoredInvoice | undefined> {
-    return this.findNumbered<StoredInvoice>('INV', orderId);
+  /** The invoice of one shipment of an order, once numbered. */
+  async findForShipment(orderId: string, shipmentId: string): Promise<StoredInvoice | undefined> {
+    return this.findNumbered<StoredInvoice>('INV', invoiceRequestId({ orderId, shipmentId }));
   }
 
   async findInvoice(invoiceNumber: string): Promise<StoredInvoice | undefined> {
@@ -125,7 +141,7 @@ export class InvoicesRepository {
   }
 
   /**
-   * Issues the order's invoice with the next number of `year`, or returns the one it already has.
+   * Issues the shipment's invoice with the next number of `year`, or returns the one it already has.
    * Records the request, then waits for its number, numbering every pending request itself while it
    * holds the year's lease. Throws `InvoiceNumberPending` (retryable by name) when `waitMs` passed.
    */
@@ -134,20 +150,24 @@ export class InvoicesRepository {
     year: number,
     options: { settle?: Settlement; waitMs?: number } = {},
   ): Promise<StoredInvoice> {
-    return this.number<StoredInvoice>('INV', draft.orderId, draft, year, options as { settle?: Settlement<unknown> });
+    return this.number<StoredInvoice>('INV', invoiceRequestId(draft), draft, year, {
+      ...(options as { settle?: Settlement<unknown>; waitMs?: number }),
+      group: { pk: `ORDER#${draft.orderId}`, member: draft.shipmentId },
+    });
   }
 
   /**
    * The numbering of any series: records the request `requestId` once (a retry finds it, pending or
    * numbered), then waits for its number, numbering the series' pending requests itself while it
-   * holds the year's lease. The same code numbers invoices and credit notes.
+   * holds the year's lease. The same code numbers invoices and credit notes. With a `group`, the
+   * request is recorded only while the group is not withdrawn (InvoiceWithdrawn).
    */
   async number<D>(
     series: DocumentSeries,
     requestId: string,
     draft: object,
     year: number,
-    options: { settle?: Settlement<unknown>; waitMs?: number } = {},
+    options: { settle?: Settlement<unknown>; waitMs?: number; group?: RequestGroup } = {},
   ): Promise<D> {
     const keys = SERIES[series];
     const settle = options.settle ?? (() => []);
@@ -155,7 +175,7 @@ export class InvoicesRepository {
     const existing = await this.findNumbered<D>(series, requestId);
     if (existing) return existing;
     // The request keeps the year it was first made in: a retry after New Year numbers it there.
-    const requestYear = await this.request(series, requestId, draft, year);
+    const requestYear = await this.request(series, requestId, draft, year, options.group);
     for (let attempt = 0; ; attempt++) {
       const [link, lease] = await this.items([keys.request(requestId), keys.lease(requestYear)]);
       const numbered = link?.[keys.numberField];
@@ -213,46 +233,105 @@ export class InvoicesRepository {
   }
 
   /**
-   * Withdraws the order's invoice request (the order is being closed without its invoice): from
-   * then on no holder numbers it and no retry issues it. Returns the invoice number instead when
-   * the request was numbered already (the invoice exists and stays). Safe to repeat.
+   * Withdraws the order's invoice requests (the order is being closed without them): the order is
+   * marked so that no request of it is made from now on, and each request still waiting for its
+   * number is withdrawn, so no holder numbers it and no retry issues it. Returns the numbers of the
+   * invoices issued already (they exist and stay). Safe to repeat.
    */
-  async withdraw(orderId: string): Promise<{ invoiceNumber?: string }> {
-    try {
-      await documents().send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: `ORDER#${orderId}` },
-          UpdateExpression: 'SET withdrawn = :true REMOVE pendingYear, requestedAt',
-          ConditionExpression: 'attribute_not_exists(invoiceNumber)',
-          ExpressionAttributeValues: { ':true': true },
-        }),
-      );
-      return {};
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return { invoiceNumber: String((await this.item(`ORDER#${orderId}`))?.invoiceNumber) };
+  async withdraw(orderId: string): Promise<{ invoiceNumbers: string[] }> {
+    const marked = await documents().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: `ORDER#${orderId}` },
+        UpdateExpression: 'SET withdrawn = :true',
+        ExpressionAttributeValues: { ':true': true },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const shipmentIds = [...((marked.Attributes?.requests as Set<string> | undefined) ?? [])].sort();
+    const invoiceNumbers: string[] = [];
+    for (const shipmentId of shipmentIds) {
+      const pk = SERIES.INV.request(invoiceRequestId({ orderId, shipmentId }));
+      try {
+        await documents().send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk },
+            UpdateExpression: 'SET withdrawn = :true REMOVE pendingYear, requestedAt',
+            ConditionExpression: 'attribute_not_exists(invoiceNumber)',
+            ExpressionAttributeValues: { ':true': true },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        invoiceNumbers.push(String((await this.item(pk))?.invoiceNumber));
+      }
     }
+    return { invoiceNumbers };
   }
 
   /**
-   * Records the request once; a retry finds it (pending or numbered) and just waits. Returns the
-   * year the request is numbered in (the one it was first made in).
+   * Records the request once (with its place in its group, unless the group was withdrawn:
+   * InvoiceWithdrawn); a retry finds it (pending or numbered) and just waits. Returns the year the
+   * request is numbered in (the one it was first made in).
    */
-  private async request(series: DocumentSeries, requestId: string, draft: object, year: number): Promise<number> {
+  private async request(
+    series: DocumentSeries,
+    requestId: string,
+    draft: object,
+    year: number,
+    group?: RequestGroup,
+    attempt = 0,
+  ): Promise<number> {
+    const put = {
+      TableName: this.tableName,
+      Item: this.requestItem(series, requestId, draft, year),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    };
+    const stored = async () => {
+      const found = await this.item(SERIES[series].request(requestId));
+      return typeof found?.year === 'number' ? found.year : year;
+    };
+    if (!group) {
+      try {
+        await documents().send(new PutCommand(put));
+        return year;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        return stored();
+      }
+    }
     try {
       await documents().send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: this.requestItem(series, requestId, draft, year),
-          ConditionExpression: 'attribute_not_exists(pk)',
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: group.pk },
+                UpdateExpression: 'ADD requests :member',
+                ConditionExpression: 'attribute_not_exists(withdrawn)',
+                ExpressionAttributeValues: { ':member': new Set([group.member]) },
+              },
+            },
+            { Put: put },
+          ],
         }),
       );
       return year;
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const stored = await this.item(SERIES[series].request(requestId));
-      return typeof stored?.year === 'number' ? stored.year : year;
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [marker, request] = error.CancellationReasons ?? [];
+      if (request?.Code === 'ConditionalCheckFailed') return stored();
+      if (marker?.Code === 'ConditionalCheckFailed')
+        throw new InvoiceWithdrawn(`The ${series} requests of ${group.pk} were withdrawn`);
+      // The order's shipments ask at the same moment and all write the order's item: try again here
+      // (both writes are idempotent) rather than failing the task into the workflow's slower Retry.
+      if (marker?.Code === 'TransactionConflict' && attempt < 8) {
+        await backoff(attempt, 10, 200);
+        return this.request(series, requestId, draft, year, group, attempt + 1);
+      }
+      throw error;
     }
   }
 
@@ -329,9 +408,9 @@ export class InvoicesRepository {
       }));
       const owners: (string | undefined)[] = [];
       const items: TransactItem[] = [];
-      const add = (item: TransactItem, orderId?: string) => {
+      const add = (item: TransactItem, requestId?: string) => {
         items.push(item);
-        owners.push(orderId);
+        owners.push(requestId);
       };
       add(this.counterWrite(series, year, last, last + numbered.length));
       add(this.leaseRenewal(series, year));

@@ -47,6 +47,9 @@ function refusal(orderId: string, current: Record<string, unknown>): Error {
 export interface ShipmentRecord extends Shipment {
   orderId: string;
   taskToken?: string;
+  /** The shipment's invoice as the order lists it (joined into `order.invoices` on read). */
+  invoiceTotal?: number;
+  invoicePdfKey?: string;
 }
 
 export class OrdersRepository {
@@ -88,10 +91,20 @@ export class OrdersRepository {
     } while (startKey);
     const order = items.find((item) => item.sk === ORDER_SK);
     if (!order) return undefined;
-    const shipments = items
+    const records = items
       .filter((item) => String(item.sk).startsWith(SHIPMENT_PREFIX))
-      .map((item) => toShipment(item as unknown as ShipmentRecord));
-    return { ...withoutKey(order), shipments };
+      .map((item) => item as unknown as ShipmentRecord)
+      .sort((a, b) => a.shipmentId.localeCompare(b.shipmentId, 'en', { numeric: true }));
+    const invoices = records
+      .filter((r) => r.invoiceNumber && r.invoicePdfKey !== undefined)
+      .map((r) => ({
+        number: String(r.invoiceNumber),
+        shipmentId: r.shipmentId,
+        total: Number(r.invoiceTotal ?? 0),
+        pdfKey: String(r.invoicePdfKey),
+      }))
+      .sort((a, b) => a.number.localeCompare(b.number));
+    return { ...withoutKey(order), shipments: records.map(toShipment), invoices };
   }
 
   async get(orderId: string): Promise<Order> {
@@ -132,12 +145,14 @@ export class OrdersRepository {
   }
 
   /** Invoicing took the hold over (the invoice's open balance): the order no longer holds it. */
-  creditHoldInvoicedItem(orderId: string) {
+  creditHoldInvoicedItem(orderId: string, amount: number) {
     return {
       Update: {
         TableName: this.tableName,
         Key: { orderId, sk: ORDER_SK },
-        UpdateExpression: 'REMOVE creditHold',
+        UpdateExpression: 'SET creditHold = creditHold - :amount',
+        ConditionExpression: 'creditHold >= :amount',
+        ExpressionAttributeValues: { ':amount': amount },
       },
     };
   }
@@ -183,7 +198,16 @@ export class OrdersRepository {
     orderId: string,
     stage: StageName,
     at: Date,
-    changes: { status?: OrderStatus; set?: Record<string, unknown>; whileOpen?: boolean; notCancelled?: boolean } = {},
+    changes: {
+      status?: OrderStatus;
+      set?: Record<string, unknown>;
+      /** Fields written only where the order has none yet (what was recorded first stays). */
+      keep?: Record<string, unknown>;
+      whileOpen?: boolean;
+      notCancelled?: boolean;
+      /** With whileOpen: a step after its shipment was booked (booked counts as shipped), not refused by a cancellation. */
+      booked?: boolean;
+    } = {},
   ): Promise<{ order: StoredOrder; recorded: boolean }> {
     const names: Record<string, string> = {
       '#stages': 'stages',
@@ -198,7 +222,8 @@ export class OrdersRepository {
     // A forward step's stage (after an external effect) is refused once a reconciler fenced the order
     // or someone cancelled it.
     if (changes.whileOpen) conditions.push('attribute_not_exists(closing)');
-    if (changes.whileOpen || changes.notCancelled) conditions.push('attribute_not_exists(cancellation)');
+    const fenced = (changes.whileOpen && !changes.booked) || changes.notCancelled;
+    if (fenced) conditions.push('attribute_not_exists(cancellation)');
     if (changes.status) {
       values[':newStatus'] = changes.status;
       values[':rank'] = statusRank(changes.status);
@@ -211,6 +236,11 @@ export class OrdersRepository {
       names[`#f${index}`] = field;
       values[`:v${index}`] = value;
       assignments.push(`#f${index} = :v${index}`);
+    });
+    Object.entries(changes.keep ?? {}).forEach(([field, value], index) => {
+      names[`#k${index}`] = field;
+      values[`:k${index}`] = value;
+      assignments.push(`#k${index} = if_not_exists(#k${index}, :k${index})`);
     });
     try {
       const result = await documents().send(
@@ -233,13 +263,15 @@ export class OrdersRepository {
       if ((current.stages as Record<string, unknown> | undefined)?.[stage])
         return { order: withoutKey(current), recorded: false };
       if (isTerminal(current.status as OrderStatus)) throw new OrderClosed(orderId, String(current.status));
-      if ((changes.whileOpen || changes.notCancelled) && current.cancellation) throw new OrderCancelled(orderId);
+      if (fenced && current.cancellation) throw new OrderCancelled(orderId);
       if (changes.whileOpen && current.closing) throw new OrderClosed(orderId, 'being closed');
       // The order is already further along: record the stage, keep the status.
       return this.recordStage(orderId, stage, at, {
         set: changes.set,
+        keep: changes.keep,
         whileOpen: changes.whileOpen,
         notCancelled: changes.notCancelled,
+        booked: changes.booked,
       });
     }
   }
@@ -381,14 +413,100 @@ export class OrdersRepository {
    * may exist and cancels it by its shipment id, and a fenced order books nothing (OrderClosed).
    * A retry keeps the record as it is.
    */
-  async recordShipmentIntent(record: { orderId: string; shipmentId: string; carrier: string }): Promise<void> {
+  async recordShipmentIntent(record: {
+    orderId: string;
+    shipmentId: string;
+    carrier: string;
+    allocationId: string;
+    warehouseId: string;
+    lines: Shipment['lines'];
+  }): Promise<void> {
     await this.transactOnOpenOrder(record.orderId, {
       TableName: this.tableName,
       Key: { orderId: record.orderId, sk: `${SHIPMENT_PREFIX}${record.shipmentId}` },
-      UpdateExpression: 'SET #s = if_not_exists(#s, :booking), shipmentId = :id, carrier = :carrier',
-      ExpressionAttributeNames: { '#s': 'status' },
-      ExpressionAttributeValues: { ':booking': 'BOOKING', ':id': record.shipmentId, ':carrier': record.carrier },
+      UpdateExpression:
+        'SET #s = if_not_exists(#s, :booking), shipmentId = :id, carrier = :carrier, allocationId = :a, warehouseId = :w, #lines = :lines',
+      ExpressionAttributeNames: { '#s': 'status', '#lines': 'lines' },
+      ExpressionAttributeValues: {
+        ':booking': 'BOOKING',
+        ':id': record.shipmentId,
+        ':carrier': record.carrier,
+        ':a': record.allocationId,
+        ':w': record.warehouseId,
+        ':lines': record.lines,
+      },
     });
+  }
+
+  /**
+   * Records a shipment's partial capture, once: the shipment gets its capture id and amount and the
+   * order's payment record its new captured total, in one transaction. A repeat changes nothing.
+   */
+  async recordCapture(orderId: string, shipmentId: string, captureId: string, amount: number): Promise<void> {
+    try {
+      await documents().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
+                UpdateExpression: 'SET captureId = :c, capturedAmount = :amount',
+                ConditionExpression: 'attribute_exists(orderId) AND attribute_not_exists(captureId)',
+                ExpressionAttributeValues: { ':c': captureId, ':amount': amount },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { orderId, sk: ORDER_SK },
+                UpdateExpression: 'SET paymentRecord.captured = if_not_exists(paymentRecord.captured, :zero) + :amount',
+                ConditionExpression: 'attribute_exists(paymentRecord)',
+                ExpressionAttributeValues: { ':zero': 0, ':amount': amount },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      if (error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
+        if (await this.getShipment(orderId, shipmentId)) return; // recorded by an earlier attempt
+      }
+      throw error;
+    }
+  }
+
+  /** Settles the payment record: captured (what the shipments took, the rest voided) or voided. */
+  async settlePayment(orderId: string, status: 'CAPTURED' | 'VOIDED', captured: number): Promise<void> {
+    await documents().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { orderId, sk: ORDER_SK },
+        UpdateExpression: 'SET paymentRecord.#s = :s, paymentRecord.captured = :c',
+        ConditionExpression: 'attribute_exists(paymentRecord)',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': status, ':c': captured },
+      }),
+    );
+  }
+
+  /** Records the shipment's invoice (number, total, PDF): the order lists its invoices from these. */
+  async recordShipmentInvoice(
+    orderId: string,
+    shipmentId: string,
+    invoice: { number: string; total: number; pdfKey: string },
+  ): Promise<void> {
+    await documents().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
+        UpdateExpression: 'SET invoiceNumber = :n, invoiceTotal = :t, invoicePdfKey = :k',
+        ConditionExpression:
+          'attribute_exists(orderId) AND (attribute_not_exists(invoiceNumber) OR invoiceNumber = :n)',
+        ExpressionAttributeValues: { ':n': invoice.number, ':t': invoice.total, ':k': invoice.pdfKey },
+      }),
+    );
   }
 
   /**
@@ -397,17 +515,26 @@ export class OrdersRepository {
    * caller cancels the booking it just made).
    */
   async confirmShipment(orderId: string, shipmentId: string, trackingNumber: string): Promise<void> {
-    await this.transactOnOpenOrder(orderId, {
-      TableName: this.tableName,
-      Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
-      UpdateExpression: 'SET #s = :created, trackingNumber = :tracking',
-      ConditionExpression: '#s IN (:booking, :created)',
-      ExpressionAttributeNames: { '#s': 'status' },
-      ExpressionAttributeValues: { ':booking': 'BOOKING', ':created': 'CREATED', ':tracking': trackingNumber },
-    });
+    // Booked counts as shipped (core/cancellation.ts): a cancellation after the booking was recorded does not undo it.
+    await this.transactOnOpenOrder(
+      orderId,
+      {
+        TableName: this.tableName,
+        Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
+        UpdateExpression: 'SET #s = :created, trackingNumber = :tracking',
+        ConditionExpression: '#s IN (:booking, :created)',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':booking': 'BOOKING', ':created': 'CREATED', ':tracking': trackingNumber },
+      },
+      { cancelledToo: true },
+    );
   }
 
-  private async transactOnOpenOrder(orderId: string, update: Record<string, unknown>): Promise<void> {
+  private async transactOnOpenOrder(
+    orderId: string,
+    update: Record<string, unknown>,
+    options: { cancelledToo?: boolean } = {},
+  ): Promise<void> {
     try {
       await documents().send(
         new TransactWriteCommand({
@@ -416,7 +543,9 @@ export class OrdersRepository {
               ConditionCheck: {
                 TableName: this.tableName,
                 Key: { orderId, sk: ORDER_SK },
-                ConditionExpression: OPEN_AND_NOT_CLOSING,
+                ConditionExpression: options.cancelledToo
+                  ? `${NOT_CLOSED} AND attribute_not_exists(closing)`
+                  : OPEN_AND_NOT_CLOSING,
                 ExpressionAttributeNames: { '#status': 'status' },
                 ExpressionAttributeValues: closedValues,
               },
@@ -553,5 +682,10 @@ function toShipment(record: ShipmentRecord): Shipment {
     carrier: record.carrier,
     trackingNumber: record.trackingNumber,
     status: record.status,
+    allocationId: record.allocationId,
+    warehouseId: record.warehouseId,
+    lines: record.lines ?? [],
+    ...(record.invoiceNumber ? { invoiceNumber: record.invoiceNumber } : {}),
+    ...(record.captureId ? { captureId: record.captureId, capturedAmount: record.capturedAmount } : {}),
   };
 }

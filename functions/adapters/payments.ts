@@ -15,25 +15,47 @@ export interface PaymentProvider {
     amount: number;
     currency: string;
   }): Promise<{ authorizationId: string }>;
-  /** Captures the authorization made under `authorizationKey`; already captured counts as success. */
-  capture(request: { authorizationKey: string; amount: number }): Promise<void>;
   /**
-   * Voids the authorization made under `authorizationKey`; already voided, or never made, counts as
-   * success (and a later authorize under that key is refused). A captured payment is never voided:
-   * PaymentAlreadyCaptured.
+   * Captures part of the authorization made under `authorizationKey` (one capture per shipment),
+   * keyed by `captureKey`: a repeat returns the first capture. The captures never add up to more
+   * than was authorized (PaymentDeclined), nor follow a void.
    */
-  void(request: { authorizationKey: string }): Promise<void>;
+  capture(request: { authorizationKey: string; captureKey: string; amount: number }): Promise<{ captureId: string }>;
   /**
-   * Refunds part or all of the payment captured under `authorizationKey`. Idempotent by `refundKey`
-   * (the credit-note request): a retried refund returns the first one's id and moves no more money.
+   * Voids what is left of the authorization made under `authorizationKey`; already voided, or never
+   * made, counts as success (and a later authorize or capture under that key is refused). Captures
+   * stay: they are returned (by capture key), so an unrecorded one can be recorded. An authorization
+   * captured in full is not voided: PaymentAlreadyCaptured.
+   */
+  void(request: { authorizationKey: string }): Promise<{ captures: Capture[] }>;
+  /**
+   * Refunds part or all of the payment captured under `authorizationKey` (its captures together).
+   * Idempotent by `refundKey` (the credit-note request): a retried refund returns the first one's id
+   * and moves no more money. Never more than was captured (PaymentDeclined).
    */
   refund(request: { refundKey: string; authorizationKey: string; amount: number }): Promise<{ refundId: string }>;
 }
 
+export interface Capture {
+  captureKey: string;
+  captureId: string;
+  amount: number;
+}
+
 /** The idempotency key of an order's payment operation. */
 export const paymentKey = (orderId: string, operation: 'authorize' | 'capture' | 'void') => `${orderId}:${operation}`;
+/** The idempotency key of a shipment's partial capture. */
+export const captureKey = (orderId: string, shipmentId: string) => `${orderId}:capture:${shipmentId}`;
+/** The shipment a capture key names. */
+export const shipmentOfCapture = (key: string) => key.split(':capture:')[1];
 
-type SandboxAuthorization = { authorizationId?: string; status: 'AUTHORIZED' | 'CAPTURED' | 'VOIDED' };
+type SandboxAuthorization = {
+  authorizationId?: string;
+  status: 'AUTHORIZED' | 'CAPTURED' | 'VOIDED';
+  /** Authorized amount (unknown for an authorization made by another sandbox process). */
+  amount?: number;
+  captures?: Capture[];
+};
 
 /**
  * The sandbox's own books, as a provider keeps them on its side: one per process (shared by every
@@ -64,7 +86,12 @@ export class SandboxPaymentProvider implements PaymentProvider {
     if (known?.authorizationId) return { authorizationId: known.authorizationId };
     const authorized = () => {
       const authorizationId = `auth_${request.orderId}`;
-      ledger.set(request.idempotencyKey, { authorizationId, status: 'AUTHORIZED' });
+      ledger.set(request.idempotencyKey, {
+        authorizationId,
+        status: 'AUTHORIZED',
+        amount: request.amount,
+        captures: [],
+      });
       if (request.token === 'tok_void_error') voidFailingKeys.add(request.idempotencyKey);
       if (request.token === 'tok_void_transient') voidTransientFailures.set(request.idempotencyKey, 2);
       return { authorizationId };
@@ -90,14 +117,24 @@ export class SandboxPaymentProvider implements PaymentProvider {
     }
   }
 
-  async capture(request: { authorizationKey: string; amount: number }): Promise<void> {
+  async capture(request: { authorizationKey: string; captureKey: string; amount: number }) {
     const known = ledger.get(request.authorizationKey);
+    const captures = known?.captures ?? [];
+    const repeated = captures.find((c) => c.captureKey === request.captureKey);
+    if (repeated) return { captureId: repeated.captureId };
     if (known?.status === 'VOIDED') throw new PaymentDeclined('The authorization was voided; nothing to capture');
-    // Unknown here means authorized by another instance of the sandbox (its books are per process).
-    ledger.set(request.authorizationKey, { ...known, status: 'CAPTURED' });
+    const captured = captures.reduce((sum, c) => sum + c.amount, 0);
+    // Unknown amount means authorized by another instance of the sandbox (its books are per process).
+    if (known?.amount !== undefined && captured + request.amount > known.amount)
+      throw new PaymentDeclined(
+        `Capture of ${request.amount} exceeds what is left of the authorization (${known.amount - captured})`,
+      );
+    const capture = { captureKey: request.captureKey, captureId: `cap_${request.captureKey}`, amount: request.amount };
+    ledger.set(request.authorizationKey, { ...known, status: 'CAPTURED', captures: [...captures, capture] });
+    return { captureId: capture.captureId };
   }
 
-  async void(request: { authorizationKey: string }): Promise<void> {
+  async void(request: { authorizationKey: string }) {
     if (voidFailingKeys.has(request.authorizationKey))
       throw new PaymentProviderUnavailable('Payment provider unreachable for voids (sandbox tok_void_error)');
     const transient = voidTransientFailures.get(request.authorizationKey) ?? 0;
@@ -106,15 +143,29 @@ export class SandboxPaymentProvider implements PaymentProvider {
       throw new PaymentProviderUnavailable('Payment provider timed out (sandbox tok_void_transient)');
     }
     const known = ledger.get(request.authorizationKey);
-    if (known?.status === 'CAPTURED') throw new PaymentAlreadyCaptured('The payment was captured; it is not voided');
-    ledger.set(request.authorizationKey, { ...known, status: 'VOIDED' });
+    const captures = known?.captures ?? [];
+    const captured = captures.reduce((sum, c) => sum + c.amount, 0);
+    if (known?.status === 'CAPTURED' && (known.amount === undefined || captured >= known.amount))
+      throw new PaymentAlreadyCaptured('The payment was captured in full; it is not voided');
+    // What is left is voided; captures stay captured.
+    ledger.set(request.authorizationKey, { ...known, status: 'VOIDED', captures });
+    return { captures };
   }
 
   async refund(request: { refundKey: string; authorizationKey: string; amount: number }) {
-    const known = sandboxRefunds.get(request.refundKey);
-    if (known) return { refundId: known.refundId };
-    if (ledger.get(request.authorizationKey)?.status === 'VOIDED')
+    const repeated = sandboxRefunds.get(request.refundKey);
+    if (repeated) return { refundId: repeated.refundId };
+    const known = ledger.get(request.authorizationKey);
+    // What the shipments captured stays refundable after the rest of the authorization was voided.
+    const captured = (known?.captures ?? []).reduce((sum, c) => sum + c.amount, 0);
+    if (known?.status === 'VOIDED' && captured === 0)
       throw new PaymentDeclined('The authorization was voided; nothing was captured to refund');
+    const refunded = [...sandboxRefunds.values()]
+      .filter((r) => r.authorizationKey === request.authorizationKey)
+      .reduce((sum, r) => sum + r.amount, 0);
+    // Unknown captures mean authorized by another instance of the sandbox (its books are per process).
+    if (known?.captures && refunded + request.amount > captured)
+      throw new PaymentDeclined(`Refund of ${request.amount} exceeds what is left to refund (${captured - refunded})`);
     const refundId = `re_${crypto.randomUUID().replaceAll('-', '').slice(0, 20)}`;
     sandboxRefunds.set(request.refundKey, {
       refundId,

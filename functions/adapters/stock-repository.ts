@@ -432,6 +432,18 @@ export class StockLedger extends StockRepository {
   }
 
   /**
+   * Gives one allocation's held stock back (its shipment will not be made: the order was cancelled
+   * before it was booked); the record stays open for the rest. Idempotent: false when the
+   * allocation is not held (released or shipped already, or unknown).
+   */
+  async releaseAllocation(orderId: string, allocationId: string): Promise<boolean> {
+    const held = await this.reservation(orderId);
+    if (held?.allocations?.[allocationId]?.status !== 'HELD') return false;
+    const done = await this.settle(held, [allocationId], 'RELEASED', () => ({ available: 1, reserved: -1 }));
+    return done || this.releaseAllocation(orderId, allocationId);
+  }
+
+  /**
    * Gives held stock back and closes the record (RELEASED), so a reservation or backorder fill
    * arriving late reserves nothing. `restock`: shipped allocations whose shipment was cancelled
    * before it left: their goods are back on hand. Returns what happened and the allocations that

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { OrderCancelled } from '../core/errors.ts';
+import { BackorderExpired, OrderCancelled } from '../core/errors.ts';
 import { OrderRef } from '../core/schemas.ts';
-import { backorderLedger, backorderServer, ordersRepository } from '../lib/deps.ts';
+import { backorderLedger, backorderServer, clock, ordersRepository } from '../lib/deps.ts';
 import { workflowTask } from '../lib/task.ts';
 
 const ledger = backorderLedger();
@@ -16,6 +16,11 @@ const orders = ordersRepository();
 export const handler = workflowTask(
   OrderRef.extend({ taskToken: z.string().min(1) }),
   async ({ orderId, taskToken }) => {
+    // Waited past its expiry already (shipping what was there took longer): the rest is cancelled now.
+    const current = await orders.get(orderId);
+    const expiresAt = current.backorder?.expiresAt;
+    if (!current.cancellation && expiresAt && Date.parse(expiresAt) <= clock().getTime())
+      throw new BackorderExpired(`The backorder of ${orderId} expired at ${expiresAt}`);
     const parked = await ledger.parkToken(orderId, taskToken);
     // Cancelled before the token was parked: the workflow compensates at once.
     if (!parked && (await orders.get(orderId)).cancellation) throw new OrderCancelled(orderId);

@@ -13,6 +13,13 @@ const orders = ordersRepository();
 const workflow = taskTokens();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
 
+async function allDelivered(orderId: string): Promise<boolean> {
+  const order = await orders.get(orderId);
+  const allocations = order.allocations?.length ?? 1;
+  const delivered = order.shipments.filter((s) => s.status === 'DELIVERED').length;
+  return delivered >= Math.max(allocations, order.shipments.length);
+}
+
 /** The workflow stopped waiting (delivered twice, timed out, or stopped): nothing left to resume. */
 const isClosedTask = (error: unknown) =>
   error instanceof Error && ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes(error.name);
@@ -48,7 +55,8 @@ export const handler = httpRoute(async (event) => {
   // A final status is kept; every step below is safe to repeat, so a carrier retry after a
   // partial failure completes what the first call started.
   const stored = await orders.updateShipment(shipment.orderId, shipment.shipmentId, { status: update.status });
-  if (stored.status === 'DELIVERED') {
+  // The order is delivered when every one of its shipments is (one per allocation).
+  if (stored.status === 'DELIVERED' && (await allDelivered(shipment.orderId))) {
     try {
       await recordStage(
         shipment.orderId,

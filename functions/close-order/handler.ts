@@ -3,7 +3,7 @@ import { Mailer } from '../adapters/mailer.ts';
 import { cancelledFailure } from '../core/cancellation.ts';
 import { OrderClosed } from '../core/errors.ts';
 import { CLOSING_EVENT } from '../core/events.ts';
-import { failureFrom } from '../core/order.ts';
+import { chargedButLost, failureFrom, invoicedNote, missingAfterInterruption } from '../core/order.ts';
 import { CloseOrderInput } from '../core/schemas.ts';
 import { notifyCancelled } from '../lib/cancellation.ts';
 import { requireEnv } from '../lib/config.ts';
@@ -34,18 +34,29 @@ const mailer = new Mailer(requireEnv('SENDER_EMAIL'), process.env.SES_CONFIGURAT
  */
 export const handler = workflowTask(CloseOrderInput, async ({ orderId, outcome, error }) => {
   let failure = failureFrom(error);
-  const order = error.Error === 'OrderCancelled' ? await orders.get(orderId) : undefined;
-  if (order?.cancellation) failure = cancelledFailure(order.cancellation, failure);
+  const order = outcome === 'FAILED' || error.Error === 'OrderCancelled' ? await orders.get(orderId) : undefined;
+  if (order?.cancellation && error.Error === 'OrderCancelled') failure = cancelledFailure(order.cancellation, failure);
+  if (outcome === 'FAILED' && order) {
+    // Shipments that went (or were charged for) stay: the failure says what is owed and what stands.
+    const missing = missingAfterInterruption(order);
+    const notes = [
+      missing.length > 0 ? `Missing for shipments that went: ${missing.join(', ')}; left for operations to settle` : '',
+      chargedButLost(order) ?? '',
+      invoicedNote(order) ?? '',
+    ].filter(Boolean);
+    if (notes.length > 0) failure.message = `${failure.message}. ${notes.join('. ')}`;
+    if (missing.length > 0) failure.missing = missing;
+  }
   if (failure.compensationFailed) {
     logger.error('Compensation failed; left for ops', { compensationFailed: failure.compensationFailed });
     metrics.addMetric('CompensationFailed', MetricUnit.Count, 1);
     metrics.publishStoredMetrics();
   }
-  // A failed order's invoice request still waiting for its number is withdrawn, so no invoice is
-  // issued for it later. Once numbered, the invoice exists and its credit hold became invoiced debt.
-  const invoiced = outcome === 'FAILED' && (await invoices.withdraw(orderId)).invoiceNumber !== undefined;
-  // An on-account order that ends here gives its credit hold back (nothing when it took none).
-  if (!invoiced) await credit.release(orderId);
+  // A failed order's invoice requests still waiting for their numbers are withdrawn, so no invoice is
+  // issued for them later. Each invoice numbered turned its part of the credit hold into invoiced debt.
+  if (outcome === 'FAILED') await invoices.withdraw(orderId);
+  // An on-account order that ends here gives back what is left of its credit hold (nothing when it took none).
+  await credit.release(orderId);
   // Told before the order closes: a retried close finds the notification recorded and sends nothing again.
   if (outcome === 'CANCELLED' && order?.cancellation)
     await notifyCancelled({ orders, customers, mailer, clock }, order);

@@ -78,6 +78,11 @@ export class PaymentProviderUnavailable extends Error {
   override name = 'PaymentProviderUnavailable';
 }
 
+/** Transient: the carrier could not be reached to book a shipment. Retried by the state machine. */
+export class CarrierUnavailable extends Error {
+  override name = 'CarrierUnavailable';
+}
+
 /** Transient: concurrent transactions touched the same stock items. Retried by the state machine. */
 export class StockContention extends Error {
   override name = 'StockContention';

@@ -20,6 +20,7 @@ export const ORDER_EVENTS = [
   'OrderPaymentVoided',
   'OrderShipmentCancelled',
   'OrderStockReleased',
+  'OrderAllocationReleased',
   'OrderRejected',
   'OrderFailed',
   'OrderCancelled',

@@ -49,13 +49,17 @@ export type InvoiceCustomer = Pick<
   'customerId' | 'name' | 'billingEmail' | 'paymentTerms' | 'taxProfile' | 'billingAddress'
 >;
 
-/** The invoice as issued, before its number: card invoices are issued paid, on-account ones open. */
+/**
+ * The invoice as issued, before its number and without the shipment it is for: card invoices are
+ * issued paid, on-account ones open. `order.lines`/`order.totals` are what the invoice charges (a
+ * shipment's charge, see shipmentCharge).
+ */
 export function invoiceDraft(input: {
   order: Pick<Order, 'orderId' | 'currency' | 'shippingAddress' | 'payment'> & { lines: PricedLine[]; totals: Totals };
   customer: InvoiceCustomer;
   seller: SellerDetails;
   issuedAt: Date;
-}): Omit<Invoice, 'invoiceNumber'> {
+}): Omit<Invoice, 'invoiceNumber' | 'shipmentId'> {
   const { order, customer, seller, issuedAt } = input;
   const paymentMethod = order.payment.method;
   const vatId = customer.taxProfile.vatId;

@@ -53,8 +53,8 @@ const OrderView = z.object({
   totals: Totals.nullable(),
   taxTreatment: TaxTreatment.optional(),
   payment: z.object({ method: z.enum(['card', 'on_account']), status: z.string().optional() }),
-  shipments: z.array(Shipment.omit({ shipmentId: true })),
-  invoice: z.object({ number: z.string(), total: z.number().int() }).nullable(),
+  shipments: z.array(Shipment.omit({ captureId: true, capturedAmount: true })),
+  invoices: z.array(z.object({ number: z.string(), shipmentId: z.string(), total: z.number().int() })),
   timeline: z.array(TimelineEntry),
   failure: Failure.optional(),
   /** Who cancelled the order and why (POST /orders/{orderId}/cancel). */

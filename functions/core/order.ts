@@ -136,10 +136,11 @@ const RANKS: Record<OrderStatus, number> = {
   BACKORDERED: 1.5,
   RESERVED: 2,
   PAYMENT_AUTHORIZED: 3,
+  // Per shipment: shipped, captured and invoiced at dispatch, then delivered.
   SHIPPED: 4,
-  DELIVERED: 5,
-  PAYMENT_CAPTURED: 6,
-  INVOICED: 7,
+  PAYMENT_CAPTURED: 5,
+  INVOICED: 6,
+  DELIVERED: 7,
   COMPLETED: 100,
   REJECTED: 100,
   CANCELLED: 100,
@@ -152,18 +153,37 @@ export const isTerminal = (status: OrderStatus): boolean => (TERMINAL_STATUSES a
 export type Missing = NonNullable<Failure['missing']>[number];
 
 /**
- * What an interrupted order still owes its customer once compensation is done: a captured payment
- * is never voided and goods that left are not brought back, so the order says what is missing.
+ * What an interrupted order still owes its customer once compensation is done, shipment by shipment:
+ * a captured shipment is never voided and goods that left are not brought back, so the order says
+ * what is missing: `invoice` for a shipment captured or gone without one, `payment` for a card
+ * shipment gone without its capture (on account, the invoice is the demand for payment).
  */
-export function missingAfterInterruption(
-  order: Pick<Order, 'payment' | 'paymentRecord' | 'shipments' | 'invoice'>,
-): Missing[] {
-  if (order.invoice) return [];
-  if (order.paymentRecord?.status === 'CAPTURED') return ['invoice'];
-  const left = order.shipments.some((s) => ['IN_TRANSIT', 'DELIVERED', 'LOST'].includes(s.status));
-  if (!left) return [];
-  // On account, the invoice is the demand for payment; a card authorization was voided.
-  return order.payment.method === 'card' ? ['payment', 'invoice'] : ['invoice'];
+export function missingAfterInterruption(order: Pick<Order, 'payment' | 'shipments'>): Missing[] {
+  const missing = new Set<Missing>();
+  for (const shipment of order.shipments) {
+    const left = ['IN_TRANSIT', 'DELIVERED', 'LOST'].includes(shipment.status);
+    if (!left && !shipment.captureId && !shipment.invoiceNumber) continue;
+    if (order.payment.method === 'card' && !shipment.captureId) missing.add('payment');
+    if (!shipment.invoiceNumber) missing.add('invoice');
+  }
+  return (['payment', 'invoice'] as const).filter((m) => missing.has(m));
+}
+
+/**
+ * What a failed order's customer was charged for goods that did not arrive: shipments lost after
+ * their capture or invoice. Said on the failure, for operations (a credit note or a replacement).
+ */
+export function chargedButLost(order: Pick<Order, 'shipments' | 'currency'>): string | undefined {
+  const lost = order.shipments.filter((s) => s.status === 'LOST' && (s.captureId || s.invoiceNumber));
+  if (lost.length === 0) return undefined;
+  const named = lost.map((s) => `${s.shipmentId}${s.invoiceNumber ? ` (invoice ${s.invoiceNumber})` : ''}`);
+  return `Charged for lost shipment ${named.join(', ')}; left for operations to settle`;
+}
+
+/** The invoices issued for an order's shipments, as its failure names them. */
+export function invoicedNote(order: Pick<Order, 'shipments'>): string | undefined {
+  const numbers = order.shipments.flatMap((s) => (s.invoiceNumber ? [s.invoiceNumber] : []));
+  return numbers.length > 0 ? `Invoiced and kept: ${numbers.join(', ')}` : undefined;
 }
 
 const MISSING_NOTES: Record<string, string> = {
@@ -180,7 +200,7 @@ export function interruptedFailure(
   compensationFailed: readonly string[],
   missing: readonly Missing[] = [],
   paymentMethod: 'card' | 'on_account' = 'card',
-  /** The order has its invoice: nothing was given back, there was nothing to give back. */
+  /** Every shipment of the order has its invoice: nothing was given back, there was nothing to give back. */
   invoiced = false,
 ): Failure {
   const ended = `The order's workflow ended ${executionStatus} before the order finished`;
@@ -195,7 +215,10 @@ export function interruptedFailure(
   }
   if (compensationFailed.length > 0) notes.push(compensationNote(compensationFailed));
   if (notes.length === 0 && invoiced)
-    return { code: 'WorkflowInterrupted', message: `${ended}. Invoice issued; only the order's completion is missing` };
+    return {
+      code: 'WorkflowInterrupted',
+      message: `${ended}. Invoices issued; only the order's completion is missing`,
+    };
   if (notes.length === 0) return { code: 'WorkflowInterrupted', message: `${ended}; it was compensated` };
   return {
     code: 'WorkflowInterrupted',

@@ -30,8 +30,10 @@ export interface LineQuantities {
 
 const LEFT = ['IN_TRANSIT', 'DELIVERED', 'LOST'];
 
-type QuantitiesInput = Pick<Order, 'status' | 'requestedLines' | 'allocations' | 'backorder' | 'invoice'> & {
+type QuantitiesInput = Pick<Order, 'status' | 'requestedLines' | 'allocations' | 'backorder'> & {
   lines?: Array<{ sku: string; quantity: number }>;
+  /** A single invoice for the whole order (orders invoiced before invoices per shipment). */
+  invoice?: unknown;
   shipments: ShipmentView[];
 };
 

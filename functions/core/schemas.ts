@@ -156,11 +156,23 @@ export const Totals = z.object({
  * booking whose answer was never recorded; CREATED: booked, with its tracking number.
  */
 export const ShipmentStatus = z.enum(['BOOKING', 'CREATED', 'IN_TRANSIT', 'DELIVERED', 'LOST', 'CANCELLED']);
+/** What an allocation or a shipment carries: a quantity of a SKU. */
+export const StockLine = z.object({ sku: Sku, quantity: z.number().int().positive() });
+
 export const Shipment = z.object({
   shipmentId: z.string(),
   carrier: z.string(),
   trackingNumber: z.string().optional(),
   status: ShipmentStatus,
+  /** The allocation this shipment carries (one shipment per allocation), from that warehouse. */
+  allocationId: z.string(),
+  warehouseId: z.string(),
+  lines: z.array(StockLine),
+  /** The invoice issued for this shipment. */
+  invoiceNumber: z.string().optional(),
+  /** Card orders: the partial capture of this shipment's gross amount at dispatch. */
+  captureId: z.string().optional(),
+  capturedAmount: MinorUnits.optional(),
 });
 
 /**
@@ -175,6 +187,16 @@ export const PaymentRecord = z.object({
   /** The provider's idempotency key of the authorization (order id + operation): void and capture name it. */
   idempotencyKey: z.string().optional(),
   amount: MinorUnits,
+  /** Captured so far (one partial capture per shipment); never more than `amount`. */
+  captured: MinorUnits.optional(),
+});
+
+/** An invoice as the order lists it (one per shipment). */
+export const OrderInvoice = z.object({
+  number: z.string(),
+  shipmentId: z.string(),
+  total: MinorUnits,
+  pdfKey: z.string(),
 });
 
 export const Failure = z.object({
@@ -231,8 +253,6 @@ export const OrderApproval = z.object({
   decidedBy: Principal.optional(),
   comment: z.string().optional(),
 });
-
-export const StockLine = z.object({ sku: Sku, quantity: z.number().int().positive() });
 
 /** Stock reserved for the order in one warehouse: append-only, each becomes exactly one shipment. */
 export const Allocation = z.object({
@@ -292,11 +312,13 @@ export const Order = z.object({
   /** Absent on orders captured before the policy existed: all_or_nothing. */
   fulfilmentPolicy: FulfilmentPolicy.optional(),
   paymentRecord: PaymentRecord.optional(),
+  /** Where the reserved stock is held, one allocation per warehouse; each becomes one shipment. */
   allocations: z.array(Allocation).optional(),
   backorder: Backorder.optional(),
   /** Kept as items of their own (one per shipment) and joined in on read. */
   shipments: z.array(Shipment),
-  invoice: z.object({ number: z.string(), total: MinorUnits, pdfKey: z.string() }).optional(),
+  /** One invoice per shipment, in the order they were issued. */
+  invoices: z.array(OrderInvoice).optional(),
   failure: Failure.optional(),
   /** Set when the order waited for an approver (AwaitApproval); the record itself is in the approvals table. */
   approval: OrderApproval.optional(),
@@ -417,6 +439,8 @@ export const CreditedLine = z.object({
 export const Invoice = z.object({
   invoiceNumber: z.string(),
   orderId: OrderId,
+  /** The shipment it invoices (one invoice per shipment). */
+  shipmentId: z.string(),
   customerId: CustomerId,
   customerName: z.string(),
   /** Where the invoice, credit notes and receipts go: the customer's billing e-mail. */
@@ -510,6 +534,9 @@ export const CarrierWebhook = z.object({
 /** Input of every workflow task: the execution carries ids, the order record carries the facts. */
 export const OrderRef = z.object({ orderId: OrderId });
 
+/** Input of the tasks run once per allocation (the FulfilShipments Map). */
+export const AllocationRef = OrderRef.extend({ allocationId: z.string().min(1) });
+
 export const AwaitDeliveryInput = OrderRef.extend({
   shipmentId: z.string(),
   trackingNumber: z.string(),
@@ -540,14 +567,15 @@ export type TaxByRate = z.infer<typeof TaxByRate>;
 export type TaxProfile = z.infer<typeof TaxProfile>;
 export type PaymentTerms = z.infer<typeof PaymentTerms>;
 export type Shipment = z.infer<typeof Shipment>;
+export type StockLine = z.infer<typeof StockLine>;
+export type Allocation = z.infer<typeof Allocation>;
+export type OrderInvoice = z.infer<typeof OrderInvoice>;
 export type PaymentRecord = z.infer<typeof PaymentRecord>;
 export type Failure = z.infer<typeof Failure>;
 export type Order = z.infer<typeof Order>;
 export type Customer = z.infer<typeof Customer>;
 export type Product = z.infer<typeof Product>;
 export type StockItem = z.infer<typeof StockItem>;
-export type StockLine = z.infer<typeof StockLine>;
-export type Allocation = z.infer<typeof Allocation>;
 export type Backorder = z.infer<typeof Backorder>;
 export type FulfilmentPolicy = z.infer<typeof FulfilmentPolicy>;
 export type Invoice = z.infer<typeof Invoice>;

@@ -1,13 +1,13 @@
 import { DocumentStore } from '../adapters/document-store.ts';
 import { renderInvoicePdf } from '../adapters/invoice-pdf.ts';
-import type { Settlement, TransactItem } from '../adapters/invoices-repository.ts';
 import { Mailer } from '../adapters/mailer.ts';
 import { InvoiceNotDelivered } from '../core/errors.ts';
 import { invoiceYear } from '../core/invoice-number.ts';
 import { invoiceDraft } from '../core/invoicing.ts';
 import { formatMoney } from '../core/money.ts';
-import { OrderRef } from '../core/schemas.ts';
+import { AllocationRef } from '../core/schemas.ts';
 import { SELLER } from '../core/seller.ts';
+import { shipmentCharge, shipmentIdOf } from '../core/shipment.ts';
 import { taxNote } from '../core/tax.ts';
 import { requireEnv } from '../lib/config.ts';
 import {
@@ -18,6 +18,7 @@ import {
   invoicesRepository,
   ordersRepository,
 } from '../lib/deps.ts';
+import { invoiceSettlement } from '../lib/invoice-settlement.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
 
@@ -32,42 +33,32 @@ const recordStage = stageRecorder(orders, eventPublisher(), clock);
 /** Time kept back from the function's timeout for the PDF, S3 and the e-mails after the number. */
 const AFTER_NUMBER_MS = 20_000;
 
-/**
- * What commits together with a batch of invoices: an on-account invoice adds to what its customer
- * owes (one update per customer) and turns the order's credit hold into that debt (the hold is gone,
- * the credit stays in use), so a failure after invoicing has no hold left to give back.
- */
-const settle: Settlement = (batch) => {
-  const owed = new Map<string, number>();
-  const items: TransactItem[] = [];
-  for (const invoice of batch) {
-    if (invoice.paymentMethod !== 'on_account') continue;
-    owed.set(invoice.customerId, (owed.get(invoice.customerId) ?? 0) + invoice.totals.total);
-    items.push(credit.holdInvoiced(invoice.orderId));
-  }
-  for (const [customerId, amount] of owed) items.push(customers.openBalanceIncrease(customerId, amount));
-  return items;
-};
+const settle = invoiceSettlement(credit, customers);
 
 /**
- * IssueInvoice: a gap-free number (see InvoicesRepository: numbered in batches by the year's lease
- * holder, in the same transaction as the invoice and the customer's balance), PDF to S3, the e-mail
- * with the PDF to the customer and a separate copy to finance. Each step is safe to retry: the number
- * is issued once per order and each e-mail is sent once per invoice.
+ * IssueInvoice (per shipment): the shipment's lines priced as on the order, a gap-free number (see
+ * InvoicesRepository: numbered in batches by the year's lease holder, in the same transaction as the
+ * invoice and the customer's balance), PDF to S3, the e-mail with the PDF to the customer and a
+ * separate copy to finance. Each step is safe to retry: the number is issued once per shipment and
+ * each e-mail is sent once per invoice.
  */
-export const handler = workflowTask(OrderRef, async ({ orderId }, context) => {
+export const handler = workflowTask(AllocationRef, async ({ orderId, allocationId }, context) => {
   const order = await orders.get(orderId);
   const customer = await customers.find(order.customerId);
   if (!customer || !order.lines || !order.totals) throw new Error(`Order ${orderId} is not ready to invoice`);
+  const shipmentId = shipmentIdOf(orderId, allocationId);
+  const charge = shipmentCharge(order, allocationId);
   const issuedAt = clock();
+  // The shipment's invoice: the order's document (seller, buyer, due date, payment status) over the
+  // shipment's charge (its lines priced as on the order, VAT per rate; see shipmentCharge).
   const draft = invoiceDraft({
-    order: { ...order, lines: order.lines, totals: order.totals },
+    order: { ...order, lines: charge.lines, totals: charge.totals },
     customer,
     seller: SELLER,
     issuedAt,
   });
   const invoice = await invoices.issue(
-    order.taxTreatment ? { ...draft, taxTreatment: order.taxTreatment } : draft,
+    { ...draft, shipmentId, ...(order.taxTreatment ? { taxTreatment: order.taxTreatment } : {}) },
     invoiceYear(issuedAt),
     {
       settle,
@@ -84,12 +75,8 @@ export const handler = workflowTask(OrderRef, async ({ orderId }, context) => {
       cause: error,
     });
   }
-  await recordStage(
-    orderId,
-    'OrderInvoiced',
-    { status: 'INVOICED', set: { invoice: { number, total: invoice.totals.total, pdfKey } } },
-    { invoiceNumber: number },
-  );
+  await orders.recordShipmentInvoice(orderId, shipmentId, { number, total: invoice.totals.total, pdfKey });
+  await recordStage(orderId, 'OrderInvoiced', { status: 'INVOICED' }, { invoiceNumber: number, shipmentId });
   return { invoiceNumber: number };
 });
 

@@ -3,6 +3,7 @@ import type { BackorderLedger } from '../adapters/stock-repository.ts';
 import type { TaskTokens } from '../adapters/workflow-client.ts';
 import { OrderClosed } from '../core/errors.ts';
 import { isTerminal } from '../core/order.ts';
+import { toShip } from '../core/shipment.ts';
 import { logger } from './powertools.ts';
 import type { stageRecorder } from './stages.ts';
 
@@ -21,13 +22,14 @@ export function backorders(deps: {
   clock: () => Date;
   recordStage: ReturnType<typeof stageRecorder>;
 }) {
-  /** Resumes a waiting workflow with the order's allocations (the token parked, or given). */
+  /** Resumes a waiting workflow with the allocations to ship (the token parked, or given). */
   const resumeWith = async (orderId: string, token?: string) => {
     const order = await deps.orders.get(orderId);
     const taskToken = token ?? order.backorder?.taskToken;
     if (!taskToken || (order.backorder?.lines.length ?? 0) > 0) return;
     try {
-      await deps.tokens.succeed(taskToken, { orderId, allocations: order.allocations ?? [] });
+      // FulfilShipments ships the new allocations only (those without a shipment yet).
+      await deps.tokens.succeed(taskToken, { orderId, allocations: toShip(order), backordered: false });
     } catch (error) {
       // Resumed already (by the other side of the race) or timed out: nothing to resume.
       const name = (error as Error).name;

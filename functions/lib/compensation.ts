@@ -2,9 +2,11 @@ import type { Carrier } from '../adapters/carrier.ts';
 import type { CreditLedger } from '../adapters/customers-repository.ts';
 import type { InvoicesRepository } from '../adapters/invoices-repository.ts';
 import type { OrdersRepository } from '../adapters/orders-repository.ts';
-import { type PaymentProvider, paymentKey } from '../adapters/payments.ts';
+import { type PaymentProvider, paymentKey, shipmentOfCapture } from '../adapters/payments.ts';
 import type { StockLedger } from '../adapters/stock-repository.ts';
 import { OrderClosed, PaymentAlreadyCaptured } from '../core/errors.ts';
+import type { Order } from '../core/schemas.ts';
+import { isCommitted } from '../core/shipment.ts';
 import type { StageName, stageRecorder } from './stages.ts';
 
 export interface CompensationDeps {
@@ -37,11 +39,12 @@ export function compensations(deps: CompensationDeps) {
 
   return {
     /**
-     * Voids the card authorization by its idempotency key whenever the order pays by card and the
-     * payment is not captured: one may exist (PENDING: asked for, answer not recorded), or a task
-     * still running may yet ask for one; voiding a key never used makes the provider refuse a later
-     * authorization under it. A captured payment is never voided (delivered goods: ops decide);
-     * a provider answering "already captured" gets the capture recorded.
+     * Voids what is left of the card authorization by its idempotency key whenever the order pays by
+     * card and is not captured in full: one may exist (PENDING: asked for, answer not recorded), or a
+     * task still running may yet ask for one; voiding a key never used makes the provider refuse a
+     * later authorization under it. Shipments captured stay captured (their goods go, ops decide
+     * about money back); captures the provider reports and we did not record are recorded first, so
+     * their shipments are not cancelled. Fully captured: never voided.
      */
     async voidPayment(orderId: string): Promise<'voided' | 'captured' | 'none'> {
       const order = await deps.orders.get(orderId);
@@ -49,19 +52,33 @@ export function compensations(deps: CompensationDeps) {
       const record = order.paymentRecord;
       if (record?.status === 'CAPTURED') return 'captured';
       const authorizationKey = record?.idempotencyKey ?? paymentKey(orderId, 'authorize');
+      let captured = record?.captured ?? 0;
       if (record?.status !== 'VOIDED') {
         try {
-          await deps.payments.void({ authorizationKey });
+          const { captures } = await deps.payments.void({ authorizationKey });
+          for (const capture of captures) {
+            const shipmentId = shipmentOfCapture(capture.captureKey);
+            const shipment = order.shipments.find((s) => s.shipmentId === shipmentId);
+            if (!shipment || shipment.captureId) continue;
+            await deps.orders.recordCapture(orderId, shipment.shipmentId, capture.captureId, capture.amount);
+            captured += capture.amount;
+          }
         } catch (error) {
           if (!(error instanceof PaymentAlreadyCaptured)) throw error;
-          // Captured at the provider, not recorded here (CapturePayment stopped after the call).
-          const captured = record ?? { method: 'card' as const, idempotencyKey: authorizationKey, amount: 0 };
-          await announce(orderId, 'OrderPaymentCaptured', { paymentRecord: { ...captured, status: 'CAPTURED' } });
+          // Captured in full at the provider, not all recorded here (CapturePayment stopped after the call).
+          if (record) await deps.orders.settlePayment(orderId, 'CAPTURED', record.amount);
+          await announce(orderId, 'OrderPaymentCaptured');
           return 'captured';
         }
       }
       // Nothing was asked for: the key is fenced at the provider, there is nothing to announce.
       if (!record) return 'none';
+      if (captured > 0) {
+        // Part captured (shipments that went), the rest voided: the payment is settled as captured.
+        await deps.orders.settlePayment(orderId, 'CAPTURED', captured);
+        await announce(orderId, 'OrderPaymentCaptured');
+        return 'captured';
+      }
       // VOIDED already: announced again, the provider is not asked twice.
       await announce(orderId, 'OrderPaymentVoided', { paymentRecord: { ...record, status: 'VOIDED' } });
       return 'voided';
@@ -69,8 +86,9 @@ export function compensations(deps: CompensationDeps) {
 
     /**
      * Cancels booked shipments whose parcel has not left (BOOKING: asked for, answer maybe not
-     * recorded; CREATED: booked), by shipment id; a shipment the carrier picked up stays. A
-     * cancellation the carrier accepted but we failed to record is asked again (it is idempotent).
+     * recorded; CREATED: booked), by shipment id; a shipment the carrier picked up stays, and so does
+     * one already charged for (captured or invoiced): it goes. A cancellation the carrier accepted
+     * but we failed to record is asked again (it is idempotent).
      */
     async cancelShipments(orderId: string): Promise<'cancelled' | 'left' | 'none'> {
       const order = await deps.orders.get(orderId);
@@ -81,7 +99,7 @@ export function compensations(deps: CompensationDeps) {
           cancelledAny = true;
           continue;
         }
-        if (shipment.status !== 'CREATED' && shipment.status !== 'BOOKING') {
+        if ((shipment.status !== 'CREATED' && shipment.status !== 'BOOKING') || isCommitted(shipment)) {
           left = true;
           continue;
         }
@@ -95,51 +113,59 @@ export function compensations(deps: CompensationDeps) {
         if (stored?.status === 'CANCELLED') cancelledAny = true;
         else left = true;
       }
+      if (cancelledAny) await announce(orderId, 'OrderShipmentCancelled');
       if (left) return 'left';
-      if (!cancelledAny) return 'none';
-      await announce(orderId, 'OrderShipmentCancelled');
-      return 'cancelled';
+      return cancelledAny ? 'cancelled' : 'none';
     },
 
     /**
-     * Returns held stock, and stock booked for shipments that were all cancelled before they left.
-     * Stock that left with the carrier stays shipped. Stock shipped for a shipment that neither left
-     * nor was recorded cancelled is an error (retried, then flagged), never silently kept.
+     * Per allocation: stock of a shipment that left (or is charged for) ships; stock still held for
+     * allocations without such a shipment goes back, and so does stock shipped for a shipment that
+     * was cancelled before it left. Stock shipped for a shipment that neither left nor was recorded
+     * cancelled is an error (retried, then flagged), never silently kept.
      */
     async releaseStock(orderId: string): Promise<boolean> {
       const order = await deps.orders.get(orderId);
+      const going = (s: Order['shipments'][number]) => LEFT.includes(s.status) || isCommitted(s);
       const allocationIds = (order.allocations ?? []).map((a) => a.allocationId);
-      // A shipment names its allocation; one without (a single shipment for the whole order) covers all.
-      const shipmentsOf = (allocationId: string) =>
-        order.shipments.filter((s) => {
-          const named = (s as { allocationId?: string }).allocationId;
-          return named === undefined || named === allocationId;
-        });
-      // Goods that left with the carrier are not sellable again: stock still held for them ships.
-      const left = allocationIds.filter((id) => shipmentsOf(id).some((s) => LEFT.includes(s.status)));
-      for (const id of left) await deps.stock.ship(orderId, id);
-      if (left.length > 0 && left.length === allocationIds.length) return false;
-      const restock = allocationIds.filter((id) => {
-        const shipments = shipmentsOf(id);
-        return shipments.length > 0 && shipments.every((s) => s.status === 'CANCELLED');
-      });
+      // Goods that left with the carrier (or are charged for) are not sellable again: stock still held for them ships.
+      const gone = new Set(order.shipments.filter(going).map((s) => s.allocationId));
+      for (const id of gone) await deps.stock.ship(orderId, id);
+      const waiting = order.backorder?.lines.length ?? 0;
+      if (gone.size > 0 && waiting === 0 && allocationIds.every((id) => gone.has(id))) return false;
+      const restock = order.shipments.filter((s) => s.status === 'CANCELLED').map((s) => s.allocationId);
       const { outcome, shipped } = await deps.stock.release(orderId, { restock });
-      if (shipped.some((id) => !left.includes(id)))
+      // Booked, its stock shipped, neither gone nor cancelled: its cancellation is not recorded.
+      if (shipped.some((id) => !gone.has(id)))
         throw new ShipmentNotCancelled(`Stock of order ${orderId} is booked for a shipment not recorded as cancelled`);
       if (outcome === 'released' || outcome === 'already-released') {
         // 'already-released' after a tombstone written for an order that never reserved is not news.
-        if (outcome === 'released' || order.stages.OrderStockReserved) await announce(orderId, 'OrderStockReleased');
+        if (outcome === 'released' || order.stages.OrderStockReleased) await announce(orderId, 'OrderStockReleased');
         return true;
       }
       return false;
     },
 
     /**
-     * Withdraws an invoice request still waiting for its number, then gives the credit hold back.
-     * Once numbered, the invoice exists and its hold became invoiced debt: nothing is given back.
+     * One allocation that will not ship (the order was cancelled before it was booked): its held
+     * stock goes back, the rest of the order is untouched. A booking recorded for it counts as shipped.
+     */
+    async releaseAllocation(orderId: string, allocationId: string): Promise<boolean> {
+      const order = await deps.orders.get(orderId);
+      const shipment = order.shipments.find((s) => s.allocationId === allocationId);
+      if (shipment && shipment.status !== 'CANCELLED') return false;
+      const released = await deps.stock.releaseAllocation(orderId, allocationId);
+      if (released) await announce(orderId, 'OrderAllocationReleased');
+      return released;
+    },
+
+    /**
+     * Withdraws the order's invoice requests still waiting for their numbers (and any later one),
+     * then gives back what is left of the credit hold: each invoice already numbered turned its part
+     * of the hold into invoiced debt, so only the rest is given back.
      */
     async releaseCredit(orderId: string): Promise<boolean> {
-      if (deps.invoices && (await deps.invoices.withdraw(orderId)).invoiceNumber) return false;
+      if (deps.invoices) await deps.invoices.withdraw(orderId);
       return deps.credit.release(orderId);
     },
   };

@@ -17,7 +17,19 @@ export function orderView(order: Order, viewer: Viewer) {
     payment: order.paymentRecord
       ? { method: order.paymentRecord.method, status: order.paymentRecord.status }
       : { method: order.payment.method },
-    shipments: order.shipments.map(({ carrier, trackingNumber, status }) => ({ carrier, trackingNumber, status })),
+    shipments: order.shipments.map(
+      ({ shipmentId, allocationId, warehouseId, lines, carrier, trackingNumber, status, invoiceNumber }) => ({
+        shipmentId,
+        allocationId,
+        warehouseId,
+        lines,
+        carrier,
+        trackingNumber,
+        status,
+        ...(invoiceNumber ? { invoiceNumber } : {}),
+      }),
+    ),
+    invoices: (order.invoices ?? []).map(({ number, shipmentId, total }) => ({ number, shipmentId, total })),
     fulfilmentPolicy: order.fulfilmentPolicy ?? 'all_or_nothing',
     allocations: order.allocations ?? [],
     ...(order.backorder
@@ -31,7 +43,6 @@ export function orderView(order: Order, viewer: Viewer) {
         }
       : {}),
     quantities: lineQuantities(order),
-    invoice: order.invoice ? { number: order.invoice.number, total: order.invoice.total } : null,
     timeline: timelineOf(order, viewer),
     ...(order.failure ? { failure: order.failure } : {}),
     ...(order.cancellation

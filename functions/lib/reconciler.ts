@@ -125,7 +125,7 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
     }
     // A delivered order without its invoice waits a while first: a task of the stopped execution may
     // still issue it, and compensating now would withdraw its request and give its credit back.
-    const invoicing = !order.invoice && (order.paymentRecord?.status === 'CAPTURED' || !!order.stages.OrderDelivered);
+    const invoicing = order.shipments.some((s) => !s.invoiceNumber && (s.captureId || s.status === 'DELIVERED'));
     const fencedMs = clock().getTime() - Date.parse(closing);
     if (invoicing && attempts < settings.maxAttempts && fencedMs < settings.invoiceGraceSeconds * 1000) {
       logger.warn('Delivered order not invoiced yet; left open while an invoice may still be issued', { attempts });
@@ -150,7 +150,8 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
     }
     const after = await orders.get(orderId);
     const missing = missingAfterInterruption(after);
-    const failure = interruptedFailure(executionStatus, failed, missing, after.payment.method, Boolean(after.invoice));
+    const invoiced = after.shipments.length > 0 && after.shipments.every((s) => s.invoiceNumber);
+    const failure = interruptedFailure(executionStatus, failed, missing, after.payment.method, invoiced);
     if (failed.length > 0) metrics.addMetric('CompensationFailed', MetricUnit.Count, 1);
     if (missing.length > 0) metrics.addMetric('OrderNotSettled', MetricUnit.Count, 1);
     if (failed.length > 0 || missing.length > 0) metrics.publishStoredMetrics();

@@ -1,7 +1,7 @@
 import type { EventPublisher } from '../adapters/event-publisher.ts';
 import type { OrdersRepository } from '../adapters/orders-repository.ts';
 import { type OrderEvent, orderEventDetail } from '../core/events.ts';
-import type { Order, OrderStatus } from '../core/schemas.ts';
+import type { Order } from '../core/schemas.ts';
 
 /** A stage the recorder records and publishes: one of the order's domain events. */
 export type StageName = OrderEvent;
@@ -16,7 +16,7 @@ export function stageRecorder(orders: OrdersRepository, events: EventPublisher, 
   return async (
     orderId: string,
     stage: StageName,
-    changes: { status?: OrderStatus; set?: Record<string, unknown>; whileOpen?: boolean; notCancelled?: boolean } = {},
+    changes: Parameters<OrdersRepository['recordStage']>[3] = {},
     extra: Record<string, unknown> = {},
   ): Promise<Omit<Order, 'shipments'>> => {
     const at = clock();

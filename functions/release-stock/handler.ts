@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { OrderRef } from '../core/schemas.ts';
 import { orderCompensations, ordersRepository } from '../lib/deps.ts';
 import { workflowTask } from '../lib/task.ts';
@@ -8,9 +9,13 @@ const compensate = orderCompensations(orders);
 /**
  * ReleaseStock (compensation): cancels a booked shipment whose parcel has not left, then returns
  * held stock (and the stock of the cancelled shipment). Stock that left with the carrier stays
- * shipped. A retry announces OrderStockReleased again.
+ * shipped. A retry announces OrderStockReleased again. With `allocationId`: only that allocation's
+ * held stock (a cancelled order's allocation that was not booked).
  */
-export const handler = workflowTask(OrderRef, async ({ orderId }) => {
+export const handler = workflowTask(OrderRef.extend({ allocationId: z.string().min(1).optional() }), async (input) => {
+  const { orderId, allocationId } = input;
+  // One allocation of a cancelled order that was not booked (FulfilShipments): only its stock goes back.
+  if (allocationId) return { released: await compensate.releaseAllocation(orderId, allocationId) };
   const shipment = await compensate.cancelShipments(orderId);
   const released = await compensate.releaseStock(orderId);
   return { released, shipment };

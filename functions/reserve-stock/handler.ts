@@ -1,4 +1,5 @@
 import { OrderRef } from '../core/schemas.ts';
+import { toShip } from '../core/shipment.ts';
 import { numberEnv } from '../lib/config.ts';
 import { clock, eventPublisher, ordersRepository, stockLedger } from '../lib/deps.ts';
 import { stageRecorder } from '../lib/stages.ts';
@@ -17,7 +18,7 @@ const backorderDays = numberEnv('BACKORDER_DAYS', 14);
  * ReserveStock: allocates the lines across the warehouses in one transaction (core/allocation.ts).
  * all_or_nothing: OutOfStock (named lines) when any line is short. ship_available: what is in stock
  * is reserved and the rest backordered (BACKORDERED; `backordered: true` sends the workflow to
- * AwaitBackorder). StockContention is retried.
+ * AwaitBackorder). StockContention is retried. Returns the allocations to ship now (FulfilShipments).
  */
 export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const order = await orders.get(orderId);
@@ -33,7 +34,8 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
     await recordStage(orderId, 'OrderBackordered', { status: 'BACKORDERED' }, { backorder: waiting });
   return {
     backordered: waiting.length > 0,
-    allocations: (reserved.allocations ?? []).length,
+    // What FulfilShipments ships now (on a repeat too: the allocations not shipped yet).
+    allocations: toShip(reserved),
     backorderSeconds: backorderSeconds(reserved.backorder?.expiresAt, clock()),
   };
 });

@@ -96,7 +96,7 @@ describe('npm start', () => {
     const store = (await (await fetch(`http://127.0.0.1:${ports.SES}/store`)).json()) as {
       emails: Record<string, any>[];
     };
-    const email = store.emails.find((e) => String(e.subject).includes(order.invoice.number));
+    const email = store.emails.find((e) => String(e.subject).includes(order.invoices[0].number));
     expect(email?.attachments?.[0]?.contentType).toBe('application/pdf');
     const viewer = await fetch(`http://127.0.0.1:${ports.SES}/`);
     expect(viewer.status).toBe(200);

@@ -252,6 +252,12 @@ describe('the state machine definition', () => {
   const substituted = JSON.parse(
     definition.replace(/\$\{(\w+)FunctionArn\}/g, 'arn:aws:lambda:us-east-1:123456789012:function:$1'),
   ) as { States: Record<string, Record<string, any>> };
+  /** Every state, those of the FulfilShipments Map's iterator (one run per shipment) included. */
+  const allStates: Record<string, Record<string, any>> = Object.assign(
+    {},
+    substituted.States,
+    ...Object.values(substituted.States).map((state) => state.ItemProcessor?.States ?? {}),
+  );
 
   it('is valid ASL (asl-validator)', () => {
     const result = validateAsl(substituted) as { isValid: boolean; errorsText: () => string };
@@ -273,7 +279,7 @@ describe('the state machine definition', () => {
 
   it('retries stock contention by name wherever a task moves stock (reserve, ship), so contention is never an outcome', () => {
     for (const name of ['ReserveStock', 'CreateShipment']) {
-      const contention = (substituted.States[name]?.Retry ?? []).find((r: { ErrorEquals: string[] }) =>
+      const contention = (allStates[name]?.Retry ?? []).find((r: { ErrorEquals: string[] }) =>
         r.ErrorEquals.includes('StockContention'),
       );
       expect(contention?.MaxAttempts, name).toBeGreaterThanOrEqual(20);
@@ -282,7 +288,7 @@ describe('the state machine definition', () => {
   });
 
   it('retries transient errors with jitter, and never retries a domain outcome', () => {
-    const retriers = Object.values(substituted.States).flatMap((s) => s.Retry ?? []) as {
+    const retriers = Object.values(allStates).flatMap((s) => s.Retry ?? []) as {
       ErrorEquals: string[];
       MaxAttempts?: number;
       JitterStrategy?: string;
@@ -301,7 +307,7 @@ describe('the state machine definition', () => {
       'CompleteOrder',
     ];
     for (const name of forward) {
-      const first = substituted.States[name]?.Retry?.[0];
+      const first = allStates[name]?.Retry?.[0];
       expect(first, `${name} must not retry domain errors`).toEqual({
         ErrorEquals: expect.arrayContaining(['OutOfStock', 'PaymentDeclined']),
         MaxAttempts: 0,

@@ -52,6 +52,7 @@ class TokenInbox {
 const inbox = new TokenInbox();
 const calls: { arn: string; payload: unknown }[] = [];
 let flakyFailures = 0;
+const shipping = { now: 0, most: 0 };
 
 const lambda: LambdaInvoker = {
   async invoke(arn, payload) {
@@ -69,6 +70,15 @@ const lambda: LambdaInvoker = {
       case 'capture':
         inbox.deliver(event.orderId ?? '', event.token ?? '');
         return null;
+      case 'ship': {
+        // One shipment at a time is what MaxConcurrency 1 promises: counted while each call is in flight.
+        shipping.now++;
+        shipping.most = Math.max(shipping.most, shipping.now);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        shipping.now--;
+        if (event.allocationId === 'LOST') throw lambdaError('ShipmentLost', `parcel of ${event.orderId} lost`);
+        return { shipmentId: `${event.orderId}-${event.allocationId}` };
+      }
       default:
         throw lambdaError('ResourceNotFoundException', `Function not found: ${arn}`);
     }
@@ -143,6 +153,38 @@ const machines: Record<string, object> = {
   ApprovalHeartbeat: {
     StartAt: 'AwaitPing',
     States: { AwaitPing: callback({ HeartbeatSeconds: 60, End: true }) },
+  },
+  // The Map features the order workflow's FulfilShipments uses: items from a path, each item's input
+  // built from the parent's input and the item ($$.Map.Item.Value), one iteration at a time, the
+  // results under ResultPath, and an iteration's Fail (ErrorPath/CausePath) caught on the Map.
+  Shipments: {
+    StartAt: 'FulfilShipments',
+    States: {
+      FulfilShipments: {
+        Type: 'Map',
+        ItemsPath: '$.stock.allocations',
+        ItemSelector: { 'orderId.$': '$.orderId', 'allocationId.$': '$$.Map.Item.Value.allocationId' },
+        MaxConcurrency: 1,
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'INLINE' },
+          StartAt: 'Ship',
+          States: {
+            Ship: task('ship', {
+              ResultSelector: { 'shipmentId.$': '$.Payload.shipmentId' },
+              ResultPath: '$.shipment',
+              Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotShipped' }],
+              End: true,
+            }),
+            NotShipped: { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' },
+          },
+        },
+        ResultPath: '$.shipments',
+        Catch: [{ ErrorEquals: ['ShipmentLost'], ResultPath: '$.error', Next: 'Compensate' }],
+        Next: 'Complete',
+      },
+      Complete: { Type: 'Succeed' },
+      Compensate: { Type: 'Pass', End: true },
+    },
   },
   Fanout: {
     StartAt: 'EachItem',
@@ -290,6 +332,39 @@ describe('local Step Functions service', () => {
     const output = outputOf(execution);
     expect(output.mapped).toEqual([{ echoed: 1 }, { echoed: 2 }]);
     expect(output.branches).toEqual(['left', { echoed: { items: [1, 2], mapped: output.mapped } }]);
+  });
+
+  it('runs a Map over items at a path with ItemSelector, MaxConcurrency and ResultPath', async () => {
+    shipping.most = 0;
+    const allocations = ['A1', 'A2', 'A3'].map((allocationId) => ({ allocationId, warehouseId: 'WH-BERLIN' }));
+    const execution = await finished(await start('Shipments', { orderId: 'split-1', stock: { allocations } }));
+    expect(execution.status).toBe('SUCCEEDED');
+    const output = outputOf(execution);
+    // Each iteration saw only what ItemSelector gave it, and returned its own state.
+    expect(output.shipments).toEqual(
+      ['A1', 'A2', 'A3'].map((allocationId) => ({
+        orderId: 'split-1',
+        allocationId,
+        shipment: { shipmentId: `split-1-${allocationId}` },
+      })),
+    );
+    expect(output.stock).toEqual({ allocations });
+    expect(shipping.most).toBe(1);
+    const shipped = calls.filter((call) => call.arn === functionArn('ship')).map((call) => call.payload);
+    expect(shipped).toContainEqual({ orderId: 'split-1', allocationId: 'A2' });
+  });
+
+  it('catches an iteration that failed on the Map, with its error and cause', async () => {
+    const allocations = [{ allocationId: 'A1' }, { allocationId: 'LOST' }];
+    const arn = await start('Shipments', { orderId: 'split-2', stock: { allocations } });
+    const execution = await finished(arn);
+    expect(execution.status).toBe('SUCCEEDED');
+    const output = outputOf(execution);
+    expect(output.shipments).toBeUndefined();
+    expect(output.error.Error).toBe('ShipmentLost');
+    expect(output.error.Cause).toContain('parcel of split-2 lost');
+    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: arn }));
+    expect(events.map((event) => event.type)).toContain('MapStateFailed');
   });
 
   it('resumes a waitForTaskToken task with SendTaskSuccess', async () => {

@@ -285,16 +285,34 @@ describe('order lifecycle helpers', () => {
 
   it('says what an interrupted order past the point of no return is missing, never that it was compensated', () => {
     const card = { payment: { method: 'card' as const, token: 'tok_visa' }, shipments: [] };
-    const captured = { method: 'card' as const, status: 'CAPTURED' as const, amount: 100 };
-    const parcel = { shipmentId: 's', carrier: 'SANDBOX', trackingNumber: 't' };
+    const parcel = {
+      shipmentId: 's',
+      carrier: 'SANDBOX',
+      trackingNumber: 't',
+      allocationId: 'A1',
+      warehouseId: 'WH-BERLIN',
+      lines: [{ sku: 'WIDGET-BLUE', quantity: 1 }],
+    };
     const inTransit = [{ ...parcel, status: 'IN_TRANSIT' as const }];
-    expect(missingAfterInterruption({ ...card, paymentRecord: captured })).toEqual(['invoice']);
+    const charged = { ...parcel, status: 'CREATED' as const, captureId: 'cap', capturedAmount: 100 };
+    const captured = [charged];
+    expect(missingAfterInterruption({ ...card, shipments: captured })).toEqual(['invoice']);
     expect(
-      missingAfterInterruption({ ...card, paymentRecord: captured, invoice: { number: 'n', total: 1, pdfKey: 'k' } }),
+      missingAfterInterruption({ ...card, shipments: [{ ...charged, invoiceNumber: 'INV-2026-000001' }] }),
     ).toEqual([]);
     expect(missingAfterInterruption({ ...card, shipments: inTransit })).toEqual(['payment', 'invoice']);
     expect(missingAfterInterruption({ payment: { method: 'on_account' }, shipments: inTransit })).toEqual(['invoice']);
     expect(missingAfterInterruption({ ...card, shipments: [{ ...parcel, status: 'CANCELLED' as const }] })).toEqual([]);
+    // Per shipment: one invoiced and captured, the other gone without either.
+    expect(
+      missingAfterInterruption({
+        ...card,
+        shipments: [
+          { ...charged, invoiceNumber: 'INV-2026-000001' },
+          { ...parcel, shipmentId: 's2', allocationId: 'A2', status: 'IN_TRANSIT' as const },
+        ],
+      }),
+    ).toEqual(['payment', 'invoice']);
 
     expect(interruptedFailure('ABORTED', [], ['invoice'])).toEqual({
       code: 'WorkflowInterrupted',
@@ -311,7 +329,7 @@ describe('order lifecycle helpers', () => {
     expect(both.message).not.toContain('compensated');
     expect(both).toMatchObject({ compensationFailed: ['stock'], missing: ['payment', 'invoice'] });
     expect(interruptedFailure('ABORTED', [], [], 'card', true).message).toBe(
-      "The order's workflow ended ABORTED before the order finished. Invoice issued; only the order's completion is missing",
+      "The order's workflow ended ABORTED before the order finished. Invoices issued; only the order's completion is missing",
     );
   });
 });

@@ -10,7 +10,7 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SandboxCarrier, sandboxTrackingNumber } from '../../functions/adapters/carrier.ts';
-import { paymentKey, SandboxPaymentProvider } from '../../functions/adapters/payments.ts';
+import { captureKey, paymentKey, SandboxPaymentProvider } from '../../functions/adapters/payments.ts';
 
 /**
  * Forward steps that find the order closed (or being closed by a reconciler) right after their
@@ -57,7 +57,10 @@ beforeEach(() => documents.reset());
 describe('forward steps on an order closed under them', () => {
   it('CreateShipment cancels the booking it made when the order is being closed before it could record it', async () => {
     const orderId = 'ord-0000000000000000000000000s';
-    documents.on(QueryCommand).resolves({ Items: [order(orderId)] });
+    const allocations = [
+      { allocationId: 'A1', warehouseId: 'WH-BERLIN', lines: [{ sku: 'WIDGET-BLUE', quantity: 1 }], at: 'x' },
+    ];
+    documents.on(QueryCommand).resolves({ Items: [order(orderId, { allocations })] });
     documents
       .on(TransactWriteCommand)
       .resolvesOnce({}) // the BOOKING record, while the order was open
@@ -71,12 +74,14 @@ describe('forward steps on an order closed under them', () => {
     documents.on(UpdateCommand).resolves({ Attributes: { status: 'CANCELLED' } });
     const createShipment = (await import('../../functions/create-shipment/handler.ts')).handler as unknown as Task;
 
-    await expect(createShipment({ orderId }, context)).rejects.toMatchObject({ name: 'OrderClosed' });
-    expect(new SandboxCarrier({ deliveryMs: 0 }).parcelState(sandboxTrackingNumber(`${orderId}-1`))).toBe('CANCELLED');
+    await expect(createShipment({ orderId, allocationId: 'A1' }, context)).rejects.toMatchObject({
+      name: 'OrderClosed',
+    });
+    expect(new SandboxCarrier({ deliveryMs: 0 }).parcelState(sandboxTrackingNumber(`${orderId}-A1`))).toBe('CANCELLED');
     const recorded = documents.commandCalls(UpdateCommand).map((call) => call.args[0].input);
     expect(recorded).toEqual([
       expect.objectContaining({
-        Key: { orderId, sk: `SHIPMENT#${orderId}-1` },
+        Key: { orderId, sk: `SHIPMENT#${orderId}-A1` },
         ExpressionAttributeValues: expect.objectContaining({ ':status': 'CANCELLED' }),
       }),
     ]);
@@ -101,7 +106,11 @@ describe('forward steps on an order closed under them', () => {
     await expect(authorizePayment({ orderId }, context)).rejects.toMatchObject({ name: 'OrderClosed' });
     // The key is voided at the provider: the authorization cannot be used, nor made again.
     await expect(
-      new SandboxPaymentProvider().capture({ authorizationKey: paymentKey(orderId, 'authorize'), amount: 100 }),
+      new SandboxPaymentProvider().capture({
+        authorizationKey: paymentKey(orderId, 'authorize'),
+        captureKey: captureKey(orderId, `${orderId}-A1`),
+        amount: 100,
+      }),
     ).rejects.toMatchObject({ name: 'PaymentDeclined' });
   });
 });

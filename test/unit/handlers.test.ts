@@ -102,9 +102,17 @@ describe('POST /webhooks/carrier', () => {
   });
 
   it('resumes the waiting workflow on DELIVERED', async () => {
+    const shipment = { orderId: 'ord-1', sk: 'SHIPMENT#ord-1-1', shipmentId: 'ord-1-1', trackingNumber: 'SBX1' };
+    // The tracking-number index finds the shipment; the order (read to see every shipment delivered) has one.
     documents
       .on(QueryCommand)
-      .resolves({ Items: [{ orderId: 'ord-1', sk: 'SHIPMENT#ord-1-1', trackingNumber: 'SBX1' }] });
+      .resolvesOnce({ Items: [shipment] })
+      .resolves({
+        Items: [
+          { orderId: 'ord-1', sk: 'ORDER', stages: {} },
+          { ...shipment, status: 'DELIVERED' },
+        ],
+      });
     documents
       .on(GetCommand)
       .resolves({ Item: { orderId: 'ord-1', shipmentId: 'ord-1-1', status: 'IN_TRANSIT', trackingNumber: 'SBX1' } });

@@ -7,6 +7,7 @@ import { pdfText } from '../support/pdf-text.ts';
 const invoice: Invoice = {
   invoiceNumber: 'INV-2026-000042',
   orderId: 'ord-0123456789abcdefghijklmnop',
+  shipmentId: 'ord-0123456789abcdefghijklmnop-A1',
   customerId: 'CUST-2001',
   customerName: 'Łukasz Żółć',
   customerEmail: 'lukasz@example.com',

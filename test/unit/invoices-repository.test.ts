@@ -1,10 +1,15 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -18,6 +23,7 @@ mockClient(DynamoDBClient);
 
 const draft = {
   orderId: 'ord-00000000000000000000000001',
+  shipmentId: 'ord-00000000000000000000000001-A1',
   customerId: 'CUST-1002',
   customerName: 'Jane Doe',
   customerEmail: 'jane.doe@example.com',
@@ -40,6 +46,15 @@ const draft = {
   amountCredited: 0,
 };
 const exists = () => new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
+/** The request transaction refused because the shipment's request exists already. */
+const requested = () =>
+  new TransactionCanceledException({
+    message: 'cancelled',
+    $metadata: {},
+    CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
+  });
+/** The key of the shipment's request. */
+const requestPk = `ORDER#${draft.orderId}#${draft.shipmentId}`;
 
 beforeEach(() => documents.reset());
 
@@ -48,7 +63,8 @@ describe('InvoicesRepository.issue', () => {
     // The lease is free every time, but the pending index does not show the request (index lag).
     documents.on(GetCommand).resolves({});
     documents.on(PutCommand).resolves({});
-    documents.on(BatchGetCommand).resolves({ Responses: { Invoices: [{ pk: `ORDER#${draft.orderId}`, year: 2026 }] } });
+    documents.on(TransactWriteCommand).resolves({});
+    documents.on(BatchGetCommand).resolves({ Responses: { Invoices: [{ pk: requestPk, year: 2026 }] } });
     documents.on(QueryCommand).resolves({ Items: [] });
     documents.on(UpdateCommand).resolves({});
     const started = Date.now();
@@ -59,14 +75,12 @@ describe('InvoicesRepository.issue', () => {
   });
 
   it('numbers a request in the year it was made, also when a retry runs after New Year', async () => {
-    const request = { pk: `ORDER#${draft.orderId}`, orderId: draft.orderId, year: 2026, pendingYear: '2026' };
+    const request = { pk: requestPk, orderId: draft.orderId, year: 2026, pendingYear: '2026' };
     documents
       .on(GetCommand)
       .callsFake((input: { Key: { pk: string } }) => (input.Key.pk === request.pk ? { Item: request } : {}));
-    documents.on(PutCommand).callsFake((input: { Item: { pk: string } }) => {
-      if (input.Item.pk === request.pk) throw exists();
-      return {};
-    });
+    documents.on(TransactWriteCommand).rejects(requested());
+    documents.on(PutCommand).resolves({});
     // Another function holds the 2026 lease: this retry waits for its number and gives up by name.
     documents
       .on(BatchGetCommand)
@@ -84,9 +98,9 @@ describe('InvoicesRepository.issue', () => {
   });
 
   it('never issues a withdrawn request (its order was closed without its invoice), and says so at once', async () => {
-    const request = { pk: `ORDER#${draft.orderId}`, orderId: draft.orderId, year: 2026, withdrawn: true };
+    const request = { pk: requestPk, orderId: draft.orderId, year: 2026, withdrawn: true };
     documents.on(GetCommand).resolves({ Item: request });
-    documents.on(PutCommand).rejects(exists());
+    documents.on(TransactWriteCommand).rejects(requested());
     documents.on(BatchGetCommand).resolves({ Responses: { Invoices: [request] } });
     await expect(new InvoicesRepository('Invoices').issue(draft, 2026, { waitMs: 5_000 })).rejects.toBeInstanceOf(
       InvoiceWithdrawn,
@@ -96,14 +110,23 @@ describe('InvoicesRepository.issue', () => {
 });
 
 describe('InvoicesRepository.withdraw', () => {
-  it('withdraws a request not numbered yet, and reports the number of one that was', async () => {
-    documents.on(UpdateCommand).resolvesOnce({}).rejects(exists());
-    documents.on(GetCommand).resolves({ Item: { pk: `ORDER#${draft.orderId}`, invoiceNumber: 'INV-2026-000007' } });
+  it('marks the order, withdraws its requests not numbered yet, and reports the numbers of those that were', async () => {
+    const marker = { pk: `ORDER#${draft.orderId}`, requests: new Set([draft.shipmentId]), withdrawn: true };
+    let numbered = false;
+    documents.on(UpdateCommand).callsFake((input: { Key: { pk: string } }) => {
+      if (input.Key.pk === marker.pk) return { Attributes: marker };
+      if (numbered) throw exists();
+      return {};
+    });
+    documents.on(GetCommand).resolves({ Item: { pk: requestPk, invoiceNumber: 'INV-2026-000007' } });
     const invoices = new InvoicesRepository('Invoices');
-    expect(await invoices.withdraw(draft.orderId)).toEqual({});
-    const update = documents.commandCalls(UpdateCommand)[0]?.args[0].input;
-    expect(update?.ConditionExpression).toBe('attribute_not_exists(invoiceNumber)');
-    expect(update?.UpdateExpression).toContain('REMOVE pendingYear');
-    expect(await invoices.withdraw(draft.orderId)).toEqual({ invoiceNumber: 'INV-2026-000007' });
+    expect(await invoices.withdraw(draft.orderId)).toEqual({ invoiceNumbers: [] });
+    const [mark, request] = documents.commandCalls(UpdateCommand).map((call) => call.args[0].input);
+    expect(mark?.UpdateExpression).toBe('SET withdrawn = :true');
+    expect(request?.Key).toEqual({ pk: requestPk });
+    expect(request?.ConditionExpression).toBe('attribute_not_exists(invoiceNumber)');
+    expect(request?.UpdateExpression).toContain('REMOVE pendingYear');
+    numbered = true;
+    expect(await invoices.withdraw(draft.orderId)).toEqual({ invoiceNumbers: ['INV-2026-000007'] });
   });
 });

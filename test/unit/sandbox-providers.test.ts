@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SandboxCarrier } from '../../functions/adapters/carrier.ts';
-import { paymentKey, SandboxPaymentProvider } from '../../functions/adapters/payments.ts';
+import { captureKey, paymentKey, SandboxPaymentProvider } from '../../functions/adapters/payments.ts';
 
 const address = { name: 'Jane Doe', line1: 'Hauptstr. 1', city: 'Berlin', postalCode: '10115', country: 'DE' };
 
@@ -14,22 +14,43 @@ describe('sandbox payment provider (keyed calls)', () => {
     currency: 'EUR',
   });
 
-  it('answers a repeated authorization with the first one, and counts a second void or capture as success', async () => {
+  it('answers a repeated authorization with the first one, a repeated capture with the first, a second void as success', async () => {
     const first = await provider.authorize(request('ord-pay-1'));
     expect(await provider.authorize(request('ord-pay-1'))).toEqual(first);
     await provider.void({ authorizationKey: paymentKey('ord-pay-1', 'authorize') });
-    await expect(provider.void({ authorizationKey: paymentKey('ord-pay-1', 'authorize') })).resolves.toBeUndefined();
+    await expect(provider.void({ authorizationKey: paymentKey('ord-pay-1', 'authorize') })).resolves.toEqual({
+      captures: [],
+    });
 
     await provider.authorize(request('ord-pay-2'));
-    await provider.capture({ authorizationKey: paymentKey('ord-pay-2', 'authorize'), amount: 1000 });
-    await expect(
-      provider.capture({ authorizationKey: paymentKey('ord-pay-2', 'authorize'), amount: 1000 }),
-    ).resolves.toBeUndefined();
+    const capture = { authorizationKey: paymentKey('ord-pay-2', 'authorize'), captureKey: 'ord-pay-2:capture:A1' };
+    const once = await provider.capture({ ...capture, amount: 400 });
+    await expect(provider.capture({ ...capture, amount: 400 })).resolves.toEqual(once);
   });
 
-  it('never voids a captured payment', async () => {
+  it('captures per shipment up to what was authorized, voids the rest and keeps the captures', async () => {
+    await provider.authorize(request('ord-pay-5')); // 1000
+    const authorizationKey = paymentKey('ord-pay-5', 'authorize');
+    await provider.capture({ authorizationKey, captureKey: captureKey('ord-pay-5', 's1'), amount: 600 });
+    await expect(
+      provider.capture({ authorizationKey, captureKey: captureKey('ord-pay-5', 's2'), amount: 401 }),
+    ).rejects.toMatchObject({ name: 'PaymentDeclined' });
+    const { captures } = await provider.void({ authorizationKey });
+    expect(captures).toEqual([
+      { captureKey: captureKey('ord-pay-5', 's1'), captureId: expect.any(String), amount: 600 },
+    ]);
+    await expect(
+      provider.capture({ authorizationKey, captureKey: captureKey('ord-pay-5', 's2'), amount: 100 }),
+    ).rejects.toMatchObject({ name: 'PaymentDeclined' });
+  });
+
+  it('never voids a payment captured in full', async () => {
     await provider.authorize(request('ord-pay-3'));
-    await provider.capture({ authorizationKey: paymentKey('ord-pay-3', 'authorize'), amount: 1000 });
+    await provider.capture({
+      authorizationKey: paymentKey('ord-pay-3', 'authorize'),
+      captureKey: captureKey('ord-pay-3', 's1'),
+      amount: 1000,
+    });
     await expect(provider.void({ authorizationKey: paymentKey('ord-pay-3', 'authorize') })).rejects.toMatchObject({
       name: 'PaymentAlreadyCaptured',
     });

@@ -129,8 +129,9 @@ describe('order cancellation', () => {
     expect(await cancel(orderId)).toEqual(first);
   });
 
-  it('cancels a backordered order (ship_available, nothing shipped): its stock comes back, nobody else loses theirs', async () => {
-    await client.setStock('KEYBOARD-MX', 1);
+  it('cancels a backordered order (ship_available, nothing shipped): nothing was authorized or held, stock arriving later serves nobody', async () => {
+    // Nothing in stock: the whole order waits, before any authorization (what is in stock would ship at once).
+    await client.setStock('KEYBOARD-MX', 0);
     const orderId = await client.placeOrder(
       orderBody({
         lines: [{ sku: 'KEYBOARD-MX', quantity: 3, unitPrice: 11_900 }],
@@ -147,6 +148,87 @@ describe('order cancellation', () => {
     expect((await client.product('KEYBOARD-MX')).reserved).toBe(0);
     await expectStockConserved();
   });
+
+  it('cancels the remainder once a shipment is booked: the unbooked allocation is released, the backorder cancelled, the order completes with what shipped and only that is charged', async () => {
+    await client.setOnHand('MOUSE-ERGO', 2, 'WH-BERLIN');
+    await client.setOnHand('MOUSE-ERGO', 0, 'WH-ROTTERDAM');
+    const orderId = await client.placeOrder(
+      orderBody({
+        lines: [{ sku: 'MOUSE-ERGO', quantity: 5, unitPrice: 5900 }],
+        fulfilmentPolicy: 'ship_available',
+      }),
+    );
+    // The two in Berlin ship and are invoiced at once; three wait.
+    const shipping = await eventually(async () => {
+      const order = await client.order(orderId);
+      return order.shipments[0]?.invoiceNumber ? order : undefined;
+    });
+    expect(shipping.backorder.lines).toEqual([{ sku: 'MOUSE-ERGO', quantity: 3 }]);
+    // One arrives in Rotterdam: held for the order as A2 (not booked: the backorder is not filled yet).
+    await client.setOnHand('MOUSE-ERGO', 1, 'WH-ROTTERDAM');
+    const partly = await eventually(async () => {
+      const order = await client.order(orderId);
+      return order.allocations.length === 2 ? order : undefined;
+    });
+    expect(partly.backorder.lines).toEqual([{ sku: 'MOUSE-ERGO', quantity: 2 }]);
+    expect((await client.product('MOUSE-ERGO')).warehouses).toContainEqual({
+      warehouseId: 'WH-ROTTERDAM',
+      onHand: 1,
+      reserved: 1,
+      available: 0,
+    });
+
+    const answer = await cancel(orderId, 'Only need two');
+    expect(answer.status).toBe(202);
+    expect(answer.body?.cancellation).toMatchObject({ kind: 'remainder', reason: 'Only need two' });
+    expect((await client.finished(orderId, 60_000)).status).toBe('SUCCEEDED');
+    const order = await client.waitForStatus(orderId, 'COMPLETED');
+    expect(order.shipments.map((s: Record<string, unknown>) => [s.allocationId, s.status])).toEqual([
+      ['A1', 'DELIVERED'],
+    ]);
+    expect(order.invoices).toHaveLength(1);
+    expect(order.quantities).toEqual([
+      {
+        sku: 'MOUSE-ERGO',
+        ordered: 5,
+        reserved: 0,
+        backordered: 0,
+        shipped: 2,
+        delivered: 2,
+        invoiced: 2,
+        cancelled: 3,
+      },
+    ]);
+    // The card: 2 x 5900 + 19 % captured with the shipment, the rest of the authorization voided.
+    const books = (globalThis as Record<symbol, unknown>)[Symbol.for('sales-orders.sandbox.payments')] as Map<
+      string,
+      { status: string; captures?: { amount: number }[] }
+    >;
+    const card = books.get(`${orderId}:authorize`);
+    expect(card?.status).toBe('VOIDED');
+    expect((card?.captures ?? []).reduce((sum, c) => sum + c.amount, 0)).toBe(14_042);
+    expect(order.invoices[0].total).toBe(14_042);
+    // Stock: Berlin's two left, Rotterdam's one is back on sale; nothing held for the order.
+    const reservation = await reservationOf(orderId);
+    expect(
+      Object.fromEntries(
+        Object.entries(reservation?.allocations ?? {}).map(([id, a]: [string, any]) => [id, a.status]),
+      ),
+    ).toEqual({ A1: 'SHIPPED', A2: 'RELEASED' });
+    expect((await client.product('MOUSE-ERGO')).warehouses).toEqual([
+      { warehouseId: 'WH-BERLIN', onHand: 0, reserved: 0, available: 0 },
+      { warehouseId: 'WH-ROTTERDAM', onHand: 1, reserved: 0, available: 1 },
+    ]);
+    await expectStockConserved();
+    const mail = await eventually(async () =>
+      (await client.sentEmails()).find((e) => e.subject === `Order ${orderId}: items cancelled`),
+    );
+    expect(mail.body.text).toContain('3 x MOUSE-ERGO');
+    expect(mail.body.text).toContain('Only need two');
+    // Stock arriving now serves nobody.
+    await client.setOnHand('MOUSE-ERGO', 5, 'WH-ROTTERDAM');
+    expect((await client.product('MOUSE-ERGO')).reserved).toBe(0);
+  }, 90_000);
 
   it('cancelled right after it was placed, 20 times concurrently with other orders: every one ends CANCELLED holding nothing', async () => {
     await client.setStock('WIDGET-BLUE', 500);

@@ -51,7 +51,7 @@ const customer = async (customerId: string) =>
 async function completedOrder(overrides: Record<string, unknown> = {}) {
   const orderId = await client.placeOrder(orderBody(overrides));
   const order = await client.waitForStatus(orderId, 'COMPLETED', 40_000);
-  return order.invoice.number as string;
+  return order.invoices[0].number as string;
 }
 
 describe('invoices over HTTP', () => {

@@ -1,7 +1,11 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetExecutionHistoryCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SandboxCarrier, sandboxTrackingNumber } from '../../functions/adapters/carrier.ts';
+import {
+  SANDBOX_UNREACHABLE_POSTAL_CODE,
+  SandboxCarrier,
+  sandboxTrackingNumber,
+} from '../../functions/adapters/carrier.ts';
 import { OrdersRepository } from '../../functions/adapters/orders-repository.ts';
 import { paymentKey, SandboxPaymentProvider } from '../../functions/adapters/payments.ts';
 import { newOrder } from '../../functions/core/order.ts';
@@ -17,13 +21,20 @@ let runtime: LocalRuntime;
 let client: TestClient;
 let dynamo: DynamoDBClient;
 const RETRY_WAIT_MS = 6_000;
+const CARRIER_RETRY_MS = 8_000;
 
 beforeAll(async () => {
   runtime = await startTestRuntime({
     autoDeliver: false,
     // tok_error's retries wait long enough to stop an order whose authorization is pending;
     // a failing void is retried without waiting.
-    retryIntervalOverrides: { AuthorizePayment: RETRY_WAIT_MS, VoidPayment: 0 },
+    // An unreachable carrier is retried every CARRIER_RETRY_MS: an order is held after its payment was
+    // authorized and before anything was shipped or charged (charges are per shipment, at dispatch).
+    retryIntervalOverrides: {
+      AuthorizePayment: RETRY_WAIT_MS,
+      VoidPayment: 0,
+      CreateShipment: [0, 0, CARRIER_RETRY_MS, 0],
+    },
     // The status change and Lambda's two retries are three runs; the fourth is the last allowed.
     // No grace for an invoice still being issued (its own unit test covers it): orders stopped after capture close at once.
     environment: { POWERTOOLS_LOG_LEVEL: 'ERROR', RECONCILE_MAX_ATTEMPTS: '4', RECONCILE_INVOICE_GRACE_SECONDS: '0' },
@@ -76,6 +87,17 @@ async function stop(orderId: string) {
 
 const waitForFailed = (orderId: string) => client.waitForStatus(orderId, 'FAILED', 30_000);
 
+/** An order shipped to where the sandbox carrier cannot go: it waits in CreateShipment's retries. */
+const heldBody = (overrides: Record<string, unknown> = {}) =>
+  orderBody({ shippingAddress: { ...address, postalCode: SANDBOX_UNREACHABLE_POSTAL_CODE }, ...overrides });
+
+/** Held before dispatch: authorized (card) or credit held (on account), stock reserved, the booking asked for. */
+const waitForHeld = (orderId: string) =>
+  eventually(async () => {
+    const order = await client.order(orderId);
+    return order.shipments[0]?.status === 'BOOKING' ? order : undefined;
+  });
+
 const fnArn = (name: string) =>
   runtime.deployment.functions.find((f) => f.name.endsWith(name))?.arn ?? `no function ${name}`;
 
@@ -110,23 +132,23 @@ async function openOrder(status: 'RESERVED' | 'PAYMENT_AUTHORIZED'): Promise<str
 }
 
 describe('interrupted orders', () => {
-  it('stopping 5 executions at different stages ends each order FAILED WorkflowInterrupted with stock, credit and authorization given back', async () => {
+  it('stopping 5 executions at different stages ends each order FAILED WorkflowInterrupted with stock, credit and authorization given back; what was shipped and invoiced stays', async () => {
     const skus = ['WIDGET-RED', 'GADGET-PRO', 'CABLE-USB-C', 'DOCK-4K', 'KEYBOARD-MX'];
     const before = Object.fromEntries(await Promise.all(skus.map(async (sku) => [sku, await stock(sku)] as const)));
     const creditBefore = await creditUsed('CUST-1001');
     const line = (sku: string, quantity: number, unitPrice: number) => ({ lines: [{ sku, quantity, unitPrice }] });
 
-    // A: card, waiting for delivery, parcel booked but not picked up.
-    const a = await client.placeOrder(orderBody(line('WIDGET-RED', 2, 1250)));
-    // B: on account (credit held), waiting for delivery.
+    // A: card, authorized, its booking asked for (the carrier does not answer).
+    const a = await client.placeOrder(heldBody(line('WIDGET-RED', 2, 1250)));
+    // B: on account (credit held), its booking asked for.
     const b = await client.placeOrder(
-      orderBody({ customerId: 'CUST-1001', payment: { method: 'on_account' }, ...line('GADGET-PRO', 1, 8900) }),
+      heldBody({ customerId: 'CUST-1001', payment: { method: 'on_account' }, ...line('GADGET-PRO', 1, 8900) }),
     );
     // C: card authorization pending (the provider failed; the workflow waits to retry).
     const c = await client.placeOrder(
       orderBody({ payment: { method: 'card', token: 'tok_error' }, ...line('CABLE-USB-C', 3, 990) }),
     );
-    // D: on account, the carrier picked the parcel up (in transit): the goods have left.
+    // D: on account, shipped and invoiced at dispatch, the carrier picked the parcel up (in transit).
     const d = await client.placeOrder(
       orderBody({ customerId: 'CUST-1001', payment: { method: 'on_account' }, ...line('DOCK-4K', 1, 18900) }),
     );
@@ -134,12 +156,12 @@ describe('interrupted orders', () => {
     const e = await client.placeOrder(orderBody(line('KEYBOARD-MX', 1, 11900)));
     await stop(e);
 
-    await client.waitForStatus(a, 'SHIPPED');
-    const shippedB = await client.waitForStatus(b, 'SHIPPED');
-    const shippedD = await client.waitForStatus(d, 'SHIPPED');
+    await waitForHeld(a);
+    const heldB = await waitForHeld(b);
+    const shippedD = await client.waitForStatus(d, 'INVOICED');
     expect((await client.carrierEvent(shippedD.shipments[0].trackingNumber, 'IN_TRANSIT')).status).toBe(202);
     await eventually(async () => ((await client.order(c)).payment.status === 'PENDING' ? true : undefined));
-    expect(await creditUsed('CUST-1001')).toBe(creditBefore + shippedB.totals.total + shippedD.totals.total);
+    expect(await creditUsed('CUST-1001')).toBe(creditBefore + heldB.totals.total + shippedD.totals.total);
     await Promise.all([a, b, c, d].map(stop));
 
     const orders = Object.fromEntries(
@@ -157,16 +179,18 @@ describe('interrupted orders', () => {
     expect(orders[a].shipments[0].status).toBe('CANCELLED');
     expect(orders[b].shipments[0].status).toBe('CANCELLED');
     expect(orders[d].shipments[0].status).toBe('IN_TRANSIT');
-    // D's goods left: it is not "compensated", it says what the customer was not given (alarmed).
-    expect(orders[d].failure.missing).toEqual(['invoice']);
-    expect(orders[d].failure.message).toContain('Goods shipped, invoice not issued');
+    // D's goods left and were invoiced: the invoice stands and the failure says so.
+    expect(orders[d].failure.missing).toBeUndefined();
+    expect(orders[d].invoices).toHaveLength(1);
+    expect(orders[d].failure.message).toContain("Invoices issued; only the order's completion is missing");
 
     // Every unit is back where it was, except the parcel that left with the carrier.
     for (const sku of ['WIDGET-RED', 'GADGET-PRO', 'CABLE-USB-C', 'KEYBOARD-MX'])
       expect(await stock(sku)).toEqual(before[sku]);
     const dock = before['DOCK-4K'] as { available: number; reserved: number };
     expect(await stock('DOCK-4K')).toEqual({ available: dock.available - 1, reserved: dock.reserved });
-    expect(await creditUsed('CUST-1001')).toBe(creditBefore);
+    // B's hold is given back; D's invoice is owed (its credit stays in use as open balance).
+    expect(await creditUsed('CUST-1001')).toBe(creditBefore + shippedD.totals.total);
 
     await runtime.drainEvents();
     expect(await eventsOf(a)).toEqual(
@@ -185,13 +209,13 @@ describe('interrupted orders', () => {
     const before = await stock('GADGET-MINI');
     const creditBefore = await creditUsed('CUST-1001');
     const orderId = await client.placeOrder(
-      orderBody({
+      heldBody({
         customerId: 'CUST-1001',
         payment: { method: 'on_account' },
         lines: [{ sku: 'GADGET-MINI', quantity: 3, unitPrice: 3900 }],
       }),
     );
-    await client.waitForStatus(orderId, 'SHIPPED');
+    await waitForHeld(orderId);
     const statusChange = {
       version: '0',
       id: crypto.randomUUID(),
@@ -220,9 +244,9 @@ describe('interrupted orders', () => {
 
   it('announces compensation again when a compensation step is retried after its work was done', async () => {
     const orderId = await client.placeOrder(
-      orderBody({ lines: [{ sku: 'MONITOR-27', quantity: 1, unitPrice: 32900 }] }),
+      heldBody({ lines: [{ sku: 'MONITOR-27', quantity: 1, unitPrice: 32900 }] }),
     );
-    await client.waitForStatus(orderId, 'SHIPPED');
+    await waitForHeld(orderId);
     await stop(orderId);
     await waitForFailed(orderId);
     await runtime.drainEvents();
@@ -243,19 +267,19 @@ describe('interrupted orders', () => {
   it('keeps a stopped order open while its compensation fails, and fails it saying so after the last attempt', async () => {
     const before = await stock('MOUSE-ERGO');
     const stopped = await client.placeOrder(
-      orderBody({
+      heldBody({
         payment: { method: 'card', token: 'tok_void_error' },
         lines: [{ sku: 'MOUSE-ERGO', quantity: 1, unitPrice: 5900 }],
       }),
     );
-    await client.waitForStatus(stopped, 'SHIPPED');
+    await waitForHeld(stopped);
     await stop(stopped);
     // The status change's run and Lambda's two retries each fail (the void keeps failing) ...
     await eventually(async () => ((await stored(stopped)).reconcileAttempts === 3 ? true : undefined));
     await runtime.drainEvents();
     const open = await client.order(stopped);
     // ... so the order stays open, fenced, for the next run; the steps that worked are done.
-    expect(open.status).toBe('SHIPPED');
+    expect(open.status).toBe('PAYMENT_AUTHORIZED');
     expect(open.failure).toBeUndefined();
     expect((await stored(stopped)).closing).toEqual(expect.any(String));
     expect(await stock('MOUSE-ERGO')).toEqual(before);
@@ -275,12 +299,12 @@ describe('interrupted orders', () => {
   it('retries a compensation step that fails transiently instead of leaving it to ops', async () => {
     const before = await stock('CABLE-USB-C');
     const orderId = await client.placeOrder(
-      orderBody({
+      heldBody({
         payment: { method: 'card', token: 'tok_void_transient' },
         lines: [{ sku: 'CABLE-USB-C', quantity: 1, unitPrice: 990 }],
       }),
     );
-    await client.waitForStatus(orderId, 'SHIPPED');
+    await waitForHeld(orderId);
     await stop(orderId);
     const order = await waitForFailed(orderId);
     expect(order.failure).toEqual({
@@ -292,26 +316,40 @@ describe('interrupted orders', () => {
     expect(await stock('CABLE-USB-C')).toEqual(before);
   }, 60_000);
 
-  it('an order stopped after its payment was captured says it was charged without an invoice, not compensated', async () => {
-    const orderId = await client.placeOrder(
-      orderBody({ lines: [{ sku: 'KEYBOARD-MX', quantity: 1, unitPrice: 11900 }] }),
-    );
-    const shipped = await client.waitForStatus(orderId, 'SHIPPED');
-    expect((await client.carrierEvent(shipped.shipments[0].trackingNumber, 'IN_TRANSIT')).status).toBe(202);
-    // CapturePayment was stopped after the provider captured, before it recorded the capture.
-    await new SandboxPaymentProvider().capture({
-      authorizationKey: paymentKey(orderId, 'authorize'),
-      amount: shipped.totals.total,
-    });
-    await stop(orderId);
-    const order = await waitForFailed(orderId);
-    expect(order.failure.code).toBe('WorkflowInterrupted');
-    expect(order.failure.message).toContain('Payment captured, invoice not issued');
-    expect(order.failure.message).not.toContain('compensated');
-    expect(order.failure.missing).toEqual(['invoice']);
-    expect(order.failure.compensationFailed).toBeUndefined();
-    expect(order.payment.status).toBe('CAPTURED');
-    expect(order.invoice).toBeNull();
+  it('an order stopped after its shipment was captured, while its invoice waits for a number, says it was charged without an invoice', async () => {
+    // The invoice numbering is held by a function that stopped answering: IssueInvoice waits.
+    const year = new Date().getUTCFullYear();
+    const invoices = tableOf('Invoices') as string;
+    const lease = (expiresAt: number) =>
+      dynamo.send(
+        new PutItemCommand({
+          TableName: invoices,
+          Item: { pk: { S: `LEASE#${year}` }, owner: { S: 'a-stalled-function' }, expiresAt: { N: String(expiresAt) } },
+        }),
+      );
+    await lease(Date.now() + 60_000);
+    try {
+      const orderId = await client.placeOrder(
+        orderBody({ lines: [{ sku: 'KEYBOARD-MX', quantity: 1, unitPrice: 11900 }] }),
+      );
+      // Captured at dispatch; the invoice is requested but not numbered.
+      const captured = await client.waitForStatus(orderId, 'PAYMENT_CAPTURED');
+      expect(captured.invoices).toEqual([]);
+      await stop(orderId);
+      const order = await waitForFailed(orderId);
+      expect(order.failure.code).toBe('WorkflowInterrupted');
+      expect(order.failure.message).toContain('Payment captured, invoice not issued');
+      expect(order.failure.message).not.toContain('compensated');
+      expect(order.failure.missing).toEqual(['invoice']);
+      expect(order.failure.compensationFailed).toBeUndefined();
+      expect(order.payment.status).toBe('CAPTURED');
+      // The invoice request was withdrawn: when the numbering resumes, this order gets no invoice.
+      await lease(0);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect((await client.order(orderId)).invoices).toEqual([]);
+    } finally {
+      await lease(0);
+    }
   }, 60_000);
 
   it('fences a reconciled order at the payment provider: a late authorization under its key is refused', async () => {
@@ -339,7 +377,9 @@ describe('interrupted orders', () => {
     await expect(runtime.lambdas.invoke(fnArn('AuthorizePayment'), { orderId })).rejects.toMatchObject({
       name: 'OrderClosed',
     });
-    await expect(runtime.lambdas.invoke(fnArn('CreateShipment'), { orderId })).rejects.toMatchObject({
+    await expect(
+      runtime.lambdas.invoke(fnArn('CreateShipment'), { orderId, allocationId: 'A1' }),
+    ).rejects.toMatchObject({
       name: 'OrderClosed',
     });
     const order = await client.order(orderId);
@@ -352,7 +392,14 @@ describe('interrupted orders', () => {
     const orders = new OrdersRepository(tableOf('Orders') as string);
     const orderId = await openOrder('PAYMENT_AUTHORIZED');
     const shipmentId = `${orderId}-1`;
-    await orders.recordShipmentIntent({ orderId, shipmentId, carrier: 'SANDBOX' });
+    await orders.recordShipmentIntent({
+      orderId,
+      shipmentId,
+      carrier: 'SANDBOX',
+      allocationId: 'A1',
+      warehouseId: 'WH-BERLIN',
+      lines: [{ sku: 'CABLE-USB-C', quantity: 1 }],
+    });
     const carrier = new SandboxCarrier({ deliveryMs: 0 });
     const { trackingNumber } = await carrier.createShipment({ shipmentId, address, parcels: 1 });
     expect(carrier.parcelState(trackingNumber)).toBe('BOOKED');
@@ -360,7 +407,7 @@ describe('interrupted orders', () => {
     await runtime.lambdas.invoke(fnArn('ReconcileOrders'), statusChange(orderId, 'ABORTED'));
     const order = await client.order(orderId);
     expect(order.status).toBe('FAILED');
-    expect(order.shipments).toEqual([{ carrier: 'SANDBOX', status: 'CANCELLED' }]);
+    expect(order.shipments).toEqual([expect.objectContaining({ shipmentId, carrier: 'SANDBOX', status: 'CANCELLED' })]);
     expect(carrier.parcelState(trackingNumber)).toBe('CANCELLED');
   });
 
@@ -382,19 +429,18 @@ describe('interrupted orders', () => {
   });
 
   it('says so on the order when the workflow’s own compensation fails', async () => {
-    const lost = await client.placeOrder(
-      orderBody({
+    // Nothing shipped or captured: the carrier stays unreachable until CreateShipment gives up,
+    // and the authorization left to void cannot be voided.
+    const unshipped = await client.placeOrder(
+      heldBody({
         payment: { method: 'card', token: 'tok_void_error' },
         lines: [{ sku: 'MOUSE-ERGO', quantity: 1, unitPrice: 5900 }],
       }),
     );
-    const shipped = await client.waitForStatus(lost, 'SHIPPED');
-    await client.carrierEvent(shipped.shipments[0].trackingNumber, 'IN_TRANSIT');
-    await client.carrierEvent(shipped.shipments[0].trackingNumber, 'LOST');
-    const execution = await client.finished(lost);
+    const execution = await client.finished(unshipped, 80_000);
     expect(execution.status).toBe('FAILED');
-    const failed = await client.order(lost);
-    expect(failed.failure.code).toBe('ShipmentLost');
+    const failed = await client.order(unshipped);
+    expect(failed.failure.code).toBe('CarrierUnavailable');
     expect(failed.failure.compensationFailed).toEqual(['payment']);
   }, 90_000);
 
@@ -407,7 +453,7 @@ describe('interrupted orders', () => {
     expect(await client.order(orderId)).toMatchObject({ status: 'RECEIVED' });
 
     runtime.fireSchedule('WorkflowOpenOrdersSweep');
-    const shipped = await client.waitForStatus(orderId, 'SHIPPED');
+    const shipped = await client.waitForStatus(orderId, 'INVOICED');
     await client.carrierEvent(shipped.shipments[0].trackingNumber, 'DELIVERED');
     expect((await client.finished(orderId)).status).toBe('SUCCEEDED');
     expect((await client.order(orderId)).status).toBe('COMPLETED');

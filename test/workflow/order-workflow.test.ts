@@ -42,9 +42,18 @@ async function creditUsed(customerId: string): Promise<number> {
   return Number(item.Item?.creditUsed?.N ?? Number.NaN);
 }
 
+/** Waits until `count` shipments are shipped, captured and invoiced (awaiting their delivery). */
+async function dispatched(orderId: string, count = 1) {
+  return eventually(async () => {
+    const order = await client.order(orderId);
+    const ready = order.shipments.filter((s: { invoiceNumber?: string }) => s.invoiceNumber);
+    return ready.length >= count ? order : undefined;
+  });
+}
+
 /** Acts as the carrier: once the order shipped, reports it in transit and delivered. */
 async function deliver(orderId: string): Promise<string> {
-  const shipped = await client.waitForStatus(orderId, 'SHIPPED');
+  const shipped = await dispatched(orderId);
   const trackingNumber = shipped.shipments[0].trackingNumber as string;
   expect((await client.carrierEvent(trackingNumber, 'IN_TRANSIT')).status).toBe(202);
   expect((await client.carrierEvent(trackingNumber, 'DELIVERED')).status).toBe(202);
@@ -69,18 +78,35 @@ describe('order workflow on the local runtime', () => {
       taxByRate: [{ rateBasisPoints: 1900, net: 6400, tax: 1216 }],
     });
     expect(order.taxTreatment).toBe('domestic');
-    expect(order.shipments).toEqual([{ carrier: 'SANDBOX', trackingNumber, status: 'DELIVERED' }]);
-    expect(order.invoice.number).toMatch(/^INV-\d{4}-\d{6}$/);
-    expect(order.invoice.total).toBe(7616);
+    expect(order.invoices).toHaveLength(1);
+    const [invoice] = order.invoices;
+    expect(invoice.number).toMatch(/^INV-\d{4}-\d{6}$/);
+    expect(invoice.total).toBe(7616);
+    expect(order.shipments).toEqual([
+      {
+        shipmentId: `${orderId}-A1`,
+        allocationId: 'A1',
+        warehouseId: 'WH-BERLIN',
+        lines: [
+          { sku: 'WIDGET-BLUE', quantity: 2 },
+          { sku: 'GADGET-MINI', quantity: 1 },
+        ],
+        carrier: 'SANDBOX',
+        trackingNumber,
+        status: 'DELIVERED',
+        invoiceNumber: invoice.number,
+      },
+    ]);
+    expect(order.payment.status).toBe('CAPTURED');
     expect(order.timeline.map((e: { type: string }) => e.type)).toEqual([
       'OrderReceived',
       'OrderValidated',
       'OrderStockReserved',
       'OrderPaymentAuthorized',
       'OrderShipped',
-      'OrderDelivered',
       'OrderPaymentCaptured',
       'OrderInvoiced',
+      'OrderDelivered',
       'OrderCompleted',
     ]);
 
@@ -88,11 +114,11 @@ describe('order workflow on the local runtime', () => {
     expect(after.available).toBe(before.available - 2);
     expect(after.reserved).toBe(before.reserved);
 
-    const email = (await client.sentEmails()).find((e) => String(e.subject).includes(order.invoice.number));
+    const email = (await client.sentEmails()).find((e) => String(e.subject).includes(invoice.number));
     expect(email).toBeDefined();
     expect(email?.destination.to).toEqual(['jane.doe@example.com']);
     expect(email?.attachments).toEqual([
-      expect.objectContaining({ filename: `${order.invoice.number}.pdf`, contentType: 'application/pdf' }),
+      expect.objectContaining({ filename: `${invoice.number}.pdf`, contentType: 'application/pdf' }),
     ]);
 
     const s3 = new S3Client({
@@ -105,7 +131,7 @@ describe('order workflow on the local runtime', () => {
     const pdf = await s3.send(
       new GetObjectCommand({
         Bucket: bucket,
-        Key: `invoices/${order.invoice.number.slice(4, 8)}/${order.invoice.number}.pdf`,
+        Key: `invoices/${invoice.number.slice(4, 8)}/${invoice.number}.pdf`,
       }),
     );
     const bytes = await pdf.Body?.transformToByteArray();
@@ -247,11 +273,11 @@ describe('order workflow on the local runtime', () => {
     expect(failedAttempts).toHaveLength(2);
   });
 
-  it('ends an order whose delivery is never confirmed FAILED, payment voided', async () => {
+  it('ends an order whose delivery is never confirmed FAILED; its capture and invoice at dispatch stand', async () => {
     const orderId = await client.placeOrder(
       orderBody({ lines: [{ sku: 'MOUSE-ERGO', quantity: 1, unitPrice: 5900 }] }),
     );
-    const shipped = await client.waitForStatus(orderId, 'SHIPPED');
+    const shipped = await dispatched(orderId);
     // The carrier picked the parcel up (one scan), then went silent: the goods left, nothing to cancel.
     expect((await client.carrierEvent(shipped.shipments[0].trackingNumber, 'IN_TRANSIT')).status).toBe(202);
     const execution = await client.finished(orderId, DELIVERY_TIMEOUT_MS + 15_000);
@@ -261,9 +287,9 @@ describe('order workflow on the local runtime', () => {
     expect(order.status).toBe('FAILED');
     expect(order.failure).toEqual({
       code: 'DeliveryNotConfirmed',
-      message: 'The carrier did not confirm delivery in time',
+      message: `The carrier did not confirm delivery in time. Invoiced and kept: ${shipped.shipments[0].invoiceNumber}`,
     });
-    expect(order.payment.status).toBe('VOIDED');
+    expect(order.payment.status).toBe('CAPTURED');
     expect(order.timeline.map((e: { type: string }) => e.type)).not.toContain('OrderStockReleased');
 
     // The carrier's news arrives after all: accepted, but the closed order stays closed.
@@ -277,7 +303,7 @@ describe('order workflow on the local runtime', () => {
     const orderId = await client.placeOrder(
       orderBody({ lines: [{ sku: 'WIDGET-RED', quantity: 1, unitPrice: 1250 }] }),
     );
-    const shipped = await client.waitForStatus(orderId, 'SHIPPED');
+    const shipped = await dispatched(orderId);
     const trackingNumber = shipped.shipments[0].trackingNumber as string;
     const forged = await client.carrierEvent(trackingNumber, 'DELIVERED', 'not-the-secret');
     expect(forged.status).toBe(401);
@@ -289,7 +315,7 @@ describe('order workflow on the local runtime', () => {
       Math.floor(Date.now() / 1000) - 301,
     );
     expect(stale.status).toBe(401);
-    expect((await client.order(orderId)).status).toBe('SHIPPED');
+    expect((await client.order(orderId)).status).toBe('INVOICED');
     // A retried DELIVERED (e.g. after a timeout on the carrier's side) is harmless.
     expect((await client.carrierEvent(trackingNumber, 'DELIVERED')).status).toBe(202);
     expect((await client.carrierEvent(trackingNumber, 'DELIVERED')).status).toBe(202);
@@ -319,5 +345,77 @@ describe('order workflow on the local runtime', () => {
       .sort((a, b) => a - b);
     expect(numbers.length).toBeGreaterThanOrEqual(5);
     expect(numbers).toEqual(numbers.map((_, index) => index + 1));
+  });
+
+  describe('an order held in two warehouses', () => {
+    /**
+     * Two allocations (one per warehouse) by the allocation rule: no warehouse has both lines,
+     * GADGET-PRO is only in Berlin, KEYBOARD-MX only in Rotterdam.
+     */
+    async function placeSplitOrder(token = 'tok_visa'): Promise<string> {
+      return client.placeOrder(
+        orderBody({
+          payment: { method: 'card', token },
+          lines: [
+            { sku: 'GADGET-PRO', quantity: 1, unitPrice: 8900 },
+            { sku: 'KEYBOARD-MX', quantity: 1, unitPrice: 11_900 },
+          ],
+        }),
+      );
+    }
+
+    it('ships, captures and invoices each shipment and completes when both are delivered', async () => {
+      const orderId = await placeSplitOrder();
+      const shipped = await dispatched(orderId, 2);
+      const [first, second] = shipped.shipments;
+      expect(shipped.shipments.map((s: { warehouseId: string }) => s.warehouseId)).toEqual([
+        'WH-BERLIN',
+        'WH-ROTTERDAM',
+      ]);
+      expect(first.trackingNumber).not.toBe(second.trackingNumber);
+      // Two captures adding up to the order's total: 8900 + 19 % and 11900 + 19 %.
+      const totalOf = (shipmentId: string) =>
+        shipped.invoices.find((i: { shipmentId: string }) => i.shipmentId === shipmentId)?.total;
+      expect([totalOf(first.shipmentId), totalOf(second.shipmentId)]).toEqual([10_591, 14_161]);
+      const numbers = shipped.invoices.map((i: { number: string }) => Number(i.number.slice(-6)));
+      expect(Math.abs((numbers[1] ?? 0) - (numbers[0] ?? 0))).toBe(1);
+
+      expect((await client.carrierEvent(first.trackingNumber, 'DELIVERED')).status).toBe(202);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const halfway = await client.order(orderId);
+      expect(halfway.status).not.toBe('COMPLETED');
+      expect(halfway.timeline.map((e: { type: string }) => e.type)).not.toContain('OrderDelivered');
+      expect((await client.carrierEvent(second.trackingNumber, 'DELIVERED')).status).toBe(202);
+
+      expect((await client.finished(orderId)).status).toBe('SUCCEEDED');
+      const order = await client.order(orderId);
+      expect(order.status).toBe('COMPLETED');
+      expect(order.payment.status).toBe('CAPTURED');
+      expect(order.shipments.map((s: { status: string }) => s.status)).toEqual(['DELIVERED', 'DELIVERED']);
+      // Shipments in allocation order, invoices in number order: the two numbered in either order.
+      expect(order.shipments.map((s: { invoiceNumber: string }) => s.invoiceNumber).sort()).toEqual(
+        order.invoices.map((i: { number: string }) => i.number),
+      );
+      expect(order.invoices.reduce((sum: number, i: { total: number }) => sum + i.total, 0)).toBe(order.totals.total);
+    });
+
+    it('fails on a lost second parcel: the first shipment stands, the failure says what was charged', async () => {
+      const orderId = await placeSplitOrder();
+      const shipped = await dispatched(orderId, 2);
+      const [first, second] = shipped.shipments;
+      expect((await client.carrierEvent(first.trackingNumber, 'DELIVERED')).status).toBe(202);
+      expect((await client.carrierEvent(second.trackingNumber, 'LOST')).status).toBe(202);
+      const execution = await client.finished(orderId);
+      expect(execution.status).toBe('FAILED');
+      expect(execution.error).toBe('ShipmentLost');
+      const order = await client.order(orderId);
+      expect(order.status).toBe('FAILED');
+      expect(order.invoices).toHaveLength(2);
+      expect(order.payment.status).toBe('CAPTURED');
+      expect(order.failure.code).toBe('ShipmentLost');
+      expect(order.failure.message).toBe(
+        `Carrier reported ${second.trackingNumber} lost. Charged for lost shipment ${second.shipmentId} (invoice ${second.invoiceNumber}); left for operations to settle. Invoiced and kept: ${first.invoiceNumber}, ${second.invoiceNumber}`,
+      );
+    });
   });
 });

@@ -26,9 +26,10 @@ afterAll(async () => {
 
 describe('open-orders sweep', () => {
   it('reaches an order left RECEIVED behind more than a page of orders waiting for delivery', async () => {
+    // Waiting for delivery: shipped, captured and invoiced at dispatch (INVOICED).
     const waiting = [];
     for (let i = 0; i < 3; i++) waiting.push(await client.placeOrder(orderBody()));
-    await Promise.all(waiting.map((id) => client.waitForStatus(id, 'SHIPPED')));
+    await Promise.all(waiting.map((id) => client.waitForStatus(id, 'INVOICED')));
 
     const orders = new OrdersRepository(
       runtime.deployment.tables.find((t) => t.TableName?.includes('Orders'))?.TableName as string,
@@ -40,7 +41,7 @@ describe('open-orders sweep', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
 
     runtime.fireSchedule('WorkflowOpenOrdersSweep');
-    await client.waitForStatus(stuck, 'SHIPPED');
-    for (const id of waiting) expect((await client.order(id)).status).toBe('SHIPPED');
+    await client.waitForStatus(stuck, 'INVOICED');
+    for (const id of waiting) expect((await client.order(id)).status).toBe('INVOICED');
   }, 60_000);
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SANDBOX_UNREACHABLE_POSTAL_CODE } from '../../functions/adapters/carrier.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
-import { orderBody, startTestRuntime, TestClient } from '../support/runtime.ts';
+import { address, eventually, orderBody, startTestRuntime, TestClient } from '../support/runtime.ts';
 
 /**
  * An execution that runs out of the workflow's own TimeoutSeconds (compressed to a few seconds
@@ -11,7 +12,12 @@ let runtime: LocalRuntime;
 let client: TestClient;
 
 beforeAll(async () => {
-  runtime = await startTestRuntime({ autoDeliver: false, executionTimeoutOverrideMs: 4_000 });
+  runtime = await startTestRuntime({
+    autoDeliver: false,
+    executionTimeoutOverrideMs: 4_000,
+    // The unreachable carrier is retried after the execution's time is up.
+    retryIntervalOverrides: { CreateShipment: [0, 0, 10_000, 0] },
+  });
   client = new TestClient(runtime);
 });
 
@@ -20,12 +26,16 @@ afterAll(async () => {
 });
 
 describe('timed-out orders', () => {
-  it('compensates and fails an order whose execution timed out while waiting for delivery', async () => {
+  it('compensates and fails an order whose execution timed out before dispatch, its carrier unreachable', async () => {
     const before = await client.product('GADGET-MINI');
     const orderId = await client.placeOrder(
-      orderBody({ lines: [{ sku: 'GADGET-MINI', quantity: 2, unitPrice: 3900 }] }),
+      orderBody({
+        lines: [{ sku: 'GADGET-MINI', quantity: 2, unitPrice: 3900 }],
+        shippingAddress: { ...address, postalCode: SANDBOX_UNREACHABLE_POSTAL_CODE },
+      }),
     );
-    await client.waitForStatus(orderId, 'SHIPPED');
+    // Authorized, stock reserved, the booking asked for: nothing is charged before dispatch.
+    await eventually(async () => ((await client.order(orderId)).shipments[0]?.status === 'BOOKING' ? true : undefined));
     const execution = await client.finished(orderId);
     expect(execution.status).toBe('TIMED_OUT');
 

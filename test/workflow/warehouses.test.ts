@@ -1,7 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORDER_SK } from '../../functions/adapters/orders-repository.ts';
+import { StockLedger } from '../../functions/adapters/stock-repository.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, sleep, startTestRuntime, TestClient } from '../support/runtime.ts';
 
@@ -44,6 +45,26 @@ const levels = async (sku: string) => ((await client.product(sku)).warehouses as
 const level = async (sku: string, warehouseId: string) =>
   (await levels(sku)).find((w) => w.warehouseId === warehouseId) as Level;
 const erp = () => client.as('erp');
+/** Waits until the order's AwaitBackorder parked its task token (its own serving is done). */
+const parked = (orderId: string) =>
+  eventually(async () => {
+    const db = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        region: 'us-east-1',
+        endpoint: runtime.urls.dynamodb,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      }),
+    );
+    const { Item } = await db.send(
+      new GetCommand({
+        TableName: runtime.lambdas.environment().ORDERS_TABLE_NAME as string,
+        Key: { orderId, sk: ORDER_SK },
+        ConsistentRead: true,
+      }),
+    );
+    db.destroy();
+    return Item?.backorder?.taskToken ? true : undefined;
+  });
 const quantitiesOf = (order: Record<string, any>, sku: string) =>
   (order.quantities as { sku: string }[]).find((q) => q.sku === sku);
 
@@ -59,45 +80,36 @@ describe('stock per warehouse', () => {
     expect((keyboard.warehouses as Level[]).map((w) => w.warehouseId)).toEqual(['WH-ROTTERDAM']);
   });
 
-  it('ship_available across two warehouses: two allocations and a backorder, filled by a receipt; the stock routes refuse what would break reservations', async () => {
+  it('ship_available across two warehouses: two shipments leave now, each with its tracking number and invoice; a receipt fills the backorder as a third shipment', async () => {
     const orderId = await client.placeOrder(
       orderBody({ lines: [line('MONITOR-27', 30)], fulfilmentPolicy: 'ship_available' }),
     );
-    const waiting = await client.waitForStatus(orderId, 'BACKORDERED');
-    expect(waiting.allocations.map((a: Record<string, unknown>) => [a.allocationId, a.warehouseId, a.lines])).toEqual([
+    // What is in stock ships now, one shipment per warehouse, while the rest waits.
+    const shipping = await eventually(async () => {
+      const order = await client.order(orderId);
+      const invoiced = order.shipments.filter((s: { invoiceNumber?: string }) => s.invoiceNumber);
+      return invoiced.length === 2 ? order : undefined;
+    });
+    expect(shipping.allocations.map((a: Record<string, unknown>) => [a.allocationId, a.warehouseId, a.lines])).toEqual([
       ['A1', 'WH-BERLIN', [{ sku: 'MONITOR-27', quantity: 15 }]],
       ['A2', 'WH-ROTTERDAM', [{ sku: 'MONITOR-27', quantity: 10 }]],
     ]);
-    expect(waiting.backorder.lines).toEqual([{ sku: 'MONITOR-27', quantity: 5 }]);
-    expect(quantitiesOf(waiting, 'MONITOR-27')).toMatchObject({ ordered: 30, reserved: 25, backordered: 5 });
-    expect(await level('MONITOR-27', 'WH-BERLIN')).toMatchObject({ onHand: 15, reserved: 15, available: 0 });
-
-    // On hand below what is reserved there: 409 naming the reserved quantity; nothing changes.
-    const below = await erp().request('PUT', '/products/MONITOR-27/stock', { onHand: 10 });
-    expect(below.status).toBe(409);
-    expect(below.body?.error.code).toBe('StockBelowReserved');
-    expect(below.body?.error.issues).toEqual([
-      { path: 'onHand', message: 'must be at least 15 (reserved for orders)' },
+    expect(shipping.backorder.lines).toEqual([{ sku: 'MONITOR-27', quantity: 5 }]);
+    expect(shipping.shipments.map((s: Record<string, unknown>) => [s.allocationId, s.warehouseId, s.lines])).toEqual([
+      ['A1', 'WH-BERLIN', [{ sku: 'MONITOR-27', quantity: 15 }]],
+      ['A2', 'WH-ROTTERDAM', [{ sku: 'MONITOR-27', quantity: 10 }]],
     ]);
-    // A write-off of reserved goods: 409 with the reason; unknown warehouse or product: 404.
-    const writeOff = await erp().request('POST', '/products/MONITOR-27/stock/adjustments', {
-      delta: -1,
-      reason: 'damaged in transit',
-      warehouseId: 'WH-ROTTERDAM',
-    });
-    expect(writeOff.status).toBe(409);
-    expect(writeOff.body?.error.code).toBe('WriteOffExceedsAvailable');
-    expect(writeOff.body?.error.issues[0]).toEqual({
-      path: 'delta',
-      message: 'must be at least -0 (available, not reserved)',
-    });
-    const nowhere = await erp().request('PUT', '/products/MONITOR-27/stock', { onHand: 1, warehouseId: 'WH-PARIS' });
-    expect([nowhere.status, nowhere.body?.error.issues]).toEqual([
-      404,
-      [{ path: 'warehouseId', message: 'is not a known warehouse' }],
+    const [first, second] = shipping.shipments as { trackingNumber: string; invoiceNumber: string }[];
+    expect(first?.trackingNumber).toMatch(/^SBX/);
+    expect(second?.trackingNumber).not.toBe(first?.trackingNumber);
+    expect(shipping.invoices).toHaveLength(2);
+    expect(quantitiesOf(shipping, 'MONITOR-27')).toMatchObject({ ordered: 30, backordered: 5, cancelled: 0 });
+    // Both warehouses gave what they had: nothing is held for the order any more.
+    await eventually(async () => ((await level('MONITOR-27', 'WH-BERLIN')).onHand === 0 ? true : undefined));
+    expect(await levels('MONITOR-27')).toEqual([
+      { warehouseId: 'WH-BERLIN', onHand: 0, reserved: 0, available: 0 },
+      { warehouseId: 'WH-ROTTERDAM', onHand: 0, reserved: 0, available: 0 },
     ]);
-    expect((await erp().request('PUT', '/products/NO-SUCH-SKU/stock', { onHand: 1 })).status).toBe(404);
-    expect(await level('MONITOR-27', 'WH-ROTTERDAM')).toMatchObject({ onHand: 10, reserved: 10, available: 0 });
 
     // A receipt of 5 in Berlin, recorded with who, when and why, serves the backorder as A3.
     const receipt = await erp().request('POST', '/products/MONITOR-27/stock/adjustments', {
@@ -113,7 +125,6 @@ describe('stock per warehouse', () => {
       by: expect.stringContaining('erp'),
       at: expect.any(String),
     });
-    expect(receipt.body?.stock).toMatchObject({ onHand: 20, available: 5 });
 
     const execution = await client.finished(orderId, 60_000);
     expect(execution.status).toBe('SUCCEEDED');
@@ -125,13 +136,89 @@ describe('stock per warehouse', () => {
       ['A3', 'WH-BERLIN'],
     ]);
     expect(order.backorder.lines).toEqual([]);
-    expect(quantitiesOf(order, 'MONITOR-27')).toMatchObject({ ordered: 30, backordered: 0, cancelled: 0 });
+    // Three shipments, three tracking numbers, three invoices adding up to the order.
+    expect(order.shipments.map((s: Record<string, unknown>) => [s.allocationId, s.status])).toEqual([
+      ['A1', 'DELIVERED'],
+      ['A2', 'DELIVERED'],
+      ['A3', 'DELIVERED'],
+    ]);
+    expect(new Set(order.shipments.map((s: { trackingNumber: string }) => s.trackingNumber)).size).toBe(3);
+    expect(order.invoices).toHaveLength(3);
+    expect(order.invoices.reduce((sum: number, i: { total: number }) => sum + i.total, 0)).toBe(order.totals.total);
+    expect(order.payment.status).toBe('CAPTURED');
+    expect(quantitiesOf(order, 'MONITOR-27')).toEqual({
+      sku: 'MONITOR-27',
+      ordered: 30,
+      reserved: 0,
+      backordered: 0,
+      shipped: 30,
+      delivered: 30,
+      invoiced: 30,
+      cancelled: 0,
+    });
     // Everything left the warehouses: nothing reserved, on hand down by what shipped.
     expect(await levels('MONITOR-27')).toEqual([
       { warehouseId: 'WH-BERLIN', onHand: 0, reserved: 0, available: 0 },
       { warehouseId: 'WH-ROTTERDAM', onHand: 0, reserved: 0, available: 0 },
     ]);
   }, 90_000);
+
+  it('the stock routes refuse what would break reservations', async () => {
+    // Stock held for an order (reserved as ReserveStock does) that has not shipped yet.
+    const db = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        region: 'us-east-1',
+        endpoint: runtime.urls.dynamodb,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      }),
+    );
+    const env = runtime.lambdas.environment();
+    const orderId = `ord-${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`;
+    await db.send(
+      new PutCommand({
+        TableName: env.ORDERS_TABLE_NAME as string,
+        Item: { orderId, sk: ORDER_SK, status: 'VALIDATED' },
+      }),
+    );
+    await client.setOnHand('LAMP-LED', 15, 'WH-BERLIN');
+    const ledger = new StockLedger(env.STOCK_TABLE_NAME as string, env.ORDERS_TABLE_NAME as string);
+    const reserved = await ledger.reserve(
+      { orderId, lines: [{ sku: 'LAMP-LED', quantity: 15 }], policy: 'all_or_nothing' },
+      new Date(),
+      14,
+    );
+    expect(reserved).toMatchObject({ allocations: [{ warehouseId: 'WH-BERLIN' }], backorder: [] });
+    expect(await level('LAMP-LED', 'WH-BERLIN')).toMatchObject({ onHand: 15, reserved: 15, available: 0 });
+
+    // On hand below what is reserved there: 409 naming the reserved quantity; nothing changes.
+    const below = await erp().request('PUT', '/products/LAMP-LED/stock', { onHand: 10 });
+    expect(below.status).toBe(409);
+    expect(below.body?.error.code).toBe('StockBelowReserved');
+    expect(below.body?.error.issues).toEqual([
+      { path: 'onHand', message: 'must be at least 15 (reserved for orders)' },
+    ]);
+    // A write-off of reserved goods: 409 with the reason; unknown warehouse or product: 404.
+    const writeOff = await erp().request('POST', '/products/LAMP-LED/stock/adjustments', {
+      delta: -1,
+      reason: 'damaged in transit',
+      warehouseId: 'WH-BERLIN',
+    });
+    expect(writeOff.status).toBe(409);
+    expect(writeOff.body?.error.code).toBe('WriteOffExceedsAvailable');
+    expect(writeOff.body?.error.issues[0]).toEqual({
+      path: 'delta',
+      message: 'must be at least -0 (available, not reserved)',
+    });
+    const nowhere = await erp().request('PUT', '/products/LAMP-LED/stock', { onHand: 1, warehouseId: 'WH-PARIS' });
+    expect([nowhere.status, nowhere.body?.error.issues]).toEqual([
+      404,
+      [{ path: 'warehouseId', message: 'is not a known warehouse' }],
+    ]);
+    expect((await erp().request('PUT', '/products/NO-SUCH-SKU/stock', { onHand: 1 })).status).toBe(404);
+    expect(await level('LAMP-LED', 'WH-BERLIN')).toMatchObject({ onHand: 15, reserved: 15, available: 0 });
+    expect((await ledger.release(orderId)).outcome).toBe('released');
+    expect(await level('LAMP-LED', 'WH-BERLIN')).toMatchObject({ onHand: 15, reserved: 0, available: 15 });
+  });
 
   it('serves backorders oldest first; what is not served in time is cancelled and the customer told', async () => {
     await erp().request('PUT', '/products/KEYBOARD-MX/stock', { onHand: 0, warehouseId: 'WH-ROTTERDAM' });
@@ -141,10 +228,16 @@ describe('stock per warehouse', () => {
     const second = await client.placeOrder(
       orderBody({ lines: [line('KEYBOARD-MX', 2), line('CABLE-USB-C', 1)], ...policy }),
     );
-    await client.waitForStatus(second, 'BACKORDERED');
+    // Its cable ships at once; the keyboards wait.
+    await eventually(async () => {
+      const order = await client.order(second);
+      return order.shipments.length === 1 && order.backorder?.lines.length === 1 ? true : undefined;
+    });
     const third = await client.placeOrder(orderBody({ lines: [line('KEYBOARD-MX', 1)], ...policy }));
     await client.waitForStatus(third, 'BACKORDERED');
 
+    // AwaitBackorder serves its own order once when it parks its token: stock arrives after all three parked.
+    for (const orderId of [first, second, third]) await parked(orderId);
     // Three arrive: enough for the oldest only, although the younger ones want fewer.
     const put = await erp().request('PUT', '/products/KEYBOARD-MX/stock', { onHand: 3, warehouseId: 'WH-ROTTERDAM' });
     expect(put.status).toBe(200);
@@ -161,7 +254,19 @@ describe('stock per warehouse', () => {
     expect(kept.status).toBe('COMPLETED');
     expect(kept.backorder.cancelledLines).toEqual([{ sku: 'KEYBOARD-MX', quantity: 2 }]);
     expect(quantitiesOf(kept, 'KEYBOARD-MX')).toMatchObject({ ordered: 2, backordered: 0, cancelled: 2 });
-    expect(quantitiesOf(kept, 'CABLE-USB-C')).toMatchObject({ ordered: 1, cancelled: 0, shipped: 1 });
+    expect(quantitiesOf(kept, 'CABLE-USB-C')).toMatchObject({ ordered: 1, cancelled: 0, shipped: 1, invoiced: 1 });
+    // One shipment (the cable, sent at once) and its invoice; the card is charged for it only.
+    expect(kept.shipments.map((s: Record<string, unknown>) => [s.allocationId, s.status])).toEqual([
+      ['A1', 'DELIVERED'],
+    ]);
+    expect(kept.invoices.map((i: { total: number }) => i.total)).toEqual([1178]);
+    const books = (globalThis as Record<symbol, unknown>)[Symbol.for('sales-orders.sandbox.payments')] as Map<
+      string,
+      { status: string; captures?: { amount: number }[] }
+    >;
+    const card = books.get(`${second}:authorize`);
+    expect(card?.status).toBe('VOIDED');
+    expect((card?.captures ?? []).reduce((sum, c) => sum + c.amount, 0)).toBe(1178);
     await client.finished(third, 60_000);
     const cancelled = await client.order(third);
     expect([cancelled.status, cancelled.failure?.code]).toEqual(['CANCELLED', 'BackorderExpired']);
