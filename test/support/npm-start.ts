@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../local/ports.ts';
-import { eventually } from './runtime.ts';
+import { sleep } from './runtime.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -19,7 +19,22 @@ export interface NpmStart {
 
 const PORTS = ['API', 'DYNAMODB', 'SES', 'SFN', 'EVENTBRIDGE', 'S3', 'SECRETS', 'AUTH', 'FAULTS'];
 
+/**
+ * Free ports are picked before `npm start` binds them, so a busy machine (other test files pick
+ * free ports too) can take one in between: `npm start` then says so and exits, and it is started
+ * again on other free ports.
+ */
 export async function npmStart(env: Record<string, string>): Promise<NpmStart> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(env);
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes('is already in use')) throw error;
+    }
+  }
+}
+
+async function startOnce(env: Record<string, string>): Promise<NpmStart> {
   const ports: Record<string, number> = {};
   for (const name of PORTS) ports[name] = await freePort();
   const child = spawn('npm', ['start'], {
@@ -50,7 +65,12 @@ export async function npmStart(env: Record<string, string>): Promise<NpmStart> {
     },
   };
   try {
-    await eventually(async () => (output.includes('Ready in') ? true : undefined), 180_000, 200);
+    const deadline = Date.now() + 180_000;
+    while (!output.includes('Ready in')) {
+      if (!running()) throw new Error('npm start exited');
+      if (Date.now() > deadline) throw new Error('not ready within 180 s');
+      await sleep(200);
+    }
   } catch (error) {
     await started.stop();
     throw new Error(`npm start did not become ready: ${error}\n${output}`);

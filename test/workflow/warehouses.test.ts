@@ -310,6 +310,7 @@ describe('stock per warehouse', () => {
       );
       return Item?.backorder?.taskToken ? true : undefined;
     });
+    await sleep(1_500); // …and its one look at the (empty) stock right after parking is over.
     // The stock changed, as a PUT stock that failed right after its update leaves it: nobody served.
     await db.send(
       new UpdateCommand({
