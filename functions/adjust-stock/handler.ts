@@ -5,7 +5,7 @@ import { callerOf } from '../lib/caller.ts';
 import { backorderServer, catalogRepository, clock, stockRepository } from '../lib/deps.ts';
 import { httpRoute, json, jsonBody, parseOr400, pathParameter } from '../lib/http.ts';
 import { logger } from '../lib/powertools.ts';
-import { stockConflict, stockTarget } from '../lib/stock-routes.ts';
+import { stockConflict, stockNow, stockTarget } from '../lib/stock-routes.ts';
 
 /** Optional: a client's retry with the same key is recorded once (answered 200 with the first adjustment). */
 const AdjustmentKey = z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 letters, digits or _ . : -');
@@ -46,6 +46,7 @@ export const handler = httpRoute(async (event) => {
     by: adjustment.by,
   });
   // Also on a repeat: the first attempt may have failed before it served the waiting orders.
-  if (delta > 0) await backorders.serve(sku);
-  return json(recorded.replayed ? 200 : 201, { adjustment: recorded.adjustment, stock: recorded.stock });
+  const served = delta > 0 ? await backorders.serve(sku) : 0;
+  const stockAfter = await stockNow(stock, recorded.stock, served);
+  return json(recorded.replayed ? 200 : 201, { adjustment: recorded.adjustment, stock: stockAfter });
 });

@@ -1,5 +1,7 @@
 import type { CatalogRepository } from '../adapters/catalog-repository.ts';
+import type { StockRepository } from '../adapters/stock-repository.ts';
 import { AdjustmentKeyReused, StockBelowReserved, WriteOffExceedsAvailable } from '../core/errors.ts';
+import type { StockItem } from '../core/schemas.ts';
 import { DEFAULT_WAREHOUSE, isWarehouse } from '../core/warehouses.ts';
 import { HttpError } from './http.ts';
 
@@ -30,4 +32,13 @@ export function stockConflict(error: unknown): never {
       { path: 'Idempotency-Key', message: 'was used for a different adjustment' },
     ]);
   throw error;
+}
+
+/**
+ * The stock item a stock route answers: as it is after the waiting orders were served, so the
+ * caller sees what they took (reserved, available), not the level before serving.
+ */
+export async function stockNow(stock: Pick<StockRepository, 'levels'>, item: StockItem, served: number) {
+  if (served === 0) return item;
+  return (await stock.levels([item.sku])).find((i) => i.warehouseId === item.warehouseId) ?? item;
 }

@@ -4,7 +4,7 @@ import { callerOf } from '../lib/caller.ts';
 import { backorderServer, catalogRepository, stockRepository } from '../lib/deps.ts';
 import { httpRoute, json, jsonBody, parseOr400, pathParameter } from '../lib/http.ts';
 import { logger } from '../lib/powertools.ts';
-import { stockConflict, stockTarget } from '../lib/stock-routes.ts';
+import { stockConflict, stockNow, stockTarget } from '../lib/stock-routes.ts';
 
 const catalog = catalogRepository();
 const stock = stockRepository();
@@ -22,6 +22,6 @@ export const handler = httpRoute(async (event) => {
   const item = await stock.setOnHand(sku, warehouse, onHand).catch(stockConflict);
   logger.info('Stock on hand set', { sku, warehouseId: warehouse, onHand, by: principalLabel(caller.principal) });
   // Stock that arrived serves the orders waiting for it, oldest first.
-  if (item.available > 0) await backorders.serve(sku);
-  return json(200, item);
+  const served = item.available > 0 ? await backorders.serve(sku) : 0;
+  return json(200, await stockNow(stock, item, served));
 });

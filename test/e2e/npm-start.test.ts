@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPortFree } from '../../local/ports.ts';
@@ -35,11 +35,22 @@ function readmeBlock(name: string): string {
   const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
   const match = new RegExp(`<!-- e2e: ${name}\\b[^>]*-->\\s*\`\`\`bash\\n([\\s\\S]*?)\`\`\``).exec(readme);
   if (!match) throw new Error(`README has no block marked e2e: ${name}`);
-  return (match[1] as string).replaceAll('http://127.0.0.1:3000', `http://127.0.0.1:${ports.API}`);
+  return (match[1] as string)
+    .replaceAll('http://127.0.0.1:3000', `http://127.0.0.1:${ports.API}`)
+    .replaceAll('http://127.0.0.1:8005', `http://127.0.0.1:${ports.SES}`);
 }
 
 async function runReadmeBlock(name: string): Promise<{ stdout: string; stderr: string }> {
   return run('bash', ['-euo', 'pipefail', '-c', readmeBlock(name)], { cwd: ROOT, env: shellEnv(), timeout: 60_000 });
+}
+
+/** The block's output, one JSON document a line. */
+async function readmeBlockJson(name: string): Promise<any[]> {
+  const { stdout } = await runReadmeBlock(name);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
 }
 
 afterAll(() => system?.stop());
@@ -155,6 +166,102 @@ describe('npm start', () => {
     const answer = await run('bash', ['-c', byHand.replace('127.0.0.1:8086', `127.0.0.1:${ports.AUTH}`)]);
     expect(JSON.parse(answer.stdout)).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
   }, 90_000);
+
+  // The walk-throughs of the README's sections, in the order a newcomer would try them: each block
+  // runs as written (tokens from `npm run token`, ids read from earlier answers, polling loops).
+  it("runs the README's stock example: a count in Rotterdam, a receipt once per key, a write-off, the levels", async () => {
+    const [count, receipt, writeOff, products] = await readmeBlockJson('stock');
+    expect(count).toEqual({ sku: 'KEYBOARD-MX', warehouseId: 'WH-ROTTERDAM', onHand: 80, reserved: 0, available: 80 });
+    expect(receipt.adjustment).toMatchObject({ delta: 20, warehouseId: 'WH-BERLIN', by: 'client:erp' });
+    expect(receipt.stock).toMatchObject({ warehouseId: 'WH-BERLIN', onHand: 20, available: 20 });
+    expect(writeOff.adjustment).toMatchObject({ delta: -2, warehouseId: 'WH-ROTTERDAM', by: 'user:ops' });
+    const keyboard = products.find((p: { sku: string }) => p.sku === 'KEYBOARD-MX');
+    expect(keyboard).toMatchObject({ onHand: 98, available: 98 });
+    expect(keyboard.warehouses).toEqual([
+      { warehouseId: 'WH-BERLIN', onHand: 20, reserved: 0, available: 20 },
+      { warehouseId: 'WH-ROTTERDAM', onHand: 78, reserved: 0, available: 78 },
+    ]);
+  }, 60_000);
+
+  it("runs the README's backorder example: 3 of 5 ship, a receipt fills the other 2, two shipments and invoices", async () => {
+    const [berlin, rotterdam, waiting, receipt, done] = await readmeBlockJson('backorder');
+    expect(berlin).toMatchObject({ warehouseId: 'WH-BERLIN', onHand: 3, available: 3 });
+    expect(rotterdam).toMatchObject({ warehouseId: 'WH-ROTTERDAM', onHand: 0, available: 0 });
+    expect(waiting[1]).toEqual([{ sku: 'MOUSE-ERGO', quantity: 2 }]);
+    // The receipt answers the stock after the waiting order took its 2.
+    expect(receipt.stock.available).toBe(8);
+    expect(receipt.stock.onHand - receipt.stock.reserved).toBe(8);
+    const [status, shipments, invoices] = done;
+    expect(status).toBe('COMPLETED');
+    expect(shipments).toBe(2);
+    expect(invoices).toHaveLength(2);
+    for (const number of invoices) expect(number).toMatch(/^INV-\d{4}-\d{6}$/);
+  }, 90_000);
+
+  it("runs the README's prices example: discount and VAT per rate, reverse charge, a price mismatch", async () => {
+    const [discounted, reverseCharge, mismatch] = await readmeBlockJson('prices');
+    expect(discounted.taxTreatment).toBe('domestic');
+    expect(discounted.totals).toEqual({
+      subtotal: 5927,
+      discount: 313,
+      tax: 843,
+      total: 6770,
+      taxByRate: [
+        { rateBasisPoints: 1900, net: 3562, tax: 677 },
+        { rateBasisPoints: 700, net: 2365, tax: 166 },
+      ],
+    });
+    expect(reverseCharge).toMatchObject({
+      taxTreatment: 'reverse_charge',
+      totals: { subtotal: 3750, tax: 0, total: 3750 },
+    });
+    expect(mismatch.status).toBe('REJECTED');
+    expect(mismatch.failure.code).toBe('PriceMismatch');
+    expect(mismatch.failure.message).toContain('lines[0] WIDGET-BLUE list price 1250, given 1100');
+  }, 60_000);
+
+  it("runs the README's cancellation example: a rep cancels an order waiting for approval", async () => {
+    const [answer, order] = await readmeBlockJson('cancel');
+    expect(answer.cancellation).toMatchObject({
+      reason: 'Ordered twice',
+      kind: 'whole',
+      by: { kind: 'user', role: 'rep' },
+    });
+    expect(order.orderId).toBe(answer.orderId);
+    expect(order.status).toBe('CANCELLED');
+    expect(order.failure.code).toBe('OrderCancelled');
+    expect(order.quantities).toEqual([expect.objectContaining({ sku: 'GADGET-PRO', ordered: 3, cancelled: 3 })]);
+  }, 60_000);
+
+  it("runs the README's approval example: the approver approves with the e-mailed link, the order completes", async () => {
+    const [decision, order] = await readmeBlockJson('approval');
+    expect(decision).toMatchObject({ status: 'APPROVED', decidedBy: 'user:approver' });
+    expect(decision.approvalId).toMatch(/^apr-/);
+    expect(order.status).toBe('COMPLETED');
+    expect(order.approval).toMatchObject({ type: 'ApprovalGranted', by: 'user:approver', comment: 'Known customer' });
+  }, 90_000);
+
+  it("runs the README's finance example: open invoices, a PDF, a credit note, a payment that settles the rest", async () => {
+    try {
+      const [open, invoice, creditNote, payment] = await readmeBlockJson('finance');
+      expect(open.invoices.length).toBeGreaterThan(0);
+      for (const listed of open.invoices) expect(listed.status).toBe('open');
+      expect(invoice.invoiceNumber).toBe(open.invoices[0].invoiceNumber);
+      expect(invoice.paymentMethod).toBe('on_account');
+      expect(creditNote.creditNoteNumber).toMatch(/^CN-\d{4}-000001$/);
+      expect(creditNote.invoiceNumber).toBe(invoice.invoiceNumber);
+      const unit = invoice.lines[0];
+      expect(creditNote.totals.subtotal).toBe(
+        unit.unitPrice - Math.round((unit.unitPrice * unit.discountBasisPoints) / 10_000),
+      );
+      expect(payment.invoice).toMatchObject({ invoiceNumber: invoice.invoiceNumber, status: 'paid', outstanding: 0 });
+      expect(payment.invoice.amountPaid).toBe(invoice.totals.total - creditNote.totals.total);
+      for (const file of ['invoice.pdf', 'credit-note.pdf'])
+        expect(readFileSync(`${ROOT}/${file}`).subarray(0, 5).toString()).toBe('%PDF-');
+    } finally {
+      for (const file of ['invoice.pdf', 'credit-note.pdf']) rmSync(`${ROOT}/${file}`, { force: true });
+    }
+  }, 60_000);
 
   it('stops every child, the JVM included, on Ctrl-C', async () => {
     const exited = new Promise((resolve) => system.child.once('exit', (code, signal) => resolve(code ?? signal)));
