@@ -1,12 +1,13 @@
 import { paymentKey, SandboxPaymentProvider } from '../adapters/payments.ts';
 import { cycleTimeSeconds } from '../core/order.ts';
 import { OrderRef } from '../core/schemas.ts';
-import { clock, eventPublisher, ordersRepository } from '../lib/deps.ts';
+import { clock, creditLedger, eventPublisher, ordersRepository } from '../lib/deps.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
 
 const orders = ordersRepository();
 const payments = new SandboxPaymentProvider();
+const credit = creditLedger();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
 
 /**
@@ -23,6 +24,9 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
       await payments.void({ authorizationKey: record.idempotencyKey ?? paymentKey(orderId, 'authorize') });
     set.paymentRecord = { ...record, status: 'CAPTURED', captured };
   }
+  // On account: each invoice took its part of the hold; what is left (a backorder that expired or a
+  // remainder cancelled after a shipment) is given back. Idempotent: a retry finds it released.
+  await credit.release(orderId);
   await recordStage(
     orderId,
     'OrderCompleted',
