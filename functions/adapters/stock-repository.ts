@@ -16,7 +16,13 @@ import {
   StockContention,
   WriteOffExceedsAvailable,
 } from '../core/errors.ts';
-import type { Allocation, FulfilmentPolicy, StockItem, StockLine } from '../core/schemas.ts';
+import {
+  type Allocation,
+  type FulfilmentPolicy,
+  type StockItem,
+  type StockLine,
+  TERMINAL_STATUSES,
+} from '../core/schemas.ts';
 import { TRANSACTION_ITEM_LIMIT, WAREHOUSE_IDS } from '../core/warehouses.ts';
 import { backoff } from './backoff.ts';
 import { documents } from './clients.ts';
@@ -563,6 +569,10 @@ export class StockLedger extends StockRepository {
     if (closeRecord) {
       values[':released'] = 'RELEASED';
       sets.push('#s = :released');
+      // Closed only with the allocations as read: one a backorder fill added meanwhile is released too
+      // (the caller reads again), so its stock is never left reserved on a released record.
+      values[':allocationCount'] = Object.keys(held.allocations ?? {}).length;
+      conditions.push('size(allocations) = :allocationCount');
     }
     // One update per stock item: allocations of the same warehouse (a backorder filled there
     // later) move the same item, and a transaction may touch an item once only.
@@ -695,15 +705,20 @@ export class BackorderLedger extends StockLedger {
                 TableName: this.orders,
                 Key: { orderId: order.orderId, sk: ORDER_SK },
                 UpdateExpression: 'SET allocations = list_append(allocations, :new), backorder.#lines = :rest',
-                // A cancelled order's backorder is never served: the stock goes to the next order.
+                // A cancelled, closing or ended order's backorder is never served, nor one that expired:
+                // the stock goes to the next order.
                 ConditionExpression:
-                  'backorder.#lines = :old AND size(allocations) = :count AND attribute_not_exists(cancellation)',
-                ExpressionAttributeNames: { '#lines': 'lines' },
+                  'backorder.#lines = :old AND size(allocations) = :count AND attribute_not_exists(cancellation)' +
+                  ' AND attribute_not_exists(closing) AND NOT (#status IN (:t0, :t1, :t2, :t3))' +
+                  ' AND backorder.expiresAt > :now',
+                ExpressionAttributeNames: { '#lines': 'lines', '#status': 'status' },
                 ExpressionAttributeValues: {
                   ':new': allocations,
                   ':rest': rest,
                   ':old': waiting,
                   ':count': order.allocations.length,
+                  ':now': now,
+                  ...Object.fromEntries(TERMINAL_STATUSES.map((status, i) => [`:t${i}`, status])),
                 },
               },
             },

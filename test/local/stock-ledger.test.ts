@@ -240,4 +240,72 @@ describe('stock ledger on DynamoDB Local', () => {
       available: 0,
     });
   });
+
+  it('a backorder fill racing the release is released with the rest: no stock stays reserved', async () => {
+    await stock('L-F', { 'WH-BERLIN': 1 });
+    await newOrder('o-f');
+    await ledger.reserve({ orderId: 'o-f', lines: [{ sku: 'L-F', quantity: 3 }], policy: 'ship_available' }, at, 14);
+    await ledger.adjust({
+      ...{ sku: 'L-F', warehouseId: 'WH-ROTTERDAM', by: 'erp', at: at.toISOString() },
+      adjustmentId: 'f1',
+      delta: 2,
+      reason: 'receipt',
+    });
+    // The fill lands between the release's read of the reservation and its closing write.
+    const target = ledger as unknown as { reservation(orderId: string): Promise<unknown> };
+    const read = target.reservation.bind(ledger);
+    let raced = false;
+    target.reservation = async (orderId: string) => {
+      const held = await read(orderId);
+      if (!raced) {
+        raced = true;
+        const waiting = await order('o-f');
+        const filled = await ledger.fill(
+          { orderId: 'o-f', allocations: waiting.allocations, backorder: waiting.backorder },
+          at,
+        );
+        expect(filled).toMatchObject({ allocations: [{ allocationId: 'A2', warehouseId: 'WH-ROTTERDAM' }] });
+      }
+      return held;
+    };
+    try {
+      expect(await ledger.release('o-f')).toEqual({ outcome: 'released', shipped: [] });
+    } finally {
+      delete (target as { reservation?: unknown }).reservation;
+    }
+    expect(raced).toBe(true);
+    expect(await levels('L-F')).toEqual({ 'WH-BERLIN': [1, 0, 1], 'WH-ROTTERDAM': [2, 0, 2] });
+    // Released: a later fill of what still waits reserves nothing.
+    const after = await order('o-f');
+    expect(await ledger.fill({ orderId: 'o-f', allocations: after.allocations, backorder: after.backorder }, at)).toBe(
+      undefined,
+    );
+  });
+
+  it('refuses fills of a backorder that expired, or of an order closing or ended', async () => {
+    await stock('L-G', { 'WH-BERLIN': 0 });
+    const waitingOrder = async (orderId: string, fields: Record<string, unknown> = {}) => {
+      await newOrder(orderId);
+      await ledger.reserve({ orderId, lines: [{ sku: 'L-G', quantity: 1 }], policy: 'ship_available' }, at, 14);
+      if (Object.keys(fields).length > 0) {
+        const item = await order(orderId);
+        await db.send(new PutCommand({ TableName: ORDERS, Item: { ...item, ...fields } }));
+      }
+      return order(orderId);
+    };
+    const expired = await waitingOrder('o-g-expired');
+    const closing = await waitingOrder('o-g-closing', { closing: at.toISOString() });
+    const ended = await waitingOrder('o-g-ended', { status: 'COMPLETED' });
+    const live = await waitingOrder('o-g-live');
+    await stock('L-G', { 'WH-BERLIN': 4 });
+    const fill = (o: Record<string, any>, when: Date) =>
+      ledger.fill({ orderId: o.orderId, allocations: o.allocations, backorder: o.backorder }, when);
+    const afterExpiry = new Date(Date.parse(expired.backorder.expiresAt) + 1000);
+    expect(await fill(expired, afterExpiry)).toBe(undefined);
+    expect(await fill(closing, at)).toBe(undefined);
+    expect(await fill(ended, at)).toBe(undefined);
+    expect(await levels('L-G')).toEqual({ 'WH-BERLIN': [4, 0, 4] });
+    expect(await fill(live, at)).toMatchObject({ rest: [] });
+    expect(await levels('L-G')).toEqual({ 'WH-BERLIN': [4, 1, 3] });
+  });
 });
