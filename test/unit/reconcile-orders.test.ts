@@ -173,8 +173,18 @@ describe('reconciler', () => {
       status: 'DELIVERED',
       fulfilmentPolicy: 'ship_available',
       allocations: [
-        { allocationId: 'A1', warehouseId: 'WH-BERLIN', lines: [{ sku: 'CABLE-USB-C', quantity: 1 }], at: '2026-01-01T00:00:00.000Z' },
-        { allocationId: 'A2', warehouseId: 'WH-BERLIN', lines: [{ sku: 'KEYBOARD-MX', quantity: 2 }], at: '2026-01-02T00:00:00.000Z' },
+        {
+          allocationId: 'A1',
+          warehouseId: 'WH-BERLIN',
+          lines: [{ sku: 'CABLE-USB-C', quantity: 1 }],
+          at: '2026-01-01T00:00:00.000Z',
+        },
+        {
+          allocationId: 'A2',
+          warehouseId: 'WH-BERLIN',
+          lines: [{ sku: 'KEYBOARD-MX', quantity: 2 }],
+          at: '2026-01-02T00:00:00.000Z',
+        },
       ],
       backorder: {
         lines: [],

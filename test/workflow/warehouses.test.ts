@@ -312,7 +312,13 @@ describe('stock per warehouse', () => {
           currency: 'EUR',
           discountBasisPoints: 0,
           taxProfile: { country: 'DE', exempt: false },
-          billingAddress: { name: 'Short GmbH', line1: 'Hauptstr. 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
+          billingAddress: {
+            name: 'Short GmbH',
+            line1: 'Hauptstr. 1',
+            city: 'Berlin',
+            postalCode: '10115',
+            country: 'DE',
+          },
         },
       }),
     );
@@ -333,7 +339,11 @@ describe('stock per warehouse', () => {
     const invoiced = order.invoices.reduce((sum: number, i: { total: number }) => sum + i.total, 0);
     expect(invoiced).toBe(1178);
     const { Item: stored } = await db.send(
-      new GetCommand({ TableName: env.ORDERS_TABLE_NAME as string, Key: { orderId, sk: ORDER_SK }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: env.ORDERS_TABLE_NAME as string,
+        Key: { orderId, sk: ORDER_SK },
+        ConsistentRead: true,
+      }),
     );
     expect(stored?.creditHold).toBeUndefined();
     expect(stored?.creditReleased).toBe(true);
