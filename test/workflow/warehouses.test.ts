@@ -354,6 +354,38 @@ describe('stock per warehouse', () => {
     db.destroy();
   }, 90_000);
 
+  it('a delivered, invoiced order completes when the rest of its authorization cannot be voided: compensationFailed, not FAILED', async () => {
+    await erp().request('PUT', '/products/KEYBOARD-MX/stock', { onHand: 0, warehouseId: 'WH-ROTTERDAM' });
+    const orderId = await client.placeOrder(
+      orderBody({
+        payment: { method: 'card', token: 'tok_void_error' },
+        fulfilmentPolicy: 'ship_available',
+        lines: [line('CABLE-USB-C', 1), line('KEYBOARD-MX', 2)],
+      }),
+    );
+    // The cable ships, is captured and invoiced; the keyboards expire; the provider refuses every void.
+    expect((await client.finished(orderId, 60_000)).status).toBe('SUCCEEDED');
+    const order = await client.order(orderId);
+    expect([order.status, order.failure]).toEqual(['COMPLETED', undefined]);
+    expect(order.invoices.map((i: { total: number }) => i.total)).toEqual([1178]);
+    const db = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        region: 'us-east-1',
+        endpoint: runtime.urls.dynamodb,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      }),
+    );
+    const { Item: stored } = await db.send(
+      new GetCommand({
+        TableName: runtime.lambdas.environment().ORDERS_TABLE_NAME as string,
+        Key: { orderId, sk: ORDER_SK },
+        ConsistentRead: true,
+      }),
+    );
+    db.destroy();
+    expect(stored?.compensationFailed).toEqual(['payment']);
+  }, 90_000);
+
   it("the reconciler's sweep serves orders a stock change left waiting (the route failed before serving them)", async () => {
     for (const warehouseId of ['WH-BERLIN', 'WH-ROTTERDAM']) await client.setOnHand('MOUSE-ERGO', 0, warehouseId);
     const orderId = await client.placeOrder(
