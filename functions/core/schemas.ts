@@ -325,6 +325,8 @@ export const Order = z.object({
    * authorization could not be voided): left for operations to settle, alarmed (CompensationFailed).
    */
   compensationFailed: z.array(z.string()).optional(),
+  /** When its first shipment was booked (set with the booking's intent): a whole-order cancellation is refused from then on. */
+  bookedAt: Timestamp.optional(),
   /** Set when the order waited for an approver (AwaitApproval); the record itself is in the approvals table. */
   approval: OrderApproval.optional(),
   /**
