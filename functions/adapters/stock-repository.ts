@@ -645,19 +645,31 @@ export class BackorderLedger extends StockLedger {
     super(stockTable, orders);
   }
 
-  /** Orders waiting for this SKU, oldest first (sparse index of `BACKORDER#<sku>` items). */
+  /** Orders waiting for this SKU, oldest first (sparse index of `BACKORDER#<sku>` items): the first page. */
   async waitingFor(sku: string, limit = 25): Promise<string[]> {
-    const page = await documents().send(
-      new QueryCommand({
-        TableName: this.orders,
-        IndexName: BACKORDERS_INDEX,
-        KeyConditionExpression: 'backorderSku = :sku',
-        ExpressionAttributeValues: { ':sku': sku },
-        ScanIndexForward: true,
-        Limit: limit,
-      }),
-    );
-    return [...new Set((page.Items ?? []).map((item) => String(item.orderId)))];
+    for await (const page of this.waitingPages(sku, limit)) return page;
+    return [];
+  }
+
+  /** All orders waiting for this SKU, oldest first, page by page (the caller stops when stock runs out). */
+  async *waitingPages(sku: string, pageSize = 25): AsyncGenerator<string[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await documents().send(
+        new QueryCommand({
+          TableName: this.orders,
+          IndexName: BACKORDERS_INDEX,
+          KeyConditionExpression: 'backorderSku = :sku',
+          ExpressionAttributeValues: { ':sku': sku },
+          ScanIndexForward: true,
+          Limit: pageSize,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const ids = [...new Set((page.Items ?? []).map((item) => String(item.orderId)))];
+      if (ids.length > 0) yield ids;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
   }
 
   /**

@@ -308,4 +308,85 @@ describe('stock ledger on DynamoDB Local', () => {
     expect(await fill(live, at)).toMatchObject({ rest: [] });
     expect(await levels('L-G')).toEqual({ 'WH-BERLIN': [4, 1, 3] });
   });
+
+  it('a whole-order cancellation is refused once a shipment is booked; the remainder may still be cancelled', async () => {
+    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
+    const orders = new OrdersRepository(ORDERS);
+    const cancellation = (kind: 'whole' | 'remainder') => ({
+      requestedAt: at.toISOString(),
+      by: { kind: 'user' as const, id: 'rep-1', role: 'sales-rep' },
+      reason: 'customer called',
+      kind,
+    });
+    for (const orderId of ['o-booked', 'o-unbooked'])
+      await db.send(
+        new PutCommand({ TableName: ORDERS, Item: { orderId, sk: 'ORDER', status: 'PAYMENT_AUTHORIZED', stages: {} } }),
+      );
+    // The booking's intent is recorded; its stage (SHIPPED) is not yet.
+    await orders.recordShipmentIntent({
+      orderId: 'o-booked',
+      shipmentId: 'o-booked-A1',
+      carrier: 'SANDBOX',
+      allocationId: 'A1',
+      warehouseId: 'WH-BERLIN',
+      lines: [{ sku: 'L-H', quantity: 1 }],
+      at: at.toISOString(),
+    });
+    expect((await order('o-booked')).bookedAt).toBe(at.toISOString());
+    const whole = await orders.requestCancellation('o-booked', cancellation('whole'));
+    expect(whole.recorded).toBe(false);
+    expect(whole.order.bookedAt).toBe(at.toISOString());
+    expect((await orders.requestCancellation('o-booked', cancellation('remainder'))).recorded).toBe(true);
+    expect((await order('o-booked')).cancellation).toMatchObject({ kind: 'remainder' });
+    // Nothing booked: the whole order may go.
+    expect((await orders.requestCancellation('o-unbooked', cancellation('whole'))).recorded).toBe(true);
+    // Cancelled in whole: a booking is refused.
+    await expect(
+      orders.recordShipmentIntent({
+        orderId: 'o-unbooked',
+        shipmentId: 'o-unbooked-A1',
+        carrier: 'SANDBOX',
+        allocationId: 'A1',
+        warehouseId: 'WH-BERLIN',
+        lines: [{ sku: 'L-H', quantity: 1 }],
+      }),
+    ).rejects.toMatchObject({ name: 'OrderCancelled' });
+    expect((await order('o-unbooked')).bookedAt).toBeUndefined();
+  });
+
+  it('serves past a full page of cancelled waiting orders: the live one behind them gets the stock', async () => {
+    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
+    const { backorders } = await import('../../functions/lib/backorders.ts');
+    await stock('L-I', { 'WH-BERLIN': 0 });
+    const waiting = async (orderId: string, when: Date) => {
+      await newOrder(orderId);
+      await ledger.reserve({ orderId, lines: [{ sku: 'L-I', quantity: 1 }], policy: 'ship_available' }, when, 14);
+    };
+    for (let i = 0; i < 26; i++) {
+      const orderId = `o-i-cancelled-${String(i).padStart(2, '0')}`;
+      await waiting(orderId, new Date(at.getTime() + i * 1000));
+      const item = await order(orderId);
+      await db.send(
+        new PutCommand({
+          TableName: ORDERS,
+          Item: { ...item, cancellation: { requestedAt: at.toISOString(), kind: 'whole' } },
+        }),
+      );
+    }
+    await waiting('o-i-live', new Date(at.getTime() + 60_000));
+    await stock('L-I', { 'WH-BERLIN': 1 });
+    const resumed: string[] = [];
+    const service = backorders({
+      orders: new OrdersRepository(ORDERS),
+      ledger,
+      tokens: { succeed: async (token: string) => void resumed.push(token) } as never,
+      clock: () => at,
+      recordStage: (async () => undefined) as never,
+    });
+    expect(await service.serve('L-I')).toBe(1);
+    expect((await order('o-i-live')).allocations).toMatchObject([
+      { allocationId: 'A1', warehouseId: 'WH-BERLIN', lines: [{ sku: 'L-I', quantity: 1 }] },
+    ]);
+    expect(await levels('L-I')).toEqual({ 'WH-BERLIN': [1, 1, 0] });
+  });
 });
