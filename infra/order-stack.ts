@@ -189,6 +189,8 @@ export class OrderStack extends Stack {
     }
     data.bindTable(tasks.ValidateOrder, 'customers', 'write');
     data.bindTable(tasks.CloseOrder, 'customers', 'write');
+    // CompleteOrder gives back what is left of an on-account hold (a backorder cancelled after a shipment).
+    data.bindTable(tasks.CompleteOrder, 'customers', 'write');
     // Compensation: payment, shipment, stock and credit are given back (lib/compensation.ts).
     for (const f of [tasks.VoidPayment, tasks.ReleaseStock, reconciler]) {
       data.bindTable(f, 'stock', 'write');

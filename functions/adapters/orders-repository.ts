@@ -343,7 +343,8 @@ export class OrdersRepository {
       ...closedValues,
     };
     if (cancellation.kind === 'whole') {
-      conditions.push('(attribute_not_exists(#rank) OR #rank < :shipped)');
+      // Nothing booked yet: a booking recorded meanwhile (bookedAt) makes it a remainder cancellation.
+      conditions.push('(attribute_not_exists(#rank) OR #rank < :shipped)', 'attribute_not_exists(bookedAt)');
       values[':shipped'] = statusRank('SHIPPED');
     }
     try {
@@ -420,22 +421,29 @@ export class OrdersRepository {
     allocationId: string;
     warehouseId: string;
     lines: Shipment['lines'];
+    /** When the booking was recorded: the order's `bookedAt` (first booking), which a whole cancellation refuses. */
+    at?: string;
   }): Promise<void> {
-    await this.transactOnOpenOrder(record.orderId, {
-      TableName: this.tableName,
-      Key: { orderId: record.orderId, sk: `${SHIPMENT_PREFIX}${record.shipmentId}` },
-      UpdateExpression:
-        'SET #s = if_not_exists(#s, :booking), shipmentId = :id, carrier = :carrier, allocationId = :a, warehouseId = :w, #lines = :lines',
-      ExpressionAttributeNames: { '#s': 'status', '#lines': 'lines' },
-      ExpressionAttributeValues: {
-        ':booking': 'BOOKING',
-        ':id': record.shipmentId,
-        ':carrier': record.carrier,
-        ':a': record.allocationId,
-        ':w': record.warehouseId,
-        ':lines': record.lines,
+    const bookedAt = record.at ?? new Date().toISOString();
+    await this.transactOnOpenOrder(
+      record.orderId,
+      {
+        TableName: this.tableName,
+        Key: { orderId: record.orderId, sk: `${SHIPMENT_PREFIX}${record.shipmentId}` },
+        UpdateExpression:
+          'SET #s = if_not_exists(#s, :booking), shipmentId = :id, carrier = :carrier, allocationId = :a, warehouseId = :w, #lines = :lines',
+        ExpressionAttributeNames: { '#s': 'status', '#lines': 'lines' },
+        ExpressionAttributeValues: {
+          ':booking': 'BOOKING',
+          ':id': record.shipmentId,
+          ':carrier': record.carrier,
+          ':a': record.allocationId,
+          ':w': record.warehouseId,
+          ':lines': record.lines,
+        },
       },
-    });
+      { bookedAt },
+    );
   }
 
   /**
@@ -533,25 +541,32 @@ export class OrdersRepository {
   private async transactOnOpenOrder(
     orderId: string,
     update: Record<string, unknown>,
-    options: { cancelledToo?: boolean } = {},
+    options: { cancelledToo?: boolean; bookedAt?: string } = {},
   ): Promise<void> {
+    const check = {
+      TableName: this.tableName,
+      Key: { orderId, sk: ORDER_SK },
+      ConditionExpression: options.cancelledToo
+        ? `${NOT_CLOSED} AND attribute_not_exists(closing)`
+        : OPEN_AND_NOT_CLOSING,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: closedValues,
+    };
+    // A booking also marks the order booked (once), in the same transaction: a whole-order
+    // cancellation is refused from then on (requestCancellation), even before the stage is recorded.
+    const orderItem = options.bookedAt
+      ? {
+          Update: {
+            ...check,
+            UpdateExpression: 'SET bookedAt = if_not_exists(bookedAt, :bookedAt)',
+            ExpressionAttributeValues: { ...closedValues, ':bookedAt': options.bookedAt },
+          },
+        }
+      : { ConditionCheck: check };
     try {
       await documents().send(
         new TransactWriteCommand({
-          TransactItems: [
-            {
-              ConditionCheck: {
-                TableName: this.tableName,
-                Key: { orderId, sk: ORDER_SK },
-                ConditionExpression: options.cancelledToo
-                  ? `${NOT_CLOSED} AND attribute_not_exists(closing)`
-                  : OPEN_AND_NOT_CLOSING,
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: closedValues,
-              },
-            },
-            { Update: update as never },
-          ],
+          TransactItems: [orderItem as never, { Update: update as never }],
         }),
       );
     } catch (error) {

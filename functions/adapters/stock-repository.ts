@@ -16,7 +16,13 @@ import {
   StockContention,
   WriteOffExceedsAvailable,
 } from '../core/errors.ts';
-import type { Allocation, FulfilmentPolicy, StockItem, StockLine } from '../core/schemas.ts';
+import {
+  type Allocation,
+  type FulfilmentPolicy,
+  type StockItem,
+  type StockLine,
+  TERMINAL_STATUSES,
+} from '../core/schemas.ts';
 import { TRANSACTION_ITEM_LIMIT, WAREHOUSE_IDS } from '../core/warehouses.ts';
 import { backoff } from './backoff.ts';
 import { documents } from './clients.ts';
@@ -563,6 +569,10 @@ export class StockLedger extends StockRepository {
     if (closeRecord) {
       values[':released'] = 'RELEASED';
       sets.push('#s = :released');
+      // Closed only with the allocations as read: one a backorder fill added meanwhile is released too
+      // (the caller reads again), so its stock is never left reserved on a released record.
+      values[':allocationCount'] = Object.keys(held.allocations ?? {}).length;
+      conditions.push('size(allocations) = :allocationCount');
     }
     // One update per stock item: allocations of the same warehouse (a backorder filled there
     // later) move the same item, and a transaction may touch an item once only.
@@ -635,19 +645,31 @@ export class BackorderLedger extends StockLedger {
     super(stockTable, orders);
   }
 
-  /** Orders waiting for this SKU, oldest first (sparse index of `BACKORDER#<sku>` items). */
+  /** Orders waiting for this SKU, oldest first (sparse index of `BACKORDER#<sku>` items): the first page. */
   async waitingFor(sku: string, limit = 25): Promise<string[]> {
-    const page = await documents().send(
-      new QueryCommand({
-        TableName: this.orders,
-        IndexName: BACKORDERS_INDEX,
-        KeyConditionExpression: 'backorderSku = :sku',
-        ExpressionAttributeValues: { ':sku': sku },
-        ScanIndexForward: true,
-        Limit: limit,
-      }),
-    );
-    return [...new Set((page.Items ?? []).map((item) => String(item.orderId)))];
+    for await (const page of this.waitingPages(sku, limit)) return page;
+    return [];
+  }
+
+  /** All orders waiting for this SKU, oldest first, page by page (the caller stops when stock runs out). */
+  async *waitingPages(sku: string, pageSize = 25): AsyncGenerator<string[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await documents().send(
+        new QueryCommand({
+          TableName: this.orders,
+          IndexName: BACKORDERS_INDEX,
+          KeyConditionExpression: 'backorderSku = :sku',
+          ExpressionAttributeValues: { ':sku': sku },
+          ScanIndexForward: true,
+          Limit: pageSize,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const ids = [...new Set((page.Items ?? []).map((item) => String(item.orderId)))];
+      if (ids.length > 0) yield ids;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
   }
 
   /**
@@ -695,15 +717,20 @@ export class BackorderLedger extends StockLedger {
                 TableName: this.orders,
                 Key: { orderId: order.orderId, sk: ORDER_SK },
                 UpdateExpression: 'SET allocations = list_append(allocations, :new), backorder.#lines = :rest',
-                // A cancelled order's backorder is never served: the stock goes to the next order.
+                // A cancelled, closing or ended order's backorder is never served, nor one that expired:
+                // the stock goes to the next order.
                 ConditionExpression:
-                  'backorder.#lines = :old AND size(allocations) = :count AND attribute_not_exists(cancellation)',
-                ExpressionAttributeNames: { '#lines': 'lines' },
+                  'backorder.#lines = :old AND size(allocations) = :count AND attribute_not_exists(cancellation)' +
+                  ' AND attribute_not_exists(closing) AND NOT (#status IN (:t0, :t1, :t2, :t3))' +
+                  ' AND backorder.expiresAt > :now',
+                ExpressionAttributeNames: { '#lines': 'lines', '#status': 'status' },
                 ExpressionAttributeValues: {
                   ':new': allocations,
                   ':rest': rest,
                   ':old': waiting,
                   ':count': order.allocations.length,
+                  ':now': now,
+                  ...Object.fromEntries(TERMINAL_STATUSES.map((status, i) => [`:t${i}`, status])),
                 },
               },
             },

@@ -32,20 +32,28 @@ export const handler = httpRoute(async (event) => {
     json(202, { orderId, cancellation: { ...cancellation, by: principalFor(cancellation.by, viewer) } });
   if (order.cancellation) return answer(order.cancellation);
 
-  const decision = decideCancellation(order);
-  if (decision.kind === 'refused') throw new HttpError(409, 'NotCancellable', decision.reason);
-  const cancellation: Cancellation = {
-    requestedAt: clock().toISOString(),
-    by: caller.principal,
-    reason,
-    kind: decision.kind,
-  };
-  const { recorded, order: stored } = await orders.requestCancellation(orderId, cancellation);
-  if (!recorded) {
+  let current = order;
+  let attempt: { order: typeof order; cancellation: Cancellation };
+  for (let tries = 1; ; tries++) {
+    const decision = decideCancellation(current);
+    if (decision.kind === 'refused') throw new HttpError(409, 'NotCancellable', decision.reason);
+    const cancellation: Cancellation = {
+      requestedAt: clock().toISOString(),
+      by: caller.principal,
+      reason,
+      kind: decision.kind,
+    };
+    const { recorded, order: stored } = await orders.requestCancellation(orderId, cancellation);
+    attempt = { order: stored as typeof order, cancellation };
+    if (recorded) break;
     // Someone else cancelled first (answer theirs), or the order moved on meanwhile.
     if (stored.cancellation) return answer(stored.cancellation);
-    throw new HttpError(409, 'NotCancellable', decideCancellation({ ...order, ...stored }).reason);
+    // A shipment was booked meanwhile: decide again on the order as it is now (a remainder cancellation).
+    const now = decision.kind === 'whole' && stored.bookedAt && tries < 2 ? await orders.find(orderId) : undefined;
+    if (!now) throw new HttpError(409, 'NotCancellable', decideCancellation({ ...current, ...stored }).reason);
+    current = now;
   }
+  const { order: stored, cancellation } = attempt;
   logger.info('Cancellation recorded', { orderId, kind: cancellation.kind });
   const detail = orderEventDetail(stored, cancellation.requestedAt);
   await events.publish('OrderCancellationRequested', { ...detail, kind: cancellation.kind });

@@ -15,9 +15,12 @@ const recordStage = stageRecorder(orders, eventPublisher(), clock);
 
 async function allDelivered(orderId: string): Promise<boolean> {
   const order = await orders.get(orderId);
-  const allocations = order.allocations?.length ?? 1;
-  const delivered = order.shipments.filter((s) => s.status === 'DELIVERED').length;
-  return delivered >= Math.max(allocations, order.shipments.length);
+  // Cancelled shipments (and the allocations a cancellation released) are not waited for.
+  const live = order.shipments.filter((s) => s.status !== 'CANCELLED');
+  const shipped = new Set(live.map((s) => s.allocationId));
+  // Before a cancellation an allocation without its shipment is still to ship; after one it was released.
+  const toShip = order.cancellation ? [] : (order.allocations ?? []).filter((a) => !shipped.has(a.allocationId));
+  return live.length > 0 && toShip.length === 0 && live.every((s) => s.status === 'DELIVERED');
 }
 
 /** The workflow stopped waiting (delivered twice, timed out, or stopped): nothing left to resume. */

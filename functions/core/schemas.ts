@@ -320,6 +320,13 @@ export const Order = z.object({
   /** One invoice per shipment, in the order they were issued. */
   invoices: z.array(OrderInvoice).optional(),
   failure: Failure.optional(),
+  /**
+   * A completed order whose compensation step did not succeed (`payment`: the rest of the card
+   * authorization could not be voided): left for operations to settle, alarmed (CompensationFailed).
+   */
+  compensationFailed: z.array(z.string()).optional(),
+  /** When its first shipment was booked (set with the booking's intent): a whole-order cancellation is refused from then on. */
+  bookedAt: Timestamp.optional(),
   /** Set when the order waited for an approver (AwaitApproval); the record itself is in the approvals table. */
   approval: OrderApproval.optional(),
   /**

@@ -48,6 +48,7 @@ export const handler = workflowTask(AllocationRef, async ({ orderId, allocationI
         allocationId,
         warehouseId: allocation.warehouseId,
         lines: allocation.lines,
+        at: clock().toISOString(),
       });
       ({ trackingNumber } = await carrier.createShipment({ shipmentId, address: order.shippingAddress, parcels: 1 }));
       await orders.confirmShipment(orderId, shipmentId, trackingNumber);

@@ -64,10 +64,17 @@ export function backorders(deps: {
   return {
     resumeWith,
     serveOrder,
-    /** Serves the orders waiting for this SKU, oldest first; returns how many got stock. */
+    /**
+     * Serves the orders waiting for this SKU, oldest first, page after page until the stock runs out
+     * (entries of cancelled orders are skipped, never starving younger ones); returns how many got stock.
+     */
     async serve(sku: string): Promise<number> {
       let served = 0;
-      for (const orderId of await deps.ledger.waitingFor(sku)) if (await serveOrder(orderId)) served++;
+      for await (const page of deps.ledger.waitingPages(sku)) {
+        for (const orderId of page) if (await serveOrder(orderId)) served++;
+        const left = (await deps.ledger.levels([sku])).reduce((sum, item) => sum + item.available, 0);
+        if (left <= 0) break;
+      }
       return served;
     },
   };

@@ -169,9 +169,10 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
   async function sweepOne(orderId: string): Promise<'started' | 'reconciled' | 'left'> {
     const status = await deps.workflow.status(orderId);
     if (status === 'RUNNING') {
-      // Filled, but its workflow was not resumed (the filler failed in between): resume it.
+      // Filled, but its workflow was not resumed (the filler failed in between): resume it, whatever
+      // stage it reached (after a first shipment it is SHIPPED or DELIVERED). A token already used is refused.
       const order = await orders.find(orderId);
-      if (order?.status === 'RESERVED' && order.backorder?.taskToken && order.backorder.lines.length === 0)
+      if (order && !isTerminal(order.status) && order.backorder?.taskToken && order.backorder.lines.length === 0)
         await deps.backorders.resumeWith(orderId);
       // Decided, but the waiting workflow was never told (a crash or a failed SendTask call): tell it.
       else if (order?.approval && !isTerminal(order.status))

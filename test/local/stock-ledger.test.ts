@@ -240,4 +240,153 @@ describe('stock ledger on DynamoDB Local', () => {
       available: 0,
     });
   });
+
+  it('a backorder fill racing the release is released with the rest: no stock stays reserved', async () => {
+    await stock('L-F', { 'WH-BERLIN': 1 });
+    await newOrder('o-f');
+    await ledger.reserve({ orderId: 'o-f', lines: [{ sku: 'L-F', quantity: 3 }], policy: 'ship_available' }, at, 14);
+    await ledger.adjust({
+      ...{ sku: 'L-F', warehouseId: 'WH-ROTTERDAM', by: 'erp', at: at.toISOString() },
+      adjustmentId: 'f1',
+      delta: 2,
+      reason: 'receipt',
+    });
+    // The fill lands between the release's read of the reservation and its closing write.
+    const target = ledger as unknown as { reservation(orderId: string): Promise<unknown> };
+    const read = target.reservation.bind(ledger);
+    let raced = false;
+    target.reservation = async (orderId: string) => {
+      const held = await read(orderId);
+      if (!raced) {
+        raced = true;
+        const waiting = await order('o-f');
+        const filled = await ledger.fill(
+          { orderId: 'o-f', allocations: waiting.allocations, backorder: waiting.backorder },
+          at,
+        );
+        expect(filled).toMatchObject({ allocations: [{ allocationId: 'A2', warehouseId: 'WH-ROTTERDAM' }] });
+      }
+      return held;
+    };
+    try {
+      expect(await ledger.release('o-f')).toEqual({ outcome: 'released', shipped: [] });
+    } finally {
+      delete (target as { reservation?: unknown }).reservation;
+    }
+    expect(raced).toBe(true);
+    expect(await levels('L-F')).toEqual({ 'WH-BERLIN': [1, 0, 1], 'WH-ROTTERDAM': [2, 0, 2] });
+    // Released: a later fill of what still waits reserves nothing.
+    const after = await order('o-f');
+    expect(await ledger.fill({ orderId: 'o-f', allocations: after.allocations, backorder: after.backorder }, at)).toBe(
+      undefined,
+    );
+  });
+
+  it('refuses fills of a backorder that expired, or of an order closing or ended', async () => {
+    await stock('L-G', { 'WH-BERLIN': 0 });
+    const waitingOrder = async (orderId: string, fields: Record<string, unknown> = {}) => {
+      await newOrder(orderId);
+      await ledger.reserve({ orderId, lines: [{ sku: 'L-G', quantity: 1 }], policy: 'ship_available' }, at, 14);
+      if (Object.keys(fields).length > 0) {
+        const item = await order(orderId);
+        await db.send(new PutCommand({ TableName: ORDERS, Item: { ...item, ...fields } }));
+      }
+      return order(orderId);
+    };
+    const expired = await waitingOrder('o-g-expired');
+    const closing = await waitingOrder('o-g-closing', { closing: at.toISOString() });
+    const ended = await waitingOrder('o-g-ended', { status: 'COMPLETED' });
+    const live = await waitingOrder('o-g-live');
+    await stock('L-G', { 'WH-BERLIN': 4 });
+    const fill = (o: Record<string, any>, when: Date) =>
+      ledger.fill({ orderId: o.orderId, allocations: o.allocations, backorder: o.backorder }, when);
+    const afterExpiry = new Date(Date.parse(expired.backorder.expiresAt) + 1000);
+    expect(await fill(expired, afterExpiry)).toBe(undefined);
+    expect(await fill(closing, at)).toBe(undefined);
+    expect(await fill(ended, at)).toBe(undefined);
+    expect(await levels('L-G')).toEqual({ 'WH-BERLIN': [4, 0, 4] });
+    expect(await fill(live, at)).toMatchObject({ rest: [] });
+    expect(await levels('L-G')).toEqual({ 'WH-BERLIN': [4, 1, 3] });
+  });
+
+  it('a whole-order cancellation is refused once a shipment is booked; the remainder may still be cancelled', async () => {
+    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
+    const orders = new OrdersRepository(ORDERS);
+    const cancellation = (kind: 'whole' | 'remainder') => ({
+      requestedAt: at.toISOString(),
+      by: { kind: 'user' as const, id: 'rep-1', role: 'sales-rep' },
+      reason: 'customer called',
+      kind,
+    });
+    for (const orderId of ['o-booked', 'o-unbooked'])
+      await db.send(
+        new PutCommand({ TableName: ORDERS, Item: { orderId, sk: 'ORDER', status: 'PAYMENT_AUTHORIZED', stages: {} } }),
+      );
+    // The booking's intent is recorded; its stage (SHIPPED) is not yet.
+    await orders.recordShipmentIntent({
+      orderId: 'o-booked',
+      shipmentId: 'o-booked-A1',
+      carrier: 'SANDBOX',
+      allocationId: 'A1',
+      warehouseId: 'WH-BERLIN',
+      lines: [{ sku: 'L-H', quantity: 1 }],
+      at: at.toISOString(),
+    });
+    expect((await order('o-booked')).bookedAt).toBe(at.toISOString());
+    const whole = await orders.requestCancellation('o-booked', cancellation('whole'));
+    expect(whole.recorded).toBe(false);
+    expect(whole.order.bookedAt).toBe(at.toISOString());
+    expect((await orders.requestCancellation('o-booked', cancellation('remainder'))).recorded).toBe(true);
+    expect((await order('o-booked')).cancellation).toMatchObject({ kind: 'remainder' });
+    // Nothing booked: the whole order may go.
+    expect((await orders.requestCancellation('o-unbooked', cancellation('whole'))).recorded).toBe(true);
+    // Cancelled in whole: a booking is refused.
+    await expect(
+      orders.recordShipmentIntent({
+        orderId: 'o-unbooked',
+        shipmentId: 'o-unbooked-A1',
+        carrier: 'SANDBOX',
+        allocationId: 'A1',
+        warehouseId: 'WH-BERLIN',
+        lines: [{ sku: 'L-H', quantity: 1 }],
+      }),
+    ).rejects.toMatchObject({ name: 'OrderCancelled' });
+    expect((await order('o-unbooked')).bookedAt).toBeUndefined();
+  });
+
+  it('serves past a full page of cancelled waiting orders: the live one behind them gets the stock', async () => {
+    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
+    const { backorders } = await import('../../functions/lib/backorders.ts');
+    await stock('L-I', { 'WH-BERLIN': 0 });
+    const waiting = async (orderId: string, when: Date) => {
+      await newOrder(orderId);
+      await ledger.reserve({ orderId, lines: [{ sku: 'L-I', quantity: 1 }], policy: 'ship_available' }, when, 14);
+    };
+    for (let i = 0; i < 26; i++) {
+      const orderId = `o-i-cancelled-${String(i).padStart(2, '0')}`;
+      await waiting(orderId, new Date(at.getTime() + i * 1000));
+      const item = await order(orderId);
+      await db.send(
+        new PutCommand({
+          TableName: ORDERS,
+          Item: { ...item, cancellation: { requestedAt: at.toISOString(), kind: 'whole' } },
+        }),
+      );
+    }
+    await waiting('o-i-live', new Date(at.getTime() + 60_000));
+    await stock('L-I', { 'WH-BERLIN': 1 });
+    const resumed: string[] = [];
+    const service = backorders({
+      orders: new OrdersRepository(ORDERS),
+      ledger,
+      tokens: { succeed: async (token: string) => void resumed.push(token) } as never,
+      clock: () => at,
+      recordStage: (async () => undefined) as never,
+    });
+    expect(await service.serve('L-I')).toBe(1);
+    expect((await order('o-i-live')).allocations).toMatchObject([
+      { allocationId: 'A1', warehouseId: 'WH-BERLIN', lines: [{ sku: 'L-I', quantity: 1 }] },
+    ]);
+    expect(await levels('L-I')).toEqual({ 'WH-BERLIN': [1, 1, 0] });
+  });
 });

@@ -134,6 +134,63 @@ describe('POST /webhooks/carrier', () => {
     });
   });
 
+  it('records OrderDelivered after a remainder cancellation: released allocations and cancelled shipments are not waited for', async () => {
+    const shipment = { orderId: 'ord-1', sk: 'SHIPMENT#ord-1-A1', shipmentId: 'ord-1-A1', trackingNumber: 'SBX1' };
+    const allocation = (allocationId: string) => ({
+      allocationId,
+      warehouseId: 'WH-BERLIN',
+      lines: [{ sku: 'CABLE-USB-C', quantity: 1 }],
+      at: '2026-11-28T09:00:00Z',
+    });
+    documents
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [shipment] })
+      .resolves({
+        Items: [
+          {
+            orderId: 'ord-1',
+            sk: 'ORDER',
+            status: 'SHIPPED',
+            stages: {},
+            allocations: [allocation('A1'), allocation('A2'), allocation('A3')],
+            cancellation: {
+              requestedAt: '2026-11-28T09:30:00Z',
+              kind: 'remainder',
+              reason: 'r',
+              by: { kind: 'user', id: 'u' },
+            },
+          },
+          { ...shipment, allocationId: 'A1', status: 'DELIVERED' },
+          {
+            orderId: 'ord-1',
+            sk: 'SHIPMENT#ord-1-A2',
+            shipmentId: 'ord-1-A2',
+            allocationId: 'A2',
+            status: 'CANCELLED',
+          },
+        ],
+      });
+    documents
+      .on(GetCommand)
+      .resolves({ Item: { orderId: 'ord-1', shipmentId: 'ord-1-A1', status: 'IN_TRANSIT', trackingNumber: 'SBX1' } });
+    documents.on(UpdateCommand).resolves({
+      Attributes: {
+        orderId: 'ord-1',
+        shipmentId: 'ord-1-A1',
+        status: 'DELIVERED',
+        taskToken: 'tok-1',
+        customerId: 'C1',
+      },
+    });
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    expect((await carrierWebhook(signed('shh'), context)).statusCode).toBe(202);
+    const stages = documents
+      .commandCalls(UpdateCommand)
+      .filter((call) => call.args[0].input.Key?.sk === 'ORDER')
+      .map((call) => JSON.stringify(call.args[0].input));
+    expect(stages.some((input) => input.includes('OrderDelivered'))).toBe(true);
+  });
+
   it('answers 404 for an unknown tracking number', async () => {
     documents.on(QueryCommand).resolves({ Items: [] });
     expect((await carrierWebhook(signed('shh'), context)).statusCode).toBe(404);

@@ -1,11 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -20,7 +21,7 @@ import { metrics } from '../../functions/lib/powertools.ts';
  */
 const documents = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
-mockClient(SFNClient);
+const sfn = mockClient(SFNClient);
 const events = mockClient(EventBridgeClient);
 
 Object.assign(process.env, {
@@ -164,5 +165,40 @@ describe('reconciler', () => {
     // Giving the hold back now would let the invoice, issued a moment later, owe what credit no longer counts.
     expect(documents.commandCalls(TransactWriteCommand)).toHaveLength(0);
     expect(documents.commandCalls(UpdateCommand).map((call) => call.args[0].input.TableName)).not.toContain('Invoices');
+  });
+
+  it('the sweep resumes a filled backorder whose resume was lost, also after a first shipment', async () => {
+    sfn.reset();
+    storeOrder({
+      status: 'DELIVERED',
+      fulfilmentPolicy: 'ship_available',
+      allocations: [
+        {
+          allocationId: 'A1',
+          warehouseId: 'WH-BERLIN',
+          lines: [{ sku: 'CABLE-USB-C', quantity: 1 }],
+          at: '2026-01-01T00:00:00.000Z',
+        },
+        {
+          allocationId: 'A2',
+          warehouseId: 'WH-BERLIN',
+          lines: [{ sku: 'KEYBOARD-MX', quantity: 2 }],
+          at: '2026-01-02T00:00:00.000Z',
+        },
+      ],
+      backorder: {
+        lines: [],
+        since: '2026-01-01T00:00:00.000Z',
+        expiresAt: '2026-01-15T00:00:00.000Z',
+        taskToken: 'token-of-await-backorder',
+      },
+    });
+    documents.on(ScanCommand).resolves({ Items: [] });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    const sweep = { 'detail-type': 'Scheduled Event', source: 'aws.events', id: 's', detail: {} };
+    await reconcile(sweep, context as unknown as Context);
+    const resumed = sfn.commandCalls(SendTaskSuccessCommand).map((call) => call.args[0].input.taskToken);
+    expect(resumed).toEqual(['token-of-await-backorder']);
   });
 });

@@ -286,6 +286,106 @@ describe('stock per warehouse', () => {
     });
   }, 120_000);
 
+  it('an on-account order that completes short gives back the rest of its credit hold: credit used = what was invoiced', async () => {
+    const db = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        region: 'us-east-1',
+        endpoint: runtime.urls.dynamodb,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      }),
+    );
+    const env = runtime.lambdas.environment();
+    const customerId = 'CUST-SHORT';
+    await db.send(
+      new PutCommand({
+        TableName: env.CUSTOMERS_TABLE_NAME as string,
+        Item: {
+          customerId,
+          name: 'Short GmbH',
+          email: 'short@example.com',
+          billingEmail: 'billing.short@example.com',
+          status: 'active',
+          paymentTerms: { type: 'on_account', netDays: 30 },
+          creditLimit: 1_000_000,
+          openBalance: 0,
+          creditUsed: 0,
+          currency: 'EUR',
+          discountBasisPoints: 0,
+          taxProfile: { country: 'DE', exempt: false },
+          billingAddress: {
+            name: 'Short GmbH',
+            line1: 'Hauptstr. 1',
+            city: 'Berlin',
+            postalCode: '10115',
+            country: 'DE',
+          },
+        },
+      }),
+    );
+    await erp().request('PUT', '/products/KEYBOARD-MX/stock', { onHand: 0, warehouseId: 'WH-ROTTERDAM' });
+    const orderId = await client.placeOrder(
+      orderBody({
+        customerId,
+        payment: { method: 'on_account' },
+        fulfilmentPolicy: 'ship_available',
+        lines: [line('CABLE-USB-C', 1), line('KEYBOARD-MX', 2)],
+      }),
+    );
+    // The cable ships and is invoiced; the keyboards wait until the backorder expires.
+    expect((await client.finished(orderId, 60_000)).status).toBe('SUCCEEDED');
+    const order = await client.order(orderId);
+    expect(order.status).toBe('COMPLETED');
+    expect(order.backorder.cancelledLines).toEqual([{ sku: 'KEYBOARD-MX', quantity: 2 }]);
+    const invoiced = order.invoices.reduce((sum: number, i: { total: number }) => sum + i.total, 0);
+    expect(invoiced).toBe(1178);
+    const { Item: stored } = await db.send(
+      new GetCommand({
+        TableName: env.ORDERS_TABLE_NAME as string,
+        Key: { orderId, sk: ORDER_SK },
+        ConsistentRead: true,
+      }),
+    );
+    expect(stored?.creditHold).toBeUndefined();
+    expect(stored?.creditReleased).toBe(true);
+    const { Item: account } = await db.send(
+      new GetCommand({ TableName: env.CUSTOMERS_TABLE_NAME as string, Key: { customerId }, ConsistentRead: true }),
+    );
+    expect(account).toMatchObject({ creditUsed: invoiced, openBalance: invoiced });
+    db.destroy();
+  }, 90_000);
+
+  it('a delivered, invoiced order completes when the rest of its authorization cannot be voided: compensationFailed, not FAILED', async () => {
+    await erp().request('PUT', '/products/KEYBOARD-MX/stock', { onHand: 0, warehouseId: 'WH-ROTTERDAM' });
+    const orderId = await client.placeOrder(
+      orderBody({
+        payment: { method: 'card', token: 'tok_void_error' },
+        fulfilmentPolicy: 'ship_available',
+        lines: [line('CABLE-USB-C', 1), line('KEYBOARD-MX', 2)],
+      }),
+    );
+    // The cable ships, is captured and invoiced; the keyboards expire; the provider refuses every void.
+    expect((await client.finished(orderId, 60_000)).status).toBe('SUCCEEDED');
+    const order = await client.order(orderId);
+    expect([order.status, order.failure]).toEqual(['COMPLETED', undefined]);
+    expect(order.invoices.map((i: { total: number }) => i.total)).toEqual([1178]);
+    const db = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        region: 'us-east-1',
+        endpoint: runtime.urls.dynamodb,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      }),
+    );
+    const { Item: stored } = await db.send(
+      new GetCommand({
+        TableName: runtime.lambdas.environment().ORDERS_TABLE_NAME as string,
+        Key: { orderId, sk: ORDER_SK },
+        ConsistentRead: true,
+      }),
+    );
+    db.destroy();
+    expect(stored?.compensationFailed).toEqual(['payment']);
+  }, 90_000);
+
   it("the reconciler's sweep serves orders a stock change left waiting (the route failed before serving them)", async () => {
     for (const warehouseId of ['WH-BERLIN', 'WH-ROTTERDAM']) await client.setOnHand('MOUSE-ERGO', 0, warehouseId);
     const orderId = await client.placeOrder(
