@@ -11,7 +11,7 @@ import { eventually, orderBody, sleep, startTestRuntime, TestClient } from '../s
  * after BACKORDER_DAYS, shortened here to seconds by configuration: the same setting gives the
  * backorder its expiresAt and AwaitBackorder its timeout.
  */
-const BACKORDER_SECONDS = 20;
+const BACKORDER_SECONDS = 35;
 
 let runtime: LocalRuntime;
 let client: TestClient;
