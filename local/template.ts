@@ -7,7 +7,7 @@ import type { LocalRule } from './eventbridge/service.ts';
  * tables, functions, routes, rules and the state machine are declared once, in infra/.
  * CloudFormation intrinsics are resolved to local names and ARNs.
  */
-type Resources = Record<
+export type Resources = Record<
   string,
   { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
 >;
@@ -77,6 +77,33 @@ export interface LocalAccount {
 }
 
 const withoutHash = (logicalId: string) => logicalId.replace(/[0-9A-F]{8}$/, '');
+
+/**
+ * The DynamoDB tables of a template as CreateTable inputs (local name = logical id without its hash),
+ * and the TTL attribute of those that expire items. The runtime and the repository tests create
+ * their tables from this, so the table definitions stay in infra/constructs/data.ts only.
+ */
+export function tablesOf(resources: Resources): { tables: CreateTableCommandInput[]; ttl: Record<string, string> } {
+  const tables: CreateTableCommandInput[] = [];
+  const ttl: Record<string, string> = {};
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type !== 'AWS::DynamoDB::GlobalTable' && r.Type !== 'AWS::DynamoDB::Table') continue;
+    const p = r.Properties ?? {};
+    const name = withoutHash(id);
+    tables.push({
+      TableName: name,
+      AttributeDefinitions: p.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+      KeySchema: p.KeySchema as CreateTableCommandInput['KeySchema'],
+      BillingMode: 'PAY_PER_REQUEST',
+      GlobalSecondaryIndexes: (
+        p.GlobalSecondaryIndexes as { IndexName: string; KeySchema: never; Projection: never }[] | undefined
+      )?.map((index) => ({ IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection })),
+    });
+    const ttlSpec = p.TimeToLiveSpecification as { Enabled?: boolean; AttributeName?: string } | undefined;
+    if (ttlSpec?.Enabled && ttlSpec.AttributeName) ttl[name] = ttlSpec.AttributeName;
+  }
+  return { tables, ttl };
+}
 
 export function readDeployment(
   template: Record<string, unknown>,
@@ -192,23 +219,7 @@ export function readDeployment(
   names.set(smId, smName);
   arns.set(smId, smArn);
 
-  const tables: CreateTableCommandInput[] = [];
-  const ttl: Record<string, string> = {};
-  for (const [id, r] of [...ofType('AWS::DynamoDB::GlobalTable'), ...ofType('AWS::DynamoDB::Table')]) {
-    const p = r.Properties ?? {};
-    const name = names.get(id) as string;
-    tables.push({
-      TableName: name,
-      AttributeDefinitions: p.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
-      KeySchema: p.KeySchema as CreateTableCommandInput['KeySchema'],
-      BillingMode: 'PAY_PER_REQUEST',
-      GlobalSecondaryIndexes: (
-        p.GlobalSecondaryIndexes as { IndexName: string; KeySchema: never; Projection: never }[] | undefined
-      )?.map((index) => ({ IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection })),
-    });
-    const ttlSpec = p.TimeToLiveSpecification as { Enabled?: boolean; AttributeName?: string } | undefined;
-    if (ttlSpec?.Enabled && ttlSpec.AttributeName) ttl[name] = ttlSpec.AttributeName;
-  }
+  const { tables, ttl } = tablesOf(resources);
 
   const functions: LocalFunction[] = ofType('AWS::Lambda::Function').flatMap(([id, r]) => {
     const entry = r.Metadata?.['sales:entry'];

@@ -1,65 +1,20 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InvoiceLedger } from '../../functions/adapters/invoice-ledger.ts';
 import { InvoicesRepository } from '../../functions/adapters/invoices-repository.ts';
 import { SELLER } from '../../functions/core/seller.ts';
 import { issueCreditNote } from '../../functions/lib/credit-notes.ts';
-import { startDynamoDbLocal } from '../../local/emulators/dynamodb.ts';
-import type { LocalEmulator } from '../../local/emulators/emulator.ts';
+import { type LocalTables, startTables } from '../support/tables.ts';
 
-let ddb: LocalEmulator;
+let t: LocalTables;
 let db: DynamoDBDocumentClient;
-const S = { AttributeType: 'S' as const };
 
 beforeAll(async () => {
-  ddb = await startDynamoDbLocal();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-  });
-  const raw = new DynamoDBClient({
-    endpoint: ddb.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  db = DynamoDBDocumentClient.from(raw);
-  const gsi = (name: string, pk: string, sk: string) => ({
-    IndexName: name,
-    KeySchema: [
-      { AttributeName: pk, KeyType: 'HASH' as const },
-      { AttributeName: sk, KeyType: 'RANGE' as const },
-    ],
-    Projection: { ProjectionType: 'ALL' as const },
-  });
-  await raw.send(
-    new CreateTableCommand({
-      TableName: 'Invoices',
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: ['pk', 'pendingYear', 'requestedAt', 'status', 'invoiceNumber', 'openYear', 'dueDate'].map(
-        (n) => ({ AttributeName: n, ...S }),
-      ),
-      GlobalSecondaryIndexes: [
-        gsi('pendingInvoices', 'pendingYear', 'requestedAt'),
-        gsi('invoicesByStatus', 'status', 'invoiceNumber'),
-        gsi('openInvoicesByDue', 'openYear', 'dueDate'),
-      ],
-    }),
-  );
-  await raw.send(
-    new CreateTableCommand({
-      TableName: 'Customers',
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: 'customerId', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'customerId', ...S }],
-    }),
-  );
+  t = await startTables();
+  db = t.db;
 }, 120_000);
 afterAll(async () => {
-  await ddb?.stop();
+  await t?.stop();
 });
 
 const invoice = (n: string, orderId: string) => ({
@@ -103,9 +58,9 @@ const invoice = (n: string, orderId: string) => ({
 
 describe('card credit notes and their refunds', () => {
   it('a card note whose refund failed is not numbered by another request, and its retry refunds it once', async () => {
-    await db.send(new PutCommand({ TableName: 'Invoices', Item: invoice('INV-2026-000001', 'ord-A') }));
-    await db.send(new PutCommand({ TableName: 'Invoices', Item: invoice('INV-2026-000002', 'ord-B') }));
-    const invoices = new InvoicesRepository('Invoices');
+    await db.send(new PutCommand({ TableName: t.names.invoices, Item: invoice('INV-2026-000001', 'ord-A') }));
+    await db.send(new PutCommand({ TableName: t.names.invoices, Item: invoice('INV-2026-000002', 'ord-B') }));
+    const invoices = new InvoicesRepository(t.names.invoices);
     let failA = true;
     const refund = vi.fn(async (r: { refundKey: string }) => {
       if (r.refundKey === 'creditnote:reqA' && failA) {
@@ -116,7 +71,7 @@ describe('card credit notes and their refunds', () => {
     });
     const deps = {
       invoices,
-      ledger: new InvoiceLedger(invoices, 'Invoices', 'Customers'),
+      ledger: new InvoiceLedger(invoices, t.names.invoices, t.names.customers),
       payments: { refund } as never,
       documents: { put: async () => {} } as never,
       mailer: { send: vi.fn(async () => 'id') } as never,
@@ -138,7 +93,7 @@ describe('card credit notes and their refunds', () => {
     expect(b.creditNoteNumber).toMatch(/^CN-\d{4}-000001$/);
     expect(a.creditNoteNumber).toMatch(/^CN-\d{4}-000002$/);
     const stored = (
-      await db.send(new GetCommand({ TableName: 'Invoices', Key: { pk: `CREDITNOTE#${a.creditNoteNumber}` } }))
+      await db.send(new GetCommand({ TableName: t.names.invoices, Key: { pk: `CREDITNOTE#${a.creditNoteNumber}` } }))
     ).Item;
     expect(stored?.refundId).toBe('re_creditnote:reqA');
     expect(refund.mock.calls.map((c) => c[0].refundKey).sort()).toEqual([

@@ -1,83 +1,29 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreditLedger, CustomersRepository } from '../../functions/adapters/customers-repository.ts';
 import { InvoicesRepository } from '../../functions/adapters/invoices-repository.ts';
 import { OrdersRepository } from '../../functions/adapters/orders-repository.ts';
 import { SELLER } from '../../functions/core/seller.ts';
 import { invoiceSettlement } from '../../functions/lib/invoice-settlement.ts';
-import { startDynamoDbLocal } from '../../local/emulators/dynamodb.ts';
-import type { LocalEmulator } from '../../local/emulators/emulator.ts';
+import { type LocalTables, startTables } from '../support/tables.ts';
 
 /**
  * Gap-free numbering against DynamoDB Local (its real transactions and conflicts), for what the mocks
  * cannot show: several shipments of one order asking for their invoices at the same moment.
  */
-let dynamodb: LocalEmulator;
-const table = 'Invoices';
+let t: LocalTables;
 const saved = { ...process.env };
 
 beforeAll(async () => {
-  dynamodb = await startDynamoDbLocal();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-  });
-  const dynamo = new DynamoDBClient({});
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: 'Orders',
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'orderId', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'orderId', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: 'Customers',
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'customerId', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'customerId', KeyType: 'HASH' }],
-    }),
-  );
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'pendingYear', AttributeType: 'S' },
-        { AttributeName: 'requestedAt', AttributeType: 'S' },
-      ],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'pendingInvoices',
-          KeySchema: [
-            { AttributeName: 'pendingYear', KeyType: 'HASH' },
-            { AttributeName: 'requestedAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
+  t = await startTables();
 }, 60_000);
 
 afterAll(async () => {
   process.env = saved;
-  await dynamodb?.stop();
+  await t?.stop();
 });
 
-const db = () => DynamoDBDocumentClient.from(new DynamoDBClient({}));
+const db = () => t.db;
 const get = async (TableName: string, Key: Record<string, string>) =>
   (await db().send(new GetCommand({ TableName, Key, ConsistentRead: true }))).Item;
 
@@ -112,40 +58,48 @@ describe('invoice numbering on DynamoDB Local', () => {
     // Separate repositories, as two Lambda instances: neither holds the other's lease.
     const issued = await Promise.all(
       ['A1', 'A2'].map((allocation) =>
-        new InvoicesRepository(table).issue(draft(orderId, `${orderId}-${allocation}`), 2031, { waitMs: 5_000 }),
+        new InvoicesRepository(t.names.invoices).issue(draft(orderId, `${orderId}-${allocation}`), 2031, {
+          waitMs: 5_000,
+        }),
       ),
     );
     const numbers = issued.map((invoice) => Number(invoice.invoiceNumber.slice(-6))).sort((a, b) => a - b);
     expect(numbers).toEqual([1, 2]);
     expect(new Set(issued.map((invoice) => invoice.shipmentId))).toEqual(new Set([`${orderId}-A1`, `${orderId}-A2`]));
-    expect((await get(table, { pk: 'COUNTER#2031' }))?.last).toBe(2);
+    expect((await get(t.names.invoices, { pk: 'COUNTER#2031' }))?.last).toBe(2);
   }, 30_000);
 
   it('numbers two on-account shipments of one order in one batch, the order and the customer written once each', async () => {
     const orderId = 'ord-00000000000000000000000043';
-    await db().send(new PutCommand({ TableName: 'Orders', Item: { orderId, sk: 'ORDER', creditHold: 2380 } }));
+    await db().send(new PutCommand({ TableName: t.names.orders, Item: { orderId, sk: 'ORDER', creditHold: 2380 } }));
     await db().send(
-      new PutCommand({ TableName: 'Customers', Item: { customerId: 'CUST-1002', openBalance: 0, creditUsed: 2380 } }),
+      new PutCommand({
+        TableName: t.names.customers,
+        Item: { customerId: 'CUST-1002', openBalance: 0, creditUsed: 2380 },
+      }),
     );
     // Both requests are pending before anyone numbers (a holder of the lease came back from a pause).
     await db().send(
-      new PutCommand({ TableName: table, Item: { pk: 'LEASE#2032', owner: 'paused', expiresAt: Date.now() + 1_500 } }),
+      new PutCommand({
+        TableName: t.names.invoices,
+        Item: { pk: 'LEASE#2032', owner: 'paused', expiresAt: Date.now() + 1_500 },
+      }),
     );
     const settle = invoiceSettlement(
-      new CreditLedger('Customers', new OrdersRepository('Orders')),
-      new CustomersRepository('Customers'),
+      new CreditLedger(t.names.customers, new OrdersRepository(t.names.orders)),
+      new CustomersRepository(t.names.customers),
     );
     const issued = await Promise.all(
       ['A1', 'A2'].map((allocation) =>
-        new InvoicesRepository(table).issue(draft(orderId, `${orderId}-${allocation}`, 'on_account'), 2032, {
+        new InvoicesRepository(t.names.invoices).issue(draft(orderId, `${orderId}-${allocation}`, 'on_account'), 2032, {
           settle,
           waitMs: 8_000,
         }),
       ),
     );
     expect(issued.map((invoice) => invoice.invoiceNumber).sort()).toEqual(['INV-2032-000001', 'INV-2032-000002']);
-    expect((await get('Orders', { orderId, sk: 'ORDER' }))?.creditHold).toBe(0);
-    expect(await get('Customers', { customerId: 'CUST-1002' })).toEqual(
+    expect((await get(t.names.orders, { orderId, sk: 'ORDER' }))?.creditHold).toBe(0);
+    expect(await get(t.names.customers, { customerId: 'CUST-1002' })).toEqual(
       expect.objectContaining({ openBalance: 2380, creditUsed: 2380 }),
     );
   }, 30_000);

@@ -1,74 +1,21 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApprovalsRepository } from '../../functions/adapters/approvals-repository.ts';
 import { InvoiceLedger } from '../../functions/adapters/invoice-ledger.ts';
 import { InvoicesRepository } from '../../functions/adapters/invoices-repository.ts';
 import { SELLER } from '../../functions/core/seller.ts';
 import { issueCreditNote } from '../../functions/lib/credit-notes.ts';
-import { startDynamoDbLocal } from '../../local/emulators/dynamodb.ts';
-import type { LocalEmulator } from '../../local/emulators/emulator.ts';
+import { type LocalTables, startTables } from '../support/tables.ts';
 
-let ddb: LocalEmulator;
+let t: LocalTables;
 let db: DynamoDBDocumentClient;
-const S = { AttributeType: 'S' as const };
 
 beforeAll(async () => {
-  ddb = await startDynamoDbLocal();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-  });
-  const raw = new DynamoDBClient({
-    endpoint: ddb.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  db = DynamoDBDocumentClient.from(raw);
-  const gsi = (name: string, pk: string, sk: string) => ({
-    IndexName: name,
-    KeySchema: [
-      { AttributeName: pk, KeyType: 'HASH' as const },
-      { AttributeName: sk, KeyType: 'RANGE' as const },
-    ],
-    Projection: { ProjectionType: 'ALL' as const },
-  });
-  await raw.send(
-    new CreateTableCommand({
-      TableName: 'Invoices',
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: ['pk', 'pendingYear', 'requestedAt', 'status', 'invoiceNumber', 'openYear', 'dueDate'].map(
-        (n) => ({ AttributeName: n, ...S }),
-      ),
-      GlobalSecondaryIndexes: [
-        gsi('pendingInvoices', 'pendingYear', 'requestedAt'),
-        gsi('invoicesByStatus', 'status', 'invoiceNumber'),
-        gsi('openInvoicesByDue', 'openYear', 'dueDate'),
-      ],
-    }),
-  );
-  await raw.send(
-    new CreateTableCommand({
-      TableName: 'Customers',
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: 'customerId', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'customerId', ...S }],
-    }),
-  );
-  await raw.send(
-    new CreateTableCommand({
-      TableName: 'Approvals',
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: 'approvalId', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'approvalId', ...S }],
-    }),
-  );
+  t = await startTables();
+  db = t.db;
 }, 120_000);
 afterAll(async () => {
-  await ddb?.stop();
+  await t?.stop();
 });
 
 const invoice = (n: string, orderId: string) => ({
@@ -120,8 +67,8 @@ const onAccount = (n: string, orderId: string) => ({
 
 describe('e-mails are sent once', () => {
   it('concurrent calls for the same credit note send its e-mails once each', async () => {
-    await db.send(new PutCommand({ TableName: 'Invoices', Item: invoice('INV-2026-000101', 'ord-C') }));
-    const invoices = new InvoicesRepository('Invoices');
+    await db.send(new PutCommand({ TableName: t.names.invoices, Item: invoice('INV-2026-000101', 'ord-C') }));
+    const invoices = new InvoicesRepository(t.names.invoices);
     // A slow mail server: every caller is past its "not e-mailed yet" check before the first marks it.
     const send = vi.fn(async () => {
       await sleep(300);
@@ -129,7 +76,7 @@ describe('e-mails are sent once', () => {
     });
     const deps = {
       invoices,
-      ledger: new InvoiceLedger(invoices, 'Invoices', 'Customers'),
+      ledger: new InvoiceLedger(invoices, t.names.invoices, t.names.customers),
       payments: { refund: async (r: { refundKey: string }) => ({ refundId: `re_${r.refundKey}` }) } as never,
       documents: { put: async () => {} } as never,
       mailer: { send } as never,
@@ -143,7 +90,7 @@ describe('e-mails are sent once', () => {
     const note = await invoices.findNumbered<{ creditNoteNumber: string }>('CN', 'reqC');
     await db.send(
       new UpdateCommand({
-        TableName: 'Invoices',
+        TableName: t.names.invoices,
         Key: { pk: `CREDITNOTE#${note?.creditNoteNumber}` },
         UpdateExpression: 'REMOVE emailedAt, financeCopiedAt',
       }),
@@ -157,8 +104,8 @@ describe('e-mails are sent once', () => {
   }, 60_000);
 
   it('a claim is held by one sender until marked, and taken over only once it is stale', async () => {
-    const approvals = new ApprovalsRepository('Approvals');
-    await db.send(new PutCommand({ TableName: 'Approvals', Item: { approvalId: 'apr-1', status: 'PENDING' } }));
+    const approvals = new ApprovalsRepository(t.names.approvals);
+    await db.send(new PutCommand({ TableName: t.names.approvals, Item: { approvalId: 'apr-1', status: 'PENDING' } }));
     const now = new Date();
     const claims = await Promise.all([1, 2, 3].map(() => approvals.claimEmail('apr-1', now)));
     expect(claims.filter(Boolean)).toHaveLength(1);
@@ -172,13 +119,13 @@ describe('e-mails are sent once', () => {
   it('a payment replayed after a credit note settled the invoice is not "paid in full"', async () => {
     await db.send(
       new PutCommand({
-        TableName: 'Customers',
+        TableName: t.names.customers,
         Item: { customerId: 'CUST-1001', openBalance: 2380, creditUsed: 2380 },
       }),
     );
-    await db.send(new PutCommand({ TableName: 'Invoices', Item: onAccount('INV-2026-000201', 'ord-D') }));
-    const invoices = new InvoicesRepository('Invoices');
-    const ledger = new InvoiceLedger(invoices, 'Invoices', 'Customers');
+    await db.send(new PutCommand({ TableName: t.names.invoices, Item: onAccount('INV-2026-000201', 'ord-D') }));
+    const invoices = new InvoicesRepository(t.names.invoices);
+    const ledger = new InvoiceLedger(invoices, t.names.invoices, t.names.customers);
     const payment = { amount: 1190, reference: 'BANK-1', receivedAt: '2026-03-05T10:00:00.000Z' };
     expect((await ledger.recordPayment('INV-2026-000201', payment)).paidInFull).toBe(false);
     const deps = {
@@ -200,7 +147,7 @@ describe('e-mails are sent once', () => {
     expect(replay.invoice.status).toBe('paid'); // by the credit note
     expect(replay).toMatchObject({ replayed: true, paidInFull: false });
     // The payment that does pay in full says so, also when replayed.
-    await db.send(new PutCommand({ TableName: 'Invoices', Item: onAccount('INV-2026-000202', 'ord-E') }));
+    await db.send(new PutCommand({ TableName: t.names.invoices, Item: onAccount('INV-2026-000202', 'ord-E') }));
     const full = { amount: 2380, reference: 'BANK-2', receivedAt: '2026-03-05T10:00:00.000Z' };
     expect((await ledger.recordPayment('INV-2026-000202', full)).paidInFull).toBe(true);
     expect((await ledger.recordPayment('INV-2026-000202', full)).paidInFull).toBe(true);

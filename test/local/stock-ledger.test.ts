@@ -1,84 +1,48 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackorderLedger as Ledger } from '../../functions/adapters/stock-repository.ts';
 import { OutOfStock } from '../../functions/core/errors.ts';
 import type { StockItem } from '../../functions/core/schemas.ts';
-import { startDynamoDbLocal } from '../../local/emulators/dynamodb.ts';
-import type { LocalEmulator } from '../../local/emulators/emulator.ts';
-import { freePort } from '../../local/ports.ts';
+import { type LocalTables, startTables } from '../support/tables.ts';
 
 /**
  * The stock ledger against DynamoDB Local: the real transactions and conditions of reservation
  * across warehouses, shipping and releasing per allocation, backorder fills and adjustments.
  */
-let dynamo: LocalEmulator;
+let tables: LocalTables;
 let db: DynamoDBDocumentClient;
 let ledger: Ledger;
-const STOCK = 'Stock';
-const ORDERS = 'Orders';
+let stockTable: string;
+let ordersTable: string;
 const at = new Date('2026-11-29T10:00:00Z');
 
 beforeAll(async () => {
-  dynamo = await startDynamoDbLocal({ port: await freePort() });
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
-  process.env.AWS_REGION = 'us-east-1';
-  process.env.AWS_ACCESS_KEY_ID = 'local';
-  process.env.AWS_SECRET_ACCESS_KEY = 'local';
-  const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1' });
-  db = DynamoDBDocumentClient.from(client);
-  const s = (AttributeName: string) => ({ AttributeName, AttributeType: 'S' as const });
-  await client.send(
-    new CreateTableCommand({
-      TableName: STOCK,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [s('sku'), s('warehouseId')],
-      KeySchema: [
-        { AttributeName: 'sku', KeyType: 'HASH' },
-        { AttributeName: 'warehouseId', KeyType: 'RANGE' },
-      ],
-    }),
-  );
-  await client.send(
-    new CreateTableCommand({
-      TableName: ORDERS,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [s('orderId'), s('sk'), s('backorderSku'), s('since')],
-      KeySchema: [
-        { AttributeName: 'orderId', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'backorders',
-          KeySchema: [
-            { AttributeName: 'backorderSku', KeyType: 'HASH' },
-            { AttributeName: 'since', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
+  tables = await startTables();
+  db = tables.db;
+  stockTable = tables.names.stock;
+  ordersTable = tables.names.orders;
   const { BackorderLedger } = await import('../../functions/adapters/stock-repository.ts');
-  ledger = new BackorderLedger(STOCK, ORDERS);
+  ledger = new BackorderLedger(stockTable, ordersTable);
 }, 120_000);
 
 afterAll(async () => {
-  await dynamo?.stop();
+  await tables?.stop();
 });
 
 async function stock(sku: string, onHand: Record<string, number>) {
   for (const [warehouseId, n] of Object.entries(onHand))
     await db.send(
-      new PutCommand({ TableName: STOCK, Item: { sku, warehouseId, onHand: n, reserved: 0, available: n } }),
+      new PutCommand({ TableName: stockTable, Item: { sku, warehouseId, onHand: n, reserved: 0, available: n } }),
     );
 }
 async function newOrder(orderId: string) {
-  await db.send(new PutCommand({ TableName: ORDERS, Item: { orderId, sk: 'ORDER', status: 'VALIDATED' } }));
+  await db.send(new PutCommand({ TableName: ordersTable, Item: { orderId, sk: 'ORDER', status: 'VALIDATED' } }));
 }
 const order = async (orderId: string) =>
-  (await db.send(new GetCommand({ TableName: ORDERS, Key: { orderId, sk: 'ORDER' } }))).Item as Record<string, any>;
+  (await db.send(new GetCommand({ TableName: ordersTable, Key: { orderId, sk: 'ORDER' } }))).Item as Record<
+    string,
+    any
+  >;
 const levels = async (sku: string) =>
   Object.fromEntries(
     (await ledger.levels([sku])).map((i: StockItem) => [i.warehouseId, [i.onHand, i.reserved, i.available]]),
@@ -289,7 +253,7 @@ describe('stock ledger on DynamoDB Local', () => {
       await ledger.reserve({ orderId, lines: [{ sku: 'L-G', quantity: 1 }], policy: 'ship_available' }, at, 14);
       if (Object.keys(fields).length > 0) {
         const item = await order(orderId);
-        await db.send(new PutCommand({ TableName: ORDERS, Item: { ...item, ...fields } }));
+        await db.send(new PutCommand({ TableName: ordersTable, Item: { ...item, ...fields } }));
       }
       return order(orderId);
     };
@@ -311,7 +275,7 @@ describe('stock ledger on DynamoDB Local', () => {
 
   it('a whole-order cancellation is refused once a shipment is booked; the remainder may still be cancelled', async () => {
     const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
-    const orders = new OrdersRepository(ORDERS);
+    const orders = new OrdersRepository(ordersTable);
     const cancellation = (kind: 'whole' | 'remainder') => ({
       requestedAt: at.toISOString(),
       by: { kind: 'user' as const, id: 'rep-1', role: 'sales-rep' },
@@ -320,7 +284,10 @@ describe('stock ledger on DynamoDB Local', () => {
     });
     for (const orderId of ['o-booked', 'o-unbooked'])
       await db.send(
-        new PutCommand({ TableName: ORDERS, Item: { orderId, sk: 'ORDER', status: 'PAYMENT_AUTHORIZED', stages: {} } }),
+        new PutCommand({
+          TableName: ordersTable,
+          Item: { orderId, sk: 'ORDER', status: 'PAYMENT_AUTHORIZED', stages: {} },
+        }),
       );
     // The booking's intent is recorded; its stage (SHIPPED) is not yet.
     await orders.recordShipmentIntent({
@@ -368,7 +335,7 @@ describe('stock ledger on DynamoDB Local', () => {
       const item = await order(orderId);
       await db.send(
         new PutCommand({
-          TableName: ORDERS,
+          TableName: ordersTable,
           Item: { ...item, cancellation: { requestedAt: at.toISOString(), kind: 'whole' } },
         }),
       );
@@ -377,7 +344,7 @@ describe('stock ledger on DynamoDB Local', () => {
     await stock('L-I', { 'WH-BERLIN': 1 });
     const resumed: string[] = [];
     const service = backorders({
-      orders: new OrdersRepository(ORDERS),
+      orders: new OrdersRepository(ordersTable),
       ledger,
       tokens: { succeed: async (token: string) => void resumed.push(token) } as never,
       clock: () => at,
