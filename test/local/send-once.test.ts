@@ -3,9 +3,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApprovalsRepository } from '../../functions/adapters/approvals-repository.ts';
 import { InvoiceLedger } from '../../functions/adapters/invoice-ledger.ts';
 import { InvoicesRepository } from '../../functions/adapters/invoices-repository.ts';
-import { SELLER } from '../../functions/core/seller.ts';
 import { issueCreditNote } from '../../functions/lib/credit-notes.ts';
-import { type LocalTables, startTables } from '../support/tables.ts';
+import { storedCardInvoice as invoice, type LocalTables, startTables } from '../support/tables.ts';
 
 let t: LocalTables;
 let db: DynamoDBDocumentClient;
@@ -16,45 +15,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await t?.stop();
-});
-
-const invoice = (n: string, orderId: string) => ({
-  pk: `INVOICE#${n}`,
-  invoiceNumber: n,
-  orderId,
-  customerId: 'CUST-1001',
-  customerName: 'Jane Doe',
-  customerEmail: 'jane@example.com',
-  seller: SELLER,
-  issuedAt: '2026-03-01T10:00:00.000Z',
-  dueDate: '2026-03-01T10:00:00.000Z',
-  currency: 'EUR',
-  lines: [
-    {
-      sku: 'SKU-1',
-      name: 'Widget',
-      quantity: 2,
-      unitPrice: 1000,
-      taxCategory: 'standard',
-      taxRateBasisPoints: 1900,
-      discountBasisPoints: 0,
-      lineDiscount: 0,
-      lineSubtotal: 2000,
-      lineTax: 380,
-    },
-  ],
-  totals: {
-    subtotal: 2000,
-    discount: 0,
-    tax: 380,
-    total: 2380,
-    taxByRate: [{ rateBasisPoints: 1900, net: 2000, tax: 380 }],
-  },
-  billingAddress: { name: 'Jane Doe', line1: 'Hauptstr. 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
-  paymentMethod: 'card',
-  status: 'paid',
-  amountPaid: 2380,
-  amountCredited: 0,
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,6 +2,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { SELLER } from '../../functions/core/seller.ts';
 import { OrderData, type TableName } from '../../infra/constructs/data.ts';
 import { startDynamoDbLocal } from '../../local/emulators/dynamodb.ts';
 import type { LocalEmulator } from '../../local/emulators/emulator.ts';
@@ -43,3 +44,43 @@ export async function startTables(): Promise<LocalTables> {
   await Promise.all(tables.map((table) => raw.send(new CreateTableCommand(table))));
   return { ddb, db: DynamoDBDocumentClient.from(raw), names, stop: () => ddb.stop() };
 }
+
+/** An invoice item as the invoices table stores it: paid by card, one line of 2 × 10.00 at 19 %. */
+export const storedCardInvoice = (n: string, orderId: string) => ({
+  pk: `INVOICE#${n}`,
+  invoiceNumber: n,
+  orderId,
+  customerId: 'CUST-1001',
+  customerName: 'Jane Doe',
+  customerEmail: 'jane@example.com',
+  seller: SELLER,
+  issuedAt: '2026-03-01T10:00:00.000Z',
+  dueDate: '2026-03-01T10:00:00.000Z',
+  currency: 'EUR',
+  lines: [
+    {
+      sku: 'SKU-1',
+      name: 'Widget',
+      quantity: 2,
+      unitPrice: 1000,
+      taxCategory: 'standard',
+      taxRateBasisPoints: 1900,
+      discountBasisPoints: 0,
+      lineDiscount: 0,
+      lineSubtotal: 2000,
+      lineTax: 380,
+    },
+  ],
+  totals: {
+    subtotal: 2000,
+    discount: 0,
+    tax: 380,
+    total: 2380,
+    taxByRate: [{ rateBasisPoints: 1900, net: 2000, tax: 380 }],
+  },
+  billingAddress: { name: 'Jane Doe', line1: 'Hauptstr. 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
+  paymentMethod: 'card',
+  status: 'paid',
+  amountPaid: 2380,
+  amountCredited: 0,
+});
