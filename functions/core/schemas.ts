@@ -59,7 +59,14 @@ export const OrderLineRequest = z.object({
  */
 export const FulfilmentPolicy = z.enum(['all_or_nothing', 'ship_available']);
 
-/** What every capture channel (web checkout, CRM, e-mail, rep) is normalised to. */
+/**
+ * The roads an order comes in by: `web` (POST /orders: web checkout, buyer clients), `crm` (a won deal's
+ * signed webhook), `email` (a purchase order e-mailed to the order inbox), `rep` (a sales rep's direct
+ * entry), `import` (a bulk CSV import). All go through the one intake (functions/lib/intake.ts).
+ */
+export const OrderChannel = z.enum(['web', 'crm', 'email', 'rep', 'import']);
+
+/** What every capture channel (web checkout, CRM, e-mail, rep, import) is normalised to. */
 export const OrderRequest = z
   .object({
     customerId: CustomerId,
@@ -297,7 +304,9 @@ export const Cancellation = z.object({
 export const Order = z.object({
   orderId: OrderId,
   status: OrderStatus,
-  channel: z.enum(['api', 'crm', 'email', 'rep']),
+  channel: OrderChannel,
+  /** The channel's own reference: the CRM deal id, the customer's purchase-order reference, the import file's order reference. */
+  externalReference: z.string().optional(),
   /** Who captured it (absent on orders captured before callers were recorded). */
   placedBy: Principal.optional(),
   customerId: CustomerId,
@@ -563,6 +572,7 @@ export const CloseOrderInput = OrderRef.extend({
   error: CaughtError,
 });
 
+export type OrderChannel = z.infer<typeof OrderChannel>;
 export type OrderRequest = z.infer<typeof OrderRequest>;
 export type OrderLineRequest = z.infer<typeof OrderLineRequest>;
 export type OrderStatus = z.infer<typeof OrderStatus>;

@@ -32,7 +32,7 @@ export const handler = httpRoute(async (event, context) => {
   }
   try {
     const { orderId, status } = await captureOrder(
-      { channel: 'api', idempotencyKey, request, placedBy: caller.principal },
+      { channel: 'web', idempotencyKey, request, placedBy: caller.principal },
       context,
     );
     return json(202, { orderId, status, links: { self: `/orders/${orderId}` } }, { location: `/orders/${orderId}` });

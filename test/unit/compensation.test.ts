@@ -20,7 +20,7 @@ function setUp(
   const current: Order = {
     orderId: 'ord-00000000000000000000000001',
     status: 'SHIPPED',
-    channel: 'api',
+    channel: 'web',
     customerId: 'CUST-1002',
     currency: 'EUR',
     requestedLines: [],

@@ -213,13 +213,13 @@ describe('webhook signatures', () => {
 
 describe('order ids', () => {
   it('are valid execution names, the same for a repeated capture and different otherwise', () => {
-    const a = orderIdFor('api', 'key-1', request());
+    const a = orderIdFor('web', 'key-1', request());
     expect(a).toMatch(/^ord-[0-9a-z]{26}$/);
     expect(OrderId.safeParse(a).success).toBe(true);
-    expect(orderIdFor('api', 'key-1', request())).toBe(a);
-    expect(orderIdFor('api', 'key-2', request())).not.toBe(a);
+    expect(orderIdFor('web', 'key-1', request())).toBe(a);
+    expect(orderIdFor('web', 'key-2', request())).not.toBe(a);
     expect(orderIdFor('crm', 'key-1', request())).not.toBe(a);
-    expect(orderIdFor('api', 'key-1', request({ currency: 'GBP' }))).not.toBe(a);
+    expect(orderIdFor('web', 'key-1', request({ currency: 'GBP' }))).not.toBe(a);
   });
 });
 
@@ -228,7 +228,7 @@ describe('order lifecycle helpers', () => {
     const order = newOrder({
       orderId: 'ord-x',
       request: request(),
-      channel: 'api',
+      channel: 'web',
       now: new Date('2026-11-28T10:00:00Z'),
     });
     order.stages.OrderValidated = '2026-11-28T10:00:02.000Z';

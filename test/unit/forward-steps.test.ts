@@ -38,7 +38,7 @@ function order(orderId: string, fields: Record<string, unknown> = {}) {
     orderId,
     sk: 'ORDER',
     status: 'PAYMENT_AUTHORIZED',
-    channel: 'api',
+    channel: 'web',
     customerId: 'CUST-1002',
     currency: 'EUR',
     requestedLines: [],

@@ -58,7 +58,7 @@ function storeOrder(
     orderId: ORDER_ID,
     sk: 'ORDER',
     status: 'SHIPPED',
-    channel: 'api',
+    channel: 'web',
     customerId: 'CUST-1002',
     currency: 'EUR',
     requestedLines: [],

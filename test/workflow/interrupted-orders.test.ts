@@ -126,7 +126,7 @@ async function openOrder(status: 'RESERVED' | 'PAYMENT_AUTHORIZED'): Promise<str
   const orders = new OrdersRepository(tableOf('Orders') as string);
   const orderId = `ord-${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`;
   const request = orderBody({ lines: [{ sku: 'WIDGET-BLUE', quantity: 1, unitPrice: 1250 }] }) as never;
-  await orders.create(newOrder({ orderId, request, channel: 'api', now: new Date() }));
+  await orders.create(newOrder({ orderId, request, channel: 'web', now: new Date() }));
   await orders.recordStage(orderId, 'OrderStockReserved', new Date(), { status });
   return orderId;
 }
@@ -449,7 +449,7 @@ describe('interrupted orders', () => {
     const orderId = `ord-${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`;
     const request = orderBody({ lines: [{ sku: 'WIDGET-BLUE', quantity: 1, unitPrice: 1250 }] }) as never;
     const createdAt = new Date(Date.now() - 60 * 60 * 1000);
-    expect(await orders.create(newOrder({ orderId, request, channel: 'api', now: createdAt }))).toBe(true);
+    expect(await orders.create(newOrder({ orderId, request, channel: 'web', now: createdAt }))).toBe(true);
     expect(await client.order(orderId)).toMatchObject({ status: 'RECEIVED' });
 
     runtime.fireSchedule('WorkflowOpenOrdersSweep');
@@ -474,7 +474,7 @@ describe('interrupted orders', () => {
     await runtime.drainEvents();
     // ... and an open order of that name the status change never saw.
     const request = orderBody({ lines: [{ sku: 'WIDGET-BLUE', quantity: 1, unitPrice: 1250 }] }) as never;
-    await orders.create(newOrder({ orderId, request, channel: 'api', now: new Date(Date.now() - 60 * 60 * 1000) }));
+    await orders.create(newOrder({ orderId, request, channel: 'web', now: new Date(Date.now() - 60 * 60 * 1000) }));
 
     runtime.fireSchedule('WorkflowOpenOrdersSweep');
     const order = await waitForFailed(orderId);
@@ -488,7 +488,7 @@ describe('interrupted orders', () => {
     const orders = new OrdersRepository(tableOf('Orders') as string);
     const orderId = `ord-${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`;
     const request = orderBody() as never;
-    await orders.create(newOrder({ orderId, request, channel: 'api', now: new Date() }));
+    await orders.create(newOrder({ orderId, request, channel: 'web', now: new Date() }));
     await orders.recordStage(orderId, 'OrderDelivered', new Date(), { status: 'DELIVERED' });
     // A late stage (e.g. a shipment retry recorded after the carrier's delivery) keeps the status.
     const { order, recorded } = await orders.recordStage(orderId, 'OrderShipped', new Date(), { status: 'SHIPPED' });

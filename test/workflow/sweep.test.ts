@@ -37,7 +37,7 @@ describe('open-orders sweep', () => {
     const stuck = `ord-${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`;
     const request = orderBody({ lines: [{ sku: 'WIDGET-BLUE', quantity: 1, unitPrice: 1250 }] }) as never;
     // Newest of all: last in the index, behind the three waiting ones.
-    expect(await orders.create(newOrder({ orderId: stuck, request, channel: 'api', now: new Date() }))).toBe(true);
+    expect(await orders.create(newOrder({ orderId: stuck, request, channel: 'web', now: new Date() }))).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 20));
 
     runtime.fireSchedule('WorkflowOpenOrdersSweep');
