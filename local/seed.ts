@@ -118,6 +118,7 @@ const terms30 = { type: 'on_account', netDays: 30 } as const;
 export const DEMO_CUSTOMERS: Customer[] = [
   {
     customerId: 'CUST-1001',
+    crmCompanyId: 'crm-acme-retail',
     name: 'Acme Retail GmbH',
     email: 'orders@acme-retail.example',
     billingEmail: 'invoices@acme-retail.example',
@@ -144,6 +145,7 @@ export const DEMO_CUSTOMERS: Customer[] = [
     billingEmail: 'jane.doe@example.com',
     status: 'active',
     paymentTerms: { type: 'card' },
+    cardOnFile: 'tok_visa',
     creditLimit: 0,
     openBalance: 0,
     creditUsed: 0,
@@ -154,6 +156,7 @@ export const DEMO_CUSTOMERS: Customer[] = [
   },
   {
     customerId: 'CUST-1003',
+    crmCompanyId: 'crm-globex',
     name: 'Globex Trading BV',
     email: 'purchasing@globex.example',
     billingEmail: 'crediteuren@globex.example',
@@ -175,6 +178,7 @@ export const DEMO_CUSTOMERS: Customer[] = [
   },
   {
     customerId: 'CUST-1004',
+    crmCompanyId: 'crm-initech',
     name: 'Initech Ltd',
     email: 'ap@initech.example',
     billingEmail: 'ap@initech.example',
@@ -222,6 +226,7 @@ export const DEMO_CUSTOMERS: Customer[] = [
     billingEmail: 'kreditoren@helvetia-instruments.example',
     status: 'active',
     paymentTerms: { type: 'card' },
+    cardOnFile: 'tok_visa',
     creditLimit: 0,
     openBalance: 0,
     creditUsed: 0,
@@ -264,6 +269,7 @@ export const DEMO_CUSTOMERS: Customer[] = [
     billingEmail: 'verwaltung@botschaft-beispielland.example',
     status: 'active',
     paymentTerms: { type: 'card' },
+    cardOnFile: 'tok_visa',
     creditLimit: 0,
     openBalance: 0,
     creditUsed: 0,
@@ -285,6 +291,7 @@ export const DEMO_CUSTOMERS: Customer[] = [
     billingEmail: 'payables@initrode.example',
     status: 'active',
     paymentTerms: { type: 'card' },
+    cardOnFile: 'tok_visa',
     creditLimit: 0,
     openBalance: 0,
     creditUsed: 0,

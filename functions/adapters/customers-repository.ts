@@ -1,13 +1,21 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { creditLimitExceeded } from '../core/credit.ts';
 import { CreditLimitExceeded } from '../core/errors.ts';
 import { Customer } from '../core/schemas.ts';
 import { documents } from './clients.ts';
 import type { OrdersRepository } from './orders-repository.ts';
 
+const CRM_COMPANY_INDEX = 'byCrmCompany';
+const EMAIL_INDEX = 'byEmail';
+const emailKey = (email: string) => email.trim().toLowerCase();
+function withoutKeys(item: Record<string, unknown>): Customer {
+  const { emailKey: _key, ...customer } = item;
+  return customer as Customer;
+}
+
 /**
- * Customers table, partition `customerId`. The one owner of the item's shape: items are written only
+ * Customers table, partition `customerId`; indexes byCrmCompany and byEmail for the inbound channels. The one owner of the item's shape: items are written only
  * through `put`, which checks them against the Customer schema, and read back as that shape.
  */
 export class CustomersRepository {
@@ -15,7 +23,33 @@ export class CustomersRepository {
 
   async find(customerId: string): Promise<Customer | undefined> {
     const result = await documents().send(new GetCommand({ TableName: this.tableName, Key: { customerId } }));
-    return result.Item as Customer | undefined;
+    return result.Item ? withoutKeys(result.Item) : undefined;
+  }
+
+  /** The customer with this CRM company id (byCrmCompany index), if exactly one has it. */
+  findByCrmCompany(crmCompanyId: string): Promise<Customer | undefined> {
+    return this.findOneBy(CRM_COMPANY_INDEX, 'crmCompanyId', crmCompanyId);
+  }
+
+  /** The customer whose ordering address this is, ignoring case (byEmail index), if exactly one has it. */
+  findByEmail(email: string): Promise<Customer | undefined> {
+    return this.findOneBy(EMAIL_INDEX, 'emailKey', emailKey(email));
+  }
+
+  private async findOneBy(indexName: string, attribute: string, value: string): Promise<Customer | undefined> {
+    const page = await documents().send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: indexName,
+        KeyConditionExpression: '#key = :value',
+        ExpressionAttributeNames: { '#key': attribute },
+        ExpressionAttributeValues: { ':value': value },
+        Limit: 2,
+      }),
+    );
+    // Two customers claiming one address or CRM id is ambiguous: no match rather than a guess.
+    if (page.Items?.length !== 1) return undefined;
+    return this.find(String(page.Items[0]?.customerId));
   }
 
   async list(): Promise<Customer[]> {
@@ -23,14 +57,17 @@ export class CustomersRepository {
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await documents().send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey }));
-      customers.push(...((page.Items ?? []) as Customer[]));
+      customers.push(...(page.Items ?? []).map(withoutKeys));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return customers.sort((a, b) => a.customerId.localeCompare(b.customerId));
   }
 
   async put(customer: Customer): Promise<void> {
-    await documents().send(new PutCommand({ TableName: this.tableName, Item: Customer.parse(customer) }));
+    const item = Customer.parse(customer);
+    await documents().send(
+      new PutCommand({ TableName: this.tableName, Item: { ...item, emailKey: emailKey(item.email) } }),
+    );
   }
 
   /** An on-account invoice adds to what the customer owes: a write for the invoice's transaction. */

@@ -17,6 +17,7 @@ export function newOrder(args: {
   channel: Order['channel'];
   now: Date;
   placedBy?: Principal;
+  externalReference?: string;
 }): Order {
   const at = args.now.toISOString();
   const { request } = args;
@@ -25,6 +26,7 @@ export function newOrder(args: {
     status: 'RECEIVED',
     channel: args.channel,
     ...(args.placedBy ? { placedBy: args.placedBy } : {}),
+    ...(args.externalReference ? { externalReference: args.externalReference } : {}),
     customerId: request.customerId,
     currency: request.currency,
     requestedLines: request.lines,

@@ -101,6 +101,31 @@ export const OrderRequest = z
       });
   });
 
+/** An order reference from outside: a CRM deal id, a purchase-order number, an import file's order reference. */
+export const ExternalReference = plainText().trim().min(1, 'is required').max(100, 'must be at most 100 characters');
+
+/**
+ * An order as the CRM, e-mail, rep entry and import channels carry it, before the intake fills in what
+ * the customer's record says (functions/core/order-entry.ts): unit prices from the price list, the
+ * customer's currency, billing address and payment terms. Card orders are charged to the customer's
+ * card on file. Resolved, it is validated as an OrderRequest like every other order.
+ */
+export const OrderEntry = z.object({
+  customerId: CustomerId,
+  externalReference: ExternalReference.optional(),
+  lines: z
+    .array(OrderLineRequest.extend({ unitPrice: MinorUnits.optional() }))
+    .min(1, 'must contain at least one line')
+    .max(50, 'must contain at most 50 lines'),
+  /** Absent: the customer's currency. */
+  currency: Currency.optional(),
+  /** Absent: the customer's payment terms. */
+  payment: z.enum(['card', 'on_account']).optional(),
+  /** Absent: the customer's billing address. */
+  shippingAddress: Address.optional(),
+  fulfilmentPolicy: FulfilmentPolicy.optional(),
+});
+
 export const OrderStatus = z.enum([
   'RECEIVED',
   'VALIDATED',
@@ -392,6 +417,13 @@ export const Customer = z.object({
   discountBasisPoints: BasisPoints,
   taxProfile: TaxProfile,
   billingAddress: Address,
+  /** The company's id in the CRM: a won deal's company maps to the customer by it (then by `email`). */
+  crmCompanyId: z.string().min(1).max(100).optional(),
+  /**
+   * The payment provider's reusable token for the customer's stored card (never a card number): what
+   * card orders from the CRM, e-mail, rep entry and import are charged to, as they carry no card.
+   */
+  cardOnFile: z.string().min(1).max(200).optional(),
 });
 
 /** The price list: one price per currency the product is sold in, in that currency's minor units. */
@@ -573,6 +605,7 @@ export const CloseOrderInput = OrderRef.extend({
 });
 
 export type OrderChannel = z.infer<typeof OrderChannel>;
+export type OrderEntry = z.infer<typeof OrderEntry>;
 export type OrderRequest = z.infer<typeof OrderRequest>;
 export type OrderLineRequest = z.infer<typeof OrderLineRequest>;
 export type OrderStatus = z.infer<typeof OrderStatus>;

@@ -1,18 +1,35 @@
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  IdempotencyValidationError,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
 import { orderIdFor } from '../core/ids.ts';
 import { newOrder } from '../core/order.ts';
-import type { Order, OrderRequest, Principal } from '../core/schemas.ts';
+import type { OrderChannel, OrderRequest, Principal } from '../core/schemas.ts';
 import { requireEnv } from './config.ts';
 import { clock, eventPublisher, ordersRepository, workflowStarter } from './deps.ts';
+import { HttpError } from './http.ts';
 import { logger } from './powertools.ts';
 
 export interface IntakeCommand {
-  channel: Order['channel'];
-  /** Chosen by the caller; the same key with the same request captures the order once. */
+  channel: OrderChannel;
+  /**
+   * Chosen by the channel: the Idempotency-Key header (web, rep), the CRM event id, the e-mail's
+   * Message-ID, the import file's order reference. The same key with the same submission captures the
+   * order once; with another submission it is refused (IdempotencyValidationError).
+   */
   idempotencyKey: string;
   request: OrderRequest;
+  /**
+   * What the caller sent, before the intake filled in defaults from the customer's record (order
+   * entries); absent: the request itself. The order id and the payload check are made from it, so a
+   * retry of the same submission is the same order even if the customer's record changed meanwhile.
+   */
+  submitted?: unknown;
+  externalReference?: string;
   /** Who places it: keys are per caller, so one client can neither reuse nor replay another's. */
   placedBy: Principal;
 }
@@ -22,19 +39,27 @@ export interface IntakeResult {
   status: 'RECEIVED';
 }
 
+/**
+ * How long a key is remembered per channel: as long as the channel's sender may retry or repeat it
+ * (CRM webhooks retry for up to 3 days, mail servers for 5; an import file may be run again weeks later).
+ * After that the same submission still finds its order (the order id is derived from it); only a
+ * different submission under an old key is no longer refused.
+ */
+export const KEY_RETENTION_SECONDS: Record<OrderChannel, number> = {
+  web: 24 * 60 * 60,
+  rep: 24 * 60 * 60,
+  crm: 7 * 24 * 60 * 60,
+  email: 7 * 24 * 60 * 60,
+  import: 30 * 24 * 60 * 60,
+};
+
 const orders = ordersRepository();
 const events = eventPublisher();
 const workflow = workflowStarter();
 
-const config = new IdempotencyConfig({
-  eventKeyJmesPath: '[channel, placedBy.kind, placedBy.id, idempotencyKey]',
-  payloadValidationJmesPath: 'request',
-  expiresAfterSeconds: 24 * 60 * 60,
-});
-
 /**
  * The one intake every capture channel calls: stores the order, announces it, and starts its
- * workflow (execution name = order id). Idempotent per channel and key for 24 hours.
+ * workflow (execution name = order id). Idempotent per channel, caller and key (KEY_RETENTION_SECONDS).
  */
 async function capture(command: IntakeCommand): Promise<IntakeResult> {
   const now = clock();
@@ -42,9 +67,16 @@ async function capture(command: IntakeCommand): Promise<IntakeResult> {
   const orderId = orderIdFor(
     command.channel,
     `${placedBy.kind}:${placedBy.id}:${command.idempotencyKey}`,
-    command.request,
+    command.submitted ?? command.request,
   );
-  const order = newOrder({ orderId, request: command.request, channel: command.channel, now, placedBy });
+  const order = newOrder({
+    orderId,
+    request: command.request,
+    channel: command.channel,
+    now,
+    placedBy,
+    externalReference: command.externalReference,
+  });
   // A repeat of a capture that got this far before failing finds its order: same id, no second one.
   const created = await orders.create(order);
   // Idempotent: the execution name is the order id. If this fails the order stays written (never
@@ -70,12 +102,42 @@ async function capture(command: IntakeCommand): Promise<IntakeResult> {
   return { orderId, status: 'RECEIVED' };
 }
 
-const idempotentCapture = makeIdempotent(capture, {
-  persistenceStore: new DynamoDBPersistenceLayer({ tableName: requireEnv('IDEMPOTENCY_TABLE_NAME') }),
-  config,
-});
+const persistenceStore = new DynamoDBPersistenceLayer({ tableName: requireEnv('IDEMPOTENCY_TABLE_NAME') });
+const channels = Object.fromEntries(
+  Object.entries(KEY_RETENTION_SECONDS).map(([channel, expiresAfterSeconds]) => {
+    const config = new IdempotencyConfig({
+      eventKeyJmesPath: '[channel, placedBy.kind, placedBy.id, idempotencyKey]',
+      payloadValidationJmesPath: 'submission',
+      expiresAfterSeconds,
+    });
+    return [channel, { config, capture: makeIdempotent(capture, { persistenceStore, config }) }];
+  }),
+) as Record<OrderChannel, { config: IdempotencyConfig; capture: typeof capture }>;
 
 export async function captureOrder(command: IntakeCommand, context: Context): Promise<IntakeResult> {
-  config.registerLambdaContext(context);
-  return idempotentCapture(command);
+  const channel = channels[command.channel];
+  channel.config.registerLambdaContext(context);
+  // `submission` is what the payload check compares: the same key must come with the same submission.
+  return channel.capture({ ...command, submission: command.submitted ?? command.request } as IntakeCommand);
+}
+
+/**
+ * The intake's refusals as HTTP answers: the key used with another submission (422, as the IETF
+ * Idempotency-Key draft says) or a capture under the same key still running (409, retry shortly).
+ * `keyName` names where the key came from (the Idempotency-Key header, the CRM event id).
+ */
+export function intakeRefusal(error: unknown, keyName: string): HttpError | undefined {
+  if (error instanceof IdempotencyValidationError) {
+    return new HttpError(422, 'IdempotencyKeyReused', `This ${keyName} was already used with a different order`, [
+      { path: keyName, message: 'was used for a different request body' },
+    ]);
+  }
+  if (error instanceof IdempotencyAlreadyInProgressError) {
+    return new HttpError(
+      409,
+      'RequestInProgress',
+      `An order with this ${keyName} is still being captured; retry shortly`,
+    );
+  }
+  return undefined;
 }

@@ -1,9 +1,8 @@
-import { IdempotencyAlreadyInProgressError, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
 import { z } from 'zod';
 import { OrderRequest } from '../core/schemas.ts';
 import { actsFor, callerOf, hasScope } from '../lib/caller.ts';
 import { HttpError, httpRoute, json, jsonBody, parseOr400 } from '../lib/http.ts';
-import { captureOrder } from '../lib/intake.ts';
+import { captureOrder, intakeRefusal } from '../lib/intake.ts';
 
 const IdempotencyKey = z
   .string({ error: 'is required: send a unique key per order, e.g. a UUID' })
@@ -37,18 +36,6 @@ export const handler = httpRoute(async (event, context) => {
     );
     return json(202, { orderId, status, links: { self: `/orders/${orderId}` } }, { location: `/orders/${orderId}` });
   } catch (error) {
-    if (error instanceof IdempotencyValidationError) {
-      throw new HttpError(422, 'IdempotencyKeyReused', 'This Idempotency-Key was already used with a different order', [
-        { path: 'Idempotency-Key', message: 'was used for a different request body' },
-      ]);
-    }
-    if (error instanceof IdempotencyAlreadyInProgressError) {
-      throw new HttpError(
-        409,
-        'RequestInProgress',
-        'An order with this Idempotency-Key is still being captured; retry shortly',
-      );
-    }
-    throw error;
+    throw intakeRefusal(error, 'Idempotency-Key') ?? error;
   }
 });

@@ -78,6 +78,20 @@ export class OrderData extends Construct {
       customers: new TableV2(this, 'Customers', {
         ...common,
         partitionKey: { name: 'customerId', type: AttributeType.STRING },
+        // How inbound channels find the customer (customers-repository.ts): a won deal's CRM company id,
+        // an e-mail's sender (lower-cased into `emailKey`). Sparse: only customers with a CRM id are in the first.
+        globalSecondaryIndexes: [
+          {
+            indexName: 'byCrmCompany',
+            partitionKey: { name: 'crmCompanyId', type: AttributeType.STRING },
+            projectionType: ProjectionType.KEYS_ONLY,
+          },
+          {
+            indexName: 'byEmail',
+            partitionKey: { name: 'emailKey', type: AttributeType.STRING },
+            projectionType: ProjectionType.KEYS_ONLY,
+          },
+        ],
       }),
       invoices: new TableV2(this, 'Invoices', {
         ...common,

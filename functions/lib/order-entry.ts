@@ -1,0 +1,39 @@
+import type { Context } from 'aws-lambda';
+import { InvalidOrder } from '../core/errors.ts';
+import { resolveEntry } from '../core/order-entry.ts';
+import type { OrderChannel, OrderEntry, Principal } from '../core/schemas.ts';
+import { catalogRepository, customersRepository } from './deps.ts';
+import { captureOrder, type IntakeResult } from './intake.ts';
+
+const customers = customersRepository();
+const catalog = catalogRepository();
+
+/**
+ * An order entry from the CRM, e-mail, rep or import channel: resolved against the customer's record
+ * and the price list (core/order-entry.ts), then captured by the one intake. Problems the intake can see
+ * (unknown customer or product, no price in the currency, no card on file) are refused here with
+ * InvalidOrder, naming each, and nothing is written.
+ */
+export async function enterOrder(
+  command: { channel: OrderChannel; idempotencyKey: string; entry: OrderEntry; placedBy: Principal },
+  context: Context,
+): Promise<IntakeResult> {
+  const { entry } = command;
+  const [customer, products] = await Promise.all([
+    customers.find(entry.customerId),
+    catalog.getMany(entry.lines.map((line) => line.sku)),
+  ]);
+  const resolved = resolveEntry(entry, customer, products);
+  if (!resolved.ok) throw new InvalidOrder(resolved.problems);
+  return captureOrder(
+    {
+      channel: command.channel,
+      idempotencyKey: command.idempotencyKey,
+      request: resolved.request,
+      submitted: entry,
+      externalReference: entry.externalReference,
+      placedBy: command.placedBy,
+    },
+    context,
+  );
+}
