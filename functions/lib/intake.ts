@@ -102,7 +102,9 @@ async function capture(command: IntakeCommand): Promise<IntakeResult> {
   return { orderId, status: 'RECEIVED' };
 }
 
-const persistenceStore = new DynamoDBPersistenceLayer({ tableName: requireEnv('IDEMPOTENCY_TABLE_NAME') });
+const tableName = requireEnv('IDEMPOTENCY_TABLE_NAME');
+// One persistence layer per channel: a layer takes the settings of the first config it serves and
+// ignores any other, so a shared one would give every channel the first one's retention.
 const channels = Object.fromEntries(
   Object.entries(KEY_RETENTION_SECONDS).map(([channel, expiresAfterSeconds]) => {
     const config = new IdempotencyConfig({
@@ -110,6 +112,7 @@ const channels = Object.fromEntries(
       payloadValidationJmesPath: 'submission',
       expiresAfterSeconds,
     });
+    const persistenceStore = new DynamoDBPersistenceLayer({ tableName });
     return [channel, { config, capture: makeIdempotent(capture, { persistenceStore, config }) }];
   }),
 ) as Record<OrderChannel, { config: IdempotencyConfig; capture: typeof capture }>;
