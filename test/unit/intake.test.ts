@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
@@ -14,7 +14,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkoutHttpEvent, lambdaContext } from '../support/lambda-events.ts';
 
 const documents = mockClient(DynamoDBDocumentClient);
-mockClient(DynamoDBClient);
+const dynamodb = mockClient(DynamoDBClient);
 const sfn = mockClient(SFNClient);
 const events = mockClient(EventBridgeClient);
 
@@ -55,6 +55,7 @@ beforeAll(async () => {
 
 beforeEach(() => {
   documents.reset();
+  dynamodb.reset();
   sfn.reset();
   events.reset();
   documents.on(PutCommand).resolves({});
@@ -91,5 +92,32 @@ describe('intake', () => {
     sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', input: JSON.stringify({ orderId: 'ord-other' }) });
     const foreign = await post('intake-exists-foreign-1');
     expect(foreign.statusCode).toBe(500);
+  });
+
+  it('remembers a key as long as its channel may repeat it: a day for web, a week for CRM, 30 days for imports', async () => {
+    const { captureOrder, KEY_RETENTION_SECONDS } = await import('../../functions/lib/intake.ts');
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn', startDate: new Date() });
+    dynamodb.on(PutItemCommand).resolves({});
+    const expiries: Record<string, number> = {};
+    for (const channel of ['web', 'crm', 'import'] as const) {
+      dynamodb.resetHistory();
+      const before = Math.floor(Date.now() / 1000);
+      await captureOrder(
+        {
+          channel,
+          idempotencyKey: `retention-${channel}-1`,
+          request: order as never,
+          placedBy: { kind: 'client', id: 'c' },
+        },
+        context,
+      );
+      const record = dynamodb.commandCalls(PutItemCommand)[0]?.args[0].input.Item;
+      expiries[channel] = Number(record?.expiration?.N) - before;
+    }
+    for (const channel of ['web', 'crm', 'import'] as const) {
+      expect(expiries[channel]).toBeGreaterThanOrEqual(KEY_RETENTION_SECONDS[channel] - 5);
+      expect(expiries[channel]).toBeLessThanOrEqual(KEY_RETENTION_SECONDS[channel] + 5);
+    }
+    expect(new Set(Object.values(KEY_RETENTION_SECONDS)).size).toBeGreaterThan(1);
   });
 });
