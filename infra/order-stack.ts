@@ -106,6 +106,7 @@ export class OrderStack extends Stack {
       // retries with the same key until the function's timeout has passed.
       placeOrder: fn('PlaceOrder', 'place-order', 'POST /orders', { timeout: Duration.seconds(10) }),
       getOrder: fn('GetOrder', 'get-order', 'GET /orders/{orderId}'),
+      listOrders: fn('ListOrders', 'list-orders', 'GET /orders (search)'),
       cancelOrder: fn('CancelOrder', 'cancel-order', 'POST /orders/{orderId}/cancel'),
       listProducts: fn('ListProducts', 'list-products', 'GET /products'),
       setStock: fn('SetStock', 'set-stock', 'PUT /products/{sku}/stock'),
@@ -146,6 +147,7 @@ export class OrderStack extends Stack {
       authorizer: identity.authorizer,
       routes: [
         { method: HttpMethod.POST, path: '/orders', fn: routes.placeOrder },
+        { method: HttpMethod.GET, path: '/orders', fn: routes.listOrders },
         { method: HttpMethod.GET, path: '/orders/{orderId}', fn: routes.getOrder },
         { method: HttpMethod.POST, path: '/orders/{orderId}/cancel', fn: routes.cancelOrder },
         { method: HttpMethod.GET, path: '/products', fn: routes.listProducts },
@@ -258,6 +260,8 @@ export class OrderStack extends Stack {
     data.bindTable(recordKpi, 'idempotency', 'readwrite');
     workflow.grantStart(routes.placeOrder);
     data.bindTable(routes.getOrder, 'orders', 'read');
+    // The search only reads: the orders table and its indexes, no other table.
+    data.bindTable(routes.listOrders, 'orders', 'read');
     data.bindTable(routes.listProducts, 'products', 'read');
     data.bindTable(routes.listProducts, 'stock', 'read');
     data.bindTable(routes.listCustomers, 'customers', 'read');

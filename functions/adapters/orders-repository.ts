@@ -4,6 +4,15 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { OrderCancelled, OrderClosed, OrderNotFound } from '../core/errors.ts';
 import type { StageName } from '../core/events.ts';
 import { isTerminal, statusRank } from '../core/order.ts';
+import {
+  advance,
+  dayOf,
+  PAGE_BUDGET,
+  type SearchKey,
+  type SearchPlan,
+  type SearchPosition,
+  storedChannels,
+} from '../core/order-search.ts';
 import { type Cancellation, type Order, type OrderStatus, type Shipment, TERMINAL_STATUSES } from '../core/schemas.ts';
 import { documents } from './clients.ts';
 
@@ -15,6 +24,8 @@ import { documents } from './clients.ts';
  *    and the task token of the workflow waiting for its delivery.
  *  An order waiting for an approver names its approval (`approval`); the approval request itself,
  *  with its task token, is in the approvals table (approvals-repository).
+ *  Only the order item carries `placedAt` (= createdAt, as stored: UTC, milliseconds) and `placedDay`
+ *  (its UTC day), written once at creation: the sort and day keys of the search indexes (search below).
  */
 export const ORDER_SK = 'ORDER';
 export const RESERVATION_SK = 'RESERVATION';
@@ -27,6 +38,22 @@ export const TRACKING_INDEX = 'byTrackingNumber';
  */
 export const OPEN_ORDERS_INDEX = 'openOrders';
 const OPEN = 'OPEN';
+/** The search indexes' partition attribute (their sort key is `placedAt`): core/order-search.ts. */
+const SEARCH_PARTITION = { byCustomer: 'customerId', byStatus: 'status', byDay: 'placedDay' } as const;
+
+/** An order as the search indexes project it (INCLUDE): what GET /orders lists. */
+export type OrderSummaryRecord = Pick<
+  Order,
+  | 'orderId'
+  | 'status'
+  | 'customerId'
+  | 'channel'
+  | 'externalReference'
+  | 'currency'
+  | 'totals'
+  | 'createdAt'
+  | 'updatedAt'
+>;
 
 type StoredOrder = Omit<Order, 'shipments'>;
 
@@ -62,7 +89,7 @@ export class OrdersRepository {
       await documents().send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...stored, sk: ORDER_SK, openOrder: OPEN, statusRank: statusRank(stored.status) },
+          Item: { ...stored, sk: ORDER_SK, openOrder: OPEN, statusRank: statusRank(stored.status), ...placed(stored) },
           ConditionExpression: 'attribute_not_exists(orderId)',
         }),
       );
@@ -602,6 +629,89 @@ export class OrdersRepository {
     } while (startKey);
   }
 
+  /**
+   * One page of an order search (core/order-search.ts plans it): queries the plan's index newest first,
+   * the filters not in its key as a FilterExpression, page after page (and day after day) until `limit`
+   * orders or the end of the window — or the page budget, so a rare filter never reads unbounded.
+   * `next` is where the following page starts (none: the search is complete).
+   */
+  async search(
+    plan: SearchPlan,
+    limit: number,
+    budget: { queries: number; items: number } = PAGE_BUDGET,
+  ): Promise<{ orders: OrderSummaryRecord[]; next?: SearchPosition }> {
+    const partitionAttribute = SEARCH_PARTITION[plan.index];
+    const names: Record<string, string> = { '#pk': partitionAttribute, '#placedAt': 'placedAt' };
+    const values: Record<string, unknown> = { ':to': plan.window.to };
+    const range = plan.window.from === null ? '#placedAt <= :to' : '#placedAt BETWEEN :from AND :to';
+    if (plan.window.from !== null) values[':from'] = plan.window.from;
+    const filters: string[] = [];
+    if (plan.filters.status !== undefined && plan.index !== 'byStatus') {
+      names['#status'] = 'status';
+      values[':status'] = plan.filters.status;
+      filters.push('#status = :status');
+    }
+    if (plan.filters.channel !== undefined) {
+      const channels = storedChannels(plan.filters.channel);
+      names['#channel'] = 'channel';
+      channels.forEach((channel, i) => {
+        values[`:channel${i}`] = channel;
+      });
+      filters.push(`#channel IN (${channels.map((_, i) => `:channel${i}`).join(', ')})`);
+    }
+    const orders: OrderSummaryRecord[] = [];
+    let position: SearchPosition | undefined = plan.start;
+    let queries = 0;
+    let read = 0;
+    while (position && orders.length < limit && queries < budget.queries && read < budget.items) {
+      const room = limit - orders.length;
+      const partition =
+        plan.index === 'byDay'
+          ? position.day
+          : plan.index === 'byCustomer'
+            ? plan.filters.customerId
+            : plan.filters.status;
+      const page = await documents().send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: plan.index,
+          KeyConditionExpression: `#pk = :pk AND ${range}`,
+          ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ...values, ':pk': partition },
+          ScanIndexForward: false,
+          // Filtered: read ahead (what matches past the page's room is read again next page); else exactly the room.
+          Limit: filters.length ? Math.min(Math.max(room, 100), budget.items - read) : room,
+          ...(position.after
+            ? {
+                ExclusiveStartKey: {
+                  orderId: position.after.orderId,
+                  sk: ORDER_SK,
+                  [partitionAttribute]: partition,
+                  placedAt: position.after.placedAt,
+                },
+              }
+            : {}),
+        }),
+      );
+      queries++;
+      read += page.ScannedCount ?? 0;
+      const items = page.Items ?? [];
+      const step = advance(
+        plan,
+        position,
+        {
+          keys: items.map(searchKey),
+          ...(page.LastEvaluatedKey ? { lastEvaluated: searchKey(page.LastEvaluatedKey) } : {}),
+        },
+        room,
+      );
+      orders.push(...items.slice(0, step.take).map(summaryRecord));
+      position = step.next;
+    }
+    return { orders, ...(position ? { next: position } : {}) };
+  }
+
   async getShipment(orderId: string, shipmentId: string): Promise<ShipmentRecord | undefined> {
     const result = await documents().send(
       new GetCommand({
@@ -687,8 +797,43 @@ export class OrdersRepository {
 
 /** The order without its storage attributes (key, index and rank bookkeeping). */
 function withoutKey(item: Record<string, unknown> | undefined): StoredOrder {
-  const { sk: _sk, openOrder: _open, statusRank: _rank, reconcileAttempts: _attempts, ...order } = item ?? {};
+  const {
+    sk: _sk,
+    openOrder: _open,
+    statusRank: _rank,
+    reconcileAttempts: _attempts,
+    placedAt: _placedAt,
+    placedDay: _placedDay,
+    ...order
+  } = item ?? {};
   return order as StoredOrder;
+}
+
+/** The search indexes' keys of a new order: its creation instant as stored (UTC, ms) and its UTC day. */
+function placed(order: Pick<Order, 'createdAt'>): { placedAt: string; placedDay: string } {
+  const placedAt = new Date(order.createdAt).toISOString();
+  return { placedAt, placedDay: dayOf(placedAt) };
+}
+
+const searchKey = (item: Record<string, unknown>): SearchKey => ({
+  placedAt: String(item.placedAt),
+  orderId: String(item.orderId),
+});
+
+function summaryRecord(item: Record<string, unknown>): OrderSummaryRecord {
+  const { orderId, status, customerId, channel, externalReference, currency, totals, createdAt, updatedAt } =
+    item as OrderSummaryRecord;
+  return {
+    orderId,
+    status,
+    customerId,
+    channel,
+    ...(externalReference !== undefined ? { externalReference } : {}),
+    currency,
+    ...(totals !== undefined ? { totals } : {}),
+    createdAt,
+    updatedAt,
+  };
 }
 
 function toShipment(record: ShipmentRecord): Shipment {

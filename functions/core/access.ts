@@ -93,6 +93,7 @@ export const MACHINE_ROLES = (Object.keys(ROLES) as RoleName[]).filter((r) => RO
  */
 export const ROUTE_ACCESS: Record<string, ScopeName[] | 'public'> = {
   'POST /orders': ['orders.place'],
+  'GET /orders': ['orders.read'],
   'GET /orders/{orderId}': ['orders.read'],
   'POST /orders/{orderId}/cancel': ['orders.cancel'],
   'GET /products': ['catalog.read'],

@@ -223,3 +223,11 @@ export class CreditNoteRequestReused extends DomainError {
 export class InvalidCursor extends DomainError {
   override name = 'InvalidCursor';
 }
+
+/** An order search that cannot be run as asked (a window that is reversed or too long to walk day by day). */
+export class InvalidSearch extends DomainError {
+  override name = 'InvalidSearch';
+  constructor(readonly problems: Problem[]) {
+    super(problems.map((p) => `${p.path} ${p.message}`).join('; '));
+  }
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RESOURCE_SERVER, routeScopes, SCOPE_NAMES } from './access.ts';
+import { DEFAULT_WINDOW_DAYS, MAX_DAY_WALK_DAYS } from './order-search.ts';
 import {
   Allocation,
   ApprovalDecisionRequest,
@@ -10,11 +11,14 @@ import {
   CreditNote,
   CreditNoteRequest,
   Customer,
+  CustomerId,
   Failure,
   FulfilmentPolicy,
   Invoice,
   InvoiceStatus,
+  OrderChannel,
   OrderRequest,
+  OrderSearchPage,
   OrderStatus,
   PaymentRequest,
   PricedLine,
@@ -176,6 +180,53 @@ function contract(serverUrl: string) {
     servers: [{ url: serverUrl }],
     paths: {
       '/orders': {
+        get: {
+          summary: `Search orders, newest first, a page at a time. Without customerId or status the window is the last ${DEFAULT_WINDOW_DAYS} days up to \`to\` by default and may span at most ${MAX_DAY_WALK_DAYS} days; with either it is unbounded below by default. A customer-bound client searches its own customer's orders only`,
+          parameters: [
+            { name: 'customerId', in: 'query', required: false, schema: schema(CustomerId) },
+            { name: 'status', in: 'query', required: false, schema: schema(OrderStatus) },
+            { name: 'channel', in: 'query', required: false, schema: schema(OrderChannel) },
+            {
+              name: 'from',
+              in: 'query',
+              required: false,
+              description:
+                'Earliest createdAt (inclusive): a date (the start of that UTC day) or a date-time with offset',
+              schema: { type: 'string' },
+            },
+            {
+              name: 'to',
+              in: 'query',
+              required: false,
+              description:
+                'Latest createdAt (inclusive): a date (the end of that UTC day) or a date-time with offset; default now',
+              schema: { type: 'string' },
+            },
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+            },
+            {
+              name: 'cursor',
+              in: 'query',
+              required: false,
+              description:
+                'The nextCursor of the previous page, with the same filters. A page may hold fewer than limit orders (a read budget per page) and still have a nextCursor: follow it until it is absent',
+              schema: { type: 'string' },
+            },
+          ],
+          responses: {
+            '200': json(OrderSearchPage, 'A page of order summaries'),
+            '400': error(
+              'A malformed or unknown parameter, a reversed or too long window, or a cursor that was altered or belongs to another search; each issue names the parameter',
+            ),
+            '403': error(
+              'A customer-bound client asking for another customer\'s orders (without the route scope: API Gateway answers {"message":"Forbidden"})',
+            ),
+          },
+        },
         post: {
           summary: 'Place an order (the web checkout)',
           parameters: [

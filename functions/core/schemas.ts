@@ -379,6 +379,70 @@ export const Order = z.object({
   updatedAt: Timestamp,
 });
 
+/**
+ * GET /orders: one order as the search lists it (from the search indexes' projection). `total` is the
+ * gross total once the order is priced (validated), null before.
+ */
+export const OrderSummary = z.object({
+  orderId: OrderId,
+  status: OrderStatus,
+  customerId: CustomerId,
+  channel: OrderChannel,
+  externalReference: z.string().optional(),
+  currency: Currency,
+  total: MinorUnits.nullable(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+/** A UTC day (`2026-03-01`) or an instant with its offset (`2026-03-01T09:30:00Z`, `…+01:00`). */
+const DayOrInstant = z
+  .string()
+  .refine(
+    (value) => z.iso.date().safeParse(value).success || Timestamp.safeParse(value).success,
+    'must be an ISO date (2026-03-01, a UTC day) or date-time with offset (2026-03-01T09:30:00Z)',
+  );
+
+export const ORDER_SEARCH_PARAMETERS = ['customerId', 'status', 'channel', 'from', 'to', 'limit', 'cursor'] as const;
+
+/**
+ * GET /orders query. `from`/`to` bound `createdAt` inclusively (a date `from` is the day's start, a date `to`
+ * its end, both UTC); the defaults and limits of the window are in core/order-search.ts. An unknown
+ * parameter is refused rather than ignored: a misspelt filter would otherwise widen the search silently.
+ */
+export const OrderSearchQuery = z
+  .looseObject({
+    customerId: CustomerId.optional(),
+    status: OrderStatus.optional(),
+    channel: OrderChannel.optional(),
+    from: DayOrInstant.optional(),
+    to: DayOrInstant.optional(),
+    limit: z.coerce
+      .number({ error: 'must be a whole number from 1 to 100' })
+      .int('must be a whole number from 1 to 100')
+      .min(1, 'must be at least 1')
+      .max(100, 'must be at most 100')
+      .default(20),
+    cursor: z
+      .string()
+      .max(1024, 'is not a cursor this API gave out')
+      .regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor this API gave out')
+      .optional(),
+  })
+  .superRefine((query, ctx) => {
+    for (const key of Object.keys(query)) {
+      if (!(ORDER_SEARCH_PARAMETERS as readonly string[]).includes(key))
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `is not a search parameter (${ORDER_SEARCH_PARAMETERS.join(', ')})`,
+        });
+    }
+  });
+
+/** GET /orders answer: newest first; `nextCursor` (opaque) continues the same search, absent at its end. */
+export const OrderSearchPage = z.object({ orders: z.array(OrderSummary), nextCursor: z.string().optional() });
+
 export const CustomerStatus = z.enum(['active', 'blocked']);
 
 /** `card`: every order is paid by card; `on_account`: invoiced, due `netDays` after the invoice. */
@@ -623,6 +687,8 @@ export type OrderInvoice = z.infer<typeof OrderInvoice>;
 export type PaymentRecord = z.infer<typeof PaymentRecord>;
 export type Failure = z.infer<typeof Failure>;
 export type Order = z.infer<typeof Order>;
+export type OrderSummary = z.infer<typeof OrderSummary>;
+export type OrderSearchQuery = z.infer<typeof OrderSearchQuery>;
 export type Customer = z.infer<typeof Customer>;
 export type Product = z.infer<typeof Product>;
 export type StockItem = z.infer<typeof StockItem>;

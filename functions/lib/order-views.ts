@@ -1,7 +1,9 @@
+import type { OrderSummaryRecord } from '../adapters/orders-repository.ts';
 import { principalFor, type Viewer } from '../core/access.ts';
 import { timelineOf } from '../core/order.ts';
+import { channelOf } from '../core/order-search.ts';
 import { lineQuantities } from '../core/quantities.ts';
-import type { Order } from '../core/schemas.ts';
+import type { Order, OrderSummary } from '../core/schemas.ts';
 
 /** An order as GET /orders/{orderId} shows it to a viewer (machine clients see people by role only). */
 export function orderView(order: Order, viewer: Viewer) {
@@ -48,6 +50,24 @@ export function orderView(order: Order, viewer: Viewer) {
     ...(order.cancellation
       ? { cancellation: { ...order.cancellation, by: principalFor(order.cancellation.by, viewer) } }
       : {}),
+    createdAt: order.createdAt,
+    updatedAt: order.updatedAt,
+  };
+}
+
+/**
+ * An order as GET /orders lists it: the same to every viewer, since it names no person (who placed it
+ * is on GET /orders/{orderId}, as the viewer may see it).
+ */
+export function orderSummary(order: OrderSummaryRecord): OrderSummary {
+  return {
+    orderId: order.orderId,
+    status: order.status,
+    customerId: order.customerId,
+    channel: channelOf(order.channel),
+    ...(order.externalReference !== undefined ? { externalReference: order.externalReference } : {}),
+    currency: order.currency,
+    total: order.totals?.total ?? null,
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,
   };

@@ -23,6 +23,30 @@ export const TABLE_ENV: Record<TableName, string> = {
   approvals: 'APPROVALS_TABLE_NAME',
 };
 
+/** What GET /orders returns of an order (OrderSummary): the search indexes project these and nothing else. */
+const SEARCH_SUMMARY = [
+  'status',
+  'customerId',
+  'channel',
+  'externalReference',
+  'currency',
+  'totals',
+  'createdAt',
+  'updatedAt',
+];
+
+/** A sparse order-search index: partition `partition`, sort `placedAt`, the summary projected. */
+function searchIndex(indexName: string, partition: string) {
+  return {
+    indexName,
+    partitionKey: { name: partition, type: AttributeType.STRING },
+    sortKey: { name: 'placedAt', type: AttributeType.STRING },
+    projectionType: ProjectionType.INCLUDE,
+    // A key attribute is projected anyway and may not be listed again.
+    nonKeyAttributes: SEARCH_SUMMARY.filter((attribute) => attribute !== partition),
+  };
+}
+
 /**
  * The order data: on-demand tables with point-in-time recovery. Key design in the repositories
  * (functions/adapters/*-repository.ts). The local runtime creates its tables from this
@@ -66,6 +90,20 @@ export class OrderData extends Construct {
             sortKey: { name: 'since', type: AttributeType.STRING },
             projectionType: ProjectionType.KEYS_ONLY,
           },
+          // Order search (GET /orders, functions/core/order-search.ts). Sparse: the sort key `placedAt`
+          // (= createdAt, UTC ms) is written once, on the order item only, so shipment, backorder and
+          // reservation items — some with a `status` or `customerId` of their own — never appear. Newest
+          // first in each partition; the filters not in the key are FilterExpressions. The projection is
+          // the summary the search returns, so a page is one read of the index, never of the orders.
+          // byCustomer: a customer's orders (a customer-bound client's search always lands here).
+          searchIndex('byCustomer', 'customerId'),
+          // byStatus: all orders in a status (reps' and ops' work queues). The key changes with the
+          // status: a page sequence over a status can miss or repeat an order that moves meanwhile.
+          searchIndex('byStatus', 'status'),
+          // byDay: one partition per UTC day (`placedDay`), walked from `to` back to `from` when neither
+          // customer nor status narrows the search. One partition takes a day's order writes: beyond
+          // ~1,000 writes a second (order updates included, as they rewrite the projection) shard it.
+          searchIndex('byDay', 'placedDay'),
         ],
       }),
       products: new TableV2(this, 'Products', { ...common, partitionKey: { name: 'sku', type: AttributeType.STRING } }),

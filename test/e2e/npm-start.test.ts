@@ -263,6 +263,24 @@ describe('npm start', () => {
     }
   }, 60_000);
 
+  it("runs the README's order search example: two pages, a customer's cancelled orders, a day, the buyer's own, a refusal", async () => {
+    const [first, second, cancelled, today, own, refused] = await readmeBlockJson('find-orders');
+    // The examples above placed orders of several customers: more than one page of two.
+    expect(first.orders).toHaveLength(2);
+    expect(first.nextCursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    const both = [...first.orders, ...second.orders];
+    expect(new Set(both.map((o: { orderId: string }) => o.orderId)).size).toBe(both.length);
+    const created = both.map((o: { createdAt: string }) => o.createdAt);
+    expect(created).toEqual([...created].sort().reverse());
+    expect(cancelled.orders.length).toBeGreaterThan(0); // the cancellation example's order
+    for (const o of cancelled.orders) expect(o).toMatchObject({ customerId: 'CUST-1003', status: 'CANCELLED' });
+    for (const o of today.orders) expect(o.channel).toBe('web'); // (empty if the run crossed midnight UTC)
+    expect(today.orders.length).toBeLessThanOrEqual(5);
+    expect(own.orders.length).toBeGreaterThan(0); // the quick start's order
+    for (const o of own.orders) expect(o.customerId).toBe('CUST-1002');
+    expect(refused.error.issues.map((i: { path: string }) => i.path)).toEqual(['channel', 'limit']);
+  }, 60_000);
+
   it('stops every child, the JVM included, on Ctrl-C', async () => {
     const exited = new Promise((resolve) => system.child.once('exit', (code, signal) => resolve(code ?? signal)));
     system.interrupt();

@@ -66,7 +66,7 @@ describe('order stack template', () => {
       Metadata?: Record<string, unknown>;
     }[];
     const ours = functions.filter((f) => f.Metadata?.['sales:entry']);
-    expect(ours).toHaveLength(34);
+    expect(ours).toHaveLength(35);
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -81,7 +81,7 @@ describe('order stack template', () => {
 
   it('grants each function only what it uses', () => {
     // Read-only routes cannot write.
-    for (const reader of ['GetOrder', 'ListProducts', 'ListCustomers']) {
+    for (const reader of ['GetOrder', 'ListOrders', 'ListProducts', 'ListCustomers']) {
       const actions = actionsOf(reader);
       expect(actions.some((a) => /dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toBe(false);
     }
@@ -127,6 +127,45 @@ describe('order stack template', () => {
     }
   });
 
+  it('searches orders through sparse indexes that project the summary only, reading the orders table alone', () => {
+    const include = (partition: string) =>
+      ['status', 'customerId', 'channel', 'externalReference', 'currency', 'totals', 'createdAt', 'updatedAt']
+        .filter((attribute) => attribute !== partition)
+        .sort();
+    const [orders] = Object.values(template.findResources('AWS::DynamoDB::GlobalTable')).filter((table) =>
+      JSON.stringify(table).includes('byTrackingNumber'),
+    ) as { Properties: { GlobalSecondaryIndexes: Record<string, any>[] } }[];
+    const indexes = Object.fromEntries(
+      (orders?.Properties.GlobalSecondaryIndexes ?? []).map((index) => [index.IndexName, index]),
+    );
+    for (const [name, partition] of [
+      ['byCustomer', 'customerId'],
+      ['byStatus', 'status'],
+      ['byDay', 'placedDay'],
+    ] as const) {
+      expect(indexes[name]?.KeySchema, name).toEqual([
+        { AttributeName: partition, KeyType: 'HASH' },
+        { AttributeName: 'placedAt', KeyType: 'RANGE' },
+      ]);
+      expect(indexes[name]?.Projection.ProjectionType, name).toBe('INCLUDE');
+      expect([...(indexes[name]?.Projection.NonKeyAttributes ?? [])].sort(), name).toEqual(include(partition));
+    }
+    const statements = statementsOf('ListOrders').filter((s) =>
+      [s.Action].flat().some((a) => a.startsWith('dynamodb:')),
+    );
+    expect(JSON.stringify(statements.map((s) => s.Resource))).toMatch(/DataOrders/);
+    for (const other of [
+      'DataProducts',
+      'DataStock',
+      'DataCustomers',
+      'DataInvoices',
+      'DataApprovals',
+      'DataIdempotency',
+    ])
+      expect(JSON.stringify(statements.map((s) => s.Resource))).not.toContain(other);
+    expect(statements.flatMap((s) => [s.Action].flat())).toContain('dynamodb:Query');
+  });
+
   it('keeps invoice PDFs encrypted, private and TLS-only', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       VersioningConfiguration: { Status: 'Enabled' },
@@ -164,6 +203,7 @@ describe('order stack template', () => {
       'GET /invoices/{number}',
       'GET /invoices/{number}/pdf',
       'GET /openapi.json',
+      'GET /orders',
       'GET /orders/{orderId}',
       'GET /products',
       'POST /approvals/{approvalId}',
@@ -342,6 +382,7 @@ describe('identity and authorization', () => {
     const [authorizerId] = resources('AWS::ApiGatewayV2::Authorizer')[0] ?? [];
     const expected: Record<string, string[] | 'public'> = {
       'POST /orders': ['sales/orders.place'],
+      'GET /orders': ['sales/orders.read'],
       'GET /orders/{orderId}': ['sales/orders.read'],
       'POST /orders/{orderId}/cancel': ['sales/orders.cancel'],
       'GET /products': ['sales/catalog.read'],

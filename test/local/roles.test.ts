@@ -19,6 +19,7 @@ type ClientId = (typeof CLIENTS)[number];
 /** Who may call what, as the product's roles table says (allowed: 2xx; everyone else: 403). */
 const MAY: Record<string, ClientId[]> = {
   'POST /orders': ['checkout', 'buyer', 'rep'],
+  'GET /orders': ['checkout', 'buyer', 'rep', 'ops'],
   'GET /orders/{orderId}': ['checkout', 'buyer', 'rep', 'ops'],
   'GET /products': ['checkout', 'buyer', 'erp', 'rep', 'ops'],
   'PUT /products/{sku}/stock': ['erp'],
@@ -40,6 +41,7 @@ afterAll(async () => {
 const calls: Record<string, (as: TestClient) => Promise<{ status: number; body?: Record<string, any> }>> = {
   'POST /orders': (as) =>
     as.request('POST', '/orders', orderBody(), { 'idempotency-key': `roles-${crypto.randomUUID()}` }),
+  'GET /orders': (as) => as.request('GET', '/orders?limit=1'),
   'GET /orders/{orderId}': (as) => as.request('GET', `/orders/${checkoutOrder}`),
   'GET /products': (as) => as.request('GET', '/products'),
   'PUT /products/{sku}/stock': async (as) => {
@@ -59,6 +61,7 @@ describe('roles: every client on every route', () => {
     const scopes = Object.fromEntries(routes.map((r) => [r.routeKey, [r.authorizationType, ...r.authorizationScopes]]));
     expect(scopes).toEqual({
       'POST /orders': ['JWT', 'sales/orders.place'],
+      'GET /orders': ['JWT', 'sales/orders.read'],
       'GET /orders/{orderId}': ['JWT', 'sales/orders.read'],
       'POST /orders/{orderId}/cancel': ['JWT', 'sales/orders.cancel'],
       'GET /products': ['JWT', 'sales/catalog.read'],

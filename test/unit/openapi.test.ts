@@ -41,6 +41,36 @@ describe('OpenAPI document', () => {
     });
   });
 
+  it('describes the order search with its parameters and the summary page from the zod schemas', () => {
+    const search = doc.paths['/orders']?.get;
+    expect(search.parameters.map((p: { name: string }) => p.name)).toEqual([
+      'customerId',
+      'status',
+      'channel',
+      'from',
+      'to',
+      'limit',
+      'cursor',
+    ]);
+    expect(search.parameters[2].schema.enum).toEqual(['web', 'crm', 'email', 'rep', 'import']);
+    const page = search.responses['200'].content['application/json'].schema;
+    expect(page.required).toEqual(['orders']);
+    expect(page.properties.orders.items.required).toEqual(
+      expect.arrayContaining([
+        'orderId',
+        'status',
+        'customerId',
+        'channel',
+        'currency',
+        'total',
+        'createdAt',
+        'updatedAt',
+      ]),
+    );
+    expect(search.security).toEqual([{ bearer: ['sales/orders.read'] }]);
+    expect(Object.keys(search.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403']));
+  });
+
   it("declares each operation's access: a bearer token with the route scopes, or none for the public routes", () => {
     expect(doc.paths['/customers']?.get.security).toEqual([{ bearer: ['sales/customers.read'] }]);
     expect(doc.paths['/products/{sku}/stock']?.put.security).toEqual([{ bearer: ['sales/stock.write'] }]);
