@@ -11,7 +11,6 @@ import {
   type SearchKey,
   type SearchPlan,
   type SearchPosition,
-  storedChannels,
 } from '../core/order-search.ts';
 import { type Cancellation, type Order, type OrderStatus, type Shipment, TERMINAL_STATUSES } from '../core/schemas.ts';
 import { documents } from './clients.ts';
@@ -652,12 +651,9 @@ export class OrdersRepository {
       filters.push('#status = :status');
     }
     if (plan.filters.channel !== undefined) {
-      const channels = storedChannels(plan.filters.channel);
       names['#channel'] = 'channel';
-      channels.forEach((channel, i) => {
-        values[`:channel${i}`] = channel;
-      });
-      filters.push(`#channel IN (${channels.map((_, i) => `:channel${i}`).join(', ')})`);
+      values[':channel'] = plan.filters.channel;
+      filters.push('#channel = :channel');
     }
     const orders: OrderSummaryRecord[] = [];
     let position: SearchPosition | undefined = plan.start;

@@ -12,6 +12,7 @@ export const RESOURCE_SERVER = 'sales';
 export const SCOPE_NAMES = {
   'orders.place': 'Place orders',
   'orders.read': 'Read orders',
+  'orders.search': 'List and search orders (a customer-bound client: its own customer only)',
   'orders.on-account': 'Place orders billed on account (credit) to the customer',
   'orders.cancel': 'Cancel orders (a customer-bound client: its own customer only)',
   'catalog.read': 'Read the catalog with stock levels',
@@ -48,7 +49,7 @@ export const ROLES: Record<RoleName, Role> = {
   buyer: {
     kind: 'machine',
     description: "A customer's own buyer client (B2B portal, EDI)",
-    scopes: ['orders.place', 'orders.read', 'orders.on-account', 'orders.cancel', 'catalog.read'],
+    scopes: ['orders.place', 'orders.read', 'orders.search', 'orders.on-account', 'orders.cancel', 'catalog.read'],
     customerBound: true,
   },
   erp: {
@@ -59,13 +60,22 @@ export const ROLES: Record<RoleName, Role> = {
   rep: {
     kind: 'person',
     description: 'Sales rep',
-    scopes: ['orders.place', 'orders.read', 'orders.on-account', 'orders.cancel', 'customers.read', 'catalog.read'],
+    scopes: [
+      'orders.place',
+      'orders.read',
+      'orders.search',
+      'orders.on-account',
+      'orders.cancel',
+      'customers.read',
+      'catalog.read',
+    ],
   },
   ops: {
     kind: 'person',
     description: 'Operations',
     scopes: [
       'orders.read',
+      'orders.search',
       'orders.cancel',
       'customers.read',
       'catalog.read',
@@ -93,7 +103,7 @@ export const MACHINE_ROLES = (Object.keys(ROLES) as RoleName[]).filter((r) => RO
  */
 export const ROUTE_ACCESS: Record<string, ScopeName[] | 'public'> = {
   'POST /orders': ['orders.place'],
-  'GET /orders': ['orders.read'],
+  'GET /orders': ['orders.search'],
   'GET /orders/{orderId}': ['orders.read'],
   'POST /orders/{orderId}/cancel': ['orders.cancel'],
   'GET /products': ['catalog.read'],

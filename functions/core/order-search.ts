@@ -196,19 +196,6 @@ export function advance(
   return { take: page.keys.length, ...(previous ? { next: { day: previous } } : {}) };
 }
 
-/**
- * Orders captured before the channels were named `web` said `api` (POST /orders): they count as web.
- * A filter on web matches both; a summary shows web.
- */
-export const LEGACY_CHANNELS: Record<string, OrderChannel> = { api: 'web' };
-export const storedChannels = (channel: OrderChannel): string[] => [
-  channel,
-  ...Object.entries(LEGACY_CHANNELS)
-    .filter(([, current]) => current === channel)
-    .map(([legacy]) => legacy),
-];
-export const channelOf = (stored: string): OrderChannel => LEGACY_CHANNELS[stored] ?? (stored as OrderChannel);
-
 /*
  * The cursor: base64url of `{ v, q, f, t, d?, a?, c }` — version, the search's fingerprint, the window,
  * the day and the key to continue after, and a checksum. The checksum catches an edited cursor; it is

@@ -1,7 +1,6 @@
 import type { OrderSummaryRecord } from '../adapters/orders-repository.ts';
 import { principalFor, type Viewer } from '../core/access.ts';
 import { timelineOf } from '../core/order.ts';
-import { channelOf } from '../core/order-search.ts';
 import { lineQuantities } from '../core/quantities.ts';
 import type { Order, OrderSummary } from '../core/schemas.ts';
 
@@ -64,7 +63,7 @@ export function orderSummary(order: OrderSummaryRecord): OrderSummary {
     orderId: order.orderId,
     status: order.status,
     customerId: order.customerId,
-    channel: channelOf(order.channel),
+    channel: order.channel,
     ...(order.externalReference !== undefined ? { externalReference: order.externalReference } : {}),
     currency: order.currency,
     total: order.totals?.total ?? null,

@@ -382,7 +382,7 @@ describe('identity and authorization', () => {
     const [authorizerId] = resources('AWS::ApiGatewayV2::Authorizer')[0] ?? [];
     const expected: Record<string, string[] | 'public'> = {
       'POST /orders': ['sales/orders.place'],
-      'GET /orders': ['sales/orders.read'],
+      'GET /orders': ['sales/orders.search'],
       'GET /orders/{orderId}': ['sales/orders.read'],
       'POST /orders/{orderId}/cancel': ['sales/orders.cancel'],
       'GET /products': ['sales/catalog.read'],
@@ -441,6 +441,7 @@ describe('identity and authorization', () => {
       buyer: [
         'orders.place',
         'orders.read',
+        'orders.search',
         'orders.on-account',
         'orders.cancel',
         'catalog.read',

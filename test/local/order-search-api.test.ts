@@ -87,8 +87,8 @@ describe('GET /orders', () => {
     ]);
   });
 
-  it('refuses callers without orders.read at the gateway', async () => {
-    for (const who of ['erp', 'finance', 'approver'])
+  it('refuses callers without orders.search (the web checkout among them) at the gateway', async () => {
+    for (const who of ['checkout', 'erp', 'finance', 'approver'])
       expect(await search(who)).toEqual({ status: 403, body: { message: 'Forbidden' } });
     expect((await client.as(null).request('GET', '/orders')).status).toBe(401);
   });

@@ -19,7 +19,7 @@ type ClientId = (typeof CLIENTS)[number];
 /** Who may call what, as the product's roles table says (allowed: 2xx; everyone else: 403). */
 const MAY: Record<string, ClientId[]> = {
   'POST /orders': ['checkout', 'buyer', 'rep'],
-  'GET /orders': ['checkout', 'buyer', 'rep', 'ops'],
+  'GET /orders': ['buyer', 'rep', 'ops'],
   'GET /orders/{orderId}': ['checkout', 'buyer', 'rep', 'ops'],
   'GET /products': ['checkout', 'buyer', 'erp', 'rep', 'ops'],
   'PUT /products/{sku}/stock': ['erp'],
@@ -61,7 +61,7 @@ describe('roles: every client on every route', () => {
     const scopes = Object.fromEntries(routes.map((r) => [r.routeKey, [r.authorizationType, ...r.authorizationScopes]]));
     expect(scopes).toEqual({
       'POST /orders': ['JWT', 'sales/orders.place'],
-      'GET /orders': ['JWT', 'sales/orders.read'],
+      'GET /orders': ['JWT', 'sales/orders.search'],
       'GET /orders/{orderId}': ['JWT', 'sales/orders.read'],
       'POST /orders/{orderId}/cancel': ['JWT', 'sales/orders.cancel'],
       'GET /products': ['JWT', 'sales/catalog.read'],

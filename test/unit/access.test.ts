@@ -246,6 +246,7 @@ describe('pre-token-generation trigger (V3 event)', () => {
       'sales/orders.cancel',
       'sales/orders.on-account',
       'sales/orders.place',
+      'sales/orders.search',
     ]);
     expect(cognito.commandCalls(DescribeUserPoolClientCommand)).toHaveLength(0);
   });

@@ -67,7 +67,7 @@ describe('OpenAPI document', () => {
         'updatedAt',
       ]),
     );
-    expect(search.security).toEqual([{ bearer: ['sales/orders.read'] }]);
+    expect(search.security).toEqual([{ bearer: ['sales/orders.search'] }]);
     expect(Object.keys(search.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403']));
   });
 

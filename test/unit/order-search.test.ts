@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { InvalidCursor, InvalidSearch } from '../../functions/core/errors.ts';
 import {
   advance,
-  channelOf,
   DEFAULT_WINDOW_DAYS,
   daysSpanned,
   decodeCursor,
@@ -13,7 +12,6 @@ import {
   planOrderSearch,
   previousDay,
   type SearchPlan,
-  storedChannels,
   upperBound,
   windowFor,
 } from '../../functions/core/order-search.ts';
@@ -266,14 +264,5 @@ describe('order search: cursor', () => {
     expect(refusal(() => planOrderSearch({ status: 'SHIPPED', from: '2026-03-01', cursor: shifted }, NOW))).toEqual([
       altered,
     ]);
-  });
-});
-
-describe('order search: channels', () => {
-  it('counts orders captured as `api` (before the channels were named) as web', () => {
-    expect(storedChannels('web')).toEqual(['web', 'api']);
-    expect(storedChannels('crm')).toEqual(['crm']);
-    expect(channelOf('api')).toBe('web');
-    expect(channelOf('email')).toBe('email');
   });
 });
