@@ -14,6 +14,8 @@ import { OrderWorkflow, workflowPlaceholders } from './constructs/workflow.ts';
 const PUBLIC_ROUTE_REASONS: Record<string, string> = {
   'POST /webhooks/carrier':
     'The carrier webhook authenticates every call by HMAC-SHA256 signature with a 5-minute replay window, not by token',
+  'POST /webhooks/crm':
+    'The CRM deal webhook authenticates every call by HMAC-SHA256 signature with a 5-minute replay window, not by token',
   'GET /health': 'The health check is for load balancers and uptime probes; it reveals only which services answer',
   'GET /openapi.json':
     'The API description is public so that integrators can read the contract before they hold a client',
@@ -86,7 +88,9 @@ export function acknowledgeFindings(stack: Stack): void {
         'SMG4',
         construct.node.id === 'LinkSecret'
           ? 'Rotating the approval link secret would void the links of approvals still pending; it is rotated by hand, between approval windows'
-          : 'The webhook secret is shared with the carrier and rotated together with them, not on a schedule',
+          : construct.node.scope?.node.id === 'Crm'
+            ? 'The webhook secret is shared with the CRM and rotated together with it, not on a schedule'
+            : 'The webhook secret is shared with the carrier and rotated together with them, not on a schedule',
       );
     }
     if (construct instanceof Bucket) {

@@ -8,6 +8,7 @@ import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../functions/core/approval.ts'
 import { OrderApi } from './constructs/api.ts';
 import { OrderApprovals } from './constructs/approvals.ts';
 import { CarrierIntegration } from './constructs/carrier.ts';
+import { CrmIntegration } from './constructs/crm.ts';
 import { OrderData } from './constructs/data.ts';
 import { OrderEmail } from './constructs/email.ts';
 import { OrderEvents } from './constructs/events.ts';
@@ -46,6 +47,7 @@ export class OrderStack extends Stack {
     const documents = new OrderDocuments(this, 'Documents', { removalPolicy: props.removalPolicy });
     const email = new OrderEmail(this, 'Email', { senderEmail: props.senderEmail, financeEmail: props.financeEmail });
     const carrier = new CarrierIntegration(this, 'Carrier');
+    const crm = new CrmIntegration(this, 'Crm');
     // `-c approvalTimeoutSeconds=86400 -c highValueThresholds=EUR=500000,USD=550000 -c approversEmail=…`
     const approvals = new OrderApprovals(this, 'Approvals', {
       approversEmail:
@@ -113,6 +115,8 @@ export class OrderStack extends Stack {
       adjustStock: fn('AdjustStock', 'adjust-stock', 'POST /products/{sku}/stock/adjustments'),
       listCustomers: fn('ListCustomers', 'list-customers', 'GET /customers'),
       carrierWebhook: fn('CarrierWebhook', 'carrier-webhook', 'POST /webhooks/carrier'),
+      // Short, as PlaceOrder: an event left in progress blocks the CRM's retries until the timeout has passed.
+      crmWebhook: fn('CrmWebhook', 'crm-webhook', 'POST /webhooks/crm', { timeout: Duration.seconds(10) }),
       decideApproval: fn('DecideApproval', 'decide-approval', 'POST /approvals/{approvalId}'),
       health: fn('Health', 'health', 'GET /health'),
       openApi: fn('OpenApi', 'openapi', 'GET /openapi.json'),
@@ -163,6 +167,7 @@ export class OrderStack extends Stack {
         { method: HttpMethod.GET, path: '/credit-notes/{number}/pdf', fn: routes.getInvoice },
         { method: HttpMethod.POST, path: '/approvals/{approvalId}', fn: routes.decideApproval },
         { method: HttpMethod.POST, path: '/webhooks/carrier', fn: routes.carrierWebhook },
+        { method: HttpMethod.POST, path: '/webhooks/crm', fn: routes.crmWebhook },
         { method: HttpMethod.GET, path: '/health', fn: routes.health },
         { method: HttpMethod.GET, path: '/openapi.json', fn: routes.openApi },
       ],
@@ -257,6 +262,14 @@ export class OrderStack extends Stack {
     email.grantSend(tasks.CloseOrder);
 
     data.bindTable(routes.placeOrder, 'idempotency', 'readwrite');
+    // CRM deals: the company's customer and the list prices are read, the order captured by the one intake.
+    crm.grantWebhookSecret(routes.crmWebhook);
+    data.bindTable(routes.crmWebhook, 'customers', 'read');
+    data.bindTable(routes.crmWebhook, 'products', 'read');
+    data.bindTable(routes.crmWebhook, 'orders', 'write');
+    data.bindTable(routes.crmWebhook, 'idempotency', 'readwrite');
+    events.grantPublish(routes.crmWebhook);
+    workflow.grantStart(routes.crmWebhook);
     data.bindTable(recordKpi, 'idempotency', 'readwrite');
     workflow.grantStart(routes.placeOrder);
     data.bindTable(routes.getOrder, 'orders', 'read');

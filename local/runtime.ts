@@ -24,6 +24,8 @@ export const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
 export const REGION = 'us-east-1';
 export const ACCOUNT_ID = '000000000000';
 export const DEFAULT_WEBHOOK_SECRET = 'local-development-carrier-secret';
+/** Signs the CRM's deal webhook calls locally (Secrets Manager in AWS); the README's example uses it. */
+export const DEFAULT_CRM_WEBHOOK_SECRET = 'local-development-crm-secret';
 /** Signs the decision links of approval e-mails locally (Secrets Manager in AWS). */
 export const DEFAULT_APPROVAL_LINK_SECRET = 'local-development-approval-link-secret';
 
@@ -59,6 +61,8 @@ export interface RuntimeOptions {
   /** Unset: the sandbox carrier reports delivery to the local webhook by itself. False: deliver by hand. */
   autoDeliver?: boolean;
   webhookSecret?: string;
+  /** The CRM deal webhook's secret (default DEFAULT_CRM_WEBHOOK_SECRET). */
+  crmWebhookSecret?: string;
   approvalLinkSecret?: string;
   /** Test knobs that compress time without touching the definition. */
   taskTimeoutOverrides?: Record<string, TaskTimeoutOverride>;
@@ -156,7 +160,9 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
           name: s.name,
           value: /ApprovalsLinkSecret/.test(s.name)
             ? (options.approvalLinkSecret ?? DEFAULT_APPROVAL_LINK_SECRET)
-            : (options.webhookSecret ?? DEFAULT_WEBHOOK_SECRET),
+            : /CrmWebhookSecret/.test(s.name)
+              ? (options.crmWebhookSecret ?? DEFAULT_CRM_WEBHOOK_SECRET)
+              : (options.webhookSecret ?? DEFAULT_WEBHOOK_SECRET),
         })),
       }),
     ]);

@@ -50,6 +50,7 @@ async function main(): Promise<void> {
       ? Number(process.env.CARRIER_SANDBOX_DELIVERY_MS)
       : undefined,
     webhookSecret: process.env.CARRIER_WEBHOOK_SECRET || undefined,
+    crmWebhookSecret: process.env.CRM_WEBHOOK_SECRET || undefined,
     approvalLinkSecret: process.env.APPROVAL_LINK_SECRET || undefined,
     environment: { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' },
     faultRate,

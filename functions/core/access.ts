@@ -119,6 +119,7 @@ export const ROUTE_ACCESS: Record<string, ScopeName[] | 'public'> = {
   'GET /credit-notes/{number}/pdf': ['invoices.read'],
   'POST /approvals/{approvalId}': ['approvals.write'],
   'POST /webhooks/carrier': 'public',
+  'POST /webhooks/crm': 'public',
   'GET /health': 'public',
   'GET /openapi.json': 'public',
 };

@@ -10,6 +10,7 @@ import {
   CarrierWebhook,
   CreditNote,
   CreditNoteRequest,
+  CrmWonDealEvent,
   Customer,
   CustomerId,
   Failure,
@@ -493,6 +494,45 @@ function contract(serverUrl: string) {
             '400': error('Invalid body'),
             '401': error('Bad or stale signature'),
             '404': error('Unknown tracking number'),
+          },
+        },
+      },
+      '/webhooks/crm': {
+        post: {
+          summary:
+            "A CRM's deal event (HubSpot, Salesforce), signed with HMAC-SHA256. A deal in stage closedwon becomes an order for the company's customer (by CRM company id, else ordering e-mail), placed by client crm with the deal id as external reference; other stages are acknowledged and ignored (they need only eventId, occurredAt, deal.id and deal.stage). One answer per eventId",
+          parameters: [
+            {
+              name: 'X-Timestamp',
+              in: 'header',
+              required: true,
+              schema: { type: 'string', description: 'unix seconds, at most 5 minutes off' },
+            },
+            {
+              name: 'X-Signature',
+              in: 'header',
+              required: true,
+              schema: {
+                type: 'string',
+                description: 'sha256=<hex HMAC-SHA256(CRM webhook secret, timestamp + "." + rawBody)>',
+              },
+            },
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(CrmWonDealEvent) } } },
+          responses: {
+            '202': json(
+              z.union([
+                z.object({ eventId: z.string(), orderId: z.string(), status: z.literal('RECEIVED') }),
+                z.object({ eventId: z.string(), ignored: z.literal(true), reason: z.string() }),
+              ]),
+              'The won deal captured as an order (the workflow runs), or the event ignored; a repeat of the event answers the same',
+            ),
+            '400': error('Invalid JSON or body, naming each field'),
+            '401': error('Missing, malformed, wrong or stale (more than 5 minutes off) signature'),
+            '409': error('The same eventId is still being handled; retry shortly'),
+            '422': error(
+              'UnknownCompany (no customer has the CRM company id or e-mail), InvalidOrder (products, prices, payment terms, named by deal field), or IdempotencyKeyReused (the eventId came with another body)',
+            ),
           },
         },
       },

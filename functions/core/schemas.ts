@@ -643,6 +643,42 @@ export const CarrierWebhook = z.object({
   occurredAt: Timestamp,
 });
 
+/**
+ * A CRM deal event (POST /webhooks/crm) as far as every stage needs it: which event, which deal, which
+ * stage. Only a won deal is read further (CrmWonDealEvent); other stages are acknowledged and ignored.
+ */
+const CrmEventId = plainText().min(1, 'is required').max(128, 'must be at most 128 characters');
+const CrmDealStage = plainText().min(1, 'is required').max(100, 'must be at most 100 characters');
+export const CrmDealEvent = z.object({
+  eventId: CrmEventId,
+  occurredAt: Timestamp,
+  deal: z.object({ id: ExternalReference, stage: CrmDealStage }),
+});
+
+/** The CRM company a deal is with: a customer by its CRM company id, else by its ordering e-mail address. */
+export const CrmCompany = z.object({
+  externalId: plainText().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
+  name: plainText().trim().max(200, 'must be at most 200 characters').optional(),
+  email: z.email('must be an e-mail address').max(254, 'must be at most 254 characters').optional(),
+});
+
+/** A won deal: it becomes an order entry (functions/core/crm.ts) for the company's customer. */
+export const CrmWonDeal = z.object({
+  id: ExternalReference,
+  stage: CrmDealStage,
+  currency: Currency,
+  company: CrmCompany,
+  lineItems: z
+    .array(OrderLineRequest)
+    .min(1, 'must contain at least one line item')
+    .max(50, 'must contain at most 50 line items'),
+  /** Absent: the customer's billing address. */
+  shippingAddress: Address.optional(),
+  /** Absent: the customer's payment terms; `card` charges the customer's card on file. */
+  paymentTerms: z.enum(['card', 'on_account']).optional(),
+});
+export const CrmWonDealEvent = CrmDealEvent.extend({ deal: CrmWonDeal });
+
 /** Input of every workflow task: the execution carries ids, the order record carries the facts. */
 export const OrderRef = z.object({ orderId: OrderId });
 
@@ -704,6 +740,9 @@ export type CreditNoteRequest = z.infer<typeof CreditNoteRequest>;
 export type PaymentRequest = z.infer<typeof PaymentRequest>;
 export type Address = z.infer<typeof Address>;
 export type CarrierWebhook = z.infer<typeof CarrierWebhook>;
+export type CrmDealEvent = z.infer<typeof CrmDealEvent>;
+export type CrmWonDeal = z.infer<typeof CrmWonDeal>;
+export type CrmWonDealEvent = z.infer<typeof CrmWonDealEvent>;
 export type CaughtError = z.infer<typeof CaughtError>;
 export type Principal = z.infer<typeof Principal>;
 export type PrincipalView = z.infer<typeof PrincipalView>;

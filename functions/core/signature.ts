@@ -20,6 +20,8 @@ export function verifySignature(args: {
   if (!timestamp || !/^\d{1,12}$/.test(timestamp))
     return { ok: false, reason: 'X-Timestamp is missing or not unix seconds' };
   if (!signature) return { ok: false, reason: 'X-Signature is missing' };
+  if (!/^sha256=[0-9a-f]{64}$/.test(signature))
+    return { ok: false, reason: 'X-Signature is not sha256=<64 lower-case hex digits>' };
   if (Math.abs(nowSeconds - Number(timestamp)) > SIGNATURE_TOLERANCE_SECONDS) {
     return { ok: false, reason: 'X-Timestamp is outside the allowed 5 minute window' };
   }

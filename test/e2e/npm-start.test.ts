@@ -241,6 +241,22 @@ describe('npm start', () => {
     expect(order.approval).toMatchObject({ type: 'ApprovalGranted', by: 'user:approver', comment: 'Known customer' });
   }, 90_000);
 
+  it("runs the README's CRM example: a won deal signed with openssl, delivered twice, one order completed", async () => {
+    const [first, repeat, order] = await readmeBlockJson('crm');
+    expect(first).toEqual({
+      eventId: expect.stringMatching(/^evt-/),
+      orderId: expect.stringMatching(/^ord-/),
+      status: 'RECEIVED',
+    });
+    expect(repeat).toEqual(first);
+    expect(order).toEqual({
+      orderId: first.orderId,
+      status: 'COMPLETED',
+      customerId: 'CUST-1001',
+      placedBy: { kind: 'client', id: 'crm' },
+    });
+  }, 60_000);
+
   it("runs the README's finance example: open invoices, a PDF, a credit note, a payment that settles the rest", async () => {
     try {
       const [open, invoice, creditNote, payment] = await readmeBlockJson('finance');

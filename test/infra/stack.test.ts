@@ -66,7 +66,7 @@ describe('order stack template', () => {
       Metadata?: Record<string, unknown>;
     }[];
     const ours = functions.filter((f) => f.Metadata?.['sales:entry']);
-    expect(ours).toHaveLength(35);
+    expect(ours).toHaveLength(36);
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -166,6 +166,40 @@ describe('order stack template', () => {
     expect(statements.flatMap((s) => [s.Action].flat())).toContain('dynamodb:Query');
   });
 
+  it('lets the CRM webhook read its own secret, customers and prices, and capture orders, nothing more', () => {
+    const secrets = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
+    const crmSecret = secrets.find((id) => id.startsWith('CrmWebhookSecret'));
+    expect(crmSecret).toBeDefined();
+    const readsSecrets = statementsOf('CrmWebhook').filter((st) =>
+      [st.Action].flat().includes('secretsmanager:GetSecretValue'),
+    );
+    expect(readsSecrets.map((st) => st.Resource)).toEqual([{ Ref: crmSecret }]);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ CRM_WEBHOOK_SECRET_ID: { Ref: crmSecret } }) },
+      Timeout: 10,
+    });
+    const actions = actionsOf('CrmWebhook');
+    expect(actions).toContain('states:StartExecution');
+    expect(actions).toContain('events:PutEvents');
+    for (const forbidden of ['ses:SendEmail', 's3:PutObject', 'states:SendTaskSuccess']) {
+      expect(actions).not.toContain(forbidden);
+    }
+    const onTable = (name: string) =>
+      statementsOf('CrmWebhook')
+        .filter((st) => JSON.stringify(st.Resource).includes(name))
+        .flatMap((st) => [st.Action].flat());
+    // Orders are written, never deleted (only its idempotency records are); customers and products are only read.
+    expect(onTable('DataOrders')).toContain('dynamodb:PutItem');
+    expect(onTable('DataOrders')).not.toContain('dynamodb:DeleteItem');
+    for (const table of ['DataCustomers', 'DataProducts']) {
+      expect(onTable(table).length, table).toBeGreaterThan(0);
+      expect(
+        onTable(table).some((a) => /dynamodb:(Put|Update|Delete|BatchWrite)/.test(a)),
+        table,
+      ).toBe(false);
+    }
+  });
+
   it('keeps invoice PDFs encrypted, private and TLS-only', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       VersioningConfiguration: { Status: 'Enabled' },
@@ -213,6 +247,7 @@ describe('order stack template', () => {
       'POST /orders/{orderId}/cancel',
       'POST /products/{sku}/stock/adjustments',
       'POST /webhooks/carrier',
+      'POST /webhooks/crm',
       'PUT /products/{sku}/stock',
     ]);
   });
@@ -398,6 +433,7 @@ describe('identity and authorization', () => {
       'GET /credit-notes/{number}/pdf': ['sales/invoices.read'],
       'POST /approvals/{approvalId}': ['sales/approvals.write'],
       'POST /webhooks/carrier': 'public',
+      'POST /webhooks/crm': 'public',
       'GET /health': 'public',
       'GET /openapi.json': 'public',
     };

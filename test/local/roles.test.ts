@@ -77,6 +77,7 @@ describe('roles: every client on every route', () => {
       'GET /credit-notes/{number}/pdf': ['JWT', 'sales/invoices.read'],
       'POST /approvals/{approvalId}': ['JWT', 'sales/approvals.write'],
       'POST /webhooks/carrier': ['NONE'],
+      'POST /webhooks/crm': ['NONE'],
       'GET /health': ['NONE'],
       'GET /openapi.json': ['NONE'],
     });

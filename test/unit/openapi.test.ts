@@ -25,6 +25,7 @@ describe('OpenAPI document', () => {
       '/products/{sku}/stock',
       '/products/{sku}/stock/adjustments',
       '/webhooks/carrier',
+      '/webhooks/crm',
     ]);
   });
 
@@ -84,6 +85,7 @@ describe('OpenAPI document', () => {
       ['/health', 'get'],
       ['/openapi.json', 'get'],
       ['/webhooks/carrier', 'post'],
+      ['/webhooks/crm', 'post'],
     ] as const) {
       expect(doc.paths[path]?.[method].security, path).toEqual([]);
     }
