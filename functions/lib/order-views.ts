@@ -10,6 +10,8 @@ export function orderView(order: Order, viewer: Viewer) {
     orderId: order.orderId,
     status: order.status,
     customerId: order.customerId,
+    channel: order.channel,
+    ...(order.externalReference ? { externalReference: order.externalReference } : {}),
     ...(order.placedBy ? { placedBy: principalFor(order.placedBy, viewer) } : {}),
     currency: order.currency,
     lines: order.lines ?? order.requestedLines,

@@ -154,6 +154,8 @@ describe('won deals become orders', () => {
 
     const order = await client.waitForStatus(orderId, 'COMPLETED', 30_000);
     expect(order.customerId).toBe('CUST-1001');
+    expect(order.channel).toBe('crm');
+    expect(order.externalReference).toBe(event.deal.id);
     expect(order.placedBy).toEqual({ kind: 'client', id: 'crm' });
     expect(order.payment.method).toBe('on_account');
     expect(order.lines.map((l: { sku: string; quantity: number }) => [l.sku, l.quantity])).toEqual([
