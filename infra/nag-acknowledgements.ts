@@ -73,6 +73,7 @@ export function acknowledgeFindings(stack: Stack): void {
         'ExpireBackorder',
         'CloseOrder',
         'FinishCreditNotes',
+        'InboundEmail',
       ].includes(construct.node.id) &&
       construct.role instanceof Role
     ) {
@@ -105,6 +106,11 @@ export function acknowledgeFindings(stack: Stack): void {
         'The credit-note writer puts, and the document reader gets, objects under the credit-notes/ prefix only',
       );
       ack(stack, 'IAM5[Action::s3:Abort*]', 'grantPut includes aborting its own multipart uploads of invoice PDFs');
+      ack(
+        stack,
+        `IAM5[Resource::<${stack.getLogicalId(construct.node.defaultChild as never)}.Arn>/inbound/*]`,
+        'The order inbox function reads the e-mails SES stored under the inbound/ prefix only',
+      );
     }
     if (construct instanceof LambdaFunction && construct.role instanceof Role) {
       ack(

@@ -13,6 +13,7 @@ import { OrderData } from './constructs/data.ts';
 import { OrderEmail } from './constructs/email.ts';
 import { OrderEvents } from './constructs/events.ts';
 import { OrderIdentity } from './constructs/identity.ts';
+import { OrderInbox } from './constructs/inbox.ts';
 import { OrderObservability } from './constructs/observability.ts';
 import { OrderFunction } from './constructs/order-function.ts';
 import { OrderDocuments } from './constructs/storage.ts';
@@ -31,6 +32,8 @@ export interface OrderStackProps extends StackProps {
   staffCallbackUrls?: string[];
   /** Who receives approval requests (default: context `approversEmail`, else the finance mailbox). */
   approversEmail?: string;
+  /** The order inbox SES receives orders at (default: context `orderInbox`, else orders@example.com). */
+  orderInbox?: string;
 }
 
 /** The sales order system: one stack, one construct per concern. */
@@ -312,6 +315,26 @@ export class OrderStack extends Stack {
       schedule: Schedule.rate(Duration.minutes(5)),
       targets: [new LambdaFunction(finishCreditNotes, { retryAttempts: 2 })],
     });
+
+    // Orders by e-mail: SES stores the message and invokes InboundEmail, which captures it like every
+    // channel (lib/order-entry.ts) and replies to the sender once (replies remembered in the idempotency table).
+    const inboundEmail = fn('InboundEmail', 'inbound-email', 'Order inbox: reads e-mailed orders and replies', {
+      timeout: Duration.seconds(30),
+    });
+    new OrderInbox(this, 'Inbox', {
+      recipient:
+        props.orderInbox ?? (this.node.tryGetContext('orderInbox') as string | undefined) ?? 'orders@example.com',
+      handler: inboundEmail,
+      accessLogs: documents.accessLogs,
+      removalPolicy: props.removalPolicy,
+    });
+    data.bindTable(inboundEmail, 'orders', 'write');
+    data.bindTable(inboundEmail, 'idempotency', 'readwrite');
+    data.bindTable(inboundEmail, 'customers', 'read');
+    data.bindTable(inboundEmail, 'products', 'read');
+    events.grantPublish(inboundEmail);
+    workflow.grantStart(inboundEmail);
+    email.grantSend(inboundEmail);
 
     data.grantDescribe(routes.health, 'orders');
     workflow.grantDescribe(routes.health);

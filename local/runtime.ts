@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createRemoteJWKSet } from 'jose';
 import { synthTemplate } from '../infra/build.ts';
 import { WORKFLOW_DEFINITION_FILE } from '../infra/constructs/workflow.ts';
@@ -13,7 +13,8 @@ import { startSecretsManagerLocal } from './emulators/secrets-manager.ts';
 import { startSesLocal } from './emulators/ses.ts';
 import { startEventBridgeService } from './eventbridge/service.ts';
 import { type FaultCounts, FaultInjector, type FaultService } from './faults.ts';
-import { type RouteAuthorizer, startHttpApi } from './http-api.ts';
+import { type HttpApiRoute, type RouteAuthorizer, startHttpApi } from './http-api.ts';
+import { inboundEmailRoute } from './inbound-email.ts';
 import { LocalLambdas } from './lambda.ts';
 import { freePort } from './ports.ts';
 import { seedDemoData } from './seed.ts';
@@ -286,20 +287,28 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       faults.setRate(faultRate);
     }
 
+    // SES mail receiving (the template's receipt rules): the local-only POST /local/inbound-email.
+    const receiving = receivingServices(urls.s3, lambdas, options.asyncRetryDelaysMs);
+    stops.push(async () => receiving.s3.destroy());
+    const localRoutes =
+      deployment.receiptRules.length > 0 ? [inboundEmailRoute(deployment.receiptRules, receiving)] : [];
+
     const api = await startHttpApi({
       host,
       port: ports.api,
       apiId: 'local',
-      routes: deployment.routes.map((route) => {
-        const authorize = route.authorizerId ? authorizers.get(route.authorizerId) : undefined;
-        if (route.authorizationType === 'JWT' && !authorize)
-          throw new Error(`Route ${route.routeKey} names an unknown authorizer`);
-        return {
-          routeKey: route.routeKey,
-          invoke: (event) => lambdas.invoke(route.functionArn, event),
-          ...(authorize ? { authorization: { authorize, scopes: route.authorizationScopes } } : {}),
-        };
-      }),
+      routes: deployment.routes
+        .map((route): HttpApiRoute => {
+          const authorize = route.authorizerId ? authorizers.get(route.authorizerId) : undefined;
+          if (route.authorizationType === 'JWT' && !authorize)
+            throw new Error(`Route ${route.routeKey} names an unknown authorizer`);
+          return {
+            routeKey: route.routeKey,
+            invoke: (event) => lambdas.invoke(route.functionArn, event),
+            ...(authorize ? { authorization: { authorize, scopes: route.authorizationScopes } } : {}),
+          };
+        })
+        .concat(localRoutes),
     });
     stops.push(api.close);
 
@@ -319,6 +328,32 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     await stop();
     throw error;
   }
+}
+
+/** What SES's receipt actions do: store the message (straight to the S3 emulator) and invoke the function. */
+function receivingServices(s3Url: string, lambdas: LocalLambdas, retryDelaysMs?: number[]) {
+  const s3 = new S3Client({
+    region: REGION,
+    endpoint: s3Url,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    forcePathStyle: true,
+  });
+  return {
+    s3,
+    putObject: async (bucket: string, key: string, body: Uint8Array) => {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'message/rfc822' }));
+    },
+    invoke: async (arn: string, event: unknown, invocationType: 'Event' | 'RequestResponse') => {
+      if (invocationType === 'RequestResponse') {
+        await lambdas.invoke(arn, event);
+        return;
+      }
+      // Asynchronous, as SES invokes: Lambda retries a failed event twice, then drops it.
+      void lambdas.invokeAsync(arn, event, retryDelaysMs).catch((error: unknown) => {
+        console.error(`Inbound e-mail: ${arn} failed after Lambda's retries: ${(error as Error).name}`);
+      });
+    },
+  };
 }
 
 async function resolvePorts(ports: Ports, host: string): Promise<Ports> {

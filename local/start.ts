@@ -76,6 +76,7 @@ Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.
   HTTP API          ${urls.api}            (GET /health, /products, /customers, POST /orders)
   OAuth2 tokens     ${urls.auth}            (POST /oauth2/token, JWKS at /.well-known/jwks.json)
   E-mails (SES)     ${urls.ses}            (viewer; raw JSON at ${urls.ses}/store)
+  Order inbox       ${urls.api}/local/inbound-email  (SES receiving: npm run order:email -- local/examples/purchase-order.eml)
   Step Functions    ${urls.stepfunctions}  (state machine ${runtime.stateMachineArn})
   EventBridge       ${urls.eventbridge}    (recent events at ${urls.eventbridge}/events)
   DynamoDB          ${urls.dynamodb}

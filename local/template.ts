@@ -69,6 +69,20 @@ export interface LocalDeployment {
   stateMachine: { name: string; arn: string; definition: string };
   buckets: string[];
   secrets: { name: string; arn: string }[];
+  /** Mail receiving: the receipt rules (of every rule set; locally each is active). */
+  receiptRules: LocalReceiptRule[];
+}
+
+/** An SES receipt rule: the recipients it matches and its actions, in order (S3 and Lambda run locally). */
+export interface LocalReceiptRule {
+  name: string;
+  /** Addresses or domains; none: every recipient. */
+  recipients: string[];
+  scanEnabled: boolean;
+  actions: (
+    | { type: 'S3'; bucketName: string; objectKeyPrefix: string }
+    | { type: 'Lambda'; functionArn: string; invocationType: 'Event' | 'RequestResponse' }
+  )[];
 }
 
 export interface LocalAccount {
@@ -145,6 +159,9 @@ export function readDeployment(
         break;
       case 'AWS::SES::ConfigurationSet':
         names.set(id, base);
+        break;
+      case 'AWS::SES::ReceiptRuleSet':
+        names.set(id, String(r.Properties?.RuleSetName ?? base));
         break;
       case 'AWS::Cognito::UserPool':
         names.set(id, `${region}_${base}`);
@@ -303,6 +320,35 @@ export function readDeployment(
     })),
   }));
 
+  const receiptRules = ofType('AWS::SES::ReceiptRule').map(([id, r]): LocalReceiptRule => {
+    const rule = (r.Properties?.Rule ?? {}) as Record<string, unknown>;
+    const actions = ((rule.Actions ?? []) as Record<string, Record<string, unknown>>[]).map(
+      (action): LocalReceiptRule['actions'][number] => {
+        if (action.S3Action) {
+          return {
+            type: 'S3',
+            bucketName: String(resolve(action.S3Action.BucketName)),
+            objectKeyPrefix: String(action.S3Action.ObjectKeyPrefix ?? ''),
+          };
+        }
+        if (action.LambdaAction) {
+          return {
+            type: 'Lambda',
+            functionArn: String(resolve(action.LambdaAction.FunctionArn)),
+            invocationType: action.LambdaAction.InvocationType === 'RequestResponse' ? 'RequestResponse' : 'Event',
+          };
+        }
+        return fail(`receipt rule ${id}: only S3 and Lambda actions run locally (${Object.keys(action).join()})`);
+      },
+    );
+    return {
+      name: String(rule.Name ?? withoutHash(id)),
+      recipients: ((rule.Recipients ?? []) as unknown[]).map(String),
+      scanEnabled: rule.ScanEnabled === true,
+      actions,
+    };
+  });
+
   const substitutions = Object.fromEntries(
     Object.entries((sm.Properties?.DefinitionSubstitutions ?? {}) as Record<string, unknown>).map(([k, v]) => [
       k,
@@ -331,6 +377,7 @@ export function readDeployment(
       name: names.get(id) as string,
       arn: arns.get(id) as string,
     })),
+    receiptRules,
   };
 }
 

@@ -9,6 +9,8 @@ export interface OutgoingEmail {
   text: string;
   html?: string;
   attachments?: { fileName: string; contentType: string; content: Uint8Array }[];
+  /** Extra headers, e.g. In-Reply-To and Auto-Submitted on a reply (values without line breaks). */
+  headers?: { name: string; value: string }[];
 }
 
 const address = z.email();
@@ -40,6 +42,7 @@ export class Mailer {
               Text: { Data: email.text, Charset: 'UTF-8' },
               ...(email.html ? { Html: { Data: email.html, Charset: 'UTF-8' } } : {}),
             },
+            ...(email.headers?.length ? { Headers: email.headers.map((h) => ({ Name: h.name, Value: h.value })) } : {}),
             Attachments: email.attachments?.map((a) => ({
               FileName: a.fileName,
               ContentType: a.contentType,

@@ -1,5 +1,13 @@
+import { EMAIL_ORDER_FORMAT, type EmailProblem, problemLine } from './email-order.ts';
 import { formatMoney } from './money.ts';
-import type { CreditNote, Invoice, PaymentRequest, StockLine } from './schemas.ts';
+import {
+  type CreditNote,
+  hasControlCharacters,
+  type Invoice,
+  type OrderEntry,
+  type PaymentRequest,
+  type StockLine,
+} from './schemas.ts';
 import { taxNote } from './tax.ts';
 
 /**
@@ -126,5 +134,106 @@ export function backorderCancelledEmail(
     text: allocated
       ? `We could not get these items in time; they are cancelled and will not be charged:\n${list}\n\nThe rest of your order ships as planned.`
       : `We could not get the items of your order in time; the order is cancelled and nothing is charged:\n${list}`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orders by e-mail: the replies to the sender (functions/lib/inbound-email.ts)
+// ---------------------------------------------------------------------------------------------
+
+/** The order e-mail a reply is about: its subject (as the sender wrote it) and when it was sent. */
+export interface InboundEmailRef {
+  subject?: string;
+  /** ISO date of the e-mail, if it said. */
+  date?: string;
+}
+
+/** Problems listed in one error reply; more are summarised (a random text of thousands of lines). */
+export const MAX_LISTED_PROBLEMS = 100;
+
+const about = (message: InboundEmailRef) => {
+  const subject = message.subject?.trim() ? `"${message.subject.trim()}"` : '(no subject)';
+  return `your e-mail ${subject}${message.date ? ` of ${message.date.slice(0, 10)}` : ''}`;
+};
+/** The sender's subject behind our own words: one line, no control characters, not too long. */
+const replySubject = (prefix: string, message: InboundEmailRef) => {
+  const original = [...(message.subject ?? '')]
+    .map((c) => (hasControlCharacters(c) ? ' ' : c))
+    .join('')
+    .trim();
+  return original ? `${prefix}: ${original.length > 120 ? `${original.slice(0, 120)}…` : original}` : prefix;
+};
+
+/** The order is captured: its id, and what was read from the e-mail. */
+export function emailOrderReceived(
+  message: InboundEmailRef,
+  order: { orderId: string; customerName: string; entry: OrderEntry; currency: string },
+): EmailText {
+  const { entry } = order;
+  const lines = entry.lines.map(
+    (l) =>
+      `  ${l.quantity} x ${l.sku}${l.unitPrice === undefined ? '' : ` at ${formatMoney(l.unitPrice, order.currency)}`}`,
+  );
+  return {
+    subject: replySubject(`Order ${order.orderId} received`, message),
+    text: [
+      `Dear ${order.customerName},`,
+      '',
+      `thank you: we have received ${about(message)} and placed order ${order.orderId}.`,
+      ...(entry.externalReference ? [`Your reference: ${entry.externalReference}`] : []),
+      '',
+      'Items:',
+      ...lines,
+      '',
+      `Payment: ${entry.payment ? entry.payment.replace('_', ' ') : 'as agreed on your account'}`,
+      `Delivery: ${entry.fulfilmentPolicy === 'ship_available' ? 'what is in stock ships now, the rest when it arrives' : 'the whole order at once'}`,
+      '',
+      'Prices are those of our price list; we check the order and e-mail the invoice when it ships.',
+      `Please quote ${order.orderId} in any question about this order.`,
+    ].join('\n'),
+  };
+}
+
+/** The order was not placed: every problem, by line, and how an order e-mail is written. */
+export function emailOrderRefused(message: InboundEmailRef, problems: readonly EmailProblem[]): EmailText {
+  const listed = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => `  ${problemLine(p)}`);
+  const more = problems.length - listed.length;
+  return {
+    subject: replySubject('Order not placed', message),
+    text: [
+      `We could not place an order from ${about(message)}; nothing was ordered.`,
+      '',
+      problems.length === 1 ? 'The problem:' : `The problems (${problems.length}):`,
+      ...listed,
+      ...(more > 0 ? [`  … and ${more} more`] : []),
+      '',
+      'Please correct the e-mail and send it again as a new message. How an order e-mail is written:',
+      '',
+      EMAIL_ORDER_FORMAT,
+    ].join('\n'),
+  };
+}
+
+/** The sender's address is no customer's ordering address: nothing was ordered. */
+export function emailOrderUnknownSender(message: InboundEmailRef): EmailText {
+  return {
+    subject: replySubject('Order not placed', message),
+    text: [
+      `We could not place an order from ${about(message)}: the address it was sent from is not a known ordering address of any customer account. Nothing was ordered.`,
+      '',
+      "Please send orders from your account's registered ordering address, or ask your account manager to register this one.",
+    ].join('\n'),
+  };
+}
+
+/** The e-mail's Message-ID was used before for an e-mail with another order in it. */
+export function emailOrderKeyReused(message: InboundEmailRef, messageId: string): EmailText {
+  return {
+    subject: replySubject('Order not placed', message),
+    text: [
+      `We could not place an order from ${about(message)}: its message id ${messageId} was already used for another order. Nothing was ordered.`,
+      '',
+      'Each order needs an e-mail of its own: please send the order as a new message (not a re-sent or edited copy of an earlier one).',
+    ].join('\n'),
   };
 }

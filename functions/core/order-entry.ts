@@ -28,7 +28,7 @@ export function resolveEntry(
   const lines = entry.lines.map((line, index) => {
     const product = catalog.get(line.sku);
     const listPrice = product?.prices[currency];
-    if (!product || !product.active) {
+    if (!product?.active) {
       problems.push({ path: `lines.${index}.sku`, message: `product ${line.sku} is not sold` });
     } else if (listPrice === undefined) {
       problems.push({ path: `lines.${index}.sku`, message: `product ${line.sku} has no price in ${currency}` });

@@ -297,6 +297,16 @@ describe('npm start', () => {
     expect(refused.error.issues.map((i: { path: string }) => i.path)).toEqual(['channel', 'limit']);
   }, 60_000);
 
+  it("runs the README's e-mail example: the purchase order mailed to the inbox is acknowledged with its order id", async () => {
+    const { stdout } = await runReadmeBlock('email');
+    const [received, reply] = stdout.trim().split('\n');
+    expect(JSON.parse(received as string)).toMatchObject({
+      messageId: '<po-2026-0042@acme-retail.example>',
+      stored: [{ key: expect.stringMatching(/^inbound\//) }],
+    });
+    expect(reply).toMatch(/^Order ord-[0-9a-z]{26} received: Purchase order PO-2026-0042$/);
+  }, 60_000);
+
   it('stops every child, the JVM included, on Ctrl-C', async () => {
     const exited = new Promise((resolve) => system.child.once('exit', (code, signal) => resolve(code ?? signal)));
     system.interrupt();

@@ -127,7 +127,7 @@ describe('order workflow on the local runtime', () => {
       forcePathStyle: true,
       credentials: { accessKeyId: 't', secretAccessKey: 't' },
     });
-    const bucket = runtime.deployment.buckets.find((b) => !b.includes('log')) as string;
+    const bucket = runtime.deployment.buckets.find((b) => b.includes('documents') && !b.includes('log')) as string;
     const pdf = await s3.send(
       new GetObjectCommand({
         Bucket: bucket,

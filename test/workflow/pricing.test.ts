@@ -43,7 +43,7 @@ async function invoicePdfText(invoiceNumber: string): Promise<string> {
     forcePathStyle: true,
     credentials: { accessKeyId: 't', secretAccessKey: 't' },
   });
-  const bucket = runtime.deployment.buckets.find((b) => !b.includes('log')) as string;
+  const bucket = runtime.deployment.buckets.find((b) => b.includes('documents') && !b.includes('log')) as string;
   const pdf = await s3.send(
     new GetObjectCommand({ Bucket: bucket, Key: `invoices/${invoiceNumber.slice(4, 8)}/${invoiceNumber}.pdf` }),
   );

@@ -1,0 +1,36 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { documents } from './clients.ts';
+import { claimSend, markSent } from './send-claims.ts';
+
+const MARKER = 'repliedAt';
+
+/**
+ * Replies sent once (orders by e-mail: the acknowledgement or the error reply to one message, however
+ * often SES or Lambda delivers it). Each reply is an item `reply#<digest>` in the idempotency table,
+ * expiring with the message's key (TTL on `expiration`, epoch seconds); Powertools' own records are
+ * `<function>#<hash>`, so the two never meet. Sending is claimed as for invoices (send-claims.ts).
+ */
+export class ReplyLedger {
+  constructor(private readonly tableName: string) {}
+
+  /** Runs `send` unless this reply was sent, or is being sent, already; true if it ran. */
+  async sendOnce(digest: string, now: Date, expiresAt: Date, send: () => Promise<unknown>): Promise<boolean> {
+    const key = { id: `reply#${digest}` };
+    try {
+      await documents().send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...key, expiration: Math.floor(expiresAt.getTime() / 1000) },
+          ConditionExpression: 'attribute_not_exists(id)',
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    if (!(await claimSend(this.tableName, key, MARKER, now))) return false;
+    await send();
+    await markSent(this.tableName, key, MARKER, now);
+    return true;
+  }
+}

@@ -1,0 +1,45 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context, SESEvent } from 'aws-lambda';
+import { DocumentStore } from '../adapters/document-store.ts';
+import { Mailer } from '../adapters/mailer.ts';
+import { ReplyLedger } from '../adapters/reply-ledger.ts';
+import { optionalEnv, requireEnv } from '../lib/config.ts';
+import { clock, customersRepository } from '../lib/deps.ts';
+import { type InboundEmailDeps, receiveOrderEmail } from '../lib/inbound-email.ts';
+import { KEY_RETENTION_SECONDS } from '../lib/intake.ts';
+import { enterOrder } from '../lib/order-entry.ts';
+import { logger, tracer } from '../lib/powertools.ts';
+
+const messages = new DocumentStore(requireEnv('INBOUND_EMAIL_BUCKET_NAME'));
+const prefix = optionalEnv('INBOUND_EMAIL_PREFIX', '');
+const customers = customersRepository();
+const senderEmail = requireEnv('SENDER_EMAIL');
+const mailer = new Mailer(senderEmail, process.env.SES_CONFIGURATION_SET || undefined);
+const replies = new ReplyLedger(requireEnv('IDEMPOTENCY_TABLE_NAME'));
+
+const deps: InboundEmailDeps = {
+  readMessage: (sesMessageId) => messages.get(`${prefix}${sesMessageId}`),
+  findCustomerByEmail: (address) => customers.findByEmail(address),
+  enterOrder,
+  // A reply is remembered as long as the message's key: a redelivery within it is not answered twice.
+  replyOnce: (email, digest) => {
+    const now = clock();
+    const expiresAt = new Date(now.getTime() + KEY_RETENTION_SECONDS.email * 1000);
+    return replies.sendOnce(digest, now, expiresAt, () => mailer.send(email));
+  },
+  senderEmail,
+};
+
+/**
+ * The order inbox (SES receipt rule: S3, then this function, invoked asynchronously): one record per
+ * received e-mail. See lib/inbound-email.ts; a thrown error makes Lambda retry the event.
+ */
+export const handler = middy(async (event: SESEvent, context: Context) => {
+  const outcomes = [];
+  for (const record of event.Records) outcomes.push(await receiveOrderEmail(deps, record, context));
+  return outcomes;
+})
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(injectLambdaContext(logger, { resetKeys: true }));

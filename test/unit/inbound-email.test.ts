@@ -1,0 +1,322 @@
+import { readFileSync } from 'node:fs';
+import { IdempotencyAlreadyInProgressError, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context, SESEvent, SESEventRecord, SESReceipt } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { OutgoingEmail } from '../../functions/adapters/mailer.ts';
+import { InvalidOrder } from '../../functions/core/errors.ts';
+import type { Customer } from '../../functions/core/schemas.ts';
+import { type InboundEmailDeps, receiveOrderEmail, verdictDropReason } from '../../functions/lib/inbound-email.ts';
+import { DEMO_CUSTOMERS } from '../../local/seed.ts';
+import { lambdaContext } from '../support/lambda-events.ts';
+
+const EXAMPLE = readFileSync(new URL('../../local/examples/purchase-order.eml', import.meta.url));
+const acme = DEMO_CUSTOMERS.find((c) => c.customerId === 'CUST-1001') as Customer;
+
+const PASS = { status: 'PASS' } as const;
+const FAIL = { status: 'FAIL' } as const;
+function record(receipt: Partial<SESReceipt> = {}, mail: Partial<SESEventRecord['ses']['mail']> = {}): SESEventRecord {
+  return {
+    eventSource: 'aws:ses',
+    eventVersion: '1.0',
+    ses: {
+      mail: {
+        timestamp: '2026-03-02T08:15:01.000Z',
+        source: 'orders@acme-retail.example',
+        messageId: 'ses0001',
+        destination: ['orders@example.com'],
+        headersTruncated: false,
+        headers: [],
+        commonHeaders: { returnPath: 'orders@acme-retail.example', date: '', messageId: '' },
+        ...mail,
+      },
+      receipt: {
+        timestamp: '2026-03-02T08:15:01.000Z',
+        processingTimeMillis: 10,
+        recipients: ['orders@example.com'],
+        spamVerdict: PASS,
+        virusVerdict: PASS,
+        spfVerdict: PASS,
+        dkimVerdict: PASS,
+        dmarcVerdict: PASS,
+        action: {
+          type: 'Lambda',
+          functionArn: 'arn:aws:lambda:us-east-1:1:function:InboundEmail',
+          invocationType: 'Event',
+        },
+        ...receipt,
+      },
+    },
+  };
+}
+
+/** A message as a mail program writes it, with the example's headers unless told otherwise. */
+function message(body: string, headers: Record<string, string> = {}): Uint8Array {
+  const all: Record<string, string> = {
+    From: 'Acme Retail Purchasing <orders@acme-retail.example>',
+    To: 'orders@example.com',
+    Subject: 'PO',
+    'Message-ID': '<po-1@acme-retail.example>',
+    ...headers,
+  };
+  const head = Object.entries(all)
+    .filter(([, v]) => v !== '')
+    .map(([k, v]) => `${k}: ${v}`);
+  return Buffer.from([...head, 'Content-Type: text/plain; charset=utf-8', '', body].join('\r\n'));
+}
+
+function fakes(raw: Uint8Array = EXAMPLE, customer: Customer | null = acme) {
+  const sent: { email: OutgoingEmail; digest: string }[] = [];
+  const digests = new Set<string>();
+  const deps = {
+    readMessage: vi.fn<InboundEmailDeps['readMessage']>(async () => raw),
+    findCustomerByEmail: vi.fn<InboundEmailDeps['findCustomerByEmail']>(async () => customer ?? undefined),
+    enterOrder: vi.fn<InboundEmailDeps['enterOrder']>(async () => ({
+      orderId: 'ord-01jqexampleorder0000000000',
+      status: 'RECEIVED' as const,
+    })),
+    // As the reply ledger does: the same reply (digest) goes out once.
+    replyOnce: vi.fn(async (email: OutgoingEmail, digest: string) => {
+      if (digests.has(digest)) return false;
+      digests.add(digest);
+      sent.push({ email, digest });
+      return true;
+    }),
+    senderEmail: 'invoices@example.com',
+  } satisfies InboundEmailDeps;
+  return { deps, sent };
+}
+const context = lambdaContext as Context;
+
+describe('verdicts: what is dropped without a reply', () => {
+  it.each([
+    ['spam', { spamVerdict: FAIL }],
+    ['virus', { virusVerdict: FAIL }],
+    ['spf-and-dkim-failed', { spfVerdict: FAIL, dkimVerdict: FAIL }],
+    ['dmarc-failed', { dmarcVerdict: FAIL, dmarcPolicy: 'reject' as const }],
+    ['dmarc-failed', { dmarcVerdict: FAIL, dmarcPolicy: 'quarantine' as const }],
+  ])('%s: the message is not read, nothing is ordered or answered', async (reason, verdicts) => {
+    const { deps, sent } = fakes();
+    expect(await receiveOrderEmail(deps, record(verdicts), context)).toEqual({ outcome: 'dropped', reason });
+    expect(deps.readMessage).not.toHaveBeenCalled();
+    expect(deps.enterOrder).not.toHaveBeenCalled();
+    expect(sent).toEqual([]);
+  });
+
+  it('takes mail whose SPF or DKIM alone failed, gray verdicts, or DMARC failing under a "none" policy', () => {
+    expect(verdictDropReason({ ...record().ses.receipt, spfVerdict: FAIL })).toBeUndefined();
+    expect(verdictDropReason({ ...record().ses.receipt, dkimVerdict: FAIL, spfVerdict: { status: 'GRAY' } })).toBe(
+      undefined,
+    );
+    expect(verdictDropReason({ ...record().ses.receipt, dmarcVerdict: FAIL, dmarcPolicy: 'none' })).toBeUndefined();
+  });
+
+  it.each([
+    ['auto-reply', message('WIDGET-BLUE x 1', { 'Auto-Submitted': 'auto-replied (vacation)' }), {}],
+    ['bounce', message('WIDGET-BLUE x 1'), { source: '' }],
+    ['bounce', message('WIDGET-BLUE x 1'), { source: 'MAILER-DAEMON@mx.acme-retail.example' }],
+    ['own-reply', message('WIDGET-BLUE x 1', { From: 'invoices@example.com' }), {}],
+    ['no-sender-address', message('WIDGET-BLUE x 1', { From: 'undisclosed-recipients:;' }), {}],
+  ])('%s: dropped without a reply (no mail loops)', async (reason, raw, mail) => {
+    const { deps, sent } = fakes(raw);
+    expect(await receiveOrderEmail(deps, record({}, mail), context)).toEqual({ outcome: 'dropped', reason });
+    expect(deps.enterOrder).not.toHaveBeenCalled();
+    expect(sent).toEqual([]);
+  });
+});
+
+describe('an order e-mail from a known customer', () => {
+  it('is entered under the customer and its Message-ID, and acknowledged once, as a reply', async () => {
+    const { deps, sent } = fakes();
+    const outcome = await receiveOrderEmail(deps, record(), context);
+    expect(outcome).toEqual({ outcome: 'ordered', orderId: 'ord-01jqexampleorder0000000000', replied: true });
+    expect(deps.findCustomerByEmail).toHaveBeenCalledWith('orders@acme-retail.example');
+    expect(deps.enterOrder).toHaveBeenCalledWith(
+      {
+        channel: 'email',
+        idempotencyKey: 'CUST-1001:po-2026-0042@acme-retail.example',
+        entry: {
+          customerId: 'CUST-1001',
+          externalReference: 'PO-2026-0042',
+          payment: 'on_account',
+          lines: [
+            { sku: 'WIDGET-BLUE', quantity: 2 },
+            { sku: 'GADGET-MINI', quantity: 1, unitPrice: 3900 },
+          ],
+        },
+        placedBy: { kind: 'client', id: 'email' },
+      },
+      context,
+    );
+    const [reply] = sent;
+    expect(reply?.email.to).toEqual(['orders@acme-retail.example']);
+    expect(reply?.email.subject).toBe('Order ord-01jqexampleorder0000000000 received: Purchase order PO-2026-0042');
+    expect(reply?.email.text).toContain('placed order ord-01jqexampleorder0000000000');
+    expect(reply?.email.text).toContain('Your reference: PO-2026-0042');
+    expect(reply?.email.text).toContain('  2 x WIDGET-BLUE\n  1 x GADGET-MINI at EUR 39.00');
+    expect(reply?.email.headers).toEqual([
+      { name: 'Auto-Submitted', value: 'auto-replied' },
+      { name: 'In-Reply-To', value: '<po-2026-0042@acme-retail.example>' },
+      { name: 'References', value: '<po-2026-0042@acme-retail.example>' },
+    ]);
+  });
+
+  it('delivered again (another SES delivery of the same message): the same order, no second reply', async () => {
+    const { deps, sent } = fakes();
+    await receiveOrderEmail(deps, record(), context);
+    const again = await receiveOrderEmail(deps, record({}, { messageId: 'ses0002' }), context);
+    expect(again).toMatchObject({ outcome: 'ordered', replied: false });
+    expect(deps.enterOrder.mock.calls[1]?.[0].idempotencyKey).toBe(deps.enterOrder.mock.calls[0]?.[0].idempotencyKey);
+    expect(sent).toHaveLength(1);
+  });
+
+  it("without a Message-ID: keyed by SES's message id, and the reply has no In-Reply-To", async () => {
+    const { deps, sent } = fakes(message('WIDGET-BLUE x 1', { 'Message-ID': '' }));
+    await receiveOrderEmail(deps, record({}, { messageId: 'ses-abc' }), context);
+    expect(deps.enterOrder.mock.calls[0]?.[0].idempotencyKey).toBe('CUST-1001:ses-abc');
+    expect(sent[0]?.email.headers).toEqual([{ name: 'Auto-Submitted', value: 'auto-replied' }]);
+  });
+
+  it('a capture of the same message still in progress is thrown (Lambda retries the event), with no reply', async () => {
+    const { deps, sent } = fakes();
+    deps.enterOrder.mockRejectedValueOnce(new IdempotencyAlreadyInProgressError('in progress'));
+    await expect(receiveOrderEmail(deps, record(), context)).rejects.toThrow(IdempotencyAlreadyInProgressError);
+    expect(sent).toEqual([]);
+  });
+
+  it('a transient failure is thrown too', async () => {
+    const { deps, sent } = fakes();
+    deps.readMessage.mockRejectedValueOnce(Object.assign(new Error('slow down'), { name: 'SlowDown' }));
+    await expect(receiveOrderEmail(deps, record(), context)).rejects.toThrow('slow down');
+    expect(sent).toEqual([]);
+  });
+});
+
+describe('the error replies', () => {
+  it('unknown sender: says the address is not a known ordering address; nothing is entered', async () => {
+    const { deps, sent } = fakes(EXAMPLE, null);
+    expect(await receiveOrderEmail(deps, record(), context)).toEqual({
+      outcome: 'refused',
+      reason: 'unknown-sender',
+      problems: 1,
+      replied: true,
+    });
+    expect(deps.enterOrder).not.toHaveBeenCalled();
+    expect(sent[0]?.email.to).toEqual(['orders@acme-retail.example']);
+    expect(sent[0]?.email.subject).toBe('Order not placed: Purchase order PO-2026-0042');
+    expect(sent[0]?.email.text).toContain('not a known ordering address');
+  });
+
+  it('a body with problems: every one by line, and the format; nothing is entered', async () => {
+    const { deps, sent } = fakes(message('Hi!\n\nWIDGET-BLUE x two\nGADGET-MINI x 1\nPolicy: soon'));
+    expect(await receiveOrderEmail(deps, record(), context)).toMatchObject({ reason: 'invalid', problems: 3 });
+    expect(deps.enterOrder).not.toHaveBeenCalled();
+    const text = sent[0]?.email.text ?? '';
+    expect(text).toContain('The problems (3):');
+    expect(text).toMatch(/ {2}line 1: "Hi!" is not an order line/);
+    expect(text).toContain('  line 3: quantity "two" is not a whole number');
+    expect(text).toContain('  line 5: Policy "soon" must be all_or_nothing or ship_available');
+    expect(text).toContain('SKU x QUANTITY');
+  });
+
+  it("the intake's problems (unknown product, no card on file) are named by the e-mail's lines", async () => {
+    const { deps, sent } = fakes(message('Payment: card\nWIDGET-BLUE x 1\n\nLAMP-LED x 2'));
+    deps.enterOrder.mockRejectedValueOnce(
+      new InvalidOrder([
+        { path: 'payment', message: 'the customer has no card on file; bill on account or order by web checkout' },
+        { path: 'lines.1.sku', message: 'product LAMP-LED is not sold' },
+      ]),
+    );
+    await receiveOrderEmail(deps, record(), context);
+    expect(sent[0]?.email.text).toContain(
+      '  line 1: the customer has no card on file; bill on account or order by web checkout\n  line 4: product LAMP-LED is not sold',
+    );
+  });
+
+  it('the Message-ID used before for another order: says so', async () => {
+    const { deps, sent } = fakes();
+    deps.enterOrder.mockRejectedValueOnce(new IdempotencyValidationError('payload differs'));
+    expect(await receiveOrderEmail(deps, record(), context)).toMatchObject({ reason: 'message-id-reused' });
+    expect(sent[0]?.email.text).toContain(
+      'its message id <po-2026-0042@acme-retail.example> was already used for another order',
+    );
+  });
+
+  it('lists at most 100 problems and counts the rest', async () => {
+    const { deps, sent } = fakes(message(Array.from({ length: 130 }, () => 'nonsense').join('\n')));
+    await receiveOrderEmail(deps, record(), context);
+    const text = sent[0]?.email.text ?? '';
+    expect(text).toContain('The problems (130):');
+    expect(text).toContain('  line 100: "nonsense"');
+    expect(text).not.toContain('line 101:');
+    expect(text).toContain('… and 30 more');
+  });
+});
+
+describe('the InboundEmail handler (SDK clients mocked)', () => {
+  const s3 = mockClient(S3Client);
+  const documents = mockClient(DynamoDBDocumentClient);
+  mockClient(DynamoDBClient);
+  const ses = mockClient(SESv2Client);
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    INBOUND_EMAIL_BUCKET_NAME: 'inbox-bucket',
+    INBOUND_EMAIL_PREFIX: 'inbound/',
+    SENDER_EMAIL: 'invoices@example.com',
+    ORDERS_TABLE_NAME: 'Orders',
+    PRODUCTS_TABLE_NAME: 'Products',
+    CUSTOMERS_TABLE_NAME: 'Customers',
+    IDEMPOTENCY_TABLE_NAME: 'Idempotency',
+    EVENT_BUS_NAME: 'Bus',
+    STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:orders',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  });
+  const load = async () =>
+    (await import('../../functions/inbound-email/handler.ts')).handler as unknown as (
+      event: SESEvent,
+      context: Context,
+    ) => Promise<unknown>;
+
+  beforeEach(() => {
+    s3.reset();
+    documents.reset();
+    ses.reset();
+  });
+
+  it('reads the stored message under the prefix, and answers an unknown sender once through SES, from our sender', async () => {
+    const handler = await load();
+    s3.on(GetObjectCommand, { Bucket: 'inbox-bucket', Key: 'inbound/ses0001' }).resolves({
+      Body: { transformToByteArray: async () => new Uint8Array(EXAMPLE) } as never,
+    });
+    documents.on(QueryCommand).resolves({ Items: [] });
+    documents.on(PutCommand).resolves({});
+    documents.on(UpdateCommand).resolves({});
+    ses.on(SendEmailCommand).resolves({ MessageId: 'm1' });
+
+    expect(await handler({ Records: [record()] }, context)).toEqual([
+      { outcome: 'refused', reason: 'unknown-sender', problems: 1, replied: true },
+    ]);
+    const send = ses.commandCalls(SendEmailCommand)[0]?.args[0].input;
+    expect(send?.FromEmailAddress).toBe('invoices@example.com');
+    expect(send?.Destination?.ToAddresses).toEqual(['orders@acme-retail.example']);
+    expect(send?.Content?.Simple?.Headers).toContainEqual({ Name: 'Auto-Submitted', Value: 'auto-replied' });
+    // The reply is remembered in the idempotency table, expiring with the e-mail channel's keys (7 days).
+    const put = documents.commandCalls(PutCommand)[0]?.args[0].input;
+    expect(put?.TableName).toBe('Idempotency');
+    expect(String(put?.Item?.id)).toMatch(/^reply#[0-9a-f]{64}$/);
+    const expiresIn = Number(put?.Item?.expiration) - Date.now() / 1000;
+    expect(expiresIn).toBeGreaterThan(7 * 24 * 3600 - 60);
+    expect(expiresIn).toBeLessThanOrEqual(7 * 24 * 3600);
+  });
+
+  it('drops spam before reading anything', async () => {
+    const handler = await load();
+    await handler({ Records: [record({ spamVerdict: FAIL })] }, context);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+  });
+});
