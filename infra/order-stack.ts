@@ -105,6 +105,7 @@ export class OrderStack extends Stack {
       // Short: a capture whose idempotency record was left in progress (a lost response) blocks
       // retries with the same key until the function's timeout has passed.
       placeOrder: fn('PlaceOrder', 'place-order', 'POST /orders', { timeout: Duration.seconds(10) }),
+      enterOrder: fn('EnterOrder', 'enter-order', 'POST /order-entries', { timeout: Duration.seconds(10) }),
       getOrder: fn('GetOrder', 'get-order', 'GET /orders/{orderId}'),
       cancelOrder: fn('CancelOrder', 'cancel-order', 'POST /orders/{orderId}/cancel'),
       listProducts: fn('ListProducts', 'list-products', 'GET /products'),
@@ -148,6 +149,7 @@ export class OrderStack extends Stack {
         { method: HttpMethod.POST, path: '/orders', fn: routes.placeOrder },
         { method: HttpMethod.GET, path: '/orders/{orderId}', fn: routes.getOrder },
         { method: HttpMethod.POST, path: '/orders/{orderId}/cancel', fn: routes.cancelOrder },
+        { method: HttpMethod.POST, path: '/order-entries', fn: routes.enterOrder },
         { method: HttpMethod.GET, path: '/products', fn: routes.listProducts },
         { method: HttpMethod.PUT, path: '/products/{sku}/stock', fn: routes.setStock },
         { method: HttpMethod.POST, path: '/products/{sku}/stock/adjustments', fn: routes.adjustStock },
@@ -182,6 +184,7 @@ export class OrderStack extends Stack {
       reconciler,
       routes.carrierWebhook,
       routes.placeOrder,
+      routes.enterOrder,
     ];
     for (const f of stageFunctions) {
       data.bindTable(f, 'orders', 'write');
@@ -255,6 +258,11 @@ export class OrderStack extends Stack {
     email.grantSend(tasks.CloseOrder);
 
     data.bindTable(routes.placeOrder, 'idempotency', 'readwrite');
+    // Order entries (rep, import) are completed from the customer's record and the price list.
+    data.bindTable(routes.enterOrder, 'idempotency', 'readwrite');
+    data.bindTable(routes.enterOrder, 'customers', 'read');
+    data.bindTable(routes.enterOrder, 'products', 'read');
+    workflow.grantStart(routes.enterOrder);
     data.bindTable(recordKpi, 'idempotency', 'readwrite');
     workflow.grantStart(routes.placeOrder);
     data.bindTable(routes.getOrder, 'orders', 'read');

@@ -14,6 +14,8 @@ export const SCOPE_NAMES = {
   'orders.read': 'Read orders',
   'orders.on-account': 'Place orders billed on account (credit) to the customer',
   'orders.cancel': 'Cancel orders (a customer-bound client: its own customer only)',
+  'orders.enter':
+    "Enter orders for any customer, resolved against the customer's record (a rep's direct entry, bulk import)",
   'catalog.read': 'Read the catalog with stock levels',
   'stock.write': 'Set stock on hand (warehouse/ERP sync)',
   'stock.adjust': 'Record stock receipts and write-offs',
@@ -59,7 +61,15 @@ export const ROLES: Record<RoleName, Role> = {
   rep: {
     kind: 'person',
     description: 'Sales rep',
-    scopes: ['orders.place', 'orders.read', 'orders.on-account', 'orders.cancel', 'customers.read', 'catalog.read'],
+    scopes: [
+      'orders.place',
+      'orders.enter',
+      'orders.read',
+      'orders.on-account',
+      'orders.cancel',
+      'customers.read',
+      'catalog.read',
+    ],
   },
   ops: {
     kind: 'person',
@@ -95,6 +105,7 @@ export const ROUTE_ACCESS: Record<string, ScopeName[] | 'public'> = {
   'POST /orders': ['orders.place'],
   'GET /orders/{orderId}': ['orders.read'],
   'POST /orders/{orderId}/cancel': ['orders.cancel'],
+  'POST /order-entries': ['orders.enter'],
   'GET /products': ['catalog.read'],
   'PUT /products/{sku}/stock': ['stock.write'],
   'POST /products/{sku}/stock/adjustments': ['stock.adjust'],

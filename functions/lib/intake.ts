@@ -102,9 +102,12 @@ async function capture(command: IntakeCommand): Promise<IntakeResult> {
   return { orderId, status: 'RECEIVED' };
 }
 
-const persistenceStore = new DynamoDBPersistenceLayer({ tableName: requireEnv('IDEMPOTENCY_TABLE_NAME') });
+const tableName = requireEnv('IDEMPOTENCY_TABLE_NAME');
 const channels = Object.fromEntries(
   Object.entries(KEY_RETENTION_SECONDS).map(([channel, expiresAfterSeconds]) => {
+    // One persistence layer per channel: a layer keeps the configuration it was first used with, so a
+    // function capturing for two channels (rep and import) would otherwise keep keys for the first's time.
+    const persistenceStore = new DynamoDBPersistenceLayer({ tableName });
     const config = new IdempotencyConfig({
       eventKeyJmesPath: '[channel, placedBy.kind, placedBy.id, idempotencyKey]',
       payloadValidationJmesPath: 'submission',

@@ -8,6 +8,8 @@ export function orderView(order: Order, viewer: Viewer) {
   return {
     orderId: order.orderId,
     status: order.status,
+    channel: order.channel,
+    ...(order.externalReference ? { externalReference: order.externalReference } : {}),
     customerId: order.customerId,
     ...(order.placedBy ? { placedBy: principalFor(order.placedBy, viewer) } : {}),
     currency: order.currency,

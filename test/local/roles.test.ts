@@ -19,6 +19,7 @@ type ClientId = (typeof CLIENTS)[number];
 /** Who may call what, as the product's roles table says (allowed: 2xx; everyone else: 403). */
 const MAY: Record<string, ClientId[]> = {
   'POST /orders': ['checkout', 'buyer', 'rep'],
+  'POST /order-entries': ['rep'],
   'GET /orders/{orderId}': ['checkout', 'buyer', 'rep', 'ops'],
   'GET /products': ['checkout', 'buyer', 'erp', 'rep', 'ops'],
   'PUT /products/{sku}/stock': ['erp'],
@@ -40,6 +41,13 @@ afterAll(async () => {
 const calls: Record<string, (as: TestClient) => Promise<{ status: number; body?: Record<string, any> }>> = {
   'POST /orders': (as) =>
     as.request('POST', '/orders', orderBody(), { 'idempotency-key': `roles-${crypto.randomUUID()}` }),
+  'POST /order-entries': (as) =>
+    as.request(
+      'POST',
+      '/order-entries',
+      { customerId: 'CUST-1002', lines: [{ sku: 'CABLE-USB-C', quantity: 1 }] },
+      { 'idempotency-key': `roles-${crypto.randomUUID()}` },
+    ),
   'GET /orders/{orderId}': (as) => as.request('GET', `/orders/${checkoutOrder}`),
   'GET /products': (as) => as.request('GET', '/products'),
   'PUT /products/{sku}/stock': async (as) => {
@@ -61,6 +69,7 @@ describe('roles: every client on every route', () => {
       'POST /orders': ['JWT', 'sales/orders.place'],
       'GET /orders/{orderId}': ['JWT', 'sales/orders.read'],
       'POST /orders/{orderId}/cancel': ['JWT', 'sales/orders.cancel'],
+      'POST /order-entries': ['JWT', 'sales/orders.enter'],
       'GET /products': ['JWT', 'sales/catalog.read'],
       'PUT /products/{sku}/stock': ['JWT', 'sales/stock.write'],
       'POST /products/{sku}/stock/adjustments': ['JWT', 'sales/stock.adjust'],
