@@ -110,6 +110,7 @@ export class OrderStack extends Stack {
       // Short: a capture whose idempotency record was left in progress (a lost response) blocks
       // retries with the same key until the function's timeout has passed.
       placeOrder: fn('PlaceOrder', 'place-order', 'POST /orders', { timeout: Duration.seconds(10) }),
+      enterOrder: fn('EnterOrder', 'enter-order', 'POST /order-entries', { timeout: Duration.seconds(10) }),
       getOrder: fn('GetOrder', 'get-order', 'GET /orders/{orderId}'),
       listOrders: fn('ListOrders', 'list-orders', 'GET /orders (search)'),
       cancelOrder: fn('CancelOrder', 'cancel-order', 'POST /orders/{orderId}/cancel'),
@@ -157,6 +158,7 @@ export class OrderStack extends Stack {
         { method: HttpMethod.GET, path: '/orders', fn: routes.listOrders },
         { method: HttpMethod.GET, path: '/orders/{orderId}', fn: routes.getOrder },
         { method: HttpMethod.POST, path: '/orders/{orderId}/cancel', fn: routes.cancelOrder },
+        { method: HttpMethod.POST, path: '/order-entries', fn: routes.enterOrder },
         { method: HttpMethod.GET, path: '/products', fn: routes.listProducts },
         { method: HttpMethod.PUT, path: '/products/{sku}/stock', fn: routes.setStock },
         { method: HttpMethod.POST, path: '/products/{sku}/stock/adjustments', fn: routes.adjustStock },
@@ -192,6 +194,7 @@ export class OrderStack extends Stack {
       reconciler,
       routes.carrierWebhook,
       routes.placeOrder,
+      routes.enterOrder,
     ];
     for (const f of stageFunctions) {
       data.bindTable(f, 'orders', 'write');
@@ -273,6 +276,11 @@ export class OrderStack extends Stack {
     data.bindTable(routes.crmWebhook, 'idempotency', 'readwrite');
     events.grantPublish(routes.crmWebhook);
     workflow.grantStart(routes.crmWebhook);
+    // Order entries (rep, import) are completed from the customer's record and the price list.
+    data.bindTable(routes.enterOrder, 'idempotency', 'readwrite');
+    data.bindTable(routes.enterOrder, 'customers', 'read');
+    data.bindTable(routes.enterOrder, 'products', 'read');
+    workflow.grantStart(routes.enterOrder);
     data.bindTable(recordKpi, 'idempotency', 'readwrite');
     workflow.grantStart(routes.placeOrder);
     data.bindTable(routes.getOrder, 'orders', 'read');

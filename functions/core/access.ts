@@ -15,6 +15,8 @@ export const SCOPE_NAMES = {
   'orders.search': 'List and search orders (a customer-bound client: its own customer only)',
   'orders.on-account': 'Place orders billed on account (credit) to the customer',
   'orders.cancel': 'Cancel orders (a customer-bound client: its own customer only)',
+  'orders.enter':
+    "Enter orders for any customer, resolved against the customer's record (a rep's direct entry, bulk import)",
   'catalog.read': 'Read the catalog with stock levels',
   'stock.write': 'Set stock on hand (warehouse/ERP sync)',
   'stock.adjust': 'Record stock receipts and write-offs',
@@ -62,6 +64,7 @@ export const ROLES: Record<RoleName, Role> = {
     description: 'Sales rep',
     scopes: [
       'orders.place',
+      'orders.enter',
       'orders.read',
       'orders.search',
       'orders.on-account',
@@ -106,6 +109,7 @@ export const ROUTE_ACCESS: Record<string, ScopeName[] | 'public'> = {
   'GET /orders': ['orders.search'],
   'GET /orders/{orderId}': ['orders.read'],
   'POST /orders/{orderId}/cancel': ['orders.cancel'],
+  'POST /order-entries': ['orders.enter'],
   'GET /products': ['catalog.read'],
   'PUT /products/{sku}/stock': ['stock.write'],
   'POST /products/{sku}/stock/adjustments': ['stock.adjust'],

@@ -18,6 +18,7 @@ import {
   Invoice,
   InvoiceStatus,
   OrderChannel,
+  OrderEntrySubmission,
   OrderRequest,
   OrderSearchPage,
   OrderStatus,
@@ -39,6 +40,9 @@ import {
  * with, so the contract cannot drift from the code.
  */
 const schema = (type: z.ZodType) => z.toJSONSchema(type, { target: 'draft-2020-12', unrepresentable: 'any' });
+/** A request body as the client may send it: fields with defaults are optional. */
+const inputSchema = (type: z.ZodType) =>
+  z.toJSONSchema(type, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' });
 
 const ErrorBody = z.object({
   error: z.object({
@@ -51,6 +55,10 @@ const ErrorBody = z.object({
 const OrderView = z.object({
   orderId: z.string(),
   status: OrderStatus,
+  /** How the order came in: web (POST /orders), crm, email, rep or import (POST /order-entries). */
+  channel: OrderChannel,
+  /** The channel's own reference: the CRM deal, the customer's purchase order, the import file's order reference. */
+  externalReference: z.string().optional(),
   customerId: z.string(),
   placedBy: PrincipalView.optional(),
   currency: z.string(),
@@ -250,6 +258,37 @@ function contract(serverUrl: string) {
             ),
             '409': error('The same key is still being captured'),
             '422': error('The key was used with a different body'),
+          },
+        },
+      },
+      '/order-entries': {
+        post: {
+          summary:
+            "Enter an order for a customer (a rep's direct entry, a bulk import): currency, payment terms, ship-to and list prices default to the customer's record; card orders are charged to the card on file",
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: true,
+              description:
+                "Rep entry: a key generated per order and reused on retry. Import: derived from the file's order reference",
+              schema: { type: 'string', minLength: 8, maxLength: 128 },
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: inputSchema(OrderEntrySubmission) } },
+          },
+          responses: {
+            '202': json(
+              z.object({ orderId: z.string(), status: z.literal('RECEIVED'), links: z.object({ self: z.string() }) }),
+              'Accepted; the workflow runs',
+            ),
+            '400': error('Invalid header or body, naming each field'),
+            '409': error('The same key is still being captured'),
+            '422': error(
+              'Unknown customer or product, no price in the currency, no card on file (each named by field), or the key was used with a different entry',
+            ),
           },
         },
       },

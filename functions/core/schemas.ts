@@ -126,6 +126,32 @@ export const OrderEntry = z.object({
   fulfilmentPolicy: FulfilmentPolicy.optional(),
 });
 
+/**
+ * The key a client sends in the `Idempotency-Key` header (POST /orders, POST /order-entries): the
+ * same key with the same body is the same order.
+ */
+export const IdempotencyKey = z
+  .string({ error: 'is required: send a unique key per order, e.g. a UUID' })
+  .regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 letters, digits or _ . : -');
+
+/** The channels an order entry is posted for (POST /order-entries): a rep's direct entry, a bulk import. */
+export const EntryChannel = OrderChannel.extract(['rep', 'import']);
+
+/**
+ * POST /order-entries: an order entry and the channel it came by (absent: `rep`). An imported order
+ * carries the import file's order reference as its externalReference.
+ */
+export const OrderEntrySubmission = OrderEntry.extend({ channel: EntryChannel.default('rep') }).superRefine(
+  (submission, ctx) => {
+    if (submission.channel === 'import' && submission.externalReference === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['externalReference'],
+        message: "is required for channel import: the import file's order reference",
+      });
+  },
+);
+
 export const OrderStatus = z.enum([
   'RECEIVED',
   'VALIDATED',
@@ -706,6 +732,8 @@ export const CloseOrderInput = OrderRef.extend({
 
 export type OrderChannel = z.infer<typeof OrderChannel>;
 export type OrderEntry = z.infer<typeof OrderEntry>;
+export type EntryChannel = z.infer<typeof EntryChannel>;
+export type OrderEntrySubmission = z.infer<typeof OrderEntrySubmission>;
 export type OrderRequest = z.infer<typeof OrderRequest>;
 export type OrderLineRequest = z.infer<typeof OrderLineRequest>;
 export type OrderStatus = z.infer<typeof OrderStatus>;

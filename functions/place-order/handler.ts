@@ -1,12 +1,8 @@
 import { z } from 'zod';
-import { OrderRequest } from '../core/schemas.ts';
+import { IdempotencyKey, OrderRequest } from '../core/schemas.ts';
 import { actsFor, callerOf, hasScope } from '../lib/caller.ts';
 import { HttpError, httpRoute, json, jsonBody, parseOr400 } from '../lib/http.ts';
 import { captureOrder, intakeRefusal } from '../lib/intake.ts';
-
-const IdempotencyKey = z
-  .string({ error: 'is required: send a unique key per order, e.g. a UUID' })
-  .regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 letters, digits or _ . : -');
 
 /** POST /orders — the web checkout's, buyer clients' and reps' entry point. */
 export const handler = httpRoute(async (event, context) => {

@@ -307,6 +307,20 @@ describe('npm start', () => {
     expect(reply).toMatch(/^Order ord-[0-9a-z]{26} received: Purchase order PO-2026-0042$/);
   }, 60_000);
 
+  it("runs the README's rep entry example: the order followed to COMPLETED, then shown", async () => {
+    try {
+      const { stdout } = await runReadmeBlock('rep-entry');
+      const [orderId, ...rest] = stdout.trim().split('\n');
+      expect(orderId).toMatch(/^ord-[0-9a-z]{26}$/);
+      expect(rest).toContain(`Order ${orderId} COMPLETED`);
+      expect(stdout).toContain(`Order ${orderId}  COMPLETED`);
+      expect(stdout).toMatch(/Channel\s+rep \(reference PO-4711\)/);
+      expect(stdout).toMatch(/OrderCompleted/);
+    } finally {
+      rmSync('/tmp/order-entry.out', { force: true });
+    }
+  }, 60_000);
+
   it('stops every child, the JVM included, on Ctrl-C', async () => {
     const exited = new Promise((resolve) => system.child.once('exit', (code, signal) => resolve(code ?? signal)));
     system.interrupt();

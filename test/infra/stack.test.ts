@@ -66,7 +66,7 @@ describe('order stack template', () => {
       Metadata?: Record<string, unknown>;
     }[];
     const ours = functions.filter((f) => f.Metadata?.['sales:entry']);
-    expect(ours).toHaveLength(37);
+    expect(ours).toHaveLength(38);
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -243,6 +243,7 @@ describe('order stack template', () => {
       'POST /approvals/{approvalId}',
       'POST /invoices/{number}/credit-notes',
       'POST /invoices/{number}/payments',
+      'POST /order-entries',
       'POST /orders',
       'POST /orders/{orderId}/cancel',
       'POST /products/{sku}/stock/adjustments',
@@ -303,6 +304,18 @@ describe('order stack template', () => {
     const onOrders = statementsOf('PlaceOrder').filter((st) => JSON.stringify(st.Resource).includes('DataOrders'));
     expect(onOrders.length).toBeGreaterThan(0);
     expect(onOrders.flatMap((st) => [st.Action].flat())).not.toContain('dynamodb:DeleteItem');
+    // Order entries (rep, import) go through the same intake, and only read the customer and the price list.
+    expect(actionsOf('EnterOrder')).toContain('states:StartExecution');
+    for (const table of ['DataCustomers', 'DataProducts']) {
+      const actions = statementsOf('EnterOrder')
+        .filter((st) => JSON.stringify(st.Resource).includes(table))
+        .flatMap((st) => [st.Action].flat());
+      expect(actions, table).toContain('dynamodb:GetItem');
+      expect(
+        actions.some((a) => /dynamodb:(Put|Update|Delete|BatchWrite)/.test(a)),
+        table,
+      ).toBe(false);
+    }
   });
 
   it('alarms on aborted and timed-out executions, on a failed compensation and on an order left charged or shipped without an invoice', () => {
@@ -420,6 +433,7 @@ describe('identity and authorization', () => {
       'GET /orders': ['sales/orders.search'],
       'GET /orders/{orderId}': ['sales/orders.read'],
       'POST /orders/{orderId}/cancel': ['sales/orders.cancel'],
+      'POST /order-entries': ['sales/orders.enter'],
       'GET /products': ['sales/catalog.read'],
       'PUT /products/{sku}/stock': ['sales/stock.write'],
       'POST /products/{sku}/stock/adjustments': ['sales/stock.adjust'],

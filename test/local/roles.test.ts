@@ -20,6 +20,7 @@ type ClientId = (typeof CLIENTS)[number];
 const MAY: Record<string, ClientId[]> = {
   'POST /orders': ['checkout', 'buyer', 'rep'],
   'GET /orders': ['buyer', 'rep', 'ops'],
+  'POST /order-entries': ['rep'],
   'GET /orders/{orderId}': ['checkout', 'buyer', 'rep', 'ops'],
   'GET /products': ['checkout', 'buyer', 'erp', 'rep', 'ops'],
   'PUT /products/{sku}/stock': ['erp'],
@@ -42,6 +43,13 @@ const calls: Record<string, (as: TestClient) => Promise<{ status: number; body?:
   'POST /orders': (as) =>
     as.request('POST', '/orders', orderBody(), { 'idempotency-key': `roles-${crypto.randomUUID()}` }),
   'GET /orders': (as) => as.request('GET', '/orders?limit=1'),
+  'POST /order-entries': (as) =>
+    as.request(
+      'POST',
+      '/order-entries',
+      { customerId: 'CUST-1002', lines: [{ sku: 'CABLE-USB-C', quantity: 1 }] },
+      { 'idempotency-key': `roles-${crypto.randomUUID()}` },
+    ),
   'GET /orders/{orderId}': (as) => as.request('GET', `/orders/${checkoutOrder}`),
   'GET /products': (as) => as.request('GET', '/products'),
   'PUT /products/{sku}/stock': async (as) => {
@@ -64,6 +72,7 @@ describe('roles: every client on every route', () => {
       'GET /orders': ['JWT', 'sales/orders.search'],
       'GET /orders/{orderId}': ['JWT', 'sales/orders.read'],
       'POST /orders/{orderId}/cancel': ['JWT', 'sales/orders.cancel'],
+      'POST /order-entries': ['JWT', 'sales/orders.enter'],
       'GET /products': ['JWT', 'sales/catalog.read'],
       'PUT /products/{sku}/stock': ['JWT', 'sales/stock.write'],
       'POST /products/{sku}/stock/adjustments': ['JWT', 'sales/stock.adjust'],

@@ -146,6 +146,15 @@ describe('the role table', () => {
     ).toEqual([]);
   });
 
+  it('gives order entry only to roles trusted with on-account billing, never to a machine client', () => {
+    // An entry is billed on the customer's terms, which may be on account (POST /order-entries relies on it).
+    const entering = (Object.keys(ROLES) as (keyof typeof ROLES)[]).filter((r) =>
+      ROLES[r].scopes.includes('orders.enter'),
+    );
+    expect(entering).toEqual(['rep']);
+    for (const role of entering) expect(ROLES[role].scopes).toContain('orders.on-account');
+  });
+
   it('binds a client to at most one customer', () => {
     expect(customerFromScopes(['sales/orders.read', 'sales/customer.CUST-1002'])).toBe('CUST-1002');
     expect(customerFromScopes(['sales/orders.read'])).toBeUndefined();
@@ -244,6 +253,7 @@ describe('pre-token-generation trigger (V3 event)', () => {
       'sales/catalog.read',
       'sales/customers.read',
       'sales/orders.cancel',
+      'sales/orders.enter',
       'sales/orders.on-account',
       'sales/orders.place',
       'sales/orders.search',

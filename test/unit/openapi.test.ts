@@ -18,6 +18,7 @@ describe('OpenAPI document', () => {
       '/invoices/{number}/payments',
       '/invoices/{number}/pdf',
       '/openapi.json',
+      '/order-entries',
       '/orders',
       '/orders/{orderId}',
       '/orders/{orderId}/cancel',
@@ -70,6 +71,20 @@ describe('OpenAPI document', () => {
     );
     expect(search.security).toEqual([{ bearer: ['sales/orders.search'] }]);
     expect(Object.keys(search.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403']));
+  });
+
+  it('takes the order entry from its zod schema: the channel optional (rep), the customer and lines required', () => {
+    const entry = doc.paths['/order-entries']?.post;
+    const body = entry.requestBody.content['application/json'].schema;
+    expect(body.required).toEqual(['customerId', 'lines']);
+    expect(body.properties.channel).toMatchObject({ enum: ['rep', 'import'], default: 'rep' });
+    expect(body.properties.lines.items.required).toEqual(['sku', 'quantity']);
+    expect(body.properties.payment.enum).toEqual(['card', 'on_account']);
+    expect(entry.parameters[0]).toMatchObject({ name: 'Idempotency-Key', in: 'header', required: true });
+    expect(entry.security).toEqual([{ bearer: ['sales/orders.enter'] }]);
+    expect(Object.keys(entry.responses)).toEqual(expect.arrayContaining(['202', '400', '401', '403', '409', '422']));
+    const view = doc.paths['/orders/{orderId}']?.get.responses['200'].content['application/json'].schema;
+    expect(view.properties.channel.enum).toEqual(['web', 'crm', 'email', 'rep', 'import']);
   });
 
   it("declares each operation's access: a bearer token with the route scopes, or none for the public routes", () => {

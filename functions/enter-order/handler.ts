@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { InvalidOrder } from '../core/errors.ts';
+import { IdempotencyKey, OrderEntrySubmission } from '../core/schemas.ts';
+import { actsFor, callerOf } from '../lib/caller.ts';
+import { HttpError, httpRoute, json, jsonBody, parseOr400 } from '../lib/http.ts';
+import { intakeRefusal } from '../lib/intake.ts';
+import { enterOrder } from '../lib/order-entry.ts';
+
+/**
+ * POST /order-entries — a rep's direct entry (`npm run order -- create`) and the bulk import
+ * (`npm run order -- import`): an order entry completed from the customer's record, captured by the
+ * one intake under the channel it names, idempotent per caller and Idempotency-Key.
+ */
+export const handler = httpRoute(async (event, context) => {
+  const caller = callerOf(event);
+  const idempotencyKey = parseOr400(
+    z.object({ 'idempotency-key': IdempotencyKey }),
+    { 'idempotency-key': event.headers?.['idempotency-key'] },
+    'Idempotency-Key header',
+  )['idempotency-key'];
+  const { channel, ...entry } = parseOr400(OrderEntrySubmission, jsonBody(event), 'order entry');
+  if (!actsFor(caller, entry.customerId)) {
+    throw new HttpError(403, 'Forbidden', 'This client may enter orders for its own customer only', [
+      { path: 'customerId', message: 'is not the customer this client acts for' },
+    ]);
+  }
+  try {
+    const { orderId, status } = await enterOrder(
+      { channel, idempotencyKey, entry, placedBy: caller.principal },
+      context,
+    );
+    return json(202, { orderId, status, links: { self: `/orders/${orderId}` } }, { location: `/orders/${orderId}` });
+  } catch (error) {
+    if (error instanceof InvalidOrder) {
+      throw new HttpError(422, 'InvalidOrder', `The order cannot be accepted: ${error.message}`, error.problems);
+    }
+    throw intakeRefusal(error, 'Idempotency-Key') ?? error;
+  }
+});
