@@ -119,18 +119,15 @@ export function acknowledgeFindings(stack: Stack): void {
         'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions',
       );
     }
-    if (
-      construct instanceof LambdaFunction &&
-      construct.node.id === 'ReconcileOrders' &&
-      construct.role instanceof Role
-    ) {
-      const workflow = stack.node.findAll().find((c): c is OrderWorkflow => c instanceof OrderWorkflow);
-      if (!workflow) throw new Error('The reconciler needs the order workflow');
-      ack(
-        construct.role,
-        `IAM5[Resource::${nagResource(stack, workflow.executionArnPattern())}]`,
-        'The reconciler describes executions of the order workflow only (any order: the execution name is the order id)',
-      );
+    if (construct instanceof OrderWorkflow) {
+      for (const fn of construct.starters) {
+        if (!(fn instanceof LambdaFunction && fn.role instanceof Role)) continue;
+        ack(
+          fn.role,
+          `IAM5[Resource::${nagResource(stack, construct.executionArnPattern())}]`,
+          'Describes executions of the order workflow only, any order (the execution name is the order id): to check a start under a name already taken, and for the reconciler to read their status',
+        );
+      }
     }
     if (construct instanceof StateMachine) {
       ack(

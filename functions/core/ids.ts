@@ -3,15 +3,13 @@ import { createHash } from 'node:crypto';
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower case
 
 /**
- * The order id for a capture: `ord-` + 26 base32 characters (130 bits) of a hash of the channel,
- * the caller's idempotency key and the request. The same capture always gets the same id, so a
- * retried intake finds the order it already wrote instead of creating a second one; and the id
- * is a valid Step Functions execution name, which it doubles as.
+ * The order id for a capture: `ord-` + 26 base32 characters (130 bits) of a hash of the channel and
+ * the caller's idempotency key. One key is one order, for good: a retried intake finds the order it
+ * already wrote instead of creating a second one, and a different submission under the key finds it
+ * too and is refused (submissionHash). The id is a valid Step Functions execution name, which it doubles as.
  */
-export function orderIdFor(channel: string, idempotencyKey: string, request: unknown): string {
-  const digest = createHash('sha256')
-    .update(`${channel}\n${idempotencyKey}\n${JSON.stringify(request)}`)
-    .digest();
+export function orderIdFor(channel: string, idempotencyKey: string): string {
+  const digest = createHash('sha256').update(`${channel}\n${idempotencyKey}`).digest();
   let bits = 0n;
   for (const byte of digest.subarray(0, 17)) bits = (bits << 8n) | BigInt(byte);
   bits >>= 6n; // 136 -> 130 bits
@@ -21,4 +19,9 @@ export function orderIdFor(channel: string, idempotencyKey: string, request: unk
     bits >>= 5n;
   }
   return `ord-${id}`;
+}
+
+/** What a capture's key is bound to: a hash of the submission, stored on the order it created. */
+export function submissionHash(submission: unknown): string {
+  return createHash('sha256').update(JSON.stringify(submission)).digest('base64url');
 }

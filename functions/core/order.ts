@@ -18,6 +18,7 @@ export function newOrder(args: {
   now: Date;
   placedBy?: Principal;
   externalReference?: string;
+  submissionHash?: string;
 }): Order {
   const at = args.now.toISOString();
   const { request } = args;
@@ -27,6 +28,7 @@ export function newOrder(args: {
     channel: args.channel,
     ...(args.placedBy ? { placedBy: args.placedBy } : {}),
     ...(args.externalReference ? { externalReference: args.externalReference } : {}),
+    ...(args.submissionHash ? { submissionHash: args.submissionHash } : {}),
     customerId: request.customerId,
     currency: request.currency,
     requestedLines: request.lines,

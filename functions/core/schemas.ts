@@ -358,6 +358,11 @@ export const Order = z.object({
   channel: OrderChannel,
   /** The channel's own reference: the CRM deal id, the customer's purchase-order reference, the import file's order reference. */
   externalReference: z.string().optional(),
+  /**
+   * The intake's hash of what was submitted under the order's key (the order id is derived from the key
+   * alone): a different submission under the same key finds this order and is refused, however late.
+   */
+  submissionHash: z.string().optional(),
   /** Who captured it (absent on orders captured before callers were recorded). */
   placedBy: Principal.optional(),
   customerId: CustomerId,

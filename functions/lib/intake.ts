@@ -6,12 +6,13 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
-import { orderIdFor } from '../core/ids.ts';
-import { newOrder } from '../core/order.ts';
+import { ExecutionMismatch } from '../adapters/workflow-client.ts';
+import { orderIdFor, submissionHash } from '../core/ids.ts';
+import { isTerminal, newOrder } from '../core/order.ts';
 import type { OrderChannel, OrderRequest, Principal } from '../core/schemas.ts';
 import { requireEnv } from './config.ts';
 import { clock, eventPublisher, ordersRepository, workflowStarter } from './deps.ts';
-import { HttpError } from './http.ts';
+import { errorLabel, HttpError } from './http.ts';
 import { logger } from './powertools.ts';
 
 export interface IntakeCommand {
@@ -64,11 +65,8 @@ const workflow = workflowStarter();
 async function capture(command: IntakeCommand): Promise<IntakeResult> {
   const now = clock();
   const { placedBy } = command;
-  const orderId = orderIdFor(
-    command.channel,
-    `${placedBy.kind}:${placedBy.id}:${command.idempotencyKey}`,
-    command.submitted ?? command.request,
-  );
+  const orderId = orderIdFor(command.channel, `${placedBy.kind}:${placedBy.id}:${command.idempotencyKey}`);
+  const submission = submissionHash(command.submitted ?? command.request);
   const order = newOrder({
     orderId,
     request: command.request,
@@ -76,13 +74,29 @@ async function capture(command: IntakeCommand): Promise<IntakeResult> {
     now,
     placedBy,
     externalReference: command.externalReference,
+    submissionHash: submission,
   });
   // A repeat of a capture that got this far before failing finds its order: same id, no second one.
   const created = await orders.create(order);
-  // Idempotent: the execution name is the order id. If this fails the order stays written (never
-  // deleted: a concurrent retry may already have started its workflow) and the caller gets an
-  // error; its retry, or the reconciler's sweep of orders left RECEIVED, starts the workflow.
-  await workflow.start(orderId);
+  if (!created) {
+    // The key is bound to its order for good, not only while the idempotency record lives: another
+    // submission under it (after a failed attempt, a timeout, or the record's expiry) is refused.
+    const existing = await orders.find(orderId);
+    if (existing?.submissionHash !== submission) {
+      throw new IdempotencyValidationError('The idempotency key was already used for another order');
+    }
+    if (isTerminal(existing.status)) return { orderId, status: 'RECEIVED' };
+  }
+  try {
+    // Idempotent: the execution name is the order id.
+    await workflow.start(orderId);
+  } catch (error) {
+    // An execution of this name started for something else: the order can never run under its name.
+    if (error instanceof ExecutionMismatch) throw error;
+    // The order is stored for good and the reconciler's sweep starts orders left RECEIVED: it is
+    // accepted, and the caller must not think it failed (a retry with another key would be a second order).
+    logger.error('Could not start the workflow; the sweep will start it', { orderId, ...errorLabel(error) });
+  }
   // Also on a repeat: the first attempt may have failed to announce it (consumers are idempotent).
   try {
     await events.publish('OrderReceived', {

@@ -75,9 +75,20 @@ export class OrderWorkflow extends Construct {
   }
 
   /** Lets a function start order executions (the intake). */
+  /** The functions that may start and describe executions (grantStart): cdk-nag acknowledges their wildcard. */
+  readonly starters: IFunction[] = [];
+
+  /**
+   * Lets a function start executions, and describe them: a start under a name already taken is checked
+   * against the existing execution (WorkflowStarter), and the reconciler reads an execution's status.
+   */
   grantStart(fn: EnvFunction): void {
+    this.starters.push(fn);
     fn.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
     this.stateMachine.grantStartExecution(fn);
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['states:DescribeExecution'], resources: [this.executionArnPattern()] }),
+    );
   }
 
   /** Lets a function resume waiting tasks (SendTaskSuccess/Failure/Heartbeat); the token names the execution. */
@@ -147,9 +158,6 @@ export class OrderWorkflow extends Construct {
       targets: [target],
     });
     this.grantStart(fn);
-    fn.addToRolePolicy(
-      new PolicyStatement({ actions: ['states:DescribeExecution'], resources: [this.executionArnPattern()] }),
-    );
   }
 
   /** Lets a function describe the state machine (health check). */

@@ -166,6 +166,15 @@ describe('order stack template', () => {
     expect(statements.flatMap((s) => [s.Action].flat())).toContain('dynamodb:Query');
   });
 
+  it('lets every capturing function describe executions, to check a start under a name already taken', () => {
+    for (const fn of ['PlaceOrder', 'CrmWebhook', 'EnterOrder', 'InboundEmail', 'ReconcileOrders']) {
+      const describe = statementsOf(fn).filter((s) => [s.Action].flat().includes('states:DescribeExecution'));
+      expect(describe.length, fn).toBe(1);
+      expect(JSON.stringify(describe[0]?.Resource), fn).toMatch(/:execution:/);
+      expect(actionsOf(fn), fn).toContain('states:StartExecution');
+    }
+  });
+
   it('lets the CRM webhook read its own secret, customers and prices, and capture orders, nothing more', () => {
     const secrets = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
     const crmSecret = secrets.find((id) => id.startsWith('CrmWebhookSecret'));

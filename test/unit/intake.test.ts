@@ -1,4 +1,4 @@
-import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
@@ -7,7 +7,7 @@ import {
   SFNServiceException,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -63,12 +63,12 @@ beforeEach(() => {
 });
 
 describe('intake', () => {
-  it('keeps a written order when StartExecution fails: the caller gets an error, the order stays for its retry or the sweep', async () => {
+  it('accepts an order whose StartExecution failed: it is stored for good and the sweep starts it', async () => {
     sfn
       .on(StartExecutionCommand)
       .rejects(new SFNServiceException({ name: 'ServiceUnavailable', $fault: 'server', $metadata: {} }));
     const result = await post('intake-start-fails-1');
-    expect(result.statusCode).toBe(500);
+    expect(result.statusCode).toBe(202);
     expect(documents.commandCalls(PutCommand).some((call) => call.args[0].input.Item?.sk === 'ORDER')).toBe(true);
     expect(documents.commandCalls(DeleteCommand)).toHaveLength(0);
   });
@@ -119,5 +119,42 @@ describe('intake', () => {
       expect(expiries[channel]).toBeLessThanOrEqual(KEY_RETENTION_SECONDS[channel] + 5);
     }
     expect(new Set(Object.values(KEY_RETENTION_SECONDS)).size).toBeGreaterThan(1);
+  });
+
+  it('binds a key to its order for good: another body under it is refused after a failed start, a timeout or expiry', async () => {
+    // Stateful fakes: the orders table (conditional create, query) and the idempotency table.
+    const stored = new Map<string, Record<string, unknown>>();
+    documents.on(PutCommand).callsFake((input: { Item: Record<string, unknown> }) => {
+      const key = `${input.Item.orderId}|${input.Item.sk}`;
+      if (stored.has(key)) throw new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
+      stored.set(key, input.Item);
+      return {};
+    });
+    documents.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, unknown> }) => ({
+      Items: [...stored.values()].filter((item) => item.orderId === input.ExpressionAttributeValues[':id']),
+    }));
+    sfn
+      .on(StartExecutionCommand)
+      .rejectsOnce(new SFNServiceException({ name: 'ServiceUnavailable', $fault: 'server', $metadata: {} }))
+      .resolves({ executionArn: 'arn', startDate: new Date() });
+    const first = await post('intake-bound-key-1');
+    expect(first.statusCode).toBe(202);
+    // The idempotency record is gone (expired, or deleted after a timeout): only the order remembers the key.
+    dynamodb.reset();
+    const changed = await placeOrder(
+      checkoutHttpEvent({
+        routeKey: 'POST /orders',
+        rawPath: '/orders',
+        headers: { 'idempotency-key': 'intake-bound-key-1' },
+        body: JSON.stringify({ ...order, lines: [{ ...order.lines[0], quantity: 2 }] }),
+      }),
+      context,
+    );
+    expect(changed.statusCode).toBe(422);
+    expect(JSON.parse(String(changed.body)).error.code).toBe('IdempotencyKeyReused');
+    const same = await post('intake-bound-key-1');
+    expect(same.statusCode).toBe(202);
+    expect(JSON.parse(String(same.body)).orderId).toBe(JSON.parse(String(first.body)).orderId);
+    expect([...stored.values()].filter((item) => item.sk === 'ORDER')).toHaveLength(1);
   });
 });
