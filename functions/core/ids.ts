@@ -3,13 +3,16 @@ import { createHash } from 'node:crypto';
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower case
 
 /**
- * The order id for a capture: `ord-` + 26 base32 characters (130 bits) of a hash of the channel and
- * the caller's idempotency key. One key is one order, for good: a retried intake finds the order it
+ * The order id for a capture: `ord-` + 26 base32 characters (130 bits) of a hash of the channel, whose
+ * key it is (the caller, or an import's customer) and the key. One key is one order, for good: a retried intake finds the order it
  * already wrote instead of creating a second one, and a different submission under the key finds it
  * too and is refused (submissionHash). The id is a valid Step Functions execution name, which it doubles as.
  */
-export function orderIdFor(channel: string, idempotencyKey: string): string {
-  const digest = createHash('sha256').update(`${channel}\n${idempotencyKey}`).digest();
+export function orderIdFor(channel: string, keyScope: string, idempotencyKey: string): string {
+  // JSON, not a join: `a:b` + `c` and `a` + `b:c` must not name the same order.
+  const digest = createHash('sha256')
+    .update(JSON.stringify([channel, keyScope, idempotencyKey]))
+    .digest();
   let bits = 0n;
   for (const byte of digest.subarray(0, 17)) bits = (bits << 8n) | BigInt(byte);
   bits >>= 6n; // 136 -> 130 bits

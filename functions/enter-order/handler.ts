@@ -26,7 +26,14 @@ export const handler = httpRoute(async (event, context) => {
   }
   try {
     const { orderId, status } = await enterOrder(
-      { channel, idempotencyKey, entry, placedBy: caller.principal },
+      {
+        channel,
+        idempotencyKey,
+        entry,
+        placedBy: caller.principal,
+        // A purchase-order reference is the customer's: whoever imports the file again finds the same orders.
+        ...(channel === 'import' ? { keyScope: `customer:${entry.customerId}` } : {}),
+      },
       context,
     );
     return json(202, { orderId, status, links: { self: `/orders/${orderId}` } }, { location: `/orders/${orderId}` });

@@ -31,9 +31,44 @@ export interface IntakeCommand {
    */
   submitted?: unknown;
   externalReference?: string;
-  /** Who places it: keys are per caller, so one client can neither reuse nor replay another's. */
+  /** Who places it. */
   placedBy: Principal;
+  /**
+   * Whose keys these are. By default the caller's, so one client can neither reuse nor replay another's;
+   * an import's keys are the customer's (a purchase-order reference is theirs), so whoever imports the
+   * file again finds the same orders.
+   */
+  keyScope?: string;
 }
+
+/** Whose keys a command's are: its keyScope, else the caller. */
+export const keyScopeOf = (command: Pick<IntakeCommand, 'keyScope' | 'placedBy'>) =>
+  command.keyScope ?? `${command.placedBy.kind}:${command.placedBy.id}`;
+
+/** The order a command's key names, and the hash of its submission (what the key is bound to). */
+function bindingOf(command: IntakeCommand) {
+  return {
+    orderId: orderIdFor(command.channel, keyScopeOf(command), command.idempotencyKey),
+    submission: submissionHash(command.submitted ?? command.request),
+  };
+}
+
+/**
+ * The order already captured under a command's key, if any: the same submission finds it, another is
+ * refused (IdempotencyValidationError). Lets a channel answer a repeat before it re-reads what may have
+ * changed since (an entry is resolved against the customer's record and the price list).
+ */
+export async function capturedBefore(
+  command: Pick<IntakeCommand, 'channel' | 'idempotencyKey' | 'placedBy' | 'keyScope'> & { submitted: unknown },
+): Promise<IntakeResult | undefined> {
+  const { orderId, submission } = bindingOf(command as IntakeCommand);
+  const existing = await orders.find(orderId);
+  if (!existing) return undefined;
+  if (existing.submissionHash !== submission) throw keyReused();
+  return { orderId, status: 'RECEIVED' };
+}
+
+const keyReused = () => new IdempotencyValidationError('The idempotency key was already used for another order');
 
 export interface IntakeResult {
   orderId: string;
@@ -64,15 +99,13 @@ const workflow = workflowStarter();
  */
 async function capture(command: IntakeCommand): Promise<IntakeResult> {
   const now = clock();
-  const { placedBy } = command;
-  const orderId = orderIdFor(command.channel, `${placedBy.kind}:${placedBy.id}:${command.idempotencyKey}`);
-  const submission = submissionHash(command.submitted ?? command.request);
-  const order = newOrder({
+  const { orderId, submission } = bindingOf(command);
+  let order = newOrder({
     orderId,
     request: command.request,
     channel: command.channel,
     now,
-    placedBy,
+    placedBy: command.placedBy,
     externalReference: command.externalReference,
     submissionHash: submission,
   });
@@ -82,10 +115,9 @@ async function capture(command: IntakeCommand): Promise<IntakeResult> {
     // The key is bound to its order for good, not only while the idempotency record lives: another
     // submission under it (after a failed attempt, a timeout, or the record's expiry) is refused.
     const existing = await orders.find(orderId);
-    if (existing?.submissionHash !== submission) {
-      throw new IdempotencyValidationError('The idempotency key was already used for another order');
-    }
+    if (!existing || existing.submissionHash !== submission) throw keyReused();
     if (isTerminal(existing.status)) return { orderId, status: 'RECEIVED' };
+    order = existing;
   }
   try {
     // Idempotent: the execution name is the order id.
@@ -102,7 +134,7 @@ async function capture(command: IntakeCommand): Promise<IntakeResult> {
     await events.publish('OrderReceived', {
       orderId,
       customerId: order.customerId,
-      status: order.status,
+      status: 'RECEIVED',
       channel: order.channel,
       currency: order.currency,
       createdAt: order.createdAt,
@@ -122,7 +154,7 @@ const tableName = requireEnv('IDEMPOTENCY_TABLE_NAME');
 const channels = Object.fromEntries(
   Object.entries(KEY_RETENTION_SECONDS).map(([channel, expiresAfterSeconds]) => {
     const config = new IdempotencyConfig({
-      eventKeyJmesPath: '[channel, placedBy.kind, placedBy.id, idempotencyKey]',
+      eventKeyJmesPath: '[channel, keyScope, idempotencyKey]',
       payloadValidationJmesPath: 'submission',
       expiresAfterSeconds,
     });
@@ -135,7 +167,11 @@ export async function captureOrder(command: IntakeCommand, context: Context): Pr
   const channel = channels[command.channel];
   channel.config.registerLambdaContext(context);
   // `submission` is what the payload check compares: the same key must come with the same submission.
-  return channel.capture({ ...command, submission: command.submitted ?? command.request } as IntakeCommand);
+  return channel.capture({
+    ...command,
+    keyScope: keyScopeOf(command),
+    submission: command.submitted ?? command.request,
+  } as IntakeCommand);
 }
 
 /**

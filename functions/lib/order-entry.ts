@@ -3,7 +3,7 @@ import { InvalidOrder } from '../core/errors.ts';
 import { resolveEntry } from '../core/order-entry.ts';
 import type { OrderChannel, OrderEntry, Principal } from '../core/schemas.ts';
 import { catalogRepository, customersRepository } from './deps.ts';
-import { captureOrder, type IntakeResult } from './intake.ts';
+import { capturedBefore, captureOrder, type IntakeResult } from './intake.ts';
 
 const customers = customersRepository();
 const catalog = catalogRepository();
@@ -15,10 +15,14 @@ const catalog = catalogRepository();
  * InvalidOrder, naming each, and nothing is written.
  */
 export async function enterOrder(
-  command: { channel: OrderChannel; idempotencyKey: string; entry: OrderEntry; placedBy: Principal },
+  command: { channel: OrderChannel; idempotencyKey: string; entry: OrderEntry; placedBy: Principal; keyScope?: string },
   context: Context,
 ): Promise<IntakeResult> {
   const { entry } = command;
+  // A repeat is answered before the entry is resolved again: the customer's record or the price list may
+  // have changed since (a product withdrawn, a card removed), but the order exists and is running.
+  const repeat = await capturedBefore({ ...command, submitted: entry });
+  if (repeat) return repeat;
   const [customer, products] = await Promise.all([
     customers.find(entry.customerId),
     catalog.getMany(entry.lines.map((line) => line.sku)),
@@ -33,6 +37,7 @@ export async function enterOrder(
       submitted: entry,
       externalReference: entry.externalReference,
       placedBy: command.placedBy,
+      keyScope: command.keyScope,
     },
     context,
   );

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -220,6 +220,49 @@ describe('POST /order-entries', () => {
     expect(await keysKeptFor(29 * 24 * 3600)).toBe(kept + 1);
     await client.as('rep').waitForStatus(first.body?.orderId, 'COMPLETED', 30_000);
     await client.as('rep').waitForStatus(imported.body?.orderId, 'COMPLETED', 30_000);
+  });
+});
+
+describe('keys that outlive what the entry was resolved against', () => {
+  it('answers a repeat with its order even after the product was withdrawn meanwhile', async () => {
+    const products = runtime.deployment.tables.find((t) => t.TableName?.includes('Products'))?.TableName;
+    const setActive = (active: boolean) =>
+      dynamo.send(
+        new UpdateItemCommand({
+          TableName: products,
+          Key: { sku: { S: 'DOCK-4K' } },
+          UpdateExpression: 'SET active = :active',
+          ExpressionAttributeValues: { ':active': { BOOL: active } },
+        }),
+      );
+    const key = `rep-${crypto.randomUUID()}`;
+    const body = { customerId: 'CUST-1002', lines: [{ sku: 'DOCK-4K', quantity: 1 }] };
+    const first = await enter(body, key);
+    expect(first.status).toBe(202);
+    await setActive(false);
+    try {
+      // A new entry for the product is refused; the repeat of the one captured is its order, not a refusal.
+      expect((await enter(body)).status).toBe(422);
+      const repeat = await enter(body, key);
+      expect(repeat.status).toBe(202);
+      expect(repeat.body?.orderId).toBe(first.body?.orderId);
+    } finally {
+      await setActive(true);
+    }
+  });
+
+  it("keys an import by the customer's reference: two customers' PO-1001 are two orders", async () => {
+    const entry = (customerId: string) => ({
+      channel: 'import',
+      customerId,
+      externalReference: 'PO-SHARED-1',
+      lines: [{ sku: 'CABLE-USB-C', quantity: 1 }],
+    });
+    const acme = await enter(entry('CUST-1001'), 'import:PO-SHARED-1');
+    const jane = await enter(entry('CUST-1002'), 'import:PO-SHARED-1');
+    expect([acme.status, jane.status]).toEqual([202, 202]);
+    expect(acme.body?.orderId).not.toBe(jane.body?.orderId);
+    expect(await enter(entry('CUST-1001'), 'import:PO-SHARED-1')).toEqual(acme);
   });
 });
 

@@ -213,12 +213,15 @@ describe('webhook signatures', () => {
 
 describe('order ids', () => {
   it('are valid execution names, the same for a repeated capture and different otherwise', () => {
-    const a = orderIdFor('web', 'key-1');
+    const a = orderIdFor('web', 'client:checkout', 'key-1');
     expect(a).toMatch(/^ord-[0-9a-z]{26}$/);
     expect(OrderId.safeParse(a).success).toBe(true);
-    expect(orderIdFor('web', 'key-1')).toBe(a);
-    expect(orderIdFor('web', 'key-2')).not.toBe(a);
-    expect(orderIdFor('crm', 'key-1')).not.toBe(a);
+    expect(orderIdFor('web', 'client:checkout', 'key-1')).toBe(a);
+    expect(orderIdFor('web', 'client:checkout', 'key-2')).not.toBe(a);
+    expect(orderIdFor('crm', 'client:checkout', 'key-1')).not.toBe(a);
+    expect(orderIdFor('web', 'client:erp', 'key-1')).not.toBe(a);
+    // Unambiguous: a colon in a caller's name or a key cannot make two callers' keys one.
+    expect(orderIdFor('web', 'user:ann:x', '12345678')).not.toBe(orderIdFor('web', 'user:ann', 'x:12345678'));
     // The key alone names the order: another submission under it finds the same order (and is refused there).
     expect(submissionHash(request())).toBe(submissionHash(request()));
     expect(submissionHash(request({ currency: 'GBP' }))).not.toBe(submissionHash(request()));

@@ -122,17 +122,7 @@ describe('intake', () => {
   });
 
   it('binds a key to its order for good: another body under it is refused after a failed start, a timeout or expiry', async () => {
-    // Stateful fakes: the orders table (conditional create, query) and the idempotency table.
-    const stored = new Map<string, Record<string, unknown>>();
-    documents.on(PutCommand).callsFake((input: { Item: Record<string, unknown> }) => {
-      const key = `${input.Item.orderId}|${input.Item.sk}`;
-      if (stored.has(key)) throw new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
-      stored.set(key, input.Item);
-      return {};
-    });
-    documents.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, unknown> }) => ({
-      Items: [...stored.values()].filter((item) => item.orderId === input.ExpressionAttributeValues[':id']),
-    }));
+    const stored = fakeOrdersTable();
     sfn
       .on(StartExecutionCommand)
       .rejectsOnce(new SFNServiceException({ name: 'ServiceUnavailable', $fault: 'server', $metadata: {} }))
@@ -156,5 +146,47 @@ describe('intake', () => {
     expect(same.statusCode).toBe(202);
     expect(JSON.parse(String(same.body)).orderId).toBe(JSON.parse(String(first.body)).orderId);
     expect([...stored.values()].filter((item) => item.sk === 'ORDER')).toHaveLength(1);
+    // Announced again (the first attempt may not have), with the order's own time, not the repeat's.
+    const announced = events
+      .commandCalls(PutEventsCommand)
+      .map((call) => JSON.parse(String(call.args[0].input.Entries?.[0]?.Detail)).createdAt);
+    expect(new Set(announced).size).toBe(1);
+  });
+
+  it("keys an import by the customer's reference: another rep importing the file finds the same order", async () => {
+    const { captureOrder } = await import('../../functions/lib/intake.ts');
+    const stored = fakeOrdersTable();
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn', startDate: new Date() });
+    const byRep = (id: string) =>
+      captureOrder(
+        {
+          channel: 'import',
+          idempotencyKey: 'import:PO-1001',
+          request: order as never,
+          placedBy: { kind: 'user', id, role: 'rep' },
+          keyScope: 'customer:CUST-1002',
+        },
+        context,
+      );
+    const first = await byRep('anna');
+    dynamodb.reset(); // another function instance: only the order remembers the key
+    const second = await byRep('ben');
+    expect(second.orderId).toBe(first.orderId);
+    expect([...stored.values()].filter((item) => item.sk === 'ORDER')).toHaveLength(1);
   });
 });
+
+/** Stateful fake of the orders table: conditional create and query by order id. */
+function fakeOrdersTable(): Map<string, Record<string, unknown>> {
+  const stored = new Map<string, Record<string, unknown>>();
+  documents.on(PutCommand).callsFake((input: { Item: Record<string, unknown> }) => {
+    const key = `${input.Item.orderId}|${input.Item.sk}`;
+    if (stored.has(key)) throw new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
+    stored.set(key, input.Item);
+    return {};
+  });
+  documents.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, unknown> }) => ({
+    Items: [...stored.values()].filter((item) => item.orderId === input.ExpressionAttributeValues[':id']),
+  }));
+  return stored;
+}
