@@ -1,9 +1,8 @@
-import { z } from 'zod';
 import { InvalidOrder } from '../core/errors.ts';
-import { IdempotencyKey, OrderEntrySubmission } from '../core/schemas.ts';
-import { actsFor, callerOf } from '../lib/caller.ts';
+import { OrderEntrySubmission } from '../core/schemas.ts';
+import { callerOf } from '../lib/caller.ts';
 import { HttpError, httpRoute, json, jsonBody, parseOr400 } from '../lib/http.ts';
-import { intakeRefusal } from '../lib/intake.ts';
+import { idempotencyKeyOf, intakeRefusal, requireActsFor } from '../lib/intake.ts';
 import { enterOrder } from '../lib/order-entry.ts';
 
 /**
@@ -13,17 +12,9 @@ import { enterOrder } from '../lib/order-entry.ts';
  */
 export const handler = httpRoute(async (event, context) => {
   const caller = callerOf(event);
-  const idempotencyKey = parseOr400(
-    z.object({ 'idempotency-key': IdempotencyKey }),
-    { 'idempotency-key': event.headers?.['idempotency-key'] },
-    'Idempotency-Key header',
-  )['idempotency-key'];
+  const idempotencyKey = idempotencyKeyOf(event);
   const { channel, ...entry } = parseOr400(OrderEntrySubmission, jsonBody(event), 'order entry');
-  if (!actsFor(caller, entry.customerId)) {
-    throw new HttpError(403, 'Forbidden', 'This client may enter orders for its own customer only', [
-      { path: 'customerId', message: 'is not the customer this client acts for' },
-    ]);
-  }
+  requireActsFor(caller, entry.customerId);
   try {
     const { orderId, status } = await enterOrder(
       {

@@ -5,14 +5,17 @@ import {
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import type { Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { z } from 'zod';
 import { ExecutionMismatch } from '../adapters/workflow-client.ts';
 import { orderIdFor, submissionHash } from '../core/ids.ts';
 import { isTerminal, newOrder } from '../core/order.ts';
 import type { OrderChannel, OrderRequest, Principal } from '../core/schemas.ts';
+import { IdempotencyKey } from '../core/schemas.ts';
+import { actsFor, type Caller } from './caller.ts';
 import { requireEnv } from './config.ts';
 import { clock, eventPublisher, ordersRepository, workflowStarter } from './deps.ts';
-import { errorLabel, HttpError } from './http.ts';
+import { errorLabel, HttpError, parseOr400 } from './http.ts';
 import { logger } from './powertools.ts';
 
 export interface IntakeCommand {
@@ -193,4 +196,22 @@ export function intakeRefusal(error: unknown, keyName: string): HttpError | unde
     );
   }
   return undefined;
+}
+
+/** The Idempotency-Key header of an HTTP capture (POST /orders, POST /order-entries), or 400 naming it. */
+export function idempotencyKeyOf(event: APIGatewayProxyEventV2): string {
+  return parseOr400(
+    z.object({ 'idempotency-key': IdempotencyKey }),
+    { 'idempotency-key': event.headers?.['idempotency-key'] },
+    'Idempotency-Key header',
+  )['idempotency-key'];
+}
+
+/** A customer-bound client captures for its own customer only: 403 naming customerId otherwise. */
+export function requireActsFor(caller: Caller, customerId: string): void {
+  if (!actsFor(caller, customerId)) {
+    throw new HttpError(403, 'Forbidden', 'This client may order for its own customer only', [
+      { path: 'customerId', message: 'is not the customer this client acts for' },
+    ]);
+  }
 }
