@@ -24,6 +24,22 @@ export interface ApiOptions {
 export interface ApiAnswer {
   status: number;
   body: Record<string, unknown> | undefined;
+  /**
+   * Some attempt may have reached the API without a definite answer (no answer, a 5xx, 409 "still
+   * being captured"): a POST may have been captured although this answer says otherwise.
+   */
+  uncertain?: boolean;
+}
+
+/** No answer after every attempt; `uncertain` when a request may have arrived (not for a refused connection). */
+export class NoAnswer extends Error {
+  override name = 'NoAnswer';
+  constructor(
+    message: string,
+    readonly uncertain: boolean,
+  ) {
+    super(message);
+  }
 }
 
 export interface ApiError {
@@ -48,6 +64,10 @@ export function apiOptionsFrom(
 }
 
 const RETRIED = new Set([409, 429, 500, 502, 503, 504]);
+/** Answers after which the request may still have been carried out. */
+const inconclusive = (status: number) => status >= 500 || status === 409;
+/** Connection errors that mean the request never left: nothing can have arrived. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class OrderApi {
@@ -64,14 +84,20 @@ export class OrderApi {
     const attempts = this.options.attempts ?? 6;
     const base = this.options.retryDelayMs ?? 250;
     let refreshed = false;
+    let uncertain = false;
     for (let attempt = 1; ; attempt++) {
       let answer: ApiAnswer | undefined;
       let failure: unknown;
+      let token: string | undefined;
       try {
-        answer = await this.once(method, path, body, headers);
+        token = await this.token();
+        answer = await this.once(method, path, body, headers, token);
       } catch (error) {
         failure = error;
+        // Without a token nothing was sent; a refused connection sent nothing either.
+        if (token !== undefined && !NOT_SENT.has(causeCode(error) ?? '')) uncertain = true;
       }
+      if (answer && inconclusive(answer.status)) uncertain = true;
       // A minted token that expired during a long import: mint a new one, once.
       if (answer?.status === 401 && !this.options.token && !refreshed) {
         refreshed = true;
@@ -79,20 +105,20 @@ export class OrderApi {
         attempt--;
         continue;
       }
-      if (answer && !RETRIED.has(answer.status)) return answer;
+      if (answer && !RETRIED.has(answer.status)) return { ...answer, uncertain };
       if (attempt >= attempts) {
-        if (answer) return answer;
-        throw new Error(`No answer from ${this.options.apiUrl}${path}: ${describe(failure)}`);
+        if (answer) return { ...answer, uncertain };
+        throw new NoAnswer(`No answer from ${this.options.apiUrl}${path}: ${describe(failure)}`, uncertain);
       }
       await sleep(Math.random() * Math.min(5000, base * 2 ** (attempt - 1)) + base / 2);
     }
   }
 
-  private async once(method: string, path: string, body: unknown, headers: Record<string, string>) {
+  private async once(method: string, path: string, body: unknown, headers: Record<string, string>, token: string) {
     const response = await fetch(`${this.options.apiUrl}${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${await this.token()}`,
+        authorization: `Bearer ${token}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         ...headers,
       },
@@ -150,7 +176,8 @@ export function errorOf(answer: ApiAnswer): ApiError {
   };
 }
 
+const causeCode = (error: unknown) => (error as { cause?: { code?: string } } | undefined)?.cause?.code;
+
 function describe(error: unknown): string {
-  const cause = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
-  return cause ?? (error instanceof Error ? error.message : String(error));
+  return causeCode(error) ?? (error instanceof Error ? error.message : String(error));
 }

@@ -123,12 +123,15 @@ export function progressBar(done: number, total: number, width = 30): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} orders`;
 }
 
-export interface RowReport {
-  row: number;
-  reference?: string;
-  orderId?: string;
-  reasons?: string[];
-}
+/** One row of an import file: its order id, why it was not imported, unknown, or (dry run) that it would be sent. */
+export type RowReport = { row: number; reference?: string } & (
+  | { outcome: 'imported'; orderId: string }
+  | { outcome: 'refused'; reasons: string[] }
+  | { outcome: 'unknown'; reason: string }
+  | { outcome: 'planned' }
+);
+
+export const UNKNOWN_ROW = 'unknown — run the file again (the same reference is the same order)';
 
 /** One line per row of the file: its order id, or why it was not imported. */
 export function reportLines(rows: RowReport[]): string[] {
@@ -137,11 +140,22 @@ export function reportLines(rows: RowReport[]): string[] {
     sorted.map((r) => [
       `row ${r.row}`,
       r.reference ?? '-',
-      r.orderId ?? `not imported: ${(r.reasons ?? []).join('; ')}`,
+      r.outcome === 'imported'
+        ? r.orderId
+        : r.outcome === 'refused'
+          ? `not imported: ${r.reasons.join('; ')}`
+          : r.outcome === 'unknown'
+            ? `${UNKNOWN_ROW}; last attempt: ${r.reason}`
+            : '(would be imported)',
     ]),
     '',
   );
 }
 
 export const failureReports = (failures: RowFailure[]): RowReport[] =>
-  failures.map(({ row, reference, reasons }) => ({ row, ...(reference ? { reference } : {}), reasons }));
+  failures.map(({ row, reference, reasons }) => ({
+    row,
+    ...(reference ? { reference } : {}),
+    outcome: 'refused',
+    reasons,
+  }));

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { IMPORT_COLUMNS, type ImportOrder, planImport, refusedRows } from '../../functions/core/order-import.ts';
-import { type ApiAnswer, apiOptionsFrom, errorOf, OrderApi } from './api.ts';
+import { type ApiError, apiOptionsFrom, errorOf, OrderApi } from './api.ts';
+import { type CreateCommand, parseCommand, retryCommand, UsageError } from './args.ts';
 import {
   failureReports,
   formatOrder,
@@ -15,6 +15,7 @@ import {
   reportLines,
   statusLine,
 } from './format.ts';
+import { importSummary, outcomeOf } from './outcome.ts';
 
 const USAGE = `Orders from the command line (a sales rep's direct entry, bulk import).
 
@@ -22,81 +23,60 @@ const USAGE = `Orders from the command line (a sales rep's direct entry, bulk im
                           [--on-account | --card] [--ship-to "Name|Line 1|Postal code|City|CC"]
                           [--reference <customer's PO>] [--policy all_or_nothing|ship_available]
                           [--currency EUR] [--no-wait] [--timeout <seconds>]
+                          [--idempotency-key <key>]  (to repeat a run that got no definite answer)
   npm run order -- show <orderId>
   npm run order -- import <file.csv> [--dry-run] [--concurrency 4]
 
 Options for every command: --api <url> (ORDER_API_URL, default http://127.0.0.1:3000),
 --auth <issuer url> (ORDER_AUTH_URL, default http://127.0.0.1:$LOCAL_AUTH_PORT or 8086).
 ORDER_API_TOKEN: a bearer token to use; without it one is minted for the local demo client "rep".
-Exit status: 0 done (create: the order COMPLETED), 1 refused or failed, 2 wrong usage.
+Exit status: 0 done (create: the order COMPLETED), 1 refused, failed or unknown, 2 wrong usage.
 
 Import file: CSV with a header row, one row per order line; rows sharing a reference form one order.
 ${Object.entries(IMPORT_COLUMNS)
   .map(([column, meaning]) => `  ${column.padEnd(17)} ${meaning}`)
   .join('\n')}`;
 
-class UsageError extends Error {}
-
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const err = (line: string) => process.stderr.write(`${line}\n`);
 
-function explain(answer: ApiAnswer, what: string): void {
-  const error = errorOf(answer);
-  err(`${what}: ${answer.status} ${error.code ?? ''} ${error.message ?? ''}`.replace(/\s+/g, ' ').trim());
+function explain(status: number | undefined, error: ApiError, what: string): void {
+  err(`${what}: ${status ?? ''} ${error.code ?? ''} ${error.message ?? ''}`.replace(/\s+/g, ' ').trim());
   for (const issue of error.issues ?? []) err(`  ${issue.path}: ${issue.message}`);
 }
 
-/** `sku:qty[:unitPrice]` → an entry line (checked by the API; only the shape is checked here). */
-function parseLine(spec: string) {
-  const [sku, quantity, unitPrice, ...rest] = spec.split(':');
-  const whole = (value: string | undefined) => value !== undefined && /^\d+$/.test(value);
-  if (!sku || !whole(quantity) || (unitPrice !== undefined && !whole(unitPrice)) || rest.length > 0)
-    throw new UsageError(`--line ${spec}: expected <sku>:<quantity>[:<unit price in cents>], e.g. WIDGET-BLUE:2`);
-  return { sku, quantity: Number(quantity), ...(unitPrice !== undefined ? { unitPrice: Number(unitPrice) } : {}) };
-}
-
-/** `Name|Line 1|Postal code|City|CC` (or with Line 2 after Line 1) → an address. */
-function parseShipTo(spec: string) {
-  const parts = spec.split('|').map((p) => p.trim());
-  if (parts.length === 5) {
-    const [name, line1, postalCode, city, country] = parts;
-    return { name, line1, postalCode, city, country };
-  }
-  if (parts.length === 6) {
-    const [name, line1, line2, postalCode, city, country] = parts;
-    return { name, line1, line2, postalCode, city, country };
-  }
-  throw new UsageError(
-    '--ship-to: expected "Name|Line 1|Postal code|City|CC" (or "Name|Line 1|Line 2|Postal code|City|CC")',
-  );
-}
-
-async function create(api: OrderApi, values: Record<string, unknown>): Promise<number> {
-  const lines = ((values.line as string[] | undefined) ?? []).map(parseLine);
-  if (!values.customer) throw new UsageError('create: --customer <id> is required');
-  if (lines.length === 0) throw new UsageError('create: at least one --line <sku>:<quantity> is required');
-  if (values['on-account'] && values.card) throw new UsageError('create: --on-account or --card, not both');
-  const entry = {
-    channel: 'rep',
-    customerId: values.customer,
-    lines,
-    ...(values['on-account'] ? { payment: 'on_account' } : values.card ? { payment: 'card' } : {}),
-    ...(values['ship-to'] ? { shippingAddress: parseShipTo(values['ship-to'] as string) } : {}),
-    ...(values.reference ? { externalReference: values.reference } : {}),
-    ...(values.policy ? { fulfilmentPolicy: values.policy } : {}),
-    ...(values.currency ? { currency: values.currency } : {}),
-  };
+async function create(api: OrderApi, command: CreateCommand, argv: string[]): Promise<number> {
   // One key per order, reused by every retry of this request: a retry finds the same order.
-  const key = `rep-${randomUUID()}`;
-  const answer = await api.send('POST', '/order-entries', entry, { 'idempotency-key': key });
-  if (answer.status !== 202) {
-    explain(answer, 'The order was not accepted');
+  const key = command.idempotencyKey ?? `rep-${randomUUID()}`;
+  const undecided = (reason: string) => {
+    err(`No definite answer (${reason}): the order may have been placed or not.`);
+    err(
+      `Its Idempotency-Key is ${key}. Run it again with that key; it finds the order if it was placed, and places it once if not:`,
+    );
+    err(`  ${retryCommand(argv, key)}`);
+  };
+  // Ctrl-C while the request is out ends the run without an answer too: the key must not be lost.
+  const interrupted = () => {
+    undecided('interrupted');
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  const outcome = await outcomeOf(() =>
+    api.send('POST', '/order-entries', command.entry, { 'idempotency-key': key }),
+  ).finally(() => process.off('SIGINT', interrupted));
+  if (outcome.kind === 'unknown') {
+    undecided(outcome.reason);
     return 1;
   }
-  const orderId = String(answer.body?.orderId);
-  out(orderId);
-  if (values['no-wait']) return 0;
-  return follow(api, orderId, Number(values.timeout ?? 0), Number(values.interval ?? 1000));
+  if (outcome.kind === 'refused') {
+    explain(outcome.status, outcome.error, 'The order was not accepted');
+    if (outcome.error.code === 'IdempotencyKeyReused' && command.idempotencyKey)
+      err('That key belongs to an order with other values: repeat the first command as it was, or leave the key out.');
+    return 1;
+  }
+  out(outcome.orderId);
+  if (!command.wait) return 0;
+  return follow(api, outcome.orderId, command.timeoutSeconds, command.intervalMs);
 }
 
 /** Polls the order until it ends, keeping one status line up to date (a line per change when not a TTY). */
@@ -108,7 +88,7 @@ async function follow(api: OrderApi, orderId: string, timeoutSeconds: number, in
     const answer = await api.send('GET', `/orders/${orderId}`);
     if (answer.status !== 200) {
       if (tty && shown) process.stdout.write('\n');
-      explain(answer, `Could not read order ${orderId}`);
+      explain(answer.status, errorOf(answer), `Could not read order ${orderId}`);
       return 1;
     }
     const order = answer.body as unknown as OrderView;
@@ -137,19 +117,17 @@ async function follow(api: OrderApi, orderId: string, timeoutSeconds: number, in
   }
 }
 
-async function show(api: OrderApi, orderId: string | undefined): Promise<number> {
-  if (!orderId) throw new UsageError('show: the order id is required, e.g. npm run order -- show ord-…');
+async function show(api: OrderApi, orderId: string): Promise<number> {
   const answer = await api.send('GET', `/orders/${encodeURIComponent(orderId)}`);
   if (answer.status !== 200) {
-    explain(answer, `Could not show order ${orderId}`);
+    explain(answer.status, errorOf(answer), `Could not show order ${orderId}`);
     return 1;
   }
   out(formatOrder(answer.body as unknown as OrderView));
   return 0;
 }
 
-async function importFile(api: OrderApi, file: string | undefined, values: Record<string, unknown>): Promise<number> {
-  if (!file) throw new UsageError('import: the CSV file is required, e.g. npm run order -- import orders.csv');
+async function importFile(api: OrderApi, file: string, dryRun: boolean, concurrency: number): Promise<number> {
   // `npm run` starts in the project directory: a relative path is the caller's, INIT_CWD.
   const path = resolve(process.env.INIT_CWD ?? process.cwd(), file);
   let text: string;
@@ -166,26 +144,22 @@ async function importFile(api: OrderApi, file: string | undefined, values: Recor
     return 1;
   }
   const reports: RowReport[] = failureReports(plan.failures);
-  if (values['dry-run']) {
+  if (dryRun) {
     for (const order of plan.orders)
-      for (const row of order.rows) reports.push({ row, reference: order.reference, orderId: '(would be imported)' });
+      for (const row of order.rows) reports.push({ row, reference: order.reference, outcome: 'planned' });
     for (const line of reportLines(reports)) out(line);
     return plan.failures.length > 0 ? 1 : 0;
   }
 
-  const concurrency = Math.max(1, Number(values.concurrency ?? 4));
   const total = plan.orders.length;
   let done = 0;
   const tty = process.stderr.isTTY === true;
   const progress = () => process.stderr.write(tty ? `\r${progressBar(done, total)}` : `${progressBar(done, total)}\n`);
   progress();
   const queue = [...plan.orders];
-  const imported: string[] = [];
   const worker = async () => {
     for (let order = queue.shift(); order; order = queue.shift()) {
-      const result = await importOne(api, order);
-      reports.push(...result.rows);
-      if (result.orderId) imported.push(result.orderId);
+      reports.push(...(await importOne(api, order)));
       done++;
       progress();
     }
@@ -194,73 +168,42 @@ async function importFile(api: OrderApi, file: string | undefined, values: Recor
   if (tty) process.stderr.write('\n');
 
   for (const line of reportLines(reports)) out(line);
-  const failedRows = reports.filter((r) => !r.orderId).length;
   const references = new Set([...plan.orders, ...plan.failures].map((o) => o.reference).filter(Boolean));
-  out(
-    `${imported.length} of ${references.size} orders imported (${plan.rows - failedRows} of ${plan.rows} rows); ${failedRows} rows not imported`,
-  );
-  return failedRows > 0 ? 1 : 0;
+  const summary = importSummary(reports, { orders: references.size, rows: plan.rows });
+  out(summary.line);
+  return summary.exitCode;
 }
 
 /** Posts one order of the file under its reference's key; every retry reuses the key. */
-async function importOne(api: OrderApi, order: ImportOrder): Promise<{ orderId?: string; rows: RowReport[] }> {
-  let answer: ApiAnswer;
-  try {
-    answer = await api.send(
-      'POST',
-      '/order-entries',
-      { channel: 'import', ...order.entry },
-      { 'idempotency-key': order.key },
-    );
-  } catch (error) {
-    return { rows: refusedRows(order, `not sent: ${(error as Error).message}`, []) };
-  }
-  if (answer.status === 202) {
-    const orderId = String(answer.body?.orderId);
-    return { orderId, rows: order.rows.map((row) => ({ row, reference: order.reference, orderId })) };
-  }
-  const error = errorOf(answer);
-  const message =
-    error.code === 'IdempotencyKeyReused'
-      ? `reference ${order.reference} was imported before with other rows or values; give the changed order a new reference`
-      : `${answer.status} ${error.message}`;
-  const issues = error.code === 'IdempotencyKeyReused' ? [] : (error.issues ?? []);
-  return { rows: refusedRows(order, message, issues) };
+async function importOne(api: OrderApi, order: ImportOrder): Promise<RowReport[]> {
+  const outcome = await outcomeOf(() =>
+    api.send('POST', '/order-entries', { channel: 'import', ...order.entry }, { 'idempotency-key': order.key }),
+  );
+  const { reference } = order;
+  if (outcome.kind === 'accepted')
+    return order.rows.map((row) => ({ row, reference, outcome: 'imported', orderId: outcome.orderId }));
+  if (outcome.kind === 'unknown')
+    return order.rows.map((row) => ({ row, reference, outcome: 'unknown', reason: outcome.reason }));
+  const { error, status } = outcome;
+  const reused = error.code === 'IdempotencyKeyReused';
+  const message = reused
+    ? `reference ${reference} was imported before with other rows or values; give the changed order a new reference`
+    : status === undefined
+      ? `not sent: ${error.message}`
+      : `${status} ${error.message}`;
+  return failureReports(refusedRows(order, message, reused ? [] : (error.issues ?? [])));
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      api: { type: 'string' },
-      auth: { type: 'string' },
-      customer: { type: 'string' },
-      line: { type: 'string', multiple: true },
-      'on-account': { type: 'boolean' },
-      card: { type: 'boolean' },
-      'ship-to': { type: 'string' },
-      reference: { type: 'string' },
-      policy: { type: 'string' },
-      currency: { type: 'string' },
-      'no-wait': { type: 'boolean' },
-      timeout: { type: 'string' },
-      interval: { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      concurrency: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const [command, argument] = positionals;
-  if (values.help || !command) {
+  const { command, flags } = parseCommand(argv);
+  if (command.name === 'help') {
     out(USAGE);
-    return values.help ? 0 : 2;
+    return command.exitCode;
   }
-  const api = new OrderApi(apiOptionsFrom(values));
-  if (command === 'create') return create(api, values);
-  if (command === 'show') return show(api, argument);
-  if (command === 'import') return importFile(api, argument, values);
-  throw new UsageError(`Unknown command ${command}: create, show or import`);
+  const api = new OrderApi(apiOptionsFrom(flags));
+  if (command.name === 'create') return create(api, command, argv);
+  if (command.name === 'show') return show(api, command.orderId);
+  return importFile(api, command.file, command.dryRun, command.concurrency);
 }
 
 main(process.argv.slice(2)).then(

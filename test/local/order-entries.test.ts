@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +8,7 @@ import { DynamoDBClient, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoSecret } from '../../local/auth/demo-clients.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { ROOT } from '../support/npm-start.ts';
 import { address, orderBody, startTestRuntime, TestClient } from '../support/runtime.ts';
@@ -492,11 +493,17 @@ describe('random malformed requests get a 4xx and write nothing (fast-check)', (
 });
 
 /** `npm run -s order -- <args>` against this runtime, as a rep would run it. */
-function order(args: string[], env: Record<string, string> = {}) {
+const order = (args: string[], env: Record<string, string> = {}) =>
+  run('npm', ['run', '-s', 'order', '--', ...args], env);
+
+/** A command line as a rep would paste it into a shell. */
+const shell = (command: string, env: Record<string, string> = {}) => run('sh', ['-c', command], env);
+
+function run(file: string, args: string[], env: Record<string, string>, started?: (child: ChildProcess) => void) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      'npm',
-      ['run', '-s', 'order', '--', ...args],
+    const child = execFile(
+      file,
+      args,
       {
         cwd: ROOT,
         timeout: 90_000,
@@ -513,6 +520,7 @@ function order(args: string[], env: Record<string, string> = {}) {
         resolve({ code, stdout, stderr });
       },
     );
+    started?.(child);
   });
 }
 
@@ -545,6 +553,7 @@ describe('npm run order', () => {
     ).toBe(true);
     expect(lines.at(-2)).toMatch(/^Status: COMPLETED/);
     expect(lines.at(-1)).toBe(`Order ${created} COMPLETED`);
+    expectNoSecrets(run);
     const placed = await client.as('rep').order(created);
     expect(placed).toMatchObject({ channel: 'rep', externalReference: 'PO-CLI-1', payment: { method: 'on_account' } });
   });
@@ -566,6 +575,62 @@ describe('npm run order', () => {
     const usage = await order(['create', '--customer', 'CUST-1001', '--line', 'WIDGET-BLUE:two']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--line WIDGET-BLUE:two: expected <sku>:<quantity>');
+    const key = await order([
+      'create',
+      '--customer',
+      'CUST-1001',
+      '--line',
+      'WIDGET-BLUE:1',
+      '--idempotency-key',
+      'k1',
+    ]);
+    expect(key.code).toBe(2);
+    expect(key.stderr).toContain('--idempotency-key k1: must be 8-128 letters, digits or _ . : -');
+  });
+
+  it('import: a --concurrency that is not a whole number of at least 1 is wrong usage; nothing is sent', async () => {
+    const before = await written();
+    const run = await order(['import', 'local/examples/orders.csv', '--concurrency', 'abc']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--concurrency abc: expected a whole number of at least 1');
+    expect(run.stdout).toBe('');
+    expect(await written()).toEqual(before);
+  });
+
+  it('create: without a definite answer prints the key and the command to repeat; that command finds the one order', async () => {
+    const keys: string[] = [];
+    const proxy = await lossyProxy(keys, () => true);
+    let first: Awaited<ReturnType<typeof order>>;
+    const before = await written();
+    try {
+      first = await order(
+        ['create', '--customer', 'CUST-1002', '--line', 'CABLE-USB-C:1', '--reference', 'PO CLI lost', '--no-wait'],
+        { ORDER_API_URL: proxy.url },
+      );
+    } finally {
+      proxy.server.close();
+    }
+    expect(first.code).toBe(1);
+    expect(first.stdout).toBe('');
+    expect(first.stderr).toContain('No definite answer (503 Service Unavailable)');
+    const key = keys[0] as string;
+    expect(keys.length).toBeGreaterThan(1);
+    expect(new Set(keys)).toEqual(new Set([key]));
+    expect(first.stderr).toContain(`Its Idempotency-Key is ${key}.`);
+    const command = /^ {2}(npm run order -- .*)$/m.exec(first.stderr)?.[1];
+    expect(command).toBe(
+      `npm run order -- create --customer CUST-1002 --line CABLE-USB-C:1 --reference 'PO CLI lost' --no-wait --idempotency-key ${key}`,
+    );
+    // The API captured it though no answer came through.
+    expect(await written()).toEqual({ orders: before.orders + 1, executions: before.executions + 1 });
+
+    const again = await shell(command as string);
+    expect(again.code, again.stderr).toBe(0);
+    const orderId = ORDER_ID.exec(again.stdout)?.[0] as string;
+    expect(await client.as('rep').order(orderId)).toMatchObject({ externalReference: 'PO CLI lost' });
+    expect(await written()).toEqual({ orders: before.orders + 1, executions: before.executions + 1 });
+    expectNoSecrets(first);
+    expectNoSecrets(again);
   });
 
   it('create: retries with the same key after a lost answer, and gets the one order', async () => {
@@ -587,6 +652,45 @@ describe('npm run order', () => {
     }
   });
 
+  it('create: Ctrl-C before the answer prints the key and the command to repeat; that command finds the one order', async () => {
+    const keys: string[] = [];
+    let arrived = () => {};
+    const held = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    // The API captures the order; its answer is held back until the rep gives up.
+    const proxy = await lossyProxy(keys, () => {
+      arrived();
+      return 'hold';
+    });
+    const before = await written();
+    let first: Awaited<ReturnType<typeof order>>;
+    try {
+      // The CLI itself, not npm: Ctrl-C in a terminal reaches the CLI's process directly.
+      first = await run(
+        process.execPath,
+        ['--import', 'tsx', 'local/cli/order.ts', 'create', '--customer', 'CUST-1002', '--line', 'WIDGET-BLUE:1'],
+        { ORDER_API_URL: proxy.url },
+        (child) => void held.then(() => child.kill('SIGINT')),
+      );
+    } finally {
+      proxy.server.closeAllConnections();
+      proxy.server.close();
+    }
+    expect(first.code, first.stderr).toBe(130);
+    expect(first.stdout).toBe('');
+    expect(first.stderr).toContain('No definite answer (interrupted)');
+    const command = /^ {2}(npm run order -- .*)$/m.exec(first.stderr)?.[1];
+    expect(command).toBe(
+      `npm run order -- create --customer CUST-1002 --line WIDGET-BLUE:1 --idempotency-key ${keys[0]}`,
+    );
+    expect(await written()).toEqual({ orders: before.orders + 1, executions: before.executions + 1 });
+    const again = await shell(`${command} --no-wait`);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(ORDER_ID);
+    expect(await written()).toEqual({ orders: before.orders + 1, executions: before.executions + 1 });
+  });
+
   it('show: the order, lines, totals, shipments, invoices and timeline', async () => {
     const run = await order(['show', created]);
     expect(run.code, run.stderr).toBe(0);
@@ -603,6 +707,17 @@ describe('npm run order', () => {
     const unknown = await order(['show', 'ord-00000000000000000000000000']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('404 OrderNotFound');
+    expectNoSecrets(run);
+    expectNoSecrets(unknown);
+    // A token given is used, never shown, also when it is refused.
+    const token = await client.token('rep');
+    const given = await order(['show', created], { ORDER_API_TOKEN: token });
+    expect(given.code, given.stderr).toBe(0);
+    expect(given.stdout + given.stderr).not.toContain(token);
+    const refused = await order(['show', created], { ORDER_API_TOKEN: 'not-a-token-but-a-secret' });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('401');
+    expect(refused.stdout + refused.stderr).not.toContain('not-a-token-but-a-secret');
   });
 
   it('import: imports the good orders, reports every row, and a second run creates nothing new', async () => {
@@ -664,28 +779,77 @@ describe('npm run order', () => {
       proxy.server.close();
     }
   });
+
+  it('import: an order whose answers were all lost is unknown, not failed; running the file again finds it', async () => {
+    const file = join(tmp, 'lost.csv');
+    writeFileSync(
+      file,
+      'reference,customerId,sku,quantity\nPO-U1,CUST-1002,WIDGET-BLUE,1\nPO-U2,CUST-1002,CABLE-USB-C,2\n',
+    );
+    const keys: string[] = [];
+    const proxy = await lossyProxy(keys, (key) => key === 'import:PO-U1');
+    const before = await written();
+    let first: Awaited<ReturnType<typeof order>>;
+    try {
+      first = await order(['import', file], { ORDER_API_URL: proxy.url });
+    } finally {
+      proxy.server.close();
+    }
+    expect(first.code).toBe(1);
+    const report = reportOf(first.stdout);
+    expect(report[2]).toEqual({ reference: 'PO-U1', unknown: '503 Service Unavailable' });
+    expect(report[3]?.orderId).toMatch(ORDER_ID);
+    expect(first.stdout).toContain(
+      '1 of 2 orders imported (1 of 2 rows); 0 rows not imported; 1 rows unknown — run the file again (the same reference is the same order)',
+    );
+    // It was imported, though the answer was lost.
+    expect(await written()).toEqual({ orders: before.orders + 2, executions: before.executions + 2 });
+
+    const again = await order(['import', file]);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(reportOf(again.stdout)[2]?.orderId).toMatch(ORDER_ID);
+    expect(reportOf(again.stdout)[3]).toEqual(report[3]);
+    expect(again.stdout).toContain('2 of 2 orders imported (2 of 2 rows); 0 rows not imported');
+    expect(await written()).toEqual({ orders: before.orders + 2, executions: before.executions + 2 });
+  });
 });
 
-/** The import report's lines by row: the order id, or the reason the row was not imported. */
-function reportOf(stdout: string): Record<number, { reference: string; orderId?: string; reason?: string }> {
-  const rows: Record<number, { reference: string; orderId?: string; reason?: string }> = {};
+type ReportRow = { reference: string; orderId?: string; reason?: string; unknown?: string };
+
+/** The import report's lines by row: the order id, the reason the row was not imported, or why it is unknown. */
+function reportOf(stdout: string): Record<number, ReportRow> {
+  const rows: Record<number, ReportRow> = {};
+  const unknown = 'unknown — run the file again (the same reference is the same order); last attempt: ';
   for (const line of stdout.split('\n')) {
     const match = /^row (\d+)\s+(\S+)\s+(.*)$/.exec(line);
     if (!match) continue;
     const [, row, reference, rest] = match as unknown as [string, string, string, string];
     rows[Number(row)] = rest.startsWith('not imported: ')
       ? { reference, reason: rest.slice('not imported: '.length) }
-      : { reference, orderId: rest.trim() };
+      : rest.startsWith(unknown)
+        ? { reference, unknown: rest.slice(unknown.length) }
+        : { reference, orderId: rest.trim() };
   }
   return rows;
+}
+
+/** No access token (a JWT) and no client secret in what the CLI prints. */
+function expectNoSecrets(run: { stdout: string; stderr: string }) {
+  const output = run.stdout + run.stderr;
+  expect(output).not.toMatch(/eyJ[\w-]+\.[\w-]+/);
+  expect(output).not.toContain(demoSecret('rep'));
+  expect(output).not.toMatch(/bearer/i);
 }
 
 /**
  * A proxy in front of the API that loses answers: it forwards every request, and for the POSTs
  * `lose(key)` picks, throws the API's answer away and says 503, as a connection dropped after the
- * order was captured would. It records each POST's Idempotency-Key.
+ * order was captured would (or, for 'hold', never answers). It records each POST's Idempotency-Key.
  */
-async function lossyProxy(keys: string[], lose: (key: string) => boolean): Promise<{ url: string; server: Server }> {
+async function lossyProxy(
+  keys: string[],
+  lose: (key: string) => boolean | 'hold',
+): Promise<{ url: string; server: Server }> {
   const server = createServer(async (request, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -703,7 +867,9 @@ async function lossyProxy(keys: string[], lose: (key: string) => boolean): Promi
     const key = headers['idempotency-key'];
     if (request.method === 'POST' && key !== undefined) {
       keys.push(key);
-      if (lose(key)) {
+      const verdict = lose(key);
+      if (verdict === 'hold') return; // no answer at all, until the connection is closed
+      if (verdict) {
         response.writeHead(503, { 'content-type': 'application/json' }).end('{"message":"Service Unavailable"}');
         return;
       }
