@@ -5,9 +5,11 @@ import { Role } from 'aws-cdk-lib/aws-iam';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { IConstruct } from 'constructs';
 import { OrderEmail } from './constructs/email.ts';
+import { OrderInbox } from './constructs/inbox.ts';
 import { OrderWorkflow, workflowPlaceholders } from './constructs/workflow.ts';
 
 /** Why the public routes (functions/core/access.ts ROUTE_ACCESS) have no JWT authorizer. */
@@ -81,6 +83,13 @@ export function acknowledgeFindings(stack: Stack): void {
         construct.role,
         `IAM5[Resource::${nagResource(stack, OrderEmail.identitiesArn(stack))}]`,
         'SES checks sends against every identity involved (recipients too, in the sandbox); the statement is limited to mail from the configured sender by ses:FromAddress',
+      );
+    }
+    if (construct instanceof Queue && construct.node.scope instanceof OrderInbox) {
+      ack(
+        construct,
+        'SQS3',
+        "The queue is itself where failed order e-mails end up (InboundEmail's on-failure destination); ops redrive its records by hand",
       );
     }
     if (construct instanceof Secret) {

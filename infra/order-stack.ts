@@ -329,7 +329,7 @@ export class OrderStack extends Stack {
     const inboundEmail = fn('InboundEmail', 'inbound-email', 'Order inbox: reads e-mailed orders and replies', {
       timeout: Duration.seconds(30),
     });
-    new OrderInbox(this, 'Inbox', {
+    const inbox = new OrderInbox(this, 'Inbox', {
       recipient:
         props.orderInbox ?? (this.node.tryGetContext('orderInbox') as string | undefined) ?? 'orders@example.com',
       handler: inboundEmail,
@@ -350,7 +350,10 @@ export class OrderStack extends Stack {
     events.grantDescribe(routes.health);
     email.grantAccountRead(routes.health);
 
-    new OrderObservability(this, 'Observability', { stateMachine: workflow.stateMachine });
+    new OrderObservability(this, 'Observability', {
+      stateMachine: workflow.stateMachine,
+      failedEmails: inbox.failed,
+    });
     this.reconciler = reconciler;
     this.data = data;
     this.workflow = workflow;

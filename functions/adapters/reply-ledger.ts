@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { EmailSendInProgress } from '../core/errors.ts';
 import { documents } from './clients.ts';
-import { claimSend, markSent } from './send-claims.ts';
+import { claimSend, isSent, markSent, releaseClaim } from './send-claims.ts';
 
 const MARKER = 'repliedAt';
 
@@ -14,7 +15,12 @@ const MARKER = 'repliedAt';
 export class ReplyLedger {
   constructor(private readonly tableName: string) {}
 
-  /** Runs `send` unless this reply was sent, or is being sent, already; true if it ran. */
+  /**
+   * Runs `send` unless this reply was sent already; true if it ran, false if it had been sent. Throws
+   * (so that Lambda retries the event) when `send` fails, after letting go of the claim, and when
+   * another attempt holds the claim without having marked the reply sent: that attempt may yet fail,
+   * and a retry that took it for sent would leave the sender without a reply.
+   */
   async sendOnce(digest: string, now: Date, expiresAt: Date, send: () => Promise<unknown>): Promise<boolean> {
     const key = { id: `reply#${digest}` };
     try {
@@ -28,8 +34,17 @@ export class ReplyLedger {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
-    if (!(await claimSend(this.tableName, key, MARKER, now))) return false;
-    await send();
+    if (!(await claimSend(this.tableName, key, MARKER, now))) {
+      if (await isSent(this.tableName, key, MARKER)) return false;
+      throw new EmailSendInProgress('The reply is being sent by another attempt');
+    }
+    try {
+      await send();
+    } catch (error) {
+      // Best effort: if letting go fails too, the claim goes stale before Lambda's last retry.
+      await releaseClaim(this.tableName, key, MARKER, now).catch(() => undefined);
+      throw error;
+    }
     await markSent(this.tableName, key, MARKER, now);
     return true;
   }

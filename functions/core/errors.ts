@@ -120,6 +120,15 @@ export class InvoiceNumberPending extends Error {
   override name = 'InvoiceNumberPending';
 }
 
+/**
+ * Transient: another attempt holds the claim to send this e-mail and has not marked it sent (it is
+ * sending, or died before it could). Thrown so that the caller is retried: by then the e-mail was
+ * sent, or the claim let go or gone stale.
+ */
+export class EmailSendInProgress extends Error {
+  override name = 'EmailSendInProgress';
+}
+
 /** The invoice has its number but its PDF or e-mail could not be delivered (after capture: for ops). */
 export class InvoiceNotDelivered extends Error {
   override name = 'InvoiceNotDelivered';

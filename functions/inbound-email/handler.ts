@@ -34,7 +34,8 @@ const deps: InboundEmailDeps = {
 
 /**
  * The order inbox (SES receipt rule: S3, then this function, invoked asynchronously): one record per
- * received e-mail. See lib/inbound-email.ts; a thrown error makes Lambda retry the event.
+ * received e-mail. See lib/inbound-email.ts; a thrown error makes Lambda retry the event (twice, then
+ * it goes to the inbox's failed queue).
  */
 export const handler = middy(async (event: SESEvent, context: Context) => {
   const outcomes = [];

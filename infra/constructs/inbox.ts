@@ -1,9 +1,11 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { ReceiptRuleSet, TlsPolicy } from 'aws-cdk-lib/aws-ses';
 import { Lambda, LambdaInvocationType, S3 } from 'aws-cdk-lib/aws-ses-actions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
@@ -12,6 +14,8 @@ type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unk
 export const INBOUND_EMAIL_PREFIX = 'inbound/';
 /** Received e-mails hold personal data: kept long enough to look into a disputed order, then deleted. */
 export const INBOUND_EMAIL_RETENTION_DAYS = 30;
+/** Lambda's retries of a failed invocation (its default, made explicit): about 1 and 2 minutes apart. */
+export const INBOUND_EMAIL_RETRY_ATTEMPTS = 2;
 
 export interface OrderInboxProps {
   /** The order inbox address, e.g. orders@example.com (`-c orderInbox=…`); its domain must be verified in SES. */
@@ -25,11 +29,15 @@ export interface OrderInboxProps {
 
 /**
  * Orders by e-mail: an SES receipt rule for the order inbox that stores each message in an encrypted,
- * TLS-only bucket (expiring) and then invokes the handler with the SES event. CloudFormation cannot
- * make a rule set active: `aws ses set-active-receipt-rule-set --rule-set-name <ruleSetName>` (README).
+ * TLS-only bucket (expiring) and then invokes the handler with the SES event. An event the handler
+ * still failed after Lambda's retries goes to the `failed` queue, for ops to look into and redrive
+ * (README). CloudFormation cannot make a rule set active:
+ * `aws ses set-active-receipt-rule-set --rule-set-name <ruleSetName>` (README).
  */
 export class OrderInbox extends Construct {
   readonly bucket: Bucket;
+  /** The e-mails whose processing failed after every retry: Lambda's on-failure records, with the SES event. */
+  readonly failed: Queue;
   readonly ruleSet: ReceiptRuleSet;
   readonly ruleSetName: string;
 
@@ -60,7 +68,23 @@ export class OrderInbox extends Construct {
         new Lambda({ function: props.handler, invocationType: LambdaInvocationType.EVENT }),
       ],
     });
+    this.failed = new Queue(this, 'Failed', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // The longest SQS keeps a message: time for ops to fix the cause and redrive.
+      retentionPeriod: Duration.days(14),
+      removalPolicy: removal,
+    });
+    props.handler.configureAsyncInvoke({
+      retryAttempts: INBOUND_EMAIL_RETRY_ATTEMPTS,
+      onFailure: new SqsDestination(this.failed),
+    });
     this.grantRead(props.handler);
+    new CfnOutput(this, 'FailedQueueUrl', {
+      value: this.failed.queueUrl,
+      description:
+        'Order e-mails that failed after every retry (the SES event): redrive by re-invoking InboundEmail (README)',
+    });
     new CfnOutput(this, 'ReceiptRuleSetName', {
       value: this.ruleSetName,
       description: 'Activate once: aws ses set-active-receipt-rule-set --rule-set-name <this>',

@@ -10,6 +10,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
@@ -27,7 +28,15 @@ export class OrderObservability extends Construct {
   /** Where alarms go: subscribe the on-call e-mail or chat integration. */
   readonly alerts: Topic;
 
-  constructor(scope: Construct, id: string, props: { stateMachine: StateMachine }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: {
+      stateMachine: StateMachine;
+      /** Order e-mails that failed every retry (the inbox's queue): alarmed on. */
+      failedEmails?: IQueue;
+    },
+  ) {
     super(scope, id);
     this.alerts = new Topic(this, 'Alerts', { displayName: 'Sales order alerts', enforceSSL: true });
     const failed = props.stateMachine.metricFailed({ period: Duration.minutes(5) });
@@ -73,6 +82,20 @@ export class OrderObservability extends Construct {
       new Alarm(this, id, {
         alarmDescription,
         metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }).addAlarmAction(new SnsAction(this.alerts));
+    }
+    if (props.failedEmails) {
+      new Alarm(this, 'InboundEmailFailed', {
+        alarmDescription:
+          'An order e-mail failed after every retry: its SES event is in the failed order e-mails queue, to redrive (README, Orders by e-mail)',
+        metric: props.failedEmails.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: 'Maximum',
+        }),
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

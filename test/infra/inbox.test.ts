@@ -1,7 +1,9 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildOrderApp } from '../../infra/build.ts';
+import { INBOUND_EMAIL_RETRY_ATTEMPTS } from '../../infra/constructs/inbox.ts';
 import { WORKFLOW_DEFINITION_FILE } from '../../infra/constructs/workflow.ts';
+import { ASYNC_RETRY_DELAYS_MS } from '../../local/lambda.ts';
 import { readDeployment } from '../../local/template.ts';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -116,6 +118,45 @@ describe('the order inbox (SES receiving)', () => {
     expect(onOrders.flatMap((st) => [st.Action].flat())).not.toContain('dynamodb:DeleteItem');
     const send = statements.find((s) => [s.Action].flat().includes('ses:SendEmail'));
     expect(send?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'invoices@example.com' } });
+  });
+
+  it('keeps an e-mail that failed every retry: 2 retries, then its event to an encrypted, TLS-only, retained queue, alarmed on', () => {
+    const functionId = idOf('AWS::Lambda::Function', 'InboundEmail');
+    const [queueId, queue] = only('AWS::SQS::Queue');
+    expect(queueId).toMatch(/^InboxFailed/);
+    const [, config] = only('AWS::Lambda::EventInvokeConfig');
+    expect(config.Properties).toEqual({
+      FunctionName: { Ref: functionId },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+    });
+    // Two weeks (the most SQS keeps) to fix the cause and redrive; kept when the stack goes.
+    expect(queue.Properties).toEqual({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    expect((queue as { DeletionPolicy?: string }).DeletionPolicy).toBe('Retain');
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    // Lambda writes the failure record with the function's role: SendMessage on this queue only.
+    const sends = Object.entries(template.findResources('AWS::IAM::Policy'))
+      .flatMap(([, p]) => (p as Resource).Properties.PolicyDocument.Statement as Record<string, any>[])
+      .filter((st) => [st.Action].flat().includes('sqs:SendMessage'));
+    expect(sends.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [queueId, 'Arn'] }]);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Threshold: 1,
+      AlarmActions: [Match.objectLike({ Ref: Match.stringLikeRegexp('ObservabilityAlerts') })],
+    });
+    template.hasOutput('*', { Value: { Ref: queueId } });
+    // The local runtime has no destinations; it retries a failed event as often as the config says.
+    expect(ASYNC_RETRY_DELAYS_MS).toHaveLength(INBOUND_EMAIL_RETRY_ATTEMPTS);
   });
 
   it('is what the local runtime receives mail with: the rule, the local bucket and the function', () => {

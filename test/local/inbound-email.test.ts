@@ -2,13 +2,13 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SentEmail } from '../../local/emulators/ses.ts';
-import type { ReceivedEmail } from '../../local/inbound-email.ts';
+import { type Envelope, type ReceivedEmail, receiveEmail } from '../../local/inbound-email.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { eventually, sleep, startTestRuntime, TestClient } from '../support/runtime.ts';
 
@@ -59,6 +59,33 @@ async function deliver(raw: string): Promise<ReceivedEmail> {
   });
   expect(response.status).toBe(202);
   return (await response.json()) as ReceivedEmail;
+}
+
+/**
+ * What SES does with a message, but with InboundEmail invoked synchronously: resolves with the
+ * function's outcomes once it is done, so that what it did not do (order, reply) can be checked.
+ */
+async function receiveNow(raw: string, envelope: Envelope = {}): Promise<unknown[]> {
+  const s3 = new S3Client({ region: 'us-east-1', endpoint: runtime.urls.s3, credentials, forcePathStyle: true });
+  const outcomes: unknown[] = [];
+  try {
+    await receiveEmail(
+      Buffer.from(raw),
+      runtime.deployment.receiptRules,
+      {
+        putObject: async (bucket, key, body) => {
+          await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+        },
+        invoke: async (arn, event) => {
+          outcomes.push(...((await runtime.lambdas.invoke(arn, event)) as unknown[]));
+        },
+      },
+      envelope,
+    );
+  } finally {
+    s3.destroy();
+  }
+  return outcomes;
 }
 
 const replies = async (messageId: string) =>
@@ -200,6 +227,49 @@ describe('orders by e-mail', () => {
     expect(second.subject).toBe('Order not placed: Purchase order');
     expect(second.body.text).toContain(`its message id ${first.messageId} was already used for another order`);
     expect((await emailOrders()).length).toBe(orders);
+  }, 30_000);
+
+  it("a forged From: SPF and DKIM pass for the sender's own domain, the customer's has no DMARC: dropped, nothing ordered, no reply", async () => {
+    const orders = (await emailOrders()).length;
+    const { raw, messageId } = message('Reference: PO-FORGED\nDOCK-4K x 3');
+    const forged = `Authentication-Results: amazonses.com; spf=pass smtp.mailfrom=attacker.example; dkim=pass header.d=attacker.example; dmarc=none\r\n${raw}`;
+    expect(await receiveNow(forged, { from: 'bounce@attacker.example' })).toEqual([
+      { outcome: 'dropped', reason: 'spf-not-aligned' },
+    ]);
+    expect(await replies(messageId)).toEqual([]);
+    expect((await emailOrders()).length).toBe(orders);
+  }, 30_000);
+
+  it('a customer whose domain has no DMARC: ordered on SPF passing for its own domain', async () => {
+    const { raw, messageId } = message('Reference: PO-SPF-ONLY\nWIDGET-BLUE x 1');
+    const aligned = `Authentication-Results: amazonses.com; spf=pass smtp.mailfrom=acme-retail.example; dkim=none; dmarc=none\r\n${raw}`;
+    const [outcome] = await receiveNow(aligned, { from: 'bounces@acme-retail.example' });
+    expect(outcome).toMatchObject({ outcome: 'ordered', replied: true });
+    expect(await replies(messageId)).toHaveLength(1);
+  }, 30_000);
+
+  it('without a Message-ID, the same e-mail re-sent through other relays: one order, answered once', async () => {
+    const subject = `Order without id ${Date.now()}`;
+    const body = [
+      'From: Acme Retail Purchasing <orders@acme-retail.example>',
+      'To: orders@example.com',
+      `Subject: ${subject}`,
+      'Date: Mon, 02 Mar 2026 09:15:00 +0100',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'Reference: PO-NO-ID\nWIDGET-BLUE x 1',
+    ].join('\r\n');
+    const first = await receiveNow(
+      `Received: from mx1.acme-retail.example; Mon, 02 Mar 2026 09:15:01 +0100\r\n${body}`,
+    );
+    const again = await receiveNow(
+      `Received: from mx2.acme-retail.example; Mon, 02 Mar 2026 10:40:12 +0100\r\n${body}`,
+    );
+    expect(first).toEqual([{ outcome: 'ordered', orderId: expect.stringMatching(/^ord-/), replied: true }]);
+    expect(again).toEqual([{ ...(first[0] as object), replied: false }]);
+    const answers = ((await client.sentEmails()) as SentEmail[]).filter((e) => e.subject.endsWith(subject));
+    expect(answers).toHaveLength(1);
+    expect((await emailOrders()).filter((o) => o.externalReference === 'PO-NO-ID')).toHaveLength(1);
   }, 30_000);
 
   it('the same message delivered 50 times at once: one order, one execution, one acknowledgement', async () => {

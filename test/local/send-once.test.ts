@@ -1,8 +1,10 @@
-import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApprovalsRepository } from '../../functions/adapters/approvals-repository.ts';
 import { InvoiceLedger } from '../../functions/adapters/invoice-ledger.ts';
 import { InvoicesRepository } from '../../functions/adapters/invoices-repository.ts';
+import { ReplyLedger } from '../../functions/adapters/reply-ledger.ts';
+import { EmailSendInProgress } from '../../functions/core/errors.ts';
 import { issueCreditNote } from '../../functions/lib/credit-notes.ts';
 import { storedCardInvoice as invoice, type LocalTables, startTables } from '../support/tables.ts';
 
@@ -74,6 +76,81 @@ describe('e-mails are sent once', () => {
     expect(await approvals.claimEmail('apr-1', new Date(now.getTime() + 3 * 60_000))).toBe(true);
     await approvals.markEmailed('apr-1', new Date(now.getTime() + 3 * 60_000));
     expect(await approvals.claimEmail('apr-1', new Date(now.getTime() + 60 * 60_000))).toBe(false);
+  });
+
+  describe('replies to order e-mails (ReplyLedger)', () => {
+    const at = (base: Date, ms: number) => new Date(base.getTime() + ms);
+    const expires = (now: Date) => at(now, 7 * 24 * 3600_000);
+    const deferred = () => {
+      let settle: { resolve(): void; reject(error: Error): void } = { resolve: () => {}, reject: () => {} };
+      const promise = new Promise<void>((resolve, reject) => {
+        settle = { resolve, reject };
+      });
+      return { promise, ...settle };
+    };
+
+    it('a send that failed lets go of its claim: the retry a minute later sends the reply, and only it', async () => {
+      const ledger = new ReplyLedger(t.names.idempotency);
+      const now = new Date();
+      const down = Object.assign(new Error('SES throttled'), { name: 'TooManyRequestsException' });
+      await expect(ledger.sendOnce('d-failed', now, expires(now), () => Promise.reject(down))).rejects.toBe(down);
+      // Lambda's retry, well before a claim goes stale (2 minutes).
+      const send = vi.fn(async () => 'id');
+      expect(await ledger.sendOnce('d-failed', at(now, 60_000), expires(now), send)).toBe(true);
+      expect(await ledger.sendOnce('d-failed', at(now, 120_000), expires(now), send)).toBe(false);
+      expect(send).toHaveBeenCalledTimes(1);
+    });
+
+    it('a reply another attempt is sending: thrown as EmailSendInProgress (retried), false once it went out', async () => {
+      const ledger = new ReplyLedger(t.names.idempotency);
+      const now = new Date();
+      const slow = deferred();
+      const first = ledger.sendOnce('d-busy', now, expires(now), () => slow.promise);
+      await eventuallyClaimed(`reply#d-busy`);
+      const other = vi.fn(async () => 'id');
+      await expect(ledger.sendOnce('d-busy', at(now, 1000), expires(now), other)).rejects.toBeInstanceOf(
+        EmailSendInProgress,
+      );
+      slow.resolve();
+      expect(await first).toBe(true);
+      expect(await ledger.sendOnce('d-busy', at(now, 2000), expires(now), other)).toBe(false);
+      expect(other).not.toHaveBeenCalled();
+    });
+
+    it('a failed sender lets go of its own claim only, not of one taken over after it went stale', async () => {
+      const ledger = new ReplyLedger(t.names.idempotency);
+      const now = new Date();
+      const stuck = deferred();
+      const first = ledger.sendOnce('d-stale', now, expires(now), () => stuck.promise);
+      await eventuallyClaimed('reply#d-stale');
+      // The first attempt hangs past the stale timeout: a retry takes over and is sending.
+      const takeover = deferred();
+      const second = ledger.sendOnce('d-stale', at(now, 3 * 60_000), expires(now), () => takeover.promise);
+      await eventuallyClaimed('reply#d-stale', at(now, 3 * 60_000));
+      stuck.reject(new Error('connection reset'));
+      await expect(first).rejects.toThrow('connection reset');
+      // The takeover's claim still holds: a third attempt does not send beside it.
+      const third = vi.fn(async () => 'id');
+      await expect(ledger.sendOnce('d-stale', at(now, 3 * 60_000 + 1000), expires(now), third)).rejects.toBeInstanceOf(
+        EmailSendInProgress,
+      );
+      takeover.resolve();
+      expect(await second).toBe(true);
+      expect(third).not.toHaveBeenCalled();
+    });
+
+    /** Waits until the reply item carries a claim (taken at `claimedAt`, if given). */
+    async function eventuallyClaimed(id: string, claimedAt?: Date) {
+      for (let i = 0; i < 100; i++) {
+        const { Item } = await db.send(
+          new GetCommand({ TableName: t.names.idempotency, Key: { id }, ConsistentRead: true }),
+        );
+        const claim = Item?.repliedAtClaim as string | undefined;
+        if (claim && (!claimedAt || claim === claimedAt.toISOString())) return;
+        await sleep(20);
+      }
+      throw new Error(`${id} was never claimed`);
+    }
   });
 
   it('a payment replayed after a credit note settled the invoice is not "paid in full"', async () => {

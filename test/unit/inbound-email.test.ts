@@ -6,11 +6,19 @@ import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SESEvent, SESEventRecord, SESReceipt } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import PostalMime from 'postal-mime';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { OutgoingEmail } from '../../functions/adapters/mailer.ts';
 import { InvalidOrder } from '../../functions/core/errors.ts';
 import type { Customer } from '../../functions/core/schemas.ts';
-import { type InboundEmailDeps, receiveOrderEmail, verdictDropReason } from '../../functions/lib/inbound-email.ts';
+import {
+  type InboundEmailDeps,
+  messageFingerprint,
+  receiveOrderEmail,
+  senderDropReason,
+  verdictDropReason,
+} from '../../functions/lib/inbound-email.ts';
+import { logger } from '../../functions/lib/powertools.ts';
 import { DEMO_CUSTOMERS } from '../../local/seed.ts';
 import { lambdaContext } from '../support/lambda-events.ts';
 
@@ -19,6 +27,7 @@ const acme = DEMO_CUSTOMERS.find((c) => c.customerId === 'CUST-1001') as Custome
 
 const PASS = { status: 'PASS' } as const;
 const FAIL = { status: 'FAIL' } as const;
+const GRAY = { status: 'GRAY' } as const;
 function record(receipt: Partial<SESReceipt> = {}, mail: Partial<SESEventRecord['ses']['mail']> = {}): SESEventRecord {
   return {
     eventSource: 'aws:ses',
@@ -96,9 +105,11 @@ describe('verdicts: what is dropped without a reply', () => {
   it.each([
     ['spam', { spamVerdict: FAIL }],
     ['virus', { virusVerdict: FAIL }],
-    ['spf-and-dkim-failed', { spfVerdict: FAIL, dkimVerdict: FAIL }],
+    ['sender-not-authenticated', { spfVerdict: FAIL, dkimVerdict: FAIL, dmarcVerdict: GRAY }],
+    ['sender-not-authenticated', { spfVerdict: GRAY, dkimVerdict: PASS, dmarcVerdict: GRAY }],
     ['dmarc-failed', { dmarcVerdict: FAIL, dmarcPolicy: 'reject' as const }],
     ['dmarc-failed', { dmarcVerdict: FAIL, dmarcPolicy: 'quarantine' as const }],
+    ['dmarc-failed', { dmarcVerdict: FAIL, dmarcPolicy: 'none' as const }],
   ])('%s: the message is not read, nothing is ordered or answered', async (reason, verdicts) => {
     const { deps, sent } = fakes();
     expect(await receiveOrderEmail(deps, record(verdicts), context)).toEqual({ outcome: 'dropped', reason });
@@ -107,14 +118,91 @@ describe('verdicts: what is dropped without a reply', () => {
     expect(sent).toEqual([]);
   });
 
-  it('takes mail whose SPF or DKIM alone failed, gray verdicts, or DMARC failing under a "none" policy', () => {
-    expect(verdictDropReason({ ...record().ses.receipt, spfVerdict: FAIL })).toBeUndefined();
-    expect(verdictDropReason({ ...record().ses.receipt, dkimVerdict: FAIL, spfVerdict: { status: 'GRAY' } })).toBe(
-      undefined,
-    );
-    expect(verdictDropReason({ ...record().ses.receipt, dmarcVerdict: FAIL, dmarcPolicy: 'none' })).toBeUndefined();
+  it('reads mail that DMARC passed, or whose SPF passed (for some domain: alignment is checked on the From address)', () => {
+    const receipt = record().ses.receipt;
+    expect(verdictDropReason({ ...receipt, spfVerdict: FAIL, dkimVerdict: FAIL })).toBeUndefined(); // DMARC PASS
+    expect(verdictDropReason({ ...receipt, dkimVerdict: FAIL, dmarcVerdict: GRAY })).toBeUndefined(); // SPF PASS
+  });
+});
+
+describe('the sender: only an authenticated From domain finds a customer', () => {
+  // The customer's domain publishes no DMARC policy (SES: GRAY); SPF and DKIM pass for whoever sent it.
+  const noDmarc = { spfVerdict: PASS, dkimVerdict: PASS, dmarcVerdict: GRAY };
+
+  it("a forged From: SPF and DKIM pass for the attacker's own domain, no DMARC: dropped, no order, no reply, no address logged", async () => {
+    const { deps, sent } = fakes();
+    const warn = vi.spyOn(logger, 'warn');
+    const outcome = await receiveOrderEmail(deps, record(noDmarc, { source: 'bounce@attacker.example' }), context);
+    expect(outcome).toEqual({ outcome: 'dropped', reason: 'spf-not-aligned' });
+    expect(deps.findCustomerByEmail).not.toHaveBeenCalled();
+    expect(deps.enterOrder).not.toHaveBeenCalled();
+    expect(sent).toEqual([]);
+    const [message, fields] = warn.mock.calls.at(-1) ?? [];
+    expect(message).toBe('Inbound e-mail dropped');
+    expect(fields).toEqual({
+      sesMessageId: 'ses0001',
+      reason: 'spf-not-aligned',
+      verdicts: { spf: 'PASS', dkim: 'PASS', dmarc: 'GRAY' },
+    });
+    expect(JSON.stringify(fields)).not.toContain('@');
+    warn.mockRestore();
   });
 
+  it.each([
+    ['SPF for a subdomain of the From domain only', 'bounce@mail.acme-retail.example'],
+    ['SPF for a look-alike domain', 'orders@acme-retail.example.attacker.example'],
+    ['no envelope domain', 'orders'],
+  ])('not aligned (%s): dropped', async (_, source) => {
+    const { deps, sent } = fakes();
+    expect(await receiveOrderEmail(deps, record(noDmarc, { source }), context)).toEqual({
+      outcome: 'dropped',
+      reason: 'spf-not-aligned',
+    });
+    expect(sent).toEqual([]);
+  });
+
+  it('aligned SPF (the envelope sender in the From domain, any case) without DMARC: ordered', async () => {
+    const { deps } = fakes();
+    const outcome = await receiveOrderEmail(deps, record(noDmarc, { source: 'Bounces@ACME-Retail.example' }), context);
+    expect(outcome).toMatchObject({ outcome: 'ordered', replied: true });
+  });
+
+  it('DMARC passed: ordered, whoever the envelope sender is (a mail service sending for the customer)', async () => {
+    const { deps } = fakes();
+    const receipt = { spfVerdict: PASS, dkimVerdict: PASS, dmarcVerdict: PASS };
+    const outcome = await receiveOrderEmail(deps, record(receipt, { source: 'bounce@esp.example' }), context);
+    expect(outcome).toMatchObject({ outcome: 'ordered' });
+  });
+
+  it.each([
+    [
+      'two From headers',
+      message('WIDGET-BLUE x 1', { From: 'x@attacker.example\r\nFrom: orders@acme-retail.example' }),
+    ],
+    ['two addresses in From', message('WIDGET-BLUE x 1', { From: 'orders@acme-retail.example, x@attacker.example' })],
+  ])('%s: dropped (which one was authenticated?)', async (_, raw) => {
+    const { deps, sent } = fakes(raw);
+    expect(await receiveOrderEmail(deps, record(), context)).toEqual({
+      outcome: 'dropped',
+      reason: 'ambiguous-sender',
+    });
+    expect(deps.enterOrder).not.toHaveBeenCalled();
+    expect(sent).toEqual([]);
+  });
+
+  it('senderDropReason: DMARC PASS, or SPF PASS aligned; otherwise why not', () => {
+    const receipt = record().ses.receipt;
+    const from = 'orders@acme-retail.example';
+    expect(senderDropReason({ ...receipt, spfVerdict: FAIL }, 'x@other.example', from)).toBeUndefined();
+    expect(senderDropReason({ ...receipt, dmarcVerdict: GRAY }, 'x@acme-retail.example.', from)).toBeUndefined();
+    expect(senderDropReason({ ...receipt, dmarcVerdict: GRAY }, 'x@other.example', from)).toBe('spf-not-aligned');
+    expect(senderDropReason({ ...receipt, dmarcVerdict: GRAY, spfVerdict: GRAY }, 'x@acme-retail.example', from)).toBe(
+      'sender-not-authenticated',
+    );
+  });
+});
+
+describe('mail that is never answered', () => {
   it.each([
     ['auto-reply', message('WIDGET-BLUE x 1', { 'Auto-Submitted': 'auto-replied (vacation)' }), {}],
     ['bounce', message('WIDGET-BLUE x 1'), { source: '' }],
@@ -174,11 +262,58 @@ describe('an order e-mail from a known customer', () => {
     expect(sent).toHaveLength(1);
   });
 
-  it("without a Message-ID: keyed by SES's message id, and the reply has no In-Reply-To", async () => {
+  it('without a Message-ID: keyed by a hash of what the sender wrote, and the reply has no In-Reply-To', async () => {
     const { deps, sent } = fakes(message('WIDGET-BLUE x 1', { 'Message-ID': '' }));
     await receiveOrderEmail(deps, record({}, { messageId: 'ses-abc' }), context);
-    expect(deps.enterOrder.mock.calls[0]?.[0].idempotencyKey).toBe('CUST-1001:ses-abc');
+    expect(deps.enterOrder.mock.calls[0]?.[0].idempotencyKey).toMatch(/^CUST-1001:sha256:[0-9a-f]{64}$/);
     expect(sent[0]?.email.headers).toEqual([{ name: 'Auto-Submitted', value: 'auto-replied' }]);
+  });
+
+  it('without a Message-ID, re-sent (another SES delivery, other trace headers): the same order, answered once', async () => {
+    const sentBy = (headers: string) =>
+      Buffer.concat([
+        Buffer.from(headers),
+        message('WIDGET-BLUE x 1', { 'Message-ID': '', Date: 'Mon, 02 Mar 2026 09:15:00 +0100' }),
+      ]);
+    const first = sentBy(
+      'Received: from mx1.acme-retail.example by inbound-smtp (10:15:01)\r\nX-SES-Receipt: AEFBQUFB\r\n',
+    );
+    const again = sentBy(
+      'Received: from mx2.acme-retail.example by inbound-smtp (11:20:44)\r\nX-SES-Receipt: QkJCQkJC\r\n',
+    );
+    const { deps, sent } = fakes(first);
+    deps.readMessage.mockResolvedValueOnce(first).mockResolvedValueOnce(again);
+    await receiveOrderEmail(deps, record({}, { messageId: 'ses-first' }), context);
+    expect(await receiveOrderEmail(deps, record({}, { messageId: 'ses-again' }), context)).toMatchObject({
+      outcome: 'ordered',
+      replied: false,
+    });
+    const [one, two] = deps.enterOrder.mock.calls.map((call) => call[0].idempotencyKey);
+    expect(one).toMatch(/^CUST-1001:sha256:/);
+    expect(two).toBe(one);
+    expect(sent).toHaveLength(1);
+  });
+
+  it('the fingerprint tells apart what the sender wrote: another body, date, subject or sender is another message', async () => {
+    const fingerprint = async (raw: Uint8Array) => messageFingerprint(raw, (await PostalMime.parse(raw)).headers);
+    const base = { 'Message-ID': '', Date: 'Mon, 02 Mar 2026 09:15:00 +0100' };
+    const original = await fingerprint(message('WIDGET-BLUE x 1', base));
+    expect(original).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // Header folding and line endings of a relay do not matter.
+    expect(
+      await fingerprint(
+        Buffer.from(
+          Buffer.from(message('WIDGET-BLUE x 1', base)).toString().replace('Subject: PO', 'Subject:\r\n  PO'),
+        ),
+      ),
+    ).toBe(original);
+    for (const other of [
+      message('WIDGET-BLUE x 2', base),
+      message('WIDGET-BLUE x 1', { ...base, Date: 'Tue, 03 Mar 2026 09:15:00 +0100' }),
+      message('WIDGET-BLUE x 1', { ...base, Subject: 'PO 2' }),
+      message('WIDGET-BLUE x 1', { ...base, From: 'other@acme-retail.example' }),
+    ])
+      expect(await fingerprint(other)).not.toBe(original);
   });
 
   it('a capture of the same message still in progress is thrown (Lambda retries the event), with no reply', async () => {
