@@ -243,6 +243,7 @@ export const DEMO_CUSTOMERS: Customer[] = [
   },
   {
     customerId: 'CUST-1007',
+    crmCompanyId: 'crm-mueller-soehne',
     name: 'Müller & Söhne KG',
     email: 'bestellung@mueller-soehne.example',
     billingEmail: 'buchhaltung@mueller-soehne.example',

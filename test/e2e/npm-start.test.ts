@@ -252,7 +252,7 @@ describe('npm start', () => {
     expect(order).toEqual({
       orderId: first.orderId,
       status: 'COMPLETED',
-      customerId: 'CUST-1001',
+      customerId: 'CUST-1007',
       placedBy: { kind: 'client', id: 'crm' },
     });
   }, 60_000);
