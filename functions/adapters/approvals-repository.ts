@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApprovalRecord, Principal } from '../core/schemas.ts';
 import { documents } from './clients.ts';
-import { claimSend, markSent } from './send-claims.ts';
+import { sendOnce } from './send-claims.ts';
 
 /**
  * Approvals table, partition `approvalId` (random, the id in the e-mailed decision link): one
@@ -58,13 +58,12 @@ export class ApprovalsRepository {
     });
   }
 
-  /** Claims the approvers' e-mail (see send-claims.ts): false while another attempt sends or sent it. */
-  async claimEmail(approvalId: string, now: Date): Promise<boolean> {
-    return claimSend(this.tableName, { approvalId }, 'emailedAt', now);
-  }
-
-  async markEmailed(approvalId: string, at: Date): Promise<void> {
-    await markSent(this.tableName, { approvalId }, 'emailedAt', at);
+  /**
+   * Sends the approvers' e-mail once (see send-claims.ts `sendOnce`): when it was marked sent, undefined
+   * if it had been; throws EmailSendInProgress while another attempt holds it unsent.
+   */
+  emailOnce(approvalId: string, clock: () => Date, send: () => Promise<unknown>): Promise<Date | undefined> {
+    return sendOnce({ tableName: this.tableName, key: { approvalId }, marker: 'emailedAt' }, clock, send);
   }
 
   /**

@@ -14,7 +14,7 @@ import {
   type StoredInvoice,
   type TransactItem,
 } from './invoices-repository.ts';
-import { claimSend, markSent } from './send-claims.ts';
+import { sendOnce } from './send-claims.ts';
 
 /** A credit note as requested, before its number: the refund and the numbering are keyed by `requestId`. */
 export interface CreditNoteRequestRecord {
@@ -151,14 +151,19 @@ export class InvoiceLedger {
     return ids.slice(0, limit);
   }
 
-  /** Claims the sending of a document's e-mail (see send-claims.ts): false while another sends or sent it. */
-  async claimSend(series: 'INV' | 'CN', documentNumber: string, marker: DeliveryMarker, now: Date): Promise<boolean> {
-    return claimSend(this.invoicesTable, { pk: SERIES[series].document(documentNumber) }, marker, now);
-  }
-
-  /** The claimed e-mail went out: its marker is set on the document. */
-  async markSent(series: 'INV' | 'CN', documentNumber: string, marker: DeliveryMarker, at: Date): Promise<void> {
-    await markSent(this.invoicesTable, { pk: SERIES[series].document(documentNumber) }, marker, at);
+  /**
+   * Sends one of a document's e-mails once (see send-claims.ts `sendOnce`): when it was marked sent,
+   * undefined if it had been; throws EmailSendInProgress while another caller holds it unsent.
+   */
+  sendOnce(
+    series: 'INV' | 'CN',
+    documentNumber: string,
+    marker: DeliveryMarker,
+    clock: () => Date,
+    send: () => Promise<unknown>,
+  ): Promise<Date | undefined> {
+    const key = { pk: SERIES[series].document(documentNumber) };
+    return sendOnce({ tableName: this.invoicesTable, key, marker }, clock, send);
   }
 
   /**

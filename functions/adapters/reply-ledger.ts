@@ -1,10 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { EmailSendInProgress } from '../core/errors.ts';
 import { documents } from './clients.ts';
-import { claimSend, isSent, markSent, releaseClaim } from './send-claims.ts';
-
-const MARKER = 'repliedAt';
+import { sendOnce } from './send-claims.ts';
 
 /**
  * Replies sent once (orders by e-mail: the acknowledgement or the error reply to one message, however
@@ -34,18 +31,8 @@ export class ReplyLedger {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
-    if (!(await claimSend(this.tableName, key, MARKER, now))) {
-      if (await isSent(this.tableName, key, MARKER)) return false;
-      throw new EmailSendInProgress('The reply is being sent by another attempt');
-    }
-    try {
-      await send();
-    } catch (error) {
-      // Best effort: if letting go fails too, the claim goes stale before Lambda's last retry.
-      await releaseClaim(this.tableName, key, MARKER, now).catch(() => undefined);
-      throw error;
-    }
-    await markSent(this.tableName, key, MARKER, now);
-    return true;
+    // If letting go of a failed send's claim fails too, the claim goes stale before Lambda's last retry.
+    const sent = await sendOnce({ tableName: this.tableName, key, marker: 'repliedAt' }, () => now, send);
+    return sent !== undefined;
   }
 }

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { EmailSendInProgress } from '../core/errors.ts';
 import { documents } from './clients.ts';
 
 /** A claim older than this is taken to be of a sender that died: another may send. */
@@ -10,16 +11,9 @@ export const SEND_CLAIM_STALE_MS = 2 * 60_000;
  * `<marker>Claim` when the marker (e.g. `emailedAt`) is not set and nobody else holds a fresh claim;
  * the winner sends, then `markSent` sets the marker. A concurrent or retried caller that loses the
  * claim does not send. Only a sender that died between sending and marking (a claim gone stale) can
- * lead to a second e-mail. A sender whose send failed may let go of its claim (`releaseClaim`), so
- * that a retry need not wait for it to go stale, and a loser may ask `isSent` whether the e-mail went
- * out or is still being sent (the reply ledger does both).
+ * lead to a second e-mail. Senders use `sendOnce`, which also lets go of the claim when the send fails.
  */
-export async function claimSend(
-  tableName: string,
-  key: Record<string, string>,
-  marker: string,
-  now: Date,
-): Promise<boolean> {
+async function claimSend(tableName: string, key: Record<string, string>, marker: string, now: Date): Promise<boolean> {
   try {
     await documents().send(
       new UpdateCommand({
@@ -47,7 +41,7 @@ export async function claimSend(
 }
 
 /** The e-mail went out: the marker is set and the claim let go. */
-export async function markSent(tableName: string, key: Record<string, string>, marker: string, at: Date) {
+async function markSent(tableName: string, key: Record<string, string>, marker: string, at: Date) {
   await documents().send(
     new UpdateCommand({
       TableName: tableName,
@@ -63,7 +57,7 @@ export async function markSent(tableName: string, key: Record<string, string>, m
  * The send failed: the claim taken at `claimedAt` is let go, if it is still that one (a claim gone
  * stale and taken over by another sender stays theirs).
  */
-export async function releaseClaim(tableName: string, key: Record<string, string>, marker: string, claimedAt: Date) {
+async function releaseClaim(tableName: string, key: Record<string, string>, marker: string, claimedAt: Date) {
   try {
     await documents().send(
       new UpdateCommand({
@@ -81,7 +75,7 @@ export async function releaseClaim(tableName: string, key: Record<string, string
 }
 
 /** Whether the e-mail was marked sent (a strongly consistent read, right after losing a claim). */
-export async function isSent(tableName: string, key: Record<string, string>, marker: string): Promise<boolean> {
+async function isSent(tableName: string, key: Record<string, string>, marker: string): Promise<boolean> {
   const { Item } = await documents().send(
     new GetCommand({
       TableName: tableName,
@@ -92,4 +86,42 @@ export async function isSent(tableName: string, key: Record<string, string>, mar
     }),
   );
   return Item?.[marker] !== undefined;
+}
+
+/** Where an e-mail's marker (and its claim, `<marker>Claim`) is kept: an item of a table. */
+export interface SendTarget {
+  tableName: string;
+  key: Record<string, string>;
+  marker: string;
+}
+
+/**
+ * Sends an e-mail once (see `claimSend`): runs `send` unless the e-mail was sent, and returns when it
+ * was marked sent, or undefined if it had been sent already. When `send` fails the claim is let go
+ * (if still ours) and the error rethrown, so that a retry a moment later sends it rather than waiting
+ * for the claim to go stale. A caller that loses the claim to one that has not marked the e-mail sent
+ * throws `EmailSendInProgress` (transient): that sender may yet fail, and a caller that took the
+ * e-mail for sent and answered success would leave it unsent for good.
+ */
+export async function sendOnce(
+  target: SendTarget,
+  clock: () => Date,
+  send: () => Promise<unknown>,
+): Promise<Date | undefined> {
+  const { tableName, key, marker } = target;
+  const claimedAt = clock();
+  if (!(await claimSend(tableName, key, marker, claimedAt))) {
+    if (await isSent(tableName, key, marker)) return undefined;
+    throw new EmailSendInProgress('The e-mail is being sent by another attempt; try again');
+  }
+  try {
+    await send();
+  } catch (error) {
+    // Best effort: if letting go fails too, the claim goes stale (SEND_CLAIM_STALE_MS) and a retry sends.
+    await releaseClaim(tableName, key, marker, claimedAt).catch(() => undefined);
+    throw error;
+  }
+  const at = clock();
+  await markSent(tableName, key, marker, at);
+  return at;
 }

@@ -155,18 +155,19 @@ async function deliver(deps: CreditNoteDeps, note: StoredCreditNote): Promise<St
     delivered.pdfKey = pdfKey;
   }
   const attachments = [{ fileName: `${number}.pdf`, contentType: 'application/pdf', content: pdf }];
-  // Each e-mail is claimed first: a concurrent call (a retry, the sweep) that loses the claim does not send it.
-  if (!note.emailedAt && (await deps.ledger.claimSend('CN', number, 'emailedAt', deps.clock()))) {
-    await deps.mailer.send({ to: [note.customerEmail], ...creditNoteEmail(note), attachments });
-    const at = deps.clock();
-    await deps.ledger.markSent('CN', number, 'emailedAt', at);
-    delivered.emailedAt = at.toISOString();
+  // Each e-mail is claimed first: a concurrent call (a retry, the sweep) does not send it beside the
+  // claim holder but throws EmailSendInProgress until it was sent; a failed send lets go (retry sends).
+  if (!note.emailedAt) {
+    const at = await deps.ledger.sendOnce('CN', number, 'emailedAt', deps.clock, () =>
+      deps.mailer.send({ to: [note.customerEmail], ...creditNoteEmail(note), attachments }),
+    );
+    if (at) delivered.emailedAt = at.toISOString();
   }
-  if (!note.financeCopiedAt && (await deps.ledger.claimSend('CN', number, 'financeCopiedAt', deps.clock()))) {
-    await deps.mailer.send({ to: [deps.financeEmail], ...creditNoteFinanceCopy(note), attachments });
-    const at = deps.clock();
-    await deps.ledger.markSent('CN', number, 'financeCopiedAt', at);
-    delivered.financeCopiedAt = at.toISOString();
+  if (!note.financeCopiedAt) {
+    const at = await deps.ledger.sendOnce('CN', number, 'financeCopiedAt', deps.clock, () =>
+      deps.mailer.send({ to: [deps.financeEmail], ...creditNoteFinanceCopy(note), attachments }),
+    );
+    if (at) delivered.financeCopiedAt = at.toISOString();
   }
   return delivered;
 }

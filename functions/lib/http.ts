@@ -3,6 +3,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { EmailSendInProgress } from '../core/errors.ts';
 import { logger, tracer } from './powertools.ts';
 
 export interface Issue {
@@ -119,6 +120,20 @@ export function httpRoute(
     } catch (error) {
       if (error instanceof HttpError) {
         return json(error.statusCode, { error: { code: error.code, message: error.message, issues: error.issues } });
+      }
+      // Another request is sending this e-mail and has not confirmed it: retrying soon finishes the job.
+      if (error instanceof EmailSendInProgress) {
+        return json(
+          503,
+          {
+            error: {
+              code: 'EmailSendInProgress',
+              message: 'An e-mail of this request is being sent; try again shortly',
+              issues: [],
+            },
+          },
+          { 'retry-after': '5' },
+        );
       }
       // Name and code only: messages and stacks of SES, DynamoDB or our own errors may hold personal data.
       logger.error('Unhandled error in route', { routeKey: event.routeKey, ...errorLabel(error) });

@@ -24,14 +24,11 @@ export const handler = httpRoute(async (event) => {
   const { invoice } = outcome;
   // Also on a replay: a receipt that failed to go out after the payment was recorded goes now. Only
   // for the payment that paid the invoice in full (not one replayed after a credit note settled it),
-  // and claimed first, so concurrent replays send it once.
-  if (
-    outcome.paidInFull &&
-    !invoice.receiptSentAt &&
-    (await ledger.claimSend('INV', invoiceNumber, 'receiptSentAt', clock()))
-  ) {
-    await mailer.send({ to: [invoice.customerEmail], ...paymentReceiptEmail(invoice, payment) });
-    await ledger.markSent('INV', invoiceNumber, 'receiptSentAt', clock());
+  // and claimed first, so concurrent replays send it once (one still being sent answers 503: retry).
+  if (outcome.paidInFull && !invoice.receiptSentAt) {
+    await ledger.sendOnce('INV', invoiceNumber, 'receiptSentAt', clock, () =>
+      mailer.send({ to: [invoice.customerEmail], ...paymentReceiptEmail(invoice, payment) }),
+    );
   }
   return json(outcome.replayed ? 200 : 201, {
     invoice: invoiceView(invoice),

@@ -45,10 +45,13 @@ export const handler = workflowTask(RequestApprovalInput, async ({ orderId, task
   }
   record = record.taskToken === taskToken ? record : await approvals.waitWith(record.approvalId, taskToken);
   await resumeIfDecided({ approvals, workflow }, record, taskToken);
-  if (record.status === 'PENDING' && !record.emailedAt && (await approvals.claimEmail(record.approvalId, clock()))) {
-    const link = approvalLink(publicApiUrl, await readSecret(secretId), record.approvalId);
-    await mailer.send({ to: [approversEmail], ...approvalEmail(record, link) });
-    await approvals.markEmailed(record.approvalId, clock());
+  if (record.status === 'PENDING' && !record.emailedAt) {
+    const pending = record;
+    // A failed send throws (the state machine retries it), as does another attempt's send still under way.
+    await approvals.emailOnce(pending.approvalId, clock, async () => {
+      const link = approvalLink(publicApiUrl, await readSecret(secretId), pending.approvalId);
+      await mailer.send({ to: [approversEmail], ...approvalEmail(pending, link) });
+    });
   }
   return { waiting: record.status === 'PENDING', approvalId: record.approvalId };
 });

@@ -20,6 +20,25 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const at = (base: Date, ms: number) => new Date(base.getTime() + ms);
+const deferred = () => {
+  let settle: { resolve(): void; reject(error: Error): void } = { resolve: () => {}, reject: () => {} };
+  const promise = new Promise<void>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  return { promise, ...settle };
+};
+
+/** Waits until the item carries a claim (`attribute`, taken at `claimedAt` if given). */
+async function eventuallyClaimed(table: string, key: Record<string, string>, attribute: string, claimedAt?: Date) {
+  for (let i = 0; i < 100; i++) {
+    const { Item } = await db.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
+    const claim = Item?.[attribute] as string | undefined;
+    if (claim && (!claimedAt || claim === claimedAt.toISOString())) return;
+    await sleep(20);
+  }
+  throw new Error(`${JSON.stringify(key)} was never claimed`);
+}
 const onAccount = (n: string, orderId: string) => ({
   ...invoice(n, orderId),
   paymentMethod: 'on_account',
@@ -57,7 +76,12 @@ describe('e-mails are sent once', () => {
         UpdateExpression: 'REMOVE emailedAt, financeCopiedAt',
       }),
     );
-    await Promise.all([issueCreditNote(deps, input), issueCreditNote(deps, input), issueCreditNote(deps, input)]);
+    const outcomes = await Promise.allSettled([1, 2, 3].map(() => issueCreditNote(deps, input)));
+    // The claim holder sends both; the others are told to retry rather than answer "done" beside it.
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    for (const o of outcomes.filter((o) => o.status === 'rejected'))
+      expect((o as PromiseRejectedResult).reason).toBeInstanceOf(EmailSendInProgress);
+    await issueCreditNote(deps, input); // their retry finds both sent
     const recipients = send.mock.calls.map((call) => (call as unknown as [{ to: string[] }])[0].to[0]).sort();
     expect(recipients).toEqual(['fin@example.com', 'jane@example.com']);
     const stored = await invoices.findCreditNote(String(note?.creditNoteNumber));
@@ -69,25 +93,32 @@ describe('e-mails are sent once', () => {
     const approvals = new ApprovalsRepository(t.names.approvals);
     await db.send(new PutCommand({ TableName: t.names.approvals, Item: { approvalId: 'apr-1', status: 'PENDING' } }));
     const now = new Date();
-    const claims = await Promise.all([1, 2, 3].map(() => approvals.claimEmail('apr-1', now)));
-    expect(claims.filter(Boolean)).toHaveLength(1);
-    expect(await approvals.claimEmail('apr-1', new Date(now.getTime() + 60_000))).toBe(false);
-    // The holder died without marking: after the stale timeout another attempt may send.
-    expect(await approvals.claimEmail('apr-1', new Date(now.getTime() + 3 * 60_000))).toBe(true);
-    await approvals.markEmailed('apr-1', new Date(now.getTime() + 3 * 60_000));
-    expect(await approvals.claimEmail('apr-1', new Date(now.getTime() + 60 * 60_000))).toBe(false);
+    const clock = (ms: number) => () => at(now, ms);
+    const hung = deferred();
+    const sends = [1, 2, 3].map(() => vi.fn(() => hung.promise));
+    const lost: unknown[] = [];
+    const attempts = sends.map((send) => approvals.emailOnce('apr-1', clock(0), send).catch((e: unknown) => e));
+    for (const attempt of attempts) void attempt.then((outcome) => lost.push(outcome));
+    // One holds the claim and hangs (as if it died); the two others are told to retry at once.
+    await vi.waitFor(() => expect(lost).toHaveLength(2));
+    for (const outcome of lost) expect(outcome).toBeInstanceOf(EmailSendInProgress);
+    expect(sends.filter((s) => s.mock.calls.length > 0)).toHaveLength(1);
+    const send = vi.fn(async () => 'id');
+    await expect(approvals.emailOnce('apr-1', clock(60_000), send)).rejects.toBeInstanceOf(EmailSendInProgress);
+    // The holder died without marking: after the stale timeout another attempt sends.
+    expect(await approvals.emailOnce('apr-1', clock(3 * 60_000), send)).toEqual(at(now, 3 * 60_000));
+    expect(await approvals.emailOnce('apr-1', clock(60 * 60_000), send)).toBeUndefined();
+    expect(send).toHaveBeenCalledTimes(1);
+    // The hung sender fails at last: the claim it lets go of is no longer its, the e-mail stays sent.
+    hung.reject(new Error('connection reset'));
+    expect(await Promise.all(attempts)).toContainEqual(new Error('connection reset'));
+    expect(await approvals.emailOnce('apr-1', clock(61 * 60_000), send)).toBeUndefined();
   });
 
   describe('replies to order e-mails (ReplyLedger)', () => {
-    const at = (base: Date, ms: number) => new Date(base.getTime() + ms);
     const expires = (now: Date) => at(now, 7 * 24 * 3600_000);
-    const deferred = () => {
-      let settle: { resolve(): void; reject(error: Error): void } = { resolve: () => {}, reject: () => {} };
-      const promise = new Promise<void>((resolve, reject) => {
-        settle = { resolve, reject };
-      });
-      return { promise, ...settle };
-    };
+    const eventuallyReplyClaimed = (id: string, claimedAt?: Date) =>
+      eventuallyClaimed(t.names.idempotency, { id }, 'repliedAtClaim', claimedAt);
 
     it('a send that failed lets go of its claim: the retry a minute later sends the reply, and only it', async () => {
       const ledger = new ReplyLedger(t.names.idempotency);
@@ -106,7 +137,7 @@ describe('e-mails are sent once', () => {
       const now = new Date();
       const slow = deferred();
       const first = ledger.sendOnce('d-busy', now, expires(now), () => slow.promise);
-      await eventuallyClaimed(`reply#d-busy`);
+      await eventuallyReplyClaimed('reply#d-busy');
       const other = vi.fn(async () => 'id');
       await expect(ledger.sendOnce('d-busy', at(now, 1000), expires(now), other)).rejects.toBeInstanceOf(
         EmailSendInProgress,
@@ -122,11 +153,11 @@ describe('e-mails are sent once', () => {
       const now = new Date();
       const stuck = deferred();
       const first = ledger.sendOnce('d-stale', now, expires(now), () => stuck.promise);
-      await eventuallyClaimed('reply#d-stale');
+      await eventuallyReplyClaimed('reply#d-stale');
       // The first attempt hangs past the stale timeout: a retry takes over and is sending.
       const takeover = deferred();
       const second = ledger.sendOnce('d-stale', at(now, 3 * 60_000), expires(now), () => takeover.promise);
-      await eventuallyClaimed('reply#d-stale', at(now, 3 * 60_000));
+      await eventuallyReplyClaimed('reply#d-stale', at(now, 3 * 60_000));
       stuck.reject(new Error('connection reset'));
       await expect(first).rejects.toThrow('connection reset');
       // The takeover's claim still holds: a third attempt does not send beside it.
@@ -138,19 +169,6 @@ describe('e-mails are sent once', () => {
       expect(await second).toBe(true);
       expect(third).not.toHaveBeenCalled();
     });
-
-    /** Waits until the reply item carries a claim (taken at `claimedAt`, if given). */
-    async function eventuallyClaimed(id: string, claimedAt?: Date) {
-      for (let i = 0; i < 100; i++) {
-        const { Item } = await db.send(
-          new GetCommand({ TableName: t.names.idempotency, Key: { id }, ConsistentRead: true }),
-        );
-        const claim = Item?.repliedAtClaim as string | undefined;
-        if (claim && (!claimedAt || claim === claimedAt.toISOString())) return;
-        await sleep(20);
-      }
-      throw new Error(`${id} was never claimed`);
-    }
   });
 
   it('a payment replayed after a credit note settled the invoice is not "paid in full"', async () => {
