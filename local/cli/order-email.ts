@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { SentEmail } from './emulators/ses.ts';
-import type { ReceivedEmail } from './inbound-email.ts';
+import type { SentEmail } from '../emulators/ses.ts';
+import type { ReceivedEmail } from '../inbound-email.ts';
 
 /** `npm start`'s ports (runtime.ts DEFAULT_PORTS), not imported: that would load the CDK app. */
 const DEFAULT_PORTS = { api: 3000, ses: 8005 };
