@@ -5,18 +5,19 @@ import {
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { z } from 'zod';
 import { ExecutionMismatch } from '../adapters/workflow-client.ts';
 import { orderIdFor, submissionHash } from '../core/ids.ts';
 import { isTerminal, newOrder } from '../core/order.ts';
-import type { OrderChannel, OrderRequest, Principal } from '../core/schemas.ts';
+import type { Order, OrderChannel, OrderRequest, Principal } from '../core/schemas.ts';
 import { IdempotencyKey } from '../core/schemas.ts';
 import { actsFor, type Caller } from './caller.ts';
 import { requireEnv } from './config.ts';
 import { clock, eventPublisher, ordersRepository, workflowStarter } from './deps.ts';
 import { errorLabel, HttpError, parseOr400 } from './http.ts';
-import { logger } from './powertools.ts';
+import { logger, metrics } from './powertools.ts';
 
 export interface IntakeCommand {
   channel: OrderChannel;
@@ -68,11 +69,17 @@ export async function capturedBefore(
   const existing = await orders.find(orderId);
   if (!existing) return undefined;
   if (existing.submissionHash !== submission) throw keyReused();
+  // The first attempt may have stopped after storing it (a timeout): finish what it did not.
+  if (!isTerminal(existing.status)) await startAndAnnounce(existing);
   return { orderId, status: 'RECEIVED' };
 }
 
 const keyReused = () => new IdempotencyValidationError('The idempotency key was already used for another order');
 
+/**
+ * What a capture answers, the same for every repeat (as the first answer, whether the idempotency record
+ * or the order itself remembers it): where the order is now is GET /orders/{orderId}.
+ */
 export interface IntakeResult {
   orderId: string;
   status: 'RECEIVED';
@@ -122,17 +129,29 @@ async function capture(command: IntakeCommand): Promise<IntakeResult> {
     if (isTerminal(existing.status)) return { orderId, status: 'RECEIVED' };
     order = existing;
   }
+  await startAndAnnounce(order);
+  logger.info('Order captured', { orderId, channel: command.channel, created });
+  return { orderId, status: 'RECEIVED' };
+}
+
+/**
+ * Starts the order's workflow (idempotent: the execution name is the order id) and announces it, also
+ * on a repeat: the first attempt may have stopped before either (consumers are idempotent).
+ */
+async function startAndAnnounce(order: Order): Promise<void> {
+  const { orderId } = order;
   try {
-    // Idempotent: the execution name is the order id.
     await workflow.start(orderId);
   } catch (error) {
     // An execution of this name started for something else: the order can never run under its name.
     if (error instanceof ExecutionMismatch) throw error;
     // The order is stored for good and the reconciler's sweep starts orders left RECEIVED: it is
-    // accepted, and the caller must not think it failed (a retry with another key would be a second order).
+    // accepted, and the caller must not think it failed (a retry with another key would be a second
+    // order). Counted (WorkflowStartDeferred, alarmed), so a start that keeps failing is seen at once.
     logger.error('Could not start the workflow; the sweep will start it', { orderId, ...errorLabel(error) });
+    metrics.addMetric('WorkflowStartDeferred', MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
   }
-  // Also on a repeat: the first attempt may have failed to announce it (consumers are idempotent).
   try {
     await events.publish('OrderReceived', {
       orderId,
@@ -147,8 +166,6 @@ async function capture(command: IntakeCommand): Promise<IntakeResult> {
     // The order and its workflow exist; a lost announcement must not make the caller retry.
     logger.error('Could not publish OrderReceived', { orderId, error: (error as Error).name });
   }
-  logger.info('Order captured', { orderId, channel: command.channel, created });
-  return { orderId, status: 'RECEIVED' };
 }
 
 const tableName = requireEnv('IDEMPOTENCY_TABLE_NAME');

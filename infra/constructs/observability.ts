@@ -73,6 +73,11 @@ export class OrderObservability extends Construct {
         compensationFailed,
       ],
       [
+        'WorkflowStartDeferred',
+        'An order was accepted but its workflow could not be started: the open-orders sweep starts it; if this repeats, StartExecution is failing (permissions, throttling, the state machine)',
+        own('WorkflowStartDeferred'),
+      ],
+      [
         'OrderNotSettled',
         'An interrupted order ended with its payment captured or its goods shipped but not invoiced (or not paid): the order failure.missing says what the customer is owed',
         notSettled,

@@ -328,7 +328,13 @@ describe('order stack template', () => {
   });
 
   it('alarms on aborted and timed-out executions, on a failed compensation and on an order left charged or shipped without an invoice', () => {
-    for (const metricName of ['ExecutionsAborted', 'ExecutionsTimedOut', 'CompensationFailed', 'OrderNotSettled']) {
+    for (const metricName of [
+      'ExecutionsAborted',
+      'ExecutionsTimedOut',
+      'CompensationFailed',
+      'OrderNotSettled',
+      'WorkflowStartDeferred',
+    ]) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: metricName,
         Threshold: 1,

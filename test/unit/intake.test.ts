@@ -176,6 +176,38 @@ describe('intake', () => {
   });
 });
 
+describe('a repeat of an order entry (capturedBefore)', () => {
+  it('starts and announces an order its first attempt stored but did not start, and answers as the first time', async () => {
+    const { captureOrder, capturedBefore } = await import('../../functions/lib/intake.ts');
+    const stored = fakeOrdersTable();
+    sfn
+      .on(StartExecutionCommand)
+      .rejectsOnce(new SFNServiceException({ name: 'ServiceUnavailable', $fault: 'server', $metadata: {} }))
+      .resolves({ executionArn: 'arn', startDate: new Date() });
+    const command = {
+      channel: 'rep' as const,
+      idempotencyKey: 'rep-repeat-1',
+      request: order as never,
+      submitted: { entry: 1 },
+      placedBy: { kind: 'client' as const, id: 'rep' },
+    };
+    const first = await captureOrder(command, context);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1); // failed: left to the sweep
+    events.resetHistory();
+    const repeat = await capturedBefore(command);
+    expect(repeat).toEqual({ orderId: first.orderId, status: 'RECEIVED' });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(2);
+    expect(events.commandCalls(PutEventsCommand)).toHaveLength(1);
+
+    // An order that has ended is answered as the first time, and nothing is started again.
+    const item = [...stored.values()].find((i) => i.sk === 'ORDER') as Record<string, unknown>;
+    item.status = 'FAILED';
+    expect(await capturedBefore(command)).toEqual({ orderId: first.orderId, status: 'RECEIVED' });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(2);
+    await expect(capturedBefore({ ...command, submitted: { entry: 2 } })).rejects.toThrow(/already used/);
+  });
+});
+
 /** Stateful fake of the orders table: conditional create and query by order id. */
 function fakeOrdersTable(): Map<string, Record<string, unknown>> {
   const stored = new Map<string, Record<string, unknown>>();
