@@ -230,7 +230,7 @@ describe('order cancellation', () => {
     expect((await client.product('MOUSE-ERGO')).reserved).toBe(0);
   }, 90_000);
 
-  it('cancelled right after it was placed, 20 times concurrently with other orders: every one ends CANCELLED holding nothing', async () => {
+  it('cancelled right after it was placed, 20 times concurrently with other orders: each ends CANCELLED holding nothing, or (booked first) is refused and completes', async () => {
     await client.setStock('WIDGET-BLUE', 500);
     await client.setStock('GADGET-MINI', 500);
     const cancelled = await Promise.all(
@@ -244,12 +244,22 @@ describe('order cancellation', () => {
       }),
     );
     const others = await Promise.all(Array.from({ length: 5 }, () => client.placeOrder(orderBody())));
+    // A cancellation that arrives after the booking is refused by the rules (a busy machine may let a few
+    // orders get that far): those complete in full. Every other one ends CANCELLED holding nothing.
+    let refused = 0;
     for (const { orderId, answer } of cancelled) {
+      if (answer.status === 409) {
+        expect(answer.body?.error?.code).toBe('NotCancellable');
+        await finishedAs(orderId, 'COMPLETED');
+        refused++;
+        continue;
+      }
       expect(answer.status, JSON.stringify(answer.body)).toBe(202);
       const order = await finishedAs(orderId, 'CANCELLED');
       expect(order.failure.code).toBe('OrderCancelled');
       await expectNothingHeld(orderId);
     }
+    expect(refused).toBeLessThanOrEqual(5);
     for (const orderId of others) await finishedAs(orderId, 'COMPLETED');
     await expectStockConserved();
   }, 180_000);
