@@ -340,7 +340,8 @@ describe('random malformed requests get a 4xx and write nothing (fast-check)', (
     notAString,
     fc.constant(''),
     fc.string({ maxLength: 10 }).map((s) => `${s}\n${s}`),
-    fc.string({ minLength: 201, maxLength: 260 }),
+    // Too long even after trimming (names are trimmed first): mostly spaces would be a valid short name.
+    fc.string({ maxLength: 60 }).map((s) => `${'x'.repeat(201)}${s}x`),
   );
   const badQuantity = fc.oneof(
     fc.integer({ min: -1000, max: 0 }),
