@@ -1,6 +1,6 @@
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { z } from 'zod';
-import { InvalidEmailAddress } from '../core/errors.ts';
+import { EmailSendDeferred, InvalidEmailAddress } from '../core/errors.ts';
 import { ses } from './clients.ts';
 
 export interface OutgoingEmail {
@@ -30,29 +30,58 @@ export class Mailer {
           index === 0 ? 'The sender is not a valid e-mail address' : `Recipient ${index} is not a valid e-mail address`,
         );
     }
-    const result = await ses().send(
-      new SendEmailCommand({
-        FromEmailAddress: this.from,
-        Destination: { ToAddresses: email.to },
-        ConfigurationSetName: this.configurationSet,
-        Content: {
-          Simple: {
-            Subject: { Data: email.subject, Charset: 'UTF-8' },
-            Body: {
-              Text: { Data: email.text, Charset: 'UTF-8' },
-              ...(email.html ? { Html: { Data: email.html, Charset: 'UTF-8' } } : {}),
+    let result: { MessageId?: string };
+    try {
+      result = await ses().send(
+        new SendEmailCommand({
+          FromEmailAddress: this.from,
+          Destination: { ToAddresses: email.to },
+          ConfigurationSetName: this.configurationSet,
+          Content: {
+            Simple: {
+              Subject: { Data: email.subject, Charset: 'UTF-8' },
+              Body: {
+                Text: { Data: email.text, Charset: 'UTF-8' },
+                ...(email.html ? { Html: { Data: email.html, Charset: 'UTF-8' } } : {}),
+              },
+              ...(email.headers?.length
+                ? { Headers: email.headers.map((h) => ({ Name: h.name, Value: h.value })) }
+                : {}),
+              Attachments: email.attachments?.map((a) => ({
+                FileName: a.fileName,
+                ContentType: a.contentType,
+                RawContent: a.content,
+                ContentDisposition: 'ATTACHMENT',
+              })),
             },
-            ...(email.headers?.length ? { Headers: email.headers.map((h) => ({ Name: h.name, Value: h.value })) } : {}),
-            Attachments: email.attachments?.map((a) => ({
-              FileName: a.fileName,
-              ContentType: a.contentType,
-              RawContent: a.content,
-              ContentDisposition: 'ATTACHMENT',
-            })),
           },
-        },
-      }),
-    );
+        }),
+      );
+    } catch (error) {
+      if (isTransient(error))
+        throw new EmailSendDeferred('SES did not take the e-mail for now; try again', { cause: error });
+      throw error;
+    }
     return result.MessageId ?? '';
   }
+}
+
+const TRANSIENT_NAMES = new Set([
+  'TooManyRequestsException',
+  'LimitExceededException',
+  'ThrottlingException',
+  'TimeoutError',
+  'RequestTimeout',
+]);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
+
+/** Throttling, a service-side fault, or no answer (a network error): worth trying again later. */
+function isTransient(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; $fault?: string; $retryable?: unknown };
+  return (
+    TRANSIENT_NAMES.has(e.name ?? '') ||
+    NETWORK_CODES.has(e.code ?? '') ||
+    e.$fault === 'server' ||
+    Boolean(e.$retryable)
+  );
 }

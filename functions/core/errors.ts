@@ -129,6 +129,14 @@ export class EmailSendInProgress extends Error {
   override name = 'EmailSendInProgress';
 }
 
+/**
+ * Transient: SES refused the e-mail for now (throttling, a service error, no answer). Thrown so that
+ * the caller is retried, for as long as a send claim lasts; a permanent refusal keeps SES's own name.
+ */
+export class EmailSendDeferred extends Error {
+  override name = 'EmailSendDeferred';
+}
+
 /** The invoice has its number but its PDF or e-mail could not be delivered (after capture: for ops). */
 export class InvoiceNotDelivered extends Error {
   override name = 'InvoiceNotDelivered';

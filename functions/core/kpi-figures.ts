@@ -126,8 +126,13 @@ export function kpisOf(orders: readonly OrderFacts[], scores: readonly number[],
   const onTime = promised.filter((o) => Date.parse(o.deliveredAt as string) <= endOf(o.promisedBy as string));
 
   const stageValues: Record<string, number[]> = {};
-  for (const order of orders)
-    for (const [stage, value] of Object.entries(order.stageSeconds ?? {})) (stageValues[stage] ??= []).push(value);
+  for (const order of orders) {
+    for (const [stage, value] of Object.entries(order.stageSeconds ?? {})) {
+      const values = stageValues[stage] ?? [];
+      values.push(value);
+      stageValues[stage] = values;
+    }
+  }
 
   return {
     ordersPlaced: orders.length,

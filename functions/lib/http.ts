@@ -3,7 +3,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { EmailSendInProgress } from '../core/errors.ts';
+import { EmailSendDeferred, EmailSendInProgress } from '../core/errors.ts';
 import { logger, tracer } from './powertools.ts';
 
 export interface Issue {
@@ -122,13 +122,17 @@ export function httpRoute(
         return json(error.statusCode, { error: { code: error.code, message: error.message, issues: error.issues } });
       }
       // Another request is sending this e-mail and has not confirmed it: retrying soon finishes the job.
-      if (error instanceof EmailSendInProgress) {
+      // Or SES did not take it for now: the same request again (same key or reference) sends it, once.
+      if (error instanceof EmailSendInProgress || error instanceof EmailSendDeferred) {
         return json(
           503,
           {
             error: {
-              code: 'EmailSendInProgress',
-              message: 'An e-mail of this request is being sent; try again shortly',
+              code: error.name,
+              message:
+                error instanceof EmailSendInProgress
+                  ? 'An e-mail of this request is being sent; try again shortly'
+                  : 'An e-mail of this request could not be sent yet; try again shortly',
               issues: [],
             },
           },

@@ -13,7 +13,15 @@ describe('never-retry lists of the state machine', () => {
     expect(domain).toEqual(expect.arrayContaining(['InvalidOrder', 'OrderCancelled', 'InvoiceNumbersExhausted']));
     expect(domain).not.toContain('StockContention'); // transient: retried
     expect(domain).not.toContain('EmailSendInProgress'); // transient: retried
+    expect(domain).not.toContain('EmailSendDeferred'); // transient: retried
     expect(tasks.map(([name]) => name)).toEqual(expect.arrayContaining(['ValidateOrder', 'VoidPayment', 'FailOrder']));
+  });
+
+  it("retries the approvers' e-mail for minutes while SES defers it or another attempt holds it", () => {
+    const retry = definition.States.AwaitApproval?.Retry?.find((r) => r.ErrorEquals.includes('EmailSendDeferred'));
+    expect(retry?.ErrorEquals).toEqual(['EmailSendInProgress', 'EmailSendDeferred']);
+    expect(retry?.MaxAttempts).toBeGreaterThanOrEqual(20);
+    expect(definition.States.AwaitApproval?.Retry?.indexOf(retry as never)).toBe(1); // before States.TaskFailed
   });
 
   it('names every domain error class by its class name (the name Retry and Catch match)', () => {

@@ -60,7 +60,7 @@ const sendAttempts = () =>
   }));
 
 describe('an e-mail whose send failed is sent by the retry, once', () => {
-  it('payment receipt: the failed request answers 500, its replay a moment later sends the receipt; later replays do not', async () => {
+  it('payment receipt: SES throttled: the request answers 503 EmailSendDeferred, its replay a moment later sends the receipt; later replays do not', async () => {
     const number = 'INV-2026-000301';
     await t.db.send(
       new PutCommand({
@@ -84,7 +84,9 @@ describe('an e-mail whose send failed is sent by the retry, once', () => {
         lambdaContext,
       );
 
-    expect((await pay()).statusCode).toBe(500); // recorded; the receipt could not go out
+    const deferred = await pay(); // recorded; the receipt could not go out yet: retry the same request
+    expect(deferred.statusCode).toBe(503);
+    expect(JSON.parse(String(deferred.body)).error.code).toBe('EmailSendDeferred');
     expect((await pay()).statusCode).toBe(200); // the replay, well within the claim's 2 minutes
     expect((await pay()).statusCode).toBe(200);
 
@@ -110,7 +112,8 @@ describe('an e-mail whose send failed is sent by the retry, once', () => {
         lambdaContext,
       );
 
-    await expect(task(1)).rejects.toMatchObject({ name: 'TooManyRequestsException' });
+    // SES throttled: EmailSendDeferred, which the state machine retries for minutes.
+    await expect(task(1)).rejects.toMatchObject({ name: 'EmailSendDeferred' });
     expect(await task(2)).toMatchObject({ waiting: true });
     expect(await task(3)).toMatchObject({ waiting: true });
 

@@ -58,4 +58,27 @@ describe('unhandled route errors in the logs', () => {
     expect(logs).toContain('MessageRejected');
     expect(logs).not.toContain('@');
   });
+
+  it('answer SES throttling or a service fault 503 EmailSendDeferred (retry the same request), a permanent refusal 500', async () => {
+    const refusals = [
+      [Object.assign(new Error('Maximum sending rate exceeded'), { name: 'TooManyRequestsException' }), 503],
+      [Object.assign(new Error('Service unavailable'), { name: 'InternalFailure', $fault: 'server' }), 503],
+      [Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 503],
+      [Object.assign(new Error('Email address is not verified'), { name: 'MessageRejected', $fault: 'client' }), 500],
+    ] as const;
+    for (const [error, status] of refusals) {
+      ses.reset();
+      ses.on(SendEmailCommand).rejects(error);
+      const response = (await route('jane.doe@example.com')(checkoutHttpEvent(), lambdaContext)) as {
+        statusCode: number;
+        headers?: Record<string, string>;
+        body: string;
+      };
+      expect(response.statusCode, error.name).toBe(status);
+      if (status === 503) {
+        expect(JSON.parse(response.body).error.code).toBe('EmailSendDeferred');
+        expect(response.headers?.['retry-after']).toBe('5');
+      }
+    }
+  });
 });
