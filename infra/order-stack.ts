@@ -7,8 +7,6 @@ import { INVOICE_FONTS } from '../functions/adapters/invoice-fonts.ts';
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../functions/core/approval.ts';
 import { OrderApi } from './constructs/api.ts';
 import { OrderApprovals } from './constructs/approvals.ts';
-import { CarrierIntegration } from './constructs/carrier.ts';
-import { CrmIntegration } from './constructs/crm.ts';
 import { OrderData } from './constructs/data.ts';
 import { OrderEmail } from './constructs/email.ts';
 import { OrderEvents } from './constructs/events.ts';
@@ -17,6 +15,7 @@ import { OrderInbox } from './constructs/inbox.ts';
 import { OrderObservability } from './constructs/observability.ts';
 import { OrderFunction } from './constructs/order-function.ts';
 import { OrderDocuments } from './constructs/storage.ts';
+import { WebhookPartner } from './constructs/webhook-partner.ts';
 import { OrderWorkflow } from './constructs/workflow.ts';
 
 export interface OrderStackProps extends StackProps {
@@ -49,8 +48,14 @@ export class OrderStack extends Stack {
     const data = new OrderData(this, 'Data', { removalPolicy: props.removalPolicy });
     const documents = new OrderDocuments(this, 'Documents', { removalPolicy: props.removalPolicy });
     const email = new OrderEmail(this, 'Email', { senderEmail: props.senderEmail, financeEmail: props.financeEmail });
-    const carrier = new CarrierIntegration(this, 'Carrier');
-    const crm = new CrmIntegration(this, 'Crm');
+    const carrier = new WebhookPartner(this, 'Carrier', {
+      description: 'Shared secret that signs carrier webhook calls (X-Signature HMAC-SHA256)',
+      secretIdVariable: 'CARRIER_WEBHOOK_SECRET_ID',
+    });
+    const crm = new WebhookPartner(this, 'Crm', {
+      description: 'Shared secret that signs CRM deal webhook calls (X-Signature HMAC-SHA256)',
+      secretIdVariable: 'CRM_WEBHOOK_SECRET_ID',
+    });
     // `-c approvalTimeoutSeconds=86400 -c highValueThresholds=EUR=500000,USD=550000 -c approversEmail=…`
     const approvals = new OrderApprovals(this, 'Approvals', {
       approversEmail:

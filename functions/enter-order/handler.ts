@@ -8,7 +8,7 @@ import { enterOrder } from '../lib/order-entry.ts';
 /**
  * POST /order-entries — a rep's direct entry (`npm run order -- create`) and the bulk import
  * (`npm run order -- import`): an order entry completed from the customer's record, captured by the
- * one intake under the channel it names, idempotent per caller and Idempotency-Key.
+ * one intake under the channel it names, idempotent per Idempotency-Key: the caller's, or for an import the customer's.
  */
 export const handler = httpRoute(async (event, context) => {
   const caller = callerOf(event);

@@ -1,14 +1,13 @@
 import { DocumentStore } from '../adapters/document-store.ts';
 import { renderInvoicePdf } from '../adapters/invoice-pdf.ts';
 import { Mailer } from '../adapters/mailer.ts';
+import { invoiceEmail, invoiceFinanceCopy } from '../core/emails.ts';
 import { InvoiceNotDelivered } from '../core/errors.ts';
 import { invoiceYear } from '../core/invoice-number.ts';
 import { invoiceDraft } from '../core/invoicing.ts';
-import { formatMoney } from '../core/money.ts';
 import { AllocationRef } from '../core/schemas.ts';
 import { SELLER } from '../core/seller.ts';
 import { shipmentCharge, shipmentIdOf } from '../core/shipment.ts';
-import { taxNote } from '../core/tax.ts';
 import { requireEnv } from '../lib/config.ts';
 import {
   clock,
@@ -89,39 +88,14 @@ async function deliver(invoice: Awaited<ReturnType<typeof invoices.issue>>, pdfK
     await documents.put(pdfKey, pdf, 'application/pdf');
     await invoices.update(number, { pdfKey });
   }
-  const total = formatMoney(invoice.totals.total, invoice.currency);
-  const note = taxNote(invoice.taxTreatment);
   const attachments = [{ fileName: `${number}.pdf`, contentType: 'application/pdf', content: pdf }];
   if (!invoice.emailedAt) {
-    await mailer.send({
-      to: [invoice.customerEmail],
-      subject: `Invoice ${number} for order ${invoice.orderId}`,
-      text: [
-        `Dear ${invoice.customerName},`,
-        '',
-        `thank you for your order ${invoice.orderId}. Your invoice ${number} over ${total} is attached.`,
-        invoice.paymentMethod === 'card'
-          ? 'It has been paid by card.'
-          : `Please pay by ${invoice.dueDate.slice(0, 10)} to IBAN ${invoice.seller.bank.iban}.`,
-        ...(note ? ['', `${note}.`] : []),
-        '',
-        invoice.seller.legalName,
-      ].join('\n'),
-      attachments,
-    });
+    await mailer.send({ to: [invoice.customerEmail], ...invoiceEmail(invoice), attachments });
     await invoices.update(number, { emailedAt: clock().toISOString() });
   }
   // Finance gets its own message: the customer never sees finance's address, not even as Bcc.
   if (!invoice.financeCopiedAt) {
-    await mailer.send({
-      to: [financeEmail],
-      subject: `Invoice ${number} for order ${invoice.orderId} (finance copy)`,
-      text: [
-        `Invoice ${number} for order ${invoice.orderId}, customer ${invoice.customerId}: ${total},`,
-        invoice.paymentMethod === 'card' ? 'paid by card.' : `on account, due ${invoice.dueDate.slice(0, 10)}.`,
-      ].join(' '),
-      attachments,
-    });
+    await mailer.send({ to: [financeEmail], ...invoiceFinanceCopy(invoice), attachments });
     await invoices.update(number, { financeCopiedAt: clock().toISOString() });
   }
 }

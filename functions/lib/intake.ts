@@ -30,8 +30,8 @@ export interface IntakeCommand {
   request: OrderRequest;
   /**
    * What the caller sent, before the intake filled in defaults from the customer's record (order
-   * entries); absent: the request itself. The order id and the payload check are made from it, so a
-   * retry of the same submission is the same order even if the customer's record changed meanwhile.
+   * entries); absent: the request itself. The key is bound to its hash, so a retry of the same submission
+   * is the same order even if the customer's record changed meanwhile.
    */
   submitted?: unknown;
   externalReference?: string;
@@ -49,8 +49,11 @@ export interface IntakeCommand {
 export const keyScopeOf = (command: Pick<IntakeCommand, 'keyScope' | 'placedBy'>) =>
   command.keyScope ?? `${command.placedBy.kind}:${command.placedBy.id}`;
 
+type KeyedSubmission = Pick<IntakeCommand, 'channel' | 'idempotencyKey' | 'placedBy' | 'keyScope'> &
+  Partial<Pick<IntakeCommand, 'submitted' | 'request'>>;
+
 /** The order a command's key names, and the hash of its submission (what the key is bound to). */
-function bindingOf(command: IntakeCommand) {
+function bindingOf(command: KeyedSubmission) {
   return {
     orderId: orderIdFor(command.channel, keyScopeOf(command), command.idempotencyKey),
     submission: submissionHash(command.submitted ?? command.request),
@@ -63,9 +66,9 @@ function bindingOf(command: IntakeCommand) {
  * changed since (an entry is resolved against the customer's record and the price list).
  */
 export async function capturedBefore(
-  command: Pick<IntakeCommand, 'channel' | 'idempotencyKey' | 'placedBy' | 'keyScope'> & { submitted: unknown },
+  command: KeyedSubmission & { submitted: unknown },
 ): Promise<IntakeResult | undefined> {
-  const { orderId, submission } = bindingOf(command as IntakeCommand);
+  const { orderId, submission } = bindingOf(command);
   const existing = await orders.find(orderId);
   if (!existing) return undefined;
   if (existing.submissionHash !== submission) throw keyReused();
@@ -86,10 +89,10 @@ export interface IntakeResult {
 }
 
 /**
- * How long a key is remembered per channel: as long as the channel's sender may retry or repeat it
- * (CRM webhooks retry for up to 3 days, mail servers for 5; an import file may be run again weeks later).
- * After that the same submission still finds its order (the order id is derived from it); only a
- * different submission under an old key is no longer refused.
+ * How long the idempotency record answers repeats per channel: as long as the channel's sender may retry
+ * or repeat (CRM webhooks retry for up to 3 days, mail servers for 5; an import file may be run again
+ * weeks later). The key stays bound to its order beyond that: the order id is derived from the key and
+ * the order keeps its submission's hash, so a repeat still finds it and another submission is refused.
  */
 export const KEY_RETENTION_SECONDS: Record<OrderChannel, number> = {
   web: 24 * 60 * 60,
@@ -105,7 +108,8 @@ const workflow = workflowStarter();
 
 /**
  * The one intake every capture channel calls: stores the order, announces it, and starts its
- * workflow (execution name = order id). Idempotent per channel, caller and key (KEY_RETENTION_SECONDS).
+ * workflow (execution name = order id). Idempotent per channel, key scope (the caller, or an import's
+ * customer) and key.
  */
 async function capture(command: IntakeCommand): Promise<IntakeResult> {
   const now = clock();

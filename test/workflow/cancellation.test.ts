@@ -1,8 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, startTestRuntime, TestClient } from '../support/runtime.ts';
+import { scanAll } from '../support/tables.ts';
 
 /**
  * Cancellation on the local runtime with the real ASL: POST /orders/{orderId}/cancel while the order
@@ -49,16 +50,7 @@ function authorization(orderId: string): { status: string } | undefined {
   return ledger?.get(`${orderId}:authorize`);
 }
 
-async function scan(tableName: string): Promise<Record<string, any>[]> {
-  const items: Record<string, any>[] = [];
-  let startKey: Record<string, any> | undefined;
-  do {
-    const page = await dynamo.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey }));
-    items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return items;
-}
+const scan = (tableName: string) => scanAll(dynamo, tableName);
 
 /** Per SKU and warehouse: onHand = available + reserved, and reserved = the HELD allocations of all orders. */
 async function expectStockConserved() {

@@ -1,11 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signPayload } from '../../functions/core/signature.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { startTestRuntime, TestClient } from '../support/runtime.ts';
+import { scanAll } from '../support/tables.ts';
 
 /**
  * The CRM channel end to end on the local runtime: signed deal events over real HTTP, the real
@@ -92,18 +93,7 @@ async function deliver(body: unknown, options: Delivery = {}) {
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
 }
 
-async function scan(table: string): Promise<Record<string, any>[]> {
-  const items: Record<string, any>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(
-      new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: startKey }),
-    );
-    items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return items;
-}
+const scan = (table: string) => scanAll(db, table);
 
 /** What the intake writes: the orders (by id) and the idempotency records (by key). */
 async function written() {

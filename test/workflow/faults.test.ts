@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetExecutionHistoryCommand, type HistoryEvent, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_DEFINITION_FILE } from '../../infra/constructs/workflow.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { address, sleep, startTestRuntime, TestClient } from '../support/runtime.ts';
+import { scanAll } from '../support/tables.ts';
 
 /**
  * Fault injection: 100 orders on the real ASL while 10% of the AWS API calls the functions make
@@ -70,18 +71,7 @@ afterAll(async () => {
   await runtime?.stop();
 });
 
-async function scan(table: string): Promise<Record<string, any>[]> {
-  const items: Record<string, any>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(
-      new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: startKey }),
-    );
-    items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return items;
-}
+const scan = (table: string) => scanAll(db, table);
 
 /**
  * A caller that meets faults too: retries on 5xx, and on 409 while an earlier attempt with the same
