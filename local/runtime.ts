@@ -7,6 +7,7 @@ import { WORKFLOW_DEFINITION_FILE } from '../infra/constructs/workflow.ts';
 import { demoClients } from './auth/demo-clients.ts';
 import { type RunningIssuer, startIssuer, type TokenGenerationEvent } from './auth/issuer.ts';
 import { jwtAuthorizer } from './auth/verifier.ts';
+import { consoleRoutes } from './console.ts';
 import { startDynamoDbLocal } from './emulators/dynamodb.ts';
 import { startS3Local } from './emulators/s3.ts';
 import { startSecretsManagerLocal } from './emulators/secrets-manager.ts';
@@ -292,6 +293,8 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     stops.push(async () => receiving.s3.destroy());
     const localRoutes =
       deployment.receiptRules.length > 0 ? [inboundEmailRoute(deployment.receiptRules, receiving)] : [];
+    // The ops console (`GET /console`) and its same-origin pass-through to the issuer, Step Functions and SES.
+    localRoutes.push(...consoleRoutes({ stepfunctions: urls.stepfunctions, ses: urls.ses, auth: urls.auth }));
 
     const api = await startHttpApi({
       host,

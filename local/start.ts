@@ -74,6 +74,7 @@ async function main(): Promise<void> {
 Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.
 
   HTTP API          ${urls.api}            (GET /health, /products, /customers, POST /orders)
+  Ops console       ${urls.api}/console    (KPIs, orders and their workflow path, stock, e-mails; as the ops demo client)
   OAuth2 tokens     ${urls.auth}            (POST /oauth2/token, JWKS at /.well-known/jwks.json)
   E-mails (SES)     ${urls.ses}            (viewer; raw JSON at ${urls.ses}/store)
   Order inbox       ${urls.api}/local/inbound-email  (SES receiving: npm run order:email -- local/examples/purchase-order.eml)
