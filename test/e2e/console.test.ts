@@ -138,4 +138,22 @@ describe('ops console', () => {
     expect(await kpi('ordersInFlight')).toBe('0');
     expect(await kpi('revenue.EUR')).toBe('€76.16');
   });
+
+  it('shows where a declined payment took the execution: the caught failure, the compensation, the Fail state', async () => {
+    const declined = await client.placeOrder(orderBody({ payment: { method: 'card', token: 'tok_declined' } }));
+    expect((await client.finished(declined)).status).toBe('FAILED');
+    await page.selectOption('#status', 'FAILED');
+    await page.locator(`tr[data-order-id="${declined}"]`).click();
+    // The previous order's path shows OrderFailed not visited: wait for this one's.
+    await page.locator('#path li[data-state="OrderFailed"][data-status="failed"]').waitFor();
+    const stateStatus = (state: string) =>
+      page.locator(`#path li[data-state="${state}"]`).first().getAttribute('data-status');
+    expect(await text('#execution-status')).toBe('FAILED');
+    expect(await stateStatus('AuthorizePayment')).toBe('caught');
+    expect(await stateStatus('VoidPayment')).toBe('succeeded');
+    expect(await stateStatus('ReleaseStock')).toBe('succeeded');
+    expect(await stateStatus('OrderFailed')).toBe('failed');
+    expect(await stateStatus('FulfilShipments')).toBe('not-visited');
+    expect(pageErrors).toEqual([]);
+  });
 });
