@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type Archive, EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -31,6 +31,8 @@ export class OrderEvents extends Construct {
     super(scope, id);
     this.bus = new EventBus(this, 'Bus', { description: 'Sales order domain events' });
     this.archive = this.bus.archive('Archive', {
+      // Named, so the runbook's replay command can say which archive (archive names are per region).
+      archiveName: `${Stack.of(this).stackName}-order-events`,
       description: 'Every order domain event, replayable into the bus (README, Operations runbook)',
       eventPattern: { source: [ORDER_EVENT_SOURCE] },
       retention: Duration.days(EVENT_ARCHIVE_RETENTION_DAYS),

@@ -399,6 +399,7 @@ describe('order stack template', () => {
 
   it('archives every order event for 90 days, replayable into the bus', () => {
     template.hasResourceProperties('AWS::Events::Archive', {
+      ArchiveName: 'SalesOrders-order-events',
       SourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventsBus'), 'Arn'] },
       EventPattern: { source: ['sales.orders'] },
       RetentionDays: 90,
