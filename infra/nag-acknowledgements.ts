@@ -9,6 +9,7 @@ import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { IConstruct } from 'constructs';
 import { OrderEmail } from './constructs/email.ts';
+import { OrderEvents } from './constructs/events.ts';
 import { OrderInbox } from './constructs/inbox.ts';
 import { OrderWorkflow, workflowPlaceholders } from './constructs/workflow.ts';
 
@@ -90,6 +91,13 @@ export function acknowledgeFindings(stack: Stack): void {
         construct,
         'SQS3',
         "The queue is itself where failed order e-mails end up (InboundEmail's on-failure destination); ops redrive its records by hand",
+      );
+    }
+    if (construct instanceof Queue && construct.node.scope instanceof OrderEvents) {
+      ack(
+        construct,
+        'SQS3',
+        "The queue is itself the dead-letter queue of the stack's EventBridge rule targets; ops replay its events by hand (README, Operations runbook)",
       );
     }
     if (construct instanceof Secret) {

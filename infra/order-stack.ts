@@ -1,10 +1,10 @@
 import { Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
 import { INVOICE_FONTS } from '../functions/adapters/invoice-fonts.ts';
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../functions/core/approval.ts';
+import { DEFAULT_DELIVERY_SLA_DAYS } from '../functions/core/delivery-sla.ts';
 import { OrderApi } from './constructs/api.ts';
 import { OrderApprovals } from './constructs/approvals.ts';
 import { OrderData } from './constructs/data.ts';
@@ -33,6 +33,10 @@ export interface OrderStackProps extends StackProps {
   approversEmail?: string;
   /** The order inbox SES receives orders at (default: context `orderInbox`, else orders@example.com). */
   orderInbox?: string;
+  /** An address the alarms are e-mailed to (default: context `alertEmail`, else none). */
+  alertEmail?: string;
+  /** Days after shipping an undelivered order counts as overdue (default: context `deliverySlaDays`, else 7). */
+  deliverySlaDays?: number;
 }
 
 /** The sales order system: one stack, one construct per concern. */
@@ -42,6 +46,8 @@ export class OrderStack extends Stack {
   readonly api: OrderApi;
   readonly identity: OrderIdentity;
   readonly reconciler: OrderFunction;
+  readonly events: OrderEvents;
+  readonly observability: OrderObservability;
 
   constructor(scope: Construct, id: string, props: OrderStackProps) {
     super(scope, id, props);
@@ -72,7 +78,7 @@ export class OrderStack extends Stack {
     ) => new OrderFunction(this, id, { stage, description, ...extra });
 
     const recordKpi = fn('RecordKpi', 'record-kpi', 'Turns order domain events into KPI metrics');
-    const events = new OrderEvents(this, 'Events', { kpiConsumer: recordKpi });
+    const events = new OrderEvents(this, 'Events', { kpiConsumer: recordKpi, removalPolicy: props.removalPolicy });
 
     // Workflow tasks: the keys are the ASL's ${<Key>FunctionArn} placeholders.
     const tasks = {
@@ -109,7 +115,7 @@ export class OrderStack extends Stack {
       'Compensates and fails orders whose workflow was stopped, timed out or failed; sweeps open orders',
       { timeout: Duration.minutes(5) },
     );
-    workflow.addReconciler(reconciler, { sweepEvery: Duration.minutes(5) });
+    workflow.addReconciler(reconciler, { sweepEvery: Duration.minutes(5), target: events.lambdaTarget(reconciler) });
 
     const routes = {
       // Short: a capture whose idempotency record was left in progress (a lost response) blocks
@@ -310,7 +316,7 @@ export class OrderStack extends Stack {
     new Rule(this, 'OverdueInvoicesSweep', {
       description: 'Hourly: open invoices past their due date become overdue',
       schedule: Schedule.rate(Duration.hours(1)),
-      targets: [new LambdaFunction(markOverdue, { retryAttempts: 2 })],
+      targets: [events.lambdaTarget(markOverdue, 2)],
     });
 
     // Credit-note requests left half-way (a refund that timed out, a number past the HTTP answer).
@@ -326,7 +332,7 @@ export class OrderStack extends Stack {
     new Rule(this, 'UnfinishedCreditNotesSweep', {
       description: 'Every 5 minutes: credit-note requests left half-way are refunded, numbered and sent',
       schedule: Schedule.rate(Duration.minutes(5)),
-      targets: [new LambdaFunction(finishCreditNotes, { retryAttempts: 2 })],
+      targets: [events.lambdaTarget(finishCreditNotes, 2)],
     });
 
     // Orders by e-mail: SES stores the message and invokes InboundEmail, which captures it like every
@@ -355,10 +361,19 @@ export class OrderStack extends Stack {
     events.grantDescribe(routes.health);
     email.grantAccountRead(routes.health);
 
-    new OrderObservability(this, 'Observability', {
+    // `-c alertEmail=ops@example.com -c deliverySlaDays=5`
+    const deliverySlaDays =
+      props.deliverySlaDays ?? Number(this.node.tryGetContext('deliverySlaDays') ?? DEFAULT_DELIVERY_SLA_DAYS);
+    reconciler.addEnvironment('DELIVERY_SLA_DAYS', String(deliverySlaDays));
+    this.observability = new OrderObservability(this, 'Observability', {
       stateMachine: workflow.stateMachine,
+      api: this.api.api,
+      deadLetters: events.deadLetters,
       failedEmails: inbox.failed,
+      alertEmail: props.alertEmail ?? (this.node.tryGetContext('alertEmail') as string | undefined),
+      deliverySlaDays,
     });
+    this.events = events;
     this.reconciler = reconciler;
     this.data = data;
     this.workflow = workflow;

@@ -236,6 +236,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       accountId: ACCOUNT_ID,
       buses: deployment.buses,
       rules: deployment.rules,
+      archives: deployment.archives,
       // EventBridge invokes Lambda targets asynchronously with the event envelope; Lambda retries a failure.
       deliver: (target, event) => lambdas.invokeAsync(target.arn, event, options.asyncRetryDelaysMs),
     });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import type { LocalRule } from './eventbridge/service.ts';
+import type { LocalArchive, LocalRule } from './eventbridge/service.ts';
 
 /**
  * Reads what the local runtime needs from the synthesized CloudFormation template, so that
@@ -66,6 +66,8 @@ export interface LocalDeployment {
   identity?: LocalIdentity;
   buses: string[];
   rules: LocalRule[];
+  /** Event archives of the buses (AWS::Events::Archive): created locally, replayable. */
+  archives: LocalArchive[];
   stateMachine: { name: string; arn: string; definition: string };
   buckets: string[];
   secrets: { name: string; arn: string }[];
@@ -320,6 +322,16 @@ export function readDeployment(
     })),
   }));
 
+  const archives: LocalArchive[] = ofType('AWS::Events::Archive').map(([id, a]) => ({
+    name: String(a.Properties?.ArchiveName ?? withoutHash(id)),
+    eventSourceArn: String(resolve(a.Properties?.SourceArn)),
+    ...(a.Properties?.EventPattern !== undefined
+      ? { eventPattern: resolve(a.Properties.EventPattern) as Record<string, unknown> }
+      : {}),
+    ...(a.Properties?.Description !== undefined ? { description: String(a.Properties.Description) } : {}),
+    retentionDays: Number(a.Properties?.RetentionDays ?? 0),
+  }));
+
   const receiptRules = ofType('AWS::SES::ReceiptRule').map(([id, r]): LocalReceiptRule => {
     const rule = (r.Properties?.Rule ?? {}) as Record<string, unknown>;
     const actions = ((rule.Actions ?? []) as Record<string, Record<string, unknown>>[]).map(
@@ -371,6 +383,7 @@ export function readDeployment(
     ...(identity ? { identity } : {}),
     buses: ofType('AWS::Events::EventBus').map(([id]) => names.get(id) as string),
     rules,
+    archives,
     stateMachine: { name: smName, arn: smArn, definition: substitute(definitionText, substitutions) },
     buckets: ofType('AWS::S3::Bucket').map(([id]) => names.get(id) as string),
     secrets: ofType('AWS::SecretsManager::Secret').map(([id]) => ({

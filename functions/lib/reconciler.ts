@@ -5,6 +5,7 @@ import { backoff } from '../adapters/backoff.ts';
 import type { OrdersRepository } from '../adapters/orders-repository.ts';
 import type { StockRepository } from '../adapters/stock-repository.ts';
 import type { TaskTokens, WorkflowStarter } from '../adapters/workflow-client.ts';
+import { DEFAULT_DELIVERY_SLA_DAYS, deliveryOverdue } from '../core/delivery-sla.ts';
 import { OrderClosed } from '../core/errors.ts';
 import { interruptedFailure, isTerminal, missingAfterInterruption } from '../core/order.ts';
 import { finishDecision } from './approval-decision.ts';
@@ -54,6 +55,8 @@ export interface ReconcilerSettings {
    * may yet issue it.
    */
   invoiceGraceSeconds: number;
+  /** Days after shipping an order still waiting for delivery counts as overdue (DeliveriesOverdue). */
+  deliverySlaDays: number;
 }
 
 /** The settings from the environment (read once, at INIT), with their defaults. */
@@ -66,6 +69,7 @@ export const reconcilerSettings = (): ReconcilerSettings => ({
   stepBackoffMs: 200,
   // Twice IssueInvoice's timeout; Lambda's retries (about 1 and 2 minutes) and the sweep come back.
   invoiceGraceSeconds: numberEnv('RECONCILE_INVOICE_GRACE_SECONDS', 120),
+  deliverySlaDays: numberEnv('DELIVERY_SLA_DAYS', DEFAULT_DELIVERY_SLA_DAYS),
 });
 
 export interface SweepResult {
@@ -74,6 +78,8 @@ export interface SweepResult {
   reconciled: number;
   failed: number;
   backordersServed: number;
+  /** Open orders shipped longer ago than the delivery SLA, still waiting for the carrier. */
+  deliveriesOverdue: number;
 }
 
 /** The reconciler of interrupted orders (`reconcile`) and its scheduled sweep of orders left open (`sweep`). */
@@ -166,7 +172,7 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
   }
 
   /** One open order of the sweep: resumed, started or reconciled as its execution's status says. */
-  async function sweepOne(orderId: string): Promise<'started' | 'reconciled' | 'left'> {
+  async function sweepOne(orderId: string): Promise<'started' | 'reconciled' | 'left' | 'overdue'> {
     const status = await deps.workflow.status(orderId);
     if (status === 'RUNNING') {
       // Filled, but its workflow was not resumed (the filler failed in between): resume it, whatever
@@ -180,6 +186,11 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
           { approvals: deps.approvals, orders, workflow: deps.tokens, clock },
           order.approval.approvalId,
         );
+      if (order && deliveryOverdue(order, clock(), settings.deliverySlaDays)) {
+        // The id is what ops look the execution up by (README, Operations runbook > DeliveriesOverdue).
+        logger.warn('Delivery overdue', { orderId, shippedAt: order.stages.OrderShipped });
+        return 'overdue';
+      }
       return 'left';
     }
     if (status === undefined) {
@@ -199,14 +210,22 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
    */
   async function sweep(context: Context): Promise<SweepResult> {
     const cutoff = new Date(clock().getTime() - settings.minAgeSeconds * 1000);
-    const result: SweepResult = { checked: 0, started: 0, reconciled: 0, failed: 0, backordersServed: 0 };
+    const result: SweepResult = {
+      checked: 0,
+      started: 0,
+      reconciled: 0,
+      failed: 0,
+      backordersServed: 0,
+      deliveriesOverdue: 0,
+    };
     pages: for await (const ids of orders.openOrdersCreatedBefore(cutoff, settings.pageSize)) {
       for (const orderId of ids) {
         if (context.getRemainingTimeInMillis() < settings.reserveMs) break pages; // the next sweep goes on
         result.checked++;
         try {
           const outcome = await sweepOne(orderId);
-          if (outcome !== 'left') result[outcome]++;
+          if (outcome === 'overdue') result.deliveriesOverdue++;
+          else if (outcome !== 'left') result[outcome]++;
         } catch (error) {
           // One bad order must not stop the sweep; the next sweep tries it again.
           result.failed++;
@@ -215,6 +234,9 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
       }
     }
     result.backordersServed = await serveWaitingBackorders(context);
+    // Every run, zero included: the alarm sees the current count, not only the runs that found some.
+    metrics.addMetric('DeliveriesOverdue', MetricUnit.Count, result.deliveriesOverdue);
+    metrics.publishStoredMetrics();
     logger.info('Sweep done', { ...result });
     return result;
   }

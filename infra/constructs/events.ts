@@ -1,26 +1,63 @@
-import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type Archive, EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { KPI_EVENT_TYPES } from '../../functions/core/kpi.ts';
 
 type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
 
 export const ORDER_EVENT_SOURCE = 'sales.orders';
+/** How long the bus keeps every order event for replay (README, Operations runbook). */
+export const EVENT_ARCHIVE_RETENTION_DAYS = 90;
+/** EventBridge's retries of a failed delivery to a rule target, and how long it keeps trying. */
+export const RULE_TARGET_RETRY_ATTEMPTS = 4;
+export const RULE_TARGET_MAX_EVENT_AGE = Duration.hours(6);
 
-/** The order bus: every stage publishes `Order<PastTense>` here; the KPI consumer listens. */
+/**
+ * The order bus: every stage publishes `Order<PastTense>` here; the KPI consumer listens. Every event
+ * of the bus is archived (replayable for 90 days); an event a rule target still failed after its
+ * retries lands in the shared dead-letter queue (alarmed on), with the error in its attributes.
+ */
 export class OrderEvents extends Construct {
   readonly bus: EventBus;
+  readonly archive: Archive;
+  /** Events no rule target took after every retry: the bus's rules and the stack's schedules use it. */
+  readonly deadLetters: Queue;
 
-  constructor(scope: Construct, id: string, props: { kpiConsumer: IFunction }) {
+  constructor(scope: Construct, id: string, props: { kpiConsumer: IFunction; removalPolicy?: RemovalPolicy }) {
     super(scope, id);
     this.bus = new EventBus(this, 'Bus', { description: 'Sales order domain events' });
+    this.archive = this.bus.archive('Archive', {
+      // Named, so the runbook's replay command can say which archive (archive names are per region).
+      archiveName: `${Stack.of(this).stackName}-order-events`,
+      description: 'Every order domain event, replayable into the bus (README, Operations runbook)',
+      eventPattern: { source: [ORDER_EVENT_SOURCE] },
+      retention: Duration.days(EVENT_ARCHIVE_RETENTION_DAYS),
+    });
+    this.deadLetters = new Queue(this, 'DeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // The longest SQS keeps a message: time for ops to fix the cause and replay.
+      retentionPeriod: Duration.days(14),
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
     new Rule(this, 'KpiRule', {
       eventBus: this.bus,
       description: 'Order domain events to the KPI metrics consumer',
       eventPattern: { source: [ORDER_EVENT_SOURCE], detailType: [...KPI_EVENT_TYPES] },
-      targets: [new LambdaFunction(props.kpiConsumer, { retryAttempts: 4 })],
+      targets: [this.lambdaTarget(props.kpiConsumer)],
+    });
+  }
+
+  /** A rule target that retries, then dead-letters: every rule of the stack targets functions this way. */
+  lambdaTarget(fn: IFunction, retryAttempts = RULE_TARGET_RETRY_ATTEMPTS): LambdaFunction {
+    return new LambdaFunction(fn, {
+      retryAttempts,
+      maxEventAge: RULE_TARGET_MAX_EVENT_AGE,
+      deadLetterQueue: this.deadLetters,
     });
   }
 

@@ -1,137 +1,247 @@
 import { Duration } from 'aws-cdk-lib';
+import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
+  AlarmStatusWidget,
   ComparisonOperator,
   Dashboard,
   GraphWidget,
+  type IMetric,
   MathExpression,
   Metric,
+  SingleValueWidget,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
-const kpi = (metricName: string, statistic = 'Sum') =>
+/** Namespace and dimension of the metrics the functions emit (Powertools Metrics, EMF). */
+export const METRICS_NAMESPACE = 'SalesOrders';
+const SERVICE = { service: 'sales-orders' };
+const KPI_PERIOD = Duration.hours(1);
+const ALARM_PERIOD = Duration.minutes(5);
+
+/** Where each alarm's meaning and what to do about it are written down. */
+export const RUNBOOK = 'README, Operations runbook';
+
+/**
+ * Every alarm: its name (the alarm's construct id and the heading of its runbook section), what it
+ * means and the first thing to do. The README's runbook has a section per name (tested).
+ */
+export const ALARMS = {
+  ExecutionsFailed:
+    'An order workflow execution ended FAILED: an error outside its Catch paths, left to the reconciler',
+  ExecutionsAborted: 'An order workflow execution was stopped: the reconciler compensates its order and fails it',
+  ExecutionsTimedOut: 'An order workflow execution timed out: the reconciler compensates its order and fails it',
+  CompensationFailed:
+    'Compensating an order failed (payment, shipment, stock or credit not given back): the order failure names what ops must settle',
+  WorkflowStartDeferred:
+    'An order was accepted but its workflow could not be started: the open-orders sweep starts it; if this repeats, StartExecution is failing',
+  OrderNotSettled:
+    'An interrupted order ended charged or shipped but not invoiced (or not paid): the order failure.missing says what the customer is owed',
+  DeliveriesOverdue:
+    'Orders shipped longer ago than the delivery SLA are still waiting for the carrier: ask the carrier, or mark the shipment lost',
+  EventDeliveryFailed:
+    'An event (order event, execution status change or schedule) failed every delivery to its rule target and is in the dead-letter queue',
+  InboundEmailFailed:
+    'An order e-mail failed after every retry: its SES event is in the failed order e-mails queue, to redrive',
+  ApiServerErrors: 'The HTTP API answered 5xx: a route failed (logged with its error name), or SES deferred e-mails',
+} as const;
+export type AlarmName = keyof typeof ALARMS;
+
+export interface OrderObservabilityProps {
+  stateMachine: StateMachine;
+  api: IHttpApi;
+  /** Events the rule targets did not take after every retry (the order bus's shared dead-letter queue). */
+  deadLetters: IQueue;
+  /** Order e-mails that failed every retry (the inbox's queue). */
+  failedEmails?: IQueue;
+  /** An address subscribed to the alerts topic (`-c alertEmail=ops@example.com`); none by default. */
+  alertEmail?: string;
+  /** Orders shipped longer ago than this count as overdue (the reconciler's DeliveriesOverdue metric). */
+  deliverySlaDays: number;
+}
+
+const own = (metricName: string, statistic = 'Sum', period = KPI_PERIOD, dimensions: Record<string, string> = {}) =>
   new Metric({
-    namespace: 'SalesOrders',
+    namespace: METRICS_NAMESPACE,
     metricName,
-    dimensionsMap: { service: 'sales-orders' },
+    dimensionsMap: { ...SERVICE, ...dimensions },
     statistic,
-    period: Duration.hours(1),
+    period,
   });
 
-/** KPI dashboard (fed by the KPI consumer's metrics) and the operational alarms. */
-export class OrderObservability extends Construct {
-  /** Where alarms go: subscribe the on-call e-mail or chat integration. */
-  readonly alerts: Topic;
+/** One line per value of an extra dimension (currency, stage, group), whatever values appear. */
+const byDimension = (metricName: string, dimension: string, statistic: string, label: string) =>
+  new MathExpression({
+    expression: `SEARCH('{${METRICS_NAMESPACE},service,${dimension}} MetricName="${metricName}"', '${statistic}', ${KPI_PERIOD.toSeconds()})`,
+    label,
+    period: KPI_PERIOD,
+  });
 
-  constructor(
-    scope: Construct,
-    id: string,
-    props: {
-      stateMachine: StateMachine;
-      /** Order e-mails that failed every retry (the inbox's queue): alarmed on. */
-      failedEmails?: IQueue;
-    },
-  ) {
+const percent = (expression: string, usingMetrics: Record<string, IMetric>, label: string) =>
+  new MathExpression({ expression, usingMetrics, label, period: KPI_PERIOD });
+
+/** The KPI and operations dashboard, and the alarms (to the alerts topic, each pointing at the runbook). */
+export class OrderObservability extends Construct {
+  /** Where alarms go: the on-call e-mail (`alertEmail`), or a chat integration subscribed later. */
+  readonly alerts: Topic;
+  readonly alarms: Record<AlarmName, Alarm>;
+  readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: OrderObservabilityProps) {
     super(scope, id);
     this.alerts = new Topic(this, 'Alerts', { displayName: 'Sales order alerts', enforceSSL: true });
-    const failed = props.stateMachine.metricFailed({ period: Duration.minutes(5) });
-    const executionsFailed = new Alarm(this, 'ExecutionsFailed', {
-      alarmDescription: 'An order workflow ended FAILED (declined payment after compensation, or an error left to ops)',
-      metric: failed,
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    executionsFailed.addAlarmAction(new SnsAction(this.alerts));
-    // Executions that end outside the workflow's own Catch paths: the reconciler compensates their
-    // orders (WorkflowInterrupted), and someone should know why they were stopped or ran out of time.
-    const aborted = props.stateMachine.metricAborted({ period: Duration.minutes(5) });
-    const timedOut = props.stateMachine.metricTimedOut({ period: Duration.minutes(5) });
-    const own = (metricName: string) =>
-      new Metric({
-        namespace: 'SalesOrders',
-        metricName,
-        dimensionsMap: { service: 'sales-orders' },
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      });
-    const compensationFailed = own('CompensationFailed');
-    // Emitted by the reconciler when an interrupted order was past the point of no return.
-    const notSettled = own('OrderNotSettled');
-    const alarms: [string, string, Metric][] = [
-      ['ExecutionsAborted', 'An order workflow execution was stopped (its order is compensated and FAILED)', aborted],
-      ['ExecutionsTimedOut', 'An order workflow execution timed out (its order is compensated and FAILED)', timedOut],
-      [
-        'CompensationFailed',
-        'Compensating an order failed (payment, shipment, stock or credit not given back): the order failure names what ops must settle',
-        compensationFailed,
-      ],
-      [
-        'WorkflowStartDeferred',
-        'An order was accepted but its workflow could not be started: the open-orders sweep starts it; if this repeats, StartExecution is failing (permissions, throttling, the state machine)',
-        own('WorkflowStartDeferred'),
-      ],
-      [
-        'OrderNotSettled',
-        'An interrupted order ended with its payment captured or its goods shipped but not invoiced (or not paid): the order failure.missing says what the customer is owed',
-        notSettled,
-      ],
+    if (props.alertEmail) this.alerts.addSubscription(new EmailSubscription(props.alertEmail));
+    const machine = props.stateMachine;
+    const every5 = { period: ALARM_PERIOD };
+    const visible = (queue: IQueue) =>
+      queue.metricApproximateNumberOfMessagesVisible({ period: ALARM_PERIOD, statistic: 'Maximum' });
+    const serverErrors = props.api.metricServerError(every5);
+    const alarmed: [AlarmName, IMetric, number][] = [
+      ['ExecutionsFailed', machine.metricFailed(every5), 1],
+      ['ExecutionsAborted', machine.metricAborted(every5), 1],
+      ['ExecutionsTimedOut', machine.metricTimedOut(every5), 1],
+      ['CompensationFailed', own('CompensationFailed', 'Sum', ALARM_PERIOD), 1],
+      ['WorkflowStartDeferred', own('WorkflowStartDeferred', 'Sum', ALARM_PERIOD), 1],
+      ['OrderNotSettled', own('OrderNotSettled', 'Sum', ALARM_PERIOD), 1],
+      // The sweep reports the count every run (5 minutes); the largest count in 15 minutes.
+      ['DeliveriesOverdue', own('DeliveriesOverdue', 'Maximum', Duration.minutes(15)), 1],
+      ['EventDeliveryFailed', visible(props.deadLetters), 1],
+      // A few in 5 minutes: one 503 (an e-mail deferred, retried by the client) is not a page.
+      ['ApiServerErrors', serverErrors, 5],
     ];
-    for (const [id, alarmDescription, metric] of alarms) {
-      new Alarm(this, id, {
-        alarmDescription,
+    if (props.failedEmails) alarmed.push(['InboundEmailFailed', visible(props.failedEmails), 1]);
+    const alarms: Partial<Record<AlarmName, Alarm>> = {};
+    for (const [name, metric, threshold] of alarmed) {
+      const description =
+        name === 'DeliveriesOverdue' ? `${ALARMS[name]} (SLA ${props.deliverySlaDays} days)` : ALARMS[name];
+      const alarm = new Alarm(this, name, {
+        alarmDescription: `${description}. Runbook: ${RUNBOOK} > ${name}`,
         metric,
-        threshold: 1,
+        threshold,
         evaluationPeriods: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: TreatMissingData.NOT_BREACHING,
-      }).addAlarmAction(new SnsAction(this.alerts));
+      });
+      alarm.addAlarmAction(new SnsAction(this.alerts));
+      alarms[name] = alarm;
     }
-    if (props.failedEmails) {
-      new Alarm(this, 'InboundEmailFailed', {
-        alarmDescription:
-          'An order e-mail failed after every retry: its SES event is in the failed order e-mails queue, to redrive (README, Orders by e-mail)',
-        metric: props.failedEmails.metricApproximateNumberOfMessagesVisible({
-          period: Duration.minutes(5),
-          statistic: 'Maximum',
-        }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }).addAlarmAction(new SnsAction(this.alerts));
-    }
-    const fulfilmentRate = new MathExpression({
-      expression: '100 * completed / IF(received > 0, received, 1)',
-      usingMetrics: { completed: kpi('OrdersCompleted'), received: kpi('OrdersReceived') },
-      label: 'Fulfilment rate %',
-      period: Duration.hours(1),
-    });
-    new Dashboard(this, 'Dashboard', {
+    this.alarms = alarms as Record<AlarmName, Alarm>;
+
+    const kpi = (name: string, statistic = 'Sum') => own(name, statistic);
+    this.dashboard = new Dashboard(this, 'Dashboard', {
       widgets: [
         [
           new GraphWidget({
-            title: 'Orders',
-            left: [kpi('OrdersReceived'), kpi('OrdersCompleted'), kpi('OrdersRejected'), kpi('OrdersFailed')],
+            title: 'Orders by outcome',
+            width: 12,
+            left: [
+              'OrdersReceived',
+              'OrdersCompleted',
+              'OrdersRejected',
+              'OrdersFailed',
+              'OrdersCancelled',
+              'OrdersBackordered',
+              'OrdersShipped',
+              'OrdersDelivered',
+            ].map((name) => kpi(name)),
           }),
           new GraphWidget({
-            title: 'Order cycle time (s)',
-            left: [kpi('OrderCycleTime', 'p50'), kpi('OrderCycleTime', 'p90')],
+            title: 'Revenue per currency (major units)',
+            width: 12,
+            left: [byDimension('Revenue', 'currency', 'Sum', 'Revenue')],
           }),
         ],
         [
-          new GraphWidget({ title: 'Fulfilment rate', left: [fulfilmentRate] }),
           new GraphWidget({
-            title: 'Workflow executions',
-            left: [props.stateMachine.metricSucceeded(), failed, props.stateMachine.metricTimedOut()],
+            title: 'Order cycle time (s)',
+            width: 8,
+            left: [kpi('OrderCycleTime', 'p50'), kpi('OrderCycleTime', 'p90')],
+          }),
+          new GraphWidget({
+            title: 'Fulfilment, on-time and backorder rates (%)',
+            width: 8,
+            left: [
+              percent(
+                '100 * fulfilled / IF(received - rejected > 0, received - rejected, 1)',
+                { fulfilled: kpi('OrdersFulfilled'), received: kpi('OrdersReceived'), rejected: kpi('OrdersRejected') },
+                'Fulfilment rate %',
+              ),
+              percent(
+                '100 * onTime / IF(onTime + late > 0, onTime + late, 1)',
+                { onTime: kpi('DeliveriesOnTime'), late: kpi('DeliveriesLate') },
+                'On-time delivery rate %',
+              ),
+              percent(
+                '100 * backordered / IF(received > 0, received, 1)',
+                { backordered: kpi('OrdersBackordered'), received: kpi('OrdersReceived') },
+                'Backorder rate %',
+              ),
+            ],
+          }),
+          new GraphWidget({
+            title: 'NPS responses by group',
+            width: 8,
+            left: [byDimension('FeedbackResponses', 'group', 'Sum', 'Responses')],
           }),
         ],
+        [
+          new GraphWidget({
+            title: 'Stage latency p50 (s)',
+            width: 12,
+            left: [byDimension('StageLatency', 'stage', 'p50', 'p50')],
+          }),
+          new GraphWidget({
+            title: 'Stage latency p90 (s)',
+            width: 12,
+            left: [byDimension('StageLatency', 'stage', 'p90', 'p90')],
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Workflow executions',
+            width: 12,
+            left: [
+              machine.metricStarted(),
+              machine.metricSucceeded(),
+              machine.metricFailed(),
+              machine.metricAborted(),
+              machine.metricTimedOut(),
+            ],
+          }),
+          new GraphWidget({
+            title: 'Workflow execution duration (ms)',
+            width: 12,
+            left: [machine.metricTime({ statistic: 'p50' }), machine.metricTime({ statistic: 'p90' })],
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: 'API errors',
+            width: 8,
+            left: [props.api.metricClientError(), props.api.metricServerError()],
+          }),
+          new GraphWidget({
+            title: 'API latency (ms)',
+            width: 8,
+            left: [props.api.metricLatency({ statistic: 'p50' }), props.api.metricLatency({ statistic: 'p90' })],
+          }),
+          new SingleValueWidget({
+            title: 'Dead letters and overdue deliveries',
+            width: 8,
+            metrics: [
+              visible(props.deadLetters),
+              ...(props.failedEmails ? [visible(props.failedEmails)] : []),
+              own('DeliveriesOverdue', 'Maximum', Duration.minutes(15)),
+            ],
+          }),
+        ],
+        [new AlarmStatusWidget({ title: 'Alarms', width: 24, alarms: Object.values(this.alarms) })],
       ],
     });
   }

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { ArnFormat, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type IRuleTarget, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -138,8 +137,8 @@ export class OrderWorkflow extends Construct {
    * left open (never started, or whose status event was missed). The reconciler may start and
    * describe executions.
    */
-  addReconciler(fn: EnvFunction, props: { sweepEvery: Duration }): void {
-    const target = new LambdaFunction(fn, { retryAttempts: 4, maxEventAge: Duration.hours(6) });
+  addReconciler(fn: EnvFunction, props: { sweepEvery: Duration; target: IRuleTarget }): void {
+    const { target } = props;
     new Rule(this, 'InterruptedExecutions', {
       description: 'Order workflow executions that ended ABORTED, TIMED_OUT or FAILED, to the reconciler',
       eventPattern: {

@@ -6,7 +6,8 @@ import { InvalidPatternError, matchesPattern, validatePattern } from './pattern.
 /**
  * Local Amazon EventBridge: the AWS JSON 1.1 API (`X-Amz-Target: AWSEvents.<Op>`) for PutEvents,
  * TestEventPattern, DescribeEventBus, ListEventBuses, ListRules, DescribeRule and ListTargetsByRule,
- * with rules and targets fixed at start-up. Matching events are handed to `deliver` asynchronously,
+ * with rules and targets fixed at start-up; archives (Create/Describe/List/DeleteArchive, the
+ * template's archives created at start-up) and replays (Start/Describe/List/CancelReplay). Matching events are handed to `deliver` asynchronously,
  * as EventBridge does: PutEvents only acknowledges receipt.
  */
 
@@ -25,6 +26,17 @@ export interface LocalRule {
   targets: RuleTarget[];
 }
 
+/** An archive of a bus: the events matching its pattern (all without one) are kept for replay. */
+export interface LocalArchive {
+  name: string;
+  /** The ARN of the bus it archives. */
+  eventSourceArn: string;
+  eventPattern?: Record<string, unknown>;
+  description?: string;
+  /** 0: indefinitely. */
+  retentionDays: number;
+}
+
 /** The envelope EventBridge hands to targets. */
 export interface EventEnvelope {
   version: '0';
@@ -36,6 +48,8 @@ export interface EventEnvelope {
   region: string;
   resources: string[];
   detail: Record<string, unknown>;
+  /** Set on a replayed event: the name of the replay that sent it again. */
+  'replay-name'?: string;
 }
 
 /** One PutEvents entry, as the SDK sends it (`Time` arrives as epoch seconds over the wire). */
@@ -64,6 +78,8 @@ export interface EventBridgeServiceOptions {
   /** Custom bus names; `default` always exists. */
   buses: string[];
   rules: LocalRule[];
+  /** Archives declared by the deployment, present from the start. */
+  archives?: LocalArchive[];
   deliver: (target: RuleTarget, event: EventEnvelope, rule: LocalRule) => Promise<void>;
   /** How many published events `recentEvents()` keeps. */
   historySize?: number;
@@ -293,6 +309,217 @@ export async function startEventBridgeService(options: EventBridgeServiceOptions
       return timer;
     });
 
+  // ---- Archives and replays -------------------------------------------------------------------
+  interface Archive extends LocalArchive {
+    createdMs: number;
+    events: { event: EventEnvelope; bus: string }[];
+  }
+  type ReplayState = 'STARTING' | 'RUNNING' | 'CANCELLING' | 'COMPLETED' | 'CANCELLED' | 'FAILED';
+  interface Replay {
+    name: string;
+    description?: string;
+    archive: Archive;
+    destination: { Arn: string; FilterArns?: string[] };
+    startMs: number;
+    endMs: number;
+    state: ReplayState;
+    stateReason?: string;
+    replayStartMs: number;
+    replayEndMs?: number;
+    lastReplayedMs?: number;
+  }
+  const archives = new Map<string, Archive>();
+  const replays = new Map<string, Replay>();
+  const archiveArn = (name: string) => `arn:aws:events:${region}:${account}:archive/${name}`;
+  const replayArn = (name: string) => `arn:aws:events:${region}:${account}:replay/${name}`;
+  const epoch = (ms: number) => ms / 1000;
+  const notFound = (what: string) => new AwsServiceError('ResourceNotFoundException', `${what} does not exist.`);
+  const validation = (message: string) => new AwsServiceError('ValidationException', message);
+
+  const createArchive = (input: Record<string, unknown>) => {
+    const name = input.ArchiveName;
+    if (typeof name !== 'string' || !/^[.\-_A-Za-z0-9]{1,48}$/.test(name))
+      throw validation('ArchiveName must be 1 to 48 letters, digits, ".", "-" or "_".');
+    if (archives.has(name))
+      throw new AwsServiceError('ResourceAlreadyExistsException', `Archive ${name} already exists.`);
+    const source = typeof input.EventSourceArn === 'string' ? input.EventSourceArn : '';
+    if (!/^arn:aws[\w-]*:events:[^:]*:[^:]*:event-bus\/.+$/.test(source) || !buses.has(busNameOf(source)))
+      throw notFound(`Event bus ${busNameOf(source) || '(none)'}`);
+    let eventPattern: Record<string, unknown> | undefined;
+    if (input.EventPattern !== undefined) {
+      eventPattern = parseJsonParameter(input.EventPattern, 'EventPattern', 'InvalidEventPatternException') as Record<
+        string,
+        unknown
+      >;
+      try {
+        validatePattern(eventPattern);
+      } catch (error) {
+        if (error instanceof InvalidPatternError)
+          throw new AwsServiceError('InvalidEventPatternException', error.message);
+        throw error;
+      }
+    }
+    const retentionDays = input.RetentionDays === undefined ? 0 : Number(input.RetentionDays);
+    if (!Number.isInteger(retentionDays) || retentionDays < 0) throw validation('RetentionDays must be 0 or more.');
+    const archive: Archive = {
+      name,
+      eventSourceArn: busArn(region, account, busNameOf(source)),
+      ...(eventPattern ? { eventPattern } : {}),
+      ...(typeof input.Description === 'string' ? { description: input.Description } : {}),
+      retentionDays,
+      createdMs: Date.now(),
+      events: [],
+    };
+    archives.set(name, archive);
+    return { ArchiveArn: archiveArn(name), State: 'ENABLED', CreationTime: epoch(archive.createdMs) };
+  };
+  for (const archive of options.archives ?? []) {
+    createArchive({
+      ArchiveName: archive.name,
+      EventSourceArn: archive.eventSourceArn,
+      ...(archive.eventPattern ? { EventPattern: JSON.stringify(archive.eventPattern) } : {}),
+      ...(archive.description ? { Description: archive.description } : {}),
+      RetentionDays: archive.retentionDays,
+    });
+  }
+
+  const findArchive = (name: unknown): Archive => {
+    const archive = typeof name === 'string' ? archives.get(name) : undefined;
+    if (!archive) throw notFound(`Archive ${String(name)}`);
+    return archive;
+  };
+
+  /** Keeps an event in every archive of its bus it matches (replayed events are not archived again). */
+  const archiveEvent = (bus: string, event: EventEnvelope) => {
+    if (event['replay-name'] !== undefined) return;
+    for (const archive of archives.values()) {
+      if (busNameOf(archive.eventSourceArn) !== bus) continue;
+      if (archive.eventPattern && !matchesPattern(archive.eventPattern, event as unknown as Record<string, unknown>))
+        continue;
+      archive.events.push({ event: structuredClone(event), bus });
+    }
+  };
+
+  const archiveSummary = (archive: Archive) => {
+    const retentionMs = archive.retentionDays * 86_400_000;
+    if (retentionMs > 0) {
+      const oldest = Date.now() - retentionMs;
+      archive.events = archive.events.filter(({ event }) => Date.parse(event.time) >= oldest);
+    }
+    return {
+      ArchiveName: archive.name,
+      EventSourceArn: archive.eventSourceArn,
+      State: 'ENABLED',
+      RetentionDays: archive.retentionDays,
+      SizeBytes: archive.events.reduce((sum, { event }) => sum + Buffer.byteLength(JSON.stringify(event)), 0),
+      EventCount: archive.events.length,
+      CreationTime: epoch(archive.createdMs),
+    };
+  };
+
+  const describeReplay = (replay: Replay) => ({
+    ReplayName: replay.name,
+    ReplayArn: replayArn(replay.name),
+    ...(replay.description ? { Description: replay.description } : {}),
+    State: replay.state,
+    ...(replay.stateReason ? { StateReason: replay.stateReason } : {}),
+    EventSourceArn: archiveArn(replay.archive.name),
+    Destination: replay.destination,
+    EventStartTime: epoch(replay.startMs),
+    EventEndTime: epoch(replay.endMs),
+    ...(replay.lastReplayedMs !== undefined ? { EventLastReplayedTime: epoch(replay.lastReplayedMs) } : {}),
+    ReplayStartTime: epoch(replay.replayStartMs),
+    ...(replay.replayEndMs !== undefined ? { ReplayEndTime: epoch(replay.replayEndMs) } : {}),
+  });
+
+  /** Sends the archived events of the window again, oldest first, to the bus's rules (or the named ones). */
+  const runReplay = async (replay: Replay) => {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (replay.state !== 'STARTING') return;
+    replay.state = 'RUNNING';
+    const bus = busNameOf(replay.destination.Arn);
+    const filter = replay.destination.FilterArns;
+    const rules = options.rules.filter(
+      (rule) =>
+        rule.eventPattern !== undefined &&
+        rule.eventBusName === bus &&
+        (filter === undefined || filter.length === 0 || filter.includes(ruleArn(region, account, rule))),
+    );
+    const window = replay.archive.events
+      .filter(({ event }) => {
+        const time = Date.parse(event.time);
+        return time >= replay.startMs && time < replay.endMs;
+      })
+      .sort((a, b) => Date.parse(a.event.time) - Date.parse(b.event.time));
+    for (const { event } of window) {
+      if (replay.state !== 'RUNNING') break;
+      const again: EventEnvelope = { ...structuredClone(event), 'replay-name': replay.name };
+      for (const rule of rules)
+        if (matchesPattern(rule.eventPattern as Record<string, unknown>, again as unknown as Record<string, unknown>))
+          deliverTo(rule, again);
+      replay.lastReplayedMs = Date.parse(event.time);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    replay.state = (replay.state as ReplayState) === 'CANCELLING' ? 'CANCELLED' : 'COMPLETED';
+    replay.replayEndMs = Date.now();
+  };
+
+  const timeOf = (value: unknown, name: string): number => {
+    const date = parseTime(value as PutEventsEntry['Time']);
+    if (!date) throw validation(`${name} is a required parameter.`);
+    return date.getTime();
+  };
+
+  const startReplay = (input: Record<string, unknown>) => {
+    const name = input.ReplayName;
+    if (typeof name !== 'string' || !/^[.\-_A-Za-z0-9]{1,64}$/.test(name))
+      throw validation('ReplayName must be 1 to 64 letters, digits, ".", "-" or "_".');
+    if (replays.has(name))
+      throw new AwsServiceError('ResourceAlreadyExistsException', `Replay ${name} already exists.`);
+    const source = typeof input.EventSourceArn === 'string' ? input.EventSourceArn : '';
+    const archive = findArchive(/^arn:aws[\w-]*:events:[^:]*:[^:]*:archive\/(.+)$/.exec(source)?.[1]);
+    const startMs = timeOf(input.EventStartTime, 'EventStartTime');
+    const endMs = timeOf(input.EventEndTime, 'EventEndTime');
+    if (endMs <= startMs) throw validation('EventEndTime must be after EventStartTime.');
+    if (endMs > Date.now()) throw validation('EventEndTime cannot be in the future.');
+    const destination = (input.Destination ?? {}) as { Arn?: unknown; FilterArns?: unknown };
+    if (typeof destination.Arn !== 'string') throw validation('Destination.Arn is a required parameter.');
+    // A replay goes back to the bus it was archived from.
+    if (busNameOf(destination.Arn) !== busNameOf(archive.eventSourceArn))
+      throw validation('Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.');
+    const filterArns = Array.isArray(destination.FilterArns) ? destination.FilterArns.map(String) : undefined;
+    for (const arn of filterArns ?? []) {
+      const known = options.rules.some(
+        (rule) => ruleArn(region, account, rule) === arn && rule.eventBusName === busNameOf(destination.Arn as string),
+      );
+      if (!known) throw notFound(`Rule ${arn}`);
+    }
+    const replay: Replay = {
+      name,
+      ...(typeof input.Description === 'string' ? { description: input.Description } : {}),
+      archive,
+      destination: { Arn: destination.Arn, ...(filterArns ? { FilterArns: filterArns } : {}) },
+      startMs,
+      endMs,
+      state: 'STARTING',
+      replayStartMs: Date.now(),
+    };
+    replays.set(name, replay);
+    const running = runReplay(replay)
+      .catch((error: unknown) => {
+        replay.state = 'FAILED';
+        replay.stateReason = (error as Error).message;
+      })
+      .finally(() => inFlight.delete(running));
+    inFlight.add(running);
+    return {
+      ReplayArn: replayArn(name),
+      State: 'STARTING',
+      StateReason: 'Replay is starting.',
+      ReplayStartTime: epoch(replay.replayStartMs),
+    };
+  };
+
   const putEvents = async (rawEntries: unknown): Promise<PutEventsResult> => {
     const entries = validateEntries(rawEntries);
     const results = entries.map((entry): PutEventsResultEntry => {
@@ -310,6 +537,7 @@ export async function startEventBridgeService(options: EventBridgeServiceOptions
         detail: check.detail,
       };
       remember(event);
+      archiveEvent(check.bus, event);
       dispatch(check.bus, event);
       return { EventId: event.id };
     });
@@ -338,8 +566,78 @@ export async function startEventBridgeService(options: EventBridgeServiceOptions
     return rule;
   };
 
+  const byPrefix = <T extends { name: string }>(items: Iterable<T>, input: Record<string, unknown>) => {
+    const prefix = typeof input.NamePrefix === 'string' ? input.NamePrefix : '';
+    return [...items].filter((item) => item.name.startsWith(prefix)).sort((a, b) => a.name.localeCompare(b.name));
+  };
+
   const operations = {
     PutEvents: (input: Record<string, unknown>) => putEvents(input.Entries),
+
+    CreateArchive: createArchive,
+    DescribeArchive: (input: Record<string, unknown>) => {
+      const archive = findArchive(input.ArchiveName);
+      return {
+        ...archiveSummary(archive),
+        ArchiveArn: archiveArn(archive.name),
+        ...(archive.description ? { Description: archive.description } : {}),
+        ...(archive.eventPattern ? { EventPattern: JSON.stringify(archive.eventPattern) } : {}),
+      };
+    },
+    ListArchives: (input: Record<string, unknown>) => {
+      const source = typeof input.EventSourceArn === 'string' ? input.EventSourceArn : undefined;
+      const all = byPrefix(archives.values(), input).filter(
+        (archive) => source === undefined || archive.eventSourceArn === source,
+      );
+      const { page, NextToken } = paginate(all, input);
+      return { Archives: page.map(archiveSummary), NextToken };
+    },
+    DeleteArchive: (input: Record<string, unknown>) => {
+      archives.delete(findArchive(input.ArchiveName).name);
+      return {};
+    },
+
+    StartReplay: startReplay,
+    DescribeReplay: (input: Record<string, unknown>) => {
+      const replay = typeof input.ReplayName === 'string' ? replays.get(input.ReplayName) : undefined;
+      if (!replay) throw notFound(`Replay ${String(input.ReplayName)}`);
+      return describeReplay(replay);
+    },
+    ListReplays: (input: Record<string, unknown>) => {
+      const source = typeof input.EventSourceArn === 'string' ? input.EventSourceArn : undefined;
+      const all = byPrefix(replays.values(), input).filter(
+        (replay) =>
+          (source === undefined || archiveArn(replay.archive.name) === source) &&
+          (input.State === undefined || replay.state === input.State),
+      );
+      const { page, NextToken } = paginate(all, input);
+      return {
+        Replays: page.map((replay) => {
+          const {
+            Description: _d,
+            ReplayArn: _a,
+            Destination: _t,
+            ...summary
+          } = describeReplay(replay) as Record<string, unknown>;
+          return summary;
+        }),
+        NextToken,
+      };
+    },
+    CancelReplay: (input: Record<string, unknown>) => {
+      const replay = typeof input.ReplayName === 'string' ? replays.get(input.ReplayName) : undefined;
+      if (!replay) throw notFound(`Replay ${String(input.ReplayName)}`);
+      if (replay.state !== 'STARTING' && replay.state !== 'RUNNING')
+        throw new AwsServiceError(
+          'IllegalStatusException',
+          `Replay ${replay.name} is not in a state that can be cancelled.`,
+        );
+      if (replay.state === 'STARTING') {
+        replay.state = 'CANCELLED';
+        replay.replayEndMs = Date.now();
+      } else replay.state = 'CANCELLING';
+      return { ReplayArn: replayArn(replay.name), State: 'CANCELLING' };
+    },
 
     TestEventPattern: (input: Record<string, unknown>) => {
       const pattern = parseJsonParameter(input.EventPattern, 'EventPattern', 'InvalidEventPatternException');

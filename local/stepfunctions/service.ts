@@ -21,7 +21,7 @@ import type {
 
 /**
  * A local AWS Step Functions (Standard workflows) endpoint speaking the real JSON API
- * (awsJson1_0, `AWSStepFunctions.<Operation>`), so @aws-sdk/client-sfn and the AWS CLI work
+ * (awsJson1_0, `AWSStepFunctions.<Operation>`, RedriveExecution included), so @aws-sdk/client-sfn and the AWS CLI work
  * against it unchanged. Executions run in-process on the aws-local-stepfunctions interpreter;
  * Task states are served by a local Lambda invoker.
  */
@@ -36,6 +36,9 @@ const STATUSES: readonly ExecutionStatus[] = ['RUNNING', 'SUCCEEDED', 'FAILED', 
 const MAX_INPUT_BYTES = 256 * 1024;
 /** AWS: 1-80 characters, no whitespace, brackets, wildcards, special or control characters. */
 const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]{1,80}$/u;
+/** AWS keeps an ended execution redrivable for 14 days. */
+const REDRIVE_WINDOW_MS = 14 * 86_400_000;
+const REDRIVABLE_STATUSES: readonly ExecutionStatus[] = ['FAILED', 'ABORTED', 'TIMED_OUT'];
 /** What the interpreter reports for a Fail state without Error/Cause, which AWS leaves empty. */
 const FAIL_STATE_DEFAULTS = { error: 'FailStateError', cause: 'Execution failed because of a Fail state' };
 
@@ -46,6 +49,10 @@ interface Machine {
   roleArn: string;
   createdMs: number;
   interpreter: StateMachine;
+  /** The runnable definition, from which a redrive builds an interpreter starting at the failed state. */
+  runnable: StateMachineDefinition;
+  /** Names of the top-level states (state names are unique: a redrive restarts at one of these). */
+  topLevelStates: ReadonlySet<string>;
   /** The execution timeout (TimeoutSeconds), enforced by the service. */
   timeoutMs?: number;
   tasks: TaskSpec[];
@@ -75,6 +82,12 @@ interface Execution {
   timeout?: LongTimer;
   abort(): void;
   done: Promise<void>;
+  /** The top-level state entered last and not exited, with its input: where a redrive restarts. */
+  current?: { name: string; input: JsonValue };
+  redriveCount: number;
+  redriveMs?: number;
+  /** The clientToken of the last redrive: the same request again is answered, not repeated. */
+  redriveToken?: string;
 }
 
 type Outcome = { output: unknown } | { error: unknown };
@@ -209,6 +222,8 @@ class LocalStepFunctions {
       interpreter: new StateMachine(this.withoutExecutionTimeout(analyzed.runnable), {
         validationOptions: { noValidate: true },
       }),
+      runnable: this.withoutExecutionTimeout(analyzed.runnable),
+      topLevelStates: new Set(Object.keys((analyzed.runnable as { States: object }).States)),
       tasks: [...analyzed.tasks.values()],
       executions: [],
       byName: new Map(),
@@ -225,6 +240,7 @@ class LocalStepFunctions {
       ListExecutions: (input) => this.listExecutions(input),
       GetExecutionHistory: (input) => this.getExecutionHistory(input),
       StopExecution: (input) => this.stopExecution(input),
+      RedriveExecution: (input) => this.redriveExecution(input),
       SendTaskSuccess: (input) => this.sendTaskSuccess(input),
       SendTaskFailure: (input) => this.sendTaskFailure(input),
       SendTaskHeartbeat: (input) => this.sendTaskHeartbeat(input),
@@ -326,6 +342,7 @@ class LocalStepFunctions {
       settled: false,
       abort: () => undefined,
       done: Promise.resolve(),
+      redriveCount: 0,
     };
     execution.history.add('ExecutionStarted', {
       input,
@@ -379,7 +396,8 @@ class LocalStepFunctions {
         Name: execution.name,
         RoleArn: execution.machine.roleArn,
         StartTime: new Date(execution.startMs).toISOString(),
-        RedriveCount: 0,
+        RedriveCount: execution.redriveCount,
+        ...(execution.redriveMs === undefined ? {} : { RedriveTime: new Date(execution.redriveMs).toISOString() }),
       },
       StateMachine: { Id: execution.machine.arn, Name: execution.machine.name },
       Task: {
@@ -391,7 +409,8 @@ class LocalStepFunctions {
     };
   }
 
-  private launch(execution: Execution, input: JsonValue): void {
+  /** `from`: the state a redrive restarts at (the run's StartAt otherwise). */
+  private launch(execution: Execution, input: JsonValue, from?: string): void {
     const ctx = this.taskContext(execution);
     const overrides = this.options.taskTimeoutOverrides ?? {};
     const handlers = Object.fromEntries(
@@ -400,7 +419,13 @@ class LocalStepFunctions {
         (taskInput: JsonValue) => runTask(ctx, spec, overrides[spec.stateName], taskInput) as Promise<JsonValue>,
       ]),
     );
-    const run = execution.machine.interpreter.run(input, {
+    const interpreter =
+      from === undefined
+        ? execution.machine.interpreter
+        : new StateMachine({ ...execution.machine.runnable, StartAt: from } as StateMachineDefinition, {
+            validationOptions: { noValidate: true },
+          });
+    const run = interpreter.run(input, {
       overrides: {
         taskResourceLocalHandlers: handlers,
         retryIntervalOverrides: this.options.retryIntervalOverrides,
@@ -417,13 +442,25 @@ class LocalStepFunctions {
         execution.stop = { timedOut: true };
         execution.abort();
       }, timeoutMs);
-    const drained = this.drain(run.eventLogs, execution.history);
+    const drained = this.drain(run.eventLogs, execution);
     execution.done = this.complete(execution, run.result, drained);
   }
 
-  private async drain(events: AsyncGenerator<InterpreterEvent>, history: ExecutionHistory): Promise<void> {
+  private async drain(events: AsyncGenerator<InterpreterEvent>, execution: Execution): Promise<void> {
+    const { topLevelStates } = execution.machine;
     try {
-      for await (const event of events) history.ingest(event);
+      for await (const event of events) {
+        execution.history.ingest(event);
+        // Where a redrive restarts: the top-level state that was running when the execution ended.
+        if (event.type === 'StateEntered' && topLevelStates.has(event.state.name) && event.index === undefined)
+          execution.current = { name: event.state.name, input: event.state.input as JsonValue };
+        else if (
+          event.type === 'StateExited' &&
+          execution.current?.name === event.state.name &&
+          event.index === undefined
+        )
+          execution.current = undefined;
+      }
     } catch (error) {
       console.error('Step Functions history could not be recorded:', error);
     }
@@ -497,6 +534,10 @@ class LocalStepFunctions {
         outputDetails: execution.output === undefined ? null : { included: true },
         error: execution.error ?? null,
         cause: execution.cause ?? null,
+        redriveCount: execution.redriveCount,
+        redriveDate: execution.redriveMs ?? null,
+        redriveStatus: this.redrivability(execution).redriveStatus,
+        redriveStatusReason: this.redrivability(execution).redriveStatusReason ?? null,
       },
     };
     const report = (error: unknown) => console.error('Step Functions status change delivery failed:', error);
@@ -522,9 +563,55 @@ class LocalStepFunctions {
       outputDetails: execution.output === undefined ? undefined : { included: true },
       error: execution.error,
       cause: execution.cause,
-      redriveCount: 0,
-      redriveStatus: 'NOT_REDRIVABLE',
+      redriveCount: execution.redriveCount,
+      ...(execution.redriveMs === undefined ? {} : { redriveDate: seconds(execution.redriveMs) }),
+      ...this.redrivability(execution),
     };
+  }
+
+  /** Whether RedriveExecution would accept the execution, and why not, in the words of the API. */
+  private redrivability(execution: Execution): { redriveStatus: string; redriveStatusReason?: string } {
+    const not = (redriveStatusReason: string) => ({ redriveStatus: 'NOT_REDRIVABLE', redriveStatusReason });
+    if (!REDRIVABLE_STATUSES.includes(execution.status))
+      return not(`Execution is ${execution.status} and cannot be redriven`);
+    if (Date.now() - (execution.stopMs ?? 0) > REDRIVE_WINDOW_MS)
+      return not('Execution can no longer be redriven: it ended more than 14 days ago');
+    if (!execution.current) return not('Execution has no failed state to redrive from');
+    return { redriveStatus: 'REDRIVABLE' };
+  }
+
+  /**
+   * RedriveExecution: an execution that ended FAILED, ABORTED or TIMED_OUT restarts at the state
+   * that did not succeed, with the input that state was given; the states before it are not run
+   * again. The history goes on with ExecutionRedriven, the execution counts its redrives. A Map
+   * state is restarted whole (AWS restarts its failed iterations only).
+   */
+  private redriveExecution(input: Input) {
+    const execution = this.executionFor(input);
+    const clientToken = optionalString(input, 'clientToken');
+    if (clientToken !== undefined && clientToken === execution.redriveToken && execution.redriveMs !== undefined)
+      return { redriveDate: seconds(execution.redriveMs) };
+    const { redriveStatus, redriveStatusReason } = this.redrivability(execution);
+    if (redriveStatus !== 'REDRIVABLE') throw new AwsServiceError('ExecutionNotRedrivable', redriveStatusReason ?? '');
+    const from = execution.current as { name: string; input: JsonValue };
+    execution.redriveCount++;
+    execution.redriveMs = Date.now();
+    execution.redriveToken = clientToken;
+    Object.assign(execution, {
+      status: 'RUNNING',
+      stopMs: undefined,
+      output: undefined,
+      error: undefined,
+      cause: undefined,
+      stop: undefined,
+      settled: false,
+      timeout: undefined,
+      current: undefined,
+    });
+    execution.history.add('ExecutionRedriven', { redriveCount: execution.redriveCount });
+    this.emitStatus(execution);
+    this.launch(execution, from.input, from.name);
+    return { redriveDate: seconds(execution.redriveMs) };
   }
 
   private listExecutions(input: Input) {
@@ -551,7 +638,8 @@ class LocalStepFunctions {
         status: execution.status,
         startDate: seconds(execution.startMs),
         stopDate: execution.stopMs === undefined ? undefined : seconds(execution.stopMs),
-        redriveCount: 0,
+        redriveCount: execution.redriveCount,
+        ...(execution.redriveMs === undefined ? {} : { redriveDate: seconds(execution.redriveMs) }),
       });
     }
     while (index >= 0 && !matches(machine.executions[index] as Execution)) index--;

@@ -262,11 +262,174 @@ describe('order stack template', () => {
     ]);
   });
 
-  it('alarms on the first failed order, to a TLS-only topic', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'ExecutionsFailed',
+  it('alarms to a TLS-only topic, each alarm saying what it means and pointing at its runbook section', () => {
+    const toTopic = [Match.objectLike({ Ref: Match.stringLikeRegexp('ObservabilityAlerts') })];
+    const alarm = (name: string, props: Record<string, unknown>) =>
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        ...props,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: toTopic,
+        AlarmDescription: Match.stringLikeRegexp(`Runbook: README, Operations runbook > ${name}$`),
+      });
+    const machine = { Name: 'StateMachineArn', Value: { Ref: Match.stringLikeRegexp('WorkflowStateMachine') } };
+    for (const name of ['ExecutionsFailed', 'ExecutionsAborted', 'ExecutionsTimedOut'])
+      alarm(name, { Namespace: 'AWS/States', MetricName: name, Dimensions: [machine], Threshold: 1, Period: 300 });
+    const own = [{ Name: 'service', Value: 'sales-orders' }];
+    for (const name of ['CompensationFailed', 'WorkflowStartDeferred', 'OrderNotSettled'])
+      alarm(name, { Namespace: 'SalesOrders', MetricName: name, Dimensions: own, Statistic: 'Sum', Threshold: 1 });
+    alarm('DeliveriesOverdue', {
+      Namespace: 'SalesOrders',
+      MetricName: 'DeliveriesOverdue',
+      Dimensions: own,
+      Statistic: 'Maximum',
+      Period: 900,
       Threshold: 1,
-      AlarmActions: [Match.objectLike({ Ref: Match.stringLikeRegexp('ObservabilityAlerts') })],
+      AlarmDescription: Match.stringLikeRegexp('SLA 7 days'),
+    });
+    const queue = (prefix: string) => [
+      { Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${prefix}`), 'QueueName'] } },
+    ];
+    alarm('EventDeliveryFailed', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: queue('EventsDeadLetters'),
+      Statistic: 'Maximum',
+      Threshold: 1,
+    });
+    alarm('InboundEmailFailed', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: queue('InboxFailed'),
+      Threshold: 1,
+    });
+    alarm('ApiServerErrors', {
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5xx',
+      Dimensions: [{ Name: 'ApiId', Value: { Ref: Match.stringLikeRegexp('^ApiHttpApi') } }],
+      Statistic: 'Sum',
+      Threshold: 5,
+    });
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(10);
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([Match.objectLike({ Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      }),
+    });
+    // No subscription unless one is configured.
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('subscribes the -c alertEmail address to the alerts, and takes the delivery SLA from -c deliverySlaDays', () => {
+    const { stack } = buildOrderApp({
+      context: { ...NO_BUNDLING, alertEmail: 'ops@example.com', deliverySlaDays: '3' },
+    });
+    const configured = Template.fromStack(stack);
+    configured.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: { Ref: Match.stringLikeRegexp('ObservabilityAlerts') },
+    });
+    configured.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'DeliveriesOverdue',
+      AlarmDescription: Match.stringLikeRegexp('SLA 3 days'),
+    });
+    configured.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DELIVERY_SLA_DAYS: '3' }) },
+    });
+  });
+
+  it('shows the KPIs, the workflow executions and the API on one dashboard', () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as {
+      Properties: { DashboardBody: { 'Fn::Join': [string, unknown[]] } };
+    }[];
+    // The body is JSON text joined with references: the references become placeholders.
+    const text = (dashboard?.Properties.DashboardBody['Fn::Join'][1] ?? [])
+      .map((part) => (typeof part === 'string' ? part : 'REF'))
+      .join('');
+    type Widget = { type: string; properties: { title?: string; metrics?: unknown[][] } };
+    const widgets = (JSON.parse(text) as { widgets: Widget[] }).widgets;
+    const lines = widgets.flatMap((w) => w.properties.metrics ?? []);
+    const named = (namespace: string, metric: string, stat?: string) =>
+      lines.some(
+        (line) =>
+          line[0] === namespace &&
+          line[1] === metric &&
+          (stat === undefined || (line.at(-1) as { stat?: string }).stat === stat),
+      );
+    const expressions = lines.map((line) => (line[0] as { expression?: string }).expression).filter(Boolean);
+    for (const metric of [
+      'OrdersReceived',
+      'OrdersCompleted',
+      'OrdersRejected',
+      'OrdersFailed',
+      'OrdersCancelled',
+      'OrdersBackordered',
+      'OrdersFulfilled',
+      'DeliveriesOnTime',
+      'DeliveriesLate',
+      'DeliveriesOverdue',
+    ])
+      expect(named('SalesOrders', metric), metric).toBe(true);
+    expect(named('SalesOrders', 'OrderCycleTime', 'p50') && named('SalesOrders', 'OrderCycleTime', 'p90')).toBe(true);
+    for (const metric of [
+      'ExecutionsStarted',
+      'ExecutionsSucceeded',
+      'ExecutionsFailed',
+      'ExecutionsAborted',
+      'ExecutionsTimedOut',
+    ])
+      expect(named('AWS/States', metric), metric).toBe(true);
+    expect(named('AWS/States', 'ExecutionTime', 'p90')).toBe(true);
+    for (const metric of ['4xx', '5xx']) expect(named('AWS/ApiGateway', metric), metric).toBe(true);
+    expect(named('AWS/ApiGateway', 'Latency', 'p90')).toBe(true);
+    // Per-currency revenue, per-stage latency and NPS answers per group: one line per dimension value.
+    expect(expressions).toEqual(
+      expect.arrayContaining([
+        `SEARCH('{SalesOrders,service,currency} MetricName="Revenue"', 'Sum', 3600)`,
+        `SEARCH('{SalesOrders,service,stage} MetricName="StageLatency"', 'p50', 3600)`,
+        `SEARCH('{SalesOrders,service,stage} MetricName="StageLatency"', 'p90', 3600)`,
+        `SEARCH('{SalesOrders,service,group} MetricName="FeedbackResponses"', 'Sum', 3600)`,
+        '100 * fulfilled / IF(received - rejected > 0, received - rejected, 1)',
+        '100 * onTime / IF(onTime + late > 0, onTime + late, 1)',
+        '100 * backordered / IF(received > 0, received, 1)',
+      ]),
+    );
+    const alarmWidget = widgets.find((w) => w.type === 'alarm') as { properties: { alarms: string[] } } | undefined;
+    expect(alarmWidget?.properties.alarms).toHaveLength(10);
+  });
+
+  it('archives every order event for 90 days, replayable into the bus', () => {
+    template.hasResourceProperties('AWS::Events::Archive', {
+      ArchiveName: 'SalesOrders-order-events',
+      SourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventsBus'), 'Arn'] },
+      EventPattern: { source: ['sales.orders'] },
+      RetentionDays: 90,
+    });
+  });
+
+  it('gives every rule target retries, a maximum event age and the shared dead-letter queue', () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as {
+      Properties: { Targets: Record<string, any>[] };
+    }[];
+    expect(rules.length).toBeGreaterThanOrEqual(5);
+    for (const target of rules.flatMap((rule) => rule.Properties.Targets)) {
+      expect(target.DeadLetterConfig?.Arn, target.Id).toEqual({
+        'Fn::GetAtt': [expect.stringMatching(/^EventsDeadLetters/), 'Arn'],
+      });
+      expect(target.RetryPolicy?.MaximumRetryAttempts, target.Id).toBeGreaterThan(0);
+      expect(target.RetryPolicy?.MaximumEventAgeInSeconds, target.Id).toBe(6 * 3600);
+    }
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      SqsManagedSseEnabled: true,
+    });
+    // EventBridge may send to it (CDK adds the queue policy for the rules).
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'sqs:SendMessage', Principal: { Service: 'events.amazonaws.com' } }),
+        ]),
+      }),
+      Queues: [{ Ref: Match.stringLikeRegexp('^EventsDeadLetters') }],
     });
   });
 
@@ -324,22 +487,6 @@ describe('order stack template', () => {
         actions.some((a) => /dynamodb:(Put|Update|Delete|BatchWrite)/.test(a)),
         table,
       ).toBe(false);
-    }
-  });
-
-  it('alarms on aborted and timed-out executions, on a failed compensation and on an order left charged or shipped without an invoice', () => {
-    for (const metricName of [
-      'ExecutionsAborted',
-      'ExecutionsTimedOut',
-      'CompensationFailed',
-      'OrderNotSettled',
-      'WorkflowStartDeferred',
-    ]) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        MetricName: metricName,
-        Threshold: 1,
-        AlarmActions: [Match.objectLike({ Ref: Match.stringLikeRegexp('ObservabilityAlerts') })],
-      });
     }
   });
 

@@ -5,6 +5,7 @@ import {
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   ListStateMachinesCommand,
+  RedriveExecutionCommand,
   SendTaskFailureCommand,
   SendTaskHeartbeatCommand,
   SendTaskSuccessCommand,
@@ -42,6 +43,11 @@ class TokenInbox {
     else this.received.set(orderId, token);
   }
 
+  /** Drops a token already handed out, so `next` waits for the following one. */
+  forget(orderId: string): void {
+    this.received.delete(orderId);
+  }
+
   next(orderId: string): Promise<string> {
     const token = this.received.get(orderId);
     if (token) return Promise.resolve(token);
@@ -52,6 +58,8 @@ class TokenInbox {
 const inbox = new TokenInbox();
 const calls: { arn: string; payload: unknown }[] = [];
 let flakyFailures = 0;
+/** The cause a redrive test fixes between the failure and the redrive. */
+let broken = true;
 const shipping = { now: 0, most: 0 };
 
 const lambda: LambdaInvoker = {
@@ -62,6 +70,9 @@ const lambda: LambdaInvoker = {
     switch (name) {
       case 'echo':
         return { echoed: payload };
+      case 'broken':
+        if (broken) throw lambdaError('DependencyDown', `cannot book ${event.orderId}`);
+        return { booked: event.orderId };
       case 'decline':
         throw lambdaError('PaymentDeclined', `card declined for ${event.orderId}`);
       case 'flaky':
@@ -133,6 +144,22 @@ const machines: Record<string, object> = {
       Ok: { Type: 'Succeed' },
       Reject: { Type: 'Fail', Error: 'OrderRejected', Cause: 'Out of stock' },
     },
+  },
+  // Redrive: the first state succeeds once, the second fails until its cause is fixed.
+  Redrivable: {
+    StartAt: 'Prepare',
+    States: {
+      Prepare: task('echo', {
+        ResultSelector: { 'prepared.$': '$.Payload.echoed.orderId' },
+        ResultPath: '$.prep',
+        Next: 'Book',
+      }),
+      Book: task('broken', { InputPath: '$', ResultPath: '$.booking', End: true }),
+    },
+  },
+  RedrivableWait: {
+    StartAt: 'AwaitRedrivable',
+    States: { AwaitRedrivable: callback({ End: true }) },
   },
   Approval: {
     StartAt: 'AwaitApproval',
@@ -669,5 +696,93 @@ describe('local Step Functions: execution timeout', () => {
       client.destroy();
       await timed.close();
     }
+  });
+});
+
+describe('RedriveExecution', () => {
+  it('restarts a FAILED execution at the failed state with its input, once the cause is fixed', async () => {
+    broken = true;
+    const arn = await start('Redrivable', { orderId: 'ord-redrive-1' }, 'ord-redrive-1');
+    const failed = await finished(arn);
+    expect(failed).toMatchObject({ status: 'FAILED', error: 'DependencyDown', redriveCount: 0 });
+    expect(failed.redriveStatus).toBe('REDRIVABLE');
+    const prepared = calls.filter(
+      (c) => c.arn === functionArn('echo') && JSON.stringify(c.payload).includes('ord-redrive-1'),
+    );
+    expect(prepared).toHaveLength(1);
+
+    broken = false;
+    const before = Date.now() / 1000;
+    const { redriveDate } = await sfn.send(new RedriveExecutionCommand({ executionArn: arn }));
+    expect(redriveDate?.getTime()).toBeGreaterThanOrEqual(Math.floor(before) * 1000);
+    const done = await finished(arn);
+    expect(done.status).toBe('SUCCEEDED');
+    // The state that succeeded is not run again; the failed one gets the input it had.
+    expect(
+      calls.filter((c) => c.arn === functionArn('echo') && JSON.stringify(c.payload).includes('ord-redrive-1')),
+    ).toHaveLength(1);
+    expect(JSON.parse(done.output ?? '{}')).toEqual({
+      orderId: 'ord-redrive-1',
+      prep: { prepared: 'ord-redrive-1' },
+      booking: expect.objectContaining({ Payload: { booked: 'ord-redrive-1' } }),
+    });
+    expect(done).toMatchObject({ redriveCount: 1, redriveStatus: 'NOT_REDRIVABLE' });
+    expect(done.redriveStatusReason).toBe('Execution is SUCCEEDED and cannot be redriven');
+    expect(done.redriveDate).toBeInstanceOf(Date);
+
+    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: arn }));
+    const types = events.map((e) => e.type);
+    expect(types.filter((t) => t === 'ExecutionFailed')).toHaveLength(1);
+    const redriven = events.find((e) => e.type === 'ExecutionRedriven');
+    expect(redriven?.executionRedrivenEventDetails).toEqual({ redriveCount: 1 });
+    const afterRedrive = types.slice(types.indexOf('ExecutionRedriven'));
+    expect(afterRedrive).toEqual(expect.arrayContaining(['TaskStateEntered', 'TaskSucceeded', 'ExecutionSucceeded']));
+    expect(afterRedrive.at(-1)).toBe('ExecutionSucceeded');
+    const entered = events.filter((e) => e.type === 'TaskStateEntered').map((e) => e.stateEnteredEventDetails?.name);
+    expect(entered).toEqual(['Prepare', 'Book', 'Book']);
+
+    const listed = await sfn.send(new ListExecutionsCommand({ stateMachineArn: arnOf('Redrivable') }));
+    expect(listed.executions?.find((e) => e.executionArn === arn)?.redriveCount).toBe(1);
+  });
+
+  it('refuses a RUNNING or SUCCEEDED execution with ExecutionNotRedrivable', async () => {
+    const succeeded = await start('Echo', { orderId: 'ord-redrive-2' });
+    await finished(succeeded);
+    await expect(sfn.send(new RedriveExecutionCommand({ executionArn: succeeded }))).rejects.toMatchObject({
+      name: 'ExecutionNotRedrivable',
+      message: 'Execution is SUCCEEDED and cannot be redriven',
+    });
+    const running = await start('RedrivableWait', { orderId: 'ord-redrive-3' });
+    await expect(sfn.send(new RedriveExecutionCommand({ executionArn: running }))).rejects.toMatchObject({
+      name: 'ExecutionNotRedrivable',
+      message: 'Execution is RUNNING and cannot be redriven',
+    });
+    await sfn.send(new StopExecutionCommand({ executionArn: running }));
+    await expect(
+      sfn.send(new RedriveExecutionCommand({ executionArn: `${running.replace(/:[^:]+$/, ':nope')}` })),
+    ).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
+  });
+
+  it('redrives an ABORTED execution into the state it was stopped in, with a new task token', async () => {
+    const arn = await start('RedrivableWait', { orderId: 'ord-redrive-4' });
+    const first = await inbox.next('ord-redrive-4');
+    inbox.forget('ord-redrive-4');
+    await sfn.send(new StopExecutionCommand({ executionArn: arn, error: 'Ops', cause: 'stopped by hand' }));
+    expect(await finished(arn)).toMatchObject({ status: 'ABORTED', redriveStatus: 'REDRIVABLE' });
+    statusEvents.length = 0;
+    const token = 'redrive-once';
+    const once = await sfn.send(new RedriveExecutionCommand({ executionArn: arn, clientToken: token }));
+    // The same request again (a retried call) is answered, not repeated.
+    const again = await sfn.send(new RedriveExecutionCommand({ executionArn: arn, clientToken: token }));
+    expect(again.redriveDate).toEqual(once.redriveDate);
+    expect((await sfn.send(new DescribeExecutionCommand({ executionArn: arn }))).status).toBe('RUNNING');
+    expect(statusEvents.map((e) => [e.detail.status, e.detail.redriveCount])).toEqual([['RUNNING', 1]]);
+    const second = await inbox.next('ord-redrive-4');
+    expect(second).not.toBe(first);
+    await expect(sfn.send(new SendTaskSuccessCommand({ taskToken: first, output: '{}' }))).rejects.toMatchObject({
+      name: expect.stringMatching(/TaskTimedOut|InvalidToken/),
+    });
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: second, output: '{"ok":true}' }));
+    expect(await finished(arn)).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1 });
   });
 });

@@ -13,7 +13,7 @@ import {
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { metrics } from '../../functions/lib/powertools.ts';
+import { logger, metrics } from '../../functions/lib/powertools.ts';
 
 /**
  * The reconciler against mocked AWS clients: what it publishes when EventBridge fails once, and the
@@ -70,7 +70,12 @@ function storeOrder(
     ...fields,
   };
   const items = [order, ...shipments.map((s) => ({ orderId: ORDER_ID, sk: `SHIPMENT#${s.shipmentId}`, ...s }))];
-  documents.on(QueryCommand).resolves({ Items: items });
+  // The open-orders index lists the order once; the order's own query answers all its items.
+  documents
+    .on(QueryCommand)
+    .callsFake((input: { IndexName?: string }) =>
+      input.IndexName === 'openOrders' ? { Items: [{ orderId: ORDER_ID }] } : { Items: items },
+    );
   documents.on(UpdateCommand).resolves({ Attributes: { ...order, closing, reconcileAttempts: 1 } });
   documents.on(GetCommand).callsFake((input: { Key: { sk: string } }) => ({
     Item: input.Key.sk === 'ORDER' ? order : { orderId: ORDER_ID, sk: 'RESERVATION', lines: [], status: 'SHIPPED' },
@@ -200,5 +205,42 @@ describe('reconciler', () => {
     await reconcile(sweep, context as unknown as Context);
     const resumed = sfn.commandCalls(SendTaskSuccessCommand).map((call) => call.args[0].input.taskToken);
     expect(resumed).toEqual(['token-of-await-backorder']);
+  });
+});
+
+describe('overdue deliveries', () => {
+  const sweepEvent = { 'detail-type': 'Scheduled Event', source: 'aws.events', id: 's', detail: {} };
+  const countOf = (added: { mock: { calls: unknown[][] } }) =>
+    added.mock.calls.filter(([name]) => name === 'DeliveriesOverdue').map(([, , value]) => value);
+
+  it('the sweep counts an order shipped longer ago than the SLA and still in transit, and logs its id', async () => {
+    sfn.reset();
+    const eightDaysAgo = new Date(Date.now() - 8 * 86_400_000).toISOString();
+    storeOrder({ stages: { OrderShipped: eightDaysAgo } }, [
+      { shipmentId: `${ORDER_ID}-1`, carrier: 'SANDBOX', trackingNumber: 'T', status: 'IN_TRANSIT' },
+    ]);
+    documents.on(ScanCommand).resolves({ Items: [] });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+    const added = vi.spyOn(metrics, 'addMetric');
+    const warned = vi.spyOn(logger, 'warn');
+    const result = (await reconcile(sweepEvent, context as unknown as Context)) as unknown as {
+      deliveriesOverdue: number;
+    };
+    expect(result.deliveriesOverdue).toBe(1);
+    expect(countOf(added)).toEqual([1]);
+    expect(warned).toHaveBeenCalledWith('Delivery overdue', { orderId: ORDER_ID, shippedAt: eightDaysAgo });
+  });
+
+  it('reports zero for an order shipped within the SLA, so the alarm clears', async () => {
+    sfn.reset();
+    const sixDaysAgo = new Date(Date.now() - 6 * 86_400_000).toISOString();
+    storeOrder({ stages: { OrderShipped: sixDaysAgo } }, [
+      { shipmentId: `${ORDER_ID}-1`, carrier: 'SANDBOX', trackingNumber: 'T', status: 'IN_TRANSIT' },
+    ]);
+    documents.on(ScanCommand).resolves({ Items: [] });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+    const added = vi.spyOn(metrics, 'addMetric');
+    await reconcile(sweepEvent, context as unknown as Context);
+    expect(countOf(added)).toEqual([0]);
   });
 });
