@@ -3,6 +3,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import type { OrderEvent } from '../../functions/core/events.ts';
 import { KPI_EVENT_TYPES } from '../../functions/core/kpi.ts';
 
 type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
@@ -21,6 +22,16 @@ export class OrderEvents extends Construct {
       description: 'Order domain events to the KPI metrics consumer',
       eventPattern: { source: [ORDER_EVENT_SOURCE], detailType: [...KPI_EVENT_TYPES] },
       targets: [new LambdaFunction(props.kpiConsumer, { retryAttempts: 4 })],
+    });
+  }
+
+  /** Another consumer of the bus: `target` gets the events of these detail-types (Lambda retries a failure). */
+  addConsumer(id: string, props: { description: string; detailTypes: readonly OrderEvent[]; target: IFunction }): Rule {
+    return new Rule(this, id, {
+      eventBus: this.bus,
+      description: props.description,
+      eventPattern: { source: [ORDER_EVENT_SOURCE], detailType: [...props.detailTypes] },
+      targets: [new LambdaFunction(props.target, { retryAttempts: 4 })],
     });
   }
 
