@@ -273,6 +273,7 @@ describe('order stack template', () => {
       'GET /credit-notes/{number}',
       'GET /credit-notes/{number}/pdf',
       'GET /customers',
+      'GET /feedback/{token}',
       'GET /health',
       'GET /invoices',
       'GET /invoices/{number}',
@@ -282,6 +283,7 @@ describe('order stack template', () => {
       'GET /orders/{orderId}',
       'GET /products',
       'POST /approvals/{approvalId}',
+      'POST /feedback/{token}',
       'POST /invoices/{number}/credit-notes',
       'POST /invoices/{number}/payments',
       'POST /order-entries',
@@ -290,8 +292,6 @@ describe('order stack template', () => {
       'POST /products/{sku}/stock/adjustments',
       'POST /webhooks/carrier',
       'POST /webhooks/crm',
-      'GET /feedback/{token}',
-      'POST /feedback/{token}',
       'PUT /products/{sku}/stock',
     ]);
   });
