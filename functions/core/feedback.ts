@@ -71,8 +71,8 @@ export const FeedbackAnswer = z.object({
     .refine((value) => !hasOtherControlCharacters(value), 'must not contain control characters other than line breaks')
     .trim()
     .max(FEEDBACK_COMMENT_MAX, `must be at most ${FEEDBACK_COMMENT_MAX} characters`)
-    .optional()
-    .transform((value) => (value === '' ? undefined : value)),
+    .transform((value) => (value === '' ? undefined : value))
+    .optional(),
 });
 export type FeedbackAnswer = z.infer<typeof FeedbackAnswer>;
 
