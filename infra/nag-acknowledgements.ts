@@ -19,6 +19,10 @@ const PUBLIC_ROUTE_REASONS: Record<string, string> = {
     'The carrier webhook authenticates every call by HMAC-SHA256 signature with a 5-minute replay window, not by token',
   'POST /webhooks/crm':
     'The CRM deal webhook authenticates every call by HMAC-SHA256 signature with a 5-minute replay window, not by token',
+  'GET /feedback/{token}':
+    "The survey page of an e-mailed link: the customer has no account; the link's signed, expiring token (HMAC-SHA256) is the authorization, and the page records nothing",
+  'POST /feedback/{token}':
+    "The customer's survey answer: the customer has no account; the link's signed, expiring token (HMAC-SHA256) is the authorization, and an order takes one answer",
   'GET /health': 'The health check is for load balancers and uptime probes; it reveals only which services answer',
   'GET /openapi.json':
     'The API description is public so that integrators can read the contract before they hold a client',
@@ -77,6 +81,7 @@ export function acknowledgeFindings(stack: Stack): void {
         'CloseOrder',
         'FinishCreditNotes',
         'InboundEmail',
+        'RequestFeedback',
       ].includes(construct.node.id) &&
       construct.role instanceof Role
     ) {
@@ -106,9 +111,11 @@ export function acknowledgeFindings(stack: Stack): void {
         'SMG4',
         construct.node.id === 'LinkSecret'
           ? 'Rotating the approval link secret would void the links of approvals still pending; it is rotated by hand, between approval windows'
-          : construct.node.scope?.node.id === 'Crm'
-            ? 'The webhook secret is shared with the CRM and rotated together with it, not on a schedule'
-            : 'The webhook secret is shared with the carrier and rotated together with them, not on a schedule',
+          : construct.node.scope?.node.id === 'Feedback'
+            ? 'Rotating the survey link secret would void the links of surveys still open (30 days); it is rotated by hand'
+            : construct.node.scope?.node.id === 'Crm'
+              ? 'The webhook secret is shared with the CRM and rotated together with it, not on a schedule'
+              : 'The webhook secret is shared with the carrier and rotated together with them, not on a schedule',
       );
     }
     if (construct instanceof Bucket) {

@@ -10,6 +10,7 @@ import { OrderApprovals } from './constructs/approvals.ts';
 import { OrderData } from './constructs/data.ts';
 import { OrderEmail } from './constructs/email.ts';
 import { OrderEvents } from './constructs/events.ts';
+import { CustomerFeedback } from './constructs/feedback.ts';
 import { OrderIdentity } from './constructs/identity.ts';
 import { OrderInbox } from './constructs/inbox.ts';
 import { OrderObservability } from './constructs/observability.ts';
@@ -143,6 +144,8 @@ export class OrderStack extends Stack {
         files: Object.values(INVOICE_FONTS),
       }),
       recordPayment: fn('RecordPayment', 'record-payment', 'POST /invoices/{number}/payments'),
+      feedbackForm: fn('FeedbackForm', 'feedback-form', 'GET /feedback/{token}'),
+      recordFeedback: fn('RecordFeedback', 'record-feedback', 'POST /feedback/{token}'),
     };
     const identity = new OrderIdentity(this, 'Identity', {
       preTokenGeneration: fn(
@@ -184,10 +187,16 @@ export class OrderStack extends Stack {
         { method: HttpMethod.POST, path: '/approvals/{approvalId}', fn: routes.decideApproval },
         { method: HttpMethod.POST, path: '/webhooks/carrier', fn: routes.carrierWebhook },
         { method: HttpMethod.POST, path: '/webhooks/crm', fn: routes.crmWebhook },
+        { method: HttpMethod.GET, path: '/feedback/{token}', fn: routes.feedbackForm },
+        { method: HttpMethod.POST, path: '/feedback/{token}', fn: routes.recordFeedback },
         { method: HttpMethod.GET, path: '/health', fn: routes.health },
         { method: HttpMethod.GET, path: '/openapi.json', fn: routes.openApi },
       ],
     });
+
+    // Where e-mailed links point (approval decisions, surveys): `-c publicApiUrl=https://api.example.com`
+    // for a custom domain, else the HTTP API's own URL.
+    const publicApiUrl = (this.node.tryGetContext('publicApiUrl') as string | undefined) ?? this.api.api.apiEndpoint;
 
     // Least privilege: each function gets exactly the tables and services it touches.
     const stageFunctions = [
@@ -266,7 +275,7 @@ export class OrderStack extends Stack {
     data.bindTable(tasks.RequestApproval, 'customers', 'read');
     data.bindTable(routes.decideApproval, 'customers', 'write');
     email.grantSend(tasks.RequestApproval);
-    tasks.RequestApproval.addEnvironment('PUBLIC_API_URL', this.api.api.apiEndpoint);
+    tasks.RequestApproval.addEnvironment('PUBLIC_API_URL', publicApiUrl);
 
     // Cancellation: one conditional write on the order, then the approval it waits for is expired and
     // a waiting task failed with OrderCancelled (SendTaskFailure on this state machine only).
@@ -354,6 +363,28 @@ export class OrderStack extends Stack {
     events.grantPublish(inboundEmail);
     workflow.grantStart(inboundEmail);
     email.grantSend(inboundEmail);
+
+    // Customer satisfaction: OrderDelivered -> one survey e-mail with a signed link per score; the link's
+    // page (GET) records nothing, its button POSTs the answer, recorded once and published as FeedbackReceived.
+    const feedback = new CustomerFeedback(this, 'Feedback');
+    const requestFeedback = fn(
+      'RequestFeedback',
+      'request-feedback',
+      'E-mails the customer the satisfaction survey once the order is delivered',
+    );
+    events.addConsumer('FeedbackRule', {
+      description: 'Delivered orders to the customer satisfaction survey e-mail',
+      detailTypes: ['OrderDelivered'],
+      target: requestFeedback,
+    });
+    data.bindTable(requestFeedback, 'orders', 'write');
+    data.bindTable(requestFeedback, 'customers', 'read');
+    email.grantSend(requestFeedback);
+    requestFeedback.addEnvironment('PUBLIC_API_URL', publicApiUrl);
+    data.bindTable(routes.feedbackForm, 'orders', 'read');
+    data.bindTable(routes.recordFeedback, 'orders', 'write');
+    events.grantPublish(routes.recordFeedback);
+    for (const f of [requestFeedback, routes.feedbackForm, routes.recordFeedback]) feedback.grantTokenSecret(f);
 
     data.grantDescribe(routes.health, 'orders');
     workflow.grantDescribe(routes.health);

@@ -30,6 +30,8 @@ export const DEFAULT_WEBHOOK_SECRET = 'local-development-carrier-secret';
 export const DEFAULT_CRM_WEBHOOK_SECRET = 'local-development-crm-secret';
 /** Signs the decision links of approval e-mails locally (Secrets Manager in AWS). */
 export const DEFAULT_APPROVAL_LINK_SECRET = 'local-development-approval-link-secret';
+/** Signs the survey links of the customer satisfaction e-mails locally (Secrets Manager in AWS). */
+export const DEFAULT_FEEDBACK_SECRET = 'local-development-feedback-secret';
 
 export interface Ports {
   api: number;
@@ -66,6 +68,8 @@ export interface RuntimeOptions {
   /** The CRM deal webhook's secret (default DEFAULT_CRM_WEBHOOK_SECRET). */
   crmWebhookSecret?: string;
   approvalLinkSecret?: string;
+  /** The survey links' secret (default DEFAULT_FEEDBACK_SECRET). */
+  feedbackSecret?: string;
   /** Test knobs that compress time without touching the definition. */
   taskTimeoutOverrides?: Record<string, TaskTimeoutOverride>;
   retryIntervalOverrides?: Record<string, number | number[]>;
@@ -162,9 +166,11 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
           name: s.name,
           value: /ApprovalsLinkSecret/.test(s.name)
             ? (options.approvalLinkSecret ?? DEFAULT_APPROVAL_LINK_SECRET)
-            : /CrmWebhookSecret/.test(s.name)
-              ? (options.crmWebhookSecret ?? DEFAULT_CRM_WEBHOOK_SECRET)
-              : (options.webhookSecret ?? DEFAULT_WEBHOOK_SECRET),
+            : /FeedbackTokenSecret/.test(s.name)
+              ? (options.feedbackSecret ?? DEFAULT_FEEDBACK_SECRET)
+              : /CrmWebhookSecret/.test(s.name)
+                ? (options.crmWebhookSecret ?? DEFAULT_CRM_WEBHOOK_SECRET)
+                : (options.webhookSecret ?? DEFAULT_WEBHOOK_SECRET),
         })),
       }),
     ]);
@@ -217,7 +223,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     delete process.env.AWS_PROFILE;
 
     await createResources(deployment, urls);
-    // Approval e-mails link to this API; approvers' mail lands in the local SES mailbox.
+    // Approval and survey e-mails link to this API; their mail lands in the local SES mailbox.
     await lambdas.load(platform, { PUBLIC_API_URL: urls.api, ...options.environment });
     // After the functions' INIT: seeding uses their adapters, which must not initialise shared singletons first.
     if (options.seed !== false) {

@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     webhookSecret: process.env.CARRIER_WEBHOOK_SECRET || undefined,
     crmWebhookSecret: process.env.CRM_WEBHOOK_SECRET || undefined,
     approvalLinkSecret: process.env.APPROVAL_LINK_SECRET || undefined,
+    feedbackSecret: process.env.FEEDBACK_SECRET || undefined,
     environment: { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' },
     faultRate,
     faultMaxAttempts: maxAttemptsFromEnv(),

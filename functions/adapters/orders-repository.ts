@@ -12,8 +12,16 @@ import {
   type SearchPlan,
   type SearchPosition,
 } from '../core/order-search.ts';
-import { type Cancellation, type Order, type OrderStatus, type Shipment, TERMINAL_STATUSES } from '../core/schemas.ts';
+import {
+  type Cancellation,
+  type Order,
+  type OrderFeedback,
+  type OrderStatus,
+  type Shipment,
+  TERMINAL_STATUSES,
+} from '../core/schemas.ts';
 import { documents } from './clients.ts';
+import { sendOnce } from './send-claims.ts';
 
 /**
  * Orders table: partition `orderId`, sort `sk`.
@@ -27,6 +35,8 @@ import { documents } from './clients.ts';
  *  (its UTC day), written once at creation: the sort and day keys of the search indexes (search below).
  */
 export const ORDER_SK = 'ORDER';
+/** The order item's marker of the survey e-mail (its send claim is `feedbackRequestedAtClaim`). */
+const FEEDBACK_MARKER = 'feedbackRequestedAt';
 export const RESERVATION_SK = 'RESERVATION';
 const SHIPMENT_PREFIX = 'SHIPMENT#';
 export const TRACKING_INDEX = 'byTrackingNumber';
@@ -789,6 +799,85 @@ export class OrdersRepository {
     // The index is eventually consistent and projects keys only: read the item itself.
     return this.getShipment(String(key.orderId), String(key.sk).slice(SHIPMENT_PREFIX.length));
   }
+
+  /**
+   * Sends the order's survey e-mail once (see send-claims.ts): `feedbackRequestedAt` marks it sent.
+   * Returns when it was marked sent, or undefined if it had been sent already.
+   */
+  requestFeedbackOnce(orderId: string, clock: () => Date, send: () => Promise<unknown>): Promise<Date | undefined> {
+    return sendOnce(
+      { tableName: this.tableName, key: { orderId, sk: ORDER_SK }, marker: FEEDBACK_MARKER },
+      clock,
+      send,
+    );
+  }
+
+  /**
+   * Records the customer's survey answer, once per order (whatever its status: the survey comes
+   * after delivery, often after completion), with its timeline entry. Returns the order's customer
+   * and, when an answer was stored before, that answer (nothing written then). OrderNotFound without the order.
+   */
+  async recordFeedback(
+    orderId: string,
+    feedback: OrderFeedback,
+  ): Promise<{ customerId: string; recorded: true } | { customerId: string; recorded: false; stored: OrderFeedback }> {
+    try {
+      const result = await documents().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { orderId, sk: ORDER_SK },
+          UpdateExpression: 'SET feedback = :feedback, #stages.#stage = :at, #updatedAt = :at',
+          ConditionExpression: 'attribute_exists(orderId) AND attribute_not_exists(feedback)',
+          ExpressionAttributeNames: {
+            '#stages': 'stages',
+            '#stage': 'FeedbackReceived' satisfies StageName,
+            '#updatedAt': 'updatedAt',
+          },
+          ExpressionAttributeValues: { ':feedback': feedback, ':at': feedback.answeredAt },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { customerId: String(result.Attributes?.customerId), recorded: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const current = error.Item ? unmarshall(error.Item) : undefined;
+      if (!current) throw new OrderNotFound(orderId);
+      return { customerId: String(current.customerId), recorded: false, stored: current.feedback as OrderFeedback };
+    }
+  }
+
+  /** The answer's FeedbackReceived event went out (a retry of its request then answers 409). */
+  async markFeedbackPublished(orderId: string, at: Date): Promise<void> {
+    try {
+      await documents().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { orderId, sk: ORDER_SK },
+          UpdateExpression: 'SET feedback.publishedAt = :at',
+          ConditionExpression: 'attribute_exists(feedback) AND attribute_not_exists(feedback.publishedAt)',
+          ExpressionAttributeValues: { ':at': at.toISOString() },
+        }),
+      );
+    } catch (error) {
+      // Marked by a concurrent retry of the same answer: it stays as that one wrote it.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** The survey answer stored for the order, if any (a consistent read); OrderNotFound without the order. */
+  async feedbackOf(orderId: string): Promise<OrderFeedback | undefined> {
+    const { Item } = await documents().send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { orderId, sk: ORDER_SK },
+        ConsistentRead: true,
+        ProjectionExpression: 'orderId, feedback',
+      }),
+    );
+    if (!Item) throw new OrderNotFound(orderId);
+    return Item.feedback as OrderFeedback | undefined;
+  }
 }
 
 /** The order without its storage attributes (key, index and rank bookkeeping). */
@@ -800,6 +889,7 @@ function withoutKey(item: Record<string, unknown> | undefined): StoredOrder {
     reconcileAttempts: _attempts,
     placedAt: _placedAt,
     placedDay: _placedDay,
+    feedbackRequestedAtClaim: _feedbackClaim,
     ...order
   } = item ?? {};
   return order as StoredOrder;

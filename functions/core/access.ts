@@ -102,7 +102,8 @@ export const MACHINE_ROLES = (Object.keys(ROLES) as RoleName[]).filter((r) => RO
 
 /**
  * The scopes each route needs (any one of them, as API Gateway checks), or `public` for the
- * routes without a token: the health check, the API description and HMAC-signed webhooks.
+ * routes without a token: the health check, the API description, HMAC-signed webhooks and the
+ * survey links (signed tokens).
  */
 export const ROUTE_ACCESS: Record<string, ScopeName[] | 'public'> = {
   'POST /orders': ['orders.place'],
@@ -124,6 +125,9 @@ export const ROUTE_ACCESS: Record<string, ScopeName[] | 'public'> = {
   'POST /approvals/{approvalId}': ['approvals.write'],
   'POST /webhooks/carrier': 'public',
   'POST /webhooks/crm': 'public',
+  // The survey of an e-mailed link: its signed token is the authorization (core/feedback.ts).
+  'GET /feedback/{token}': 'public',
+  'POST /feedback/{token}': 'public',
   'GET /health': 'public',
   'GET /openapi.json': 'public',
 };

@@ -1,4 +1,5 @@
 import { EMAIL_ORDER_FORMAT, type EmailProblem, problemLine } from './email-order.ts';
+import { escapeHtml } from './feedback-page.ts';
 import { formatMoney } from './money.ts';
 import {
   type CreditNote,
@@ -236,4 +237,52 @@ export function emailOrderKeyReused(message: InboundEmailRef, messageId: string)
       'Each order needs an e-mail of its own: please send the order as a new message (not a re-sent or edited copy of an earlier one).',
     ].join('\n'),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The customer satisfaction survey after delivery (functions/request-feedback)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One question after delivery: how likely the customer is to recommend us, 0-10, one link per score.
+ * A link opens a page with that score chosen and a submit button (a GET records nothing: mail
+ * scanners open links too). `links[score]` is the link for that score; `expiresAt` when they stop working.
+ */
+export function feedbackRequestEmail(request: {
+  customerName: string;
+  orderId: string;
+  links: readonly string[];
+  expiresAt: Date;
+  sellerName: string;
+}): EmailText & { html: string } {
+  const { customerName, orderId, links, sellerName } = request;
+  const until = request.expiresAt.toISOString().slice(0, 10);
+  const question = 'How likely are you to recommend us to a friend or colleague?';
+  const text = [
+    `Dear ${customerName},`,
+    '',
+    `your order ${orderId} has been delivered. One question, one click:`,
+    '',
+    `${question} (0 = not at all likely, 10 = extremely likely)`,
+    '',
+    ...links.map((link, score) => `  ${String(score).padStart(2)}: ${link}`),
+    '',
+    `The link opens a page where you can add a comment and send your answer. It works until ${until}.`,
+    '',
+    sellerName,
+  ].join('\n');
+  const cell = (link: string, score: number) =>
+    `<td style="padding:2px"><a href="${escapeHtml(link)}" style="display:inline-block;min-width:28px;padding:8px 4px;text-align:center;border:1px solid #888;border-radius:4px;color:#222;text-decoration:none">${score}</a></td>`;
+  const html = [
+    '<!doctype html><html><body style="font-family:sans-serif;color:#222">',
+    `<p>Dear ${escapeHtml(customerName)},</p>`,
+    `<p>your order ${escapeHtml(orderId)} has been delivered. One question, one click:</p>`,
+    `<p><strong>${question}</strong></p>`,
+    `<table role="presentation"><tr>${links.map(cell).join('')}</tr></table>`,
+    '<p style="font-size:small">0 = not at all likely, 10 = extremely likely. The link opens a page where you can add a comment and send your answer.',
+    ` It works until ${until}.</p>`,
+    `<p>${escapeHtml(sellerName)}</p>`,
+    '</body></html>',
+  ].join('\n');
+  return { subject: `Order ${orderId}: how did we do?`, text, html };
 }

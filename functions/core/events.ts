@@ -1,6 +1,7 @@
 /**
  * The order's domain events: each is recorded once as a stage on the order (its timeline) and
- * published to the order bus with this name as EventBridge detail-type (`Order<PastTense>`).
+ * published to the order bus with this name as EventBridge detail-type (`Order<PastTense>`; the
+ * customer's survey answer is `FeedbackReceived`).
  * A closed list: a new event is added here, so rules, consumers and the timeline know every name.
  */
 export const ORDER_EVENTS = [
@@ -24,6 +25,8 @@ export const ORDER_EVENTS = [
   'OrderRejected',
   'OrderFailed',
   'OrderCancelled',
+  // The customer's survey answer after delivery (functions/record-feedback): detail per core/feedback.ts.
+  'FeedbackReceived',
 ] as const;
 
 export type OrderEvent = (typeof ORDER_EVENTS)[number];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RESOURCE_SERVER, routeScopes, SCOPE_NAMES } from './access.ts';
+import { FEEDBACK_TOKEN_TTL_SECONDS, FeedbackAnswer } from './feedback.ts';
 import { DEFAULT_WINDOW_DAYS, MAX_DAY_WALK_DAYS } from './order-search.ts';
 import {
   Allocation,
@@ -19,6 +20,7 @@ import {
   InvoiceStatus,
   OrderChannel,
   OrderEntrySubmission,
+  OrderFeedback,
   OrderRequest,
   OrderSearchPage,
   OrderStatus,
@@ -74,6 +76,10 @@ const OrderView = z.object({
   cancellation: z
     .object({ requestedAt: z.string(), by: PrincipalView, reason: z.string(), kind: CancellationKind })
     .optional(),
+  /** When the survey e-mail went out after delivery. */
+  feedbackRequestedAt: z.string().optional(),
+  /** The customer's survey answer (POST /feedback/{token}). */
+  feedback: OrderFeedback.omit({ publishedAt: true }).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   fulfilmentPolicy: FulfilmentPolicy,
@@ -126,6 +132,15 @@ const pdf = (description: string) => ({
   description,
   content: { 'application/pdf': { schema: { type: 'string', contentMediaType: 'application/pdf' } } },
 });
+
+const html = (description: string) => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
+const feedbackTokenParameter = {
+  name: 'token',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', description: 'The survey token of the e-mailed link: <orderId>.<expires>.<signature>' },
+};
+const FeedbackRecorded = OrderFeedback.omit({ comment: true, publishedAt: true }).extend({ orderId: z.string() });
 
 const json = (type: z.ZodType, description: string) => ({
   description,
@@ -572,6 +587,46 @@ function contract(serverUrl: string) {
             '422': error(
               'UnknownCompany (no customer has the CRM company id or e-mail), InvalidOrder (products, prices, payment terms, named by deal field), or IdempotencyKeyReused (the eventId came with another body)',
             ),
+          },
+        },
+      },
+      '/feedback/{token}': {
+        get: {
+          summary: `The survey page of an e-mailed link (HTML): the score preselected, an optional comment and a button that POSTs the answer. Records nothing (mail scanners open links). The token is the authorization; it works ${FEEDBACK_TOKEN_TTL_SECONDS / 86_400} days from the e-mail`,
+          parameters: [
+            feedbackTokenParameter,
+            {
+              name: 'score',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', pattern: '^(10|[0-9])$', description: 'The score to preselect, 0-10' },
+            },
+          ],
+          responses: {
+            '200': html('The survey form'),
+            '400': html('score is not a whole number from 0 to 10'),
+            '401': html('Malformed token, or not signed by us'),
+            '404': html('The order no longer exists'),
+            '409': html('The order already has an answer'),
+            '410': html('The link has expired'),
+          },
+        },
+        post: {
+          summary:
+            "The customer's answer, once per order: recorded on the order (GET /orders/{orderId} `feedback`) and published as FeedbackReceived (score and group, never the comment). The same answer again after a request that failed half-way answers 200 and publishes then",
+          parameters: [feedbackTokenParameter],
+          requestBody: { required: true, content: { 'application/json': { schema: inputSchema(FeedbackAnswer) } } },
+          responses: {
+            '201': json(FeedbackRecorded, 'Recorded'),
+            '200': json(
+              FeedbackRecorded,
+              'The same answer again, recorded before but not yet published: published now',
+            ),
+            '400': error('Invalid JSON or body, naming each field (score 0-10, comment at most 1000 characters)'),
+            '401': error('Malformed token, or not signed by us (InvalidFeedbackToken)'),
+            '404': error('The order no longer exists'),
+            '409': error('The order already has an answer (FeedbackAlreadyGiven)'),
+            '410': error('The link has expired (FeedbackLinkExpired)'),
           },
         },
       },

@@ -352,6 +352,26 @@ export const Cancellation = z.object({
   kind: CancellationKind,
 });
 
+/** An NPS score: how likely the customer is to recommend us, 0 (not at all) to 10 (extremely). */
+export const NpsScore = z
+  .number({ error: 'must be a whole number from 0 to 10' })
+  .int('must be a whole number from 0 to 10')
+  .min(0, 'must be a whole number from 0 to 10')
+  .max(10, 'must be a whole number from 0 to 10');
+
+/**
+ * The customer's answer to the survey after delivery (core/feedback.ts), kept on the order once:
+ * `publishedAt` is set when its FeedbackReceived event went out.
+ */
+export const OrderFeedback = z.object({
+  score: NpsScore,
+  group: z.enum(['promoter', 'passive', 'detractor']),
+  comment: z.string().optional(),
+  answeredAt: Timestamp,
+  publishedAt: Timestamp.optional(),
+});
+export type OrderFeedback = z.infer<typeof OrderFeedback>;
+
 export const Order = z.object({
   orderId: OrderId,
   status: OrderStatus,
@@ -404,6 +424,10 @@ export const Order = z.object({
    * authorization, booking, approval decision, backorder fill) and the workflow compensates.
    */
   cancellation: Cancellation.optional(),
+  /** When the survey e-mail went out after delivery (functions/request-feedback), once. */
+  feedbackRequestedAt: Timestamp.optional(),
+  /** The customer's survey answer (POST /feedback/{token}), written once. */
+  feedback: OrderFeedback.optional(),
   /** When each stage was first recorded; the timeline is derived from it, so a retried stage is recorded once. */
   stages: z.record(z.string(), Timestamp),
   createdAt: Timestamp,

@@ -51,6 +51,17 @@ export function orderView(order: Order, viewer: Viewer) {
     ...(order.cancellation
       ? { cancellation: { ...order.cancellation, by: principalFor(order.cancellation.by, viewer) } }
       : {}),
+    ...(order.feedbackRequestedAt ? { feedbackRequestedAt: order.feedbackRequestedAt } : {}),
+    ...(order.feedback
+      ? {
+          feedback: {
+            score: order.feedback.score,
+            group: order.feedback.group,
+            ...(order.feedback.comment !== undefined ? { comment: order.feedback.comment } : {}),
+            answeredAt: order.feedback.answeredAt,
+          },
+        }
+      : {}),
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,
   };

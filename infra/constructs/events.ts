@@ -5,6 +5,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { OrderEvent } from '../../functions/core/events.ts';
 import { KPI_EVENT_TYPES } from '../../functions/core/kpi.ts';
 
 type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
@@ -58,6 +59,16 @@ export class OrderEvents extends Construct {
       retryAttempts,
       maxEventAge: RULE_TARGET_MAX_EVENT_AGE,
       deadLetterQueue: this.deadLetters,
+    });
+  }
+
+  /** Another consumer of the bus: `target` gets the events of these detail-types (Lambda retries a failure). */
+  addConsumer(id: string, props: { description: string; detailTypes: readonly OrderEvent[]; target: IFunction }): Rule {
+    return new Rule(this, id, {
+      eventBus: this.bus,
+      description: props.description,
+      eventPattern: { source: [ORDER_EVENT_SOURCE], detailType: [...props.detailTypes] },
+      targets: [new LambdaFunction(props.target, { retryAttempts: 4 })],
     });
   }
 

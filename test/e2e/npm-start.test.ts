@@ -241,6 +241,14 @@ describe('npm start', () => {
     expect(order.approval).toMatchObject({ type: 'ApprovalGranted', by: 'user:approver', comment: 'Known customer' });
   }, 90_000);
 
+  it("runs the README's survey example: the delivered order's e-mailed link is opened, answered once", async () => {
+    const [page, answer, again, feedback] = await readmeBlockJson('feedback');
+    expect(page).toEqual({ page: 200 });
+    expect(answer).toMatchObject({ orderId: expect.stringMatching(/^ord-/), score: 9, group: 'promoter' });
+    expect(again).toEqual({ again: 409 });
+    expect(feedback).toEqual({ score: 9, group: 'promoter', comment: 'Fast delivery', answeredAt: answer.answeredAt });
+  }, 90_000);
+
   it("runs the README's CRM example: a won deal signed with openssl, delivered twice, one order completed", async () => {
     const [first, repeat, order] = await readmeBlockJson('crm');
     expect(first).toEqual({

@@ -66,7 +66,7 @@ describe('order stack template', () => {
       Metadata?: Record<string, unknown>;
     }[];
     const ours = functions.filter((f) => f.Metadata?.['sales:entry']);
-    expect(ours).toHaveLength(38);
+    expect(ours).toHaveLength(41);
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -175,6 +175,38 @@ describe('order stack template', () => {
     }
   });
 
+  it('sends the survey on OrderDelivered and lets only its sender and routes read the survey secret', () => {
+    const sender = Match.objectLike({ 'Fn::GetAtt': [Match.stringLikeRegexp('^RequestFeedback'), 'Arn'] });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: Match.stringLikeRegexp('^EventsBus') },
+      EventPattern: { source: ['sales.orders'], 'detail-type': ['OrderDelivered'] },
+      Targets: [Match.objectLike({ Arn: sender })],
+    });
+    const secret = Object.keys(template.findResources('AWS::SecretsManager::Secret')).find((id) =>
+      id.startsWith('FeedbackTokenSecret'),
+    );
+    expect(secret).toBeDefined();
+    const readers = Object.entries(template.findResources('AWS::IAM::Policy'))
+      .filter(([, policy]) => JSON.stringify(policy).includes(`"Ref":"${secret}"`))
+      .map(([id]) => id.replace(/Role.*$/, ''))
+      .sort();
+    expect(readers).toEqual(['FeedbackForm', 'RecordFeedback', 'RequestFeedback']);
+    // The page only reads; the answer is written and published, never e-mailed; the sender e-mails.
+    expect(actionsOf('FeedbackForm').filter((a) => /^(dynamodb:(Put|Update|Delete)|events:|ses:)/.test(a))).toEqual([]);
+    expect(actionsOf('RecordFeedback')).toContain('events:PutEvents');
+    expect(actionsOf('RecordFeedback')).not.toContain('ses:SendEmail');
+    expect(actionsOf('RequestFeedback')).toContain('ses:SendEmail');
+    expect(actionsOf('RequestFeedback')).not.toContain('events:PutEvents');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          FEEDBACK_SECRET_ID: { Ref: secret },
+          PUBLIC_API_URL: Match.objectLike({ 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiHttpApi'), 'ApiEndpoint'] }),
+        }),
+      },
+    });
+  });
+
   it('lets the CRM webhook read its own secret, customers and prices, and capture orders, nothing more', () => {
     const secrets = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
     const crmSecret = secrets.find((id) => id.startsWith('CrmWebhookSecret'));
@@ -241,6 +273,7 @@ describe('order stack template', () => {
       'GET /credit-notes/{number}',
       'GET /credit-notes/{number}/pdf',
       'GET /customers',
+      'GET /feedback/{token}',
       'GET /health',
       'GET /invoices',
       'GET /invoices/{number}',
@@ -250,6 +283,7 @@ describe('order stack template', () => {
       'GET /orders/{orderId}',
       'GET /products',
       'POST /approvals/{approvalId}',
+      'POST /feedback/{token}',
       'POST /invoices/{number}/credit-notes',
       'POST /invoices/{number}/payments',
       'POST /order-entries',
@@ -585,7 +619,7 @@ describe('identity and authorization', () => {
   const resourceServerId = () => resources('AWS::Cognito::UserPoolResourceServer')[0]?.[0] as string;
   const scopeRef = (name: string) => ({ 'Fn::Join': ['', [{ Ref: resourceServerId() }, `/${name}`]] });
 
-  it('declares the JWT authorizer on every route but the health check, the API description and the signed webhook', () => {
+  it('declares the JWT authorizer on every route but the health check, the API description, the signed webhooks and the survey links', () => {
     const routes = Object.fromEntries(
       resources('AWS::ApiGatewayV2::Route').map(([, r]) => [r.Properties.RouteKey, r.Properties]),
     );
@@ -610,6 +644,8 @@ describe('identity and authorization', () => {
       'POST /approvals/{approvalId}': ['sales/approvals.write'],
       'POST /webhooks/carrier': 'public',
       'POST /webhooks/crm': 'public',
+      'GET /feedback/{token}': 'public',
+      'POST /feedback/{token}': 'public',
       'GET /health': 'public',
       'GET /openapi.json': 'public',
     };

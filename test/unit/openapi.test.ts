@@ -11,6 +11,7 @@ describe('OpenAPI document', () => {
       '/credit-notes/{number}',
       '/credit-notes/{number}/pdf',
       '/customers',
+      '/feedback/{token}',
       '/health',
       '/invoices',
       '/invoices/{number}',
@@ -28,6 +29,18 @@ describe('OpenAPI document', () => {
       '/webhooks/carrier',
       '/webhooks/crm',
     ]);
+  });
+
+  it('describes the survey routes: an HTML page and the answer from its zod schema, both without a token', () => {
+    const survey = doc.paths['/feedback/{token}'];
+    expect(survey?.get.responses['200'].content).toHaveProperty('text/html');
+    expect(survey?.get.security).toEqual([]);
+    expect(survey?.post.security).toEqual([]);
+    const body = survey?.post.requestBody.content['application/json'].schema;
+    expect(body.required).toEqual(['score']);
+    expect(body.properties.score).toMatchObject({ type: 'integer', minimum: 0, maximum: 10 });
+    expect(body.properties.comment).toMatchObject({ type: 'string', maxLength: 1000 });
+    expect(Object.keys(survey?.post.responses).sort()).toEqual(['200', '201', '400', '401', '404', '409', '410']);
   });
 
   it('takes the order request schema from the zod schema the handler validates with', () => {

@@ -1,0 +1,28 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { readSecret } from '../adapters/secrets.ts';
+import { verifyFeedbackToken } from '../core/feedback.ts';
+import { HttpError } from './http.ts';
+
+/**
+ * The survey routes' authorization: the path's token, signed with the feedback secret. A token that
+ * is malformed or not ours answers 401 (InvalidFeedbackToken, the same for both, so nothing tells a
+ * guesser which part was wrong); a genuine one past its expiry 410 (FeedbackLinkExpired).
+ * Returns the order it is for.
+ */
+export async function feedbackTokenOf(event: APIGatewayProxyEventV2, secretId: string, now: Date): Promise<string> {
+  const token = event.pathParameters?.token ?? '';
+  const check = verifyFeedbackToken(await readSecret(secretId), token, now);
+  if (check.ok) return check.orderId;
+  if (check.reason === 'expired')
+    throw new HttpError(
+      410,
+      'FeedbackLinkExpired',
+      `This survey link expired on ${check.expiresAt.toISOString().slice(0, 10)}; thank you all the same`,
+    );
+  throw new HttpError(401, 'InvalidFeedbackToken', 'This survey link is not valid', [
+    { path: 'token', message: 'is not a valid survey link token' },
+  ]);
+}
+
+/** A genuine token for an order that is no longer stored. */
+export const orderGone = (orderId: string) => new HttpError(404, 'OrderNotFound', `Order ${orderId} does not exist`);

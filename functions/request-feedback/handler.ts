@@ -1,0 +1,55 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { Mailer } from '../adapters/mailer.ts';
+import { readSecret } from '../adapters/secrets.ts';
+import { feedbackRequestEmail } from '../core/emails.ts';
+import { FEEDBACK_TOKEN_TTL_SECONDS, feedbackLink, feedbackToken, NPS_SCORES } from '../core/feedback.ts';
+import { OrderId } from '../core/schemas.ts';
+import { SELLER } from '../core/seller.ts';
+import { requireEnv } from '../lib/config.ts';
+import { clock, customersRepository, ordersRepository } from '../lib/deps.ts';
+import { logger } from '../lib/powertools.ts';
+
+const orders = ordersRepository();
+const customers = customersRepository();
+const mailer = new Mailer(requireEnv('SENDER_EMAIL'), process.env.SES_CONFIGURATION_SET || undefined);
+const baseUrl = requireEnv('PUBLIC_API_URL');
+const secretId = requireEnv('FEEDBACK_SECRET_ID');
+
+const Delivered = z.object({ detail: z.object({ orderId: OrderId }) });
+
+/**
+ * OrderDelivered (order bus rule) -> the customer's survey e-mail, once per order: a republished
+ * event, a retry or a concurrent delivery finds it sent (or being sent) and sends nothing. A failed
+ * send throws, and EventBridge/Lambda retry it.
+ */
+export const handler = middy(async (event: EventBridgeEvent<'OrderDelivered', unknown>) => {
+  const { orderId } = Delivered.parse(event).detail;
+  const order = await orders.find(orderId);
+  if (!order) {
+    logger.warn('Survey for an order that does not exist', { orderId });
+    return { sent: false };
+  }
+  if (order.feedbackRequestedAt) return { sent: false };
+  const customer = await customers.find(order.customerId);
+  if (!customer) {
+    logger.warn('Survey for an order without its customer', { orderId });
+    return { sent: false };
+  }
+  const sentAt = await orders.requestFeedbackOnce(orderId, clock, async () => {
+    const expiresAt = new Date(clock().getTime() + FEEDBACK_TOKEN_TTL_SECONDS * 1000);
+    const token = feedbackToken(await readSecret(secretId), orderId, expiresAt);
+    const links = NPS_SCORES.map((score) => feedbackLink(baseUrl, token, score));
+    const email = feedbackRequestEmail({
+      customerName: customer.name,
+      orderId,
+      links,
+      expiresAt,
+      sellerName: SELLER.legalName,
+    });
+    await mailer.send({ to: [customer.email], ...email });
+  });
+  return { sent: sentAt !== undefined };
+}).use(injectLambdaContext(logger, { resetKeys: true }));
