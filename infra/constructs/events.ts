@@ -45,11 +45,10 @@ export class OrderEvents extends Construct {
       retentionPeriod: Duration.days(14),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    new Rule(this, 'KpiRule', {
-      eventBus: this.bus,
+    this.addConsumer('KpiRule', {
       description: 'Order domain events to the KPI metrics consumer',
-      eventPattern: { source: [ORDER_EVENT_SOURCE], detailType: [...KPI_EVENT_TYPES] },
-      targets: [this.lambdaTarget(props.kpiConsumer)],
+      detailTypes: KPI_EVENT_TYPES,
+      target: props.kpiConsumer,
     });
   }
 
@@ -62,13 +61,13 @@ export class OrderEvents extends Construct {
     });
   }
 
-  /** Another consumer of the bus: `target` gets the events of these detail-types (Lambda retries a failure). */
+  /** Another consumer of the bus: `target` gets the events of these detail-types (retried, then dead-lettered). */
   addConsumer(id: string, props: { description: string; detailTypes: readonly OrderEvent[]; target: IFunction }): Rule {
     return new Rule(this, id, {
       eventBus: this.bus,
       description: props.description,
       eventPattern: { source: [ORDER_EVENT_SOURCE], detailType: [...props.detailTypes] },
-      targets: [new LambdaFunction(props.target, { retryAttempts: 4 })],
+      targets: [this.lambdaTarget(props.target)],
     });
   }
 
