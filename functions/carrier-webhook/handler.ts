@@ -5,7 +5,7 @@ import { verifySignature } from '../core/signature.ts';
 import { requireEnv } from '../lib/config.ts';
 import { clock, eventPublisher, ordersRepository, taskTokens } from '../lib/deps.ts';
 import { HttpError, httpRoute, json, parseOr400, rawBody } from '../lib/http.ts';
-import { logger } from '../lib/powertools.ts';
+import { logger, logOrder } from '../lib/powertools.ts';
 import { stageRecorder } from '../lib/stages.ts';
 
 const secretId = requireEnv('CARRIER_WEBHOOK_SECRET_ID');
@@ -54,6 +54,7 @@ export const handler = httpRoute(async (event) => {
   const shipment = await orders.findShipmentByTracking(update.trackingNumber);
   if (!shipment)
     throw new HttpError(404, 'ShipmentNotFound', `No shipment with tracking number ${update.trackingNumber}`);
+  logOrder(shipment.orderId);
 
   // A final status is kept; every step below is safe to repeat, so a carrier retry after a
   // partial failure completes what the first call started.

@@ -5,7 +5,7 @@ import { requireEnv } from '../lib/config.ts';
 import { finishCreditNote } from '../lib/credit-notes.ts';
 import { clock, invoiceLedger, invoicesRepository } from '../lib/deps.ts';
 import { errorLabel } from '../lib/http.ts';
-import { logger } from '../lib/powertools.ts';
+import { logger, observedHandler, orderScope } from '../lib/powertools.ts';
 
 const invoices = invoicesRepository();
 const ledger = invoiceLedger(invoices, { balances: false });
@@ -25,17 +25,20 @@ const deps = {
  * would finish them: refund if due, number, PDF, e-mails, each once. One failing request does not
  * stop the others; the next sweep tries it again.
  */
-export const handler = async (): Promise<{ finished: string[]; failed: number }> => {
+export const handler = observedHandler(async (): Promise<{ finished: string[]; failed: number }> => {
   const finished: string[] = [];
   let failed = 0;
   for (const requestId of await ledger.unfinishedCreditNoteRequests(clock())) {
-    try {
-      finished.push((await finishCreditNote(deps, requestId)).creditNoteNumber);
-    } catch (error) {
-      failed++;
-      logger.error('Sweep could not finish a credit note', { requestId, ...errorLabel(error) });
-    }
+    // The note's lines name its order (tagged once its record is read), the next note's do not.
+    await orderScope(async () => {
+      try {
+        finished.push((await finishCreditNote(deps, requestId)).creditNoteNumber);
+      } catch (error) {
+        failed++;
+        logger.error('Sweep could not finish a credit note', { requestId, ...errorLabel(error) });
+      }
+    });
   }
   if (finished.length > 0 || failed > 0) logger.info('Credit notes finished', { finished, failed });
   return { finished, failed };
-};
+});

@@ -1,6 +1,3 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import type { Context, SESEvent } from 'aws-lambda';
 import { DocumentStore } from '../adapters/document-store.ts';
 import { Mailer } from '../adapters/mailer.ts';
@@ -10,7 +7,7 @@ import { clock, customersRepository } from '../lib/deps.ts';
 import { type InboundEmailDeps, receiveOrderEmail } from '../lib/inbound-email.ts';
 import { KEY_RETENTION_SECONDS } from '../lib/intake.ts';
 import { enterOrder } from '../lib/order-entry.ts';
-import { logger, tracer } from '../lib/powertools.ts';
+import { observedHandler, orderScope } from '../lib/powertools.ts';
 
 const messages = new DocumentStore(requireEnv('INBOUND_EMAIL_BUCKET_NAME'));
 const prefix = optionalEnv('INBOUND_EMAIL_PREFIX', '');
@@ -37,10 +34,9 @@ const deps: InboundEmailDeps = {
  * received e-mail. See lib/inbound-email.ts; a thrown error makes Lambda retry the event (twice, then
  * it goes to the inbox's failed queue).
  */
-export const handler = middy(async (event: SESEvent, context: Context) => {
+export const handler = observedHandler(async (event: SESEvent, context: Context) => {
   const outcomes = [];
-  for (const record of event.Records) outcomes.push(await receiveOrderEmail(deps, record, context));
+  // Each e-mail's lines name the order it captured, never the one before it.
+  for (const record of event.Records) outcomes.push(await orderScope(() => receiveOrderEmail(deps, record, context)));
   return outcomes;
-})
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
-  .use(injectLambdaContext(logger, { resetKeys: true }));
+});

@@ -8,7 +8,7 @@ import { OrderClosed } from '../core/errors.ts';
 import { isTerminal } from '../core/order.ts';
 import type { ApprovalRecord, Principal } from '../core/schemas.ts';
 import { HttpError } from './http.ts';
-import { logger } from './powertools.ts';
+import { logger, logOrder } from './powertools.ts';
 
 export interface DecisionDeps {
   approvals: Pick<ApprovalsRepository, 'get' | 'markResumed'>;
@@ -104,6 +104,7 @@ const expired = (approvalId: string, why: string) =>
  */
 export async function decideApproval(deps: DecideDeps, record: ApprovalRecord, decision: Decision) {
   const { approvalId } = record;
+  logOrder(record.orderId);
   const now = deps.clock();
   const refuse = async (check: Exclude<ReturnType<typeof checkDecision>, { ok: true }>) => {
     if (check.status === 410) await deps.approvals.expire(approvalId);

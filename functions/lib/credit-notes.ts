@@ -8,6 +8,7 @@ import { creditNoteEmail, creditNoteFinanceCopy } from '../core/emails.ts';
 import { CreditNoteRequestReused } from '../core/errors.ts';
 import { creditNotePdfKey, invoiceYear } from '../core/invoice-number.ts';
 import { creditNoteLines } from '../core/invoicing.ts';
+import { logOrder } from './powertools.ts';
 
 export interface CreditNoteDeps {
   invoices: InvoicesRepository;
@@ -47,6 +48,7 @@ export async function issueCreditNote(deps: CreditNoteDeps, input: CreditNoteInp
     throw new CreditNoteRequestReused(`Request ${input.requestId} was made with another body`);
   const existing = await deps.invoices.findNumbered<StoredCreditNote>('CN', input.requestId);
   const note = existing ?? (await request(deps, input));
+  logOrder(note.orderId);
   return deliver(deps, await refunded(deps, input.requestId, note));
 }
 
@@ -56,9 +58,13 @@ export async function issueCreditNote(deps: CreditNoteDeps, input: CreditNoteInp
  */
 export async function finishCreditNote(deps: CreditNoteDeps, requestId: string): Promise<StoredCreditNote> {
   const existing = await deps.invoices.findNumbered<StoredCreditNote>('CN', requestId);
-  if (existing) return deliver(deps, await refunded(deps, requestId, existing));
+  if (existing) {
+    logOrder(existing.orderId);
+    return deliver(deps, await refunded(deps, requestId, existing));
+  }
   const recorded = await deps.ledger.creditNoteRequest(requestId);
   if (!recorded) throw new Error(`Credit-note request ${requestId} does not exist`);
+  logOrder(recorded.draft.orderId);
   const note = await settleAndNumber(deps, recorded);
   return deliver(deps, await refunded(deps, requestId, note));
 }

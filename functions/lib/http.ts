@@ -1,10 +1,8 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { EmailSendDeferred, EmailSendInProgress } from '../core/errors.ts';
-import { logger, tracer } from './powertools.ts';
+import { OrderId } from '../core/schemas.ts';
+import { logger, logOrder, observedHandler } from './powertools.ts';
 
 export interface Issue {
   path: string;
@@ -104,11 +102,16 @@ export function jsonBody(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
-/** A route handler: HttpErrors become their response, anything else a logged 500 that reveals nothing. */
+/**
+ * A route handler: HttpErrors become their response, anything else a logged 500 that reveals nothing.
+ * A route whose path names an order logs it on every line (a valid id only: the path is the caller's text).
+ */
 export function httpRoute(
   run: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>,
 ) {
-  return middy(async (event: APIGatewayProxyEventV2, context: Context) => {
+  return observedHandler(async (event: APIGatewayProxyEventV2, context: Context) => {
+    const order = OrderId.safeParse(event.pathParameters?.orderId);
+    if (order.success) logOrder(order.data);
     try {
       // Checked here rather than left to the gateway, so AWS and the local API answer the same.
       if (bodyBytes(event) > MAX_BODY_BYTES) {
@@ -145,9 +148,7 @@ export function httpRoute(
         error: { code: 'InternalError', message: 'Something went wrong on our side; it has been logged', issues: [] },
       });
     }
-  })
-    .use(captureLambdaHandler(tracer, { captureResponse: false })) // responses hold personal data
-    .use(injectLambdaContext(logger, { resetKeys: true }));
+  });
 }
 
 /** What may be logged of an error: its name and code, never its message (which may hold an address). */

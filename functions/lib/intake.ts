@@ -17,7 +17,7 @@ import { actsFor, type Caller } from './caller.ts';
 import { requireEnv } from './config.ts';
 import { clock, eventPublisher, ordersRepository, workflowStarter } from './deps.ts';
 import { errorLabel, HttpError, parseOr400 } from './http.ts';
-import { logger, metrics } from './powertools.ts';
+import { logger, logOrder, metrics } from './powertools.ts';
 
 export interface IntakeCommand {
   channel: OrderChannel;
@@ -69,6 +69,7 @@ export async function capturedBefore(
   command: KeyedSubmission & { submitted: unknown },
 ): Promise<IntakeResult | undefined> {
   const { orderId, submission } = bindingOf(command);
+  logOrder(orderId);
   const existing = await orders.find(orderId);
   if (!existing) return undefined;
   if (existing.submissionHash !== submission) throw keyReused();
@@ -190,6 +191,8 @@ const channels = Object.fromEntries(
 export async function captureOrder(command: IntakeCommand, context: Context): Promise<IntakeResult> {
   const channel = channels[command.channel];
   channel.config.registerLambdaContext(context);
+  // The key names the order before it exists: every line of its capture, a repeat's too, carries its id.
+  logOrder(bindingOf(command).orderId);
   // `submission` is what the payload check compares: the same key must come with the same submission.
   return channel.capture({
     ...command,

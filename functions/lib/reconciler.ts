@@ -12,7 +12,7 @@ import { finishDecision } from './approval-decision.ts';
 import type { backorders as backorderService } from './backorders.ts';
 import type { compensations } from './compensation.ts';
 import { numberEnv } from './config.ts';
-import { logger, metrics } from './powertools.ts';
+import { logger, metrics, orderScope } from './powertools.ts';
 import type { stageRecorder } from './stages.ts';
 
 /** A compensation step still failed after its retries; the order stays open (fenced) for the next run. */
@@ -222,15 +222,18 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
       for (const orderId of ids) {
         if (context.getRemainingTimeInMillis() < settings.reserveMs) break pages; // the next sweep goes on
         result.checked++;
-        try {
-          const outcome = await sweepOne(orderId);
-          if (outcome === 'overdue') result.deliveriesOverdue++;
-          else if (outcome !== 'left') result[outcome]++;
-        } catch (error) {
-          // One bad order must not stop the sweep; the next sweep tries it again.
-          result.failed++;
-          logger.error('Sweep could not reconcile an order', { orderId, error: (error as Error).name });
-        }
+        // Each order's lines name it, the next order's do not.
+        await orderScope(async () => {
+          try {
+            const outcome = await sweepOne(orderId);
+            if (outcome === 'overdue') result.deliveriesOverdue++;
+            else if (outcome !== 'left') result[outcome]++;
+          } catch (error) {
+            // One bad order must not stop the sweep; the next sweep tries it again.
+            result.failed++;
+            logger.error('Sweep could not reconcile an order', { orderId, error: (error as Error).name });
+          }
+        }, orderId);
       }
     }
     result.backordersServed = await serveWaitingBackorders(context);

@@ -1,11 +1,8 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { DomainError, InvalidTaskInput } from '../core/errors.ts';
 import { redactPersonalData } from '../core/redact.ts';
-import { logger, tracer } from './powertools.ts';
+import { logOrder, observedHandler } from './powertools.ts';
 
 /**
  * A workflow task handler: validates the state's input against its schema, tags the logs with
@@ -15,10 +12,10 @@ export function workflowTask<S extends z.ZodType<{ orderId: string }>, R>(
   schema: S,
   run: (input: z.output<S>, context: Context) => Promise<R>,
 ) {
-  return middy(async (event: unknown, context: Context) => {
+  return observedHandler(async (event: unknown, context: Context) => {
     const parsed = schema.safeParse(event);
     if (!parsed.success) throw new InvalidTaskInput(z.prettifyError(parsed.error));
-    logger.appendKeys({ orderId: parsed.data.orderId });
+    logOrder(parsed.data.orderId);
     try {
       return await run(parsed.data, context);
     } catch (error) {
@@ -31,7 +28,5 @@ export function workflowTask<S extends z.ZodType<{ orderId: string }>, R>(
       }
       throw error;
     }
-  })
-    .use(captureLambdaHandler(tracer, { captureResponse: false })) // responses hold personal data
-    .use(injectLambdaContext(logger, { resetKeys: true }));
+  });
 }

@@ -11,6 +11,7 @@ import {
   RESOURCE_SERVER,
   scopesForGroups,
 } from '../core/access.ts';
+import { observedHandler } from '../lib/powertools.ts';
 
 type TokenEvent = PreTokenGenerationV3TriggerEvent | PreTokenGenerationV2TriggerEvent;
 
@@ -25,7 +26,7 @@ const appClients = new AppClients();
  *  - a person gets exactly the scopes of their user-pool groups (the role table in
  *    functions/core/access.ts), whatever the sign-in app asked for.
  */
-export const handler = async (event: TokenEvent): Promise<TokenEvent> => {
+export const handler = observedHandler(async (event: TokenEvent): Promise<TokenEvent> => {
   const requested = event.request.scopes ?? [];
   let access: AccessTokenGenerationV3;
   if (event.triggerSource === 'TokenGeneration_ClientCredentials') {
@@ -51,4 +52,4 @@ export const handler = async (event: TokenEvent): Promise<TokenEvent> => {
     accessTokenGeneration: access,
   };
   return event;
-};
+});

@@ -1,10 +1,7 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { OrderId } from '../core/schemas.ts';
 import * as deps from '../lib/deps.ts';
-import { logger, tracer } from '../lib/powertools.ts';
+import { logger, logOrder, observedHandler } from '../lib/powertools.ts';
 import { reconciler, reconcilerSettings } from '../lib/reconciler.ts';
 import { stageRecorder } from '../lib/stages.ts';
 
@@ -32,7 +29,7 @@ type Scheduled = EventBridgeEvent<'Scheduled Event', Record<string, never>>;
  * The reconciler: invoked by EventBridge for executions that ended ABORTED, TIMED_OUT or FAILED
  * (the order is the execution's name), and on a schedule to sweep orders left open.
  */
-export const handler = middy(async (event: StatusChange | Scheduled, context: Context) => {
+export const handler = observedHandler(async (event: StatusChange | Scheduled, context: Context) => {
   if (event['detail-type'] === 'Scheduled Event') return sweep(context);
   const detail = (event as StatusChange).detail ?? {};
   const orderId = OrderId.safeParse(detail.name);
@@ -40,8 +37,6 @@ export const handler = middy(async (event: StatusChange | Scheduled, context: Co
     logger.warn('Status change for an execution that is not an order', { status: detail.status });
     return { outcome: 'ignored' };
   }
-  logger.appendKeys({ orderId: orderId.data });
+  logOrder(orderId.data);
   return { outcome: await reconcile(orderId.data, String(detail.status)) };
-})
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
-  .use(injectLambdaContext(logger, { resetKeys: true }));
+});

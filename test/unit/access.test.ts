@@ -17,7 +17,8 @@ import {
 import { timelineOf } from '../../functions/core/order.ts';
 import { actsFor, callerOf, hasScope, isStaff } from '../../functions/lib/caller.ts';
 import { HttpError } from '../../functions/lib/http.ts';
-import { handler as preTokenGeneration } from '../../functions/pre-token-generation/handler.ts';
+import { handler as preTokenTrigger } from '../../functions/pre-token-generation/handler.ts';
+import { lambdaContext } from '../support/lambda-events.ts';
 
 const cognito = mockClient(CognitoIdentityProviderClient);
 
@@ -169,6 +170,7 @@ describe('the role table', () => {
 });
 
 describe('pre-token-generation trigger (V3 event)', () => {
+  const preTokenGeneration = (event: Parameters<typeof preTokenTrigger>[0]) => preTokenTrigger(event, lambdaContext);
   // The pool's app clients as DescribeUserPoolClient answers: the binding is in their configuration.
   const CONFIGURED: Record<string, string[]> = {
     buyer: ['sales/orders.place', 'sales/orders.read', 'sales/orders.on-account', 'sales/customer.CUST-1002'],
