@@ -2,17 +2,21 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { readSecret } from '../adapters/secrets.ts';
 import { verifyFeedbackToken } from '../core/feedback.ts';
 import { HttpError } from './http.ts';
+import { logOrder } from './powertools.ts';
 
 /**
  * The survey routes' authorization: the path's token, signed with the feedback secret. A token that
  * is malformed or not ours answers 401 (InvalidFeedbackToken, the same for both, so nothing tells a
  * guesser which part was wrong); a genuine one past its expiry 410 (FeedbackLinkExpired).
- * Returns the order it is for.
+ * Returns the order it is for (and tags the invocation's log lines with it).
  */
 export async function feedbackTokenOf(event: APIGatewayProxyEventV2, secretId: string, now: Date): Promise<string> {
   const token = event.pathParameters?.token ?? '';
   const check = verifyFeedbackToken(await readSecret(secretId), token, now);
-  if (check.ok) return check.orderId;
+  if (check.ok) {
+    logOrder(check.orderId);
+    return check.orderId;
+  }
   if (check.reason === 'expired')
     throw new HttpError(
       410,

@@ -1,5 +1,3 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { Mailer } from '../adapters/mailer.ts';
@@ -10,7 +8,7 @@ import { OrderId } from '../core/schemas.ts';
 import { SELLER } from '../core/seller.ts';
 import { requireEnv } from '../lib/config.ts';
 import { clock, customersRepository, ordersRepository } from '../lib/deps.ts';
-import { logger } from '../lib/powertools.ts';
+import { logger, logOrder, observedHandler } from '../lib/powertools.ts';
 
 const orders = ordersRepository();
 const customers = customersRepository();
@@ -25,8 +23,9 @@ const Delivered = z.object({ detail: z.object({ orderId: OrderId }) });
  * event, a retry or a concurrent delivery finds it sent (or being sent) and sends nothing. A failed
  * send throws, and EventBridge/Lambda retry it.
  */
-export const handler = middy(async (event: EventBridgeEvent<'OrderDelivered', unknown>) => {
+export const handler = observedHandler(async (event: EventBridgeEvent<'OrderDelivered', unknown>) => {
   const { orderId } = Delivered.parse(event).detail;
+  logOrder(orderId);
   const order = await orders.find(orderId);
   if (!order) {
     logger.warn('Survey for an order that does not exist', { orderId });
@@ -52,4 +51,4 @@ export const handler = middy(async (event: EventBridgeEvent<'OrderDelivered', un
     await mailer.send({ to: [customer.email], ...email });
   });
   return { sent: sentAt !== undefined };
-}).use(injectLambdaContext(logger, { resetKeys: true }));
+});

@@ -41,6 +41,7 @@ vi.hoisted(() =>
     CARRIER_WEBHOOK_SECRET_ID: 'carrier-secret',
     CRM_WEBHOOK_SECRET_ID: 'crm-secret',
     APPROVAL_LINK_SECRET_ID: 'approval-secret',
+    FEEDBACK_SECRET_ID: 'feedback-secret',
     SENDER_EMAIL: 'orders@example.com',
     FINANCE_EMAIL: 'finance@example.com',
     APPROVERS_EMAIL: 'approvers@example.com',
