@@ -3,7 +3,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { KPI_EVENT_TYPES } from '../../functions/core/kpi.ts';
+import { KPI_EVENT_TYPES } from '../../functions/core/kpi-projection.ts';
 
 type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
 
@@ -18,7 +18,7 @@ export class OrderEvents extends Construct {
     this.bus = new EventBus(this, 'Bus', { description: 'Sales order domain events' });
     new Rule(this, 'KpiRule', {
       eventBus: this.bus,
-      description: 'Order domain events to the KPI metrics consumer',
+      description: 'Order domain events and survey answers to the KPI projection',
       eventPattern: { source: [ORDER_EVENT_SOURCE], detailType: [...KPI_EVENT_TYPES] },
       targets: [new LambdaFunction(props.kpiConsumer, { retryAttempts: 4 })],
     });
