@@ -17,6 +17,7 @@ describe('OpenAPI document', () => {
       '/invoices/{number}/credit-notes',
       '/invoices/{number}/payments',
       '/invoices/{number}/pdf',
+      '/kpis',
       '/openapi.json',
       '/order-entries',
       '/orders',
