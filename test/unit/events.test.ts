@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isOrderEvent, ORDER_EVENTS, STAGE_NAMES, UNPUBLISHED_STAGES } from '../../functions/core/events.ts';
 import { DETAIL_TYPES } from '../../functions/core/event-catalog.ts';
+import { isOrderEvent, ORDER_EVENTS, STAGE_NAMES, UNPUBLISHED_STAGES } from '../../functions/core/events.ts';
 import { KPI_EVENT_TYPES } from '../../functions/core/kpi-projection.ts';
 
 const FUNCTIONS = fileURLToPath(new URL('../../functions', import.meta.url));
