@@ -158,3 +158,22 @@ export function fieldsOf(detailType: DetailType): string[] {
 // Every order event has a catalog entry (and nothing else is published but FeedbackReceived).
 ORDER_EVENTS satisfies readonly DetailType[];
 LEDGER_EVENTS satisfies readonly DetailType[];
+
+/** The README's "Event catalog" table (a test keeps the README equal to it). */
+export function catalogTable(): string[] {
+  const accepts = (schema: z.ZodType | undefined) => schema?.safeParse(undefined).success ?? true;
+  return [
+    '| Detail-type | When | Fields besides the envelope (order events: besides the order envelope) |',
+    '|---|---|---|',
+    ...DETAIL_TYPES.map((type) => {
+      const shape = EVENT_CATALOG[type].schema.shape as Record<string, z.ZodType>;
+      const base = (type === 'FeedbackReceived' ? Envelope.shape : OrderEnvelope.shape) as Record<string, z.ZodType>;
+      // Its own fields, and the envelope's optional ones it requires.
+      const own = Object.keys(shape).filter(
+        (field) => !(field in base) || (accepts(base[field]) && !accepts(shape[field])),
+      );
+      const fields = own.map((field) => `\`${field}\`${accepts(shape[field]) ? ' (optional)' : ''}`);
+      return `| \`${type}\` | ${EVENT_CATALOG[type].when} | ${fields.join(', ') || '—'} |`;
+    }),
+  ];
+}
