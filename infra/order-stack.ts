@@ -78,7 +78,7 @@ export class OrderStack extends Stack {
       extra: { timeout?: Duration; memorySize?: number; files?: string[] } = {},
     ) => new OrderFunction(this, id, { stage, description, ...extra });
 
-    const recordKpi = fn('RecordKpi', 'record-kpi', 'Turns order domain events into KPI metrics');
+    const recordKpi = fn('RecordKpi', 'record-kpi', 'Projects order domain events into the KPI table and metrics');
     const events = new OrderEvents(this, 'Events', { kpiConsumer: recordKpi, removalPolicy: props.removalPolicy });
 
     // Workflow tasks: the keys are the ASL's ${<Key>FunctionArn} placeholders.
@@ -146,6 +146,7 @@ export class OrderStack extends Stack {
       recordPayment: fn('RecordPayment', 'record-payment', 'POST /invoices/{number}/payments'),
       feedbackForm: fn('FeedbackForm', 'feedback-form', 'GET /feedback/{token}'),
       recordFeedback: fn('RecordFeedback', 'record-feedback', 'POST /feedback/{token}'),
+      getKpis: fn('GetKpis', 'get-kpis', 'GET /kpis'),
     };
     const identity = new OrderIdentity(this, 'Identity', {
       preTokenGeneration: fn(
@@ -184,6 +185,7 @@ export class OrderStack extends Stack {
         { method: HttpMethod.POST, path: '/invoices/{number}/payments', fn: routes.recordPayment },
         { method: HttpMethod.GET, path: '/credit-notes/{number}', fn: routes.getInvoice },
         { method: HttpMethod.GET, path: '/credit-notes/{number}/pdf', fn: routes.getInvoice },
+        { method: HttpMethod.GET, path: '/kpis', fn: routes.getKpis },
         { method: HttpMethod.POST, path: '/approvals/{approvalId}', fn: routes.decideApproval },
         { method: HttpMethod.POST, path: '/webhooks/carrier', fn: routes.carrierWebhook },
         { method: HttpMethod.POST, path: '/webhooks/crm', fn: routes.crmWebhook },
@@ -301,7 +303,9 @@ export class OrderStack extends Stack {
     data.bindTable(routes.enterOrder, 'customers', 'read');
     data.bindTable(routes.enterOrder, 'products', 'read');
     workflow.grantStart(routes.enterOrder);
-    data.bindTable(recordKpi, 'idempotency', 'readwrite');
+    // The KPI projection: facts and counters written once per fact; GET /kpis reads them.
+    data.bindTable(recordKpi, 'kpis', 'write');
+    data.bindTable(routes.getKpis, 'kpis', 'read');
     workflow.grantStart(routes.placeOrder);
     data.bindTable(routes.getOrder, 'orders', 'read');
     // The search only reads: the orders table and its indexes, no other table.

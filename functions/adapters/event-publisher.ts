@@ -1,14 +1,20 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { OrderEvent } from '../core/events.ts';
+import { parseEventDetail } from '../core/event-catalog.ts';
+import type { PublishedEvent } from '../core/events.ts';
 import { eventBridge } from './clients.ts';
 
 export const EVENT_SOURCE = 'sales.orders';
 
-/** Publishes a domain event (one of ORDER_EVENTS, core/events.ts) to the order bus. */
+/**
+ * Publishes a domain event to the order bus. The detail is checked against the event catalog
+ * (core/event-catalog.ts) first: a detail that does not match is a programming error (InvalidEventDetail),
+ * never sent.
+ */
 export class EventPublisher {
   constructor(private readonly busName: string) {}
 
-  async publish(detailType: OrderEvent, detail: Record<string, unknown>): Promise<void> {
+  async publish(detailType: PublishedEvent, detail: Record<string, unknown>): Promise<void> {
+    parseEventDetail(detailType, detail);
     const result = await eventBridge().send(
       new PutEventsCommand({
         Entries: [

@@ -55,7 +55,7 @@ export const handler = httpRoute(async (event) => {
   }
   const { order: stored, cancellation } = attempt;
   logger.info('Cancellation recorded', { orderId, kind: cancellation.kind });
-  const detail = orderEventDetail(stored, cancellation.requestedAt);
+  const detail = orderEventDetail(stored, 'OrderCancellationRequested', cancellation.requestedAt);
   await events.publish('OrderCancellationRequested', { ...detail, kind: cancellation.kind });
   await wakeCancelled({ approvals, workflow }, stored);
   return answer(cancellation);

@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { backoff } from '../adapters/backoff.ts';
 import { paymentKey, SandboxPaymentProvider } from '../adapters/payments.ts';
-import { compensationNote, cycleTimeSeconds } from '../core/order.ts';
+import { compensationNote, completionOf, cycleTimeSeconds } from '../core/order.ts';
 import { OrderRef } from '../core/schemas.ts';
 import { clock, creditLedger, eventPublisher, ordersRepository } from '../lib/deps.ts';
 import { logger, metrics } from '../lib/powertools.ts';
@@ -62,7 +62,7 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
     orderId,
     'OrderCompleted',
     { status: 'COMPLETED', set },
-    { cycleTimeSeconds: cycleTimeSeconds(order, clock()) },
+    { ...completionOf(order), cycleTimeSeconds: cycleTimeSeconds(order, clock()) },
   );
   return { status: 'COMPLETED' };
 });

@@ -122,6 +122,7 @@ export const ROUTE_ACCESS: Record<string, ScopeName[] | 'public'> = {
   'POST /invoices/{number}/payments': ['payments.write'],
   'GET /credit-notes/{number}': ['invoices.read'],
   'GET /credit-notes/{number}/pdf': ['invoices.read'],
+  'GET /kpis': ['kpis.read'],
   'POST /approvals/{approvalId}': ['approvals.write'],
   'POST /webhooks/carrier': 'public',
   'POST /webhooks/crm': 'public',

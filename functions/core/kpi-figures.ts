@@ -85,10 +85,12 @@ export function npsGroupOf(score: number): NpsGroup {
 
 export function npsOf(scores: readonly number[]): Nps {
   const count = (group: NpsGroup) => scores.filter((s) => npsGroupOf(s) === group).length;
-  const promoters = count('promoter');
-  const passives = count('passive');
-  const detractors = count('detractor');
-  const responses = scores.length;
+  return npsOfCounts(count('promoter'), count('passive'), count('detractor'));
+}
+
+/** The NPS of the answers counted by group. */
+export function npsOfCounts(promoters: number, passives: number, detractors: number): Nps {
+  const responses = promoters + passives + detractors;
   // Integer arithmetic before the one rounding: 100 * (P - D) / N, half away from zero.
   const score = responses === 0 ? null : roundHalfAway((100 * (promoters - detractors)) / responses);
   return { score, promoters, passives, detractors, responses };
@@ -123,7 +125,7 @@ export function kpisOf(orders: readonly OrderFacts[], scores: readonly number[],
 
   const cycles = completed.filter((o) => o.completedAt).map((o) => seconds(o.placedAt, o.completedAt as string));
   const promised = orders.filter((o) => o.deliveredAt && o.promisedBy);
-  const onTime = promised.filter((o) => Date.parse(o.deliveredAt as string) <= endOf(o.promisedBy as string));
+  const inTime = promised.filter((o) => onTime(o.deliveredAt as string, o.promisedBy as string));
 
   const stageValues: Record<string, number[]> = {};
   for (const order of orders) {
@@ -145,7 +147,7 @@ export function kpisOf(orders: readonly OrderFacts[], scores: readonly number[],
     averageOrderValue,
     cycleTimeSeconds: { p50: percentile(cycles, 50), p90: percentile(cycles, 90) },
     fulfilmentRate: ratio(completed.filter((o) => o.allLinesDelivered).length, orders.length - rejected.length),
-    onTimeDeliveryRate: ratio(onTime.length, promised.length),
+    onTimeDeliveryRate: ratio(inTime.length, promised.length),
     backorderRate: ratio(orders.filter((o) => o.backordered).length, orders.length),
     rejectionsByReason: tally(rejected.map((o) => o.reason ?? 'Unknown')),
     failuresByReason: tally(failed.map((o) => o.reason ?? 'Unknown')),
@@ -156,7 +158,11 @@ export function kpisOf(orders: readonly OrderFacts[], scores: readonly number[],
   };
 }
 
-/** A promised date means the whole day (UTC); a date-time means that instant. */
+/** Delivered by the promise: a promised date means the whole day (UTC); a date-time means that instant. */
+export function onTime(deliveredAt: string, promise: string): boolean {
+  return Date.parse(deliveredAt) <= endOf(promise);
+}
+
 function endOf(promise: string): number {
   return /^\d{4}-\d{2}-\d{2}$/.test(promise) ? Date.parse(`${promise}T23:59:59.999Z`) : Date.parse(promise);
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RESOURCE_SERVER, routeScopes, SCOPE_NAMES } from './access.ts';
 import { FEEDBACK_TOKEN_TTL_SECONDS, FeedbackAnswer } from './feedback.ts';
+import { KpisAnswer, MAX_KPI_WINDOW_DAYS } from './kpi-query.ts';
 import { DEFAULT_WINDOW_DAYS, MAX_DAY_WALK_DAYS } from './order-search.ts';
 import {
   Allocation,
@@ -12,6 +13,7 @@ import {
   CreditNote,
   CreditNoteRequest,
   CrmWonDealEvent,
+  Currency,
   Customer,
   CustomerId,
   Failure,
@@ -492,6 +494,26 @@ function contract(serverUrl: string) {
           summary: 'The credit note PDF as issued',
           parameters: numberParameter,
           responses: { '200': pdf('The PDF'), '404': error('Unknown credit note or PDF not stored yet') },
+        },
+      },
+      '/kpis': {
+        get: {
+          summary: `KPIs of the orders placed from \`from\` to \`to\` (UTC days, inclusive, at most ${MAX_KPI_WINDOW_DAYS} days) and the survey answers given then; definitions in the README (KPIs)`,
+          parameters: [
+            { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date' } },
+            { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date' } },
+            {
+              name: 'currency',
+              in: 'query',
+              required: false,
+              description: 'Narrows revenue and average order value to this currency',
+              schema: schema(Currency),
+            },
+          ],
+          responses: {
+            '200': json(KpisAnswer, 'The KPIs of the window'),
+            '400': error('A date that is not an ISO date, to before from, a window too long, or a bad currency'),
+          },
         },
       },
       '/approvals/{approvalId}': {

@@ -237,6 +237,32 @@ export function cycleTimeSeconds(order: Pick<Order, 'createdAt'>, endedAt: Date)
   return Math.max(0, Math.round((endedAt.getTime() - Date.parse(order.createdAt)) / 1000));
 }
 
+/** The promised delivery day: the UTC day the order was placed plus the standard lead time in days. */
+export function promisedDeliveryDate(placedAt: string, leadTimeDays: number): string {
+  const day = new Date(Date.parse(placedAt));
+  day.setUTCDate(day.getUTCDate() + leadTimeDays);
+  return day.toISOString().slice(0, 10);
+}
+
+/**
+ * What OrderCompleted says about the order for the KPIs: the gross invoiced (the sum of its invoices;
+ * the priced total when it has none recorded) and whether every ordered quantity was delivered (every
+ * shipment delivered, no backordered line cancelled).
+ */
+export function completionOf(order: Pick<Order, 'invoices' | 'totals' | 'shipments' | 'backorder'>): {
+  gross: number;
+  allLinesDelivered: boolean;
+} {
+  const invoiced = (order.invoices ?? []).reduce((sum, invoice) => sum + invoice.total, 0);
+  const gross = (order.invoices ?? []).length > 0 ? invoiced : (order.totals?.total ?? 0);
+  const allLinesDelivered =
+    order.shipments.length > 0 &&
+    order.shipments.every((shipment) => shipment.status === 'DELIVERED') &&
+    (order.backorder?.cancelledLines ?? []).length === 0 &&
+    (order.backorder?.lines ?? []).length === 0;
+  return { gross, allLinesDelivered };
+}
+
 /** The lines and totals ValidateOrder priced: every stage after it needs them, so their absence is a bug. */
 export function pricedOf(order: Pick<Order, 'orderId' | 'lines' | 'totals'>): {
   lines: NonNullable<Order['lines']>;

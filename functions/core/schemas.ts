@@ -430,6 +430,11 @@ export const Order = z.object({
   feedback: OrderFeedback.optional(),
   /** When each stage was first recorded; the timeline is derived from it, so a retried stage is recorded once. */
   stages: z.record(z.string(), Timestamp),
+  /**
+   * The delivery date promised to the customer (a UTC day), set by ValidateOrder: the day the order
+   * was placed plus the standard lead time (STANDARD_LEAD_TIME_DAYS). The on-time delivery rate is over it.
+   */
+  promisedDeliveryDate: z.iso.date().optional(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

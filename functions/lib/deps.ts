@@ -5,6 +5,7 @@ import { CreditLedger, CustomersRepository } from '../adapters/customers-reposit
 import { EventPublisher } from '../adapters/event-publisher.ts';
 import { InvoiceLedger } from '../adapters/invoice-ledger.ts';
 import { InvoicesRepository } from '../adapters/invoices-repository.ts';
+import { KpiRepository } from '../adapters/kpi-repository.ts';
 import { OrdersRepository } from '../adapters/orders-repository.ts';
 import { SandboxPaymentProvider } from '../adapters/payments.ts';
 import { BackorderLedger, StockLedger, StockRepository } from '../adapters/stock-repository.ts';
@@ -47,6 +48,7 @@ export const invoiceLedger = (invoices: InvoicesRepository = invoicesRepository(
     balances ? requireEnv('CUSTOMERS_TABLE_NAME') : undefined,
   );
 export const approvalsRepository = () => new ApprovalsRepository(requireEnv('APPROVALS_TABLE_NAME'));
+export const kpiRepository = () => new KpiRepository(requireEnv('KPI_TABLE_NAME'));
 export const eventPublisher = () => new EventPublisher(requireEnv('EVENT_BUS_NAME'));
 export const workflowStarter = () => new WorkflowStarter(requireEnv('STATE_MACHINE_ARN'));
 export const taskTokens = () => new TaskTokens();

@@ -9,6 +9,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { z } from 'zod';
 import { ExecutionMismatch } from '../adapters/workflow-client.ts';
+import { orderEventDetail } from '../core/events.ts';
 import { orderIdFor, submissionHash } from '../core/ids.ts';
 import { isTerminal, newOrder } from '../core/order.ts';
 import type { Order, OrderChannel, OrderRequest, Principal } from '../core/schemas.ts';
@@ -159,13 +160,8 @@ async function startAndAnnounce(order: Order): Promise<void> {
   }
   try {
     await events.publish('OrderReceived', {
-      orderId,
-      customerId: order.customerId,
+      ...orderEventDetail(order, 'OrderReceived', order.createdAt),
       status: 'RECEIVED',
-      channel: order.channel,
-      currency: order.currency,
-      createdAt: order.createdAt,
-      at: order.createdAt,
     });
   } catch (error) {
     // The order and its workflow exist; a lost announcement must not make the caller retry.

@@ -21,7 +21,10 @@ export function stageRecorder(orders: OrdersRepository, events: EventPublisher, 
   ): Promise<Omit<Order, 'shipments'>> => {
     const at = clock();
     const { order } = await orders.recordStage(orderId, stage, at, changes);
-    await events.publish(stage, { ...orderEventDetail(order, order.stages?.[stage] ?? at.toISOString()), ...extra });
+    // One fact per shipment for the per-shipment stages: the shipment names the event.
+    const discriminator = typeof extra.shipmentId === 'string' ? extra.shipmentId : undefined;
+    const first = order.stages?.[stage] ?? at.toISOString();
+    await events.publish(stage, { ...orderEventDetail(order, stage, first, discriminator), ...extra });
     return order;
   };
 }

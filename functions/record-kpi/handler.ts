@@ -1,50 +1,54 @@
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
-import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { metricsFor } from '../core/kpi.ts';
-import { requireEnv } from '../lib/config.ts';
-import { logger, metrics } from '../lib/powertools.ts';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { isDetailType, parseEventDetail } from '../core/event-catalog.ts';
+import { foldEvent, type MetricPoint, stageLatencyMetrics } from '../core/kpi-projection.ts';
+import { kpiRepository } from '../lib/deps.ts';
+import { logOrder, metrics, observedHandler } from '../lib/powertools.ts';
 
-type OrderEvent = EventBridgeEvent<string, Record<string, unknown>>;
+const kpis = kpiRepository();
 
-// Domain events are delivered at least once (a retried stage announces itself again): count
-// each (order, event type) once.
-const config = new IdempotencyConfig({
-  eventKeyJmesPath: '[detail.orderId, "detail-type"]',
-  expiresAfterSeconds: 7 * 24 * 60 * 60,
-});
-
-const record = makeIdempotent(
-  async (event: OrderEvent) => {
-    const points = metricsFor(event['detail-type'], event.detail ?? {});
-    const currency = typeof event.detail?.currency === 'string' ? event.detail.currency : undefined;
-    for (const point of points) {
-      if (point.name === 'Revenue' && currency) {
-        const single = metrics.singleMetric();
-        single.addDimension('currency', currency);
-        single.addMetric(point.name, point.unit, point.value);
-      } else {
-        metrics.addMetric(point.name, point.unit, point.value);
-      }
-    }
-    return { recorded: points.map((p) => p.name) };
-  },
-  { persistenceStore: new DynamoDBPersistenceLayer({ tableName: requireEnv('IDEMPOTENCY_TABLE_NAME') }), config },
-);
+type DomainEvent = EventBridgeEvent<string, unknown>;
 
 /**
- * KPI consumer: turns the order domain events into CloudWatch metrics (embedded metric format),
- * which the dashboard and alarms read. Fulfilment and rejection rates are metric math over these counts.
+ * KPI projection: folds each domain event into the KPI table (core/kpi-projection.ts) and emits the
+ * CloudWatch metrics (embedded metric format) of the facts it established, once per fact: a duplicate
+ * or replayed event changes nothing and emits nothing. A detail the catalog refuses fails the
+ * delivery (EventBridge retries, then its dead-letter queue keeps it).
  */
-export const handler = middy(async (event: OrderEvent, context: Context) => {
-  config.registerLambdaContext(context);
+export const handler = observedHandler(async (event: DomainEvent) => {
+  const detailType = event['detail-type'];
+  if (!isDetailType(detailType)) throw new Error(`Not a cataloged detail-type: ${detailType}`);
+  const detail = parseEventDetail(detailType, event.detail);
+  logOrder(detail.orderId);
+  const fold = foldEvent(detailType, detail);
+  const recorded: string[] = [];
   try {
-    return await record(event);
+    for (const transition of fold.transitions) {
+      if (!(await kpis.apply(transition))) continue;
+      recorded.push(transition.guard);
+      emit(transition.metrics);
+    }
+    if (fold.stage) {
+      const facts = await kpis.recordStage(fold.stage);
+      if (facts) {
+        recorded.push(`stageTimes.${fold.stage.stage}`);
+        emit(stageLatencyMetrics(facts, fold.stage.stage));
+      }
+    }
   } finally {
-    // Most events (and every repeat) carry no KPI: publish only when there is a metric, instead of
-    // a warning per event about an empty batch.
+    // Most deliveries of a known fact emit nothing: publish only when there is a metric.
     if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
-}).use(injectLambdaContext(logger, { resetKeys: true }));
+  return { recorded };
+});
+
+function emit(points: readonly MetricPoint[]): void {
+  for (const point of points) {
+    if (point.dimensions) {
+      const single = metrics.singleMetric();
+      for (const [name, value] of Object.entries(point.dimensions)) single.addDimension(name, value);
+      single.addMetric(point.name, point.unit, point.value);
+    } else {
+      metrics.addMetric(point.name, point.unit, point.value);
+    }
+  }
+}

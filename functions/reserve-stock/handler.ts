@@ -31,7 +31,15 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   if ((reserved.allocations ?? []).length > 0)
     await recordStage(orderId, 'OrderStockReserved', waiting.length > 0 ? {} : { status: 'RESERVED' });
   if (waiting.length > 0)
-    await recordStage(orderId, 'OrderBackordered', { status: 'BACKORDERED' }, { backorder: waiting });
+    await recordStage(
+      orderId,
+      'OrderBackordered',
+      { status: 'BACKORDERED' },
+      {
+        backorder: waiting,
+        backorderedQuantity: waiting.reduce((sum, line) => sum + line.quantity, 0),
+      },
+    );
   return {
     backordered: waiting.length > 0,
     // What FulfilShipments ships now (on a repeat too: the allocations not shipped yet).

@@ -1,8 +1,9 @@
 import { approvalNeed } from '../core/approval.ts';
 import { creditCeiling } from '../core/credit.ts';
+import { promisedDeliveryDate } from '../core/order.ts';
 import { priceOrder } from '../core/pricing.ts';
 import { OrderRef } from '../core/schemas.ts';
-import { approvalConfig } from '../lib/config.ts';
+import { approvalConfig, numberEnv } from '../lib/config.ts';
 import {
   catalogRepository,
   clock,
@@ -20,6 +21,8 @@ const catalog = catalogRepository();
 const credit = creditLedger();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
 const approvals = approvalConfig();
+/** The standard lead time: the delivery promised to the customer is the day placed plus this many days. */
+const leadTimeDays = numberEnv('STANDARD_LEAD_TIME_DAYS', 5);
 
 /**
  * ValidateOrder: customer, products, server-side prices, tax, totals, and for on-account orders a
@@ -41,9 +44,22 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
     order.payment.method !== 'on_account' ||
     (await credit.holdIfFits(orderId, customer, total, () => creditCeiling(customer, total)));
   const approval = approvalNeed({ total, currency: order.currency, creditFits }, approvals.thresholds);
-  const set = { lines: priced.lines, totals: priced.totals, taxTreatment: priced.taxTreatment };
+  const set = {
+    lines: priced.lines,
+    totals: priced.totals,
+    taxTreatment: priced.taxTreatment,
+    promisedDeliveryDate: order.promisedDeliveryDate ?? promisedDeliveryDate(order.createdAt, leadTimeDays),
+  };
   // Cancelled while being validated: the workflow compensates (the credit hold is given back).
-  await recordStage(orderId, 'OrderValidated', { status: 'VALIDATED', set, notCancelled: true }, { total });
+  await recordStage(
+    orderId,
+    'OrderValidated',
+    { status: 'VALIDATED', set, notCancelled: true },
+    {
+      total,
+      promisedDeliveryDate: set.promisedDeliveryDate,
+    },
+  );
   return {
     total: priced.totals.total,
     currency: order.currency,

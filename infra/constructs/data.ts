@@ -10,7 +10,15 @@ import { Construct } from 'constructs';
  */
 export type AccessMode = 'read' | 'write' | 'readwrite';
 const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'];
-export type TableName = 'orders' | 'products' | 'stock' | 'customers' | 'invoices' | 'idempotency' | 'approvals';
+export type TableName =
+  | 'orders'
+  | 'products'
+  | 'stock'
+  | 'customers'
+  | 'invoices'
+  | 'idempotency'
+  | 'approvals'
+  | 'kpis';
 
 /** The environment variable through which each table reaches the handlers (functions/lib/deps.ts). */
 export const TABLE_ENV: Record<TableName, string> = {
@@ -21,6 +29,7 @@ export const TABLE_ENV: Record<TableName, string> = {
   invoices: 'INVOICES_TABLE_NAME',
   idempotency: 'IDEMPOTENCY_TABLE_NAME',
   approvals: 'APPROVALS_TABLE_NAME',
+  kpis: 'KPI_TABLE_NAME',
 };
 
 /** What GET /orders returns of an order (OrderSummary): the search indexes project these and nothing else. */
@@ -168,6 +177,22 @@ export class OrderData extends Construct {
       approvals: new TableV2(this, 'Approvals', {
         ...common,
         partitionKey: { name: 'approvalId', type: AttributeType.STRING },
+      }),
+      // The KPI projection (functions/core/kpi-projection.ts, adapters/kpi-repository.ts): one facts item
+      // per order, sharded counters per placed day and per survey answer day, keyed by `pk`.
+      kpis: new TableV2(this, 'Kpis', {
+        ...common,
+        partitionKey: { name: 'pk', type: AttributeType.STRING },
+        globalSecondaryIndexes: [
+          {
+            // Sparse: only facts items carry `dayShard` (DAY#<placed day>#<shard>): a window's facts
+            // for the percentiles, a partition per day and shard, never a scan.
+            indexName: 'byPlacedDay',
+            partitionKey: { name: 'dayShard', type: AttributeType.STRING },
+            sortKey: { name: 'orderId', type: AttributeType.STRING },
+            projectionType: ProjectionType.ALL,
+          },
+        ],
       }),
     };
   }

@@ -5,8 +5,8 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { OrderEvent } from '../../functions/core/events.ts';
-import { KPI_EVENT_TYPES } from '../../functions/core/kpi.ts';
+import type { PublishedEvent } from '../../functions/core/events.ts';
+import { KPI_EVENT_TYPES } from '../../functions/core/kpi-projection.ts';
 
 type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
 
@@ -46,7 +46,7 @@ export class OrderEvents extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.addConsumer('KpiRule', {
-      description: 'Order domain events to the KPI metrics consumer',
+      description: 'Order domain events and survey answers to the KPI projection',
       detailTypes: KPI_EVENT_TYPES,
       target: props.kpiConsumer,
     });
@@ -62,7 +62,10 @@ export class OrderEvents extends Construct {
   }
 
   /** Another consumer of the bus: `target` gets the events of these detail-types (retried, then dead-lettered). */
-  addConsumer(id: string, props: { description: string; detailTypes: readonly OrderEvent[]; target: IFunction }): Rule {
+  addConsumer(
+    id: string,
+    props: { description: string; detailTypes: readonly PublishedEvent[]; target: IFunction },
+  ): Rule {
     return new Rule(this, id, {
       eventBus: this.bus,
       description: props.description,

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { KpisAnswer } from '../../functions/core/kpi-query.ts';
 import { formatMoney } from '../../functions/core/money.ts';
 import type { RowFailure } from '../../functions/core/order-import.ts';
 import { type PricedLine, TERMINAL_STATUSES } from '../../functions/core/schemas.ts';
@@ -159,3 +161,49 @@ export const failureReports = (failures: RowFailure[]): RowReport[] =>
     outcome: 'refused',
     reasons,
   }));
+
+/** GET /kpis as npm run kpis prints it: counts, money per currency, rates as percentages, seconds. */
+export function kpiReport(kpis: z.infer<typeof KpisAnswer>): string[] {
+  const percent = (rate: number | null) => (rate === null ? 'n/a' : `${(rate * 100).toFixed(1)} %`);
+  const secs = (value: number | null) => (value === null ? 'n/a' : `${value.toFixed(1)} s`);
+  const row = (label: string, value: string | number) => `  ${label.padEnd(24)} ${value}`;
+  const tally = (counts: Record<string, number>) =>
+    Object.entries(counts).length === 0
+      ? 'none'
+      : Object.entries(counts)
+          .map(([key, n]) => `${key} ${n}`)
+          .join(', ');
+  const money = (amounts: Record<string, number>) =>
+    Object.entries(amounts).length === 0
+      ? 'none'
+      : Object.entries(amounts)
+          .map(([code, amount]) => formatMoney(amount, code))
+          .join(', ');
+  return [
+    `KPIs of the orders placed ${kpis.from} to ${kpis.to} (UTC)${kpis.currency ? `, money in ${kpis.currency}` : ''}`,
+    'Orders',
+    row('placed', kpis.ordersPlaced),
+    row('completed', kpis.ordersCompleted),
+    row('rejected', `${kpis.ordersRejected} (${tally(kpis.rejectionsByReason)})`),
+    row('failed', `${kpis.ordersFailed} (${tally(kpis.failuresByReason)})`),
+    row('cancelled', kpis.ordersCancelled),
+    row('in flight', kpis.ordersInFlight),
+    'Money',
+    row('revenue', money(kpis.revenue)),
+    row('average order value', money(kpis.averageOrderValue)),
+    'Service',
+    row('fulfilment rate', percent(kpis.fulfilmentRate)),
+    row('on-time delivery rate', percent(kpis.onTimeDeliveryRate)),
+    row('backorder rate', percent(kpis.backorderRate)),
+    row('cycle time p50 / p90', `${secs(kpis.cycleTimeSeconds.p50)} / ${secs(kpis.cycleTimeSeconds.p90)}`),
+    'Stage latency (p50, since the stage before)',
+    ...Object.entries(kpis.stageLatencySeconds).map(([stage, value]) => row(stage, secs(value))),
+    'Satisfaction',
+    row(
+      'NPS',
+      kpis.nps.score === null
+        ? 'n/a (no answers)'
+        : `${kpis.nps.score} (${kpis.nps.promoters} promoters, ${kpis.nps.passives} passives, ${kpis.nps.detractors} detractors)`,
+    ),
+  ];
+}

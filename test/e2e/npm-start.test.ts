@@ -305,6 +305,16 @@ describe('npm start', () => {
     expect(refused.error.issues.map((i: { path: string }) => i.path)).toEqual(['channel', 'limit']);
   }, 60_000);
 
+  it("runs the README's KPI example: today's figures, in EUR, a backwards window refused by name", async () => {
+    const [today, eur, refused] = await readmeBlockJson('kpis');
+    // The examples above placed orders today (empty only if the run crossed midnight UTC).
+    expect(today).toMatchObject({ currency: null });
+    expect(today.ordersPlaced).toBeGreaterThanOrEqual(today.ordersCompleted);
+    expect(eur.currency).toBe('EUR');
+    for (const code of Object.keys(eur.revenue)) expect(code).toBe('EUR');
+    expect(refused.error.issues.map((i: { path: string }) => i.path)).toEqual(['to']);
+  }, 60_000);
+
   it("runs the README's e-mail example: the purchase order mailed to the inbox is acknowledged with its order id", async () => {
     const { stdout } = await runReadmeBlock('email');
     const [received, reply] = stdout.trim().split('\n');

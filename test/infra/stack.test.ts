@@ -48,7 +48,7 @@ describe('order stack template', () => {
 
   it('keeps every table on-demand with point-in-time recovery, and idempotency records expiring', () => {
     const tables = template.findResources('AWS::DynamoDB::GlobalTable');
-    expect(Object.keys(tables)).toHaveLength(7);
+    expect(Object.keys(tables)).toHaveLength(8);
     for (const table of Object.values(tables) as { Properties: Record<string, any> }[]) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification).toEqual({
@@ -66,7 +66,7 @@ describe('order stack template', () => {
       Metadata?: Record<string, unknown>;
     }[];
     const ours = functions.filter((f) => f.Metadata?.['sales:entry']);
-    expect(ours).toHaveLength(41);
+    expect(ours).toHaveLength(42);
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -278,6 +278,7 @@ describe('order stack template', () => {
       'GET /invoices',
       'GET /invoices/{number}',
       'GET /invoices/{number}/pdf',
+      'GET /kpis',
       'GET /openapi.json',
       'GET /orders',
       'GET /orders/{orderId}',
@@ -637,6 +638,7 @@ describe('identity and authorization', () => {
       'GET /invoices': ['sales/invoices.read'],
       'GET /invoices/{number}': ['sales/invoices.read'],
       'GET /invoices/{number}/pdf': ['sales/invoices.read'],
+      'GET /kpis': ['sales/kpis.read'],
       'POST /invoices/{number}/credit-notes': ['sales/credit-notes.write'],
       'POST /invoices/{number}/payments': ['sales/payments.write'],
       'GET /credit-notes/{number}': ['sales/invoices.read'],

@@ -4,7 +4,6 @@ import { creditCeiling } from '../../functions/core/credit.ts';
 import { CreditLimitExceeded, InvalidOrder, InvoiceNumbersExhausted, OutOfStock } from '../../functions/core/errors.ts';
 import { orderIdFor, submissionHash } from '../../functions/core/ids.ts';
 import { formatInvoiceNumber, invoiceYear, parseInvoiceNumber } from '../../functions/core/invoice-number.ts';
-import { metricsFor } from '../../functions/core/kpi.ts';
 import { formatMoney } from '../../functions/core/money.ts';
 import {
   cycleTimeSeconds,
@@ -382,15 +381,5 @@ describe('money and KPIs', () => {
     expect(formatMoney(123456, 'EUR')).toBe('EUR 1,234.56');
     expect(formatMoney(5, 'EUR')).toBe('EUR 0.05');
     expect(formatMoney(-250, 'GBP')).toBe('-GBP 2.50');
-  });
-
-  it('maps domain events to KPI metrics', () => {
-    expect(metricsFor('OrderCompleted', { cycleTimeSeconds: 42, total: 1234 })).toEqual([
-      { name: 'OrdersCompleted', unit: 'Count', value: 1 },
-      { name: 'OrderCycleTime', unit: 'Seconds', value: 42 },
-      { name: 'Revenue', unit: 'None', value: 12.34 },
-    ]);
-    expect(metricsFor('OrderRejected', {})).toEqual([{ name: 'OrdersRejected', unit: 'Count', value: 1 }]);
-    expect(metricsFor('OrderStockReserved', {})).toEqual([]);
   });
 });

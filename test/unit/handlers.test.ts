@@ -123,6 +123,10 @@ describe('POST /webhooks/carrier', () => {
         status: 'DELIVERED',
         taskToken: 'tok-1',
         customerId: 'C1',
+        // The same update answers for the order's stage (the event's envelope is read from it).
+        channel: 'web',
+        currency: 'EUR',
+        createdAt: '2026-11-28T09:00:00Z',
       },
     });
     sfn.on(SendTaskSuccessCommand).resolves({});
@@ -180,6 +184,10 @@ describe('POST /webhooks/carrier', () => {
         status: 'DELIVERED',
         taskToken: 'tok-1',
         customerId: 'C1',
+        // The same update answers for the order's stage (the event's envelope is read from it).
+        channel: 'web',
+        currency: 'EUR',
+        createdAt: '2026-11-28T09:00:00Z',
       },
     });
     sfn.on(SendTaskSuccessCommand).resolves({});

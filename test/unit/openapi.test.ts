@@ -18,6 +18,7 @@ describe('OpenAPI document', () => {
       '/invoices/{number}/credit-notes',
       '/invoices/{number}/payments',
       '/invoices/{number}/pdf',
+      '/kpis',
       '/openapi.json',
       '/order-entries',
       '/orders',

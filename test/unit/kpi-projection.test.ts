@@ -1,0 +1,265 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type DetailType, parseEventDetail } from '../../functions/core/event-catalog.ts';
+import { orderEventDetail } from '../../functions/core/events.ts';
+import { kpisOf, npsGroupOf } from '../../functions/core/kpi-figures.ts';
+import {
+  dayShardOf,
+  foldEvent,
+  KPI_SHARDS,
+  kpisOfProjection,
+  orderFactsOf,
+  type StoredFacts,
+  shardOf,
+  stageSecondsOf,
+} from '../../functions/core/kpi-projection.ts';
+
+interface Event {
+  type: DetailType;
+  detail: Record<string, unknown>;
+}
+type Items = Map<string, Record<string, unknown>>;
+
+/**
+ * The projection's store semantics in memory, as the DynamoDB adapter implements them: a transition
+ * writes when its guard is absent, with its counters; a stage time is written once on existing facts.
+ */
+function project(events: readonly Event[]): Items {
+  const items: Items = new Map();
+  for (const event of events) {
+    const fold = foldEvent(event.type, parseEventDetail(event.type, event.detail));
+    for (const transition of fold.transitions) {
+      const item = items.get(transition.key) ?? { pk: transition.key };
+      if (item[transition.guard] !== undefined) continue;
+      Object.assign(item, structuredClone(transition.set));
+      items.set(transition.key, item);
+      if (!transition.counter) continue;
+      const counter = items.get(transition.counter.key) ?? { pk: transition.counter.key };
+      for (const [name, value] of Object.entries(transition.counter.add))
+        counter[name] = ((counter[name] as number | undefined) ?? 0) + value;
+      items.set(transition.counter.key, counter);
+    }
+    if (fold.stage) {
+      const facts = items.get(fold.stage.key);
+      const times = facts?.stageTimes as Record<string, string> | undefined;
+      if (times && times[fold.stage.stage] === undefined) times[fold.stage.stage] = fold.stage.at;
+    }
+  }
+  return items;
+}
+
+const sorted = (items: Items) => Object.fromEntries([...items.entries()].sort(([a], [b]) => a.localeCompare(b)));
+
+const at = (base: number, minutes: number) => new Date(base + minutes * 60_000).toISOString();
+
+type Kind = 'completed' | 'partial' | 'late' | 'rejected' | 'failed' | 'cancelled' | 'inFlight';
+
+/** The events of one order's life, as the stages publish them (orderEventDetail + their extras). */
+function lifeOf(n: number, kind: Kind, placed: number, currency: string, gross: number, score?: number): Event[] {
+  const orderId = `ord-${String(n).padStart(26, '0')}`;
+  const order = {
+    orderId,
+    customerId: 'C1',
+    status: 'RECEIVED',
+    channel: 'web',
+    currency,
+    createdAt: at(placed, 0),
+    totals: { total: gross },
+    promisedDeliveryDate: at(placed, 0).slice(0, 10),
+  };
+  const event = (
+    type: DetailType & Parameters<typeof orderEventDetail>[1],
+    minute: number,
+    extra = {},
+    id?: string,
+  ) => ({
+    type,
+    detail: { ...orderEventDetail(order, type, at(placed, minute), id), ...extra },
+  });
+  const events: Event[] = [event('OrderReceived', 0), event('OrderValidated', 1, { total: gross })];
+  if (kind === 'rejected') return [events[0] as Event, event('OrderRejected', 2, { failureCode: 'OutOfStock' })];
+  if (kind === 'inFlight') return events;
+  if (kind === 'cancelled')
+    return [
+      ...events,
+      event('OrderCancellationRequested', 2, { kind: 'order' }),
+      event('OrderCancelled', 3, { failureCode: 'CancelledByRequest' }),
+    ];
+  events.push(event('OrderStockReserved', 3));
+  if (kind === 'failed') return [...events, event('OrderFailed', 4, { failureCode: 'PaymentDeclined' })];
+  if (kind === 'partial')
+    events.push(
+      event('OrderBackordered', 3, { backorder: [{ sku: 'CABLE-USB-C', quantity: 2 }], backorderedQuantity: 2 }),
+    );
+  // A late delivery is reported two days after the promised day.
+  const delivered = kind === 'late' ? 3 * 24 * 60 : 30;
+  events.push(
+    event('OrderPaymentAuthorized', 6),
+    event('OrderShipped', 10, { carrier: 'sandbox', shipmentId: `${orderId}-1`, warehouseId: 'WH-1' }, `${orderId}-1`),
+    event('OrderDelivered', delivered, { deliveredAt: at(placed, delivered) }),
+    event('OrderPaymentCaptured', delivered + 1, { shipmentId: `${orderId}-1`, amount: gross }, `${orderId}-1`),
+    event('OrderInvoiced', delivered + 2, { shipmentId: `${orderId}-1`, invoiceNumber: `INV-${n}` }, `${orderId}-1`),
+    event('OrderCompleted', delivered + 3, {
+      gross,
+      allLinesDelivered: kind !== 'partial',
+      cycleTimeSeconds: (delivered + 3) * 60,
+    }),
+  );
+  if (score !== undefined)
+    events.push({
+      type: 'FeedbackReceived',
+      detail: {
+        version: 1,
+        eventId: `feedback:${orderId}`,
+        orderId,
+        customerId: 'C1',
+        occurredAt: at(placed, delivered + 60),
+        score,
+        group: npsGroupOf(score),
+      },
+    });
+  return events;
+}
+
+const orderArb = fc.record({
+  kind: fc.constantFrom<Kind>('completed', 'partial', 'late', 'rejected', 'failed', 'cancelled', 'inFlight'),
+  // Within one day, so the answers fall in the same window as the orders.
+  minute: fc.integer({ min: 0, max: 12 * 60 }),
+  currency: fc.constantFrom('EUR', 'USD'),
+  gross: fc.integer({ min: 0, max: 1_000_000 }),
+  score: fc.option(fc.integer({ min: 0, max: 10 }), { nil: undefined }),
+});
+const DAY = Date.parse('2026-11-29T00:00:00Z');
+
+const lives = (orders: { kind: Kind; minute: number; currency: string; gross: number; score?: number }[]) =>
+  orders.flatMap((o, n) => lifeOf(n, o.kind, DAY + o.minute * 60_000, o.currency, o.gross, o.score));
+
+/** The facts, counters and answers of a projected store, as GET /kpis reads them. */
+function figuresOf(items: Items, currency?: string) {
+  const all = [...items.values()];
+  const facts = all
+    .filter((i) => String(i.pk).startsWith('ORDER#'))
+    .map((i) => orderFactsOf(i as unknown as StoredFacts));
+  const days = all.filter((i) => String(i.pk).startsWith('DAY#'));
+  const nps = all.filter((i) => String(i.pk).startsWith('NPS#'));
+  const scores = all.filter((i) => String(i.pk).startsWith('FEEDBACK#')).map((i) => i.score as number);
+  return { facts, days, nps, scores, projected: kpisOfProjection(days, nps, facts, currency) };
+}
+
+describe('KPI projection', () => {
+  it('gives the same facts and counters for every order of a small event set', () => {
+    const events = lifeOf(1, 'completed', DAY, 'EUR', 1234).slice(0, 6);
+    const expected = sorted(project(events));
+    const permutations = (list: Event[]): Event[][] =>
+      list.length <= 1
+        ? [list]
+        : list.flatMap((first, i) =>
+            permutations([...list.slice(0, i), ...list.slice(i + 1)]).map((rest) => [first, ...rest]),
+          );
+    const all = permutations(events);
+    expect(all).toHaveLength(720);
+    for (const order of all) expect(sorted(project([...order, ...order.slice(0, 2)]))).toEqual(expected);
+  });
+
+  it('is order independent and idempotent: any order, any duplicates, the same facts and counters', () => {
+    fc.assert(
+      fc.property(
+        fc.array(orderArb, { minLength: 1, maxLength: 6 }),
+        fc.infiniteStream(fc.nat()),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (orders, seeds, duplicates) => {
+          const events = lives(orders);
+          const expected = sorted(project(events));
+          // A shuffle (Fisher-Yates over the generated seeds) plus repeats of some events.
+          const shuffled = [...events];
+          const stream = seeds[Symbol.iterator]();
+          for (let i = shuffled.length - 1; i > 0; i--) {
+            const j = (stream.next().value as number) % (i + 1);
+            [shuffled[i], shuffled[j]] = [shuffled[j] as Event, shuffled[i] as Event];
+          }
+          const repeated = [...shuffled, ...duplicates.map((d) => events[d % events.length] as Event)];
+          expect(sorted(project(repeated))).toEqual(expected);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('any subset of the events, in any order, gives what that subset gives in order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(orderArb, { minLength: 1, maxLength: 4 }).chain((orders) => {
+          const events = lives(orders);
+          return fc.tuple(fc.constant(events), fc.shuffledSubarray(events), fc.shuffledSubarray(events));
+        }),
+        ([events, subset, again]) => {
+          const inOrder = events.filter((e) => subset.includes(e));
+          expect(sorted(project([...subset, ...again.filter((e) => subset.includes(e))]))).toEqual(
+            sorted(project(inOrder)),
+          );
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('answers the KPI definitions (kpisOf) from its counters and facts', () => {
+    fc.assert(
+      fc.property(
+        fc.array(orderArb, { maxLength: 12 }),
+        fc.constantFrom(undefined, 'EUR', 'USD'),
+        (orders, currency) => {
+          const { facts, scores, projected } = figuresOf(project(lives(orders)), currency);
+          expect(projected).toEqual(kpisOf(facts, scores, currency));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('counts a known set exactly', () => {
+    const orders = [
+      { kind: 'completed' as const, minute: 10, currency: 'EUR', gross: 1000, score: 10 },
+      { kind: 'completed' as const, minute: 20, currency: 'EUR', gross: 2001, score: 3 },
+      { kind: 'partial' as const, minute: 30, currency: 'EUR', gross: 500, score: 9 },
+      { kind: 'late' as const, minute: 40, currency: 'USD', gross: 700 },
+      { kind: 'rejected' as const, minute: 50, currency: 'EUR', gross: 1 },
+      { kind: 'failed' as const, minute: 60, currency: 'EUR', gross: 1 },
+      { kind: 'cancelled' as const, minute: 70, currency: 'EUR', gross: 1 },
+      { kind: 'inFlight' as const, minute: 80, currency: 'EUR', gross: 1 },
+    ];
+    const { projected, days } = figuresOf(project(lives(orders)));
+    expect(days.length).toBeLessThanOrEqual(KPI_SHARDS);
+    expect(projected).toMatchObject({
+      ordersPlaced: 8,
+      ordersCompleted: 4,
+      ordersRejected: 1,
+      ordersCancelled: 1,
+      ordersFailed: 1,
+      ordersInFlight: 1,
+      revenue: { EUR: 3501, USD: 700 },
+      averageOrderValue: { EUR: 1167, USD: 700 },
+      // Completed with every line delivered (not the partial one) / placed but not rejected.
+      fulfilmentRate: 3 / 7,
+      onTimeDeliveryRate: 3 / 4,
+      backorderRate: 1 / 8,
+      rejectionsByReason: { OutOfStock: 1 },
+      failuresByReason: { PaymentDeclined: 1 },
+      nps: { score: 33, promoters: 2, passives: 0, detractors: 1, responses: 3 },
+    });
+    expect(projected.cycleTimeSeconds).toEqual({ p50: 33 * 60, p90: (3 * 24 * 60 + 3) * 60 });
+  });
+
+  it('spreads orders over the shards and measures each stage from the one before it', () => {
+    const shards = new Set(Array.from({ length: 200 }, (_, n) => shardOf(`ord-${n}`)));
+    expect([...shards].sort()).toEqual([0, 1, 2, 3]);
+    expect(dayShardOf('2026-11-29', 3)).toBe('DAY#2026-11-29#3');
+    expect(
+      stageSecondsOf('2026-11-29T10:00:00Z', {
+        OrderValidated: '2026-11-29T10:00:05Z',
+        OrderShipped: '2026-11-29T10:01:05Z',
+        OrderCompleted: '2026-11-29T10:02:00Z',
+      }),
+    ).toEqual({ OrderValidated: 5, OrderShipped: 60, OrderCompleted: 55 });
+  });
+});
