@@ -122,9 +122,10 @@ describe('the order inbox (SES receiving)', () => {
 
   it('keeps an e-mail that failed every retry: 2 retries, then its event to an encrypted, TLS-only, retained queue, alarmed on', () => {
     const functionId = idOf('AWS::Lambda::Function', 'InboundEmail');
-    const [queueId, queue] = only('AWS::SQS::Queue');
-    expect(queueId).toMatch(/^InboxFailed/);
-    const [, config] = only('AWS::Lambda::EventInvokeConfig');
+    const queueId = idOf('AWS::SQS::Queue', 'InboxFailed');
+    const queue = template.findResources('AWS::SQS::Queue')[queueId] as Resource;
+    const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig')) as Resource[];
+    const config = configs.find((c) => c.Properties.FunctionName?.Ref === functionId) as Resource;
     expect(config.Properties).toEqual({
       FunctionName: { Ref: functionId },
       Qualifier: '$LATEST',
@@ -142,11 +143,15 @@ describe('the order inbox (SES receiving)', () => {
         ]),
       },
     });
-    // Lambda writes the failure record with the function's role: SendMessage on this queue only.
-    const sends = Object.entries(template.findResources('AWS::IAM::Policy'))
-      .flatMap(([, p]) => (p as Resource).Properties.PolicyDocument.Statement as Record<string, any>[])
-      .filter((st) => [st.Action].flat().includes('sqs:SendMessage'));
-    expect(sends.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [queueId, 'Arn'] }]);
+    // Lambda writes the failure record with the function's role: only InboundEmail's role may send to it.
+    const senders = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      ((p as Resource).Properties.PolicyDocument.Statement as Record<string, any>[]).some(
+        (st) =>
+          [st.Action].flat().includes('sqs:SendMessage') &&
+          JSON.stringify(st.Resource) === JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }),
+      ),
+    ) as Resource[];
+    expect(senders.map((p) => p.Properties.Roles)).toEqual([[{ Ref: idOf('AWS::IAM::Role', 'InboundEmailRole') }]]);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
