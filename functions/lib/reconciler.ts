@@ -12,6 +12,7 @@ import { finishDecision } from './approval-decision.ts';
 import type { backorders as backorderService } from './backorders.ts';
 import type { compensations } from './compensation.ts';
 import { numberEnv } from './config.ts';
+import type { feedbackPublisher } from './feedback.ts';
 import { logger, metrics, orderScope } from './powertools.ts';
 import type { stageRecorder } from './stages.ts';
 
@@ -34,6 +35,8 @@ export interface ReconcilerDeps {
   backorders: Pick<ReturnType<typeof backorderService>, 'serve' | 'resumeWith'>;
   approvals: ApprovalsRepository;
   tokens: TaskTokens;
+  /** Publishes a stored survey answer's FeedbackReceived and marks it published. */
+  publishFeedback: ReturnType<typeof feedbackPublisher>;
   clock: () => Date;
 }
 
@@ -57,6 +60,11 @@ export interface ReconcilerSettings {
   invoiceGraceSeconds: number;
   /** Days after shipping an order still waiting for delivery counts as overdue (DeliveriesOverdue). */
   deliverySlaDays: number;
+  /**
+   * How long a survey answer may stay unpublished before the sweep publishes it: its own request
+   * publishes it within seconds (the route's timeout is 30 s) unless it failed.
+   */
+  feedbackGraceSeconds: number;
 }
 
 /** The settings from the environment (read once, at INIT), with their defaults. */
@@ -70,6 +78,7 @@ export const reconcilerSettings = (): ReconcilerSettings => ({
   // Twice IssueInvoice's timeout; Lambda's retries (about 1 and 2 minutes) and the sweep come back.
   invoiceGraceSeconds: numberEnv('RECONCILE_INVOICE_GRACE_SECONDS', 120),
   deliverySlaDays: numberEnv('DELIVERY_SLA_DAYS', DEFAULT_DELIVERY_SLA_DAYS),
+  feedbackGraceSeconds: numberEnv('FEEDBACK_PUBLISH_GRACE_SECONDS', 300),
 });
 
 export interface SweepResult {
@@ -80,6 +89,8 @@ export interface SweepResult {
   backordersServed: number;
   /** Open orders shipped longer ago than the delivery SLA, still waiting for the carrier. */
   deliveriesOverdue: number;
+  /** Survey answers whose FeedbackReceived a failed request left unpublished, published now. */
+  feedbackPublished: number;
 }
 
 /** The reconciler of interrupted orders (`reconcile`) and its scheduled sweep of orders left open (`sweep`). */
@@ -217,6 +228,7 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
       failed: 0,
       backordersServed: 0,
       deliveriesOverdue: 0,
+      feedbackPublished: 0,
     };
     pages: for await (const ids of orders.openOrdersCreatedBefore(cutoff, settings.pageSize)) {
       for (const orderId of ids) {
@@ -237,6 +249,7 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
       }
     }
     result.backordersServed = await serveWaitingBackorders(context);
+    result.feedbackPublished = await publishLeftFeedback(context);
     // Every run, zero included: the alarm sees the current count, not only the runs that found some.
     metrics.addMetric('DeliveriesOverdue', MetricUnit.Count, result.deliveriesOverdue);
     metrics.publishStoredMetrics();
@@ -262,6 +275,28 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
       }
     }
     return served;
+  }
+
+  /**
+   * Survey answers stored longer ago than the grace period whose FeedbackReceived is still unpublished
+   * (the request failed or died between writing and publishing, and nobody came back): published now,
+   * the stored answer under its one event id. Oldest first, a page per run; the next run goes on.
+   */
+  async function publishLeftFeedback(context: Context): Promise<number> {
+    const cutoff = new Date(clock().getTime() - settings.feedbackGraceSeconds * 1000);
+    let published = 0;
+    for (const { orderId, customerId, feedback } of await orders.unpublishedFeedbackBefore(cutoff, settings.pageSize)) {
+      if (context.getRemainingTimeInMillis() < settings.reserveMs) break;
+      await orderScope(async () => {
+        try {
+          await deps.publishFeedback({ orderId, customerId }, feedback);
+          published++;
+        } catch (error) {
+          logger.error('Sweep could not publish a survey answer', { orderId, error: (error as Error).name });
+        }
+      }, orderId);
+    }
+    return published;
   }
 
   return { reconcile, sweep };
