@@ -36,7 +36,7 @@ export interface OrderStackProps extends StackProps {
   orderInbox?: string;
   /** An address the alarms are e-mailed to (default: context `alertEmail`, else none). */
   alertEmail?: string;
-  /** Days after shipping an undelivered order counts as overdue (default: context `deliverySlaDays`, else 7). */
+  /** Days after its shipment an undelivered parcel counts as overdue (default: context `deliverySlaDays`, else 7). */
   deliverySlaDays?: number;
 }
 

@@ -561,21 +561,27 @@ export class OrdersRepository {
   }
 
   /**
-   * The carrier booked it: BOOKING becomes CREATED with the tracking number, if the order is still
+   * The carrier booked it: BOOKING becomes CREATED with the tracking number and `shippedAt`, if the order is still
    * open and not being closed and the shipment was not cancelled meanwhile; else OrderClosed (the
    * caller cancels the booking it just made).
    */
-  async confirmShipment(orderId: string, shipmentId: string, trackingNumber: string): Promise<void> {
+  async confirmShipment(orderId: string, shipmentId: string, trackingNumber: string, at: Date): Promise<void> {
     // Booked counts as shipped (core/cancellation.ts): a cancellation after the booking was recorded does not undo it.
     await this.transactOnOpenOrder(
       orderId,
       {
         TableName: this.tableName,
         Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
-        UpdateExpression: 'SET #s = :created, trackingNumber = :tracking',
+        // A repeat keeps the first booking's time.
+        UpdateExpression: 'SET #s = :created, trackingNumber = :tracking, shippedAt = if_not_exists(shippedAt, :at)',
         ConditionExpression: '#s IN (:booking, :created)',
         ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':booking': 'BOOKING', ':created': 'CREATED', ':tracking': trackingNumber },
+        ExpressionAttributeValues: {
+          ':booking': 'BOOKING',
+          ':created': 'CREATED',
+          ':tracking': trackingNumber,
+          ':at': at.toISOString(),
+        },
       },
       { cancelledToo: true },
     );
@@ -969,6 +975,7 @@ function toShipment(record: ShipmentRecord): Shipment {
     allocationId: record.allocationId,
     warehouseId: record.warehouseId,
     lines: record.lines ?? [],
+    ...(record.shippedAt ? { shippedAt: record.shippedAt } : {}),
     ...(record.invoiceNumber ? { invoiceNumber: record.invoiceNumber } : {}),
     ...(record.captureId ? { captureId: record.captureId, capturedAmount: record.capturedAmount } : {}),
   };

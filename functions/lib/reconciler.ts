@@ -5,7 +5,7 @@ import { backoff } from '../adapters/backoff.ts';
 import type { OrdersRepository } from '../adapters/orders-repository.ts';
 import type { StockRepository } from '../adapters/stock-repository.ts';
 import type { TaskTokens, WorkflowStarter } from '../adapters/workflow-client.ts';
-import { DEFAULT_DELIVERY_SLA_DAYS, deliveryOverdue } from '../core/delivery-sla.ts';
+import { DEFAULT_DELIVERY_SLA_DAYS, deliveryOverdueSince } from '../core/delivery-sla.ts';
 import { OrderClosed } from '../core/errors.ts';
 import { interruptedFailure, isTerminal, missingAfterInterruption } from '../core/order.ts';
 import { finishDecision } from './approval-decision.ts';
@@ -58,7 +58,7 @@ export interface ReconcilerSettings {
    * may yet issue it.
    */
   invoiceGraceSeconds: number;
-  /** Days after shipping an order still waiting for delivery counts as overdue (DeliveriesOverdue). */
+  /** Days after its shipment a parcel still waiting for delivery counts as overdue (DeliveriesOverdue). */
   deliverySlaDays: number;
   /**
    * How long a survey answer may stay unpublished before the sweep publishes it: its own request
@@ -87,7 +87,7 @@ export interface SweepResult {
   reconciled: number;
   failed: number;
   backordersServed: number;
-  /** Open orders shipped longer ago than the delivery SLA, still waiting for the carrier. */
+  /** Open orders with a parcel shipped longer ago than the delivery SLA, still waiting for the carrier. */
   deliveriesOverdue: number;
   /** Survey answers whose FeedbackReceived a failed request left unpublished, published now. */
   feedbackPublished: number;
@@ -197,9 +197,11 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
           { approvals: deps.approvals, orders, workflow: deps.tokens, clock },
           order.approval.approvalId,
         );
-      if (order && deliveryOverdue(order, clock(), settings.deliverySlaDays)) {
-        // The id is what ops look the execution up by (README, Operations runbook > DeliveriesOverdue).
-        logger.warn('Delivery overdue', { orderId, shippedAt: order.stages.OrderShipped });
+      const overdueSince = order && deliveryOverdueSince(order, clock(), settings.deliverySlaDays);
+      if (overdueSince) {
+        // The id is what ops look the execution up by (README, Operations runbook > DeliveriesOverdue);
+        // shippedAt is when the oldest parcel still on its way left.
+        logger.warn('Delivery overdue', { orderId, shippedAt: overdueSince });
         return 'overdue';
       }
       return 'left';

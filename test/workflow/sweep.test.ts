@@ -53,7 +53,12 @@ describe('open-orders sweep', () => {
 
     runtime.fireSchedule('WorkflowOpenOrdersSweep');
     await client.waitForStatus(stuck, 'INVOICED');
-    for (const id of waiting) expect((await client.order(id)).status).toBe('INVOICED');
+    for (const id of waiting) {
+      expect((await client.order(id)).status).toBe('INVOICED');
+      // Each parcel carries when it was booked: the delivery SLA times it from there.
+      for (const shipment of (await orders.get(id)).shipments)
+        expect(Date.parse(shipment.shippedAt ?? '')).toBeGreaterThan(Date.now() - 60_000);
+    }
   }, 60_000);
 
   it('publishes a survey answer whose request failed after writing it, found through the sparse index', async () => {
