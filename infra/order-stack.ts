@@ -36,7 +36,7 @@ export interface OrderStackProps extends StackProps {
   orderInbox?: string;
   /** An address the alarms are e-mailed to (default: context `alertEmail`, else none). */
   alertEmail?: string;
-  /** Days after shipping an undelivered order counts as overdue (default: context `deliverySlaDays`, else 7). */
+  /** Days after its shipment an undelivered parcel counts as overdue (default: context `deliverySlaDays`, else 7). */
   deliverySlaDays?: number;
 }
 
@@ -385,9 +385,12 @@ export class OrderStack extends Stack {
     data.bindTable(requestFeedback, 'customers', 'read');
     email.grantSend(requestFeedback);
     requestFeedback.addEnvironment('PUBLIC_API_URL', publicApiUrl);
-    data.bindTable(routes.feedbackForm, 'orders', 'read');
-    data.bindTable(routes.recordFeedback, 'orders', 'write');
-    events.grantPublish(routes.recordFeedback);
+    // Both routes are public (the link's token is the authorization): the one order item, nothing more.
+    // Either publishes an answer it finds stored but unpublished (its request failed half-way); the
+    // reconciler's sweep publishes those nobody comes back for.
+    data.bindItems(routes.feedbackForm, 'orders', ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    data.bindItems(routes.recordFeedback, 'orders', ['dynamodb:UpdateItem']);
+    for (const f of [routes.feedbackForm, routes.recordFeedback]) events.grantPublish(f);
     for (const f of [requestFeedback, routes.feedbackForm, routes.recordFeedback]) feedback.grantTokenSecret(f);
 
     data.grantDescribe(routes.health, 'orders');

@@ -47,6 +47,13 @@ export const TRACKING_INDEX = 'byTrackingNumber';
  */
 export const OPEN_ORDERS_INDEX = 'openOrders';
 const OPEN = 'OPEN';
+/**
+ * Sparse index of the survey answers whose FeedbackReceived is not yet published: `feedbackUnpublished`
+ * and `feedbackAnsweredAt` are set with the answer and removed when it is marked published, so the
+ * sweep publishes answers a failed request left behind, oldest first, without a Scan.
+ */
+export const UNPUBLISHED_FEEDBACK_INDEX = 'unpublishedFeedback';
+const UNPUBLISHED = 'UNPUBLISHED';
 /** The search indexes' partition attribute (their sort key is `placedAt`): core/order-search.ts. */
 const SEARCH_PARTITION = { byCustomer: 'customerId', byStatus: 'status', byDay: 'placedDay' } as const;
 
@@ -554,21 +561,27 @@ export class OrdersRepository {
   }
 
   /**
-   * The carrier booked it: BOOKING becomes CREATED with the tracking number, if the order is still
+   * The carrier booked it: BOOKING becomes CREATED with the tracking number and `shippedAt`, if the order is still
    * open and not being closed and the shipment was not cancelled meanwhile; else OrderClosed (the
    * caller cancels the booking it just made).
    */
-  async confirmShipment(orderId: string, shipmentId: string, trackingNumber: string): Promise<void> {
+  async confirmShipment(orderId: string, shipmentId: string, trackingNumber: string, at: Date): Promise<void> {
     // Booked counts as shipped (core/cancellation.ts): a cancellation after the booking was recorded does not undo it.
     await this.transactOnOpenOrder(
       orderId,
       {
         TableName: this.tableName,
         Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
-        UpdateExpression: 'SET #s = :created, trackingNumber = :tracking',
+        // A repeat keeps the first booking's time.
+        UpdateExpression: 'SET #s = :created, trackingNumber = :tracking, shippedAt = if_not_exists(shippedAt, :at)',
         ConditionExpression: '#s IN (:booking, :created)',
         ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':booking': 'BOOKING', ':created': 'CREATED', ':tracking': trackingNumber },
+        ExpressionAttributeValues: {
+          ':booking': 'BOOKING',
+          ':created': 'CREATED',
+          ':tracking': trackingNumber,
+          ':at': at.toISOString(),
+        },
       },
       { cancelledToo: true },
     );
@@ -826,14 +839,15 @@ export class OrdersRepository {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { orderId, sk: ORDER_SK },
-          UpdateExpression: 'SET feedback = :feedback, #stages.#stage = :at, #updatedAt = :at',
+          UpdateExpression:
+            'SET feedback = :feedback, #stages.#stage = :at, #updatedAt = :at, feedbackUnpublished = :unpublished, feedbackAnsweredAt = :at',
           ConditionExpression: 'attribute_exists(orderId) AND attribute_not_exists(feedback)',
           ExpressionAttributeNames: {
             '#stages': 'stages',
             '#stage': 'FeedbackReceived' satisfies StageName,
             '#updatedAt': 'updatedAt',
           },
-          ExpressionAttributeValues: { ':feedback': feedback, ':at': feedback.answeredAt },
+          ExpressionAttributeValues: { ':feedback': feedback, ':at': feedback.answeredAt, ':unpublished': UNPUBLISHED },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -847,14 +861,14 @@ export class OrdersRepository {
     }
   }
 
-  /** The answer's FeedbackReceived event went out (a retry of its request then answers 409). */
+  /** The answer's FeedbackReceived event went out: it leaves the unpublished index. */
   async markFeedbackPublished(orderId: string, at: Date): Promise<void> {
     try {
       await documents().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { orderId, sk: ORDER_SK },
-          UpdateExpression: 'SET feedback.publishedAt = :at',
+          UpdateExpression: 'SET feedback.publishedAt = :at REMOVE feedbackUnpublished, feedbackAnsweredAt',
           ConditionExpression: 'attribute_exists(feedback) AND attribute_not_exists(feedback.publishedAt)',
           ExpressionAttributeValues: { ':at': at.toISOString() },
         }),
@@ -865,18 +879,46 @@ export class OrdersRepository {
     }
   }
 
-  /** The survey answer stored for the order, if any (a consistent read); OrderNotFound without the order. */
-  async feedbackOf(orderId: string): Promise<OrderFeedback | undefined> {
+  /**
+   * The order's customer and the survey answer stored for it, if any (a consistent read); OrderNotFound
+   * without the order.
+   */
+  async feedbackOf(orderId: string): Promise<{ customerId: string; feedback?: OrderFeedback }> {
     const { Item } = await documents().send(
       new GetCommand({
         TableName: this.tableName,
         Key: { orderId, sk: ORDER_SK },
         ConsistentRead: true,
-        ProjectionExpression: 'orderId, feedback',
+        ProjectionExpression: 'orderId, customerId, feedback',
       }),
     );
     if (!Item) throw new OrderNotFound(orderId);
-    return Item.feedback as OrderFeedback | undefined;
+    return { customerId: String(Item.customerId), feedback: Item.feedback as OrderFeedback | undefined };
+  }
+
+  /**
+   * Survey answers recorded before `cutoff` whose FeedbackReceived is still unpublished (the request
+   * failed after writing them), oldest first, at most `limit`. From the sparse index: eventually
+   * consistent, so an answer marked published a moment ago may still be listed (publishing is idempotent).
+   */
+  async unpublishedFeedbackBefore(
+    cutoff: Date,
+    limit: number,
+  ): Promise<{ orderId: string; customerId: string; feedback: OrderFeedback }[]> {
+    const page = await documents().send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: UNPUBLISHED_FEEDBACK_INDEX,
+        KeyConditionExpression: 'feedbackUnpublished = :unpublished AND feedbackAnsweredAt < :cutoff',
+        ExpressionAttributeValues: { ':unpublished': UNPUBLISHED, ':cutoff': cutoff.toISOString() },
+        Limit: limit,
+      }),
+    );
+    return (page.Items ?? []).map((item) => ({
+      orderId: String(item.orderId),
+      customerId: String(item.customerId),
+      feedback: item.feedback as OrderFeedback,
+    }));
   }
 }
 
@@ -890,6 +932,8 @@ function withoutKey(item: Record<string, unknown> | undefined): StoredOrder {
     placedAt: _placedAt,
     placedDay: _placedDay,
     feedbackRequestedAtClaim: _feedbackClaim,
+    feedbackUnpublished: _unpublished,
+    feedbackAnsweredAt: _answeredAt,
     ...order
   } = item ?? {};
   return order as StoredOrder;
@@ -931,6 +975,7 @@ function toShipment(record: ShipmentRecord): Shipment {
     allocationId: record.allocationId,
     warehouseId: record.warehouseId,
     lines: record.lines ?? [],
+    ...(record.shippedAt ? { shippedAt: record.shippedAt } : {}),
     ...(record.invoiceNumber ? { invoiceNumber: record.invoiceNumber } : {}),
     ...(record.captureId ? { captureId: record.captureId, capturedAmount: record.capturedAmount } : {}),
   };

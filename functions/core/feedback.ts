@@ -94,8 +94,8 @@ export function feedbackOf(answer: FeedbackAnswer, at: Date): OrderFeedback {
 
 /**
  * What a POST that finds an answer already stored means: the same answer whose event was not yet
- * published is the retry of a request that failed half-way (publish it now, answer success); any
- * other is a second answer (409).
+ * published is the retry of a request that failed half-way (answer success); any other is a second
+ * answer (409). Either way, a stored answer still unpublished is published first (the stored one).
  */
 export function repeatOf(stored: OrderFeedback, answer: FeedbackAnswer): 'republish' | 'conflict' {
   const same = stored.score === answer.score && (stored.comment ?? undefined) === (answer.comment ?? undefined);

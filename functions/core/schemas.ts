@@ -226,6 +226,8 @@ export const Shipment = z.object({
   allocationId: z.string(),
   warehouseId: z.string(),
   lines: z.array(StockLine),
+  /** When the carrier booked it (CREATED): the delivery SLA times the parcel from here. */
+  shippedAt: Timestamp.optional(),
   /** The invoice issued for this shipment. */
   invoiceNumber: z.string().optional(),
   /** Card orders: the partial capture of this shipment's gross amount at dispatch. */

@@ -51,7 +51,7 @@ export const handler = workflowTask(AllocationRef, async ({ orderId, allocationI
         at: clock().toISOString(),
       });
       ({ trackingNumber } = await carrier.createShipment({ shipmentId, address: order.shippingAddress, parcels: 1 }));
-      await orders.confirmShipment(orderId, shipmentId, trackingNumber);
+      await orders.confirmShipment(orderId, shipmentId, trackingNumber, clock());
     }
     // Last: once the stock has left, compensation no longer releases it.
     await catalog.ship(orderId, allocationId);

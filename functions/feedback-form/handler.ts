@@ -3,11 +3,12 @@ import { OrderNotFound } from '../core/errors.ts';
 import { FeedbackScoreParameter } from '../core/feedback.ts';
 import { FEEDBACK_PAGE_HEADERS, feedbackFormPage, feedbackMessagePage } from '../core/feedback-page.ts';
 import { requireEnv } from '../lib/config.ts';
-import { clock, ordersRepository } from '../lib/deps.ts';
-import { feedbackTokenOf, orderGone } from '../lib/feedback.ts';
+import { clock, eventPublisher, ordersRepository } from '../lib/deps.ts';
+import { feedbackPublisher, feedbackTokenOf, orderGone } from '../lib/feedback.ts';
 import { HttpError, httpRoute, parseOr400 } from '../lib/http.ts';
 
 const orders = ordersRepository();
+const publish = feedbackPublisher({ orders, events: eventPublisher(), clock });
 const secretId = requireEnv('FEEDBACK_SECRET_ID');
 
 const LinkQuery = z.object({ score: FeedbackScoreParameter });
@@ -23,16 +24,18 @@ const page = (statusCode: number, body: string) => ({ statusCode, headers: FEEDB
 /**
  * GET /feedback/{token}?score=N — the survey page of an e-mailed link, the score preselected. It
  * records nothing (mail scanners open links): the page's button POSTs the answer. A refusal is a
- * page too, with the status POST would answer (409 once the order has an answer).
+ * page too, with the status POST would answer (409 once the order has an answer). An answer found
+ * stored but unpublished (its request failed half-way) has its FeedbackReceived published first.
  */
 export const handler = httpRoute(async (event) => {
   try {
     const orderId = await feedbackTokenOf(event, secretId, clock());
     const { score } = parseOr400(LinkQuery, event.queryStringParameters ?? {}, 'link');
-    const answered = await orders.feedbackOf(orderId).catch((error: unknown) => {
+    const { customerId, feedback } = await orders.feedbackOf(orderId).catch((error: unknown) => {
       throw error instanceof OrderNotFound ? orderGone(orderId) : error;
     });
-    if (answered) throw new HttpError(409, 'FeedbackAlreadyGiven', `We already have your answer for order ${orderId}.`);
+    if (feedback && feedback.publishedAt === undefined) await publish({ orderId, customerId }, feedback);
+    if (feedback) throw new HttpError(409, 'FeedbackAlreadyGiven', `We already have your answer for order ${orderId}.`);
     return page(200, feedbackFormPage(orderId, score));
   } catch (error) {
     if (!(error instanceof HttpError)) throw error;

@@ -1,6 +1,9 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { EventPublisher } from '../adapters/event-publisher.ts';
+import type { OrdersRepository } from '../adapters/orders-repository.ts';
 import { readSecret } from '../adapters/secrets.ts';
-import { verifyFeedbackToken } from '../core/feedback.ts';
+import { feedbackReceivedDetail, verifyFeedbackToken } from '../core/feedback.ts';
+import type { OrderFeedback } from '../core/schemas.ts';
 import { HttpError } from './http.ts';
 import { logOrder } from './powertools.ts';
 
@@ -30,3 +33,20 @@ export async function feedbackTokenOf(event: APIGatewayProxyEventV2, secretId: s
 
 /** A genuine token for an order that is no longer stored. */
 export const orderGone = (orderId: string) => new HttpError(404, 'OrderNotFound', `Order ${orderId} does not exist`);
+
+/**
+ * Publishes a stored answer's FeedbackReceived, then marks it published. Always the stored answer, with
+ * its one event id (`feedback:<orderId>`) and time: publishing it again (a retry, the sweep, a concurrent
+ * request) is the same event, which the consumers count once. Whoever finds an answer unpublished calls
+ * this: the survey routes before they answer, the sweep for answers a failed request left behind.
+ */
+export function feedbackPublisher(deps: {
+  orders: Pick<OrdersRepository, 'markFeedbackPublished'>;
+  events: Pick<EventPublisher, 'publish'>;
+  clock: () => Date;
+}) {
+  return async (order: { orderId: string; customerId: string }, stored: OrderFeedback): Promise<void> => {
+    await deps.events.publish('FeedbackReceived', feedbackReceivedDetail(order, stored));
+    await deps.orders.markFeedbackPublished(order.orderId, deps.clock());
+  };
+}

@@ -5,13 +5,14 @@ import { backoff } from '../adapters/backoff.ts';
 import type { OrdersRepository } from '../adapters/orders-repository.ts';
 import type { StockRepository } from '../adapters/stock-repository.ts';
 import type { TaskTokens, WorkflowStarter } from '../adapters/workflow-client.ts';
-import { DEFAULT_DELIVERY_SLA_DAYS, deliveryOverdue } from '../core/delivery-sla.ts';
+import { DEFAULT_DELIVERY_SLA_DAYS, deliveryOverdueSince } from '../core/delivery-sla.ts';
 import { OrderClosed } from '../core/errors.ts';
 import { interruptedFailure, isTerminal, missingAfterInterruption } from '../core/order.ts';
 import { finishDecision } from './approval-decision.ts';
 import type { backorders as backorderService } from './backorders.ts';
 import type { compensations } from './compensation.ts';
 import { numberEnv } from './config.ts';
+import type { feedbackPublisher } from './feedback.ts';
 import { logger, metrics, orderScope } from './powertools.ts';
 import type { stageRecorder } from './stages.ts';
 
@@ -34,6 +35,8 @@ export interface ReconcilerDeps {
   backorders: Pick<ReturnType<typeof backorderService>, 'serve' | 'resumeWith'>;
   approvals: ApprovalsRepository;
   tokens: TaskTokens;
+  /** Publishes a stored survey answer's FeedbackReceived and marks it published. */
+  publishFeedback: ReturnType<typeof feedbackPublisher>;
   clock: () => Date;
 }
 
@@ -55,8 +58,13 @@ export interface ReconcilerSettings {
    * may yet issue it.
    */
   invoiceGraceSeconds: number;
-  /** Days after shipping an order still waiting for delivery counts as overdue (DeliveriesOverdue). */
+  /** Days after its shipment a parcel still waiting for delivery counts as overdue (DeliveriesOverdue). */
   deliverySlaDays: number;
+  /**
+   * How long a survey answer may stay unpublished before the sweep publishes it: its own request
+   * publishes it within seconds (the route's timeout is 30 s) unless it failed.
+   */
+  feedbackGraceSeconds: number;
 }
 
 /** The settings from the environment (read once, at INIT), with their defaults. */
@@ -70,6 +78,7 @@ export const reconcilerSettings = (): ReconcilerSettings => ({
   // Twice IssueInvoice's timeout; Lambda's retries (about 1 and 2 minutes) and the sweep come back.
   invoiceGraceSeconds: numberEnv('RECONCILE_INVOICE_GRACE_SECONDS', 120),
   deliverySlaDays: numberEnv('DELIVERY_SLA_DAYS', DEFAULT_DELIVERY_SLA_DAYS),
+  feedbackGraceSeconds: numberEnv('FEEDBACK_PUBLISH_GRACE_SECONDS', 300),
 });
 
 export interface SweepResult {
@@ -78,8 +87,10 @@ export interface SweepResult {
   reconciled: number;
   failed: number;
   backordersServed: number;
-  /** Open orders shipped longer ago than the delivery SLA, still waiting for the carrier. */
+  /** Open orders with a parcel shipped longer ago than the delivery SLA, still waiting for the carrier. */
   deliveriesOverdue: number;
+  /** Survey answers whose FeedbackReceived a failed request left unpublished, published now. */
+  feedbackPublished: number;
 }
 
 /** The reconciler of interrupted orders (`reconcile`) and its scheduled sweep of orders left open (`sweep`). */
@@ -186,9 +197,11 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
           { approvals: deps.approvals, orders, workflow: deps.tokens, clock },
           order.approval.approvalId,
         );
-      if (order && deliveryOverdue(order, clock(), settings.deliverySlaDays)) {
-        // The id is what ops look the execution up by (README, Operations runbook > DeliveriesOverdue).
-        logger.warn('Delivery overdue', { orderId, shippedAt: order.stages.OrderShipped });
+      const overdueSince = order && deliveryOverdueSince(order, clock(), settings.deliverySlaDays);
+      if (overdueSince) {
+        // The id is what ops look the execution up by (README, Operations runbook > DeliveriesOverdue);
+        // shippedAt is when the oldest parcel still on its way left.
+        logger.warn('Delivery overdue', { orderId, shippedAt: overdueSince });
         return 'overdue';
       }
       return 'left';
@@ -217,6 +230,7 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
       failed: 0,
       backordersServed: 0,
       deliveriesOverdue: 0,
+      feedbackPublished: 0,
     };
     pages: for await (const ids of orders.openOrdersCreatedBefore(cutoff, settings.pageSize)) {
       for (const orderId of ids) {
@@ -237,6 +251,7 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
       }
     }
     result.backordersServed = await serveWaitingBackorders(context);
+    result.feedbackPublished = await publishLeftFeedback(context);
     // Every run, zero included: the alarm sees the current count, not only the runs that found some.
     metrics.addMetric('DeliveriesOverdue', MetricUnit.Count, result.deliveriesOverdue);
     metrics.publishStoredMetrics();
@@ -262,6 +277,28 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
       }
     }
     return served;
+  }
+
+  /**
+   * Survey answers stored longer ago than the grace period whose FeedbackReceived is still unpublished
+   * (the request failed or died between writing and publishing, and nobody came back): published now,
+   * the stored answer under its one event id. Oldest first, a page per run; the next run goes on.
+   */
+  async function publishLeftFeedback(context: Context): Promise<number> {
+    const cutoff = new Date(clock().getTime() - settings.feedbackGraceSeconds * 1000);
+    let published = 0;
+    for (const { orderId, customerId, feedback } of await orders.unpublishedFeedbackBefore(cutoff, settings.pageSize)) {
+      if (context.getRemainingTimeInMillis() < settings.reserveMs) break;
+      await orderScope(async () => {
+        try {
+          await deps.publishFeedback({ orderId, customerId }, feedback);
+          published++;
+        } catch (error) {
+          logger.error('Sweep could not publish a survey answer', { orderId, error: (error as Error).name });
+        }
+      }, orderId);
+    }
+    return published;
   }
 
   return { reconcile, sweep };

@@ -1,12 +1,14 @@
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { OrderId } from '../core/schemas.ts';
 import * as deps from '../lib/deps.ts';
+import { feedbackPublisher } from '../lib/feedback.ts';
 import { logger, logOrder, observedHandler } from '../lib/powertools.ts';
 import { reconciler, reconcilerSettings } from '../lib/reconciler.ts';
 import { stageRecorder } from '../lib/stages.ts';
 
 const orders = deps.ordersRepository();
-const recordStage = stageRecorder(orders, deps.eventPublisher(), deps.clock);
+const events = deps.eventPublisher();
+const recordStage = stageRecorder(orders, events, deps.clock);
 const { reconcile, sweep } = reconciler(
   {
     orders,
@@ -17,6 +19,7 @@ const { reconcile, sweep } = reconciler(
     backorders: deps.backorderServer(),
     approvals: deps.approvalsRepository(),
     tokens: deps.taskTokens(),
+    publishFeedback: feedbackPublisher({ orders, events, clock: deps.clock }),
     clock: deps.clock,
   },
   reconcilerSettings(),
@@ -27,7 +30,8 @@ type Scheduled = EventBridgeEvent<'Scheduled Event', Record<string, never>>;
 
 /**
  * The reconciler: invoked by EventBridge for executions that ended ABORTED, TIMED_OUT or FAILED
- * (the order is the execution's name), and on a schedule to sweep orders left open.
+ * (the order is the execution's name), and on a schedule to sweep orders left open (and survey
+ * answers left unpublished).
  */
 export const handler = observedHandler(async (event: StatusChange | Scheduled, context: Context) => {
   if (event['detail-type'] === 'Scheduled Event') return sweep(context);

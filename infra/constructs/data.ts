@@ -99,6 +99,16 @@ export class OrderData extends Construct {
             sortKey: { name: 'since', type: AttributeType.STRING },
             projectionType: ProjectionType.KEYS_ONLY,
           },
+          {
+            // Sparse: only survey answers whose FeedbackReceived is not yet published carry
+            // `feedbackUnpublished` (orders-repository.ts): the sweep publishes those a failed request
+            // left behind, without a scan. It projects what the event needs.
+            indexName: 'unpublishedFeedback',
+            partitionKey: { name: 'feedbackUnpublished', type: AttributeType.STRING },
+            sortKey: { name: 'feedbackAnsweredAt', type: AttributeType.STRING },
+            projectionType: ProjectionType.INCLUDE,
+            nonKeyAttributes: ['customerId', 'feedback'],
+          },
           // Order search (GET /orders, functions/core/order-search.ts). Sparse: the sort key `placedAt`
           // (= createdAt, UTC ms) is written once, on the order item only, so shipment, backorder and
           // reservation items — some with a `status` or `customerId` of their own — never appear. Newest
@@ -208,6 +218,19 @@ export class OrderData extends Construct {
     if (accessMode === 'readwrite') target.grantReadWriteData(fn);
     else target.grantReadData(fn);
     if (accessMode === 'write') target.grant(fn, ...WRITE_ACTIONS);
+  }
+
+  /**
+   * Gives a function one table for exactly these item actions on its keys (no query, no index, no
+   * scan): a public route that reads and updates the one item its link names.
+   */
+  bindItems(
+    fn: IFunction & { addEnvironment(key: string, value: string): unknown },
+    table: TableName,
+    actions: readonly ('dynamodb:GetItem' | 'dynamodb:UpdateItem')[],
+  ): void {
+    fn.addEnvironment(TABLE_ENV[table], this.tables[table].tableName);
+    fn.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [this.tables[table].tableArn] }));
   }
 
   /** Only DescribeTable: enough to tell the table answers (health check), nothing of its data. */

@@ -1,8 +1,9 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type Archive, EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { PublishedEvent } from '../../functions/core/events.ts';
@@ -16,17 +17,23 @@ export const EVENT_ARCHIVE_RETENTION_DAYS = 90;
 /** EventBridge's retries of a failed delivery to a rule target, and how long it keeps trying. */
 export const RULE_TARGET_RETRY_ATTEMPTS = 4;
 export const RULE_TARGET_MAX_EVENT_AGE = Duration.hours(6);
+/** Lambda's own retries of an event the function failed (the most it allows), before the dead-letter queue. */
+export const FUNCTION_RETRY_ATTEMPTS = 2;
 
 /**
  * The order bus: every stage publishes `Order<PastTense>` here; the KPI consumer listens. Every event
- * of the bus is archived (replayable for 90 days); an event a rule target still failed after its
- * retries lands in the shared dead-letter queue (alarmed on), with the error in its attributes.
+ * of the bus is archived (replayable for 90 days). Two failures land in the shared dead-letter queue
+ * (alarmed on): an event EventBridge could not hand to a rule target after its retries (the event,
+ * the error in its attributes), and an event the target function itself failed after Lambda's
+ * retries of the asynchronous invoke (a Lambda invocation record: requestContext, requestPayload).
  */
 export class OrderEvents extends Construct {
   readonly bus: EventBus;
   readonly archive: Archive;
   /** Events no rule target took after every retry: the bus's rules and the stack's schedules use it. */
   readonly deadLetters: Queue;
+  /** Functions whose asynchronous invokes already fail over to the dead-letter queue (one config each). */
+  private readonly failingOver = new Set<IFunction>();
 
   constructor(scope: Construct, id: string, props: { kpiConsumer: IFunction; removalPolicy?: RemovalPolicy }) {
     super(scope, id);
@@ -45,6 +52,16 @@ export class OrderEvents extends Construct {
       retentionPeriod: Duration.days(14),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
+    // What the runbook's replays and redrives name (README, Operations runbook), read from the stack.
+    new CfnOutput(scope, 'EventBusArn', { value: this.bus.eventBusArn, description: 'The order event bus' });
+    new CfnOutput(scope, 'EventArchiveName', {
+      value: this.archive.archiveName,
+      description: 'The archive of every order event (replays)',
+    });
+    new CfnOutput(scope, 'DeadLettersQueueUrl', {
+      value: this.deadLetters.queueUrl,
+      description: 'Events and invocations no rule target took after every retry',
+    });
     this.addConsumer('KpiRule', {
       description: 'Order domain events and survey answers to the KPI projection',
       detailTypes: KPI_EVENT_TYPES,
@@ -52,8 +69,21 @@ export class OrderEvents extends Construct {
     });
   }
 
-  /** A rule target that retries, then dead-letters: every rule of the stack targets functions this way. */
+  /**
+   * A rule target that retries, then dead-letters: every rule of the stack targets functions this way.
+   * EventBridge invokes the function asynchronously, so its dead-letter queue only takes the events it
+   * could not hand over; the events the function then failed (an error, a timeout) Lambda retries and
+   * sends to the same queue, configured once per function however many rules target it.
+   */
   lambdaTarget(fn: IFunction, retryAttempts = RULE_TARGET_RETRY_ATTEMPTS): LambdaFunction {
+    if (!this.failingOver.has(fn)) {
+      this.failingOver.add(fn);
+      fn.configureAsyncInvoke({
+        onFailure: new SqsDestination(this.deadLetters),
+        retryAttempts: FUNCTION_RETRY_ATTEMPTS,
+        maxEventAge: RULE_TARGET_MAX_EVENT_AGE,
+      });
+    }
     return new LambdaFunction(fn, {
       retryAttempts,
       maxEventAge: RULE_TARGET_MAX_EVENT_AGE,

@@ -44,7 +44,7 @@ export const ALARMS = {
   OrderNotSettled:
     'An interrupted order ended charged or shipped but not invoiced (or not paid): the order failure.missing says what the customer is owed',
   DeliveriesOverdue:
-    'Orders shipped longer ago than the delivery SLA are still waiting for the carrier: ask the carrier, or mark the shipment lost',
+    'Parcels shipped longer ago than the delivery SLA are still waiting for the carrier: ask the carrier, or mark the shipment lost',
   EventDeliveryFailed:
     'An event (order event, execution status change or schedule) failed every delivery to its rule target and is in the dead-letter queue',
   InboundEmailFailed:
@@ -62,7 +62,7 @@ export interface OrderObservabilityProps {
   failedEmails?: IQueue;
   /** An address subscribed to the alerts topic (`-c alertEmail=ops@example.com`); none by default. */
   alertEmail?: string;
-  /** Orders shipped longer ago than this count as overdue (the reconciler's DeliveriesOverdue metric). */
+  /** Parcels shipped longer ago than this count as overdue (the reconciler's DeliveriesOverdue metric). */
   deliverySlaDays: number;
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type IRuleTarget, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -71,6 +71,11 @@ export class OrderWorkflow extends Construct {
       logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: false },
     });
     for (const fn of Object.values(props.tasks)) fn.grantInvoke(this.stateMachine);
+    // The runbook reads it from the stack (README, Operations runbook).
+    new CfnOutput(scope, 'StateMachineArn', {
+      value: this.stateMachine.stateMachineArn,
+      description: 'The order workflow (an execution is named by its order id)',
+    });
   }
 
   /** Lets a function start order executions (the intake). */

@@ -9,6 +9,7 @@ import { WORKFLOW_DEFINITION_FILE, workflowPlaceholders } from '../../infra/cons
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 let template: Template;
+let stackName: string;
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
 /** All IAM statements attached to the role of the function with the given logical id prefix. */
@@ -26,6 +27,7 @@ const actionsOf = (functionPrefix: string) => statementsOf(functionPrefix).flatM
 beforeAll(() => {
   const { stack } = buildOrderApp({ context: NO_BUNDLING });
   template = Template.fromStack(stack);
+  stackName = stack.stackName;
 });
 
 describe('order stack template', () => {
@@ -191,9 +193,21 @@ describe('order stack template', () => {
       .map(([id]) => id.replace(/Role.*$/, ''))
       .sort();
     expect(readers).toEqual(['FeedbackForm', 'RecordFeedback', 'RequestFeedback']);
-    // The page only reads; the answer is written and published, never e-mailed; the sender e-mails.
-    expect(actionsOf('FeedbackForm').filter((a) => /^(dynamodb:(Put|Update|Delete)|events:|ses:)/.test(a))).toEqual([]);
-    expect(actionsOf('RecordFeedback')).toContain('events:PutEvents');
+    // The public routes touch the order item alone (no query, scan or index): the page reads it and
+    // publishes an answer left unpublished; the answer is written and published, never e-mailed.
+    const orderItemActions = (fn: string) =>
+      statementsOf(fn)
+        .filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')))
+        .map((s) => ({ actions: [s.Action].flat().sort(), resource: s.Resource }));
+    const ordersTable = { 'Fn::GetAtt': [expect.stringMatching(/^DataOrders/), 'Arn'] };
+    expect(orderItemActions('FeedbackForm')).toEqual([
+      { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resource: ordersTable },
+    ]);
+    expect(orderItemActions('RecordFeedback')).toEqual([{ actions: ['dynamodb:UpdateItem'], resource: ordersTable }]);
+    for (const route of ['FeedbackForm', 'RecordFeedback']) {
+      expect(actionsOf(route)).toContain('events:PutEvents');
+      expect(actionsOf(route)).not.toContain('ses:SendEmail');
+    }
     expect(actionsOf('RecordFeedback')).not.toContain('ses:SendEmail');
     expect(actionsOf('RequestFeedback')).toContain('ses:SendEmail');
     expect(actionsOf('RequestFeedback')).not.toContain('events:PutEvents');
@@ -441,6 +455,39 @@ describe('order stack template', () => {
     });
   });
 
+  it("outputs what the runbook's AWS setup reads from the stack, under the names it reads", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const setup = /<!-- aws-runbook: setup -->\s*```bash\n([\s\S]*?)```/.exec(readme)?.[1];
+    if (!setup) throw new Error('README has no block marked aws-runbook: setup');
+    expect(setup).toContain(`STACK=${stackName}\n`);
+    const read = Object.fromEntries(
+      [...setup.matchAll(/^(\w+)=\$\((?:.*?\$\()?output (\w+)\)/gm)].map((match) => [match[1], match[2]]),
+    );
+    expect(read).toEqual({
+      MACHINE: 'StateMachineArn',
+      BUS: 'EventBusArn',
+      ARCHIVE: 'EventArchiveName',
+      DLQ: 'DeadLettersQueueUrl',
+    });
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const idOf = (type: string) => {
+      const ids = Object.keys(template.findResources(type));
+      expect(ids, type).toHaveLength(1);
+      return ids[0];
+    };
+    expect(outputs.StateMachineArn?.Value).toEqual({ Ref: idOf('AWS::StepFunctions::StateMachine') });
+    expect(outputs.EventBusArn?.Value).toEqual({ 'Fn::GetAtt': [idOf('AWS::Events::EventBus'), 'Arn'] });
+    // An archive's Ref is its name.
+    expect(outputs.EventArchiveName?.Value).toEqual({ Ref: idOf('AWS::Events::Archive') });
+    template.hasResourceProperties('AWS::Events::Archive', { ArchiveName: `${stackName}-order-events` });
+    const queue = Object.keys(template.findResources('AWS::SQS::Queue')).find((id) =>
+      id.startsWith('EventsDeadLetters'),
+    );
+    expect(outputs.DeadLettersQueueUrl?.Value).toEqual({ Ref: queue });
+    // Nothing is looked up by a guessed name prefix any more.
+    expect(setup).not.toMatch(/starts_with|--name-prefix/);
+  });
+
   it('gives every rule target retries, a maximum event age and the shared dead-letter queue', () => {
     const rules = Object.values(template.findResources('AWS::Events::Rule')) as {
       Properties: { Targets: Record<string, any>[] };
@@ -466,6 +513,41 @@ describe('order stack template', () => {
       }),
       Queues: [{ Ref: Match.stringLikeRegexp('^EventsDeadLetters') }],
     });
+  });
+
+  it('sends the events a rule-target function failed after its retries to the same dead-letter queue, one config per function', () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as {
+      Properties: { Targets: { Arn: { 'Fn::GetAtt'?: [string, string] } }[] };
+    }[];
+    const targets = new Set(
+      rules.flatMap((rule) => rule.Properties.Targets.map((target) => target.Arn['Fn::GetAtt']?.[0] as string)),
+    );
+    const functions = template.findResources('AWS::Lambda::Function');
+    expect([...targets].every((id) => id in functions)).toBe(true);
+    expect(targets.size).toBeGreaterThanOrEqual(5);
+    const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig')) as {
+      Properties: Record<string, any>;
+    }[];
+    for (const fn of targets) {
+      const own = configs.filter((config) => config.Properties.FunctionName?.Ref === fn);
+      expect(own, fn).toHaveLength(1);
+      expect(own[0]?.Properties).toMatchObject({
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 6 * 3600,
+        DestinationConfig: {
+          OnFailure: { Destination: { 'Fn::GetAtt': [expect.stringMatching(/^EventsDeadLetters/), 'Arn'] } },
+        },
+      });
+      // The function may send its failed invocations there.
+      expect(
+        statementsOf(fn.replace(/[0-9A-F]{8}$/, '')).some(
+          (s) =>
+            [s.Action].flat().includes('sqs:SendMessage') && JSON.stringify(s.Resource).includes('EventsDeadLetters'),
+        ),
+        fn,
+      ).toBe(true);
+    }
   });
 
   it('lets the invoice stage send mail only from the configured sender', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DELIVERY_SLA_DAYS, deliveryOverdue } from '../../functions/core/delivery-sla.ts';
+import { DEFAULT_DELIVERY_SLA_DAYS, deliveryOverdue, deliveryOverdueSince } from '../../functions/core/delivery-sla.ts';
 import type { Shipment } from '../../functions/core/schemas.ts';
 
 const now = new Date('2026-03-10T12:00:00.000Z');
@@ -41,5 +41,37 @@ describe('delivery SLA', () => {
 
   it('follows a shorter SLA', () => {
     expect(deliveryOverdue(order('2026-03-08T11:00:00.000Z', ['IN_TRANSIT']), now, 2)).toBe(true);
+  });
+
+  it('times each parcel from its own shipment: the recent parcel of a split order is not overdue, an old one still waiting is', () => {
+    const firstShipped = '2026-02-20T09:00:00.000Z'; // 18 days ago
+    const parcel = (id: string, status: Shipment['status'], shippedAt: string): Shipment => ({
+      ...shipment(status),
+      shipmentId: id,
+      shippedAt,
+    });
+    const split = (...shipments: Shipment[]) =>
+      ({ status: 'SHIPPED', stages: { OrderShipped: firstShipped }, shipments }) as Parameters<
+        typeof deliveryOverdue
+      >[0];
+    // The first parcel arrived long ago; the backordered one left two days ago.
+    const recent = split(
+      parcel('s-1', 'DELIVERED', firstShipped),
+      parcel('s-2', 'IN_TRANSIT', '2026-03-08T12:00:00.000Z'),
+    );
+    expect(deliveryOverdue(recent, now, 7)).toBe(false);
+    // The old parcel is still on its way: overdue, since it left.
+    const oldWaiting = split(
+      parcel('s-1', 'IN_TRANSIT', firstShipped),
+      parcel('s-2', 'CREATED', '2026-03-08T12:00:00.000Z'),
+    );
+    expect(deliveryOverdue(oldWaiting, now, 7)).toBe(true);
+    expect(deliveryOverdueSince(oldWaiting, now, 7)).toBe(firstShipped);
+    // A later parcel waiting past the SLA on its own is overdue from its own time.
+    const lateSecond = split(
+      parcel('s-1', 'DELIVERED', firstShipped),
+      parcel('s-2', 'IN_TRANSIT', '2026-03-02T12:00:00.000Z'),
+    );
+    expect(deliveryOverdueSince(lateSecond, now, 7)).toBe('2026-03-02T12:00:00.000Z');
   });
 });

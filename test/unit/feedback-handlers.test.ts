@@ -123,7 +123,12 @@ describe('POST /feedback/{token}', () => {
         },
       },
     ]);
-    expect(mark?.UpdateExpression).toBe('SET feedback.publishedAt = :at');
+    expect(mark?.UpdateExpression).toBe(
+      'SET feedback.publishedAt = :at REMOVE feedbackUnpublished, feedbackAnsweredAt',
+    );
+    // Written into the index of unpublished answers; the mark takes it out.
+    expect(write?.ExpressionAttributeValues?.[':unpublished']).toBe('UNPUBLISHED');
+    expect(write?.UpdateExpression).toContain('feedbackUnpublished = :unpublished, feedbackAnsweredAt = :at');
   });
 
   it('refuses a tampered, foreign or malformed token with 401 and an expired one with 410, touching nothing', async () => {
@@ -176,15 +181,50 @@ describe('POST /feedback/{token}', () => {
       expect.objectContaining({ eventId: `feedback:${ORDER_ID}`, occurredAt: first.answeredAt, score: 4 }),
     ]);
     expect(documents.commandCalls(UpdateCommand)[1]?.args[0].input.UpdateExpression).toBe(
-      'SET feedback.publishedAt = :at',
+      'SET feedback.publishedAt = :at REMOVE feedbackUnpublished, feedbackAnsweredAt',
     );
 
     bus.resetHistory();
     documents.reset();
-    documents.on(UpdateCommand).rejects(alreadyAnswered(first));
+    documents.on(UpdateCommand).rejects(alreadyAnswered({ ...first, publishedAt: '2026-12-01T08:00:05.000Z' }));
     const other = await post({ score: 10 });
     expect(other.status).toBe(409);
     expect(bus.calls()).toHaveLength(0);
+  });
+
+  it('publishes the stored answer when its first request failed to, even for a different second answer (409)', async () => {
+    documents.on(UpdateCommand).resolvesOnce({ Attributes: { orderId: ORDER_ID, customerId: 'CUST-1002' } });
+    bus.on(PutEventsCommand).rejects(Object.assign(new Error('unavailable'), { name: 'ServiceUnavailable' }));
+    expect((await post({ score: 3, comment: 'Box was damaged' })).status).toBe(500);
+    const stored = documents.commandCalls(UpdateCommand)[0]?.args[0].input.ExpressionAttributeValues?.[':feedback'];
+    expect(stored).toMatchObject({ score: 3, comment: 'Box was damaged' });
+
+    documents.reset();
+    bus.reset();
+    bus.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e2' }] });
+    documents.on(UpdateCommand).rejectsOnce(alreadyAnswered(stored)).resolves({});
+    const second = await post({ score: 3, comment: 'Actually it was fine' });
+    expect(second.status).toBe(409);
+    expect(second.body.error.code).toBe('FeedbackAlreadyGiven');
+    // The stored answer went out, under its one event id and its own time, and was marked published.
+    expect(publishedDetails()).toEqual([
+      {
+        detailType: 'FeedbackReceived',
+        source: 'sales.orders',
+        detail: {
+          version: 1,
+          eventId: `feedback:${ORDER_ID}`,
+          orderId: ORDER_ID,
+          customerId: 'CUST-1002',
+          occurredAt: stored.answeredAt,
+          score: 3,
+          group: 'detractor',
+        },
+      },
+    ]);
+    expect(documents.commandCalls(UpdateCommand)[1]?.args[0].input.UpdateExpression).toBe(
+      'SET feedback.publishedAt = :at REMOVE feedbackUnpublished, feedbackAnsweredAt',
+    );
   });
 
   it('fails (500) when the publish fails, leaving the answer unmarked so that the same answer again publishes it', async () => {
@@ -232,10 +272,37 @@ describe('GET /feedback/{token}', () => {
     const badToken = await get('ord-01jd0000000000000000000000.1.xyz');
     expect(badToken.status).toBe(401);
     expect(badToken.type).toBe('text/html; charset=utf-8');
-    documents.on(GetCommand).resolves({ Item: { orderId: ORDER_ID, feedback: { score: 3 } } });
+    const published = {
+      score: 3,
+      group: 'detractor',
+      answeredAt: '2026-12-01T08:00:00.000Z',
+      publishedAt: '2026-12-01T08:00:01.000Z',
+    };
+    documents.on(GetCommand).resolves({ Item: { orderId: ORDER_ID, customerId: 'CUST-1002', feedback: published } });
     const answered = await get(validToken(), '3');
     expect(answered.status).toBe(409);
     expect(answered.body).not.toContain('<form');
+    expect(bus.calls()).toHaveLength(0);
+  });
+
+  it('publishes a stored answer its request left unpublished before answering 409', async () => {
+    const stored = { score: 6, group: 'detractor', answeredAt: '2026-12-01T08:00:00.000Z' };
+    documents.on(GetCommand).resolves({ Item: { orderId: ORDER_ID, customerId: 'CUST-1002', feedback: stored } });
+    documents.on(UpdateCommand).resolves({});
+    const answered = await get(validToken(), '9');
+    expect(answered.status).toBe(409);
+    expect(publishedDetails().map((p) => p.detail)).toEqual([
+      expect.objectContaining({
+        eventId: `feedback:${ORDER_ID}`,
+        customerId: 'CUST-1002',
+        occurredAt: stored.answeredAt,
+        score: 6,
+        group: 'detractor',
+      }),
+    ]);
+    expect(documents.commandCalls(UpdateCommand).map((call) => call.args[0].input.UpdateExpression)).toEqual([
+      'SET feedback.publishedAt = :at REMOVE feedbackUnpublished, feedbackAnsweredAt',
+    ]);
   });
 });
 

@@ -74,7 +74,11 @@ function storeOrder(
   documents
     .on(QueryCommand)
     .callsFake((input: { IndexName?: string }) =>
-      input.IndexName === 'openOrders' ? { Items: [{ orderId: ORDER_ID }] } : { Items: items },
+      input.IndexName === 'openOrders'
+        ? { Items: [{ orderId: ORDER_ID }] }
+        : input.IndexName === 'unpublishedFeedback'
+          ? { Items: [] }
+          : { Items: items },
     );
   documents.on(UpdateCommand).resolves({ Attributes: { ...order, closing, reconcileAttempts: 1 } });
   documents.on(GetCommand).callsFake((input: { Key: { sk: string } }) => ({
@@ -242,5 +246,71 @@ describe('overdue deliveries', () => {
     const added = vi.spyOn(metrics, 'addMetric');
     await reconcile(sweepEvent, context as unknown as Context);
     expect(countOf(added)).toEqual([0]);
+  });
+});
+
+describe('survey answers left unpublished', () => {
+  const sweepEvent = { 'detail-type': 'Scheduled Event', source: 'aws.events', id: 's', detail: {} };
+
+  it('the sweep publishes the stored answer of the unpublished index, older than the grace period, and marks it', async () => {
+    sfn.reset();
+    const stored = { score: 2, group: 'detractor', comment: 'Never again', answeredAt: '2026-12-01T08:00:00.000Z' };
+    documents
+      .on(QueryCommand)
+      .callsFake((input: { IndexName?: string; ExpressionAttributeValues: Record<string, string> }) =>
+        input.IndexName === 'unpublishedFeedback'
+          ? { Items: [{ orderId: ORDER_ID, sk: 'ORDER', customerId: 'CUST-1002', feedback: stored }] }
+          : { Items: [] },
+      );
+    documents.on(UpdateCommand).resolves({});
+    documents.on(ScanCommand).resolves({ Items: [] });
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+    const before = Date.now();
+    const result = (await reconcile(sweepEvent, context as unknown as Context)) as unknown as {
+      feedbackPublished: number;
+    };
+    expect(result.feedbackPublished).toBe(1);
+    const query = documents
+      .commandCalls(QueryCommand)
+      .map((call) => call.args[0].input)
+      .find((input) => input.IndexName === 'unpublishedFeedback');
+    expect(query?.KeyConditionExpression).toBe('feedbackUnpublished = :unpublished AND feedbackAnsweredAt < :cutoff');
+    // Five minutes of grace: the answer's own request may still be publishing it.
+    const cutoff = Date.parse(String(query?.ExpressionAttributeValues?.[':cutoff']));
+    expect(cutoff).toBeGreaterThanOrEqual(before - 300_000);
+    expect(cutoff).toBeLessThanOrEqual(Date.now() - 300_000);
+    const entry = events.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0];
+    expect(entry?.DetailType).toBe('FeedbackReceived');
+    expect(JSON.parse(entry?.Detail ?? '{}')).toEqual({
+      version: 1,
+      eventId: `feedback:${ORDER_ID}`,
+      orderId: ORDER_ID,
+      customerId: 'CUST-1002',
+      occurredAt: stored.answeredAt,
+      score: 2,
+      group: 'detractor',
+    });
+    expect(documents.commandCalls(UpdateCommand).map((call) => call.args[0].input.UpdateExpression)).toEqual([
+      'SET feedback.publishedAt = :at REMOVE feedbackUnpublished, feedbackAnsweredAt',
+    ]);
+  });
+
+  it('leaves an answer whose publish fails unmarked, for the next sweep', async () => {
+    sfn.reset();
+    const stored = { score: 10, group: 'promoter', answeredAt: '2026-12-01T08:00:00.000Z' };
+    documents
+      .on(QueryCommand)
+      .callsFake((input: { IndexName?: string }) =>
+        input.IndexName === 'unpublishedFeedback'
+          ? { Items: [{ orderId: ORDER_ID, sk: 'ORDER', customerId: 'CUST-1002', feedback: stored }] }
+          : { Items: [] },
+      );
+    documents.on(ScanCommand).resolves({ Items: [] });
+    events.on(PutEventsCommand).rejects(Object.assign(new Error('unavailable'), { name: 'InternalException' }));
+    const result = (await reconcile(sweepEvent, context as unknown as Context)) as unknown as {
+      feedbackPublished: number;
+    };
+    expect(result.feedbackPublished).toBe(0);
+    expect(documents.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 });
