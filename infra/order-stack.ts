@@ -342,6 +342,12 @@ export class OrderStack extends Stack {
     data.bindTable(finishCreditNotes, 'invoices', 'write');
     email.grantSend(finishCreditNotes);
     documents.grantWriteCreditNotes(finishCreditNotes);
+    // A numbered credit note and a recorded payment are published (OrderCreditNoteIssued,
+    // OrderPaymentReceived) with the order's envelope: the order is read, the bus written.
+    for (const f of [routes.issueCreditNote, routes.recordPayment, finishCreditNotes]) {
+      data.bindTable(f, 'orders', 'read');
+      events.grantPublish(f);
+    }
     new Rule(this, 'UnfinishedCreditNotesSweep', {
       description: 'Every 5 minutes: credit-note requests left half-way are refunded, numbered and sent',
       schedule: Schedule.rate(Duration.minutes(5)),

@@ -6,6 +6,7 @@ import type { CreditNote, InvoiceStatus, PaymentRequest } from '../core/schemas.
 import { backoff } from './backoff.ts';
 import { documents } from './clients.ts';
 import {
+  creditNoteFinishing,
   type InvoicesRepository,
   OPEN_INDEX,
   PENDING_INDEX,
@@ -129,19 +130,23 @@ export class InvoiceLedger {
 
   /**
    * Credit-note requests not finished yet, oldest first: waiting for their refund or for their
-   * number, from the sparse pending index (this year's and last year's), never a scan.
+   * number, or numbered but not delivered and published for `settleMs` (its caller left), from the
+   * sparse pending index (this year's and last year's), never a scan.
    */
-  async unfinishedCreditNoteRequests(now: Date, limit = 100): Promise<string[]> {
+  async unfinishedCreditNoteRequests(now: Date, limit = 100, settleMs = 2 * 60_000): Promise<string[]> {
     const ids: string[] = [];
     const year = now.getUTCFullYear();
+    const before = new Date(now.getTime() - settleMs).toISOString();
     for (const y of [year - 1, year]) {
-      for (const partition of [refundPending(y), SERIES.CN.pending(y)]) {
+      for (const partition of [refundPending(y), SERIES.CN.pending(y), creditNoteFinishing(y)]) {
+        // A note numbered a moment ago is still being delivered by its caller: not taken beside it.
+        const numbered = partition === creditNoteFinishing(y);
         const page = await documents().send(
           new QueryCommand({
             TableName: this.invoicesTable,
             IndexName: PENDING_INDEX,
-            KeyConditionExpression: 'pendingYear = :p',
-            ExpressionAttributeValues: { ':p': partition },
+            KeyConditionExpression: numbered ? 'pendingYear = :p AND requestedAt < :before' : 'pendingYear = :p',
+            ExpressionAttributeValues: { ':p': partition, ...(numbered ? { ':before': before } : {}) },
             Limit: limit,
           }),
         );
@@ -170,11 +175,12 @@ export class InvoiceLedger {
    * Records a payment on account once per reference: the payment, the invoice's paid amount and
    * status, the customer's open balance and credit in use, in one transaction. The same reference
    * again with the same amount is a replay (nothing changes); with another amount it is refused.
+   * Returns the payment as recorded (a replay: the first one's `receivedAt`).
    */
   async recordPayment(
     invoiceNumber: string,
     payment: PaymentRequest,
-  ): Promise<{ invoice: StoredInvoice; paidInFull: boolean; replayed: boolean }> {
+  ): Promise<{ invoice: StoredInvoice; payment: PaymentRequest; paidInFull: boolean; replayed: boolean }> {
     const paymentPk = `PAYMENT#${invoiceNumber}#${payment.reference}`;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const [recorded, invoice] = await Promise.all([this.get(paymentPk), this.invoices.findInvoice(invoiceNumber)]);
@@ -185,8 +191,13 @@ export class InvoiceLedger {
             `Reference ${payment.reference} was recorded with another amount (${String(recorded.amount)})`,
             'reference_reused',
           );
+        const stored = {
+          amount: payment.amount,
+          reference: payment.reference,
+          receivedAt: typeof recorded.receivedAt === 'string' ? recorded.receivedAt : payment.receivedAt,
+        };
         // Paid in full by this payment, as recorded with it (not by a credit note since).
-        return { invoice, paidInFull: recorded.paidInFull === true, replayed: true };
+        return { invoice, payment: stored, paidInFull: recorded.paidInFull === true, replayed: true };
       }
       const after = applyPayment(invoice, payment.amount);
       const items: TransactItem[] = [
@@ -204,6 +215,7 @@ export class InvoiceLedger {
         await documents().send(new TransactWriteCommand({ TransactItems: items }));
         return {
           invoice: { ...invoice, amountPaid: after.amountPaid, status: after.status },
+          payment,
           paidInFull: after.paidInFull,
           replayed: false,
         };

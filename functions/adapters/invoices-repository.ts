@@ -26,7 +26,9 @@ import { documents } from './clients.ts';
  *  - `LEASE#<year>`: `{ owner, expiresAt }`, who numbers that year's pending requests right now.
  *  - Credit notes are a second series numbered the same way with their own keys: the request
  *    `CNREQ#<requestId>` (pending under `CN#<year>`), `CREDITNOTE#<number>`, `COUNTER#CN#<year>`,
- *    `LEASE#CN#<year>` (see SERIES). Payments on account: `PAYMENT#<invoice number>#<reference>`.
+ *    `LEASE#CN#<year>` (see SERIES). A note is numbered under `CN#FINISHING#<year>` in the pending
+ *    index (its `requestedAt` the note's date) until it was delivered and published (`finishedAt`), so
+ *    the sweep finds a note whose caller left before that. Payments: `PAYMENT#<invoice number>#<reference>`.
  *  - Invoices carry `status` (the `invoicesByStatus` index, for listing) and, while open and not
  *    yet overdue, `openYear` (the sparse `openInvoicesByDue` index, due date order, for the overdue sweep).
  *
@@ -47,6 +49,8 @@ export interface StoredInvoice extends Invoice, Delivery {
 }
 export interface StoredCreditNote extends CreditNote, Delivery {
   refundId?: string;
+  /** Delivered and published (OrderCreditNoteIssued) at least once. */
+  finishedAt?: string;
 }
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -98,9 +102,15 @@ export const SERIES: Record<DocumentSeries, SeriesKeys> = {
     lease: (year) => `LEASE#CN#${year}`,
     document: (n) => `CREDITNOTE#${n}`,
     numberField: 'creditNoteNumber',
-    indexed: () => ({}),
+    indexed: (note) => ({
+      pendingYear: creditNoteFinishing(Number(String(note.creditNoteNumber).slice(3, 7))),
+      requestedAt: `${String(note.issuedAt)}#${String(note.requestId)}`,
+    }),
   },
 };
+
+/** Where numbered credit notes wait (pending index) until delivered and published: see SERIES.CN. */
+export const creditNoteFinishing = (year: number): string => `CN#FINISHING#${year}`;
 
 /** The partition of the open-invoices index: the due date's year (the sweep reads this year and last). */
 export const openYearOf = (dueDate: string): string => dueDate.slice(0, 4);
@@ -216,6 +226,19 @@ export class InvoicesRepository {
 
   async updateCreditNote(creditNoteNumber: string, changes: Delivery & { refundId?: string }) {
     await this.updateDocument('CN', creditNoteNumber, changes);
+  }
+
+  /** The note was delivered and published: it leaves the sweep's partition (see SERIES.CN). */
+  async markCreditNoteFinished(creditNoteNumber: string, at: Date) {
+    await documents().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: SERIES.CN.document(creditNoteNumber) },
+        UpdateExpression: 'SET finishedAt = :at REMOVE pendingYear, requestedAt',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': at.toISOString() },
+      }),
+    );
   }
 
   private async updateDocument(series: DocumentSeries, documentNumber: string, changes: object) {
@@ -526,7 +549,7 @@ export class InvoicesRepository {
   private async document(series: DocumentSeries, documentNumber: string): Promise<Record<string, unknown> | undefined> {
     const stored = await this.item(SERIES[series].document(documentNumber));
     if (!stored) return undefined;
-    const { pk: _pk, openYear: _openYear, ...fields } = stored;
+    const { pk: _pk, openYear: _openYear, pendingYear: _pendingYear, requestedAt: _requestedAt, ...fields } = stored;
     return fields;
   }
 

@@ -3,8 +3,9 @@ import { Mailer } from '../adapters/mailer.ts';
 import { SandboxPaymentProvider } from '../adapters/payments.ts';
 import { requireEnv } from '../lib/config.ts';
 import { finishCreditNote } from '../lib/credit-notes.ts';
-import { clock, invoiceLedger, invoicesRepository } from '../lib/deps.ts';
+import { clock, eventPublisher, invoiceLedger, invoicesRepository, ordersRepository } from '../lib/deps.ts';
 import { errorLabel } from '../lib/http.ts';
+import { ledgerEvents } from '../lib/ledger-events.ts';
 import { logger, observedHandler, orderScope } from '../lib/powertools.ts';
 
 const invoices = invoicesRepository();
@@ -16,13 +17,15 @@ const deps = {
   documents: new DocumentStore(requireEnv('DOCUMENTS_BUCKET_NAME')),
   mailer: new Mailer(requireEnv('SENDER_EMAIL'), process.env.SES_CONFIGURATION_SET || undefined),
   financeEmail: requireEnv('FINANCE_EMAIL'),
+  events: ledgerEvents({ orders: ordersRepository(), events: eventPublisher() }),
   clock,
 };
 
 /**
  * Scheduled (every 5 minutes): credit-note requests whose caller gave up or failed half-way (a
  * refund that timed out, a number that took longer than the HTTP answer) are finished as a retry
- * would finish them: refund if due, number, PDF, e-mails, each once. One failing request does not
+ * would finish them: refund if due, number, PDF, e-mails, each once, and the OrderCreditNoteIssued
+ * event (also for a note numbered and not yet published). One failing request does not
  * stop the others; the next sweep tries it again.
  */
 export const handler = observedHandler(async (): Promise<{ finished: string[]; failed: number }> => {

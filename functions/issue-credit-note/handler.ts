@@ -5,10 +5,11 @@ import { InvoiceNumberPending } from '../core/errors.ts';
 import { CreditNoteRequest, InvoiceNumber } from '../core/schemas.ts';
 import { requireEnv } from '../lib/config.ts';
 import { issueCreditNote } from '../lib/credit-notes.ts';
-import { clock, invoiceLedger, invoicesRepository } from '../lib/deps.ts';
+import { clock, eventPublisher, invoiceLedger, invoicesRepository, ordersRepository } from '../lib/deps.ts';
 import { creditNoteConflict, creditNoteRequestOf } from '../lib/finance-routes.ts';
 import { HttpError, httpRoute, json, jsonBody, parseOr400, pathParameter } from '../lib/http.ts';
 import { creditNoteView } from '../lib/invoice-views.ts';
+import { ledgerEvents } from '../lib/ledger-events.ts';
 
 const invoices = invoicesRepository();
 const deps = {
@@ -18,6 +19,7 @@ const deps = {
   documents: new DocumentStore(requireEnv('DOCUMENTS_BUCKET_NAME')),
   mailer: new Mailer(requireEnv('SENDER_EMAIL'), process.env.SES_CONFIGURATION_SET || undefined),
   financeEmail: requireEnv('FINANCE_EMAIL'),
+  events: ledgerEvents({ orders: ordersRepository(), events: eventPublisher() }),
   clock,
   // API Gateway gives up after 30 s: past this the answer is 202 and the sweep numbers the note.
   numberWaitMs: 15_000,

@@ -13,7 +13,7 @@ export function invoiceView(invoice: StoredInvoice) {
 }
 
 export function creditNoteView(note: StoredCreditNote) {
-  const { pdfKey, emailedAt: _e, financeCopiedAt: _f, ...fields } = note;
+  const { pdfKey, emailedAt: _e, financeCopiedAt: _f, finishedAt: _p, ...fields } = note;
   return {
     ...fields,
     taxSummary: creditNoteTaxByRate(note),

@@ -221,6 +221,20 @@ describe('order stack template', () => {
     });
   });
 
+  it('lets the credit-note and payment functions publish their facts and only read the orders', () => {
+    for (const fn of ['IssueCreditNote', 'FinishCreditNotes', 'RecordPayment']) {
+      expect(actionsOf(fn), fn).toContain('events:PutEvents');
+      const onOrders = statementsOf(fn)
+        .filter((st) => JSON.stringify(st.Resource).includes('DataOrders'))
+        .flatMap((st) => [st.Action].flat());
+      expect(onOrders, fn).toContain('dynamodb:GetItem');
+      expect(
+        onOrders.some((a) => /dynamodb:(Put|Update|Delete|BatchWrite)/.test(a)),
+        fn,
+      ).toBe(false);
+    }
+  });
+
   it('lets the CRM webhook read its own secret, customers and prices, and capture orders, nothing more', () => {
     const secrets = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
     const crmSecret = secrets.find((id) => id.startsWith('CrmWebhookSecret'));

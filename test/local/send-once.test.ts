@@ -62,6 +62,7 @@ describe('e-mails are sent once', () => {
       documents: { put: async () => {} } as never,
       mailer: { send } as never,
       financeEmail: 'fin@example.com',
+      events: { creditNoteIssued: async () => {} },
       clock: () => new Date(),
     };
     const input = { invoiceNumber: 'INV-2026-000101', requestId: 'reqC', reason: 'damaged' };
@@ -190,6 +191,7 @@ describe('e-mails are sent once', () => {
       documents: { put: async () => {} } as never,
       mailer: { send: async () => 'id' } as never,
       financeEmail: 'fin@example.com',
+      events: { creditNoteIssued: async () => {} },
       clock: () => new Date(),
     };
     await issueCreditNote(deps, {

@@ -1,3 +1,4 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -12,9 +13,10 @@ import { type LocalTables, startTables, storedCardInvoice } from '../support/tab
 /**
  * The handlers that e-mail once (claim, send, mark) on DynamoDB Local: a send that fails lets go of its
  * claim, so the retry a moment later (well within the claim's 2 minutes) sends the e-mail, once. Only
- * SES (failing once) and the link secret are stand-ins.
+ * SES (failing once), the link secret and the bus are stand-ins.
  */
 const ses = mockClient(SESv2Client);
+const bus = mockClient(EventBridgeClient);
 const secrets = mockClient(SecretsManagerClient);
 let t: LocalTables;
 type Route = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -32,6 +34,7 @@ beforeAll(async () => {
     APPROVERS_EMAIL: 'approvers@example.com',
     PUBLIC_API_URL: 'https://api.example.com',
     APPROVAL_LINK_SECRET_ID: 'approval-link-secret',
+    EVENT_BUS_NAME: 'Bus',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   recordPayment = (await import('../../functions/record-payment/handler.ts')).handler as unknown as Route;
@@ -44,6 +47,8 @@ afterAll(async () => {
 beforeEach(() => {
   ses.reset();
   secrets.reset();
+  bus.reset();
+  bus.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
   secrets.on(GetSecretValueCommand).resolves({ SecretString: 'link-secret' });
   // SES is throttled once, then sends.
   ses
@@ -62,10 +67,14 @@ const sendAttempts = () =>
 describe('an e-mail whose send failed is sent by the retry, once', () => {
   it('payment receipt: SES throttled: the request answers 503 EmailSendDeferred, its replay a moment later sends the receipt; later replays do not', async () => {
     const number = 'INV-2026-000301';
+    const orderId = `ord-${'r'.repeat(26)}`;
+    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
+    const order = newOrder({ orderId, request: orderBody() as never, channel: 'web', now: new Date() });
+    expect(await new OrdersRepository(t.names.orders).create({ ...order, status: 'COMPLETED' } as never)).toBe(true);
     await t.db.send(
       new PutCommand({
         TableName: t.names.invoices,
-        Item: { ...storedCardInvoice(number, 'ord-R'), paymentMethod: 'on_account', status: 'open', amountPaid: 0 },
+        Item: { ...storedCardInvoice(number, orderId), paymentMethod: 'on_account', status: 'open', amountPaid: 0 },
       }),
     );
     await t.db.send(
@@ -97,6 +106,11 @@ describe('an e-mail whose send failed is sent by the retry, once', () => {
     );
     expect(Item?.receiptSentAt).toBeDefined();
     expect(Item?.receiptSentAtClaim).toBeUndefined();
+    // The payment was published by every call, as the same fact.
+    const published = bus.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries?.[0]);
+    expect(published).toHaveLength(3);
+    expect(new Set(published.map((entry) => entry?.Detail)).size).toBe(1);
+    expect(JSON.parse(String(published[0]?.Detail)).eventId).toBe(`${orderId}:OrderPaymentReceived:${number}:BANK-R1`);
   });
 
   it("approvers' e-mail: the failed task throws, the state machine's retry a moment later sends it; later retries do not", async () => {

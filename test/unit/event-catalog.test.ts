@@ -44,6 +44,9 @@ const CALL_SITES: Partial<Record<DetailType, Record<string, unknown>>> = {
   OrderRejected: { failureCode: 'OutOfStock' }, // close-order
   OrderFailed: { failureCode: 'PaymentDeclined' }, // close-order, reconciler
   OrderCancelled: { failureCode: 'CancelledByRequest' }, // close-order
+  // lib/ledger-events.ts (issue-credit-note, finish-credit-notes; record-payment)
+  OrderCreditNoteIssued: { creditNoteNumber: 'CN-2026-000001', invoiceNumber: 'INV-2026-000001', amount: 1190 },
+  OrderPaymentReceived: { invoiceNumber: 'INV-2026-000001', reference: 'BANK-1', amount: 12_345 },
 };
 
 describe('event catalog', () => {
@@ -62,7 +65,7 @@ describe('event catalog', () => {
 
   it('accepts what every call site publishes and refuses a detail missing what it is about', () => {
     for (const type of DETAIL_TYPES) {
-      if (type === 'FeedbackReceived' || type === 'OrderCreditNoteIssued' || type === 'OrderPaymentReceived') continue;
+      if (type === 'FeedbackReceived') continue;
       const detail = { ...orderEventDetail(order, type, at), ...(CALL_SITES[type] ?? {}) };
       expect(() => parseEventDetail(type, detail), type).not.toThrow();
       expect(detail.eventId).toBe(`${order.orderId}:${type}`);

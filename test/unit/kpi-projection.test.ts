@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type DetailType, parseEventDetail } from '../../functions/core/event-catalog.ts';
-import { orderEventDetail } from '../../functions/core/events.ts';
+import { LEDGER_EVENTS, orderEventDetail } from '../../functions/core/events.ts';
 import { kpisOf, npsGroupOf } from '../../functions/core/kpi-figures.ts';
 import {
   dayShardOf,
   foldEvent,
+  KPI_EVENT_TYPES,
   KPI_SHARDS,
   kpisOfProjection,
   orderFactsOf,
@@ -261,5 +262,44 @@ describe('KPI projection', () => {
         OrderCompleted: '2026-11-29T10:02:00Z',
       }),
     ).toEqual({ OrderValidated: 5, OrderShipped: 60, OrderCompleted: 55 });
+  });
+
+  it('needs no ledger event: a credit note or a payment folds without error and changes no figure', () => {
+    for (const type of LEDGER_EVENTS) expect(KPI_EVENT_TYPES as readonly string[]).not.toContain(type);
+    const life = lifeOf(1, 'completed', DAY, 'EUR', 2380, 9);
+    const placed = life[0]?.detail;
+    const order = {
+      orderId: String(placed?.orderId),
+      customerId: 'C1',
+      status: 'COMPLETED',
+      channel: 'web',
+      currency: 'EUR',
+      createdAt: String(placed?.placedAt),
+      totals: { total: 2380 },
+    };
+    const ledger: Event[] = [
+      {
+        type: 'OrderCreditNoteIssued',
+        detail: {
+          ...orderEventDetail(order, 'OrderCreditNoteIssued', at(DAY, 200), 'CN-2026-000001'),
+          creditNoteNumber: 'CN-2026-000001',
+          invoiceNumber: 'INV-1',
+          amount: 1190,
+        },
+      },
+      {
+        type: 'OrderPaymentReceived',
+        detail: {
+          ...orderEventDetail(order, 'OrderPaymentReceived', at(DAY, 300), 'INV-1:BANK-1'),
+          invoiceNumber: 'INV-1',
+          reference: 'BANK-1',
+          amount: 1190,
+        },
+      },
+    ];
+    for (const event of ledger)
+      expect(foldEvent(event.type, parseEventDetail(event.type, event.detail)).stage).toBeUndefined();
+    expect(sorted(project([...life, ...ledger]))).toEqual(sorted(project(life)));
+    expect(sorted(project([...ledger, ...life]))).toEqual(sorted(project(life)));
   });
 });

@@ -45,6 +45,13 @@ async function pdf(path: string, as = 'finance') {
   };
 }
 
+/** What the local bus received (every PutEvents entry), as its /events endpoint lists it. */
+const busEvents = async (detailType: string) => {
+  const response = await fetch(`${runtime.urls.eventbridge}/events`);
+  const events = (await response.json()) as { 'detail-type': string; source: string; detail: Record<string, any> }[];
+  return events.filter((e) => e['detail-type'] === detailType && e.source === 'sales.orders').map((e) => e.detail);
+};
+
 const customer = async (customerId: string) =>
   (await db.send(new GetCommand({ TableName: table('Customers'), Key: { customerId }, ConsistentRead: true }))).Item;
 
@@ -276,6 +283,54 @@ describe('payments on account and overdue', () => {
       (e) => String(e.subject) === `Payment received: invoice ${number}`,
     );
     expect(receipts).toHaveLength(1);
+  }, 60_000);
+
+  it('publishes a numbered credit note and a recorded payment on the bus, a retry as the same fact', async () => {
+    const customerId = 'CUST-EVENTS';
+    await seedCustomer(customerId);
+    const [card, account] = await Promise.all([completedOrder(), onAccount(customerId)]);
+    const credit = () =>
+      finance.request(
+        'POST',
+        `/invoices/${card}/credit-notes`,
+        { reason: 'One widget damaged', lines: [{ sku: 'WIDGET-BLUE', quantity: 1 }] },
+        { 'idempotency-key': `events-${card}` },
+      );
+    const note = (await credit()).body as Record<string, any>;
+    expect((await credit()).body?.creditNoteNumber).toBe(note.creditNoteNumber); // the client retries
+    const receivedAt = new Date(Date.now() - 3_600_000).toISOString();
+    const pay = () =>
+      finance.request('POST', `/invoices/${account}/payments`, { amount: 300, reference: 'BANK-EV', receivedAt });
+    expect((await pay()).status).toBe(201);
+    expect((await pay()).status).toBe(200);
+
+    const notes = (await busEvents('OrderCreditNoteIssued')).filter(
+      (d) => d.creditNoteNumber === note.creditNoteNumber,
+    );
+    expect(notes).toHaveLength(2);
+    expect(notes[1]).toEqual(notes[0]);
+    expect(notes[0]).toMatchObject({
+      version: 1,
+      eventId: `${note.orderId}:OrderCreditNoteIssued:${note.creditNoteNumber}`,
+      orderId: note.orderId,
+      occurredAt: note.issuedAt,
+      invoiceNumber: card,
+      amount: note.totals.total,
+      currency: 'EUR',
+      status: 'COMPLETED',
+    });
+    const payments = (await busEvents('OrderPaymentReceived')).filter((d) => d.invoiceNumber === account);
+    expect(payments).toHaveLength(2);
+    expect(payments[1]).toEqual(payments[0]);
+    const invoice = (await finance.request('GET', `/invoices/${account}`)).body as Record<string, any>;
+    expect(payments[0]).toMatchObject({
+      eventId: `${invoice.orderId}:OrderPaymentReceived:${account}:BANK-EV`,
+      orderId: invoice.orderId,
+      customerId,
+      occurredAt: receivedAt,
+      reference: 'BANK-EV',
+      amount: 300,
+    });
   }, 60_000);
 
   it('marks an open invoice overdue once the clock passes its due date (hourly schedule)', async () => {
