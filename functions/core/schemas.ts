@@ -231,6 +231,15 @@ export const Shipment = z.object({
   /** Card orders: the partial capture of this shipment's gross amount at dispatch. */
   captureId: z.string().optional(),
   capturedAmount: MinorUnits.optional(),
+  /**
+   * When each of this shipment's facts happened, written once: its events (OrderShipped,
+   * OrderPaymentCaptured, OrderInvoiced) carry these, so a republished one is the same event.
+   */
+  shippedAt: Timestamp.optional(),
+  capturedAt: Timestamp.optional(),
+  invoicedAt: Timestamp.optional(),
+  /** When the carrier reported it delivered (the first DELIVERED webhook's time). */
+  deliveredAt: Timestamp.optional(),
 });
 
 /**
@@ -435,6 +444,8 @@ export const Order = z.object({
    * was placed plus the standard lead time (STANDARD_LEAD_TIME_DAYS). The on-time delivery rate is over it.
    */
   promisedDeliveryDate: z.iso.date().optional(),
+  /** When the order was delivered: the last of its shipments' delivery times, set once with OrderDelivered. */
+  deliveredAt: Timestamp.optional(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

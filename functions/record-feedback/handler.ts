@@ -28,7 +28,7 @@ export const handler = httpRoute(async (event) => {
   // A failed publish fails the request (500): the answer stays stored unpublished, and the same answer again publishes it.
   await events.publish(
     'FeedbackReceived',
-    feedbackReceivedDetail({ orderId, customerId: result.customerId }, feedback),
+    feedbackReceivedDetail({ orderId, customerId: result.customerId, createdAt: result.createdAt }, feedback),
   );
   await orders.markFeedbackPublished(orderId, clock());
   const { score, group, answeredAt } = feedback;

@@ -3,6 +3,7 @@ import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { WINDOW_ATTRIBUTES } from '../../functions/core/kpi-projection.ts';
 
 /**
  * read: get/query/scan. write: read plus put/update (no deletes, no batch writes): what the
@@ -186,11 +187,13 @@ export class OrderData extends Construct {
         globalSecondaryIndexes: [
           {
             // Sparse: only facts items carry `dayShard` (DAY#<placed day>#<shard>): a window's facts
-            // for the percentiles, a partition per day and shard, never a scan.
+            // for the percentiles, a partition per day and shard, never a scan. Only what the
+            // percentiles read is projected, so a window's read costs what they need.
             indexName: 'byPlacedDay',
             partitionKey: { name: 'dayShard', type: AttributeType.STRING },
             sortKey: { name: 'orderId', type: AttributeType.STRING },
-            projectionType: ProjectionType.ALL,
+            projectionType: ProjectionType.INCLUDE,
+            nonKeyAttributes: WINDOW_ATTRIBUTES.filter((name) => name !== 'orderId'),
           },
         ],
       }),
