@@ -2,15 +2,36 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
+  GetCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { StageTime, StoredFacts, Transition } from '../core/kpi-projection.ts';
+import { type StageTime, type StoredFacts, type Transition, WINDOW_ATTRIBUTES } from '../core/kpi-projection.ts';
+import { backoff } from './backoff.ts';
 import { documents } from './clients.ts';
 
 /** The sparse index of the facts items by placed day and shard (`dayShard`): the window's facts. */
 export const KPI_DAY_INDEX = 'byPlacedDay';
+
+/**
+ * Tries of a transaction that lost a conflict on a counter item (concurrent events of orders placed
+ * the same day and shard): the SDK does not retry TransactionConflict, so we do, with full jitter.
+ */
+export const CONFLICT_ATTEMPTS = 10;
+const CONFLICT_BACKOFF = { baseMs: 20, capMs: 1_000 };
+/** Tries of a BatchGet whose keys DynamoDB left unprocessed (throttled). */
+const UNPROCESSED_ATTEMPTS = 8;
+const UNPROCESSED_BACKOFF = { baseMs: 50, capMs: 2_000 };
+
+/** The facts of an order as the window's percentiles read them (the index projects these only). */
+export type WindowFacts = Pick<StoredFacts, (typeof WINDOW_ATTRIBUTES)[number]>;
+
+/** What an item already holds of an event's writes: the guards set and the events whose stage was recorded. */
+export interface Known {
+  guards: Set<string>;
+  events: Set<string>;
+}
 
 /**
  * The KPI table (the projection's store; the rules are in core/kpi-projection.ts). Items are keyed by
@@ -21,10 +42,47 @@ export class KpiRepository {
   constructor(private readonly tableName: string) {}
 
   /**
-   * Applies a transition: its guarded write and its counters in one transaction. False when the guard
-   * was already set (a duplicate or a later copy of the same fact): nothing is written.
+   * What the item already holds of these guards and its recorded events, in one consistent read: a
+   * duplicate's transitions are skipped without a transaction, so it never contends for the counters.
+   */
+  async known(key: string, guards: readonly string[]): Promise<Known> {
+    const names: Record<string, string> = { '#events': 'events' };
+    guards.forEach((guard, index) => {
+      names[`#g${index}`] = guard;
+    });
+    const { Item } = await documents().send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: key },
+        ConsistentRead: true,
+        ProjectionExpression: Object.keys(names).join(', '),
+        ExpressionAttributeNames: names,
+      }),
+    );
+    const events = Item?.events;
+    return {
+      guards: new Set(guards.filter((guard) => Item?.[guard] !== undefined)),
+      events: new Set(events instanceof Set ? [...events].map(String) : []),
+    };
+  }
+
+  /**
+   * Applies a transition: its guarded write and its counters in one transaction, retried while it
+   * loses a conflict to a concurrent one. False when the guard was already set (a duplicate or a later
+   * copy of the same fact): nothing is written.
    */
   async apply(transition: Transition): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.applyOnce(transition);
+      } catch (error) {
+        if (!isConflict(error) || attempt >= CONFLICT_ATTEMPTS) throw error;
+        await backoff(attempt, CONFLICT_BACKOFF.baseMs, CONFLICT_BACKOFF.capMs);
+      }
+    }
+  }
+
+  private async applyOnce(transition: Transition): Promise<boolean> {
     const names: Record<string, string> = { '#guard': transition.guard };
     const values: Record<string, unknown> = {};
     const assignments = Object.entries(transition.set).map(([field, value], index) => {
@@ -75,24 +133,41 @@ export class KpiRepository {
     }
   }
 
-  /** Records a stage's first time on the facts; the facts after it, or undefined when it was known. */
-  async recordStage(stage: StageTime): Promise<StoredFacts | undefined> {
+  /**
+   * Records a fact's stage time on the facts (kept when earlier than the stored one), then marks its
+   * event recorded. True the first time for this event (emit its metrics), false for a known one.
+   * The time first: a retry after a failure in between finds the event unmarked and does both again.
+   */
+  async recordStage(stage: StageTime): Promise<boolean> {
     try {
-      const { Attributes } = await documents().send(
+      await documents().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: stage.key },
           UpdateExpression: 'SET #times.#stage = :at',
-          // The facts exist (the event's first transition created them) and the stage is not known yet.
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#times.#stage)',
+          // The facts exist (the event's first transition created them) and no earlier time is known.
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#times.#stage) OR #times.#stage > :at)',
           ExpressionAttributeNames: { '#times': 'stageTimes', '#stage': stage.stage },
           ExpressionAttributeValues: { ':at': stage.at },
-          ReturnValues: 'ALL_NEW',
         }),
       );
-      return Attributes as StoredFacts;
     } catch (error) {
-      if (isGuardSet(error)) return undefined;
+      if (!isGuardSet(error)) throw error;
+    }
+    try {
+      await documents().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: stage.key },
+          UpdateExpression: 'ADD #events :ids',
+          ConditionExpression: 'attribute_exists(pk) AND NOT contains(#events, :id)',
+          ExpressionAttributeNames: { '#events': 'events' },
+          ExpressionAttributeValues: { ':ids': new Set([stage.eventId]), ':id': stage.eventId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isGuardSet(error)) return false;
       throw error;
     }
   }
@@ -102,7 +177,11 @@ export class KpiRepository {
     const items: Record<string, unknown>[] = [];
     for (let start = 0; start < keys.length; start += 100) {
       let pending: Record<string, unknown>[] | undefined = keys.slice(start, start + 100).map((pk) => ({ pk }));
-      while (pending && pending.length > 0) {
+      for (let attempt = 1; pending && pending.length > 0; attempt++) {
+        // DynamoDB left some keys (throttled): asked again after a pause, not at once.
+        if (attempt > UNPROCESSED_ATTEMPTS)
+          throw new Error(`KPI counters still unprocessed after ${attempt - 1} tries`);
+        if (attempt > 1) await backoff(attempt, UNPROCESSED_BACKOFF.baseMs, UNPROCESSED_BACKOFF.capMs);
         const answer: BatchGetCommandOutput = await documents().send(
           new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } }),
         );
@@ -114,10 +193,10 @@ export class KpiRepository {
   }
 
   /** The facts of the orders placed on these days (all shards), through the day index. */
-  async facts(dayShards: readonly string[]): Promise<StoredFacts[]> {
-    const facts: StoredFacts[] = [];
+  async facts(dayShards: readonly string[]): Promise<WindowFacts[]> {
+    const facts: WindowFacts[] = [];
     // A few partitions at a time: a long window is many small queries, not one scan.
-    const parallel = 8;
+    const parallel = 16;
     for (let start = 0; start < dayShards.length; start += parallel) {
       const pages = await Promise.all(dayShards.slice(start, start + parallel).map((key) => this.factsOf(key)));
       for (const page of pages) facts.push(...page);
@@ -125,24 +204,38 @@ export class KpiRepository {
     return facts;
   }
 
-  private async factsOf(dayShard: string): Promise<StoredFacts[]> {
-    const facts: StoredFacts[] = [];
+  private async factsOf(dayShard: string): Promise<WindowFacts[]> {
+    const facts: WindowFacts[] = [];
+    const names = Object.fromEntries(WINDOW_ATTRIBUTES.map((name, index) => [`#a${index}`, name]));
     let cursor: Record<string, unknown> | undefined;
     do {
       const page = await documents().send(
         new QueryCommand({
           TableName: this.tableName,
           IndexName: KPI_DAY_INDEX,
-          KeyConditionExpression: 'dayShard = :dayShard',
+          KeyConditionExpression: '#dayShard = :dayShard',
+          // What the percentiles need, the attributes the index projects (INCLUDE): the read is billed by those.
+          ProjectionExpression: Object.keys(names).join(', '),
+          ExpressionAttributeNames: { ...names, '#dayShard': 'dayShard' },
           ExpressionAttributeValues: { ':dayShard': dayShard },
           ExclusiveStartKey: cursor,
         }),
       );
-      facts.push(...((page.Items ?? []) as StoredFacts[]));
+      facts.push(...((page.Items ?? []) as WindowFacts[]));
       cursor = page.LastEvaluatedKey;
     } while (cursor);
     return facts;
   }
+}
+
+/** The transaction lost to a concurrent one on one of its items: worth another try. */
+function isConflict(error: unknown): boolean {
+  if (error instanceof TransactionCanceledException)
+    return (
+      error.CancellationReasons?.some((reason) => reason.Code === 'TransactionConflict') === true &&
+      error.CancellationReasons.every((reason) => ['None', 'TransactionConflict'].includes(reason.Code ?? 'None'))
+    );
+  return (error as Error).name === 'TransactionConflictException';
 }
 
 /** The guarded write found its guard set: the transaction (or update) was refused by that condition. */

@@ -20,6 +20,7 @@ import {
   type Shipment,
   TERMINAL_STATUSES,
 } from '../core/schemas.ts';
+import type { ShipmentFactTime } from '../core/shipment.ts';
 import { documents } from './clients.ts';
 import { sendOnce } from './send-claims.ts';
 
@@ -749,7 +750,7 @@ export class OrdersRepository {
   async updateShipment(
     orderId: string,
     shipmentId: string,
-    changes: { status?: Shipment['status']; taskToken?: string | null },
+    changes: { status?: Shipment['status']; taskToken?: string | null; deliveredAt?: string },
   ): Promise<ShipmentRecord> {
     const sets: string[] = [];
     const removes: string[] = [];
@@ -757,6 +758,11 @@ export class OrdersRepository {
     if (changes.status) {
       sets.push('#status = :status');
       values[':status'] = changes.status;
+    }
+    if (changes.deliveredAt) {
+      // With the DELIVERED status, which is final: the first report's time is the one kept.
+      sets.push('deliveredAt = if_not_exists(deliveredAt, :deliveredAt)');
+      values[':deliveredAt'] = changes.deliveredAt;
     }
     if (changes.taskToken === null) removes.push('taskToken');
     else if (changes.taskToken !== undefined) {
@@ -797,6 +803,26 @@ export class OrdersRepository {
     }
   }
 
+  /**
+   * The time of a per-shipment fact (shipped, captured, invoiced), kept on the shipment: the first
+   * recorded stays and is returned, so every publish of that fact carries the same time.
+   */
+  async shipmentFactTime(orderId: string, shipmentId: string, field: ShipmentFactTime, at: Date): Promise<string> {
+    const result = await documents().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
+        UpdateExpression: 'SET #time = if_not_exists(#time, :at)',
+        ConditionExpression: 'attribute_exists(orderId)',
+        ExpressionAttributeNames: { '#time': field },
+        ExpressionAttributeValues: { ':at': at.toISOString() },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    const stored = result.Attributes?.[field];
+    return typeof stored === 'string' ? stored : at.toISOString();
+  }
+
   async findShipmentByTracking(trackingNumber: string): Promise<ShipmentRecord | undefined> {
     const result = await documents().send(
       new QueryCommand({
@@ -833,7 +859,10 @@ export class OrdersRepository {
   async recordFeedback(
     orderId: string,
     feedback: OrderFeedback,
-  ): Promise<{ customerId: string; recorded: true } | { customerId: string; recorded: false; stored: OrderFeedback }> {
+  ): Promise<
+    | { customerId: string; createdAt: string; recorded: true }
+    | { customerId: string; createdAt: string; recorded: false; stored: OrderFeedback }
+  > {
     try {
       const result = await documents().send(
         new UpdateCommand({
@@ -852,12 +881,18 @@ export class OrdersRepository {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { customerId: String(result.Attributes?.customerId), recorded: true };
+      const stored = result.Attributes ?? {};
+      return { customerId: String(stored.customerId), createdAt: String(stored.createdAt), recorded: true };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const current = error.Item ? unmarshall(error.Item) : undefined;
       if (!current) throw new OrderNotFound(orderId);
-      return { customerId: String(current.customerId), recorded: false, stored: current.feedback as OrderFeedback };
+      return {
+        customerId: String(current.customerId),
+        createdAt: String(current.createdAt),
+        recorded: false,
+        stored: current.feedback as OrderFeedback,
+      };
     }
   }
 
@@ -883,17 +918,21 @@ export class OrdersRepository {
    * The order's customer and the survey answer stored for it, if any (a consistent read); OrderNotFound
    * without the order.
    */
-  async feedbackOf(orderId: string): Promise<{ customerId: string; feedback?: OrderFeedback }> {
+  async feedbackOf(orderId: string): Promise<{ customerId: string; createdAt: string; feedback?: OrderFeedback }> {
     const { Item } = await documents().send(
       new GetCommand({
         TableName: this.tableName,
         Key: { orderId, sk: ORDER_SK },
         ConsistentRead: true,
-        ProjectionExpression: 'orderId, customerId, feedback',
+        ProjectionExpression: 'orderId, customerId, createdAt, feedback',
       }),
     );
     if (!Item) throw new OrderNotFound(orderId);
-    return { customerId: String(Item.customerId), feedback: Item.feedback as OrderFeedback | undefined };
+    return {
+      customerId: String(Item.customerId),
+      createdAt: String(Item.createdAt),
+      feedback: Item.feedback as OrderFeedback | undefined,
+    };
   }
 
   /**
@@ -904,7 +943,7 @@ export class OrdersRepository {
   async unpublishedFeedbackBefore(
     cutoff: Date,
     limit: number,
-  ): Promise<{ orderId: string; customerId: string; feedback: OrderFeedback }[]> {
+  ): Promise<{ orderId: string; customerId: string; createdAt: string; feedback: OrderFeedback }[]> {
     const page = await documents().send(
       new QueryCommand({
         TableName: this.tableName,
@@ -917,6 +956,7 @@ export class OrdersRepository {
     return (page.Items ?? []).map((item) => ({
       orderId: String(item.orderId),
       customerId: String(item.customerId),
+      createdAt: String(item.createdAt),
       feedback: item.feedback as OrderFeedback,
     }));
   }
@@ -978,5 +1018,10 @@ function toShipment(record: ShipmentRecord): Shipment {
     ...(record.shippedAt ? { shippedAt: record.shippedAt } : {}),
     ...(record.invoiceNumber ? { invoiceNumber: record.invoiceNumber } : {}),
     ...(record.captureId ? { captureId: record.captureId, capturedAmount: record.capturedAmount } : {}),
+    ...Object.fromEntries(
+      (['shippedAt', 'capturedAt', 'invoicedAt', 'deliveredAt'] as const)
+        .filter((field) => record[field] !== undefined)
+        .map((field) => [field, record[field]]),
+    ),
   };
 }

@@ -13,14 +13,20 @@ const orders = ordersRepository();
 const workflow = taskTokens();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
 
-async function allDelivered(orderId: string): Promise<boolean> {
+/**
+ * When the order was delivered: the latest delivery time of its shipments once every one is delivered,
+ * else undefined. `reported` stands in for a shipment delivered before the times were kept.
+ */
+async function deliveredAtOf(orderId: string, reported: string): Promise<string | undefined> {
   const order = await orders.get(orderId);
   // Cancelled shipments (and the allocations a cancellation released) are not waited for.
   const live = order.shipments.filter((s) => s.status !== 'CANCELLED');
   const shipped = new Set(live.map((s) => s.allocationId));
   // Before a cancellation an allocation without its shipment is still to ship; after one it was released.
   const toShip = order.cancellation ? [] : (order.allocations ?? []).filter((a) => !shipped.has(a.allocationId));
-  return live.length > 0 && toShip.length === 0 && live.every((s) => s.status === 'DELIVERED');
+  if (live.length === 0 || toShip.length > 0 || !live.every((s) => s.status === 'DELIVERED')) return undefined;
+  const times = live.map((s) => Date.parse(s.deliveredAt ?? reported));
+  return new Date(Math.max(...times)).toISOString();
 }
 
 /** The workflow stopped waiting (delivered twice, timed out, or stopped): nothing left to resume. */
@@ -58,15 +64,21 @@ export const handler = httpRoute(async (event) => {
 
   // A final status is kept; every step below is safe to repeat, so a carrier retry after a
   // partial failure completes what the first call started.
-  const stored = await orders.updateShipment(shipment.orderId, shipment.shipmentId, { status: update.status });
-  // The order is delivered when every one of its shipments is (one per allocation).
-  if (stored.status === 'DELIVERED' && (await allDelivered(shipment.orderId))) {
+  const stored = await orders.updateShipment(shipment.orderId, shipment.shipmentId, {
+    status: update.status,
+    ...(update.status === 'DELIVERED' ? { deliveredAt: new Date(Date.parse(update.occurredAt)).toISOString() } : {}),
+  });
+  // The order is delivered when every one of its shipments is (one per allocation), at the last one's
+  // time; written once with the stage, and every copy of OrderDelivered carries the stored time.
+  const deliveredAt =
+    stored.status === 'DELIVERED' ? await deliveredAtOf(shipment.orderId, update.occurredAt) : undefined;
+  if (deliveredAt) {
     try {
       await recordStage(
         shipment.orderId,
         'OrderDelivered',
-        { status: 'DELIVERED' },
-        { deliveredAt: update.occurredAt },
+        { status: 'DELIVERED', keep: { deliveredAt } },
+        (order) => ({ deliveredAt: order.deliveredAt ?? deliveredAt }),
       );
     } catch (error) {
       if (!(error instanceof OrderClosed)) throw error;

@@ -58,11 +58,11 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   // On account: each invoice took its part of the hold; what is left (a backorder that expired or a
   // remainder cancelled after a shipment) is given back. Idempotent: a retry finds it released.
   await credit.release(orderId);
-  await recordStage(
-    orderId,
-    'OrderCompleted',
-    { status: 'COMPLETED', set },
-    { ...completionOf(order), cycleTimeSeconds: cycleTimeSeconds(order, clock()) },
-  );
+  // The cycle time up to the stored completion time: a retry publishes the same event.
+  const completion = completionOf(order);
+  await recordStage(orderId, 'OrderCompleted', { status: 'COMPLETED', set }, (stored, completedAt) => ({
+    ...completion,
+    cycleTimeSeconds: cycleTimeSeconds(stored, new Date(completedAt)),
+  }));
   return { status: 'COMPLETED' };
 });

@@ -18,7 +18,8 @@ export const EVENT_VERSION = 1;
 const OrderRefId = z.string().min(1).max(64);
 const Day = z.iso.date();
 
-const Envelope = z.object({
+// Strict: a field the catalog does not name is refused, and the publisher sends what the schema parsed.
+const Envelope = z.strictObject({
   version: z.literal(EVENT_VERSION),
   eventId: z.string().min(1).max(300),
   orderId: OrderRefId,
@@ -41,8 +42,11 @@ const OrderEnvelope = Envelope.extend({
 
 const Shipped = { shipmentId: z.string().min(1) };
 
-/** The reason code of a closing event (a domain error's name, e.g. OutOfStock, PaymentDeclined). */
-const Reason = { failureCode: z.string().min(1).max(100) };
+/**
+ * The reason code of a closing event (a domain error's name, e.g. OutOfStock, PaymentDeclined): up to
+ * 256 characters, the longest error name Step Functions carries.
+ */
+const Reason = { failureCode: z.string().min(1).max(256) };
 
 interface Entry {
   schema: z.ZodObject;

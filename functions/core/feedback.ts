@@ -112,13 +112,15 @@ export const FeedbackReceivedDetail = z.strictObject({
   orderId: OrderId,
   customerId: z.string(),
   occurredAt: Timestamp,
+  /** When the answered order was placed: the NPS counts the answer with the orders placed that day. */
+  placedAt: Timestamp,
   score: NpsScore,
   group: z.enum(['promoter', 'passive', 'detractor']),
 });
 export type FeedbackReceivedDetail = z.infer<typeof FeedbackReceivedDetail>;
 
 export function feedbackReceivedDetail(
-  order: { orderId: string; customerId: string },
+  order: { orderId: string; customerId: string; createdAt: string },
   feedback: Pick<OrderFeedback, 'score' | 'group' | 'answeredAt'>,
 ): FeedbackReceivedDetail {
   return {
@@ -127,6 +129,7 @@ export function feedbackReceivedDetail(
     orderId: order.orderId,
     customerId: order.customerId,
     occurredAt: feedback.answeredAt,
+    placedAt: order.createdAt,
     score: feedback.score,
     group: feedback.group as NpsGroup,
   };

@@ -11,15 +11,24 @@ import { type Kpis, kpisOf, npsOfCounts, type OrderFacts, type Outcome, onTime }
  *   So any subset of the events, in any order, any number of times, gives the same item.
  * - Counters per placed day, sharded (`DAY#<day>#<shard>`, the shard a hash of the order id, so a busy
  *   day's writes spread over KPI_SHARDS items): a transition adds to them in the same transaction as its
- *   guarded write, so a duplicate never counts twice. Survey answers likewise per answer day (`NPS#...`).
- * - Stage times (`stageTimes.<stage>`, the first time of each stage) give the stage latencies; the
- *   facts of a window are read through the `byPlacedDay` index (attribute `dayShard`) for percentiles.
+ *   guarded write, so a duplicate never counts twice. Survey answers likewise, by the answered order's
+ *   placed day (`NPS#...`).
+ * - Stage times (`stageTimes.<stage>`, the earliest time of each stage over its facts, e.g. the first
+ *   of several shipments) give the stage latencies; the facts of a window are read through the
+ *   `byPlacedDay` index (attribute `dayShard`) for percentiles. `events` holds the event ids whose
+ *   stage was recorded, so each fact emits its SecondsToStage point once.
  */
-export const KPI_SHARDS = 4;
+export const KPI_SHARDS = 16;
+
+/**
+ * The facts attributes the window's percentiles read (GET /kpis): the index projects these only, and
+ * the query asks for these only.
+ */
+export const WINDOW_ATTRIBUTES = ['orderId', 'placedAt', 'currency', 'outcome', 'completedAt', 'stageTimes'] as const;
 
 /**
  * The happy path in the order the README's lifecycle shows (capture and invoice at dispatch, then the
- * delivery): a stage's latency is the time since the latest earlier stage the order has.
+ * delivery): a stage's latency (GET /kpis) is the time since the latest earlier stage the order has.
  */
 export const HAPPY_PATH = [
   'OrderValidated',
@@ -51,14 +60,23 @@ export interface Transition {
   metrics: MetricPoint[];
 }
 
-/** The first time of a stage on the order's facts (written once, after the facts exist). */
+/**
+ * A fact's stage time on the order's facts (after the facts exist): kept when earlier than the stored
+ * one, so the stored time is the earliest of the stage's facts whatever their order. `eventId` marks
+ * the fact recorded; its metrics are emitted the first time only.
+ */
 export interface StageTime {
   key: string;
   stage: OrderEvent;
+  /** ISO instant, normalised (toISOString), so the stored times compare as strings. */
   at: string;
+  eventId: string;
+  metrics: MetricPoint[];
 }
 
 export interface Fold {
+  /** The item every transition of the event writes (the order's facts, or its survey answer). */
+  key: string;
   transitions: Transition[];
   stage?: StageTime;
 }
@@ -99,8 +117,10 @@ const OUTCOME_OF = {
 export function foldEvent<T extends DetailType>(detailType: T, detail: EventDetail<T>): Fold {
   if (detailType === 'FeedbackReceived') {
     const answer = detail as EventDetail<'FeedbackReceived'>;
-    const day = dayOf(answer.occurredAt);
+    // Counted with the orders placed that day: the KPIs are about the orders placed in the window.
+    const day = dayOf(answer.placedAt);
     return {
+      key: feedbackKey(answer.orderId),
       transitions: [
         {
           key: feedbackKey(answer.orderId),
@@ -151,7 +171,8 @@ export function foldEvent<T extends DetailType>(detailType: T, detail: EventDeta
       break;
     }
     case 'OrderShipped':
-      once('shippedAt', { shippedAt: event.occurredAt }, {}, [count('OrdersShipped')]);
+      // Once per order, whichever shipment comes first (the earliest time is in stageTimes).
+      once('shipped', { shipped: true }, {}, [count('OrdersShipped')]);
       break;
     case 'OrderDelivered': {
       const delivered = detail as EventDetail<'OrderDelivered'>;
@@ -209,9 +230,26 @@ export function foldEvent<T extends DetailType>(detailType: T, detail: EventDeta
     }
   }
   const stage = (ORDER_EVENTS as readonly string[]).includes(detailType)
-    ? { key, stage: detailType as OrderEvent, at: event.occurredAt }
+    ? {
+        key,
+        stage: detailType as OrderEvent,
+        at: new Date(Date.parse(event.occurredAt)).toISOString(),
+        eventId: event.eventId,
+        metrics: secondsToStageMetrics(event.placedAt, event.occurredAt, detailType as OrderEvent),
+      }
     : undefined;
-  return { transitions, ...(stage ? { stage } : {}) };
+  return { key, transitions, ...(stage ? { stage } : {}) };
+}
+
+/**
+ * SecondsToStage: seconds from placing the order to this fact of a happy-path stage (each shipment's
+ * OrderShipped is a point). A function of the event alone, so the points do not depend on the order
+ * in which the events arrive; emitted once per fact (event id).
+ */
+export function secondsToStageMetrics(placedAt: string, occurredAt: string, stage: OrderEvent): MetricPoint[] {
+  if (!(HAPPY_PATH as readonly string[]).includes(stage)) return [];
+  const value = Math.max(0, secondsBetween(placedAt, occurredAt));
+  return [{ name: 'SecondsToStage', unit: 'Seconds', value, dimensions: { stage } }];
 }
 
 /** The stored facts of an order (what the KPI table's facts item holds). */
@@ -244,14 +282,6 @@ export function stageSecondsOf(placedAt: string, stageTimes: Record<string, stri
     previous = at;
   }
   return seconds;
-}
-
-/** The StageLatency points a stage's first time gives, as far as the facts know their neighbours. */
-export function stageLatencyMetrics(facts: StoredFacts, stage: OrderEvent): MetricPoint[] {
-  const seconds = stageSecondsOf(facts.placedAt, facts.stageTimes ?? {});
-  const value = seconds[stage];
-  if (value === undefined) return [];
-  return [{ name: 'StageLatency', unit: 'Seconds', value, dimensions: { stage } }];
 }
 
 /** The facts as the KPI definitions (core/kpi-figures.ts) take them. */

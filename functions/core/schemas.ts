@@ -226,13 +226,21 @@ export const Shipment = z.object({
   allocationId: z.string(),
   warehouseId: z.string(),
   lines: z.array(StockLine),
-  /** When the carrier booked it (CREATED): the delivery SLA times the parcel from here. */
-  shippedAt: Timestamp.optional(),
   /** The invoice issued for this shipment. */
   invoiceNumber: z.string().optional(),
   /** Card orders: the partial capture of this shipment's gross amount at dispatch. */
   captureId: z.string().optional(),
   capturedAmount: MinorUnits.optional(),
+  /**
+   * When each of this shipment's facts happened, written once: its events (OrderShipped,
+   * OrderPaymentCaptured, OrderInvoiced) carry these, so a republished one is the same event.
+   * `shippedAt` is when the carrier booked it (CREATED); the delivery SLA times the parcel from there.
+   */
+  shippedAt: Timestamp.optional(),
+  capturedAt: Timestamp.optional(),
+  invoicedAt: Timestamp.optional(),
+  /** When the carrier reported it delivered (the first DELIVERED webhook's time). */
+  deliveredAt: Timestamp.optional(),
 });
 
 /**
@@ -437,6 +445,8 @@ export const Order = z.object({
    * was placed plus the standard lead time (STANDARD_LEAD_TIME_DAYS). The on-time delivery rate is over it.
    */
   promisedDeliveryDate: z.iso.date().optional(),
+  /** When the order was delivered: the last of its shipments' delivery times, set once with OrderDelivered. */
+  deliveredAt: Timestamp.optional(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

@@ -82,3 +82,11 @@ export function toShip(order: Pick<Order, 'allocations'> & { shipments: Readonly
     .filter((a) => !shipped.has(a.allocationId))
     .map(({ allocationId }) => ({ allocationId }));
 }
+
+/** Where a per-shipment stage keeps its fact's time on the shipment (written once, carried by its event). */
+export const SHIPMENT_FACT_TIME = {
+  OrderShipped: 'shippedAt',
+  OrderPaymentCaptured: 'capturedAt',
+  OrderInvoiced: 'invoicedAt',
+} as const;
+export type ShipmentFactTime = (typeof SHIPMENT_FACT_TIME)[keyof typeof SHIPMENT_FACT_TIME];

@@ -31,10 +31,10 @@ export const handler = httpRoute(async (event) => {
   try {
     const orderId = await feedbackTokenOf(event, secretId, clock());
     const { score } = parseOr400(LinkQuery, event.queryStringParameters ?? {}, 'link');
-    const { customerId, feedback } = await orders.feedbackOf(orderId).catch((error: unknown) => {
+    const { customerId, createdAt, feedback } = await orders.feedbackOf(orderId).catch((error: unknown) => {
       throw error instanceof OrderNotFound ? orderGone(orderId) : error;
     });
-    if (feedback && feedback.publishedAt === undefined) await publish({ orderId, customerId }, feedback);
+    if (feedback && feedback.publishedAt === undefined) await publish({ orderId, customerId, createdAt }, feedback);
     if (feedback) throw new HttpError(409, 'FeedbackAlreadyGiven', `We already have your answer for order ${orderId}.`);
     return page(200, feedbackFormPage(orderId, score));
   } catch (error) {

@@ -45,7 +45,10 @@ export function feedbackPublisher(deps: {
   events: Pick<EventPublisher, 'publish'>;
   clock: () => Date;
 }) {
-  return async (order: { orderId: string; customerId: string }, stored: OrderFeedback): Promise<void> => {
+  return async (
+    order: { orderId: string; customerId: string; createdAt: string },
+    stored: OrderFeedback,
+  ): Promise<void> => {
     await deps.events.publish('FeedbackReceived', feedbackReceivedDetail(order, stored));
     await deps.orders.markFeedbackPublished(order.orderId, deps.clock());
   };

@@ -287,11 +287,14 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
   async function publishLeftFeedback(context: Context): Promise<number> {
     const cutoff = new Date(clock().getTime() - settings.feedbackGraceSeconds * 1000);
     let published = 0;
-    for (const { orderId, customerId, feedback } of await orders.unpublishedFeedbackBefore(cutoff, settings.pageSize)) {
+    for (const { orderId, customerId, createdAt, feedback } of await orders.unpublishedFeedbackBefore(
+      cutoff,
+      settings.pageSize,
+    )) {
       if (context.getRemainingTimeInMillis() < settings.reserveMs) break;
       await orderScope(async () => {
         try {
-          await deps.publishFeedback({ orderId, customerId }, feedback);
+          await deps.publishFeedback({ orderId, customerId, createdAt }, feedback);
           published++;
         } catch (error) {
           logger.error('Sweep could not publish a survey answer', { orderId, error: (error as Error).name });

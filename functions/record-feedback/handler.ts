@@ -27,7 +27,8 @@ export const handler = httpRoute(async (event) => {
   const repeat = result.recorded ? undefined : repeatOf(result.stored, answer);
   // A failed publish fails the request (500): the answer stays stored unpublished, and the next
   // request for the order (or the sweep, README: Operations runbook) publishes it.
-  if (feedback.publishedAt === undefined) await publish({ orderId, customerId: result.customerId }, feedback);
+  if (feedback.publishedAt === undefined)
+    await publish({ orderId, customerId: result.customerId, createdAt: result.createdAt }, feedback);
   if (repeat === 'conflict')
     throw new HttpError(409, 'FeedbackAlreadyGiven', `Order ${orderId} already has an answer; thank you`);
   const { score, group, answeredAt } = feedback;

@@ -1,6 +1,6 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { isDetailType, parseEventDetail } from '../core/event-catalog.ts';
-import { foldEvent, type MetricPoint, stageLatencyMetrics } from '../core/kpi-projection.ts';
+import { foldEvent, type MetricPoint } from '../core/kpi-projection.ts';
 import { kpiRepository } from '../lib/deps.ts';
 import { logOrder, metrics, observedHandler } from '../lib/powertools.ts';
 
@@ -11,8 +11,9 @@ type DomainEvent = EventBridgeEvent<string, unknown>;
 /**
  * KPI projection: folds each domain event into the KPI table (core/kpi-projection.ts) and emits the
  * CloudWatch metrics (embedded metric format) of the facts it established, once per fact: a duplicate
- * or replayed event changes nothing and emits nothing. A detail the catalog refuses fails the
- * delivery (EventBridge retries, then its dead-letter queue keeps it).
+ * or replayed event changes nothing and emits nothing. One consistent read first tells what the item
+ * already holds, so a duplicate writes nothing (and takes no counter's lock). A detail the catalog
+ * refuses fails the delivery (EventBridge retries, then its dead-letter queue keeps it).
  */
 export const handler = observedHandler(async (event: DomainEvent) => {
   const detailType = event['detail-type'];
@@ -22,17 +23,18 @@ export const handler = observedHandler(async (event: DomainEvent) => {
   const fold = foldEvent(detailType, detail);
   const recorded: string[] = [];
   try {
+    const known = await kpis.known(
+      fold.key,
+      fold.transitions.map((transition) => transition.guard),
+    );
     for (const transition of fold.transitions) {
-      if (!(await kpis.apply(transition))) continue;
+      if (known.guards.has(transition.guard) || !(await kpis.apply(transition))) continue;
       recorded.push(transition.guard);
       emit(transition.metrics);
     }
-    if (fold.stage) {
-      const facts = await kpis.recordStage(fold.stage);
-      if (facts) {
-        recorded.push(`stageTimes.${fold.stage.stage}`);
-        emit(stageLatencyMetrics(facts, fold.stage.stage));
-      }
+    if (fold.stage && !known.events.has(fold.stage.eventId) && (await kpis.recordStage(fold.stage))) {
+      recorded.push(`stageTimes.${fold.stage.stage}`);
+      emit(fold.stage.metrics);
     }
   } finally {
     // Most deliveries of a known fact emit nothing: publish only when there is a metric.

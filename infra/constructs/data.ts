@@ -3,6 +3,7 @@ import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { WINDOW_ATTRIBUTES } from '../../functions/core/kpi-projection.ts';
 
 /**
  * read: get/query/scan. write: read plus put/update (no deletes, no batch writes): what the
@@ -107,7 +108,7 @@ export class OrderData extends Construct {
             partitionKey: { name: 'feedbackUnpublished', type: AttributeType.STRING },
             sortKey: { name: 'feedbackAnsweredAt', type: AttributeType.STRING },
             projectionType: ProjectionType.INCLUDE,
-            nonKeyAttributes: ['customerId', 'feedback'],
+            nonKeyAttributes: ['customerId', 'createdAt', 'feedback'],
           },
           // Order search (GET /orders, functions/core/order-search.ts). Sparse: the sort key `placedAt`
           // (= createdAt, UTC ms) is written once, on the order item only, so shipment, backorder and
@@ -196,11 +197,13 @@ export class OrderData extends Construct {
         globalSecondaryIndexes: [
           {
             // Sparse: only facts items carry `dayShard` (DAY#<placed day>#<shard>): a window's facts
-            // for the percentiles, a partition per day and shard, never a scan.
+            // for the percentiles, a partition per day and shard, never a scan. Only what the
+            // percentiles read is projected, so a window's read costs what they need.
             indexName: 'byPlacedDay',
             partitionKey: { name: 'dayShard', type: AttributeType.STRING },
             sortKey: { name: 'orderId', type: AttributeType.STRING },
-            projectionType: ProjectionType.ALL,
+            projectionType: ProjectionType.INCLUDE,
+            nonKeyAttributes: WINDOW_ATTRIBUTES.filter((name) => name !== 'orderId'),
           },
         ],
       }),

@@ -192,14 +192,14 @@ export class OrderObservability extends Construct {
         ],
         [
           new GraphWidget({
-            title: 'Stage latency p50 (s)',
+            title: 'Seconds from placing to each stage, p50',
             width: 12,
-            left: [byDimension('StageLatency', 'stage', 'p50', 'p50')],
+            left: [byDimension('SecondsToStage', 'stage', 'p50', 'p50')],
           }),
           new GraphWidget({
-            title: 'Stage latency p90 (s)',
+            title: 'Seconds from placing to each stage, p90',
             width: 12,
-            left: [byDimension('StageLatency', 'stage', 'p90', 'p90')],
+            left: [byDimension('SecondsToStage', 'stage', 'p90', 'p90')],
           }),
         ],
         [

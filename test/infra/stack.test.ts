@@ -129,6 +129,25 @@ describe('order stack template', () => {
     }
   });
 
+  it('reads a KPI window through the sparse byPlacedDay index, which projects what the percentiles read only', () => {
+    const [kpis] = Object.values(template.findResources('AWS::DynamoDB::GlobalTable')).filter((table) =>
+      JSON.stringify(table).includes('byPlacedDay'),
+    ) as { Properties: { GlobalSecondaryIndexes: Record<string, any>[] } }[];
+    const [index] = kpis?.Properties.GlobalSecondaryIndexes ?? [];
+    expect(index?.KeySchema).toEqual([
+      { AttributeName: 'dayShard', KeyType: 'HASH' },
+      { AttributeName: 'orderId', KeyType: 'RANGE' },
+    ]);
+    expect(index?.Projection.ProjectionType).toBe('INCLUDE');
+    expect([...(index?.Projection.NonKeyAttributes ?? [])].sort()).toEqual([
+      'completedAt',
+      'currency',
+      'outcome',
+      'placedAt',
+      'stageTimes',
+    ]);
+  });
+
   it('searches orders through sparse indexes that project the summary only, reading the orders table alone', () => {
     const include = (partition: string) =>
       ['status', 'customerId', 'channel', 'externalReference', 'currency', 'totals', 'createdAt', 'updatedAt']
@@ -444,12 +463,12 @@ describe('order stack template', () => {
     expect(named('AWS/States', 'ExecutionTime', 'p90')).toBe(true);
     for (const metric of ['4xx', '5xx']) expect(named('AWS/ApiGateway', metric), metric).toBe(true);
     expect(named('AWS/ApiGateway', 'Latency', 'p90')).toBe(true);
-    // Per-currency revenue, per-stage latency and NPS answers per group: one line per dimension value.
+    // Per-currency revenue, seconds from placing per stage and NPS answers per group: one line per dimension value.
     expect(expressions).toEqual(
       expect.arrayContaining([
         `SEARCH('{SalesOrders,service,currency} MetricName="Revenue"', 'Sum', 3600)`,
-        `SEARCH('{SalesOrders,service,stage} MetricName="StageLatency"', 'p50', 3600)`,
-        `SEARCH('{SalesOrders,service,stage} MetricName="StageLatency"', 'p90', 3600)`,
+        `SEARCH('{SalesOrders,service,stage} MetricName="SecondsToStage"', 'p50', 3600)`,
+        `SEARCH('{SalesOrders,service,stage} MetricName="SecondsToStage"', 'p90', 3600)`,
         `SEARCH('{SalesOrders,service,group} MetricName="FeedbackResponses"', 'Sum', 3600)`,
         '100 * fulfilled / IF(received - rejected > 0, received - rejected, 1)',
         '100 * onTime / IF(onTime + late > 0, onTime + late, 1)',

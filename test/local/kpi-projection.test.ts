@@ -109,18 +109,20 @@ describe('KPI projection on DynamoDB Local', () => {
     expect((await kpis({ from: '2026-11-30', to: '2026-12-01' })).body.ordersPlaced).toBe(0);
   });
 
-  it('counts a survey answer once, by the day it was given', async () => {
+  it('counts a survey answer once, with the orders placed the day its order was', async () => {
     const answer = envelope('FeedbackReceived', {
       version: 1,
       eventId: `feedback:${order(3).orderId}`,
       orderId: order(3).orderId,
       customerId: 'CUST-1001',
       occurredAt: '2026-11-30T08:00:00.000Z',
+      placedAt: '2026-11-27T08:00:00.000Z',
       score: 9,
       group: 'promoter',
     });
     await Promise.all([record(answer, context), record(answer, context)]);
-    expect((await kpis({ from: '2026-11-30', to: '2026-11-30' })).body.nps).toEqual({
+    expect((await kpis({ from: '2026-11-30', to: '2026-11-30' })).body.nps.responses).toBe(0);
+    expect((await kpis({ from: '2026-11-27', to: '2026-11-27' })).body.nps).toEqual({
       score: 100,
       promoters: 1,
       passives: 0,

@@ -89,6 +89,23 @@ describe('event catalog', () => {
     ).toThrow(/score/);
   });
 
+  it('refuses a field the catalog does not name, and takes a failure code as long as a Step Functions error name', () => {
+    const failed = { ...orderEventDetail(order, 'OrderFailed', order.createdAt), failureCode: 'E'.repeat(256) };
+    expect(parseEventDetail('OrderFailed', failed)).toEqual(failed);
+    expect(() => parseEventDetail('OrderFailed', { ...failed, failureCode: 'E'.repeat(257) })).toThrow(
+      InvalidEventDetail,
+    );
+    const shipped = {
+      ...orderEventDetail(order, 'OrderShipped', order.createdAt, 'ord-1-A1'),
+      shipmentId: 'ord-1-A1',
+      carrier: 'sandbox',
+      warehouseId: 'WH-1',
+    };
+    expect(() => parseEventDetail('OrderShipped', { ...shipped, shippingAddress: { city: 'Berlin' } })).toThrow(
+      /shippingAddress|Unrecognized/,
+    );
+  });
+
   it('is the table in the README', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const table = /<!-- event-catalog:start -->\n([\s\S]*?)\n<!-- event-catalog:end -->/.exec(readme)?.[1];

@@ -76,11 +76,13 @@ const post = async (body: unknown, token = validToken()) => {
   return { status: response.statusCode, body: JSON.parse(response.body) };
 };
 
+const PLACED_AT = '2026-11-20T09:00:00.000Z';
+
 const alreadyAnswered = (feedback: Record<string, unknown>) =>
   new ConditionalCheckFailedException({
     message: 'The conditional request failed',
     $metadata: {},
-    Item: marshall({ orderId: ORDER_ID, sk: 'ORDER', customerId: 'CUST-1002', feedback }),
+    Item: marshall({ orderId: ORDER_ID, sk: 'ORDER', customerId: 'CUST-1002', createdAt: PLACED_AT, feedback }),
   });
 
 const publishedDetails = () =>
@@ -93,7 +95,7 @@ describe('POST /feedback/{token}', () => {
   it('records the answer once, with a condition, then publishes FeedbackReceived without the comment and marks it published', async () => {
     documents
       .on(UpdateCommand)
-      .resolvesOnce({ Attributes: { orderId: ORDER_ID, customerId: 'CUST-1002' } })
+      .resolvesOnce({ Attributes: { orderId: ORDER_ID, customerId: 'CUST-1002', createdAt: PLACED_AT } })
       .resolves({});
     const response = await post({ score: 9, comment: '  Quick and friendly  ' });
     expect(response.status).toBe(201);
@@ -118,6 +120,7 @@ describe('POST /feedback/{token}', () => {
           orderId: ORDER_ID,
           customerId: 'CUST-1002',
           occurredAt: response.body.answeredAt,
+          placedAt: PLACED_AT,
           score: 9,
           group: 'promoter',
         },
@@ -217,6 +220,7 @@ describe('POST /feedback/{token}', () => {
           orderId: ORDER_ID,
           customerId: 'CUST-1002',
           occurredAt: stored.answeredAt,
+          placedAt: '2026-11-20T09:00:00.000Z',
           score: 3,
           group: 'detractor',
         },
@@ -228,7 +232,9 @@ describe('POST /feedback/{token}', () => {
   });
 
   it('fails (500) when the publish fails, leaving the answer unmarked so that the same answer again publishes it', async () => {
-    documents.on(UpdateCommand).resolvesOnce({ Attributes: { orderId: ORDER_ID, customerId: 'CUST-1002' } });
+    documents
+      .on(UpdateCommand)
+      .resolvesOnce({ Attributes: { orderId: ORDER_ID, customerId: 'CUST-1002', createdAt: PLACED_AT } });
     bus.on(PutEventsCommand).rejects(Object.assign(new Error('unavailable'), { name: 'ServiceUnavailable' }));
     const response = await post({ score: 7 });
     expect(response.status).toBe(500);
@@ -278,7 +284,9 @@ describe('GET /feedback/{token}', () => {
       answeredAt: '2026-12-01T08:00:00.000Z',
       publishedAt: '2026-12-01T08:00:01.000Z',
     };
-    documents.on(GetCommand).resolves({ Item: { orderId: ORDER_ID, customerId: 'CUST-1002', feedback: published } });
+    documents.on(GetCommand).resolves({
+      Item: { orderId: ORDER_ID, customerId: 'CUST-1002', createdAt: '2026-11-20T09:00:00.000Z', feedback: published },
+    });
     const answered = await get(validToken(), '3');
     expect(answered.status).toBe(409);
     expect(answered.body).not.toContain('<form');
@@ -287,7 +295,9 @@ describe('GET /feedback/{token}', () => {
 
   it('publishes a stored answer its request left unpublished before answering 409', async () => {
     const stored = { score: 6, group: 'detractor', answeredAt: '2026-12-01T08:00:00.000Z' };
-    documents.on(GetCommand).resolves({ Item: { orderId: ORDER_ID, customerId: 'CUST-1002', feedback: stored } });
+    documents.on(GetCommand).resolves({
+      Item: { orderId: ORDER_ID, customerId: 'CUST-1002', createdAt: '2026-11-20T09:00:00.000Z', feedback: stored },
+    });
     documents.on(UpdateCommand).resolves({});
     const answered = await get(validToken(), '9');
     expect(answered.status).toBe(409);

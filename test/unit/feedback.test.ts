@@ -132,13 +132,15 @@ describe('survey answer', () => {
     for (const [score, group] of cases) expect(feedbackOf({ score }, at).group, String(score)).toBe(group);
     const stored = feedbackOf({ score: 9, comment: 'Great' }, at);
     expect(stored).toEqual({ score: 9, group: 'promoter', comment: 'Great', answeredAt: at.toISOString() });
-    const detail = feedbackReceivedDetail({ orderId: ORDER_ID, customerId: 'CUST-1002' }, stored);
+    const placedAt = '2026-11-20T09:00:00.000Z';
+    const detail = feedbackReceivedDetail({ orderId: ORDER_ID, customerId: 'CUST-1002', createdAt: placedAt }, stored);
     expect(detail).toEqual({
       version: 1,
       eventId: `feedback:${ORDER_ID}`,
       orderId: ORDER_ID,
       customerId: 'CUST-1002',
       occurredAt: at.toISOString(),
+      placedAt,
       score: 9,
       group: 'promoter',
     });

@@ -9,6 +9,7 @@ import {
   KPI_EVENT_TYPES,
   KPI_SHARDS,
   kpisOfProjection,
+  type MetricPoint,
   orderFactsOf,
   type StoredFacts,
   shardOf,
@@ -22,10 +23,11 @@ interface Event {
 type Items = Map<string, Record<string, unknown>>;
 
 /**
- * The projection's store semantics in memory, as the DynamoDB adapter implements them: a transition
- * writes when its guard is absent, with its counters; a stage time is written once on existing facts.
+ * The projection's store semantics in memory, as the DynamoDB adapter and the handler implement them:
+ * a transition writes when its guard is absent, with its counters; a stage time is kept when earlier
+ * than the stored one, on existing facts, and its event is marked (its metrics are emitted once).
  */
-function project(events: readonly Event[]): Items {
+function project(events: readonly Event[], emitted: MetricPoint[] = []): Items {
   const items: Items = new Map();
   for (const event of events) {
     const fold = foldEvent(event.type, parseEventDetail(event.type, event.detail));
@@ -34,16 +36,24 @@ function project(events: readonly Event[]): Items {
       if (item[transition.guard] !== undefined) continue;
       Object.assign(item, structuredClone(transition.set));
       items.set(transition.key, item);
+      emitted.push(...transition.metrics);
       if (!transition.counter) continue;
       const counter = items.get(transition.counter.key) ?? { pk: transition.counter.key };
       for (const [name, value] of Object.entries(transition.counter.add))
         counter[name] = ((counter[name] as number | undefined) ?? 0) + value;
       items.set(transition.counter.key, counter);
     }
-    if (fold.stage) {
-      const facts = items.get(fold.stage.key);
-      const times = facts?.stageTimes as Record<string, string> | undefined;
-      if (times && times[fold.stage.stage] === undefined) times[fold.stage.stage] = fold.stage.at;
+    const stage = fold.stage;
+    const facts = stage && items.get(stage.key);
+    if (stage && facts) {
+      const times = facts.stageTimes as Record<string, string>;
+      const known = times[stage.stage];
+      if (known === undefined || known > stage.at) times[stage.stage] = stage.at;
+      const seen = (facts.events as string[] | undefined) ?? [];
+      if (!seen.includes(stage.eventId)) {
+        facts.events = [...seen, stage.eventId].sort();
+        emitted.push(...stage.metrics);
+      }
     }
   }
   return items;
@@ -94,12 +104,20 @@ function lifeOf(n: number, kind: Kind, placed: number, currency: string, gross: 
     );
   // A late delivery is reported two days after the promised day.
   const delivered = kind === 'late' ? 3 * 24 * 60 : 30;
+  // Two shipments from two warehouses, each with its own times (the second leaves 7 minutes later).
+  const perShipment = (shipment: number, later: number) => {
+    const shipmentId = `${orderId}-${shipment}`;
+    return [
+      event('OrderShipped', 10 + later, { carrier: 'sandbox', shipmentId, warehouseId: `WH-${shipment}` }, shipmentId),
+      event('OrderPaymentCaptured', 11 + later, { shipmentId, amount: gross }, shipmentId),
+      event('OrderInvoiced', 12 + later, { shipmentId, invoiceNumber: `INV-${n}-${shipment}` }, shipmentId),
+    ];
+  };
   events.push(
     event('OrderPaymentAuthorized', 6),
-    event('OrderShipped', 10, { carrier: 'sandbox', shipmentId: `${orderId}-1`, warehouseId: 'WH-1' }, `${orderId}-1`),
+    ...perShipment(1, 0),
+    ...perShipment(2, 7),
     event('OrderDelivered', delivered, { deliveredAt: at(placed, delivered) }),
-    event('OrderPaymentCaptured', delivered + 1, { shipmentId: `${orderId}-1`, amount: gross }, `${orderId}-1`),
-    event('OrderInvoiced', delivered + 2, { shipmentId: `${orderId}-1`, invoiceNumber: `INV-${n}` }, `${orderId}-1`),
     event('OrderCompleted', delivered + 3, {
       gross,
       allLinesDelivered: kind !== 'partial',
@@ -115,6 +133,7 @@ function lifeOf(n: number, kind: Kind, placed: number, currency: string, gross: 
         orderId,
         customerId: 'C1',
         occurredAt: at(placed, delivered + 60),
+        placedAt: order.createdAt,
         score,
         group: npsGroupOf(score),
       },
@@ -147,6 +166,19 @@ function figuresOf(items: Items, currency?: string) {
   return { facts, days, nps, scores, projected: kpisOfProjection(days, nps, facts, currency) };
 }
 
+/** A shuffle (Fisher-Yates over the generated seeds) plus repeats of some events. */
+function rearranged(events: readonly Event[], seeds: Iterable<number>, duplicates: readonly number[]): Event[] {
+  const shuffled = [...events];
+  const stream = seeds[Symbol.iterator]();
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = (stream.next().value as number) % (i + 1);
+    [shuffled[i], shuffled[j]] = [shuffled[j] as Event, shuffled[i] as Event];
+  }
+  return [...shuffled, ...duplicates.map((d) => events[d % events.length] as Event)];
+}
+
+const multiset = (points: readonly MetricPoint[]) => points.map((point) => JSON.stringify(point)).sort();
+
 describe('KPI projection', () => {
   it('gives the same facts and counters for every order of a small event set', () => {
     const events = lifeOf(1, 'completed', DAY, 'EUR', 1234).slice(0, 6);
@@ -171,15 +203,7 @@ describe('KPI projection', () => {
         (orders, seeds, duplicates) => {
           const events = lives(orders);
           const expected = sorted(project(events));
-          // A shuffle (Fisher-Yates over the generated seeds) plus repeats of some events.
-          const shuffled = [...events];
-          const stream = seeds[Symbol.iterator]();
-          for (let i = shuffled.length - 1; i > 0; i--) {
-            const j = (stream.next().value as number) % (i + 1);
-            [shuffled[i], shuffled[j]] = [shuffled[j] as Event, shuffled[i] as Event];
-          }
-          const repeated = [...shuffled, ...duplicates.map((d) => events[d % events.length] as Event)];
-          expect(sorted(project(repeated))).toEqual(expected);
+          expect(sorted(project(rearranged(events, seeds, duplicates)))).toEqual(expected);
         },
       ),
       { numRuns: 150 },
@@ -251,9 +275,55 @@ describe('KPI projection', () => {
     expect(projected.cycleTimeSeconds).toEqual({ p50: 33 * 60, p90: (3 * 24 * 60 + 3) * 60 });
   });
 
+  it('emits the same metric points whatever the order of arrival and the duplicates', () => {
+    fc.assert(
+      fc.property(
+        fc.array(orderArb, { minLength: 1, maxLength: 5 }),
+        fc.infiniteStream(fc.nat()),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (orders, seeds, duplicates) => {
+          const events = lives(orders);
+          const inOrder: MetricPoint[] = [];
+          project(events, inOrder);
+          const arrived: MetricPoint[] = [];
+          project(rearranged(events, seeds, duplicates), arrived);
+          expect(multiset(arrived)).toEqual(multiset(inOrder));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('measures SecondsToStage from placing, once per fact (each shipment its own point)', () => {
+    const emitted: MetricPoint[] = [];
+    const events = lifeOf(1, 'completed', DAY, 'EUR', 1234);
+    project([...events].reverse(), emitted);
+    const seconds = (stage: string) =>
+      emitted
+        .filter((p) => p.name === 'SecondsToStage' && p.dimensions?.stage === stage)
+        .map((p) => p.value)
+        .sort((a, b) => a - b);
+    expect(seconds('OrderShipped')).toEqual([600, 1020]);
+    expect(seconds('OrderInvoiced')).toEqual([720, 1140]);
+    expect(seconds('OrderDelivered')).toEqual([1800]);
+    expect(seconds('OrderCompleted')).toEqual([1980]);
+    // The stage time is the earliest shipment's, whichever came first.
+    const facts = project([...events].reverse()).get(`ORDER#${events[0]?.detail.orderId}`);
+    expect(facts?.stageTimes).toMatchObject({ OrderShipped: at(DAY, 10) });
+    expect(emitted.some((p) => p.name === 'StageLatency')).toBe(false);
+  });
+
+  it('counts a survey answer with the orders placed on the answered order\u2019s day', () => {
+    const [answer] = lifeOf(1, 'completed', DAY, 'EUR', 1234, 9).filter((e) => e.type === 'FeedbackReceived');
+    const later = { ...(answer as Event), detail: { ...answer?.detail, occurredAt: '2026-12-03T08:00:00.000Z' } };
+    const items = project([later]);
+    const counters = [...items.keys()].filter((key) => key.startsWith('NPS#'));
+    expect(counters).toEqual([`NPS#2026-11-29#${shardOf(String(answer?.detail.orderId))}`]);
+  });
+
   it('spreads orders over the shards and measures each stage from the one before it', () => {
     const shards = new Set(Array.from({ length: 200 }, (_, n) => shardOf(`ord-${n}`)));
-    expect([...shards].sort()).toEqual([0, 1, 2, 3]);
+    expect([...shards].sort((a, b) => a - b)).toEqual(Array.from({ length: KPI_SHARDS }, (_, shard) => shard));
     expect(dayShardOf('2026-11-29', 3)).toBe('DAY#2026-11-29#3');
     expect(
       stageSecondsOf('2026-11-29T10:00:00Z', {

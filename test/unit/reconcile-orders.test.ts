@@ -259,7 +259,17 @@ describe('survey answers left unpublished', () => {
       .on(QueryCommand)
       .callsFake((input: { IndexName?: string; ExpressionAttributeValues: Record<string, string> }) =>
         input.IndexName === 'unpublishedFeedback'
-          ? { Items: [{ orderId: ORDER_ID, sk: 'ORDER', customerId: 'CUST-1002', feedback: stored }] }
+          ? {
+              Items: [
+                {
+                  orderId: ORDER_ID,
+                  sk: 'ORDER',
+                  customerId: 'CUST-1002',
+                  createdAt: '2026-11-20T09:00:00.000Z',
+                  feedback: stored,
+                },
+              ],
+            }
           : { Items: [] },
       );
     documents.on(UpdateCommand).resolves({});
@@ -287,6 +297,7 @@ describe('survey answers left unpublished', () => {
       orderId: ORDER_ID,
       customerId: 'CUST-1002',
       occurredAt: stored.answeredAt,
+      placedAt: '2026-11-20T09:00:00.000Z',
       score: 2,
       group: 'detractor',
     });
@@ -298,13 +309,21 @@ describe('survey answers left unpublished', () => {
   it('leaves an answer whose publish fails unmarked, for the next sweep', async () => {
     sfn.reset();
     const stored = { score: 10, group: 'promoter', answeredAt: '2026-12-01T08:00:00.000Z' };
-    documents
-      .on(QueryCommand)
-      .callsFake((input: { IndexName?: string }) =>
-        input.IndexName === 'unpublishedFeedback'
-          ? { Items: [{ orderId: ORDER_ID, sk: 'ORDER', customerId: 'CUST-1002', feedback: stored }] }
-          : { Items: [] },
-      );
+    documents.on(QueryCommand).callsFake((input: { IndexName?: string }) =>
+      input.IndexName === 'unpublishedFeedback'
+        ? {
+            Items: [
+              {
+                orderId: ORDER_ID,
+                sk: 'ORDER',
+                customerId: 'CUST-1002',
+                createdAt: '2026-11-20T09:00:00.000Z',
+                feedback: stored,
+              },
+            ],
+          }
+        : { Items: [] },
+    );
     documents.on(ScanCommand).resolves({ Items: [] });
     events.on(PutEventsCommand).rejects(Object.assign(new Error('unavailable'), { name: 'InternalException' }));
     const result = (await reconcile(sweepEvent, context as unknown as Context)) as unknown as {

@@ -92,6 +92,7 @@ describe('customer satisfaction survey', () => {
           orderId,
           customerId: 'CUST-1002',
           occurredAt: recorded.answeredAt,
+          placedAt: answered.createdAt,
           score: 8,
           group: 'passive',
         },
