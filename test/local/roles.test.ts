@@ -26,6 +26,7 @@ const MAY: Record<string, ClientId[]> = {
   'PUT /products/{sku}/stock': ['erp'],
   'POST /products/{sku}/stock/adjustments': ['erp', 'ops'],
   'GET /customers': ['rep', 'ops'],
+  'GET /kpis': ['ops', 'finance'],
 };
 
 beforeAll(async () => {
@@ -61,6 +62,7 @@ const calls: Record<string, (as: TestClient) => Promise<{ status: number; body?:
   'POST /products/{sku}/stock/adjustments': (as) =>
     as.request('POST', '/products/CABLE-USB-C/stock/adjustments', { delta: 1, reason: 'roles check' }),
   'GET /customers': (as) => as.request('GET', '/customers'),
+  'GET /kpis': (as) => as.request('GET', '/kpis?from=2026-11-01&to=2026-11-30'),
 };
 
 describe('roles: every client on every route', () => {
@@ -77,6 +79,7 @@ describe('roles: every client on every route', () => {
       'PUT /products/{sku}/stock': ['JWT', 'sales/stock.write'],
       'POST /products/{sku}/stock/adjustments': ['JWT', 'sales/stock.adjust'],
       'GET /customers': ['JWT', 'sales/customers.read'],
+      'GET /kpis': ['JWT', 'sales/kpis.read'],
       'GET /invoices': ['JWT', 'sales/invoices.read'],
       'GET /invoices/{number}': ['JWT', 'sales/invoices.read'],
       'GET /invoices/{number}/pdf': ['JWT', 'sales/invoices.read'],
@@ -87,6 +90,9 @@ describe('roles: every client on every route', () => {
       'POST /approvals/{approvalId}': ['JWT', 'sales/approvals.write'],
       'POST /webhooks/carrier': ['NONE'],
       'POST /webhooks/crm': ['NONE'],
+      // The survey's signed, single-use token is its authorization.
+      'GET /feedback/{token}': ['NONE'],
+      'POST /feedback/{token}': ['NONE'],
       'GET /health': ['NONE'],
       'GET /openapi.json': ['NONE'],
     });
@@ -138,6 +144,10 @@ describe('roles: every client on every route', () => {
     });
     expect(webhook.status).toBe(401);
     expect(webhook.body?.error?.code).toBeDefined();
+    // The survey answer's token is its authorization: a forged one is the handler's 401.
+    const survey = await anonymous.request('POST', '/feedback/not-a-token', { score: 9 });
+    expect(survey.status).toBe(401);
+    expect(survey.body?.error?.code).toBe('InvalidFeedbackToken');
   });
 });
 
