@@ -336,7 +336,7 @@ export class OrderStack extends Stack {
     const finishCreditNotes = fn(
       'FinishCreditNotes',
       'finish-credit-notes',
-      'Finishes credit-note requests left unfinished: refund, number, PDF, e-mail',
+      'Finishes credit-note requests left unfinished (refund, number, PDF, e-mail) and publishes payments left unpublished',
       { timeout: Duration.minutes(2), memorySize: 1024, files: Object.values(INVOICE_FONTS) },
     );
     data.bindTable(finishCreditNotes, 'invoices', 'write');
@@ -349,7 +349,8 @@ export class OrderStack extends Stack {
       events.grantPublish(f);
     }
     new Rule(this, 'UnfinishedCreditNotesSweep', {
-      description: 'Every 5 minutes: credit-note requests left half-way are refunded, numbered and sent',
+      description:
+        'Every 5 minutes: credit-note requests left half-way are finished, payments left unpublished published',
       schedule: Schedule.rate(Duration.minutes(5)),
       targets: [events.lambdaTarget(finishCreditNotes, 2)],
     });

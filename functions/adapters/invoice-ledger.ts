@@ -129,31 +129,71 @@ export class InvoiceLedger {
   }
 
   /**
-   * Credit-note requests not finished yet, oldest first: waiting for their refund or for their
-   * number, or numbered but not delivered and published for `settleMs` (its caller left), from the
-   * sparse pending index (this year's and last year's), never a scan.
+   * Credit-note requests not finished yet, oldest first in each queue: waiting for their refund or
+   * for their number, or numbered but not delivered and published for `settleMs` (its caller left),
+   * from the sparse pending index (this year's and last year's), never a scan. At most `perQueue`
+   * of each queue: requests that keep failing at the head of one queue do not hide the others.
    */
-  async unfinishedCreditNoteRequests(now: Date, limit = 100, settleMs = 2 * 60_000): Promise<string[]> {
+  async unfinishedCreditNoteRequests(now: Date, perQueue = 50, settleMs = 2 * 60_000): Promise<string[]> {
     const ids: string[] = [];
     const year = now.getUTCFullYear();
-    const before = new Date(now.getTime() - settleMs).toISOString();
     for (const y of [year - 1, year]) {
       for (const partition of [refundPending(y), SERIES.CN.pending(y), creditNoteFinishing(y)]) {
         // A note numbered a moment ago is still being delivered by its caller: not taken beside it.
-        const numbered = partition === creditNoteFinishing(y);
-        const page = await documents().send(
-          new QueryCommand({
-            TableName: this.invoicesTable,
-            IndexName: PENDING_INDEX,
-            KeyConditionExpression: numbered ? 'pendingYear = :p AND requestedAt < :before' : 'pendingYear = :p',
-            ExpressionAttributeValues: { ':p': partition, ...(numbered ? { ':before': before } : {}) },
-            Limit: limit,
-          }),
-        );
-        for (const item of page.Items ?? []) if (typeof item.requestId === 'string') ids.push(item.requestId);
+        const settled = partition === creditNoteFinishing(y) ? new Date(now.getTime() - settleMs) : undefined;
+        for (const item of await this.pendingItems(partition, perQueue, settled))
+          if (typeof item.requestId === 'string') ids.push(item.requestId);
       }
     }
-    return ids.slice(0, limit);
+    return ids;
+  }
+
+  /**
+   * Payments recorded longer than `settleMs` ago whose OrderPaymentReceived was not published (the
+   * request failed or died after the payment committed, and nobody came back), oldest first, at most
+   * `limit` per year, from the sparse pending index.
+   */
+  async unpublishedPayments(now: Date, limit = 50, settleMs = 2 * 60_000): Promise<RecordedPayment[]> {
+    const settled = new Date(now.getTime() - settleMs);
+    const year = now.getUTCFullYear();
+    const found: RecordedPayment[] = [];
+    for (const y of [year - 1, year])
+      for (const item of await this.pendingItems(paymentUnpublished(y), limit, settled)) found.push(paymentOf(item));
+    return found;
+  }
+
+  /** The payment's event was published: it leaves the pending index. */
+  async markPaymentPublished(invoiceNumber: string, reference: string, at: Date): Promise<void> {
+    await documents().send(
+      new UpdateCommand({
+        TableName: this.invoicesTable,
+        Key: { pk: paymentPk(invoiceNumber, reference) },
+        UpdateExpression: 'SET publishedAt = :at REMOVE pendingYear, requestedAt',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': at.toISOString() },
+      }),
+    );
+  }
+
+  /** Up to `cap` items of one partition of the pending index, oldest first (queued before `before`, if given). */
+  private async pendingItems(partition: string, cap: number, before?: Date): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await documents().send(
+        new QueryCommand({
+          TableName: this.invoicesTable,
+          IndexName: PENDING_INDEX,
+          KeyConditionExpression: before ? 'pendingYear = :p AND requestedAt < :before' : 'pendingYear = :p',
+          ExpressionAttributeValues: { ':p': partition, ...(before ? { ':before': before.toISOString() } : {}) },
+          Limit: cap - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && items.length < cap);
+    return items;
   }
 
   /**
@@ -175,15 +215,24 @@ export class InvoiceLedger {
    * Records a payment on account once per reference: the payment, the invoice's paid amount and
    * status, the customer's open balance and credit in use, in one transaction. The same reference
    * again with the same amount is a replay (nothing changes); with another amount it is refused.
-   * Returns the payment as recorded (a replay: the first one's `receivedAt`).
+   * Returns the payment as recorded (a replay: the first one's `receivedAt`). The payment waits in the
+   * pending index (recorded at `now`) until its event is published (markPaymentPublished).
    */
   async recordPayment(
     invoiceNumber: string,
     payment: PaymentRequest,
-  ): Promise<{ invoice: StoredInvoice; payment: PaymentRequest; paidInFull: boolean; replayed: boolean }> {
-    const paymentPk = `PAYMENT#${invoiceNumber}#${payment.reference}`;
+    now: Date = new Date(),
+  ): Promise<{
+    invoice: StoredInvoice;
+    payment: PaymentRequest;
+    paidInFull: boolean;
+    replayed: boolean;
+    /** Its OrderPaymentReceived was published (and recorded so) already. */
+    published: boolean;
+  }> {
+    const pk = paymentPk(invoiceNumber, payment.reference);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const [recorded, invoice] = await Promise.all([this.get(paymentPk), this.invoices.findInvoice(invoiceNumber)]);
+      const [recorded, invoice] = await Promise.all([this.get(pk), this.invoices.findInvoice(invoiceNumber)]);
       if (!invoice) throw new Error(`Invoice ${invoiceNumber} does not exist`);
       if (recorded) {
         if (recorded.amount !== payment.amount)
@@ -197,14 +246,23 @@ export class InvoiceLedger {
           receivedAt: typeof recorded.receivedAt === 'string' ? recorded.receivedAt : payment.receivedAt,
         };
         // Paid in full by this payment, as recorded with it (not by a credit note since).
-        return { invoice, payment: stored, paidInFull: recorded.paidInFull === true, replayed: true };
+        const published = recorded.pendingYear === undefined; // also a payment recorded before it was queued
+        return { invoice, payment: stored, paidInFull: recorded.paidInFull === true, replayed: true, published };
       }
       const after = applyPayment(invoice, payment.amount);
       const items: TransactItem[] = [
         {
           Put: {
             TableName: this.invoicesTable,
-            Item: { pk: paymentPk, invoiceNumber, ...payment, paidInFull: after.paidInFull },
+            Item: {
+              pk,
+              invoiceNumber,
+              orderId: invoice.orderId,
+              ...payment,
+              paidInFull: after.paidInFull,
+              pendingYear: paymentUnpublished(now.getUTCFullYear()),
+              requestedAt: `${now.toISOString()}#${pk}`,
+            },
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
@@ -218,6 +276,7 @@ export class InvoiceLedger {
           payment,
           paidInFull: after.paidInFull,
           replayed: false,
+          published: false,
         };
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
@@ -353,6 +412,26 @@ export class InvoiceLedger {
 
 /** Where card credit-note requests wait for their refund: beside the numbering queue, not in it. */
 const refundPending = (year: number) => `CNREFUND#${year}`;
+
+/** Where recorded payments wait until their OrderPaymentReceived is published (the year they were recorded). */
+const paymentUnpublished = (year: number) => `PAYMENT#UNPUBLISHED#${year}`;
+
+const paymentPk = (invoiceNumber: string, reference: string) => `PAYMENT#${invoiceNumber}#${reference}`;
+
+/** A payment as recorded, with what its event needs. */
+export interface RecordedPayment {
+  orderId: string;
+  invoiceNumber: string;
+  payment: PaymentRequest;
+}
+
+function paymentOf(item: Record<string, unknown>): RecordedPayment {
+  return {
+    orderId: String(item.orderId),
+    invoiceNumber: String(item.invoiceNumber),
+    payment: { amount: Number(item.amount), reference: String(item.reference), receivedAt: String(item.receivedAt) },
+  };
+}
 
 function recordOf(item: Record<string, unknown>): CreditNoteRequestRecord {
   return {

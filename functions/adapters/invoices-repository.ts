@@ -27,8 +27,10 @@ import { documents } from './clients.ts';
  *  - Credit notes are a second series numbered the same way with their own keys: the request
  *    `CNREQ#<requestId>` (pending under `CN#<year>`), `CREDITNOTE#<number>`, `COUNTER#CN#<year>`,
  *    `LEASE#CN#<year>` (see SERIES). A note is numbered under `CN#FINISHING#<year>` in the pending
- *    index (its `requestedAt` the note's date) until it was delivered and published (`finishedAt`), so
- *    the sweep finds a note whose caller left before that. Payments: `PAYMENT#<invoice number>#<reference>`.
+ *    index (its `requestedAt` the time it was numbered) until it was delivered and published
+ *    (`finishedAt`), so the sweep finds a note whose caller left before that.
+ *  - Payments: `PAYMENT#<invoice number>#<reference>`, under `PAYMENT#UNPUBLISHED#<year>` in the
+ *    pending index (its `requestedAt` the time it was recorded) until OrderPaymentReceived was published.
  *  - Invoices carry `status` (the `invoicesByStatus` index, for listing) and, while open and not
  *    yet overdue, `openYear` (the sparse `openInvoicesByDue` index, due date order, for the overdue sweep).
  *
@@ -80,8 +82,8 @@ interface SeriesKeys {
   document: (documentNumber: string) => string;
   /** The field holding the number, on the document and on its request once numbered. */
   numberField: string;
-  /** Index attributes the document is stored with. */
-  indexed: (document: Record<string, unknown>) => Record<string, unknown>;
+  /** Index attributes the document is stored with when numbered (`at`: the numbering's time). */
+  indexed: (document: Record<string, unknown>, at: Date) => Record<string, unknown>;
 }
 
 /** The invoices keep the keys they always had; credit notes have their own. */
@@ -102,9 +104,10 @@ export const SERIES: Record<DocumentSeries, SeriesKeys> = {
     lease: (year) => `LEASE#CN#${year}`,
     document: (n) => `CREDITNOTE#${n}`,
     numberField: 'creditNoteNumber',
-    indexed: (note) => ({
+    // Sorted by when it was numbered (not requested): the sweep's grace gives its caller time to finish it.
+    indexed: (note, at) => ({
       pendingYear: creditNoteFinishing(Number(String(note.creditNoteNumber).slice(3, 7))),
-      requestedAt: `${String(note.issuedAt)}#${String(note.requestId)}`,
+      requestedAt: `${at.toISOString()}#${String(note.requestId)}`,
     }),
   },
 };
@@ -421,6 +424,7 @@ export class InvoicesRepository {
     let conflicts = 0;
     // Keep numbering while there is work and time; the lease is renewed by every batch.
     while (Date.now() < deadline) {
+      const numberedAt = new Date();
       const pending = (await this.pending(series, year))
         .filter((r) => !skipped.has(requestIdOf(r)))
         .slice(0, BATCH_SIZE);
@@ -443,7 +447,7 @@ export class InvoicesRepository {
           {
             Put: {
               TableName: this.tableName,
-              Item: { pk: keys.document(documentNumber), ...document, ...keys.indexed(document) },
+              Item: { pk: keys.document(documentNumber), ...document, ...keys.indexed(document, numberedAt) },
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           },

@@ -8,7 +8,7 @@ import { creditNoteEmail, creditNoteFinanceCopy } from '../core/emails.ts';
 import { CreditNoteRequestReused } from '../core/errors.ts';
 import { creditNotePdfKey, invoiceYear } from '../core/invoice-number.ts';
 import { creditNoteLines } from '../core/invoicing.ts';
-import type { LedgerEvents } from './ledger-events.ts';
+import { type LedgerEvents, publishAndDeliver } from './ledger-events.ts';
 import { logOrder } from './powertools.ts';
 
 export interface CreditNoteDeps {
@@ -40,9 +40,9 @@ export interface CreditNoteInput {
  * Issues a credit note against an invoice, in an order that loses nothing and never refunds without
  * its note: (1) the request is recorded with the invoice's credited amount and, on account, the
  * customer's balance, in one transaction, and queued for its number; (2) a card payment is refunded,
- * keyed by the request; (3) the note is numbered in the CN series; (4) its PDF is stored and e-mailed
- * to the customer's billing address, with finance's own copy; (5) OrderCreditNoteIssued is published.
- * Every step is safe to repeat: a retry
+ * keyed by the request; (3) the note is numbered in the CN series; (4) OrderCreditNoteIssued is
+ * published; (5) its PDF is stored and e-mailed to the customer's billing address, with finance's own
+ * copy (also when the publish failed: each is retried on its own). Every step is safe to repeat: a retry
  * with the same request id picks up where the last attempt stopped. Throws CreditNoteRefused when
  * the note would exceed what may be credited.
  */
@@ -53,33 +53,37 @@ export async function issueCreditNote(deps: CreditNoteDeps, input: CreditNoteInp
   const existing = await deps.invoices.findNumbered<StoredCreditNote>('CN', input.requestId);
   const note = existing ?? (await request(deps, input));
   logOrder(note.orderId);
-  return finish(deps, await deliver(deps, await refunded(deps, input.requestId, note)));
+  return finish(deps, await refunded(deps, input.requestId, note));
 }
 
 /**
  * Finishes a recorded request whose caller gave up or failed half-way (the scheduled sweep): the
- * refund if due, the number, the PDF, the e-mails and the event, exactly as a retry would.
+ * refund if due, the number, the event, the PDF and the e-mails, exactly as a retry would.
  */
 export async function finishCreditNote(deps: CreditNoteDeps, requestId: string): Promise<StoredCreditNote> {
   const existing = await deps.invoices.findNumbered<StoredCreditNote>('CN', requestId);
   if (existing) {
     logOrder(existing.orderId);
-    return finish(deps, await deliver(deps, await refunded(deps, requestId, existing)));
+    return finish(deps, await refunded(deps, requestId, existing));
   }
   const recorded = await deps.ledger.creditNoteRequest(requestId);
   if (!recorded) throw new Error(`Credit-note request ${requestId} does not exist`);
   logOrder(recorded.draft.orderId);
   const note = await settleAndNumber(deps, recorded);
-  return finish(deps, await deliver(deps, await refunded(deps, requestId, note)));
+  return finish(deps, await refunded(deps, requestId, note));
 }
 
 /**
- * The note is numbered and delivered: OrderCreditNoteIssued is published, on every call (a retry or
- * the sweep publishes the same event again: same id, the note's date), and the first time the note
- * leaves the sweep's partition. A publish that fails leaves it there, so the sweep publishes it later.
+ * The note is numbered (and refunded): OrderCreditNoteIssued is published at once, on every call (a
+ * retry or the sweep publishes the same event again: same id, the note's date), then the note is
+ * delivered whatever came of the publish. Once both are done the note leaves the sweep's partition;
+ * a publish or an e-mail that fails leaves it there, so the sweep does what is left later.
  */
-async function finish(deps: CreditNoteDeps, note: StoredCreditNote): Promise<StoredCreditNote> {
-  await deps.events.creditNoteIssued(note);
+async function finish(deps: CreditNoteDeps, numbered: StoredCreditNote): Promise<StoredCreditNote> {
+  const note = await publishAndDeliver(
+    () => deps.events.creditNoteIssued(numbered),
+    () => deliver(deps, numbered),
+  );
   if (note.finishedAt) return note;
   const at = deps.clock();
   await deps.invoices.markCreditNoteFinished(note.creditNoteNumber, at);

@@ -3,6 +3,8 @@ import type { StoredCreditNote, StoredInvoice } from '../adapters/invoices-repos
 import type { OrdersRepository } from '../adapters/orders-repository.ts';
 import { orderEventDetail } from '../core/events.ts';
 import type { PaymentRequest } from '../core/schemas.ts';
+import { errorLabel } from './http.ts';
+import { logger } from './powertools.ts';
 
 /**
  * The facts about an order's invoices that are published but not stages on the order (LEDGER_EVENTS):
@@ -44,4 +46,26 @@ export function ledgerEvents(deps: {
       });
     },
   };
+}
+
+/**
+ * Publishing a fact and its e-mails do not hold each other back (a bus outage does not delay the
+ * customer's e-mail, an e-mail that keeps failing does not hide the fact): `publish` runs first, then
+ * `deliver` whatever came of it; afterwards the first failure is thrown (the caller's retry or the
+ * sweep does what is left), a second one logged.
+ */
+export async function publishAndDeliver<T>(publish: () => Promise<unknown>, deliver: () => Promise<T>): Promise<T> {
+  const published = await publish().then(
+    () => ({ ok: true as const }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  try {
+    const delivered = await deliver();
+    if (!published.ok) throw published.error;
+    return delivered;
+  } catch (error) {
+    if (!published.ok && error !== published.error)
+      logger.error('Publishing a ledger event failed', { ...errorLabel(published.error) });
+    throw error;
+  }
 }

@@ -65,6 +65,11 @@ export interface ReconcilerSettings {
    * publishes it within seconds (the route's timeout is 30 s) unless it failed.
    */
   feedbackGraceSeconds: number;
+  /**
+   * The survey-answer step's own share of the run: it goes first (so a long open-orders pass never
+   * starves it) and leaves the rest of the time to the orders.
+   */
+  feedbackBudgetMs: number;
 }
 
 /** The settings from the environment (read once, at INIT), with their defaults. */
@@ -79,6 +84,7 @@ export const reconcilerSettings = (): ReconcilerSettings => ({
   invoiceGraceSeconds: numberEnv('RECONCILE_INVOICE_GRACE_SECONDS', 120),
   deliverySlaDays: numberEnv('DELIVERY_SLA_DAYS', DEFAULT_DELIVERY_SLA_DAYS),
   feedbackGraceSeconds: numberEnv('FEEDBACK_PUBLISH_GRACE_SECONDS', 300),
+  feedbackBudgetMs: 30_000,
 });
 
 export interface SweepResult {
@@ -219,7 +225,8 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
 
   /**
    * Finds open orders old enough to be stuck, paging through the whole open-orders index within the
-   * function's time: starts those never started, reconciles those whose workflow ended.
+   * function's time: starts those never started, reconciles those whose workflow ended. Survey answers
+   * left unpublished go first, within their own budget; backorders waiting for available stock last.
    */
   async function sweep(context: Context): Promise<SweepResult> {
     const cutoff = new Date(clock().getTime() - settings.minAgeSeconds * 1000);
@@ -232,29 +239,32 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
       deliveriesOverdue: 0,
       feedbackPublished: 0,
     };
-    pages: for await (const ids of orders.openOrdersCreatedBefore(cutoff, settings.pageSize)) {
-      for (const orderId of ids) {
-        if (context.getRemainingTimeInMillis() < settings.reserveMs) break pages; // the next sweep goes on
-        result.checked++;
-        // Each order's lines name it, the next order's do not.
-        await orderScope(async () => {
-          try {
-            const outcome = await sweepOne(orderId);
-            if (outcome === 'overdue') result.deliveriesOverdue++;
-            else if (outcome !== 'left') result[outcome]++;
-          } catch (error) {
-            // One bad order must not stop the sweep; the next sweep tries it again.
-            result.failed++;
-            logger.error('Sweep could not reconcile an order', { orderId, error: (error as Error).name });
-          }
-        }, orderId);
+    try {
+      result.feedbackPublished = await publishLeftFeedback(context);
+      pages: for await (const ids of orders.openOrdersCreatedBefore(cutoff, settings.pageSize)) {
+        for (const orderId of ids) {
+          if (context.getRemainingTimeInMillis() < settings.reserveMs) break pages; // the next sweep goes on
+          result.checked++;
+          // Each order's lines name it, the next order's do not.
+          await orderScope(async () => {
+            try {
+              const outcome = await sweepOne(orderId);
+              if (outcome === 'overdue') result.deliveriesOverdue++;
+              else if (outcome !== 'left') result[outcome]++;
+            } catch (error) {
+              // One bad order must not stop the sweep; the next sweep tries it again.
+              result.failed++;
+              logger.error('Sweep could not reconcile an order', { orderId, error: (error as Error).name });
+            }
+          }, orderId);
+        }
       }
+      result.backordersServed = await serveWaitingBackorders(context);
+    } finally {
+      // Every run, zero included, also one that failed part-way: the alarm sees the current count.
+      metrics.addMetric('DeliveriesOverdue', MetricUnit.Count, result.deliveriesOverdue);
+      metrics.publishStoredMetrics();
     }
-    result.backordersServed = await serveWaitingBackorders(context);
-    result.feedbackPublished = await publishLeftFeedback(context);
-    // Every run, zero included: the alarm sees the current count, not only the runs that found some.
-    metrics.addMetric('DeliveriesOverdue', MetricUnit.Count, result.deliveriesOverdue);
-    metrics.publishStoredMetrics();
     logger.info('Sweep done', { ...result });
     return result;
   }
@@ -282,24 +292,30 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
   /**
    * Survey answers stored longer ago than the grace period whose FeedbackReceived is still unpublished
    * (the request failed or died between writing and publishing, and nobody came back): published now,
-   * the stored answer under its one event id. Oldest first, a page per run; the next run goes on.
+   * the stored answer under its one event id. Oldest first, a page per run within the step's budget;
+   * the next run goes on. Nothing here fails the sweep: the orders are swept all the same.
    */
   async function publishLeftFeedback(context: Context): Promise<number> {
     const cutoff = new Date(clock().getTime() - settings.feedbackGraceSeconds * 1000);
+    const stopBelow = Math.max(settings.reserveMs, context.getRemainingTimeInMillis() - settings.feedbackBudgetMs);
     let published = 0;
-    for (const { orderId, customerId, createdAt, feedback } of await orders.unpublishedFeedbackBefore(
-      cutoff,
-      settings.pageSize,
-    )) {
-      if (context.getRemainingTimeInMillis() < settings.reserveMs) break;
-      await orderScope(async () => {
-        try {
-          await deps.publishFeedback({ orderId, customerId, createdAt }, feedback);
-          published++;
-        } catch (error) {
-          logger.error('Sweep could not publish a survey answer', { orderId, error: (error as Error).name });
-        }
-      }, orderId);
+    try {
+      for (const { orderId, customerId, createdAt, feedback } of await orders.unpublishedFeedbackBefore(
+        cutoff,
+        settings.pageSize,
+      )) {
+        if (context.getRemainingTimeInMillis() < stopBelow) break;
+        await orderScope(async () => {
+          try {
+            await deps.publishFeedback({ orderId, customerId, createdAt }, feedback);
+            published++;
+          } catch (error) {
+            logger.error('Sweep could not publish a survey answer', { orderId, error: (error as Error).name });
+          }
+        }, orderId);
+      }
+    } catch (error) {
+      logger.error('Sweep could not read the survey answers left unpublished', { error: (error as Error).name });
     }
     return published;
   }

@@ -192,4 +192,54 @@ describe('POST /invoices/{number}/payments publishes OrderPaymentReceived', () =
     expect(events[1]).toEqual(events[0]);
     expect(events[1]?.eventId).toBe(`${ORDER_ID}:OrderPaymentReceived:INV-2026-000003:BANK-8`);
   });
+  const sentEmails = () =>
+    ses.commandCalls(SendEmailCommand).map((call) => {
+      const content = call.args[0].input.Content?.Simple;
+      return { subject: String(content?.Subject?.Data), text: String(content?.Body?.Text?.Data) };
+    });
+  const paidInFull = { amount: 2380, reference: 'BANK-9', receivedAt: '2026-03-06T08:00:00.000Z' };
+
+  it('the bus down does not hold back the receipt: it is sent, the request fails (5xx) and the payment stays queued', async () => {
+    documents.on(GetCommand, { Key: { pk: 'INVOICE#INV-2026-000003' } }).resolves({ Item: invoice });
+    documents.on(GetCommand, { Key: { pk: 'PAYMENT#INV-2026-000003#BANK-9' } }).resolves({});
+    documents.on(TransactWriteCommand).resolves({});
+    documents.on(UpdateCommand).resolves({});
+    bus.on(PutEventsCommand).rejects(new Error('EventBridge unavailable'));
+
+    expect((await post(paidInFull)).statusCode).toBeGreaterThanOrEqual(500);
+    expect(sentEmails().map((e) => e.subject)).toEqual(['Payment received: invoice INV-2026-000003']);
+    // Recorded in the sweep's queue and, its event not published, left there.
+    const put = documents.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Put?.Item;
+    expect(put).toMatchObject({ pk: 'PAYMENT#INV-2026-000003#BANK-9', orderId: ORDER_ID });
+    expect(String(put?.pendingYear)).toMatch(/^PAYMENT#UNPUBLISHED#\d{4}$/);
+    const updates = documents.commandCalls(UpdateCommand).map((call) => call.args[0].input);
+    expect(updates.filter((u) => String(u.UpdateExpression).includes('REMOVE pendingYear'))).toEqual([]);
+  });
+
+  it('a published payment leaves the queue; a receipt sent on a replay says the recorded date, not the replay’s', async () => {
+    documents.on(GetCommand, { Key: { pk: 'INVOICE#INV-2026-000003' } }).resolves({ Item: invoice });
+    documents
+      .on(GetCommand, { Key: { pk: 'PAYMENT#INV-2026-000003#BANK-9' } })
+      .resolvesOnce({})
+      .resolves({
+        Item: { pk: 'PAYMENT#INV-2026-000003#BANK-9', ...paidInFull, paidInFull: true, publishedAt: 'x' },
+      });
+    documents.on(TransactWriteCommand).resolves({});
+    documents.on(UpdateCommand).resolves({});
+    ses.on(SendEmailCommand).rejectsOnce(new Error('SES unavailable')).resolves({ MessageId: 'm2' });
+
+    expect((await post(paidInFull)).statusCode).toBeGreaterThanOrEqual(500);
+    const marked = documents
+      .commandCalls(UpdateCommand)
+      .map((call) => call.args[0].input)
+      .filter((u) => String(u.UpdateExpression).includes('REMOVE pendingYear'));
+    expect(marked.map((u) => u.Key)).toEqual([{ pk: 'PAYMENT#INV-2026-000003#BANK-9' }]);
+
+    const replay = await post({ ...paidInFull, receivedAt: '2026-03-07T09:30:00.000Z' });
+    expect(replay.statusCode).toBe(200);
+    expect(JSON.parse(replay.body).payment).toMatchObject({ receivedAt: paidInFull.receivedAt, replayed: true });
+    const [, receipt] = sentEmails();
+    expect(receipt?.text).toContain('last payment BANK-9 on 2026-03-06');
+    expect(published().map((e) => e.detail.occurredAt)).toEqual([paidInFull.receivedAt, paidInFull.receivedAt]);
+  });
 });

@@ -332,4 +332,79 @@ describe('survey answers left unpublished', () => {
     expect(result.feedbackPublished).toBe(0);
     expect(documents.commandCalls(UpdateCommand)).toHaveLength(0);
   });
+  const storedAnswer = { score: 9, group: 'promoter', answeredAt: '2026-12-01T08:00:00.000Z' };
+  const overdueCounts = (added: { mock: { calls: unknown[][] } }) =>
+    added.mock.calls.filter(([name]) => name === 'DeliveriesOverdue').map(([, , value]) => value);
+
+  it('publishes the answers also when the open-orders pass uses up the time', async () => {
+    sfn.reset();
+    storeOrder({ stages: {} });
+    documents.on(QueryCommand).callsFake((input: { IndexName?: string }) =>
+      input.IndexName === 'openOrders'
+        ? { Items: [{ orderId: ORDER_ID }] }
+        : input.IndexName === 'unpublishedFeedback'
+          ? {
+              Items: [
+                {
+                  orderId: ORDER_ID,
+                  sk: 'ORDER',
+                  customerId: 'CUST-1002',
+                  createdAt: '2026-11-20T09:00:00.000Z',
+                  feedback: storedAnswer,
+                },
+              ],
+            }
+          : { Items: [] },
+    );
+    documents.on(ScanCommand).resolves({ Items: [] });
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+    // The open order takes all the time there was: nothing is left once it was looked at.
+    let remaining = 60_000;
+    sfn.on(DescribeExecutionCommand).callsFake(() => {
+      remaining = 0;
+      return { status: 'RUNNING' };
+    });
+    const starved = { ...context, getRemainingTimeInMillis: () => remaining };
+    const result = (await reconcile(sweepEvent, starved as unknown as Context)) as unknown as {
+      checked: number;
+      feedbackPublished: number;
+    };
+    expect(result).toMatchObject({ checked: 1, feedbackPublished: 1 });
+    expect(published()).toEqual(['FeedbackReceived']);
+  });
+
+  it('a failing read of the answers neither fails the sweep nor loses the DeliveriesOverdue metric', async () => {
+    sfn.reset();
+    storeOrder({ stages: {} });
+    documents
+      .on(QueryCommand)
+      .callsFake((input: { IndexName?: string }) =>
+        input.IndexName === 'unpublishedFeedback'
+          ? Promise.reject(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }))
+          : { Items: input.IndexName === 'openOrders' ? [{ orderId: ORDER_ID }] : [] },
+      );
+    documents.on(ScanCommand).resolves({ Items: [] });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+    const added = vi.spyOn(metrics, 'addMetric');
+    const result = (await reconcile(sweepEvent, context as unknown as Context)) as unknown as {
+      checked: number;
+      feedbackPublished: number;
+    };
+    expect(result).toMatchObject({ checked: 1, feedbackPublished: 0 });
+    expect(overdueCounts(added)).toEqual([0]);
+  });
+
+  it('emits DeliveriesOverdue also when the open-orders read fails the sweep', async () => {
+    sfn.reset();
+    documents
+      .on(QueryCommand)
+      .callsFake((input: { IndexName?: string }) =>
+        input.IndexName === 'openOrders'
+          ? Promise.reject(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }))
+          : { Items: [] },
+      );
+    const added = vi.spyOn(metrics, 'addMetric');
+    await expect(reconcile(sweepEvent, context as unknown as Context)).rejects.toThrow(/slow down/);
+    expect(overdueCounts(added)).toEqual([0]);
+  });
 });

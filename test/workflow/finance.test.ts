@@ -333,6 +333,40 @@ describe('payments on account and overdue', () => {
     });
   }, 60_000);
 
+  it('publishes on its schedule a payment whose request died before publishing it, once', async () => {
+    const customerId = 'CUST-LEFT';
+    await seedCustomer(customerId);
+    const number = await onAccount(customerId);
+    const ledger = new InvoiceLedger(new InvoicesRepository(table('Invoices')), table('Invoices'), table('Customers'));
+    const receivedAt = new Date(Date.now() - 86_400_000).toISOString();
+    // Recorded as the route records it, three minutes ago; then the function died before publishing.
+    await ledger.recordPayment(
+      number,
+      { amount: 400, reference: 'BANK-LEFT', receivedAt },
+      new Date(Date.now() - 3 * 60_000),
+    );
+    runtime.fireSchedule('UnfinishedCreditNotesSweep');
+    await runtime.drainEvents();
+    runtime.fireSchedule('UnfinishedCreditNotesSweep'); // again: published once
+    await runtime.drainEvents();
+    const payments = (await busEvents('OrderPaymentReceived')).filter((d) => d.invoiceNumber === number);
+    expect(payments).toHaveLength(1);
+    expect(payments[0]).toMatchObject({
+      eventId: `${payments[0]?.orderId}:OrderPaymentReceived:${number}:BANK-LEFT`,
+      customerId,
+      occurredAt: receivedAt,
+      amount: 400,
+    });
+    const { Item } = await db.send(
+      new GetCommand({
+        TableName: table('Invoices'),
+        Key: { pk: `PAYMENT#${number}#BANK-LEFT` },
+        ConsistentRead: true,
+      }),
+    );
+    expect(Item?.pendingYear).toBeUndefined();
+  }, 60_000);
+
   it('marks an open invoice overdue once the clock passes its due date (hourly schedule)', async () => {
     const customerId = 'CUST-LATE';
     await seedCustomer(customerId);
