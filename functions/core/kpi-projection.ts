@@ -252,21 +252,11 @@ export function secondsToStageMetrics(placedAt: string, occurredAt: string, stag
   return [{ name: 'SecondsToStage', unit: 'Seconds', value, dimensions: { stage } }];
 }
 
-/** The stored facts of an order (what the KPI table's facts item holds). */
-export interface StoredFacts {
-  orderId: string;
-  placedAt: string;
-  currency: string;
-  stageTimes?: Record<string, string>;
-  outcome?: Outcome;
-  completedAt?: string;
-  gross?: number;
-  allLinesDelivered?: boolean;
-  promisedBy?: string;
-  deliveredAt?: string;
-  backordered?: boolean;
-  reason?: string;
-}
+/**
+ * The stored facts of an order (what the KPI table's facts item holds): the KPI definitions' facts,
+ * with the first time of each stage instead of the stage latencies derived from them.
+ */
+export type StoredFacts = Omit<OrderFacts, 'stageSeconds'> & { stageTimes?: Record<string, string> };
 
 /**
  * Seconds per stage of the happy path: from the latest earlier stage the order has (its placing for
