@@ -14,6 +14,7 @@
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import type { Kpis } from '../../functions/core/kpi-figures.ts';
 import { OrderStatus, TERMINAL_STATUSES } from '../../functions/core/schemas.ts';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, TestClient } from '../support/runtime.ts';
@@ -183,6 +184,8 @@ async function main() {
 async function loadScenario(runtime: LocalRuntime, client: TestClient): Promise<boolean> {
   const sku = 'GADGET-MINI';
   await client.setStock(sku, LOAD.orders * 10);
+  // The KPI projection's figures before the load, once the earlier orders' events are in.
+  const kpisBefore = await settledKpis(client, (k) => k.ordersInFlight === 0);
   const body = orderBody({ lines: [{ sku, quantity: 1, unitPrice: 3900 }] });
   console.log(`load: ${LOAD.orders} orders at ${LOAD.perSecond}/s for one SKU (${sku}) with ample stock`);
   const started = performance.now();
@@ -254,7 +257,29 @@ async function loadScenario(runtime: LocalRuntime, client: TestClient): Promise<
     invoiceDuplicates: duplicates,
   };
   console.log(JSON.stringify(results, null, 2));
+  // Every order of the load counted once by the KPI projection, under the load's concurrent deliveries.
+  const revenue = orders.filter((o) => o.status === 'COMPLETED').reduce((sum, o) => sum + (o.totals?.total ?? 0), 0);
+  const kpisAfter = await settledKpis(
+    client,
+    (k) => k.ordersPlaced - kpisBefore.ordersPlaced >= placed.length && k.ordersInFlight === 0,
+  );
+  const counted = {
+    ordersPlaced: kpisAfter.ordersPlaced - kpisBefore.ordersPlaced,
+    ordersCompleted: kpisAfter.ordersCompleted - kpisBefore.ordersCompleted,
+    revenueEUR: (kpisAfter.revenue.EUR ?? 0) - (kpisBefore.revenue.EUR ?? 0),
+  };
+  console.log('KPIs counted for the load:', JSON.stringify(counted), 'expected:', {
+    ordersPlaced: placed.length,
+    ordersCompleted: results.COMPLETED,
+    revenueEUR: revenue,
+  });
   const checks: [string, boolean][] = [
+    [
+      'GET /kpis counts every order of the load once (placed, completed, revenue)',
+      counted.ordersPlaced === placed.length &&
+        counted.ordersCompleted === results.COMPLETED &&
+        counted.revenueEUR === revenue,
+    ],
     ['every order placed', results.placementRefused === 0],
     ['every order COMPLETED (ample stock: contention is never an outcome)', results.COMPLETED === placed.length],
     [
@@ -264,6 +289,19 @@ async function loadScenario(runtime: LocalRuntime, client: TestClient): Promise<
   ];
   for (const [name, ok] of checks) console.log(`${ok ? 'ok  ' : 'MISS'} load: ${name}`);
   return checks.every(([, ok]) => ok);
+}
+
+/** GET /kpis over the days around now, as the ops client, once `settled` holds (or after 120 s, as it is then). */
+async function settledKpis(client: TestClient, settled: (kpis: Kpis) => boolean): Promise<Kpis> {
+  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const { status, body } = await client.as('ops').request('GET', `/kpis?from=${day(-1)}&to=${day(1)}`);
+    if (status !== 200) throw new Error(`GET /kpis answered ${status}: ${JSON.stringify(body)}`);
+    const kpis = body as Kpis;
+    if (settled(kpis) || Date.now() > deadline) return kpis;
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  }
 }
 
 async function listExecutions(client: TestClient, stateMachineArn: string, statusFilter: 'RUNNING') {
