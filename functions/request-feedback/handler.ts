@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Mailer } from '../adapters/mailer.ts';
 import { readSecret } from '../adapters/secrets.ts';
 import { feedbackRequestEmail } from '../core/emails.ts';
+import { InvalidEmailAddress } from '../core/errors.ts';
 import { FEEDBACK_TOKEN_TTL_SECONDS, feedbackLink, feedbackToken, NPS_SCORES } from '../core/feedback.ts';
 import { OrderId } from '../core/schemas.ts';
 import { SELLER } from '../core/seller.ts';
@@ -37,7 +38,7 @@ export const handler = observedHandler(async (event: EventBridgeEvent<'OrderDeli
     logger.warn('Survey for an order without its customer', { orderId });
     return { sent: false };
   }
-  const sentAt = await orders.requestFeedbackOnce(orderId, clock, async () => {
+  const sending = orders.requestFeedbackOnce(orderId, clock, async () => {
     const expiresAt = new Date(clock().getTime() + FEEDBACK_TOKEN_TTL_SECONDS * 1000);
     const token = feedbackToken(await readSecret(secretId), orderId, expiresAt);
     const links = NPS_SCORES.map((score) => feedbackLink(baseUrl, token, score));
@@ -49,6 +50,13 @@ export const handler = observedHandler(async (event: EventBridgeEvent<'OrderDeli
       sellerName: SELLER.legalName,
     });
     await mailer.send({ to: [customer.email], ...email });
+  });
+  // An address SES can never send to is no reason to retry or dead-letter the event: the survey is
+  // optional, and the customer's record is what needs fixing.
+  const sentAt = await sending.catch((error: unknown) => {
+    if (!(error instanceof InvalidEmailAddress)) throw error;
+    logger.warn('Survey not sent: the customer has no valid e-mail address', { customerId: order.customerId });
+    return undefined;
   });
   return { sent: sentAt !== undefined };
 });

@@ -372,4 +372,12 @@ describe('RequestFeedback (OrderDelivered)', () => {
     const updates = documents.commandCalls(UpdateCommand).map((call) => call.args[0].input.UpdateExpression);
     expect(updates).toEqual(['SET #claim = :now', 'REMOVE #claim']);
   });
+
+  it('sends nothing and does not fail for a customer whose address SES can never send to (no retry, no dead letter)', async () => {
+    documents.on(QueryCommand).resolves(order());
+    documents.on(GetCommand).resolves({ Item: { ...customer.Item, email: 'not an address' } });
+    documents.on(UpdateCommand).resolves({});
+    expect(await requestFeedback(delivered, lambdaContext)).toEqual({ sent: false });
+    expect(ses.calls()).toHaveLength(0);
+  });
 });
