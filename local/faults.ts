@@ -121,7 +121,7 @@ function forwardable(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())));
 }
 
-async function readAll(stream: IncomingMessage): Promise<Buffer> {
+export async function readAll(stream: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
@@ -258,51 +258,53 @@ export class FaultInjector {
       counts.before++;
       return faultResponse(service, this.random() < 0.5 ? 'throttle' : 'internal', req.method);
     }
-    const response = await this.forward(upstream, req, body);
+    const response = await forward(this.agent, upstream, req, body);
     if (fault === 'after') {
       counts.after++;
       return faultResponse(service, 'internal', req.method);
     }
     return response;
   }
-
-  private forward(upstream: URL, req: IncomingMessage, body: Buffer): Promise<Forwarded> {
-    return new Promise((resolve, reject) => {
-      const outgoing = request(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: req.method,
-          path: req.url,
-          // Host stays as the client signed it; the emulators route by path, not by host.
-          headers: { ...forwardable(req.headers), 'content-length': String(body.length) },
-          agent: this.agent,
-        },
-        (response) => {
-          readAll(response).then(
-            (data) =>
-              resolve({
-                status: response.statusCode ?? 502,
-                headers: {
-                  ...(forwardable(response.headers) as Record<string, string | string[]>),
-                  ...(req.method === 'HEAD' ? {} : { 'content-length': String(data.length) }),
-                },
-                body: data,
-              }),
-            reject,
-          );
-        },
-      );
-      outgoing.once('error', reject);
-      outgoing.end(body);
-    });
-  }
 }
 
-interface Forwarded {
+/** An emulator's answer, read whole. */
+export interface Forwarded {
   status: number;
   headers: Record<string, string | string[]>;
   body: Buffer;
+}
+
+/** Sends `req` (its body already read) on to `upstream` as the client sent it; resolves with the whole answer. */
+export function forward(agent: Agent, upstream: URL, req: IncomingMessage, body: Buffer): Promise<Forwarded> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        // Host stays as the client signed it; the emulators route by path, not by host.
+        headers: { ...forwardable(req.headers), 'content-length': String(body.length) },
+        agent,
+      },
+      (response) => {
+        readAll(response).then(
+          (data) =>
+            resolve({
+              status: response.statusCode ?? 502,
+              headers: {
+                ...(forwardable(response.headers) as Record<string, string | string[]>),
+                ...(req.method === 'HEAD' ? {} : { 'content-length': String(data.length) }),
+              },
+              body: data,
+            }),
+          reject,
+        );
+      },
+    );
+    outgoing.once('error', reject);
+    outgoing.end(body);
+  });
 }
 
 function checkRate(rate: number): number {

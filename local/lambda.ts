@@ -16,6 +16,16 @@ export interface FunctionError {
   trace: string[];
 }
 
+/** One finished invocation, for whoever observes the functions (the cost bench). */
+export interface InvocationRecord {
+  functionName: string;
+  memoryMb: number;
+  architecture: LocalFunction['architecture'];
+  /** From the handler's start to its result or error, in ms (Lambda bills it rounded up to 1 ms). */
+  durationMs: number;
+  ok: boolean;
+}
+
 /** Rejected invocations: the name is Lambda's errorType, the message the AWS-style Cause JSON. */
 export class LambdaInvocationError extends Error {
   constructor(readonly functionError: FunctionError) {
@@ -33,6 +43,7 @@ export class LocalLambdas {
   private readonly byArn = new Map<string, LocalFunction>();
   private readonly handlers = new Map<string, Handler>();
   private stopped = false;
+  private readonly observers = new Set<(record: InvocationRecord) => void>();
 
   constructor(
     readonly functions: LocalFunction[],
@@ -106,6 +117,15 @@ export class LocalLambdas {
     }
   }
 
+  /**
+   * Calls `observer` after every invocation from now on (none by default: nothing is measured
+   * unless asked); returns the function that stops it. Observing changes no invocation.
+   */
+  observe(observer: (record: InvocationRecord) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
   /** The runtime is stopping: no more retries of failed asynchronous invocations. */
   stop(): void {
     this.stopped = true;
@@ -141,6 +161,8 @@ export class LocalLambdas {
     // Events cross a JSON boundary in Lambda: no shared references between caller and handler.
     const payload = JSON.parse(JSON.stringify(event ?? null)) as unknown;
     let timer: NodeJS.Timeout | undefined;
+    const started = performance.now();
+    let ok = false;
     try {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -156,6 +178,7 @@ export class LocalLambdas {
         );
       });
       const result = await Promise.race([handler(payload, context), timeout]);
+      ok = true;
       return result === undefined ? null : JSON.parse(JSON.stringify(result));
     } catch (error) {
       if (error instanceof LambdaInvocationError) throw error;
@@ -167,6 +190,16 @@ export class LocalLambdas {
       });
     } finally {
       clearTimeout(timer);
+      if (this.observers.size > 0) {
+        const record: InvocationRecord = {
+          functionName: fn.name,
+          memoryMb: fn.memoryMb,
+          architecture: fn.architecture,
+          durationMs: performance.now() - started,
+          ok,
+        };
+        for (const observer of this.observers) observer(record);
+      }
     }
   }
 }

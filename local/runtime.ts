@@ -17,6 +17,7 @@ import { type FaultCounts, FaultInjector, type FaultService } from './faults.ts'
 import { type HttpApiRoute, type RouteAuthorizer, startHttpApi } from './http-api.ts';
 import { inboundEmailRoute } from './inbound-email.ts';
 import { LocalLambdas } from './lambda.ts';
+import { UsageMeter } from './metering.ts';
 import { freePort } from './ports.ts';
 import { seedDemoData } from './seed.ts';
 import { startStepFunctionsService, type TaskTimeoutOverride } from './stepfunctions/service.ts';
@@ -89,6 +90,11 @@ export interface RuntimeOptions {
   faultMaxAttempts?: number;
   /** Port of the fault counters (`GET /faults`) in fault mode; 0 (default) picks a free one. */
   faultsPort?: number;
+  /**
+   * Meters what the functions use of each AWS API, as AWS bills it (see local/metering.ts), for
+   * the cost bench. Default false: the functions reach the emulators without it.
+   */
+  metering?: boolean;
 }
 
 export interface LocalRuntime {
@@ -111,6 +117,8 @@ export interface LocalRuntime {
   issuer: RunningIssuer;
   /** Fault mode's proxies (undefined when it is off): the counts and the rate, changeable at run time. */
   faults?: { snapshot(): FaultCounts; setRate(rate: number): void; readonly rate: number };
+  /** The usage meter, when started with `metering: true`. */
+  meter?: UsageMeter;
   lambdas: LocalLambdas;
   /** Waits for EventBridge deliveries in flight. */
   drainEvents(): Promise<void>;
@@ -192,6 +200,14 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       stops.push(() => faults.close());
       for (const [service, target] of Object.entries(functionUrls) as [FaultService, string][]) {
         functionUrls[service] = (await faults.proxy(service, target)).endpoint;
+      }
+    }
+    // Metering sits in front of everything else: it sees what the functions sent and were answered.
+    const meter = options.metering ? new UsageMeter(host) : undefined;
+    if (meter) {
+      stops.push(() => meter.close());
+      for (const [service, target] of Object.entries(functionUrls) as [FaultService, string][]) {
+        functionUrls[service] = await meter.proxy(service, target);
       }
     }
 
@@ -329,6 +345,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       stateMachineArn: deployment.stateMachine.arn,
       issuer,
       faults,
+      meter,
       lambdas,
       drainEvents: () => eventbridge.drain(),
       fireSchedule: (ruleName) => eventbridge.fireSchedule(ruleName),

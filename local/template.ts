@@ -19,6 +19,8 @@ export interface LocalFunction {
   entry: string;
   timeoutSeconds: number;
   memoryMb: number;
+  /** Lambda's default is x86_64; the project's functions say arm64. */
+  architecture: 'arm64' | 'x86_64';
   environment: Record<string, string>;
 }
 
@@ -253,6 +255,7 @@ export function readDeployment(
         entry,
         timeoutSeconds: Number(r.Properties?.Timeout ?? 3),
         memoryMb: Number(r.Properties?.MemorySize ?? 128),
+        architecture: (r.Properties?.Architectures as string[] | undefined)?.[0] === 'arm64' ? 'arm64' : 'x86_64',
         environment: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(resolve(v))])),
       },
     ];

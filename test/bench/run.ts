@@ -5,6 +5,7 @@
  *
  *   BENCH_ORDERS=200 BENCH_DELIVERY_MS=500 npm run bench
  *   npm run bench -- load     # only the busy-shop scenario (3.)
+ *   npm run bench -- cost     # only the cost of one order in AWS (test/bench/cost.ts; `--cost` too)
  *   BENCH_LOAD_ORDERS=800 BENCH_LOAD_RATE=40 BENCH_LOAD_DEADLINE_S=300 npm run bench -- load
  *
  * 3. A busy shop: orders arrive at a steady rate (40/s for 20 s) for ONE product with ample stock.
@@ -18,6 +19,7 @@ import type { Kpis } from '../../functions/core/kpi-figures.ts';
 import { OrderStatus, TERMINAL_STATUSES } from '../../functions/core/schemas.ts';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, TestClient } from '../support/runtime.ts';
+import { costBench } from './cost.ts';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 200);
 const DELIVERY_MS = Number(process.env.BENCH_DELIVERY_MS ?? 500);
@@ -72,6 +74,7 @@ const LOAD = {
   deadlineSeconds: Number(process.env.BENCH_LOAD_DEADLINE_S ?? 300),
 };
 const onlyLoad = process.argv.includes('load');
+const onlyCost = process.argv.includes('cost') || process.argv.includes('--cost');
 const TERMINAL = new Set<string>(TERMINAL_STATUSES);
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
@@ -79,6 +82,10 @@ const percentile = (values: number[], p: number) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((values.length * p) / 100))] ?? Number.NaN;
 
 async function main() {
+  if (onlyCost) {
+    process.exitCode = (await costBench()) ? 0 : 1;
+    return;
+  }
   const runtime = await startLocalRuntime({
     ports: { api: 0, dynamodb: 0, ses: 0, stepfunctions: 0, eventbridge: 0, s3: 0, secretsmanager: 0, auth: 0 },
     carrierDeliveryMs: DELIVERY_MS,
@@ -178,6 +185,8 @@ async function main() {
   } finally {
     await runtime.stop();
   }
+  // In a runtime of its own, with metering on.
+  if (!(await costBench())) process.exitCode = 1;
 }
 
 /** 3. Orders at a steady rate for one SKU; outcome counts and the invoice numbers' gap check. */

@@ -9,6 +9,7 @@ const fn = (name: string, environment: Record<string, string>) => ({
   entry: 'test/fixtures/config-reader.ts',
   timeoutSeconds: 3,
   memoryMb: 128,
+  architecture: 'arm64' as const,
   environment,
 });
 
