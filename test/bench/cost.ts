@@ -235,9 +235,3 @@ async function executionHistory(client: TestClient, executionArn: string): Promi
 }
 
 /** Runs the scenario, prints its checks; true when every one holds. */
-export async function costBench(): Promise<boolean> {
-  const result = await costScenario();
-  console.log(JSON.stringify(result.rows, null, 2));
-  for (const [name, ok] of result.checks) console.log(`${ok ? 'ok  ' : 'MISS'} ${name}`);
-  return result.checks.every(([, ok]) => ok);
-}

@@ -1,0 +1,23 @@
+/** Pure arithmetic of the bench's figures (unit-tested in test/unit/bench-report.test.ts). */
+
+/** The lowest and highest number, how many are missing between them and how many appear twice. */
+export function numberingGaps(numbers: readonly number[]): {
+  first: number;
+  last: number;
+  gaps: number;
+  duplicates: number;
+} {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  const duplicates = sorted.filter((n, i) => i > 0 && sorted[i - 1] === n).length;
+  const first = sorted[0] ?? 0;
+  const last = sorted.at(-1) ?? 0;
+  const gaps = sorted.length === 0 ? 0 : last - first + 1 - (sorted.length - duplicates);
+  return { first, last, gaps, duplicates };
+}
+
+/** Distinct counter values seen, in order: each step after the first is one numbering transaction. */
+export function counterSteps(samples: readonly { at: number; last: number }[]): { at: number; last: number }[] {
+  const steps: { at: number; last: number }[] = [];
+  for (const sample of samples) if (steps.at(-1)?.last !== sample.last) steps.push(sample);
+  return steps;
+}

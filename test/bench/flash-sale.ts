@@ -1,0 +1,251 @@
+/**
+ * Flash sale (`npm run bench -- flash`, about 3 to 5 minutes on 2 cores, so not part of the plain
+ * `npm run bench`): BENCH_FLASH_BUYERS (2,000) buyers for BENCH_FLASH_UNITS (100) units of one SKU,
+ * each buyer its own HTTP client posting one order for one unit. They arrive at
+ * BENCH_FLASH_RATE per second (0: all at once, the default: a sale opening at a fixed time).
+ *
+ * A buyer does what a shop's checkout does with an answer it did not get: a connection that fails
+ * (reset, refused) or a 429/503 is retried with the same Idempotency-Key, up to 5 times, so the
+ * intake's idempotency keeps it one order. Every refusal and every 5xx is counted and shown.
+ *
+ * Checks: exactly `units` COMPLETED and the rest REJECTED with OutOfStock, every order terminal, no
+ * 5xx, no failed connection, and the stock items read straight from the table every 100 ms during
+ * the sale and once after: never negative, `available = onHand - reserved` in every sample, and at
+ * the end `units` fewer on hand (shipped) with nothing left reserved or available.
+ */
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { TERMINAL_STATUSES } from '../../functions/core/schemas.ts';
+import type { LocalRuntime } from '../../local/runtime.ts';
+import { orderBody, sleep, type TestClient } from '../support/runtime.ts';
+import { type Check, meets, progress, type ScenarioResult } from './report.ts';
+
+const FLASH = {
+  buyers: Number(process.env.BENCH_FLASH_BUYERS ?? 2_000),
+  units: Number(process.env.BENCH_FLASH_UNITS ?? 100),
+  perSecond: Number(process.env.BENCH_FLASH_RATE ?? 0),
+  /** How long after the last order was accepted the outcome is taken. */
+  deadlineSeconds: Number(process.env.BENCH_FLASH_DEADLINE_S ?? 600),
+};
+/** Only in Berlin in the demo data, so the sale's units sit in one stock item. */
+const SKU = 'DOCK-4K';
+const UNIT_PRICE = 18_900;
+const ATTEMPTS = 6;
+const TERMINAL = new Set<string>(TERMINAL_STATUSES);
+
+interface StockLevel {
+  warehouseId: string;
+  onHand: number;
+  reserved: number;
+  available: number;
+}
+
+/** What the buyers saw: answers by status, failed connections by code, retries. */
+class Answers {
+  readonly byStatus = new Map<string, number>();
+  readonly connectionErrors = new Map<string, number>();
+  retried = 0;
+  count(map: Map<string, number>, key: string) {
+    map.set(key, (map.get(key) ?? 0) + 1);
+  }
+  get fiveHundreds() {
+    return [...this.byStatus].filter(([status]) => status.startsWith('5')).reduce((sum, [, n]) => sum + n, 0);
+  }
+  get failedConnections() {
+    return [...this.connectionErrors.values()].reduce((sum, n) => sum + n, 0);
+  }
+}
+
+export async function flashSale(
+  runtime: LocalRuntime,
+  client: TestClient,
+  referenceMs: number,
+): Promise<ScenarioResult> {
+  const env = runtime.lambdas.environment();
+  const dynamo = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: runtime.urls.dynamodb,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
+  const stockTable = env.STOCK_TABLE_NAME as string;
+  const levels = async (): Promise<StockLevel[]> => {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: stockTable,
+        KeyConditionExpression: 'sku = :sku',
+        ExpressionAttributeValues: { ':sku': { S: SKU } },
+        ConsistentRead: true,
+      }),
+    );
+    return (page.Items ?? [])
+      .filter((item) => !(item.warehouseId?.S ?? '').includes('#'))
+      .map((item) => ({
+        warehouseId: item.warehouseId?.S ?? '',
+        onHand: Number(item.onHand?.N),
+        reserved: Number(item.reserved?.N),
+        available: Number(item.available?.N),
+      }));
+  };
+  const sum = (items: StockLevel[], key: 'onHand' | 'reserved' | 'available') =>
+    items.reduce((total, item) => total + item[key], 0);
+
+  try {
+    await client.setStock(SKU, FLASH.units);
+    const before = await levels();
+
+    // The stock items, sampled straight from the table while the sale runs.
+    const watch = { samples: 0, minAvailable: Number.POSITIVE_INFINITY, minOnHand: Number.POSITIVE_INFINITY };
+    const watchStats = { minReserved: Number.POSITIVE_INFINITY, maxReserved: 0, inconsistent: 0 };
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        for (const item of await levels()) {
+          watch.minAvailable = Math.min(watch.minAvailable, item.available);
+          watch.minOnHand = Math.min(watch.minOnHand, item.onHand);
+          watchStats.minReserved = Math.min(watchStats.minReserved, item.reserved);
+          watchStats.maxReserved = Math.max(watchStats.maxReserved, item.reserved);
+          if (item.available !== item.onHand - item.reserved) watchStats.inconsistent++;
+        }
+        watch.samples++;
+        await sleep(100);
+      }
+    })();
+
+    const answers = new Answers();
+    const body = orderBody({ lines: [{ sku: SKU, quantity: 1, unitPrice: UNIT_PRICE }] });
+    let accepted = 0;
+    let refused = 0;
+    const buyer = async (): Promise<string | undefined> => {
+      const key = `flash-${crypto.randomUUID()}`;
+      for (let attempt = 1; ; attempt++) {
+        let retry: boolean;
+        try {
+          const response = await client.request('POST', '/orders', body, { 'idempotency-key': key });
+          answers.count(answers.byStatus, String(response.status));
+          if (response.status === 202) {
+            accepted++;
+            return response.body?.orderId as string;
+          }
+          retry = response.status === 429 || response.status === 503;
+        } catch (error) {
+          const cause = (error as { cause?: { code?: string } }).cause;
+          answers.count(answers.connectionErrors, cause?.code ?? (error as Error).name);
+          retry = true;
+        }
+        if (!retry || attempt >= ATTEMPTS) {
+          refused++;
+          return undefined;
+        }
+        answers.retried++;
+        await sleep(500 * attempt + Math.random() * 500);
+      }
+    };
+
+    const started = performance.now();
+    const startedAt = Date.now();
+    const ticker = setInterval(() => progress.update('flash: placing', { accepted, refused, of: FLASH.buyers }), 200);
+    const placed = (
+      await Promise.all(
+        Array.from({ length: FLASH.buyers }, (_, i) =>
+          FLASH.perSecond > 0 ? sleep((i * 1000) / FLASH.perSecond).then(buyer) : buyer(),
+        ),
+      )
+    ).filter((id): id is string => id !== undefined);
+    clearInterval(ticker);
+    const acceptedSeconds = (performance.now() - started) / 1000;
+
+    // Every order to its end: one ListExecutions call per poll, not one request per order.
+    const mine = new Set(placed);
+    const deadline = Date.now() + FLASH.deadlineSeconds * 1000;
+    let executions = await executionsOf(client, runtime.stateMachineArn, mine);
+    while (Date.now() < deadline && executions.some((e) => e.status === 'RUNNING')) {
+      const running = executions.filter((e) => e.status === 'RUNNING').length;
+      progress.update('flash: settling', { accepted: placed.length, running, ended: executions.length - running });
+      await sleep(1_000);
+      executions = await executionsOf(client, runtime.stateMachineArn, mine);
+    }
+    const lastStop = Math.max(...executions.map((e) => e.stopDate?.getTime() ?? Date.now()));
+    const wallSeconds = (lastStop - startedAt) / 1000;
+    watching = false;
+    await watcher;
+    const after = await levels();
+
+    const orders: Record<string, any>[] = [];
+    for (let i = 0; i < placed.length; i += 50) {
+      progress.update('flash: reading orders', { read: orders.length, of: placed.length });
+      orders.push(...(await Promise.all(placed.slice(i, i + 50).map((id) => client.order(id)))));
+    }
+    progress.clear();
+    const count = (status: string) => orders.filter((o) => o.status === status).length;
+    const outOfStock = orders.filter((o) => o.status === 'REJECTED' && o.failure?.code === 'OutOfStock').length;
+    const otherOutcomes = new Map<string, number>();
+    for (const o of orders)
+      if (o.status !== 'COMPLETED' && !(o.status === 'REJECTED' && o.failure?.code === 'OutOfStock'))
+        answers.count(otherOutcomes, `${o.status}${o.failure?.code ? ` ${o.failure.code}` : ''}`);
+
+    const ordersPerSecond = FLASH.buyers / wallSeconds;
+    const figures = {
+      buyers: FLASH.buyers,
+      units: FLASH.units,
+      arrival: FLASH.perSecond > 0 ? `${FLASH.perSecond}/s` : 'all at once',
+      sku: SKU,
+      referenceRoundTripMs: Number(referenceMs.toFixed(2)),
+      referenceRoundTripsPerSecond: Math.round(1000 / referenceMs),
+      acceptedInSeconds: Number(acceptedSeconds.toFixed(1)),
+      acceptedPerSecond: Number((placed.length / acceptedSeconds).toFixed(1)),
+      wallSeconds: Number(wallSeconds.toFixed(1)),
+      ordersPerSecond: Number(ordersPerSecond.toFixed(1)),
+      ordersPerHundredRoundTripsPerSecond: Number(((ordersPerSecond * 100 * referenceMs) / 1000).toFixed(2)),
+      answersByStatus: JSON.stringify(Object.fromEntries(answers.byStatus)),
+      failedConnections: JSON.stringify(Object.fromEntries(answers.connectionErrors)),
+      postsRetried: answers.retried,
+      placementRefused: refused,
+      COMPLETED: count('COMPLETED'),
+      REJECTED_OutOfStock: outOfStock,
+      otherOutcomes: JSON.stringify(Object.fromEntries(otherOutcomes)),
+      notTerminal: orders.filter((o) => !TERMINAL.has(o.status)).length,
+      stockSamples: watch.samples,
+      stockMinAvailable: watch.minAvailable,
+      stockMinOnHand: watch.minOnHand,
+      stockMaxReserved: watchStats.maxReserved,
+      stockBefore: JSON.stringify(
+        before.map(({ warehouseId, onHand, available }) => ({ warehouseId, onHand, available })),
+      ),
+      stockAfter: JSON.stringify(
+        after.map(({ warehouseId, onHand, reserved, available }) => ({ warehouseId, onHand, reserved, available })),
+      ),
+    };
+    const checks: Check[] = [
+      meets('every buyer got an answer (orders placed)', placed.length, '=', FLASH.buyers),
+      meets('orders COMPLETED (= units)', figures.COMPLETED, '=', FLASH.units),
+      meets('orders REJECTED with OutOfStock (= buyers - units)', outOfStock, '=', FLASH.buyers - FLASH.units),
+      meets('orders not terminal at the deadline', figures.notTerminal, '=', 0),
+      meets('5xx answers to POST /orders', answers.fiveHundreds, '=', 0),
+      meets('failed connections to the local API (reset, refused)', answers.failedConnections, '=', 0),
+      meets('stock: lowest available seen during the sale', watch.minAvailable, '>=', 0),
+      meets('stock: samples where available != onHand - reserved', watchStats.inconsistent, '=', 0),
+      meets('stock: lowest reserved seen during the sale', watchStats.minReserved, '>=', 0),
+      meets(
+        'stock after: shipped (on hand before - after)',
+        sum(before, 'onHand') - sum(after, 'onHand'),
+        '=',
+        FLASH.units,
+      ),
+      meets('stock after: reserved + available', sum(after, 'reserved') + sum(after, 'available'), '=', 0),
+    ];
+    return { section: 'flash sale', figures, checks };
+  } finally {
+    dynamo.destroy();
+  }
+}
+
+async function executionsOf(client: TestClient, stateMachineArn: string, names: Set<string>) {
+  const found: { status?: string; stopDate?: Date }[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await client.sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000, nextToken }));
+    for (const e of page.executions ?? []) if (names.has(e.name ?? '')) found.push(e);
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return found;
+}
