@@ -6,6 +6,7 @@
  *   BENCH_ORDERS=200 BENCH_DELIVERY_MS=500 npm run bench
  *   npm run bench -- load     # only the busy-shop scenario (3.)
  *   BENCH_LOAD_ORDERS=800 BENCH_LOAD_RATE=40 BENCH_LOAD_DEADLINE_S=300 npm run bench -- load
+ *   npm run bench -- bundles  # only the functions' bundle sizes and init times (bundles.ts)
  *
  * 3. A busy shop: orders arrive at a steady rate (40/s for 20 s) for ONE product with ample stock.
  *    Prints how many ended COMPLETED / REJECTED / FAILED and how many were still open at the
@@ -18,6 +19,7 @@ import type { Kpis } from '../../functions/core/kpi-figures.ts';
 import { OrderStatus, TERMINAL_STATUSES } from '../../functions/core/schemas.ts';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, TestClient } from '../support/runtime.ts';
+import { bundleBench } from './bundles.ts';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 200);
 const DELIVERY_MS = Number(process.env.BENCH_DELIVERY_MS ?? 500);
@@ -79,6 +81,13 @@ const percentile = (values: number[], p: number) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((values.length * p) / 100))] ?? Number.NaN;
 
 async function main() {
+  // Before the runtime starts: the init times are taken on an otherwise idle machine.
+  const bundles = onlyLoad ? undefined : await bundleBench();
+  const bundlesOk = bundles?.checks.every(([, ok]) => ok) ?? true;
+  if (process.argv.includes('bundles')) {
+    process.exitCode = bundlesOk ? 0 : 1;
+    return;
+  }
   const runtime = await startLocalRuntime({
     ports: { api: 0, dynamodb: 0, ses: 0, stepfunctions: 0, eventbridge: 0, s3: 0, secretsmanager: 0, auth: 0 },
     carrierDeliveryMs: DELIVERY_MS,
@@ -174,7 +183,7 @@ async function main() {
       console.log(`${ok ? 'ok  ' : 'MISS'} ${name}: ${value} (target ${op} ${target})`);
     }
     const loadOk = await loadScenario(runtime, client);
-    process.exitCode = failed || !loadOk ? 1 : 0;
+    process.exitCode = failed || !loadOk || !bundlesOk ? 1 : 0;
   } finally {
     await runtime.stop();
   }
