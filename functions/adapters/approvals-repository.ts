@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApprovalRecord, Principal } from '../core/schemas.ts';
-import { documents } from './clients.ts';
+import { documents } from './clients/dynamodb.ts';
 import { sendOnce } from './send-claims.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { BatchGetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Product } from '../core/schemas.ts';
-import { documents } from './clients.ts';
+import { documents } from './clients/dynamodb.ts';
 
 /** Products (products table, partition `sku`); their stock is in the stock table (stock-repository.ts). */
 export class CatalogRepository {

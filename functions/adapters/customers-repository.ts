@@ -3,7 +3,7 @@ import { GetCommand, PutCommand, QueryCommand, ScanCommand, TransactWriteCommand
 import { creditLimitExceeded } from '../core/credit.ts';
 import { CreditLimitExceeded } from '../core/errors.ts';
 import { Customer } from '../core/schemas.ts';
-import { documents } from './clients.ts';
+import { documents } from './clients/dynamodb.ts';
 import type { OrdersRepository } from './orders-repository.ts';
 
 const CRM_COMPANY_INDEX = 'byCrmCompany';

@@ -1,5 +1,5 @@
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { s3 } from './clients.ts';
+import { s3 } from './clients/s3.ts';
 
 /** Invoice and credit-note PDFs in the (encrypted, private) documents bucket. */
 export class DocumentStore {

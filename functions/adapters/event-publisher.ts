@@ -1,7 +1,7 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { parseEventDetail } from '../core/event-catalog.ts';
 import type { PublishedEvent } from '../core/events.ts';
-import { eventBridge } from './clients.ts';
+import { eventBridge } from './clients/eventbridge.ts';
 
 export const EVENT_SOURCE = 'sales.orders';
 

@@ -3,7 +3,11 @@ import { DescribeEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { GetAccountCommand } from '@aws-sdk/client-sesv2';
 import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
-import { dynamo, eventBridge, s3, ses, sfn } from './clients.ts';
+import { dynamo } from './clients/dynamodb.ts';
+import { eventBridge } from './clients/eventbridge.ts';
+import { s3 } from './clients/s3.ts';
+import { ses } from './clients/ses.ts';
+import { sfn } from './clients/sfn.ts';
 
 export interface Dependencies {
   ordersTable: string;

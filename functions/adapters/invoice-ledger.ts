@@ -4,7 +4,7 @@ import { InvalidCursor, PaymentRefused } from '../core/errors.ts';
 import { applyCredit, applyPayment } from '../core/invoicing.ts';
 import type { CreditNote, InvoiceStatus, PaymentRequest } from '../core/schemas.ts';
 import { backoff } from './backoff.ts';
-import { documents } from './clients.ts';
+import { documents } from './clients/dynamodb.ts';
 import {
   creditNoteFinishing,
   type InvoicesRepository,

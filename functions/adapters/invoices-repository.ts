@@ -12,7 +12,7 @@ import { InvoiceNumberPending, InvoiceWithdrawn } from '../core/errors.ts';
 import { type DocumentSeries, formatDocumentNumber } from '../core/invoice-number.ts';
 import type { CreditNote, Invoice } from '../core/schemas.ts';
 import { backoff } from './backoff.ts';
-import { documents } from './clients.ts';
+import { documents } from './clients/dynamodb.ts';
 
 /**
  * Invoices table, partition `pk`:

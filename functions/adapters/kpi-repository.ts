@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type StageTime, type StoredFacts, type Transition, WINDOW_ATTRIBUTES } from '../core/kpi-projection.ts';
 import { backoff } from './backoff.ts';
-import { documents } from './clients.ts';
+import { documents } from './clients/dynamodb.ts';
 
 /** The sparse index of the facts items by placed day and shard (`dayShard`): the window's facts. */
 export const KPI_DAY_INDEX = 'byPlacedDay';

@@ -1,7 +1,7 @@
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EmailSendDeferred, InvalidEmailAddress } from '../core/errors.ts';
-import { ses } from './clients.ts';
+import { ses } from './clients/ses.ts';
 
 export interface OutgoingEmail {
   to: string[];

@@ -21,7 +21,7 @@ import {
   TERMINAL_STATUSES,
 } from '../core/schemas.ts';
 import type { ShipmentFactTime } from '../core/shipment.ts';
-import { documents } from './clients.ts';
+import { documents } from './clients/dynamodb.ts';
 import { sendOnce } from './send-claims.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { documents } from './clients.ts';
+import { documents } from './clients/dynamodb.ts';
 import { sendOnce } from './send-claims.ts';
 
 /**

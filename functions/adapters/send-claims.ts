@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EmailSendInProgress } from '../core/errors.ts';
-import { documents } from './clients.ts';
+import { documents } from './clients/dynamodb.ts';
 
 /** A claim older than this is taken to be of a sender that died: another may send. */
 export const SEND_CLAIM_STALE_MS = 2 * 60_000;

@@ -25,7 +25,7 @@ import {
 } from '../core/schemas.ts';
 import { TRANSACTION_ITEM_LIMIT, WAREHOUSE_IDS } from '../core/warehouses.ts';
 import { backoff } from './backoff.ts';
-import { documents } from './clients.ts';
+import { documents } from './clients/dynamodb.ts';
 import { ORDER_SK, RESERVATION_SK } from './orders-repository.ts';
 
 /** In-function tries of a reservation that conflicts with other orders' before StockContention is thrown. */

@@ -7,7 +7,7 @@ import {
   SendTaskSuccessCommand,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { sfn } from './clients.ts';
+import { sfn } from './clients/sfn.ts';
 
 /** An execution with the order's name exists but is not this order's workflow. */
 export class ExecutionMismatch extends Error {

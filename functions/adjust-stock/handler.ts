@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { principalLabel } from '../core/access.ts';
 import { Sku, StockAdjustmentRequest } from '../core/schemas.ts';
 import { callerOf } from '../lib/caller.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BackorderExpired, OrderCancelled } from '../core/errors.ts';
 import { OrderRef } from '../core/schemas.ts';
 import { backorderLedger, backorderServer, clock, ordersRepository } from '../lib/deps.ts';

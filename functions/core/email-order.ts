@@ -1,7 +1,10 @@
 import { parse as parseCsv } from 'csv-parse/sync';
+import type { EmailProblem } from './email-order-format.ts';
 import type { Problem } from './errors.ts';
 import { parseEntry } from './order-entry.ts';
 import { FulfilmentPolicy, hasControlCharacters, type OrderEntry, Sku } from './schemas.ts';
+
+export { EMAIL_ORDER_FORMAT, type EmailProblem, problemLine } from './email-order-format.ts';
 
 /**
  * Orders by e-mail (README "Orders by e-mail"): the plain-text body format and the CSV attachment,
@@ -16,12 +19,6 @@ import { FulfilmentPolicy, hasControlCharacters, type OrderEntry, Sku } from './
  * before them) or an original-message marker. Any other line is a problem, named by its line number.
  * A CSV attachment (`sku,quantity[,unitPrice]`, `,` or `;`, optional header row) adds lines.
  */
-
-/** Where a problem is, as the sender can find it: `line 4`, `orders.csv line 2`; absent: the whole order. */
-export interface EmailProblem {
-  where?: string;
-  message: string;
-}
 
 export interface EmailAttachment {
   filename: string | null;
@@ -43,19 +40,6 @@ const CSV_TYPES = new Set(['text/csv', 'application/csv', 'text/comma-separated-
 export function isOrderCsv(attachment: Pick<EmailAttachment, 'filename' | 'mimeType'>): boolean {
   return CSV_TYPES.has(attachment.mimeType.toLowerCase()) || /\.csv$/i.test(attachment.filename?.trim() ?? '');
 }
-
-/** What an order e-mail may contain, for the error reply and the README. */
-export const EMAIL_ORDER_FORMAT = [
-  'One item a line: SKU x QUANTITY, optionally @ UNIT PRICE in cents, e.g.',
-  '  WIDGET-BLUE x 2',
-  '  GADGET-MINI x 1 @ 3900',
-  'Optional lines:',
-  '  Reference: <your purchase-order number>',
-  '  Payment: card | on_account   (default: your account terms)',
-  '  Policy: all_or_nothing | ship_available   (default: all_or_nothing)',
-  'Blank lines are ignored; reading stops at your signature ("-- ") or a quoted reply (">").',
-  'Or attach a CSV file with the columns sku,quantity[,unitPrice] (a header row is optional).',
-].join('\n');
 
 const SHOWN_TEXT = 60;
 /** A line as quoted back to its sender: one line, control characters out, shortened. */
@@ -349,7 +333,3 @@ const sorted = (problems: Located[]): EmailProblem[] =>
 export function locateProblems(problems: readonly Problem[], sources: EntrySources): EmailProblem[] {
   return sorted(rank(problems, sources));
 }
-
-/** A problem as one line of the error reply. */
-export const problemLine = (problem: EmailProblem) =>
-  problem.where ? `${problem.where}: ${problem.message}` : problem.message;

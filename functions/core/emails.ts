@@ -1,4 +1,4 @@
-import { EMAIL_ORDER_FORMAT, type EmailProblem, problemLine } from './email-order.ts';
+import { EMAIL_ORDER_FORMAT, type EmailProblem, problemLine } from './email-order-format.ts';
 import { escapeHtml } from './feedback-page.ts';
 import { formatMoney } from './money.ts';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { LEDGER_EVENTS, ORDER_EVENTS, type PublishedEvent } from './events.ts';
 import { FeedbackReceivedDetail } from './feedback.ts';
 import { Currency, CustomerId, MinorUnits, OrderChannel, OrderStatus, StockLine, Timestamp } from './schemas.ts';

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type NpsGroup, npsGroupOf } from './kpi-figures.ts';
 import { NpsScore, type OrderFeedback, OrderId, Timestamp } from './schemas.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Currency } from './schemas.ts';
 
 /** The longest window GET /kpis answers for (whole UTC days, both ends included). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RESOURCE_SERVER, routeScopes, SCOPE_NAMES } from './access.ts';
 import { FEEDBACK_TOKEN_TTL_SECONDS, FeedbackAnswer } from './feedback.ts';
 import { KpisAnswer, MAX_KPI_WINDOW_DAYS } from './kpi-query.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CsvError, parse } from 'csv-parse/sync';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Problem } from './errors.ts';
 import {
   CountryCode,

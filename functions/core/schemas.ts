@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// A namespace import: esbuild then bundles the parts of zod in use; `import { z }` pulls in all of it (every locale).
+import * as z from 'zod';
 import { maxLinesFor } from './warehouses.ts';
 
 /**

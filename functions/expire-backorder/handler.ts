@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Mailer } from '../adapters/mailer.ts';
 import { cancellableShipments, cancellationEmail } from '../core/cancellation.ts';
 import { backorderCancelledEmail } from '../core/emails.ts';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
 import type { Context, SESEventRecord, SESReceipt } from 'aws-lambda';
 import PostalMime, { addressParser, type Email } from 'postal-mime';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { OutgoingEmail } from '../adapters/mailer.ts';
 import { type EmailProblem, isOrderCsv, locateProblems, parseEmailOrder } from '../core/email-order.ts';
 import {

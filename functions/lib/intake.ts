@@ -7,7 +7,7 @@ import {
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ExecutionMismatch } from '../adapters/workflow-client.ts';
 import { orderEventDetail } from '../core/events.ts';
 import { orderIdFor, submissionHash } from '../core/ids.ts';

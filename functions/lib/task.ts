@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainError, InvalidTaskInput } from '../core/errors.ts';
 import { redactPersonalData } from '../core/redact.ts';
 import { logOrder, observedHandler } from './powertools.ts';

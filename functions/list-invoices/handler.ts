@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidCursor } from '../core/errors.ts';
 import { InvoiceStatus } from '../core/schemas.ts';
 import { invoiceLedger } from '../lib/deps.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { OrderRef } from '../core/schemas.ts';
 import { orderCompensations, ordersRepository } from '../lib/deps.ts';
 import { workflowTask } from '../lib/task.ts';

@@ -1,5 +1,5 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Mailer } from '../adapters/mailer.ts';
 import { readSecret } from '../adapters/secrets.ts';
 import { feedbackRequestEmail } from '../core/emails.ts';

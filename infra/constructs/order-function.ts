@@ -1,12 +1,29 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 
 /** Where the local runtime finds a function's source: the template records it, nothing is declared twice. */
 export const ENTRY_METADATA_KEY = 'sales:entry';
+
+/**
+ * How every function is bundled: one ESM file per function, minified, with a source map. Exported so
+ * that the bundle bench and the bundle-contents test build exactly what is deployed.
+ */
+export const LAMBDA_BUNDLING = {
+  format: OutputFormat.ESM,
+  target: 'node24',
+  minify: true,
+  sourceMap: true,
+  mainFields: ['module', 'main'],
+  // Some dependencies are CommonJS and call require(): give the ESM bundle one.
+  banner:
+    "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);",
+  // Bundle the pinned AWS SDK rather than the runtime's copy: the versions tested are the versions run.
+  externalModules: [] as string[],
+} satisfies BundlingOptions;
 
 export interface OrderFunctionProps {
   /** Folder under functions/ holding handler.ts, e.g. `validate-order`. */
@@ -54,16 +71,7 @@ export class OrderFunction extends NodejsFunction {
         ...props.environment,
       },
       bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        mainFields: ['module', 'main'],
-        // Some dependencies are CommonJS and call require(): give the ESM bundle one.
-        banner:
-          "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);",
-        // Bundle the pinned AWS SDK rather than the runtime's copy: the versions tested are the versions run.
-        externalModules: [],
+        ...LAMBDA_BUNDLING,
         ...(props.files?.length
           ? {
               commandHooks: {

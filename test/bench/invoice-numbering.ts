@@ -13,7 +13,7 @@
  * checked are exactly 1..N: no gaps, no duplicates, the counter at N.
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { dynamo as sharedDynamo } from '../../functions/adapters/clients.ts';
+import { dynamo as sharedDynamo } from '../../functions/adapters/clients/dynamodb.ts';
 import { InvoicesRepository } from '../../functions/adapters/invoices-repository.ts';
 import { InvoiceNumberPending } from '../../functions/core/errors.ts';
 import { invoiceDraft } from '../../functions/core/invoicing.ts';

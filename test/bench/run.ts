@@ -11,8 +11,9 @@
  *   BENCH_LOAD_ORDERS=800 BENCH_LOAD_RATE=40 BENCH_LOAD_DEADLINE_S=300 npm run bench -- load
  *   npm run bench -- flash    # only the flash sale (flash-sale.ts; minutes, so only by its word)
  *   npm run bench -- invoices # only the invoice numbering (invoice-numbering.ts)
+ *   npm run bench -- bundles  # only the functions' bundle sizes and init times (bundles.ts)
  *
- * Scenarios are picked by their words (`orders`, `load`, `invoices`, `flash`); without a word every
+ * Scenarios are picked by their words (`bundles`, `orders`, `load`, `invoices`, `cost`, `flash`); without a word every
  * scenario but the flash sale runs.
  *
  * 3. A busy shop: orders arrive at a steady rate (40/s for 20 s) for ONE product with ample stock.
@@ -31,6 +32,7 @@ import type { Kpis } from '../../functions/core/kpi-figures.ts';
 import { OrderStatus, TERMINAL_STATUSES } from '../../functions/core/schemas.ts';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, TestClient } from '../support/runtime.ts';
+import { bundleBench } from './bundles.ts';
 import { costScenario } from './cost.ts';
 import { numberingGaps } from './figures.ts';
 import { flashSale } from './flash-sale.ts';
@@ -114,8 +116,10 @@ const percentile = (values: number[], p: number) =>
 async function main() {
   const startedAt = new Date();
   const results: ScenarioResult[] = [];
-  const onlyCost = words.length === 1 && words[0] === 'cost';
-  if (!onlyCost) {
+  // Before the runtime starts: the init times are taken on an otherwise idle machine.
+  if (selected('bundles')) results.push(await bundleBench());
+  const needsRuntime = ['orders', 'load', 'invoices', 'flash'].some((word) => selected(word, word !== 'flash'));
+  if (needsRuntime) {
     const runtime = await startLocalRuntime({
       ports: { api: 0, dynamodb: 0, ses: 0, stepfunctions: 0, eventbridge: 0, s3: 0, secretsmanager: 0, auth: 0 },
       carrierDeliveryMs: DELIVERY_MS,
@@ -136,7 +140,7 @@ async function main() {
   }
   // In a runtime of its own, with metering on; after another runtime, in a process of its own (the
   // functions' SDK clients are made once per process, for the endpoints of the first runtime).
-  if (selected('cost')) results.push(onlyCost ? await costWithTables() : costInOwnProcess());
+  if (selected('cost')) results.push(needsRuntime ? costInOwnProcess() : await costWithTables());
   console.log(`\n${formatTable(tableRows(results))}`);
   const file = writeResults(RESULTS_DIR, startedAt, words, results);
   const ok = allOk(results);

@@ -1,0 +1,109 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildOrderApp } from '../../infra/build.ts';
+import { ENTRY_METADATA_KEY } from '../../infra/constructs/order-function.ts';
+import { bundleFunctions, packagesOf } from '../support/lambda-bundle.ts';
+
+/**
+ * What each function's bundle holds, bundled with the deployed options (one esbuild run, no timing):
+ * an AWS SDK client only where the function's role is granted that service, and the heavy libraries
+ * only in the functions that use them. A shared module that reaches every client or library would
+ * put them back into every bundle, and every function's cold start would pay for them.
+ */
+
+/** The IAM service prefix a client's calls need. */
+const SDK_CLIENT_SERVICES: Record<string, string> = {
+  '@aws-sdk/client-dynamodb': 'dynamodb',
+  '@aws-sdk/client-sfn': 'states',
+  '@aws-sdk/client-sesv2': 'ses',
+  '@aws-sdk/client-s3': 's3',
+  '@aws-sdk/client-eventbridge': 'events',
+  '@aws-sdk/client-secrets-manager': 'secretsmanager',
+  '@aws-sdk/client-cognito-identity-provider': 'cognito-idp',
+};
+
+/** Libraries worth keeping out of the functions that do not use them, and the functions that do. */
+const LIBRARY_USERS: Record<string, string[]> = {
+  jspdf: ['finish-credit-notes', 'issue-credit-note', 'issue-invoice'], // invoice and credit-note PDFs
+  'postal-mime': ['inbound-email'],
+  'csv-parse': ['inbound-email'], // CSV attachments of order e-mails
+  jose: [], // the local OAuth2 issuer's; in AWS API Gateway checks the tokens
+};
+
+interface FunctionBundle {
+  packages: Set<string>;
+  inputs: string[];
+  /** IAM service prefixes the function's role is granted (`dynamodb`, `ses`…). */
+  granted: Set<string>;
+}
+const bundles = new Map<string, FunctionBundle>();
+
+beforeAll(async () => {
+  const { app, stack } = buildOrderApp({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const template = app.synth().getStackArtifact(stack.artifactId).template as {
+    Resources: Record<string, { Type: string; Properties?: any; Metadata?: Record<string, unknown> }>;
+  };
+  const resources = Object.values(template.Resources);
+  const grantedTo = (roleId: string) =>
+    new Set(
+      resources
+        .filter((r) => r.Type === 'AWS::IAM::Policy')
+        .filter((r) => (r.Properties.Roles as { Ref?: string }[]).some((role) => role.Ref === roleId))
+        .flatMap((r) => r.Properties.PolicyDocument.Statement as { Action: string | string[] }[])
+        .flatMap((statement) => [statement.Action].flat())
+        .map((action) => action.split(':')[0] as string),
+    );
+  const functions = resources.flatMap((r) => {
+    const entry = r.Metadata?.[ENTRY_METADATA_KEY];
+    if (r.Type !== 'AWS::Lambda::Function' || typeof entry !== 'string') return [];
+    const name = entry.split('/').at(-2) as string;
+    return [{ name, entry, granted: grantedTo(r.Properties.Role['Fn::GetAtt'][0]) }];
+  });
+  const { outputs } = await bundleFunctions(Object.fromEntries(functions.map((f) => [f.name, f.entry])));
+  for (const f of functions) {
+    const output = outputs[f.name];
+    if (!output) throw new Error(`no bundle for ${f.name}`);
+    bundles.set(f.name, { packages: packagesOf(output.inputs), inputs: output.inputs, granted: f.granted });
+  }
+}, 120_000);
+
+describe('function bundles', () => {
+  it('bundles every function of the template', () => {
+    expect(bundles.size).toBe(42);
+  });
+
+  it('hold an AWS SDK client only where the role is granted its service', () => {
+    const ungranted = [...bundles].flatMap(([name, bundle]) =>
+      [...bundle.packages]
+        .filter((pkg) => pkg.startsWith('@aws-sdk/client-'))
+        .filter((pkg) => !bundle.granted.has(SDK_CLIENT_SERVICES[pkg] ?? pkg))
+        .map((pkg) => `${name}: ${pkg}`),
+    );
+    expect(ungranted).toEqual([]);
+  });
+
+  it('keep the mailer, the workflow client and the document store to the functions that use them', () => {
+    const holding = (pkg: string) => [...bundles].filter(([, b]) => b.packages.has(pkg)).map(([name]) => name);
+    // Read models and projections talk to DynamoDB alone.
+    for (const name of ['get-order', 'list-orders', 'list-products', 'list-customers', 'get-kpis', 'record-kpi'])
+      expect([...(bundles.get(name)?.packages ?? [])].filter((p) => p.startsWith('@aws-sdk/client-'))).toEqual([
+        '@aws-sdk/client-dynamodb',
+      ]);
+    expect(holding('@aws-sdk/client-s3').sort()).toEqual(
+      ['finish-credit-notes', 'get-invoice', 'health', 'inbound-email', 'issue-credit-note', 'issue-invoice'].sort(),
+    );
+  });
+
+  it('hold the heavy libraries only in the functions that use them', () => {
+    for (const [library, users] of Object.entries(LIBRARY_USERS)) {
+      const holding = [...bundles].filter(([, b]) => b.packages.has(library)).map(([name]) => name);
+      expect({ library, holding: holding.sort() }).toEqual({ library, holding: users });
+    }
+  });
+
+  it('hold zod without its translations (a namespace import lets the bundler drop them)', () => {
+    for (const [name, bundle] of bundles) {
+      const locales = bundle.inputs.filter((input) => /zod\/v4\/locales\/(?!en\.js)/.test(input));
+      expect({ name, locales }).toEqual({ name, locales: [] });
+    }
+  });
+});

@@ -1,0 +1,57 @@
+import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { LAMBDA_BUNDLING } from '../../infra/constructs/order-function.ts';
+
+/**
+ * esbuild's options for a function bundle, translated from the construct's bundling options the way
+ * NodejsFunction passes them to the esbuild CLI (`--bundle --platform=node --format --target --minify
+ * --sourcemap --external --banner:js --main-fields`), so the bench and the bundle tests build what is deployed.
+ */
+export const LAMBDA_ESBUILD_OPTIONS: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: LAMBDA_BUNDLING.format,
+  target: LAMBDA_BUNDLING.target,
+  minify: LAMBDA_BUNDLING.minify,
+  sourcemap: LAMBDA_BUNDLING.sourceMap,
+  external: LAMBDA_BUNDLING.externalModules,
+  banner: { js: LAMBDA_BUNDLING.banner },
+  mainFields: LAMBDA_BUNDLING.mainFields,
+  logLevel: 'silent',
+};
+
+/**
+ * Bundles function entries (e.g. `functions/get-order/handler.ts`) in one esbuild run. Without
+ * `outdir` nothing is written: the metafile alone says what each bundle holds.
+ */
+export async function bundleFunctions(
+  entries: Record<string, string>,
+  options: { outdir?: string } = {},
+): Promise<{ metafile: Metafile; outputs: Record<string, { file: string; bytes: number; inputs: string[] }> }> {
+  const result = await build({
+    ...LAMBDA_ESBUILD_OPTIONS,
+    entryPoints: Object.entries(entries).map(([name, entry]) => ({ in: entry, out: `${name}/index` })),
+    outExtension: { '.js': '.mjs' },
+    outdir: options.outdir ?? 'lambda-bundles',
+    write: options.outdir !== undefined,
+    // Only the metafile is wanted when nothing is written: the same inputs, without the map's cost.
+    ...(options.outdir === undefined ? { sourcemap: false } : {}),
+    metafile: true,
+  });
+  const outputs: Record<string, { file: string; bytes: number; inputs: string[] }> = {};
+  for (const [file, output] of Object.entries(result.metafile.outputs)) {
+    if (!file.endsWith('/index.mjs')) continue; // source maps
+    const name = file.split('/').at(-2) as string;
+    outputs[name] = { file, bytes: output.bytes, inputs: Object.keys(output.inputs) };
+  }
+  return { metafile: result.metafile, outputs };
+}
+
+/** The npm packages a bundle holds, by name (`@aws-sdk/client-s3`, `jspdf`), from its inputs' paths. */
+export function packagesOf(inputs: string[]): Set<string> {
+  const packages = new Set<string>();
+  for (const input of inputs) {
+    const match = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input.slice(input.lastIndexOf('node_modules/')));
+    if (match?.[1]) packages.add(match[1]);
+  }
+  return packages;
+}
