@@ -30,7 +30,14 @@ function block(name: string): string {
 async function runbook(names: string[], env: Record<string, string> = {}): Promise<string> {
   const script = [block('local-setup'), ...names.map(block)].join('\n');
   const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], {
-    env: { ...process.env, ...env, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
+    env: {
+      ...process.env,
+      ...env,
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      // AWS CLI v2 pipes output through a pager by default.
+      AWS_PAGER: '',
+    },
     timeout: 60_000,
   });
   return stdout;
