@@ -172,23 +172,7 @@ export class FaultInjector {
   /** Starts a proxy for `service` in front of `target` (e.g. `http://127.0.0.1:8000`) on `port` (0: any free one). */
   async proxy(service: FaultService, target: string, port = 0): Promise<FaultProxy> {
     const upstream = new URL(target);
-    const server = createServer((req, res) => {
-      this.handle(service, upstream, req).then(
-        ({ status, headers, body }) => {
-          res.writeHead(status, headers);
-          res.end(body);
-        },
-        (error: unknown) => {
-          // The emulator itself could not be reached: what a client sees from a dead endpoint.
-          if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-          res.end(`fault proxy: ${(error as Error).message}`);
-        },
-      );
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, this.host, () => resolve());
-    });
+    const server = await listenProxy(this.host, port, 'fault proxy', (req) => this.handle(service, upstream, req));
     this.servers.push(server);
     const { port: bound } = server.address() as AddressInfo;
     return { service, endpoint: `http://${this.host}:${bound}`, target };
@@ -206,10 +190,7 @@ export class FaultInjector {
         res.end(JSON.stringify({ message: 'GET /faults' }));
       }
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, this.host, () => resolve());
-    });
+    await listen(server, this.host, port);
     this.servers.push(server);
     return `http://${this.host}:${(server.address() as AddressInfo).port}`;
   }
@@ -229,15 +210,7 @@ export class FaultInjector {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      this.servers.map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            server.closeAllConnections();
-            server.close(() => resolve());
-          }),
-      ),
-    );
+    await closeServers(this.servers);
     this.agent.destroy();
   }
 
@@ -265,6 +238,52 @@ export class FaultInjector {
     }
     return response;
   }
+}
+
+/**
+ * A proxy server on `host:port` (0: any free one) answering each request with `handle`'s answer; an
+ * upstream that cannot be reached is a 502 naming `label`, what a client sees from a dead endpoint.
+ */
+export async function listenProxy(
+  host: string,
+  port: number,
+  label: string,
+  handle: (req: IncomingMessage) => Promise<Omit<Forwarded, 'body'> & { body: Buffer | string }>,
+): Promise<Server> {
+  const server = createServer((req, res) => {
+    handle(req).then(
+      ({ status, headers, body }) => {
+        res.writeHead(status, headers);
+        res.end(body);
+      },
+      (error: unknown) => {
+        if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end(`${label}: ${(error as Error).message}`);
+      },
+    );
+  });
+  await listen(server, host, port);
+  return server;
+}
+
+async function listen(server: Server, host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+}
+
+/** Closes the servers, dropping their open connections. */
+export async function closeServers(servers: readonly Server[]): Promise<void> {
+  await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    ),
+  );
 }
 
 /** An emulator's answer, read whole. */

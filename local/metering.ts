@@ -1,7 +1,15 @@
-import { Agent, createServer, type IncomingMessage, type Server } from 'node:http';
+import { Agent, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
-import { FAULT_SERVICES, type FaultService, type Forwarded, forward, readAll } from './faults.ts';
+import {
+  closeServers,
+  FAULT_SERVICES,
+  type FaultService,
+  type Forwarded,
+  forward,
+  listenProxy,
+  readAll,
+} from './faults.ts';
 
 /**
  * Usage metering at the emulator boundary, for the cost model: a small HTTP proxy in front of each
@@ -101,36 +109,13 @@ export class UsageMeter {
   /** Starts a metering proxy for `service` in front of `target`; resolves to the endpoint functions should use. */
   async proxy(service: MeteredService, target: string): Promise<string> {
     const upstream = new URL(target);
-    const server = createServer((req, res) => {
-      this.handle(service, upstream, req).then(
-        ({ status, headers, body }) => {
-          res.writeHead(status, headers);
-          res.end(body);
-        },
-        (error: unknown) => {
-          if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-          res.end(`metering proxy: ${(error as Error).message}`);
-        },
-      );
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, this.host, () => resolve());
-    });
+    const server = await listenProxy(this.host, 0, 'metering proxy', (req) => this.handle(service, upstream, req));
     this.servers.push(server);
     return `http://${this.host}:${(server.address() as AddressInfo).port}`;
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      this.servers.map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            server.closeAllConnections();
-            server.close(() => resolve());
-          }),
-      ),
-    );
+    await closeServers(this.servers);
     this.agent.destroy();
   }
 
