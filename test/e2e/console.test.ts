@@ -91,7 +91,8 @@ describe('ops console', () => {
     expect(await text('#execution-status')).toBe('SUCCEEDED');
     expect(await stateStatus('ValidateOrder')).toBe('succeeded');
     expect(await stateStatus('CreateShipment')).toBe('succeeded'); // inside the FulfilShipments Map
-    expect(await stateStatus('OrderCompleted')).toBe('succeeded');
+    expect(await stateStatus('CompleteOrder')).toBe('succeeded');
+    expect(await stateStatus('CheckBackorder')).toBe('not-visited'); // nothing was backordered
     expect(await stateStatus('AwaitApproval')).toBe('not-visited');
     expect(await stateStatus('FailOrder')).toBe('not-visited');
     for (const stage of ['OrderReceived', 'OrderValidated', 'OrderShipped', 'OrderInvoiced', 'OrderCompleted'])

@@ -1,6 +1,6 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, startTestRuntime, TestClient } from '../support/runtime.ts';
@@ -49,6 +49,16 @@ async function dispatched(orderId: string, count = 1) {
     const ready = order.shipments.filter((s: { invoiceNumber?: string }) => s.invoiceNumber);
     return ready.length >= count ? order : undefined;
   });
+}
+
+/** The states the order's execution entered, in order (Map iterations' states included). */
+async function statesEntered(orderId: string): Promise<string[]> {
+  const history = await client.sfn.send(
+    new GetExecutionHistoryCommand({ executionArn: client.executionArn(orderId), maxResults: 1000 }),
+  );
+  return (history.events ?? [])
+    .filter((e) => e.type?.endsWith('StateEntered'))
+    .map((e) => e.stateEnteredEventDetails?.name ?? '');
 }
 
 /** Acts as the carrier: once the order shipped, reports it in transit and delivered. */
@@ -110,6 +120,23 @@ describe('order workflow on the local runtime', () => {
       'OrderCompleted',
     ]);
 
+    // Nothing was backordered: the workflow completes without asking for the backorder again (CheckBackorder),
+    // and ends on CompleteOrder: 12 billed transitions.
+    expect(await statesEntered(orderId)).toEqual([
+      'ValidateOrder',
+      'NeedsApproval',
+      'ReserveStock',
+      'ShipNow',
+      'AuthorizePayment',
+      'FulfilShipments',
+      'CreateShipment',
+      'CapturePayment',
+      'IssueInvoice',
+      'AwaitDelivery',
+      'AllShipped',
+      'CompleteOrder',
+    ]);
+
     const after = await client.product('WIDGET-BLUE');
     expect(after.available).toBe(before.available - 2);
     expect(after.reserved).toBe(before.reserved);
@@ -140,6 +167,52 @@ describe('order workflow on the local runtime', () => {
         .subarray(0, 5)
         .toString(),
     ).toBe('%PDF-');
+  });
+
+  it('a partly backordered order ships what is there, then waits for the rest; a receipt fills it and it completes', async () => {
+    await client.setOnHand('BOOK-SETUP', 1, 'WH-BERLIN');
+    await client.setOnHand('BOOK-SETUP', 0, 'WH-ROTTERDAM');
+    const orderId = await client.placeOrder(
+      orderBody({ lines: [{ sku: 'BOOK-SETUP', quantity: 3, unitPrice: 2490 }], fulfilmentPolicy: 'ship_available' }),
+    );
+    await deliver(orderId);
+    // Delivered, yet the order waits for its two missing books: CheckBackorder read the backorder after shipping.
+    const waiting = await eventually(async () => {
+      const states = await statesEntered(orderId);
+      return states.includes('AwaitBackorder') ? states : undefined;
+    });
+    expect(waiting.slice(waiting.indexOf('AwaitDelivery') + 1)).toEqual([
+      'AllShipped',
+      'CheckBackorder',
+      'BackorderLeft',
+      'AwaitBackorder',
+    ]);
+    const execution = await client.sfn.send(
+      new DescribeExecutionCommand({ executionArn: client.executionArn(orderId) }),
+    );
+    expect(execution.status).toBe('RUNNING');
+    const parked = await client.order(orderId);
+    expect(parked.status).not.toBe('COMPLETED');
+    expect(parked.backorder.lines).toEqual([{ sku: 'BOOK-SETUP', quantity: 2 }]);
+
+    // Two arrive in Rotterdam: the backorder is filled, ships as a second shipment, and the order completes.
+    await client.setOnHand('BOOK-SETUP', 2, 'WH-ROTTERDAM');
+    const second = await eventually(async () => {
+      const order = await client.order(orderId);
+      return order.shipments[1]?.invoiceNumber ? order.shipments[1] : undefined;
+    });
+    expect((await client.carrierEvent(second.trackingNumber, 'DELIVERED')).status).toBe(202);
+    expect((await client.finished(orderId)).status).toBe('SUCCEEDED');
+    const order = await client.order(orderId);
+    expect(order.status).toBe('COMPLETED');
+    expect(order.shipments.map((s: { warehouseId: string; status: string }) => [s.warehouseId, s.status])).toEqual([
+      ['WH-BERLIN', 'DELIVERED'],
+      ['WH-ROTTERDAM', 'DELIVERED'],
+    ]);
+    // Filled in full: nothing waits any more, so the second shipment completes the order without a second check.
+    const states = await statesEntered(orderId);
+    expect(states.filter((s) => s === 'CheckBackorder')).toHaveLength(1);
+    expect(states.slice(-2)).toEqual(['AllShipped', 'CompleteOrder']);
   });
 
   it('fails a declined card and puts the stock back where it was', async () => {
