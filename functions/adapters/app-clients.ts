@@ -2,7 +2,7 @@ import {
   CognitoIdentityProviderClient,
   DescribeUserPoolClientCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { tracer } from '../lib/powertools.ts';
+import { traced } from '../lib/powertools.ts';
 
 const MAX_AGE_MS = 5 * 60_000;
 
@@ -32,7 +32,7 @@ export class AppClients {
   }
 
   private async lookup(userPoolId: string, clientId: string): Promise<string[]> {
-    this.client ??= tracer.captureAWSv3Client(new CognitoIdentityProviderClient({}));
+    this.client ??= traced(new CognitoIdentityProviderClient({}));
     const { UserPoolClient } = await this.client.send(
       new DescribeUserPoolClientCommand({ UserPoolId: userPoolId, ClientId: clientId }),
     );

@@ -1,8 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 
@@ -10,11 +9,36 @@ import type { Context } from 'aws-lambda';
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'sales-orders';
 
 export const logger = new Logger({ serviceName });
-export const tracer = new Tracer({ serviceName });
 export const metrics = new Metrics({
   serviceName,
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'SalesOrders',
 });
+
+/**
+ * Powertools traces only in a Lambda execution environment (`AWS_EXECUTION_ENV`) and not when
+ * `POWERTOOLS_TRACE_ENABLED` is `false`. Elsewhere (the local runtime, tests) the tracer, and the
+ * X-Ray SDK behind it, is not even loaded: it would be a tenth of every cold start's INIT for nothing.
+ */
+export function tracingWanted(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.AWS_EXECUTION_ENV) && env.POWERTOOLS_TRACE_ENABLED?.toLowerCase() !== 'false';
+}
+
+const tracing = tracingWanted(process.env) ? await loadTracing() : undefined;
+/** The execution environment's tracer; undefined where nothing is traced. */
+export const tracer: Tracer | undefined = tracing?.tracer;
+
+async function loadTracing() {
+  const [{ Tracer }, { captureLambdaHandler }] = await Promise.all([
+    import('@aws-lambda-powertools/tracer'),
+    import('@aws-lambda-powertools/tracer/middleware'),
+  ]);
+  return { tracer: new Tracer({ serviceName }), captureLambdaHandler };
+}
+
+/** An AWS SDK client whose calls are traced as subsegments, where tracing is on. Made once per environment. */
+export function traced<C>(client: C): C {
+  return tracer ? tracer.captureAWSv3Client(client) : client;
+}
 
 /**
  * Every function's handler is made by this (workflowTask and httpRoute too): traced, its log lines
@@ -22,9 +46,9 @@ export const metrics = new Metrics({
  * so a warm execution environment never lends the previous order's id to the next invocation.
  */
 export function observedHandler<E, R>(run: (event: E, context: Context) => Promise<R>) {
-  return middy(run)
-    .use(captureLambdaHandler(tracer, { captureResponse: false })) // responses hold personal data
-    .use(injectLambdaContext(logger, { resetKeys: true }));
+  const handler = middy(run);
+  if (tracing) handler.use(tracing.captureLambdaHandler(tracing.tracer, { captureResponse: false })); // responses hold personal data
+  return handler.use(injectLambdaContext(logger, { resetKeys: true }));
 }
 
 /** From here to the end of the invocation (or of its orderScope) every log line names the order. */

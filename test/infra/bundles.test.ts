@@ -1,3 +1,4 @@
+import type { Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildOrderApp } from '../../infra/build.ts';
 import { ENTRY_METADATA_KEY } from '../../infra/constructs/order-function.ts';
@@ -36,6 +37,7 @@ interface FunctionBundle {
   granted: Set<string>;
 }
 const bundles = new Map<string, FunctionBundle>();
+let metafile: Metafile;
 
 beforeAll(async () => {
   const { app, stack } = buildOrderApp({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -58,7 +60,9 @@ beforeAll(async () => {
     const name = entry.split('/').at(-2) as string;
     return [{ name, entry, granted: grantedTo(r.Properties.Role['Fn::GetAtt'][0]) }];
   });
-  const { outputs } = await bundleFunctions(Object.fromEntries(functions.map((f) => [f.name, f.entry])));
+  const bundled = await bundleFunctions(Object.fromEntries(functions.map((f) => [f.name, f.entry])));
+  const { outputs } = bundled;
+  metafile = bundled.metafile;
   for (const f of functions) {
     const output = outputs[f.name];
     if (!output) throw new Error(`no bundle for ${f.name}`);
@@ -105,5 +109,21 @@ describe('function bundles', () => {
       const locales = bundle.inputs.filter((input) => /zod\/v4\/locales\/(?!en\.js)/.test(input));
       expect({ name, locales }).toEqual({ name, locales: [] });
     }
+  });
+
+  it('load the tracer (and the X-Ray SDK) only by a dynamic import, where tracing is on', () => {
+    const tracing = /node_modules\/(@aws-lambda-powertools\/tracer|aws-xray-sdk-core)\//;
+    const staticImports = Object.entries(metafile.inputs)
+      .filter(([path]) => !tracing.test(path))
+      .flatMap(([path, input]) =>
+        input.imports
+          .filter((imported) => tracing.test(imported.path) && imported.kind !== 'dynamic-import')
+          .map((imported) => `${path} -> ${imported.path}`),
+      );
+    const dynamicImports = Object.values(metafile.inputs).flatMap((input) =>
+      input.imports.filter((imported) => tracing.test(imported.path) && imported.kind === 'dynamic-import'),
+    );
+    expect(staticImports).toEqual([]);
+    expect(dynamicImports.length).toBeGreaterThan(0);
   });
 });

@@ -22,9 +22,11 @@ mockClient(EventBridgeClient);
 mockClient(SecretsManagerClient);
 mockClient(CognitoIdentityProviderClient);
 
-// Before any import: the logger reads its level when it is created.
+// Before any import: the logger reads its level when it is created, and the tracer is loaded only in
+// a Lambda execution environment, which AWS_EXECUTION_ENV says this is.
 vi.hoisted(() =>
   Object.assign(process.env, {
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     AWS_REGION: 'us-east-1',
     ORDERS_TABLE_NAME: 'Orders',
@@ -64,6 +66,7 @@ const context = (name: string) =>
 
 /** What the tracer's handler middleware does, seen through a Lambda segment the test hands it. */
 function watchTracer() {
+  if (!tracer) throw new Error('no tracer in a Lambda execution environment');
   const handlerSegment = { close: vi.fn(), addAnnotation: vi.fn(), addMetadata: vi.fn() };
   const lambdaSegment = { addNewSubsegment: vi.fn(() => handlerSegment) };
   vi.spyOn(tracer, 'isTracingEnabled').mockReturnValue(true);

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { tracer } from '../../lib/powertools.ts';
+import { traced } from '../../lib/powertools.ts';
 
 /*
  * One module per AWS service, each client traced and created on first use: a function's bundle
@@ -12,7 +12,7 @@ let client: DynamoDBClient | undefined;
 let documentClient: DynamoDBDocumentClient | undefined;
 
 export function dynamo(): DynamoDBClient {
-  client ??= tracer.captureAWSv3Client(new DynamoDBClient({}));
+  client ??= traced(new DynamoDBClient({}));
   return client;
 }
 

@@ -1,10 +1,10 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { tracer } from '../../lib/powertools.ts';
+import { traced } from '../../lib/powertools.ts';
 
 /** The EventBridge client, traced and created on first use (see dynamodb.ts). */
 let client: EventBridgeClient | undefined;
 
 export function eventBridge(): EventBridgeClient {
-  client ??= tracer.captureAWSv3Client(new EventBridgeClient({}));
+  client ??= traced(new EventBridgeClient({}));
   return client;
 }
