@@ -1,4 +1,38 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * The files that take longest (from about 30 s to over a minute each on 2 cores), longest first.
+ * Vitest orders files by their last durations when it has them (node_modules/.vite) and by size on a
+ * clean clone, as in CI, where these small but slow files would start last and run on alone at the end.
+ */
+const LONGEST = [
+  'test/workflow/load.test.ts',
+  'test/infra/synth.test.ts',
+  'test/workflow/warehouses.test.ts',
+  'test/local/order-entries.test.ts',
+  'test/workflow/interrupted-orders.test.ts',
+  'test/workflow/stock-contention.test.ts',
+  'test/workflow/faults.test.ts',
+  'test/e2e/npm-start.test.ts',
+  'test/local/inbound-email.test.ts',
+  'test/local/runbook.test.ts',
+];
+
+/** The longest files first, in LONGEST's order; then the others as Vitest orders them. */
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (spec: TestSpecification) => {
+      const index = LONGEST.findIndex((path) => spec.moduleId.endsWith(path));
+      return index < 0 ? LONGEST.length : index;
+    };
+    const sorted = await super.sort(files);
+    return sorted
+      .map((spec, position) => ({ spec, position }))
+      .sort((a, b) => rank(a.spec) - rank(b.spec) || a.position - b.position)
+      .map(({ spec }) => spec);
+  }
+}
 
 export default defineConfig({
   test: {
@@ -8,5 +42,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Workflow and e2e files each start their own local runtime (a JVM among them): two at a time fits 2 cores.
     maxWorkers: 2,
+    sequence: { sequencer: LongestFirst },
   },
 });
