@@ -29,9 +29,12 @@ export interface FunctionError {
   trace: string[];
 }
 
-export type ToEnvironment = { type: 'invoke'; id: number; requestId: string; event: string; deadline: number };
+export type ToEnvironment =
+  | { type: 'invoke'; id: number; requestId: string; event: string; deadline: number }
+  | { type: 'quiescent?' };
 export type FromEnvironment =
   | { type: 'ready' }
+  | { type: 'quiescent'; quiescent: boolean }
   | { type: 'init-error'; error: FunctionError }
   | { type: 'result'; id: number; durationMs: number; result: string }
   | { type: 'error'; id: number; durationMs: number; error: FunctionError };
@@ -43,9 +46,43 @@ export function functionError(error: unknown): FunctionError {
   return { errorType: e.name || 'Error', errorMessage: e.message, trace: (e.stack ?? '').split('\n').slice(0, 10) };
 }
 
+/**
+ * Work an environment still has between invocations (timers, such as the sandbox carrier's delayed
+ * status reports, even unreferenced ones; requests in flight): while there is, the runtime does not
+ * reclaim it, as work a frozen Lambda environment resumes is not lost either.
+ */
+function trackPendingWork(): () => boolean {
+  const timers = new Set<unknown>();
+  const { setTimeout: set, clearTimeout: clear, fetch: originalFetch } = globalThis;
+  globalThis.setTimeout = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const timer = set(() => {
+      timers.delete(timer);
+      callback(...args);
+    }, ms);
+    timers.add(timer);
+    return timer;
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((timer: Parameters<typeof clearTimeout>[0]) => {
+    timers.delete(timer);
+    clear(timer);
+  }) as typeof clearTimeout;
+  let fetches = 0;
+  globalThis.fetch = (async (...args: Parameters<typeof fetch>) => {
+    fetches++;
+    try {
+      return await originalFetch(...args);
+    } finally {
+      fetches--;
+    }
+  }) as typeof fetch;
+  // Besides the runtime's port, any referenced handle (a socket in use, a referenced timer) is work.
+  return () => timers.size === 0 && fetches === 0 && process.getActiveResourcesInfo().every((r) => r === 'MessagePort');
+}
+
 async function main(port: NonNullable<typeof parentPort>, data: EnvironmentData): Promise<void> {
   useSharedClock(data.clock);
   useSharedState(data.shared);
+  const quiescent = trackPendingWork();
   let handler: Handler;
   try {
     const module = (await import(pathToFileURL(data.bundle).href)) as { handler?: Handler };
@@ -56,6 +93,10 @@ async function main(port: NonNullable<typeof parentPort>, data: EnvironmentData)
     return;
   }
   port.on('message', async (message: ToEnvironment) => {
+    if (message.type === 'quiescent?') {
+      port.postMessage({ type: 'quiescent', quiescent: quiescent() } satisfies FromEnvironment);
+      return;
+    }
     const context = {
       callbackWaitsForEmptyEventLoop: true,
       functionName: data.functionName,

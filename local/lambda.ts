@@ -17,6 +17,15 @@ export const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
  */
 export const DEFAULT_MAX_ENVIRONMENTS = 4;
 
+/**
+ * Execution environments of all functions together at most (each takes about 30 MB): beyond it, the
+ * least recently used idle environment with no pending work is stopped to start another.
+ */
+export const DEFAULT_MAX_TOTAL_ENVIRONMENTS = 24;
+
+/** How often an invocation waiting for room looks again for an environment that finished its pending work. */
+const ROOM_RETRY_MS = 100;
+
 /** The execution environment's entry: built with the functions, started in every worker. */
 const ENVIRONMENT_ENTRY = fileURLToPath(new URL('./lambda-environment.ts', import.meta.url));
 
@@ -41,6 +50,8 @@ export class LambdaInvocationError extends Error {
 export interface LocalLambdasOptions {
   /** Environments per function at most (default DEFAULT_MAX_ENVIRONMENTS); reserved concurrency counts below it. */
   maxEnvironments?: number;
+  /** Environments in all at most (default DEFAULT_MAX_TOTAL_ENVIRONMENTS). */
+  maxTotalEnvironments?: number;
 }
 
 /**
@@ -56,6 +67,11 @@ export class LocalLambdas {
   private readonly byArn = new Map<string, LocalFunction>();
   private readonly pools = new Map<string, Pool>();
   private readonly maxEnvironments: number;
+  private readonly maxTotal: number;
+  /** Environments started and not stopped, of every function. */
+  private total = 0;
+  /** Invocations waiting for room in the budget (their function may start one more environment). */
+  private readonly waitingForRoom: (() => void)[] = [];
   private bundles: Map<string, string> | undefined;
   private bootstrap: string | undefined;
   private environments = new Map<string, Record<string, string>>();
@@ -68,6 +84,7 @@ export class LocalLambdas {
     options: LocalLambdasOptions = {},
   ) {
     this.maxEnvironments = options.maxEnvironments ?? DEFAULT_MAX_ENVIRONMENTS;
+    this.maxTotal = Math.max(1, options.maxTotalEnvironments ?? DEFAULT_MAX_TOTAL_ENVIRONMENTS);
     for (const fn of functions) {
       this.byArn.set(fn.arn, fn);
       this.byArn.set(fn.name, fn);
@@ -154,6 +171,7 @@ export class LocalLambdas {
       all.push(...pool.idle.splice(0));
       for (const waiter of pool.waiting.splice(0)) waiter();
     }
+    for (const waiter of this.waitingForRoom.splice(0)) waiter();
     all.push(...this.busy);
     await Promise.all(all.map((environment) => environment.terminate()));
   }
@@ -168,6 +186,26 @@ export class LocalLambdas {
       if (pool.count > 0) counts[name] = { warm: pool.idle.length, busy: pool.count - pool.idle.length };
     }
     return counts;
+  }
+
+  /**
+   * Starts one environment of each function now (their INITs, two at a time) and keeps it warm
+   * while the budget allows; resolves with the functions whose INIT failed and why.
+   */
+  async initialize(): Promise<{ functionName: string; error: FunctionError }[]> {
+    const failed: { functionName: string; error: FunctionError }[] = [];
+    const queue = [...this.functions];
+    const next = async (): Promise<void> => {
+      for (let fn = queue.shift(); fn; fn = queue.shift()) {
+        try {
+          this.release(fn, await this.acquire(fn, 'wait'));
+        } catch (error) {
+          failed.push({ functionName: fn.name, error: (error as LambdaInvocationError).functionError });
+        }
+      }
+    };
+    await Promise.all([next(), next()]);
+    return failed;
   }
 
   /** Invokes like Lambda's RequestResponse: resolves with the result or rejects with LambdaInvocationError. */
@@ -213,10 +251,31 @@ export class LocalLambdas {
     const pool = this.pools.get(fn.name) as Pool;
     const limit = Math.min(fn.reservedConcurrency ?? Number.POSITIVE_INFINITY, this.maxEnvironments);
     for (;;) {
+      if (this.stopped) throw stoppedError();
       const warm = pool.idle.pop(); // the most recently used: the warmest
       if (warm) return warm;
       if (pool.count < limit) {
+        // Room for one more: counted now, so nobody else takes it meanwhile.
         pool.count++;
+        this.total++;
+        if (this.total > this.maxTotal && !(await this.reclaimIdle())) {
+          pool.count--;
+          this.total--;
+          // Woken when an environment is freed; retried meanwhile, as pending work ends by itself.
+          await new Promise<void>((resolve) => {
+            const wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+            const timer = setTimeout(() => {
+              const at = this.waitingForRoom.indexOf(wake);
+              if (at >= 0) this.waitingForRoom.splice(at, 1);
+              resolve();
+            }, ROOM_RETRY_MS);
+            this.waitingForRoom.push(wake);
+          });
+          continue;
+        }
         const environment = new ExecutionEnvironment(
           fn,
           this.bootstrap as string,
@@ -227,8 +286,7 @@ export class LocalLambdas {
           await environment.ready;
           return environment;
         } catch (error) {
-          pool.count--;
-          pool.waiting.shift()?.();
+          this.forget(pool);
           throw error;
         }
       }
@@ -243,25 +301,56 @@ export class LocalLambdas {
           trace: [],
         });
       }
-      if (this.stopped)
-        throw new LambdaInvocationError({
-          errorType: 'ServiceException',
-          errorMessage: 'The local runtime stopped',
-          trace: [],
-        });
       await new Promise<void>((resolve) => pool.waiting.push(resolve));
     }
+  }
+
+  /**
+   * Stops the least recently used idle environment that has no pending work, to make room; false
+   * when none can go now (every other environment is busy or still has work).
+   */
+  private async reclaimIdle(): Promise<boolean> {
+    const candidates = [...this.pools.values()]
+      .flatMap((pool) => pool.idle.map((environment) => ({ pool, environment })))
+      .sort((a, b) => a.environment.lastUsed - b.environment.lastUsed);
+    for (const { pool, environment } of candidates) {
+      const at = pool.idle.indexOf(environment);
+      if (at < 0) continue; // taken meanwhile
+      pool.idle.splice(at, 1);
+      if (await environment.quiescent()) {
+        pool.count--;
+        this.total--;
+        void environment.terminate();
+        return true;
+      }
+      if (environment.stopped) {
+        this.forget(pool);
+        return true;
+      }
+      pool.idle.unshift(environment); // still working: back, as the least recently used
+      pool.waiting.shift()?.();
+    }
+    return false;
   }
 
   private release(fn: LocalFunction, environment: ExecutionEnvironment): void {
     const pool = this.pools.get(fn.name) as Pool;
     if (environment.stopped || this.stopped) {
-      pool.count--;
       void environment.terminate();
-    } else {
-      pool.idle.push(environment);
+      this.forget(pool);
+      return;
     }
-    pool.waiting.shift()?.();
+    environment.lastUsed = performance.now();
+    pool.idle.push(environment);
+    // A waiting invocation of this function takes it; else it may make room for another function's.
+    (pool.waiting.shift() ?? this.waitingForRoom.shift())?.();
+  }
+
+  /** An environment of the pool stopped: its place is free for this function's or another's. */
+  private forget(pool: Pool): void {
+    pool.count--;
+    this.total--;
+    (pool.waiting.shift() ?? this.waitingForRoom.shift())?.();
   }
 
   private workerData(fn: LocalFunction): Omit<EnvironmentData, 'shared'> {
@@ -293,6 +382,9 @@ type Outcome = { durationMs: number; result?: string; error?: FunctionError };
 class ExecutionEnvironment {
   readonly ready: Promise<void>;
   stopped = false;
+  /** When it last finished an invocation (performance.now()). */
+  lastUsed = 0;
+  private quiescence: ((quiescent: boolean) => void) | undefined;
   private readonly worker: Worker;
   private readonly closeShared: () => void;
   private current: { id: number; settle: (outcome: Outcome) => void } | undefined;
@@ -372,7 +464,21 @@ class ExecutionEnvironment {
     return this.worker.terminate().then(() => undefined);
   }
 
+  /** Whether the idle environment has no pending work (timers, requests), so stopping it loses nothing. */
+  quiescent(): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      this.quiescence = resolve;
+      this.worker.postMessage({ type: 'quiescent?' } satisfies ToEnvironment);
+    });
+  }
+
   private receive(message: FromEnvironment): void {
+    if (message.type === 'quiescent') {
+      this.quiescence?.(message.quiescent);
+      this.quiescence = undefined;
+      return;
+    }
     if (message.type !== 'result' && message.type !== 'error') return;
     if (this.current?.id !== message.id) return;
     this.current.settle(
@@ -394,8 +500,13 @@ class ExecutionEnvironment {
     this.initFailed?.(new LambdaInvocationError(reason));
     this.initFailed = undefined;
     this.current?.settle({ durationMs: 0, error: reason });
+    this.quiescence?.(false);
+    this.quiescence = undefined;
   }
 }
+
+const stoppedError = () =>
+  new LambdaInvocationError({ errorType: 'ServiceException', errorMessage: 'The local runtime stopped', trace: [] });
 
 const stripQualifier = (arnOrName: string) => {
   const parts = arnOrName.split(':');

@@ -2,7 +2,6 @@ import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createRemoteJWKSet } from 'jose';
-import { synthTemplate } from '../infra/build.ts';
 import { WORKFLOW_DEFINITION_FILE } from '../infra/constructs/workflow.ts';
 import { demoClients } from './auth/demo-clients.ts';
 import { type RunningIssuer, startIssuer, type TokenGenerationEvent } from './auth/issuer.ts';
@@ -21,6 +20,7 @@ import { UsageMeter } from './metering.ts';
 import { freePort } from './ports.ts';
 import { seedDemoData } from './seed.ts';
 import { startStepFunctionsService, type TaskTimeoutOverride } from './stepfunctions/service.ts';
+import { synthesizeApart } from './synth.ts';
 import { type LocalDeployment, readDeployment } from './template.ts';
 
 export const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -161,7 +161,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     };
 
     const deployment = readDeployment(
-      synthTemplate(),
+      await synthesizeApart(),
       { region: REGION, accountId: ACCOUNT_ID },
       {
         stackName: 'SalesOrders',

@@ -114,6 +114,20 @@ describe('local Lambda functions', () => {
     expect(results.map((p) => p.invocations).sort()).toEqual([1, 1, 2, 2, 3, 3]);
   });
 
+  it('keeps to the budget of environments: the least recently used idle one without pending work makes room', async () => {
+    const lambdas = await started([probe('One'), probe('Two'), probe('Three')], { maxTotalEnvironments: 2 });
+    // One leaves a timer pending (as the sandbox carrier's delayed reports): it must not be reclaimed.
+    const one = (await lambdas.invoke('One', { later: 'one-later', laterMs: 1_500 })) as Probe;
+    const two = (await lambdas.invoke('Two', {})) as Probe;
+    await lambdas.invoke('Three', {});
+    expect(lambdas.environmentCounts()).toEqual({ One: { warm: 1, busy: 0 }, Three: { warm: 1, busy: 0 } });
+    expect(((await lambdas.invoke('One', {})) as Probe).environmentId).toBe(one.environmentId);
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    expect(sandboxState('fixture-marks', () => new Set<string>()).has('one-later')).toBe(true);
+    // Two was reclaimed: its next invocation is a cold start.
+    expect(((await lambdas.invoke('Two', {})) as Probe).environmentId).not.toBe(two.environmentId);
+  });
+
   it('throttles synchronous invocations beyond the reserved concurrency, as Lambda does', async () => {
     const lambdas = await started([probe('Reserved', { reservedConcurrency: 1 })]);
     const running = lambdas.invoke('Reserved', { sleepMs: 300 });
