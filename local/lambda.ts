@@ -1,20 +1,33 @@
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { Context } from 'aws-lambda';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { functionBundles } from './function-bundles.ts';
+import type { EnvironmentData, FromEnvironment, FunctionError, ToEnvironment } from './lambda-environment.ts';
+import { shareClock, sharedState } from './shared-state.ts';
 import type { LocalFunction } from './template.ts';
 
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
+export type { FunctionError } from './lambda-environment.ts';
 
 /** Lambda retries a failed asynchronous invocation twice, about one and two minutes later. */
 export const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
 
-/** How a failed invocation looks to its caller, as Lambda reports it. */
-export interface FunctionError {
-  errorType: string;
-  errorMessage: string;
-  trace: string[];
-}
+/**
+ * Execution environments one function may have at once when the template reserves none: Lambda's
+ * account concurrency, scaled to one machine. Invocations beyond it wait for an environment.
+ */
+export const DEFAULT_MAX_ENVIRONMENTS = 4;
+
+/**
+ * Execution environments of all functions together at most (each takes about 30 MB): beyond it, the
+ * least recently used idle environment with no pending work is stopped to start another.
+ */
+export const DEFAULT_MAX_TOTAL_ENVIRONMENTS = 24;
+
+/** How often an invocation waiting for room looks again for an environment that finished its pending work. */
+const ROOM_RETRY_MS = 100;
+
+/** The execution environment's entry: built with the functions, started in every worker. */
+const ENVIRONMENT_ENTRY = fileURLToPath(new URL('./lambda-environment.ts', import.meta.url));
 
 /** One finished invocation, for whoever observes the functions (the cost bench). */
 export interface InvocationRecord {
@@ -34,79 +47,98 @@ export class LambdaInvocationError extends Error {
   }
 }
 
+export interface LocalLambdasOptions {
+  /** Environments per function at most (default DEFAULT_MAX_ENVIRONMENTS); reserved concurrency counts below it. */
+  maxEnvironments?: number;
+  /** Environments in all at most (default DEFAULT_MAX_TOTAL_ENVIRONMENTS). */
+  maxTotalEnvironments?: number;
+}
+
 /**
- * The deployment's functions, run in-process: each handler module is imported once (its INIT),
- * then invoked with a realistic context. Every function's environment comes from the template;
- * they share one process, so a variable two functions set differently is an error.
+ * The deployment's functions, run as Lambda runs them: each function's deployment bundle (built as
+ * CDK builds it) in execution environments of its own — worker threads, each with its own module
+ * state and its own environment variables (the host's `process.env` is untouched). An environment
+ * is started on demand (its INIT is the cold start), runs one invocation at a time and stays warm
+ * for the next; a function has at most its reserved concurrency (more is throttled, as Lambda's
+ * `TooManyRequestsException`) or `maxEnvironments` environments (more waits). A timed-out
+ * invocation's environment is stopped, as Lambda resets it.
  */
 export class LocalLambdas {
   private readonly byArn = new Map<string, LocalFunction>();
-  private readonly handlers = new Map<string, Handler>();
+  private readonly pools = new Map<string, Pool>();
+  private readonly maxEnvironments: number;
+  private readonly maxTotal: number;
+  /** Environments started and not stopped, of every function. */
+  private total = 0;
+  /** Invocations waiting for room in the budget (their function may start one more environment). */
+  private readonly waitingForRoom: (() => void)[] = [];
+  private bundles: Map<string, string> | undefined;
+  private bootstrap: string | undefined;
+  private environments = new Map<string, Record<string, string>>();
   private stopped = false;
   private readonly observers = new Set<(record: InvocationRecord) => void>();
 
   constructor(
     readonly functions: LocalFunction[],
     private readonly rootDir: string,
+    options: LocalLambdasOptions = {},
   ) {
+    this.maxEnvironments = options.maxEnvironments ?? DEFAULT_MAX_ENVIRONMENTS;
+    this.maxTotal = Math.max(1, options.maxTotalEnvironments ?? DEFAULT_MAX_TOTAL_ENVIRONMENTS);
     for (const fn of functions) {
       this.byArn.set(fn.arn, fn);
       this.byArn.set(fn.name, fn);
+      this.pools.set(fn.name, { idle: [], count: 0, waiting: [] });
     }
   }
 
-  /** The union of the functions' environments. */
+  /** The variables the functions' configurations agree on (a variable set differently by two is left out). */
   environment(): Record<string, string> {
     const env: Record<string, string> = {};
-    const setBy: Record<string, string> = {};
+    const conflicting = new Set<string>();
     for (const fn of this.functions) {
       for (const [key, value] of Object.entries(fn.environment)) {
-        if (key in env && env[key] !== value) {
-          throw new Error(
-            `Functions ${setBy[key]} and ${fn.name} set ${key} differently; the local runtime runs them in one process`,
-          );
-        }
+        if (key in env && env[key] !== value) conflicting.add(key);
         env[key] = value;
-        setBy[key] = fn.name;
       }
     }
+    for (const key of conflicting) delete env[key];
     return env;
   }
 
   /**
-   * Imports every handler — its INIT — with exactly the environment Lambda would give it (the
-   * platform's variables, its own from the template, then local overrides), so a function that
-   * reads configuration it was not given fails here as it would in AWS. Afterwards the process
-   * keeps the union, for code that reads variables lazily.
+   * Builds the functions' bundles and fixes each function's environment variables: what the Lambda
+   * platform gives every function (`platform`), the function's own from the template, then local
+   * overrides. Environments start on the first invocations; a function whose INIT fails (it reads
+   * configuration it was not given) fails those invocations, as in AWS.
    */
   async load(platform: Record<string, string>, overrides: Record<string, string> = {}): Promise<void> {
-    const union = this.environment();
+    const bundles = await functionBundles(this.rootDir, [...this.functions.map((fn) => fn.entry), ENVIRONMENT_ENTRY]);
+    this.bootstrap = bundles.get(ENVIRONMENT_ENTRY);
+    this.bundles = bundles;
     for (const fn of this.functions) {
-      for (const key of Object.keys(union)) delete process.env[key];
-      Object.assign(process.env, platform, fn.environment, overrides);
-      let module: { handler?: Handler };
-      try {
-        // One module instance per function, as each Lambda function has its own INIT.
-        const url = `${pathToFileURL(resolve(this.rootDir, fn.entry)).href}?function=${encodeURIComponent(fn.name)}`;
-        module = (await import(url)) as { handler?: Handler };
-      } catch (error) {
-        throw new Error(`INIT of ${fn.name} (${fn.entry}) failed: ${(error as Error).message}`, { cause: error });
-      }
-      if (typeof module.handler !== 'function') throw new Error(`${fn.entry} exports no handler`);
-      this.handlers.set(fn.name, module.handler);
+      this.environments.set(fn.name, {
+        ...platform,
+        AWS_LAMBDA_FUNCTION_NAME: fn.name,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+        ...fn.environment,
+        ...overrides,
+      });
     }
-    Object.assign(process.env, platform, union, overrides);
   }
 
   /**
    * Invokes like Lambda's asynchronous `Event` invocation (how EventBridge calls its targets): a
    * function error is retried twice, after the given delays (Lambda: about 1 and 2 minutes), then
-   * the event is dropped with a log line, as without a dead-letter queue. Resolves once it settled.
+   * the event is dropped with a log line, as without a dead-letter queue. A throttled event waits
+   * for the function's concurrency, as Lambda's internal queue does. Resolves once it settled.
    */
   async invokeAsync(arnOrName: string, event: unknown, retryDelaysMs: readonly number[] = ASYNC_RETRY_DELAYS_MS) {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.invoke(arnOrName, event);
+        await this.run(arnOrName, event, 'wait');
         return;
       } catch (error) {
         const delay = retryDelaysMs[attempt];
@@ -131,78 +163,350 @@ export class LocalLambdas {
     this.stopped = true;
   }
 
+  /** Stops every execution environment (after `stop`). */
+  async close(): Promise<void> {
+    this.stop();
+    const all: ExecutionEnvironment[] = [];
+    for (const pool of this.pools.values()) {
+      all.push(...pool.idle.splice(0));
+      for (const waiter of pool.waiting.splice(0)) waiter();
+    }
+    for (const waiter of this.waitingForRoom.splice(0)) waiter();
+    all.push(...this.busy);
+    await Promise.all(all.map((environment) => environment.terminate()));
+  }
+
+  /** Environments now running an invocation. */
+  private readonly busy = new Set<ExecutionEnvironment>();
+
+  /** Environments per function now: warm (idle) and busy. */
+  environmentCounts(): Record<string, { warm: number; busy: number }> {
+    const counts: Record<string, { warm: number; busy: number }> = {};
+    for (const [name, pool] of this.pools) {
+      if (pool.count > 0) counts[name] = { warm: pool.idle.length, busy: pool.count - pool.idle.length };
+    }
+    return counts;
+  }
+
+  /**
+   * Starts one environment of each function now (their INITs, two at a time) and keeps it warm
+   * while the budget allows; resolves with the functions whose INIT failed and why.
+   */
+  async initialize(): Promise<{ functionName: string; error: FunctionError }[]> {
+    const failed: { functionName: string; error: FunctionError }[] = [];
+    const queue = [...this.functions];
+    const next = async (): Promise<void> => {
+      for (let fn = queue.shift(); fn; fn = queue.shift()) {
+        try {
+          this.release(fn, await this.acquire(fn, 'wait'));
+        } catch (error) {
+          failed.push({ functionName: fn.name, error: (error as LambdaInvocationError).functionError });
+        }
+      }
+    };
+    await Promise.all([next(), next()]);
+    return failed;
+  }
+
   /** Invokes like Lambda's RequestResponse: resolves with the result or rejects with LambdaInvocationError. */
-  async invoke(arnOrName: string, event: unknown): Promise<unknown> {
+  invoke(arnOrName: string, event: unknown): Promise<unknown> {
+    return this.run(arnOrName, event, 'throttle');
+  }
+
+  private async run(arnOrName: string, event: unknown, whenThrottled: 'throttle' | 'wait'): Promise<unknown> {
     const fn = this.byArn.get(stripQualifier(arnOrName));
-    const handler = fn && this.handlers.get(fn.name);
-    if (!fn || !handler) {
+    if (!fn || !this.bundles) {
       throw new LambdaInvocationError({
         errorType: 'ResourceNotFoundException',
         errorMessage: `Function not found: ${arnOrName}`,
         trace: [],
       });
     }
-    const deadline = Date.now() + fn.timeoutSeconds * 1000;
-    const requestId = randomUUID();
-    const context = {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName: fn.name,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: fn.arn,
-      memoryLimitInMB: String(fn.memoryMb),
-      awsRequestId: requestId,
-      logGroupName: `/aws/lambda/${fn.name}`,
-      logStreamName: `local/${requestId}`,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    } satisfies Context;
     // Events cross a JSON boundary in Lambda: no shared references between caller and handler.
-    const payload = JSON.parse(JSON.stringify(event ?? null)) as unknown;
-    let timer: NodeJS.Timeout | undefined;
-    const started = performance.now();
-    let ok = false;
+    const payload = JSON.stringify(event ?? null);
+    const environment = await this.acquire(fn, whenThrottled);
+    this.busy.add(environment);
+    let record: { durationMs: number; ok: boolean } = { durationMs: 0, ok: false };
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new LambdaInvocationError({
-                errorType: 'Sandbox.Timedout',
-                errorMessage: `Task timed out after ${fn.timeoutSeconds} seconds`,
-                trace: [],
-              }),
-            ),
-          fn.timeoutSeconds * 1000,
-        );
-      });
-      const result = await Promise.race([handler(payload, context), timeout]);
-      ok = true;
-      return result === undefined ? null : JSON.parse(JSON.stringify(result));
-    } catch (error) {
-      if (error instanceof LambdaInvocationError) throw error;
-      const e = error instanceof Error ? error : new Error(String(error));
-      throw new LambdaInvocationError({
-        errorType: e.name || 'Error',
-        errorMessage: e.message,
-        trace: (e.stack ?? '').split('\n').slice(0, 10),
-      });
+      const outcome = await environment.invoke(payload, fn.timeoutSeconds * 1000);
+      record = { durationMs: outcome.durationMs, ok: !outcome.error };
+      if (outcome.error) throw new LambdaInvocationError(outcome.error);
+      return JSON.parse(outcome.result as string) as unknown;
     } finally {
-      clearTimeout(timer);
+      this.busy.delete(environment);
+      this.release(fn, environment);
       if (this.observers.size > 0) {
-        const record: InvocationRecord = {
+        const observed: InvocationRecord = {
           functionName: fn.name,
           memoryMb: fn.memoryMb,
           architecture: fn.architecture,
-          durationMs: performance.now() - started,
-          ok,
+          ...record,
         };
-        for (const observer of this.observers) observer(record);
+        for (const observer of this.observers) observer(observed);
       }
     }
   }
+
+  private async acquire(fn: LocalFunction, whenThrottled: 'throttle' | 'wait'): Promise<ExecutionEnvironment> {
+    const pool = this.pools.get(fn.name) as Pool;
+    const limit = Math.min(fn.reservedConcurrency ?? Number.POSITIVE_INFINITY, this.maxEnvironments);
+    for (;;) {
+      if (this.stopped) throw stoppedError();
+      const warm = pool.idle.pop(); // the most recently used: the warmest
+      if (warm) return warm;
+      if (pool.count < limit) {
+        // Room for one more: counted now, so nobody else takes it meanwhile.
+        pool.count++;
+        this.total++;
+        if (this.total > this.maxTotal && !(await this.reclaimIdle())) {
+          pool.count--;
+          this.total--;
+          // Woken when an environment is freed; retried meanwhile, as pending work ends by itself.
+          await new Promise<void>((resolve) => {
+            const wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+            const timer = setTimeout(() => {
+              const at = this.waitingForRoom.indexOf(wake);
+              if (at >= 0) this.waitingForRoom.splice(at, 1);
+              resolve();
+            }, ROOM_RETRY_MS);
+            this.waitingForRoom.push(wake);
+          });
+          continue;
+        }
+        const environment = new ExecutionEnvironment(
+          fn,
+          this.bootstrap as string,
+          this.workerData(fn),
+          this.environments.get(fn.name) ?? {},
+        );
+        try {
+          await environment.ready;
+          return environment;
+        } catch (error) {
+          this.forget(pool);
+          throw error;
+        }
+      }
+      if (
+        whenThrottled === 'throttle' &&
+        fn.reservedConcurrency !== undefined &&
+        pool.count >= fn.reservedConcurrency
+      ) {
+        throw new LambdaInvocationError({
+          errorType: 'TooManyRequestsException',
+          errorMessage: `Rate Exceeded: ${fn.name} is at its reserved concurrency (${fn.reservedConcurrency})`,
+          trace: [],
+        });
+      }
+      await new Promise<void>((resolve) => pool.waiting.push(resolve));
+    }
+  }
+
+  /**
+   * Stops the least recently used idle environment that has no pending work, to make room; false
+   * when none can go now (every other environment is busy or still has work).
+   */
+  private async reclaimIdle(): Promise<boolean> {
+    const candidates = [...this.pools.values()]
+      .flatMap((pool) => pool.idle.map((environment) => ({ pool, environment })))
+      .sort((a, b) => a.environment.lastUsed - b.environment.lastUsed);
+    for (const { pool, environment } of candidates) {
+      const at = pool.idle.indexOf(environment);
+      if (at < 0) continue; // taken meanwhile
+      pool.idle.splice(at, 1);
+      if (await environment.quiescent()) {
+        pool.count--;
+        this.total--;
+        void environment.terminate();
+        return true;
+      }
+      if (environment.stopped) {
+        this.forget(pool);
+        return true;
+      }
+      pool.idle.unshift(environment); // still working: back, as the least recently used
+      pool.waiting.shift()?.();
+    }
+    return false;
+  }
+
+  private release(fn: LocalFunction, environment: ExecutionEnvironment): void {
+    const pool = this.pools.get(fn.name) as Pool;
+    if (environment.stopped || this.stopped) {
+      void environment.terminate();
+      this.forget(pool);
+      return;
+    }
+    environment.lastUsed = performance.now();
+    pool.idle.push(environment);
+    // A waiting invocation of this function takes it; else it may make room for another function's.
+    (pool.waiting.shift() ?? this.waitingForRoom.shift())?.();
+  }
+
+  /** An environment of the pool stopped: its place is free for this function's or another's. */
+  private forget(pool: Pool): void {
+    pool.count--;
+    this.total--;
+    (pool.waiting.shift() ?? this.waitingForRoom.shift())?.();
+  }
+
+  private workerData(fn: LocalFunction): Omit<EnvironmentData, 'shared'> {
+    const bundle = this.bundles?.get(fn.entry);
+    if (!bundle) throw new Error(`No bundle for ${fn.name} (${fn.entry})`);
+    return {
+      executionEnvironment: true,
+      functionName: fn.name,
+      functionArn: fn.arn,
+      memoryMb: fn.memoryMb,
+      timeoutSeconds: fn.timeoutSeconds,
+      bundle,
+      clock: shareClock(),
+    };
+  }
 }
+
+interface Pool {
+  idle: ExecutionEnvironment[];
+  /** Environments started and not stopped: idle ones and busy ones. */
+  count: number;
+  /** Invocations waiting for an environment. */
+  waiting: (() => void)[];
+}
+
+type Outcome = { durationMs: number; result?: string; error?: FunctionError };
+
+/** One worker thread running one function's bundle, one invocation at a time. */
+class ExecutionEnvironment {
+  readonly ready: Promise<void>;
+  stopped = false;
+  /** When it last finished an invocation (performance.now()). */
+  lastUsed = 0;
+  private quiescence: ((quiescent: boolean) => void) | undefined;
+  private readonly worker: Worker;
+  private readonly closeShared: () => void;
+  private current: { id: number; settle: (outcome: Outcome) => void } | undefined;
+  private nextId = 0;
+  private initFailed: ((error: LambdaInvocationError) => void) | undefined;
+
+  constructor(
+    private readonly fn: LocalFunction,
+    bootstrap: string,
+    data: Omit<EnvironmentData, 'shared'>,
+    env: Record<string, string>,
+  ) {
+    const shared = sharedState.connect();
+    this.closeShared = shared.close;
+    this.worker = new Worker(bootstrap, {
+      workerData: { ...data, shared: shared.link } satisfies EnvironmentData,
+      transferList: [shared.link.port],
+      env,
+      execArgv: [],
+      // The function's memory setting bounds its heap, as Lambda's bounds the environment.
+      resourceLimits: { maxOldGenerationSizeMb: fn.memoryMb },
+    });
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.initFailed = (error) => reject(error);
+      this.worker.once('message', (message: FromEnvironment) => {
+        if (message.type === 'ready') {
+          this.initFailed = undefined;
+          this.worker.on('message', (next: FromEnvironment) => this.receive(next));
+          resolve();
+        } else if (message.type === 'init-error') {
+          void this.terminate();
+          reject(new LambdaInvocationError(message.error));
+        }
+      });
+    });
+    this.worker.on('error', (error) => this.crashed(error));
+    this.worker.on('exit', (code) => this.crashed(new Error(`The execution environment exited with code ${code}`)));
+  }
+
+  /** Runs one invocation; the environment is stopped when it times out or the thread dies. */
+  invoke(event: string, timeoutMs: number): Promise<Outcome> {
+    const id = ++this.nextId;
+    const deadline = Date.now() + timeoutMs;
+    const started = performance.now();
+    return new Promise<Outcome>((resolve) => {
+      const timer = setTimeout(() => {
+        void this.terminate();
+        settle({
+          durationMs: performance.now() - started,
+          error: {
+            errorType: 'Sandbox.Timedout',
+            errorMessage: `Task timed out after ${this.fn.timeoutSeconds} seconds`,
+            trace: [],
+          },
+        });
+      }, timeoutMs);
+      const settle = (outcome: Outcome) => {
+        clearTimeout(timer);
+        if (this.current?.id === id) this.current = undefined;
+        resolve(outcome);
+      };
+      this.current = { id, settle };
+      this.worker.postMessage({
+        type: 'invoke',
+        id,
+        requestId: randomUUID(),
+        event,
+        deadline,
+      } satisfies ToEnvironment);
+    });
+  }
+
+  terminate(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.stopped = true;
+    this.closeShared();
+    return this.worker.terminate().then(() => undefined);
+  }
+
+  /** Whether the idle environment has no pending work (timers, requests), so stopping it loses nothing. */
+  quiescent(): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      this.quiescence = resolve;
+      this.worker.postMessage({ type: 'quiescent?' } satisfies ToEnvironment);
+    });
+  }
+
+  private receive(message: FromEnvironment): void {
+    if (message.type === 'quiescent') {
+      this.quiescence?.(message.quiescent);
+      this.quiescence = undefined;
+      return;
+    }
+    if (message.type !== 'result' && message.type !== 'error') return;
+    if (this.current?.id !== message.id) return;
+    this.current.settle(
+      message.type === 'result'
+        ? { durationMs: message.durationMs, result: message.result }
+        : { durationMs: message.durationMs, error: message.error },
+    );
+  }
+
+  /** The thread died (an uncaught error, out of memory, or stopped): its invocation fails, as Lambda's runtime exit. */
+  private crashed(error: Error): void {
+    this.stopped = true;
+    this.closeShared();
+    const reason: FunctionError = {
+      errorType: 'Runtime.ExitError',
+      errorMessage: `${this.fn.name}: ${error.message}`,
+      trace: (error.stack ?? '').split('\n').slice(0, 10),
+    };
+    this.initFailed?.(new LambdaInvocationError(reason));
+    this.initFailed = undefined;
+    this.current?.settle({ durationMs: 0, error: reason });
+    this.quiescence?.(false);
+    this.quiescence = undefined;
+  }
+}
+
+const stoppedError = () =>
+  new LambdaInvocationError({ errorType: 'ServiceException', errorMessage: 'The local runtime stopped', trace: [] });
 
 const stripQualifier = (arnOrName: string) => {
   const parts = arnOrName.split(':');

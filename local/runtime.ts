@@ -2,7 +2,6 @@ import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createRemoteJWKSet } from 'jose';
-import { synthTemplate } from '../infra/build.ts';
 import { WORKFLOW_DEFINITION_FILE } from '../infra/constructs/workflow.ts';
 import { demoClients } from './auth/demo-clients.ts';
 import { type RunningIssuer, startIssuer, type TokenGenerationEvent } from './auth/issuer.ts';
@@ -21,6 +20,7 @@ import { UsageMeter } from './metering.ts';
 import { freePort } from './ports.ts';
 import { seedDemoData } from './seed.ts';
 import { startStepFunctionsService, type TaskTimeoutOverride } from './stepfunctions/service.ts';
+import { synthesizeApart } from './synth.ts';
 import { type LocalDeployment, readDeployment } from './template.ts';
 
 export const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -95,6 +95,8 @@ export interface RuntimeOptions {
    * the cost bench. Default false: the functions reach the emulators without it.
    */
   metering?: boolean;
+  /** Execution environments per function at most (default: local/lambda.ts DEFAULT_MAX_ENVIRONMENTS). */
+  maxEnvironments?: number;
 }
 
 export interface LocalRuntime {
@@ -120,6 +122,12 @@ export interface LocalRuntime {
   /** The usage meter, when started with `metering: true`. */
   meter?: UsageMeter;
   lambdas: LocalLambdas;
+  /**
+   * The variables a client of the functions' own adapters needs (the platform's region, credentials
+   * and endpoints, and the configuration the functions agree on), for a process that uses them
+   * directly; the runtime sets nothing in its host's environment.
+   */
+  functionEnvironment(): Record<string, string>;
   /** Waits for EventBridge deliveries in flight. */
   drainEvents(): Promise<void>;
   /** Fires a schedule rule of the template now (by its local name, e.g. `WorkflowOpenOrdersSweep`). */
@@ -153,7 +161,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     };
 
     const deployment = readDeployment(
-      synthTemplate(),
+      await synthesizeApart(),
       { region: REGION, accountId: ACCOUNT_ID },
       {
         stackName: 'SalesOrders',
@@ -213,8 +221,8 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
 
     // What the Lambda platform gives every function here: region, credentials, the emulators'
     // endpoints, and the sandbox carrier's local settings.
-    const lambdas = new LocalLambdas(deployment.functions, ROOT_DIR);
-    stops.push(async () => lambdas.stop());
+    const lambdas = new LocalLambdas(deployment.functions, ROOT_DIR, { maxEnvironments: options.maxEnvironments });
+    stops.push(() => lambdas.close());
     const platform: Record<string, string> = {
       AWS_REGION: REGION,
       AWS_DEFAULT_REGION: REGION,
@@ -235,20 +243,20 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       CARRIER_SANDBOX_DELIVERY_MS: String(options.carrierDeliveryMs ?? 2000),
       CARRIER_SANDBOX_WEBHOOK_URL: options.autoDeliver === false ? '' : `${urls.api}/webhooks/carrier`,
     };
-    Object.assign(process.env, platform);
-    delete process.env.AWS_PROFILE;
 
     await createResources(deployment, urls);
     // Approval and survey e-mails link to this API; their mail lands in the local SES mailbox.
     await lambdas.load(platform, { PUBLIC_API_URL: urls.api, ...options.environment });
-    // After the functions' INIT: seeding uses their adapters, which must not initialise shared singletons first.
     if (options.seed !== false) {
       const env = lambdas.environment();
-      await seedDemoData({
-        products: env.PRODUCTS_TABLE_NAME as string,
-        stock: env.STOCK_TABLE_NAME as string,
-        customers: env.CUSTOMERS_TABLE_NAME as string,
-      });
+      await seedDemoData(
+        {
+          products: env.PRODUCTS_TABLE_NAME as string,
+          stock: env.STOCK_TABLE_NAME as string,
+          customers: env.CUSTOMERS_TABLE_NAME as string,
+        },
+        urls.dynamodb,
+      );
     }
 
     const eventbridge = await startEventBridgeService({
@@ -347,6 +355,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       faults,
       meter,
       lambdas,
+      functionEnvironment: () => ({ ...platform, ...lambdas.environment() }),
       drainEvents: () => eventbridge.drain(),
       fireSchedule: (ruleName) => eventbridge.fireSchedule(ruleName),
       stop,

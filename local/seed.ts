@@ -1,3 +1,6 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { customerItem } from '../functions/adapters/customers-repository.ts';
 import type { Customer, Product, StockItem } from '../functions/core/schemas.ts';
 
 /** Demo data for `npm start` and the tests: a small catalog (EUR, some CHF/USD prices) with stock, and customers. */
@@ -309,17 +312,28 @@ export const DEMO_CUSTOMERS: Customer[] = [
   },
 ];
 
-export async function seedDemoData(tables: { products: string; stock: string; customers: string }): Promise<void> {
-  // Imported here, after the runtime has set the environment the adapters read.
-  const { CatalogRepository } = await import('../functions/adapters/catalog-repository.ts');
-  const { CustomersRepository } = await import('../functions/adapters/customers-repository.ts');
-  const { StockRepository } = await import('../functions/adapters/stock-repository.ts');
-  const stock = new StockRepository(tables.stock);
-  const catalog = new CatalogRepository(tables.products);
-  const customers = new CustomersRepository(tables.customers);
-  await Promise.all([
-    ...DEMO_PRODUCTS.map((p) => catalog.put(p)),
-    ...DEMO_STOCK.map((item) => stock.put(item)),
-    ...DEMO_CUSTOMERS.map((c) => customers.put(c)),
-  ]);
+/**
+ * Writes the demo data straight to the tables (items as the functions' repositories store them),
+ * through a client of its own: the runtime's process has none of the functions' configuration.
+ */
+export async function seedDemoData(
+  tables: { products: string; stock: string; customers: string },
+  dynamodbEndpoint: string,
+): Promise<void> {
+  const client = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: dynamodbEndpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const db = DynamoDBDocumentClient.from(client);
+  const put = (TableName: string, Item: Record<string, unknown>) => db.send(new PutCommand({ TableName, Item }));
+  try {
+    await Promise.all([
+      ...DEMO_PRODUCTS.map((p) => put(tables.products, p)),
+      ...DEMO_STOCK.map((item) => put(tables.stock, item)),
+      ...DEMO_CUSTOMERS.map((c) => put(tables.customers, customerItem(c))),
+    ]);
+  } finally {
+    client.destroy();
+  }
 }

@@ -22,6 +22,8 @@ export interface LocalFunction {
   /** Lambda's default is x86_64; the project's functions say arm64. */
   architecture: 'arm64' | 'x86_64';
   environment: Record<string, string>;
+  /** `ReservedConcurrentExecutions`: at most this many invocations at once, more are throttled. */
+  reservedConcurrency?: number;
 }
 
 export interface LocalRoute {
@@ -257,6 +259,9 @@ export function readDeployment(
         memoryMb: Number(r.Properties?.MemorySize ?? 128),
         architecture: (r.Properties?.Architectures as string[] | undefined)?.[0] === 'arm64' ? 'arm64' : 'x86_64',
         environment: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(resolve(v))])),
+        ...(r.Properties?.ReservedConcurrentExecutions !== undefined
+          ? { reservedConcurrency: Number(r.Properties.ReservedConcurrentExecutions) }
+          : {}),
       },
     ];
   });

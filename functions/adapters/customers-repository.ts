@@ -9,6 +9,12 @@ import type { OrdersRepository } from './orders-repository.ts';
 const CRM_COMPANY_INDEX = 'byCrmCompany';
 const EMAIL_INDEX = 'byEmail';
 const emailKey = (email: string) => email.trim().toLowerCase();
+
+/** A customer as the table stores it: the record, checked, with the key of its e-mail index. */
+export const customerItem = (customer: Customer) => {
+  const item = Customer.parse(customer);
+  return { ...item, emailKey: emailKey(item.email) };
+};
 function withoutKeys(item: Record<string, unknown>): Customer {
   const { emailKey: _key, ...customer } = item;
   return customer as Customer;
@@ -64,10 +70,7 @@ export class CustomersRepository {
   }
 
   async put(customer: Customer): Promise<void> {
-    const item = Customer.parse(customer);
-    await documents().send(
-      new PutCommand({ TableName: this.tableName, Item: { ...item, emailKey: emailKey(item.email) } }),
-    );
+    await documents().send(new PutCommand({ TableName: this.tableName, Item: customerItem(customer) }));
   }
 
   /** An on-account invoice adds to what the customer owes: a write for the invoice's transaction. */

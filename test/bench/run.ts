@@ -1,31 +1,3 @@
-/**
- * `npm run bench`: end-to-end latency, throughput and memory of the local system, against
- * targets. Not part of `npm test` (timings belong here, not in unit tests). Prints a progress line
- * on stderr while it runs (a terminal only), a table of every figure with its target and ok/MISS at
- * the end, and writes the same as JSON to bench-results/<timestamp>.json and bench-results/latest.json
- * (BENCH_RESULTS_DIR to change). Exit code 1 when a target is missed.
- *
- *   BENCH_ORDERS=200 BENCH_DELIVERY_MS=500 npm run bench
- *   npm run bench -- load     # only the busy-shop scenario (3.)
- *   npm run bench -- cost     # only the cost of one order in AWS (test/bench/cost.ts; `--cost` too)
- *   BENCH_LOAD_ORDERS=800 BENCH_LOAD_RATE=40 BENCH_LOAD_DEADLINE_S=300 npm run bench -- load
- *   npm run bench -- flash    # only the flash sale (flash-sale.ts; minutes, so only by its word)
- *   npm run bench -- invoices # only the invoice numbering (invoice-numbering.ts)
- *   npm run bench -- bundles  # only the functions' bundle sizes and init times (bundles.ts)
- *
- * Scenarios are picked by their words (`bundles`, `orders`, `load`, `invoices`, `cost`, `flash`); without a word every
- * scenario but the flash sale runs.
- *
- * 3. A busy shop: orders arrive at a steady rate (40/s for 20 s) for ONE product with ample stock.
- *    Prints how many ended COMPLETED / REJECTED / FAILED and how many were still open at the
- *    deadline, and checks the invoice numbers for gaps and duplicates. Contention must never be an
- *    outcome: every order completes.
- */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import type { Kpis } from '../../functions/core/kpi-figures.ts';
@@ -126,6 +98,8 @@ async function main() {
       environment: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
     });
     const client = new TestClient(runtime);
+    // The invoice scenario drives the functions' own adapters from this process: it takes their configuration.
+    Object.assign(process.env, runtime.functionEnvironment());
     try {
       progress.update('reference round trip');
       const referenceMs = await referenceRoundTripMs(runtime);
@@ -138,9 +112,8 @@ async function main() {
       await runtime.stop();
     }
   }
-  // In a runtime of its own, with metering on; after another runtime, in a process of its own (the
-  // functions' SDK clients are made once per process, for the endpoints of the first runtime).
-  if (selected('cost')) results.push(needsRuntime ? costInOwnProcess() : await costWithTables());
+  // In a runtime of its own, with metering on.
+  if (selected('cost')) results.push(await costWithTables());
   console.log(`\n${formatTable(tableRows(results))}`);
   const file = writeResults(RESULTS_DIR, startedAt, words, results);
   const ok = allOk(results);
@@ -152,27 +125,6 @@ async function costWithTables(): Promise<ScenarioResult> {
   const cost = await costScenario();
   for (const table of Object.values(cost.tables)) console.log(`\n${table}`);
   return cost;
-}
-
-/** `npm run bench -- cost` in a child process; its result read back from the JSON it writes. */
-function costInOwnProcess(): ScenarioResult {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-cost-'));
-  spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'cost'], {
-    env: { ...process.env, BENCH_RESULTS_DIR: dir },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  try {
-    const written = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as {
-      results: (Omit<ScenarioResult, 'checks'> & { checks: { name: string; ok: boolean }[] })[];
-    };
-    const cost = written.results.find((r) => r.section === 'cost');
-    if (!cost) throw new Error('no cost section');
-    return { ...cost, checks: cost.checks.map(({ name, ok }) => [name, ok] as const) };
-  } catch (error) {
-    return { section: 'cost', checks: [[`the cost scenario ran (${(error as Error).message})`, false]] };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** 1. One order at a time, POST -> COMPLETED; 2. many at once. */

@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sandboxState } from '../../functions/adapters/sandbox-state.ts';
 import { LambdaInvocationError, LocalLambdas } from '../../local/lambda.ts';
 import { ROOT_DIR } from '../../local/runtime.ts';
+import type { LocalFunction } from '../../local/template.ts';
+import { shiftClock } from '../support/runtime.ts';
 
-const fn = (name: string, environment: Record<string, string>) => ({
+const fn = (name: string, environment: Record<string, string>, more: Partial<LocalFunction> = {}): LocalFunction => ({
   logicalId: name,
   name,
   arn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
@@ -11,18 +14,36 @@ const fn = (name: string, environment: Record<string, string>) => ({
   memoryMb: 128,
   architecture: 'arm64' as const,
   environment,
+  ...more,
+});
+const probe = (name: string, more: Partial<LocalFunction> = {}) =>
+  fn(name, { PROBE_VARIABLE: name }, { entry: 'test/fixtures/environment-probe.ts', ...more });
+
+type Probe = { environmentId: string; invocations: number; variable: string | null; leaked: string | null };
+
+const running: LocalLambdas[] = [];
+async function started(functions: LocalFunction[], options = {}) {
+  const lambdas = new LocalLambdas(functions, ROOT_DIR, options);
+  running.push(lambdas);
+  await lambdas.load({});
+  return lambdas;
+}
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((lambdas) => lambdas.close()));
 });
 
 describe('local Lambda functions', () => {
-  it('fails at start-up when a function reads configuration the template does not give it', async () => {
-    // Another function of the deployment has the variable: a shared process must not leak it.
-    const lambdas = new LocalLambdas([fn('Given', { FIXTURE_TABLE_NAME: 'T' }), fn('NotGiven', {})], ROOT_DIR);
-    await expect(lambdas.load({})).rejects.toThrow(/INIT of (Given|NotGiven)/);
+  it('fails the invocations of a function whose INIT reads configuration the template does not give it', async () => {
+    // Another function of the deployment has the variable: it must not leak into the other's environment.
+    const lambdas = await started([fn('Given', { FIXTURE_TABLE_NAME: 'T' }), fn('NotGiven', {})]);
+    expect(await lambdas.invoke('Given', {})).toMatchObject({ table: 'T' });
+    const error = (await lambdas.invoke('NotGiven', {}).catch((e: unknown) => e)) as LambdaInvocationError;
+    expect(error).toBeInstanceOf(LambdaInvocationError);
+    expect(error.functionError.errorMessage).toMatch(/Missing required environment variable FIXTURE_TABLE_NAME/);
   });
 
   it('invokes by ARN or name with a JSON copy of the event and reports errors as Lambda does', async () => {
-    const lambdas = new LocalLambdas([fn('Reader', { FIXTURE_TABLE_NAME: 'Orders' })], ROOT_DIR);
-    await lambdas.load({});
+    const lambdas = await started([fn('Reader', { FIXTURE_TABLE_NAME: 'Orders' })]);
     const event = { hello: 'world' };
     expect(await lambdas.invoke('Reader', event)).toEqual({ table: 'Orders', received: event });
     expect(await lambdas.invoke('arn:aws:lambda:us-east-1:000000000000:function:Reader:$LATEST', {})).toMatchObject({
@@ -41,8 +62,7 @@ describe('local Lambda functions', () => {
   });
 
   it('retries a failed asynchronous invocation twice, as Lambda does for EventBridge targets, then gives up', async () => {
-    const lambdas = new LocalLambdas([fn('Consumer', { FIXTURE_TABLE_NAME: 'Orders' })], ROOT_DIR);
-    await lambdas.load({});
+    const lambdas = await started([fn('Consumer', { FIXTURE_TABLE_NAME: 'Orders' })]);
     await lambdas.invokeAsync('Consumer', { key: 'twice', failTimes: 2 }, [10, 10]);
     expect(await lambdas.invoke('Consumer', { key: 'twice' })).toEqual({ table: 'Orders', calls: 4 });
     await expect(lambdas.invokeAsync('Consumer', { key: 'always', failTimes: 9 }, [10, 10])).rejects.toThrow(
@@ -51,18 +71,98 @@ describe('local Lambda functions', () => {
   });
 
   it('stops retrying failed asynchronous invocations once the runtime stops', async () => {
-    const lambdas = new LocalLambdas([fn('Consumer', { FIXTURE_TABLE_NAME: 'Orders' })], ROOT_DIR);
-    await lambdas.load({});
+    const lambdas = await started([fn('Consumer', { FIXTURE_TABLE_NAME: 'Orders' })]);
     const delivery = lambdas.invokeAsync('Consumer', { key: 'stopping', failTimes: 1 }, [50]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
     lambdas.stop();
-    // The failure is not retried (the event goes with the runtime): the next call is only the second.
     await expect(delivery).rejects.toThrow(/call 1 of stopping fails/);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(await lambdas.invoke('Consumer', { key: 'stopping' })).toEqual({ table: 'Orders', calls: 2 });
   });
 
-  it('refuses two functions that set one variable differently (they share a process here)', () => {
-    const lambdas = new LocalLambdas([fn('A', { X: '1' }), fn('B', { X: '2' })], ROOT_DIR);
-    expect(() => lambdas.environment()).toThrow(/set X differently/);
+  it('gives every function its own variables and module state, and leaves the host process.env alone', async () => {
+    const before = { ...process.env };
+    const lambdas = await started([probe('Alpha'), probe('Beta'), fn('A', { X: '1' }), fn('B', { X: '2' })]);
+    const alpha = (await lambdas.invoke('Alpha', { leak: true })) as Probe;
+    const beta = (await lambdas.invoke('Beta', {})) as Probe;
+    expect(alpha).toMatchObject({ variable: 'Alpha', leaked: 'yes', invocations: 1 });
+    // A variable one function sets is its own; module state is per function.
+    expect(beta).toMatchObject({ variable: 'Beta', leaked: null, invocations: 1 });
+    expect(beta.environmentId).not.toBe(alpha.environmentId);
+    expect(process.env).toEqual(before);
+    // Two functions may set one variable differently: it is theirs alone, so the shared view leaves it out.
+    expect(lambdas.environment()).not.toHaveProperty('X');
+  });
+
+  it('reuses a warm environment, and starts another only for invocations at the same time', async () => {
+    const lambdas = await started([probe('Warm')]);
+    const first = (await lambdas.invoke('Warm', {})) as Probe;
+    const second = (await lambdas.invoke('Warm', {})) as Probe;
+    expect(second).toMatchObject({ environmentId: first.environmentId, invocations: 2 });
+    const together = (await Promise.all([
+      lambdas.invoke('Warm', { sleepMs: 100 }),
+      lambdas.invoke('Warm', { sleepMs: 100 }),
+    ])) as Probe[];
+    expect(new Set(together.map((p) => p.environmentId)).size).toBe(2);
+    expect(lambdas.environmentCounts()).toEqual({ Warm: { warm: 2, busy: 0 } });
+  });
+
+  it('runs at most maxEnvironments environments per function; more invocations wait for one', async () => {
+    const lambdas = await started([probe('Capped')], { maxEnvironments: 2 });
+    const results = (await Promise.all(
+      Array.from({ length: 6 }, () => lambdas.invoke('Capped', { sleepMs: 50 })),
+    )) as Probe[];
+    expect(new Set(results.map((p) => p.environmentId)).size).toBe(2);
+    expect(results.map((p) => p.invocations).sort()).toEqual([1, 1, 2, 2, 3, 3]);
+  });
+
+  it('keeps to the budget of environments: the least recently used idle one without pending work makes room', async () => {
+    const lambdas = await started([probe('One'), probe('Two'), probe('Three')], { maxTotalEnvironments: 2 });
+    // One leaves a timer pending (as the sandbox carrier's delayed reports): it must not be reclaimed.
+    const one = (await lambdas.invoke('One', { later: 'one-later', laterMs: 1_500 })) as Probe;
+    const two = (await lambdas.invoke('Two', {})) as Probe;
+    await lambdas.invoke('Three', {});
+    expect(lambdas.environmentCounts()).toEqual({ One: { warm: 1, busy: 0 }, Three: { warm: 1, busy: 0 } });
+    expect(((await lambdas.invoke('One', {})) as Probe).environmentId).toBe(one.environmentId);
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    expect(sandboxState('fixture-marks', () => new Set<string>()).has('one-later')).toBe(true);
+    // Two was reclaimed: its next invocation is a cold start.
+    expect(((await lambdas.invoke('Two', {})) as Probe).environmentId).not.toBe(two.environmentId);
+  });
+
+  it('throttles synchronous invocations beyond the reserved concurrency, as Lambda does', async () => {
+    const lambdas = await started([probe('Reserved', { reservedConcurrency: 1 })]);
+    const running = lambdas.invoke('Reserved', { sleepMs: 300 });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await expect(lambdas.invoke('Reserved', {})).rejects.toMatchObject({ name: 'TooManyRequestsException' });
+    // An asynchronous invocation waits for the concurrency instead, as Lambda's event queue does.
+    await expect(lambdas.invokeAsync('Reserved', {}, [])).resolves.toBeUndefined();
+    await expect(running).resolves.toMatchObject({ invocations: 1 });
+  });
+
+  it('stops an invocation that runs past its timeout, and its environment with it', async () => {
+    const lambdas = await started([probe('Slow', { timeoutSeconds: 1 })]);
+    const before = (await lambdas.invoke('Slow', {})) as Probe;
+    const since = Date.now();
+    await expect(lambdas.invoke('Slow', { spin: true })).rejects.toMatchObject({ name: 'Sandbox.Timedout' });
+    expect(Date.now() - since).toBeLessThan(5_000);
+    // The spinning thread is gone: the next invocation gets a fresh environment (a cold start).
+    const after = (await lambdas.invoke('Slow', {})) as Probe;
+    expect(after.environmentId).not.toBe(before.environmentId);
+    expect(after.invocations).toBe(1);
+  });
+
+  it('shares the sandbox providers’ books and the clock offset between environments, one section at a time', async () => {
+    const lambdas = await started([probe('Counter'), probe('Marker')]);
+    // 20 read-modify-writes from several environments at once: none is lost.
+    await Promise.all(Array.from({ length: 20 }, () => lambdas.invoke('Counter', { count: 'k', sleepMs: 5 })));
+    expect(sandboxState('fixture-books', () => new Map<string, number>()).get('k')).toBe(20);
+    expect(await lambdas.invoke('Marker', { mark: 'm' })).toMatchObject({ marked: true });
+    expect(sandboxState('fixture-marks', () => new Set<string>()).has('m')).toBe(true);
+    shiftClock(3_600_000);
+    try {
+      expect(await lambdas.invoke('Counter', {})).toMatchObject({ clockOffsetMs: 3_600_000 });
+    } finally {
+      shiftClock(0);
+    }
+    expect(await lambdas.invoke('Counter', {})).toMatchObject({ clockOffsetMs: 0 });
   });
 });

@@ -1,23 +1,7 @@
-import { type BuildOptions, build, type Metafile } from 'esbuild';
-import { LAMBDA_BUNDLING } from '../../infra/constructs/order-function.ts';
+import { build, type Metafile } from 'esbuild';
+import { LAMBDA_ESBUILD_OPTIONS } from '../../local/function-bundles.ts';
 
-/**
- * esbuild's options for a function bundle, translated from the construct's bundling options the way
- * NodejsFunction passes them to the esbuild CLI (`--bundle --platform=node --format --target --minify
- * --sourcemap --external --banner:js --main-fields`), so the bench and the bundle tests build what is deployed.
- */
-export const LAMBDA_ESBUILD_OPTIONS: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  format: LAMBDA_BUNDLING.format,
-  target: LAMBDA_BUNDLING.target,
-  minify: LAMBDA_BUNDLING.minify,
-  sourcemap: LAMBDA_BUNDLING.sourceMap,
-  external: LAMBDA_BUNDLING.externalModules,
-  banner: { js: LAMBDA_BUNDLING.banner },
-  mainFields: LAMBDA_BUNDLING.mainFields,
-  logLevel: 'silent',
-};
+export { LAMBDA_ESBUILD_OPTIONS };
 
 /**
  * Bundles function entries (e.g. `functions/get-order/handler.ts`) in one esbuild run. Without

@@ -7,9 +7,13 @@ import { type LocalRuntime, type RuntimeOptions, startLocalRuntime } from '../..
 export const WEBHOOK_SECRET = 'test-carrier-secret';
 const FREE_PORTS = { api: 0, dynamodb: 0, ses: 0, stepfunctions: 0, eventbridge: 0, s3: 0, secretsmanager: 0, auth: 0 };
 
-/** The local runtime on free ports, as `npm start` builds it, with test knobs. */
-export function startTestRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime> {
-  return startLocalRuntime({
+/**
+ * The local runtime on free ports, as `npm start` builds it, with test knobs. The runtime leaves
+ * this process's environment alone; the tests' own checks use the functions' adapters directly, so
+ * the test process takes the functions' configuration (tables, endpoints) for itself.
+ */
+export async function startTestRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime> {
+  const runtime = await startLocalRuntime({
     ports: FREE_PORTS,
     webhookSecret: WEBHOOK_SECRET,
     environment: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
@@ -17,6 +21,9 @@ export function startTestRuntime(options: RuntimeOptions = {}): Promise<LocalRun
     asyncRetryDelaysMs: [200, 500],
     ...options,
   });
+  Object.assign(process.env, runtime.functionEnvironment());
+  delete process.env.AWS_PROFILE;
+  return runtime;
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

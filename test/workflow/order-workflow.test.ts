@@ -2,6 +2,7 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_TOTAL_ENVIRONMENTS } from '../../local/lambda.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, startTestRuntime, TestClient } from '../support/runtime.ts';
 
@@ -71,6 +72,13 @@ async function deliver(orderId: string): Promise<string> {
 }
 
 describe('order workflow on the local runtime', () => {
+  it('starts every function of the deployment (its INIT) in an environment of its own, with what the template gives it', async () => {
+    expect(await runtime.lambdas.initialize()).toEqual([]);
+    // Within the budget of environments: the least recently used made room for the next.
+    const counts = Object.values(runtime.lambdas.environmentCounts());
+    expect(counts.reduce((sum, c) => sum + c.warm + c.busy, 0)).toBeLessThanOrEqual(DEFAULT_MAX_TOTAL_ENVIRONMENTS);
+  });
+
   it('takes a card order to COMPLETED with an invoice e-mail carrying the PDF', async () => {
     const before = await client.product('WIDGET-BLUE');
     const orderId = await client.placeOrder(orderBody());

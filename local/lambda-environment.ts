@@ -1,0 +1,139 @@
+import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Context } from 'aws-lambda';
+import { type SharedStateLink, useSharedClock, useSharedState } from './shared-state.ts';
+
+/*
+ * One execution environment (a worker thread of the local runtime), as Lambda's: its INIT imports
+ * the function's bundle with the function's own environment variables (the worker's process.env),
+ * then it runs one invocation at a time, keeping its module state between them while warm.
+ */
+
+/** What the runtime gives an environment when it starts it. */
+export interface EnvironmentData {
+  /** Marks the worker data of an execution environment (this module is also imported for its types). */
+  executionEnvironment: true;
+  functionName: string;
+  functionArn: string;
+  memoryMb: number;
+  timeoutSeconds: number;
+  bundle: string;
+  shared: SharedStateLink;
+  clock: SharedArrayBuffer;
+}
+
+/** How a failed invocation or INIT looks to its caller, as Lambda reports it. */
+export interface FunctionError {
+  errorType: string;
+  errorMessage: string;
+  trace: string[];
+}
+
+export type ToEnvironment =
+  | { type: 'invoke'; id: number; requestId: string; event: string; deadline: number }
+  | { type: 'quiescent?' };
+export type FromEnvironment =
+  | { type: 'ready' }
+  | { type: 'quiescent'; quiescent: boolean }
+  | { type: 'init-error'; error: FunctionError }
+  | { type: 'result'; id: number; durationMs: number; result: string }
+  | { type: 'error'; id: number; durationMs: number; error: FunctionError };
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+export function functionError(error: unknown): FunctionError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { errorType: e.name || 'Error', errorMessage: e.message, trace: (e.stack ?? '').split('\n').slice(0, 10) };
+}
+
+/**
+ * Work an environment still has between invocations (timers, such as the sandbox carrier's delayed
+ * status reports, even unreferenced ones; requests in flight): while there is, the runtime does not
+ * reclaim it, as work a frozen Lambda environment resumes is not lost either.
+ */
+function trackPendingWork(): () => boolean {
+  const timers = new Set<unknown>();
+  const { setTimeout: set, clearTimeout: clear, fetch: originalFetch } = globalThis;
+  globalThis.setTimeout = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const timer = set(() => {
+      timers.delete(timer);
+      callback(...args);
+    }, ms);
+    timers.add(timer);
+    return timer;
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((timer: Parameters<typeof clearTimeout>[0]) => {
+    timers.delete(timer);
+    clear(timer);
+  }) as typeof clearTimeout;
+  let fetches = 0;
+  globalThis.fetch = (async (...args: Parameters<typeof fetch>) => {
+    fetches++;
+    try {
+      return await originalFetch(...args);
+    } finally {
+      fetches--;
+    }
+  }) as typeof fetch;
+  // Besides the runtime's port, any referenced handle (a socket in use, a referenced timer) is work.
+  return () => timers.size === 0 && fetches === 0 && process.getActiveResourcesInfo().every((r) => r === 'MessagePort');
+}
+
+async function main(port: NonNullable<typeof parentPort>, data: EnvironmentData): Promise<void> {
+  useSharedClock(data.clock);
+  useSharedState(data.shared);
+  const quiescent = trackPendingWork();
+  let handler: Handler;
+  try {
+    const module = (await import(pathToFileURL(data.bundle).href)) as { handler?: Handler };
+    if (typeof module.handler !== 'function') throw new Error(`${data.functionName}'s bundle exports no handler`);
+    handler = module.handler;
+  } catch (error) {
+    port.postMessage({ type: 'init-error', error: functionError(error) } satisfies FromEnvironment);
+    return;
+  }
+  port.on('message', async (message: ToEnvironment) => {
+    if (message.type === 'quiescent?') {
+      port.postMessage({ type: 'quiescent', quiescent: quiescent() } satisfies FromEnvironment);
+      return;
+    }
+    const context = {
+      callbackWaitsForEmptyEventLoop: true,
+      functionName: data.functionName,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: data.functionArn,
+      memoryLimitInMB: String(data.memoryMb),
+      awsRequestId: message.requestId,
+      logGroupName: `/aws/lambda/${data.functionName}`,
+      logStreamName: `local/${message.requestId}`,
+      getRemainingTimeInMillis: () => Math.max(0, message.deadline - Date.now()),
+      done: () => undefined,
+      fail: () => undefined,
+      succeed: () => undefined,
+    } satisfies Context;
+    const started = performance.now();
+    try {
+      const result = await handler(JSON.parse(message.event), context);
+      const durationMs = performance.now() - started;
+      // Results cross a JSON boundary in Lambda: what cannot be serialized fails the invocation.
+      port.postMessage({
+        type: 'result',
+        id: message.id,
+        durationMs,
+        result: JSON.stringify(result ?? null),
+      } satisfies FromEnvironment);
+    } catch (error) {
+      const durationMs = performance.now() - started;
+      port.postMessage({
+        type: 'error',
+        id: message.id,
+        durationMs,
+        error: functionError(error),
+      } satisfies FromEnvironment);
+    }
+  });
+  port.postMessage({ type: 'ready' } satisfies FromEnvironment);
+}
+
+if (parentPort && (workerData as Partial<EnvironmentData> | undefined)?.executionEnvironment)
+  void main(parentPort, workerData as EnvironmentData);
