@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type BuildOptions, build, version as esbuildVersion } from 'esbuild';
 import { LAMBDA_BUNDLING } from '../infra/constructs/order-function.ts';
@@ -25,8 +25,8 @@ export const LAMBDA_ESBUILD_OPTIONS: BuildOptions = {
 
 /** Where built bundles are kept between runs (under node_modules, so `require.resolve` finds packages' files). */
 const CACHE_DIR = 'node_modules/.cache/sales-orders/functions';
-/** Builds no longer current are removed once this old (a runtime started earlier may still cold-start from one). */
-const STALE_BUILD_MS = 60 * 60 * 1000;
+/** Builds not used for this long are removed (a runtime started earlier may still cold-start from one). */
+const STALE_BUILD_MS = 24 * 60 * 60 * 1000;
 
 interface Manifest {
   /** Every input file of the build, with the modification time and size it was built from. */
@@ -50,10 +50,14 @@ export async function functionBundles(rootDir: string, entries: string[]): Promi
     .slice(0, 16);
   const home = resolve(rootDir, CACHE_DIR, key);
   const current = readCurrent(home);
-  if (current && isFresh(rootDir, current.manifest)) return bundlePaths(current.dir, current.manifest);
+  if (current && isFresh(rootDir, current.manifest)) {
+    touch(current.dir); // in use: not stale for another process's clean-up
+    return bundlePaths(current.dir, current.manifest);
+  }
 
   const buildId = `${Date.now()}-${randomUUID().slice(0, 8)}`;
   const dir = join(home, buildId);
+  const buildStarted = Date.now();
   const result = await build({
     ...LAMBDA_ESBUILD_OPTIONS,
     // Stack traces point into the bundle; a source map would only cost every cold start its parse.
@@ -67,7 +71,8 @@ export async function functionBundles(rootDir: string, entries: string[]): Promi
   const inputs: Manifest['inputs'] = {};
   for (const input of Object.keys(result.metafile.inputs)) {
     const stat = statSync(resolve(rootDir, input));
-    inputs[input] = [stat.mtimeMs, stat.size];
+    // A file saved while the build ran may not be in it: recorded as never matching, so the next start rebuilds.
+    inputs[input] = stat.mtimeMs >= buildStarted - 1_000 ? [-1, -1] : [stat.mtimeMs, stat.size];
   }
   const manifest: Manifest = { inputs, bundles: Object.fromEntries(sorted.map((entry, i) => [entry, `f${i}.mjs`])) };
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
@@ -103,11 +108,25 @@ function bundlePaths(dir: string, manifest: Manifest): Map<string, string> {
   return new Map(Object.entries(manifest.bundles).map(([entry, file]) => [entry, join(dir, file)]));
 }
 
+/** Removes builds nobody used for a day; another process may be removing them too. */
 function removeStaleBuilds(home: string, keep: string): void {
   mkdirSync(home, { recursive: true });
   for (const entry of readdirSync(home, { withFileTypes: true })) {
     if (!entry.isDirectory() || entry.name === keep) continue;
     const path = join(home, entry.name);
-    if (Date.now() - statSync(path).mtimeMs > STALE_BUILD_MS) rmSync(path, { recursive: true, force: true });
+    try {
+      if (Date.now() - statSync(path).mtimeMs > STALE_BUILD_MS) rmSync(path, { recursive: true, force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
+
+function touch(dir: string): void {
+  try {
+    const now = new Date();
+    utimesSync(dir, now, now);
+  } catch {
+    // removed meanwhile by another process: its files were read already
   }
 }

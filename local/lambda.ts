@@ -23,6 +23,11 @@ export const DEFAULT_MAX_ENVIRONMENTS = 4;
  */
 export const DEFAULT_MAX_TOTAL_ENVIRONMENTS = 24;
 
+/** Lambda's limit on INIT; locally at least the function's timeout. */
+const INIT_TIMEOUT_MS = 10_000;
+/** How long an idle environment has to say whether it has pending work. */
+const QUIESCENCE_TIMEOUT_MS = 1_000;
+
 /** How often an invocation waiting for room looks again for an environment that finished its pending work. */
 const ROOM_RETRY_MS = 100;
 
@@ -76,7 +81,11 @@ export class LocalLambdas {
   private bootstrap: string | undefined;
   private environments = new Map<string, Record<string, string>>();
   private stopped = false;
+  /** Closed: no more invocations, every environment stopped. */
+  private closed = false;
   private readonly observers = new Set<(record: InvocationRecord) => void>();
+  /** Every environment started and not yet stopped, whatever it is doing. */
+  private readonly started = new Set<ExecutionEnvironment>();
 
   constructor(
     readonly functions: LocalFunction[],
@@ -166,24 +175,23 @@ export class LocalLambdas {
   /** Stops every execution environment (after `stop`). */
   async close(): Promise<void> {
     this.stop();
-    const all: ExecutionEnvironment[] = [];
+    this.closed = true;
     for (const pool of this.pools.values()) {
-      all.push(...pool.idle.splice(0));
+      pool.idle.splice(0);
       for (const waiter of pool.waiting.splice(0)) waiter();
     }
     for (const waiter of this.waitingForRoom.splice(0)) waiter();
-    all.push(...this.busy);
-    await Promise.all(all.map((environment) => environment.terminate()));
+    await Promise.all([...this.started].map((environment) => environment.terminate()));
   }
-
-  /** Environments now running an invocation. */
-  private readonly busy = new Set<ExecutionEnvironment>();
 
   /** Environments per function now: warm (idle) and busy. */
   environmentCounts(): Record<string, { warm: number; busy: number }> {
     const counts: Record<string, { warm: number; busy: number }> = {};
-    for (const [name, pool] of this.pools) {
-      if (pool.count > 0) counts[name] = { warm: pool.idle.length, busy: pool.count - pool.idle.length };
+    for (const environment of this.started) {
+      const name = environment.functionName;
+      const idle = (this.pools.get(name) as Pool).idle.includes(environment);
+      counts[name] ??= { warm: 0, busy: 0 };
+      counts[name][idle ? 'warm' : 'busy']++;
     }
     return counts;
   }
@@ -225,7 +233,6 @@ export class LocalLambdas {
     // Events cross a JSON boundary in Lambda: no shared references between caller and handler.
     const payload = JSON.stringify(event ?? null);
     const environment = await this.acquire(fn, whenThrottled);
-    this.busy.add(environment);
     let record: { durationMs: number; ok: boolean } = { durationMs: 0, ok: false };
     try {
       const outcome = await environment.invoke(payload, fn.timeoutSeconds * 1000);
@@ -233,7 +240,6 @@ export class LocalLambdas {
       if (outcome.error) throw new LambdaInvocationError(outcome.error);
       return JSON.parse(outcome.result as string) as unknown;
     } finally {
-      this.busy.delete(environment);
       this.release(fn, environment);
       if (this.observers.size > 0) {
         const observed: InvocationRecord = {
@@ -251,8 +257,8 @@ export class LocalLambdas {
     const pool = this.pools.get(fn.name) as Pool;
     const limit = Math.min(fn.reservedConcurrency ?? Number.POSITIVE_INFINITY, this.maxEnvironments);
     for (;;) {
-      if (this.stopped) throw stoppedError();
-      const warm = pool.idle.pop(); // the most recently used: the warmest
+      if (this.closed) throw stoppedError();
+      const warm = this.warmest(pool);
       if (warm) return warm;
       if (pool.count < limit) {
         // Room for one more: counted now, so nobody else takes it meanwhile.
@@ -261,34 +267,33 @@ export class LocalLambdas {
         if (this.total > this.maxTotal && !(await this.reclaimIdle())) {
           pool.count--;
           this.total--;
-          // Woken when an environment is freed; retried meanwhile, as pending work ends by itself.
-          await new Promise<void>((resolve) => {
-            const wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-            const timer = setTimeout(() => {
-              const at = this.waitingForRoom.indexOf(wake);
-              if (at >= 0) this.waitingForRoom.splice(at, 1);
-              resolve();
-            }, ROOM_RETRY_MS);
-            this.waitingForRoom.push(wake);
-          });
+          await this.roomOrRetry();
           continue;
+        }
+        if (this.closed) {
+          this.forget(pool);
+          throw stoppedError();
         }
         const environment = new ExecutionEnvironment(
           fn,
           this.bootstrap as string,
           this.workerData(fn),
           this.environments.get(fn.name) ?? {},
+          () => this.started.delete(environment),
         );
+        this.started.add(environment);
         try {
           await environment.ready;
-          return environment;
         } catch (error) {
           this.forget(pool);
           throw error;
         }
+        if (this.closed) {
+          void environment.terminate();
+          this.forget(pool);
+          throw stoppedError();
+        }
+        return environment;
       }
       if (
         whenThrottled === 'throttle' &&
@@ -305,6 +310,31 @@ export class LocalLambdas {
     }
   }
 
+  /** The pool's most recently used idle environment; one that died while idle is forgotten on the way. */
+  private warmest(pool: Pool): ExecutionEnvironment | undefined {
+    for (let environment = pool.idle.pop(); environment; environment = pool.idle.pop()) {
+      if (!environment.stopped) return environment;
+      this.forget(pool);
+    }
+    return undefined;
+  }
+
+  /** Waits until an environment is freed, or a short while: pending work also ends by itself. */
+  private roomOrRetry(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const at = this.waitingForRoom.indexOf(wake);
+        if (at >= 0) this.waitingForRoom.splice(at, 1);
+        resolve();
+      }, ROOM_RETRY_MS);
+      this.waitingForRoom.push(wake);
+    });
+  }
+
   /**
    * Stops the least recently used idle environment that has no pending work, to make room; false
    * when none can go now (every other environment is busy or still has work).
@@ -317,15 +347,14 @@ export class LocalLambdas {
       const at = pool.idle.indexOf(environment);
       if (at < 0) continue; // taken meanwhile
       pool.idle.splice(at, 1);
-      if (await environment.quiescent()) {
+      const quiescent = await environment.quiescent();
+      if (quiescent || environment.stopped || this.closed) {
+        void environment.terminate();
         pool.count--;
         this.total--;
-        void environment.terminate();
-        return true;
-      }
-      if (environment.stopped) {
-        this.forget(pool);
-        return true;
+        // Its own function's waiting invocations may start another in its place.
+        pool.waiting.shift()?.();
+        return !this.closed;
       }
       pool.idle.unshift(environment); // still working: back, as the least recently used
       pool.waiting.shift()?.();
@@ -335,7 +364,7 @@ export class LocalLambdas {
 
   private release(fn: LocalFunction, environment: ExecutionEnvironment): void {
     const pool = this.pools.get(fn.name) as Pool;
-    if (environment.stopped || this.stopped) {
+    if (environment.stopped || this.closed) {
       void environment.terminate();
       this.forget(pool);
       return;
@@ -384,6 +413,7 @@ class ExecutionEnvironment {
   stopped = false;
   /** When it last finished an invocation (performance.now()). */
   lastUsed = 0;
+  readonly functionName: string;
   private quiescence: ((quiescent: boolean) => void) | undefined;
   private readonly worker: Worker;
   private readonly closeShared: () => void;
@@ -396,7 +426,9 @@ class ExecutionEnvironment {
     bootstrap: string,
     data: Omit<EnvironmentData, 'shared'>,
     env: Record<string, string>,
+    private readonly onStopped: () => void,
   ) {
+    this.functionName = fn.name;
     const shared = sharedState.connect();
     this.closeShared = shared.close;
     this.worker = new Worker(bootstrap, {
@@ -408,15 +440,32 @@ class ExecutionEnvironment {
       resourceLimits: { maxOldGenerationSizeMb: fn.memoryMb },
     });
     this.ready = new Promise<void>((resolve, reject) => {
-      this.initFailed = (error) => reject(error);
+      // Lambda gives INIT 10 seconds (here at least the function's timeout, for a loaded machine).
+      const initTimeoutMs = Math.max(INIT_TIMEOUT_MS, fn.timeoutSeconds * 1000);
+      const timer = setTimeout(() => {
+        this.initFailed?.(
+          new LambdaInvocationError({
+            errorType: 'Runtime.InitTimeout',
+            errorMessage: `${fn.name}: INIT did not finish within ${initTimeoutMs / 1000} seconds`,
+            trace: [],
+          }),
+        );
+        void this.terminate();
+      }, initTimeoutMs);
+      this.initFailed = (error) => {
+        clearTimeout(timer);
+        this.initFailed = undefined;
+        reject(error);
+      };
       this.worker.once('message', (message: FromEnvironment) => {
+        clearTimeout(timer);
         if (message.type === 'ready') {
           this.initFailed = undefined;
           this.worker.on('message', (next: FromEnvironment) => this.receive(next));
           resolve();
         } else if (message.type === 'init-error') {
+          this.initFailed?.(new LambdaInvocationError(message.error));
           void this.terminate();
-          reject(new LambdaInvocationError(message.error));
         }
       });
     });
@@ -458,9 +507,11 @@ class ExecutionEnvironment {
   }
 
   terminate(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    this.stopped = true;
-    this.closeShared();
+    if (!this.stopped) {
+      this.stopped = true;
+      this.closeShared();
+      this.onStopped();
+    }
     return this.worker.terminate().then(() => undefined);
   }
 
@@ -468,7 +519,14 @@ class ExecutionEnvironment {
   quiescent(): Promise<boolean> {
     if (this.stopped) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
-      this.quiescence = resolve;
+      // A thread too busy to answer (a loop left running after its invocation) is not quiescent.
+      const timer = setTimeout(() => answer(false), QUIESCENCE_TIMEOUT_MS);
+      const answer = (quiescent: boolean) => {
+        clearTimeout(timer);
+        this.quiescence = undefined;
+        resolve(quiescent);
+      };
+      this.quiescence = answer;
       this.worker.postMessage({ type: 'quiescent?' } satisfies ToEnvironment);
     });
   }
@@ -476,7 +534,6 @@ class ExecutionEnvironment {
   private receive(message: FromEnvironment): void {
     if (message.type === 'quiescent') {
       this.quiescence?.(message.quiescent);
-      this.quiescence = undefined;
       return;
     }
     if (message.type !== 'result' && message.type !== 'error') return;
@@ -490,18 +547,23 @@ class ExecutionEnvironment {
 
   /** The thread died (an uncaught error, out of memory, or stopped): its invocation fails, as Lambda's runtime exit. */
   private crashed(error: Error): void {
-    this.stopped = true;
-    this.closeShared();
+    const expected = this.stopped;
+    if (!this.stopped) {
+      this.stopped = true;
+      this.closeShared();
+      this.onStopped();
+    }
     const reason: FunctionError = {
       errorType: 'Runtime.ExitError',
       errorMessage: `${this.fn.name}: ${error.message}`,
       trace: (error.stack ?? '').split('\n').slice(0, 10),
     };
+    // A failure outside an invocation (a timer's or a forgotten promise's) has no caller to tell.
+    if (!expected && !this.current)
+      console.error(`${this.fn.name}: an execution environment stopped: ${error.message}`);
     this.initFailed?.(new LambdaInvocationError(reason));
-    this.initFailed = undefined;
     this.current?.settle({ durationMs: 0, error: reason });
     this.quiescence?.(false);
-    this.quiescence = undefined;
   }
 }
 

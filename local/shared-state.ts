@@ -70,6 +70,11 @@ class SharedStateHost {
       link: { port: port2, signal },
       close: () => {
         port1.close();
+        // A stopped environment neither waits for the books nor holds them any more.
+        for (let at = this.waiting.findIndex((w) => w.port === port1); at >= 0; ) {
+          this.waiting.splice(at, 1);
+          at = this.waiting.findIndex((w) => w.port === port1);
+        }
         if (this.owner === port1) this.release();
       },
     };

@@ -71,7 +71,6 @@ const ledger = sandboxState('payments', () => new Map<string, SandboxAuthorizati
  * twice before they go through (so a compensation retried in place can be observed).
  */
 export class SandboxPaymentProvider implements PaymentProvider {
-  private readonly failures = new Map<string, number>();
   static readonly TRANSIENT_FAILURES = 2;
 
   async authorize(request: {
@@ -102,12 +101,12 @@ export class SandboxPaymentProvider implements PaymentProvider {
       case 'tok_void_transient':
         return authorized();
       case 'tok_error': {
-        const failed = this.failures.get(request.orderId) ?? 0;
+        const failed = transientFailures.get(request.orderId) ?? 0;
         if (failed < SandboxPaymentProvider.TRANSIENT_FAILURES) {
-          this.failures.set(request.orderId, failed + 1);
+          transientFailures.set(request.orderId, failed + 1);
           throw new PaymentProviderUnavailable('Payment provider timed out (sandbox tok_error)');
         }
-        this.failures.delete(request.orderId);
+        transientFailures.delete(request.orderId);
         return authorized();
       }
       case 'tok_declined':
@@ -181,6 +180,9 @@ export const sandboxRefunds = sandboxState(
   'payments-refunds',
   () => new Map<string, { refundId: string; authorizationKey: string; amount: number }>(),
 );
+
+/** Orders whose `tok_error` authorization is still to fail, by order id: the provider's count, whoever calls. */
+const transientFailures = sandboxState('payments-transient', () => new Map<string, number>());
 
 /** Keys authorized with `tok_void_error`. */
 const voidFailingKeys = sandboxState('payments-void-failing', () => new Set<string>());

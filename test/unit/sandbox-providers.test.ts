@@ -44,6 +44,22 @@ describe('sandbox payment provider (keyed calls)', () => {
     ).rejects.toMatchObject({ name: 'PaymentDeclined' });
   });
 
+  it('fails tok_error twice per order whichever instance is called, as a remote provider counts (environments share it)', async () => {
+    const orderId = `ord-transient-${crypto.randomUUID()}`;
+    const request = {
+      idempotencyKey: `${orderId}:authorize`,
+      orderId,
+      token: 'tok_error',
+      amount: 100,
+      currency: 'EUR',
+    };
+    await expect(new SandboxPaymentProvider().authorize(request)).rejects.toThrow(/tok_error/);
+    await expect(new SandboxPaymentProvider().authorize(request)).rejects.toThrow(/tok_error/);
+    await expect(new SandboxPaymentProvider().authorize(request)).resolves.toEqual({
+      authorizationId: `auth_${orderId}`,
+    });
+  });
+
   it('never voids a payment captured in full', async () => {
     await provider.authorize(request('ord-pay-3'));
     await provider.capture({
