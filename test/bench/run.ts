@@ -12,9 +12,11 @@
  *   npm run bench -- flash    # only the flash sale (flash-sale.ts; minutes, so only by its word)
  *   npm run bench -- invoices # only the invoice numbering (invoice-numbering.ts)
  *   npm run bench -- bundles  # only the functions' bundle sizes and init times (bundles.ts)
+ *   npm run bench -- accept   # accept latency under paced load and the storage floor (accept.ts);
+ *                             # it needs the `orders` and `cost` scenarios' figures, so they run too
  *
- * Scenarios are picked by their words (`bundles`, `orders`, `load`, `invoices`, `cost`, `flash`); without a word every
- * scenario but the flash sale runs.
+ * Scenarios are picked by their words (`bundles`, `orders`, `accept`, `load`, `invoices`, `cost`, `flash`); without a
+ * word every scenario but the flash sale runs.
  *
  * 3. A busy shop: orders arrive at a steady rate (40/s for 20 s) for ONE product with ample stock.
  *    Prints how many ended COMPLETED / REJECTED / FAILED and how many were still open at the
@@ -32,6 +34,7 @@ import type { Kpis } from '../../functions/core/kpi-figures.ts';
 import { OrderStatus, TERMINAL_STATUSES } from '../../functions/core/schemas.ts';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, TestClient } from '../support/runtime.ts';
+import { acceptLatency, conditionalWritesPerSecond, storageFloor } from './accept.ts';
 import { bundleBench } from './bundles.ts';
 import { costScenario } from './cost.ts';
 import { numberingGaps } from './figures.ts';
@@ -106,7 +109,10 @@ const words = process.argv
   .slice(2)
   .map((word) => (word === '--cost' ? 'cost' : word))
   .filter((word) => !word.startsWith('-'));
-const selected = (word: string, byDefault = true) => (words.length === 0 ? byDefault : words.includes(word));
+/** What a word needs besides itself: the storage floor compares figures of the orders and cost scenarios. */
+const NEEDS: Record<string, string[]> = { orders: ['accept'], cost: ['accept'] };
+const selected = (word: string, byDefault = true) =>
+  words.length === 0 ? byDefault : words.includes(word) || (NEEDS[word] ?? []).some((other) => words.includes(other));
 const TERMINAL = new Set<string>(TERMINAL_STATUSES);
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
@@ -118,7 +124,10 @@ async function main() {
   const results: ScenarioResult[] = [];
   // Before the runtime starts: the init times are taken on an otherwise idle machine.
   if (selected('bundles')) results.push(await bundleBench());
-  const needsRuntime = ['orders', 'load', 'invoices', 'flash'].some((word) => selected(word, word !== 'flash'));
+  const needsRuntime = ['orders', 'accept', 'load', 'invoices', 'flash'].some((word) =>
+    selected(word, word !== 'flash'),
+  );
+  let floorWrites: { writes: number; seconds: number } | undefined;
   if (needsRuntime) {
     const runtime = await startLocalRuntime({
       ports: { api: 0, dynamodb: 0, ses: 0, stepfunctions: 0, eventbridge: 0, s3: 0, secretsmanager: 0, auth: 0 },
@@ -130,6 +139,11 @@ async function main() {
       progress.update('reference round trip');
       const referenceMs = await referenceRoundTripMs(runtime);
       if (selected('orders')) results.push(await ordersScenario(runtime, client, referenceMs));
+      if (selected('accept')) {
+        results.push(await acceptLatency(runtime, client));
+        progress.update('storage floor');
+        floorWrites = await conditionalWritesPerSecond(runtime);
+      }
       if (selected('load')) results.push(await loadScenario(runtime, client));
       if (selected('invoices')) results.push(await invoiceNumbering(runtime, referenceMs));
       if (selected('flash', false)) results.push(await flashSale(runtime, client, referenceMs));
@@ -141,6 +155,18 @@ async function main() {
   // In a runtime of its own, with metering on; after another runtime, in a process of its own (the
   // functions' SDK clients are made once per process, for the endpoints of the first runtime).
   if (selected('cost')) results.push(needsRuntime ? costInOwnProcess() : await costWithTables());
+  if (floorWrites) {
+    const happy = results.find((r) => r.section === 'cost')?.rows?.find((row) => row.order === 'happy');
+    const completed = results.find((r) => r.section === 'orders')?.figures?.completedPerSecond;
+    const writes = happy?.dynamodbItemWrites;
+    results.push(
+      storageFloor(
+        floorWrites,
+        typeof writes === 'number' ? writes : undefined,
+        typeof completed === 'number' ? completed : undefined,
+      ),
+    );
+  }
   console.log(`\n${formatTable(tableRows(results))}`);
   const file = writeResults(RESULTS_DIR, startedAt, words, results);
   const ok = allOk(results);

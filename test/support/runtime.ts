@@ -137,7 +137,11 @@ export class TestClient {
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+    return {
+      status: response.status,
+      body: text ? (JSON.parse(text) as Record<string, any>) : undefined,
+      headers: response.headers,
+    };
   }
 
   async placeOrder(order: unknown, idempotencyKey = `key-${crypto.randomUUID()}`): Promise<string> {
