@@ -157,7 +157,7 @@ export async function flashSale(
       return undefined;
     };
     /** A buyer: places the order, then follows it on the order page until it ends. */
-    const buyer = async (): Promise<string | undefined> => {
+    const buyer = async (): Promise<{ orderId: string; order: Record<string, any> } | undefined> => {
       const key = `flash-${crypto.randomUUID()}`;
       const placed = await call(posts, () => client.request('POST', '/orders', body, { 'idempotency-key': key }));
       if (placed?.status !== 202) {
@@ -167,13 +167,15 @@ export async function flashSale(
       accepted++;
       lastAccepted = performance.now();
       const orderId = placed.body?.orderId as string;
+      let order: Record<string, any> = {};
       while (Date.now() < giveUpAt) {
         await sleep(1_500 + Math.random() * 1_000);
         const seen = await call(polls, () => client.request('GET', `/orders/${orderId}`));
-        if (seen?.status === 200 && TERMINAL.has(seen.body?.status)) break;
+        if (seen?.status === 200) order = seen.body;
+        if (TERMINAL.has(order.status)) break;
       }
       ended++;
-      return orderId;
+      return { orderId, order };
     };
 
     const started = performance.now();
@@ -183,13 +185,14 @@ export async function flashSale(
         progress.update('flash: buying', { accepted, refused, ended, throttled: posts.throttled, of: FLASH.buyers }),
       200,
     );
-    const placed = (
+    const bought = (
       await Promise.all(
         Array.from({ length: FLASH.buyers }, (_, i) =>
           FLASH.perSecond > 0 ? sleep((i * 1000) / FLASH.perSecond).then(buyer) : buyer(),
         ),
       )
-    ).filter((id): id is string => id !== undefined);
+    ).filter((b) => b !== undefined);
+    const placed = bought.map((b) => b.orderId);
     clearInterval(ticker);
     const acceptedSeconds = (lastAccepted - started) / 1000;
 
@@ -209,10 +212,11 @@ export async function flashSale(
     await watcher;
     const after = await levels();
 
+    // What each buyer last saw; a buyer who gave up before the end reads its order once more.
     const orders: Record<string, any>[] = [];
-    for (let i = 0; i < placed.length; i += 50) {
-      progress.update('flash: reading orders', { read: orders.length, of: placed.length });
-      orders.push(...(await Promise.all(placed.slice(i, i + 50).map((id) => client.order(id)))));
+    for (const { orderId, order } of bought) {
+      if (TERMINAL.has(order.status)) orders.push(order);
+      else orders.push((await call(polls, () => client.request('GET', `/orders/${orderId}`)))?.body ?? {});
     }
     progress.clear();
     const count = (status: string) => orders.filter((o) => o.status === status).length;
