@@ -59,7 +59,9 @@ export async function acceptLatency(runtime: LocalRuntime, client: TestClient): 
     lateness.push(performance.now() - due);
     let status: string;
     try {
-      const response = await checkout.request('POST', '/orders', body, { 'idempotency-key': `accept-${randomUUID()}` });
+      const response = await checkout.rawRequest('POST', '/orders', body, {
+        'idempotency-key': `accept-${randomUUID()}`,
+      });
       status = String(response.status);
       if (response.status === 202) ids.push(response.body?.orderId as string);
     } catch (error) {

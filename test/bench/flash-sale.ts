@@ -159,7 +159,7 @@ export async function flashSale(
     /** A buyer: places the order, then follows it on the order page until it ends. */
     const buyer = async (): Promise<{ orderId: string; order: Record<string, any> } | undefined> => {
       const key = `flash-${crypto.randomUUID()}`;
-      const placed = await call(posts, () => client.request('POST', '/orders', body, { 'idempotency-key': key }));
+      const placed = await call(posts, () => client.rawRequest('POST', '/orders', body, { 'idempotency-key': key }));
       if (placed?.status !== 202) {
         refused++;
         return undefined;
@@ -170,7 +170,7 @@ export async function flashSale(
       let order: Record<string, any> = {};
       while (Date.now() < giveUpAt) {
         await sleep(1_500 + Math.random() * 1_000);
-        const seen = await call(polls, () => client.request('GET', `/orders/${orderId}`));
+        const seen = await call(polls, () => client.rawRequest('GET', `/orders/${orderId}`));
         if (seen?.status === 200) order = seen.body;
         if (TERMINAL.has(order.status)) break;
       }
@@ -216,7 +216,7 @@ export async function flashSale(
     const orders: Record<string, any>[] = [];
     for (const { orderId, order } of bought) {
       if (TERMINAL.has(order.status)) orders.push(order);
-      else orders.push((await call(polls, () => client.request('GET', `/orders/${orderId}`)))?.body ?? {});
+      else orders.push((await call(polls, () => client.rawRequest('GET', `/orders/${orderId}`)))?.body ?? {});
     }
     progress.clear();
     const count = (status: string) => orders.filter((o) => o.status === status).length;
