@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { type ThrottleLimits, TokenBucket } from './throttle.ts';
 
 /**
  * Local API Gateway HTTP API with Lambda proxy integrations (payload format 2.0): builds the same
  * event API Gateway sends, picks the route the way HTTP APIs do and maps the function's result back
- * to an HTTP response.
+ * to an HTTP response. Under overload it behaves like API Gateway too: the stage's throttling (a
+ * token bucket per route) answers 429, and no connection is reset.
  */
 
 export interface HttpApiRoute {
@@ -34,6 +36,11 @@ export interface HttpApiOptions {
   stage?: string;
   accountId?: string;
   routes: HttpApiRoute[];
+  /**
+   * The stage's throttling by route key (local/template.ts reads it from the template); routes
+   * without an entry, like the local-only ones, are not throttled.
+   */
+  throttling?: Record<string, ThrottleLimits>;
 }
 
 export interface RunningHttpApi {
@@ -337,6 +344,15 @@ export function toHttpResponse(result: unknown): HttpResponse {
 // Server
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Connections the kernel queues until the server accepts them (capped by net.core.somaxconn). Node's
+ * 511 is too few for a crowd arriving at once while the event loop is busy: the connections past it
+ * are reset.
+ */
+export const LISTEN_BACKLOG = 4096;
+/** How much longer than the advertised keep-alive timeout (5 s) an idle connection stays open. */
+export const KEEP_ALIVE_TIMEOUT_BUFFER_MS = 60_000;
+
 class PayloadTooLarge extends Error {}
 
 /** Reads the whole body; past the limit it keeps draining (so the client sees the 413) but stops buffering. */
@@ -370,6 +386,11 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
     if (keys.has(route.routeKey)) throw new Error(`Duplicate route key ${route.routeKey}`);
     keys.add(route.routeKey);
   }
+  const buckets = new Map<string, TokenBucket>();
+  for (const [routeKey, limits] of Object.entries(options.throttling ?? {})) {
+    if (!keys.has(routeKey)) throw new Error(`Throttling for ${routeKey}, which is not a route`);
+    buckets.set(routeKey, new TokenBucket(limits));
+  }
   const stage = options.stage ?? '$default';
   const accountId = options.accountId ?? '000000000000';
 
@@ -399,6 +420,11 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
     const match = path === undefined ? undefined : selectRoute(routes, req.method ?? 'GET', path);
     if (!match) {
       send(res, jsonResponse(404, { message: 'Not Found' }), requestId);
+      return;
+    }
+    // Throttling comes first: a throttled request reaches neither the authorizer nor the function.
+    if (buckets.get(match.route.routeKey)?.take() === false) {
+      send(res, jsonResponse(429, { message: 'Too Many Requests' }), requestId);
       return;
     }
     // The authorizer runs before the integration: 401 without a valid token, 403 without a route scope.
@@ -447,10 +473,15 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
     });
   });
 
+  // Clients close idle keep-alive connections first: the answers still advertise `Keep-Alive:
+  // timeout=5`, but the server holds an idle connection a minute longer. Otherwise, when the event
+  // loop lags by seconds under load, the server's idle timer fires before the client's and a request
+  // the client has just written on that connection meets a reset.
+  server.keepAliveTimeoutBuffer = KEEP_ALIVE_TIMEOUT_BUFFER_MS;
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
+    server.listen({ port: options.port ?? 0, host, backlog: LISTEN_BACKLOG }, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -36,6 +36,12 @@ export interface Usage {
     byOperation: Record<string, number>;
     /** Writes refused by a condition or a cancelled transaction: DynamoDB bills them too, without saying how many units. */
     failedWrites: number;
+    /**
+     * Items the write requests asked to write, whether the write succeeded or not: one per PutItem,
+     * UpdateItem or DeleteItem, one per Put, Update or Delete of a transaction (a ConditionCheck
+     * writes nothing), one per request of a BatchWriteItem.
+     */
+    itemWrites: number;
   };
   ses: { messages: number; recipients: number; attachmentBytes: number };
   eventbridge: {
@@ -61,7 +67,7 @@ const EVENT_CHUNK_BYTES = 64 * 1024;
 export function emptyUsage(): Usage {
   return {
     requests: Object.fromEntries(FAULT_SERVICES.map((s) => [s, {}])) as Usage['requests'],
-    dynamodb: { readUnits: 0, writeUnits: 0, byTable: {}, byOperation: {}, failedWrites: 0 },
+    dynamodb: { readUnits: 0, writeUnits: 0, byTable: {}, byOperation: {}, failedWrites: 0, itemWrites: 0 },
     ses: { messages: 0, recipients: 0, attachmentBytes: 0 },
     eventbridge: { entries: 0, billedEvents: 0 },
     s3: { putRequests: 0, getRequests: 0, bytesIn: 0, bytesOut: 0 },
@@ -77,6 +83,15 @@ function parseJson(data: Buffer): Json | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The items a DynamoDB write request asks to write (see `Usage.dynamodb.itemWrites`). */
+export function itemWrites(operation: string, input: Json): number {
+  if (operation === 'TransactWriteItems')
+    return ((input.TransactItems ?? []) as Json[]).filter((item) => item.Put || item.Update || item.Delete).length;
+  if (operation === 'BatchWriteItem')
+    return Object.values((input.RequestItems ?? {}) as Record<string, unknown[]>).reduce((n, r) => n + r.length, 0);
+  return DYNAMODB_WRITES.has(operation) ? 1 : 0;
 }
 
 /** The units of a `ConsumedCapacity` (one object, or one per table for batches and transactions), by table. */
@@ -200,6 +215,7 @@ export class UsageMeter {
     const input = isRead || isWrite ? parseJson(body) : undefined;
     const added = input !== undefined && (input.ReturnConsumedCapacity ?? 'NONE') === 'NONE';
     const sent = added ? Buffer.from(JSON.stringify({ ...input, ReturnConsumedCapacity: 'TOTAL' })) : body;
+    if (isWrite && input) this.usage.dynamodb.itemWrites += itemWrites(operation, input);
     const response = await forward(this.agent, upstream, req, sent);
     if (!input) return response;
     if (response.status !== 200) {

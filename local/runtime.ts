@@ -331,6 +331,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       host,
       port: ports.api,
       apiId: 'local',
+      throttling: deployment.throttling,
       routes: deployment.routes
         .map((route): HttpApiRoute => {
           const authorize = route.authorizerId ? authorizers.get(route.authorizerId) : undefined;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { LocalArchive, LocalRule } from './eventbridge/service.ts';
+import type { ThrottleLimits } from './throttle.ts';
 
 /**
  * Reads what the local runtime needs from the synthesized CloudFormation template, so that
@@ -66,6 +67,11 @@ export interface LocalDeployment {
   ttl: Record<string, string>;
   functions: LocalFunction[];
   routes: LocalRoute[];
+  /**
+   * The stage's throttling by route key: its default route settings, overridden field by field by
+   * its RouteSettings for that route. A route without limits in the stage has no entry.
+   */
+  throttling: Record<string, ThrottleLimits>;
   authorizers: LocalJwtAuthorizer[];
   identity?: LocalIdentity;
   buses: string[];
@@ -284,6 +290,10 @@ export function readDeployment(
       authorizationScopes: ((p.AuthorizationScopes ?? []) as unknown[]).map((v) => String(resolve(v))),
     };
   });
+  const throttling = stageThrottling(
+    ofType('AWS::ApiGatewayV2::Stage').map(([, stage]) => stage.Properties ?? {}),
+    routes.map((route) => route.routeKey),
+  );
   const authorizers = ofType('AWS::ApiGatewayV2::Authorizer').map(([id, r]): LocalJwtAuthorizer => {
     const p = r.Properties ?? {};
     if (p.AuthorizerType !== 'JWT') fail(`authorizer ${id}: only JWT authorizers run locally`);
@@ -387,6 +397,7 @@ export function readDeployment(
     ttl,
     functions,
     routes,
+    throttling,
     authorizers,
     ...(identity ? { identity } : {}),
     buses: ofType('AWS::Events::EventBus').map(([id]) => names.get(id) as string),
@@ -400,6 +411,35 @@ export function readDeployment(
     })),
     receiptRules,
   };
+}
+
+type RouteSettings = { ThrottlingRateLimit?: unknown; ThrottlingBurstLimit?: unknown };
+
+/**
+ * The throttling limits of each route of the API's stage (the `$default` stage, or the only one):
+ * `DefaultRouteSettings` apply to every route, each route on its own bucket, and `RouteSettings` of a
+ * route key replace them field by field. Without a rate and a burst a route is not throttled here
+ * (in AWS only the account's limits would apply).
+ */
+export function stageThrottling(
+  stages: Record<string, unknown>[],
+  routeKeys: string[],
+): Record<string, ThrottleLimits> {
+  if (stages.length > 1 && !stages.some((s) => s.StageName === '$default'))
+    fail(`${stages.length} HTTP API stages; the local API serves one ($default)`);
+  const stage = stages.find((s) => s.StageName === '$default') ?? stages[0];
+  if (!stage) return {};
+  const defaults = (stage.DefaultRouteSettings ?? {}) as RouteSettings;
+  const perRoute = (stage.RouteSettings ?? {}) as Record<string, RouteSettings>;
+  const throttling: Record<string, ThrottleLimits> = {};
+  for (const routeKey of routeKeys) {
+    const own = perRoute[routeKey] ?? {};
+    const rate = own.ThrottlingRateLimit ?? defaults.ThrottlingRateLimit;
+    const burst = own.ThrottlingBurstLimit ?? defaults.ThrottlingBurstLimit;
+    if (rate === undefined || burst === undefined) continue;
+    throttling[routeKey] = { rateLimit: Number(rate), burstLimit: Number(burst) };
+  }
+  return throttling;
 }
 
 /** Fills `${Name}` placeholders as CloudFormation's DefinitionSubstitutions does; an unknown one is an error. */

@@ -30,6 +30,7 @@ import {
 /** Billed state transitions a happy-path order may take. */
 export const TRANSITIONS_TARGET = 12;
 const RUNS = 3;
+const WRITE_OPERATIONS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
 
 const ORDERS = {
   happy: orderBody(),
@@ -47,6 +48,9 @@ interface Measured {
     byTable: Record<string, { readUnits: number; writeUnits: number }>;
     byOperation: Record<string, number>;
     requests: Record<string, number>;
+    /** Write requests and the items they wrote (local/metering.ts `itemWrites`). */
+    writeRequests: number;
+    itemWrites: number;
   };
 }
 
@@ -141,6 +145,8 @@ function summary(kind: string, run: Measured, lines: CostLine[]): Record<string,
     lambdaInvocations: u.lambda.invocations,
     lambdaGbSeconds: Number((u.lambda.gbSeconds.arm64 + u.lambda.gbSeconds.x86_64).toFixed(3)),
     dynamodbWriteUnits: u.dynamodb.writeUnits,
+    dynamodbWriteRequests: run.dynamodb.writeRequests,
+    dynamodbItemWrites: run.dynamodb.itemWrites,
     dynamodbReadUnits: u.dynamodb.readUnits,
     sesRecipients: u.ses.recipients,
     sesAttachmentKb: Math.round(u.ses.attachmentBytes / 1024),
@@ -190,6 +196,10 @@ async function measure(runtime: LocalRuntime, client: TestClient, body: unknown)
         byTable: usage.dynamodb.byTable,
         byOperation: usage.dynamodb.byOperation,
         requests: usage.requests.dynamodb,
+        writeRequests: Object.entries(usage.requests.dynamodb)
+          .filter(([operation]) => WRITE_OPERATIONS.has(operation))
+          .reduce((n, [, count]) => n + count, 0),
+        itemWrites: usage.dynamodb.itemWrites,
       },
       usage: {
         transitions: transitions.total,

@@ -21,3 +21,18 @@ export function counterSteps(samples: readonly { at: number; last: number }[]): 
   for (const sample of samples) if (steps.at(-1)?.last !== sample.last) steps.push(sample);
   return steps;
 }
+
+/** A wait after a 429: the Retry-After when one came, else exponential with full jitter, at most 8 s. */
+export function backoffMs(attempt: number, retryAfter: string | null, random = Math.random()): number {
+  const seconds = Number(retryAfter);
+  if (retryAfter !== null && retryAfter.trim() !== '' && Number.isFinite(seconds) && seconds >= 0)
+    return seconds * 1000;
+  return Math.round(random * Math.min(8_000, 250 * 2 ** attempt));
+}
+
+/** The value at or below which `p` percent of `values` lie (nearest rank); NaN for none. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((sorted.length * p) / 100) - 1))] as number;
+}

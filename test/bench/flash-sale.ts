@@ -4,12 +4,18 @@
  * each buyer its own HTTP client posting one order for one unit. They arrive at
  * BENCH_FLASH_RATE per second (0: all at once, the default: a sale opening at a fixed time).
  *
- * A buyer does what a shop's checkout does with an answer it did not get: a connection that fails
- * (reset, refused) or a 429/503 is retried with the same Idempotency-Key, up to 5 times, so the
- * intake's idempotency keeps it one order. Every refusal and every 5xx is counted and shown.
+ * Each buyer then polls GET /orders/{orderId} every 2 s or so until the order ends, as the shop's
+ * order page does.
+ *
+ * The local API throttles as the stage in the template says (API Gateway's token bucket), so most
+ * of a crowd arriving at once is answered 429 first. A buyer does what a shop's checkout does: on a
+ * 429 it backs off (exponentially, with full jitter, or as long as a Retry-After says) and tries
+ * again, the POST with the same Idempotency-Key, so the intake's idempotency keeps it one order; a
+ * failed connection or a 503 is retried up to 5 times. 429s, other answers and failed connections
+ * are counted apart, for the POSTs and the polls.
  *
  * Checks: exactly `units` COMPLETED and the rest REJECTED with OutOfStock, every order terminal, no
- * 5xx, no failed connection, and the stock items read straight from the table every 100 ms during
+ * 5xx and no reset or failed connection on either, and the stock items read straight from the table every 100 ms during
  * the sale and once after: never negative, `available = onHand - reserved` in every sample, and at
  * the end `units` fewer on hand (shipped) with nothing left reserved or available.
  */
@@ -18,6 +24,7 @@ import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { TERMINAL_STATUSES } from '../../functions/core/schemas.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { orderBody, sleep, type TestClient } from '../support/runtime.ts';
+import { backoffMs } from './figures.ts';
 import { type Check, meets, progress, type ScenarioResult } from './report.ts';
 
 const FLASH = {
@@ -40,7 +47,7 @@ interface StockLevel {
   available: number;
 }
 
-/** What the buyers saw: answers by status, failed connections by code, retries. */
+/** What the buyers saw, for the POSTs or for the polls: answers by status, failed connections by code, retries. */
 class Answers {
   readonly byStatus = new Map<string, number>();
   readonly connectionErrors = new Map<string, number>();
@@ -48,8 +55,14 @@ class Answers {
   count(map: Map<string, number>, key: string) {
     map.set(key, (map.get(key) ?? 0) + 1);
   }
+  get throttled() {
+    return this.byStatus.get('429') ?? 0;
+  }
   get fiveHundreds() {
     return [...this.byStatus].filter(([status]) => status.startsWith('5')).reduce((sum, [, n]) => sum + n, 0);
+  }
+  get resets() {
+    return this.connectionErrors.get('ECONNRESET') ?? 0;
   }
   get failedConnections() {
     return [...this.connectionErrors.values()].reduce((sum, n) => sum + n, 0);
@@ -111,50 +124,79 @@ export async function flashSale(
       }
     })();
 
-    const answers = new Answers();
+    const posts = new Answers();
+    const polls = new Answers();
     const body = orderBody({ lines: [{ sku: SKU, quantity: 1, unitPrice: UNIT_PRICE }] });
     let accepted = 0;
     let refused = 0;
-    const buyer = async (): Promise<string | undefined> => {
-      const key = `flash-${crypto.randomUUID()}`;
-      for (let attempt = 1; ; attempt++) {
-        let retry: boolean;
+    let ended = 0;
+    let lastAccepted = performance.now();
+    const giveUpAt = Date.now() + FLASH.deadlineSeconds * 1000;
+    /** One request as a buyer makes it: retried after a 429 (backing off) or a failed connection. */
+    const call = async (
+      answers: Answers,
+      send: () => Promise<{ status: number; body: any; headers: Headers }>,
+    ): Promise<{ status: number; body: any } | undefined> => {
+      for (let attempt = 1, failures = 0; Date.now() < giveUpAt; attempt++) {
+        let wait: number;
         try {
-          const response = await client.request('POST', '/orders', body, { 'idempotency-key': key });
+          const response = await send();
           answers.count(answers.byStatus, String(response.status));
-          if (response.status === 202) {
-            accepted++;
-            return response.body?.orderId as string;
-          }
-          retry = response.status === 429 || response.status === 503;
+          if (response.status === 429) wait = backoffMs(attempt, response.headers.get('retry-after'));
+          else if (response.status === 503 && ++failures < ATTEMPTS) wait = 500 * failures;
+          else return response;
         } catch (error) {
           const cause = (error as { cause?: { code?: string } }).cause;
           answers.count(answers.connectionErrors, cause?.code ?? (error as Error).name);
-          retry = true;
-        }
-        if (!retry || attempt >= ATTEMPTS) {
-          refused++;
-          return undefined;
+          if (++failures >= ATTEMPTS) return undefined;
+          wait = 500 * failures + Math.random() * 500;
         }
         answers.retried++;
-        await sleep(500 * attempt + Math.random() * 500);
+        await sleep(wait);
       }
+      return undefined;
+    };
+    /** A buyer: places the order, then follows it on the order page until it ends. */
+    const buyer = async (): Promise<{ orderId: string; order: Record<string, any> } | undefined> => {
+      const key = `flash-${crypto.randomUUID()}`;
+      const placed = await call(posts, () => client.rawRequest('POST', '/orders', body, { 'idempotency-key': key }));
+      if (placed?.status !== 202) {
+        refused++;
+        return undefined;
+      }
+      accepted++;
+      lastAccepted = performance.now();
+      const orderId = placed.body?.orderId as string;
+      let order: Record<string, any> = {};
+      while (Date.now() < giveUpAt) {
+        await sleep(1_500 + Math.random() * 1_000);
+        const seen = await call(polls, () => client.rawRequest('GET', `/orders/${orderId}`));
+        if (seen?.status === 200) order = seen.body;
+        if (TERMINAL.has(order.status)) break;
+      }
+      ended++;
+      return { orderId, order };
     };
 
     const started = performance.now();
     const startedAt = Date.now();
-    const ticker = setInterval(() => progress.update('flash: placing', { accepted, refused, of: FLASH.buyers }), 200);
-    const placed = (
+    const ticker = setInterval(
+      () =>
+        progress.update('flash: buying', { accepted, refused, ended, throttled: posts.throttled, of: FLASH.buyers }),
+      200,
+    );
+    const bought = (
       await Promise.all(
         Array.from({ length: FLASH.buyers }, (_, i) =>
           FLASH.perSecond > 0 ? sleep((i * 1000) / FLASH.perSecond).then(buyer) : buyer(),
         ),
       )
-    ).filter((id): id is string => id !== undefined);
+    ).filter((b) => b !== undefined);
+    const placed = bought.map((b) => b.orderId);
     clearInterval(ticker);
-    const acceptedSeconds = (performance.now() - started) / 1000;
+    const acceptedSeconds = (lastAccepted - started) / 1000;
 
-    // Every order to its end: one ListExecutions call per poll, not one request per order.
+    // The buyers saw their orders end; the executions say when (and are waited for if a buyer gave up).
     const mine = new Set(placed);
     const deadline = Date.now() + FLASH.deadlineSeconds * 1000;
     let executions = await executionsOf(client, runtime.stateMachineArn, mine);
@@ -170,18 +212,21 @@ export async function flashSale(
     await watcher;
     const after = await levels();
 
+    // What each buyer last saw; a buyer who gave up before the end reads its order once more.
     const orders: Record<string, any>[] = [];
-    for (let i = 0; i < placed.length; i += 50) {
-      progress.update('flash: reading orders', { read: orders.length, of: placed.length });
-      orders.push(...(await Promise.all(placed.slice(i, i + 50).map((id) => client.order(id)))));
+    for (const { orderId, order } of bought) {
+      if (TERMINAL.has(order.status)) orders.push(order);
+      else orders.push((await call(polls, () => client.rawRequest('GET', `/orders/${orderId}`)))?.body ?? {});
     }
     progress.clear();
     const count = (status: string) => orders.filter((o) => o.status === status).length;
     const outOfStock = orders.filter((o) => o.status === 'REJECTED' && o.failure?.code === 'OutOfStock').length;
     const otherOutcomes = new Map<string, number>();
-    for (const o of orders)
-      if (o.status !== 'COMPLETED' && !(o.status === 'REJECTED' && o.failure?.code === 'OutOfStock'))
-        answers.count(otherOutcomes, `${o.status}${o.failure?.code ? ` ${o.failure.code}` : ''}`);
+    for (const o of orders) {
+      if (o.status === 'COMPLETED' || (o.status === 'REJECTED' && o.failure?.code === 'OutOfStock')) continue;
+      const outcome = `${o.status}${o.failure?.code ? ` ${o.failure.code}` : ''}`;
+      otherOutcomes.set(outcome, (otherOutcomes.get(outcome) ?? 0) + 1);
+    }
 
     const ordersPerSecond = FLASH.buyers / wallSeconds;
     const figures = {
@@ -196,9 +241,14 @@ export async function flashSale(
       wallSeconds: Number(wallSeconds.toFixed(1)),
       ordersPerSecond: Number(ordersPerSecond.toFixed(1)),
       ordersPerHundredRoundTripsPerSecond: Number(((ordersPerSecond * 100 * referenceMs) / 1000).toFixed(2)),
-      answersByStatus: JSON.stringify(Object.fromEntries(answers.byStatus)),
-      failedConnections: JSON.stringify(Object.fromEntries(answers.connectionErrors)),
-      postsRetried: answers.retried,
+      postAnswersByStatus: JSON.stringify(Object.fromEntries(posts.byStatus)),
+      postsThrottled429: posts.throttled,
+      postFailedConnections: JSON.stringify(Object.fromEntries(posts.connectionErrors)),
+      postsRetried: posts.retried,
+      pollAnswersByStatus: JSON.stringify(Object.fromEntries(polls.byStatus)),
+      pollsThrottled429: polls.throttled,
+      pollFailedConnections: JSON.stringify(Object.fromEntries(polls.connectionErrors)),
+      pollsRetried: polls.retried,
       placementRefused: refused,
       COMPLETED: count('COMPLETED'),
       REJECTED_OutOfStock: outOfStock,
@@ -220,8 +270,14 @@ export async function flashSale(
       meets('orders COMPLETED (= units)', figures.COMPLETED, '=', FLASH.units),
       meets('orders REJECTED with OutOfStock (= buyers - units)', outOfStock, '=', FLASH.buyers - FLASH.units),
       meets('orders not terminal at the deadline', figures.notTerminal, '=', 0),
-      meets('5xx answers to POST /orders', answers.fiveHundreds, '=', 0),
-      meets('failed connections to the local API (reset, refused)', answers.failedConnections, '=', 0),
+      meets('ECONNRESET from the local API (POSTs + polls)', posts.resets + polls.resets, '=', 0),
+      meets('5xx answers (POSTs + polls)', posts.fiveHundreds + polls.fiveHundreds, '=', 0),
+      meets(
+        'failed connections to the local API, any code (POSTs + polls)',
+        posts.failedConnections + polls.failedConnections,
+        '=',
+        0,
+      ),
       meets('stock: lowest available seen during the sale', watch.minAvailable, '>=', 0),
       meets('stock: samples where available != onHand - reserved', watchStats.inconsistent, '=', 0),
       meets('stock: lowest reserved seen during the sale', watchStats.minReserved, '>=', 0),

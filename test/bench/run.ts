@@ -1,9 +1,35 @@
+/**
+ * `npm run bench`: end-to-end latency, throughput and memory of the local system, against
+ * targets. Not part of `npm test` (timings belong here, not in unit tests). Prints a progress line
+ * on stderr while it runs (a terminal only), a table of every figure with its target and ok/MISS at
+ * the end, and writes the same as JSON to bench-results/<timestamp>.json and bench-results/latest.json
+ * (BENCH_RESULTS_DIR to change). Exit code 1 when a target is missed.
+ *
+ *   BENCH_ORDERS=200 BENCH_DELIVERY_MS=500 npm run bench
+ *   npm run bench -- load     # only the busy-shop scenario (3.)
+ *   npm run bench -- cost     # only the cost of one order in AWS (test/bench/cost.ts; `--cost` too)
+ *   BENCH_LOAD_ORDERS=800 BENCH_LOAD_RATE=40 BENCH_LOAD_DEADLINE_S=300 npm run bench -- load
+ *   npm run bench -- flash    # only the flash sale (flash-sale.ts; minutes, so only by its word)
+ *   npm run bench -- invoices # only the invoice numbering (invoice-numbering.ts)
+ *   npm run bench -- bundles  # only the functions' bundle sizes and init times (bundles.ts)
+ *   npm run bench -- accept   # accept latency under paced load and the storage floor (accept.ts);
+ *                             # it needs the `orders` and `cost` scenarios' figures, so they run too
+ *
+ * Scenarios are picked by their words (`bundles`, `orders`, `accept`, `load`, `invoices`, `cost`, `flash`); without a
+ * word every scenario but the flash sale runs.
+ *
+ * 3. A busy shop: orders arrive at a steady rate (40/s for 20 s) for ONE product with ample stock.
+ *    Prints how many ended COMPLETED / REJECTED / FAILED and how many were still open at the
+ *    deadline, and checks the invoice numbers for gaps and duplicates. Contention must never be an
+ *    outcome: every order completes.
+ */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import type { Kpis } from '../../functions/core/kpi-figures.ts';
 import { OrderStatus, TERMINAL_STATUSES } from '../../functions/core/schemas.ts';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, TestClient } from '../support/runtime.ts';
+import { acceptLatency, conditionalWritesPerSecond, storageFloor } from './accept.ts';
 import { bundleBench } from './bundles.ts';
 import { costScenario } from './cost.ts';
 import { numberingGaps } from './figures.ts';
@@ -78,7 +104,10 @@ const words = process.argv
   .slice(2)
   .map((word) => (word === '--cost' ? 'cost' : word))
   .filter((word) => !word.startsWith('-'));
-const selected = (word: string, byDefault = true) => (words.length === 0 ? byDefault : words.includes(word));
+/** What a word needs besides itself: the storage floor compares figures of the orders and cost scenarios. */
+const NEEDS: Record<string, string[]> = { orders: ['accept'], cost: ['accept'] };
+const selected = (word: string, byDefault = true) =>
+  words.length === 0 ? byDefault : words.includes(word) || (NEEDS[word] ?? []).some((other) => words.includes(other));
 const TERMINAL = new Set<string>(TERMINAL_STATUSES);
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
@@ -90,7 +119,10 @@ async function main() {
   const results: ScenarioResult[] = [];
   // Before the runtime starts: the init times are taken on an otherwise idle machine.
   if (selected('bundles')) results.push(await bundleBench());
-  const needsRuntime = ['orders', 'load', 'invoices', 'flash'].some((word) => selected(word, word !== 'flash'));
+  const needsRuntime = ['orders', 'accept', 'load', 'invoices', 'flash'].some((word) =>
+    selected(word, word !== 'flash'),
+  );
+  let floorWrites: { writes: number; seconds: number } | undefined;
   if (needsRuntime) {
     const runtime = await startLocalRuntime({
       ports: { api: 0, dynamodb: 0, ses: 0, stepfunctions: 0, eventbridge: 0, s3: 0, secretsmanager: 0, auth: 0 },
@@ -104,6 +136,11 @@ async function main() {
       progress.update('reference round trip');
       const referenceMs = await referenceRoundTripMs(runtime);
       if (selected('orders')) results.push(await ordersScenario(runtime, client, referenceMs));
+      if (selected('accept')) {
+        results.push(await acceptLatency(runtime, client));
+        progress.update('storage floor');
+        floorWrites = await conditionalWritesPerSecond(runtime);
+      }
       if (selected('load')) results.push(await loadScenario(runtime, client));
       if (selected('invoices')) results.push(await invoiceNumbering(runtime, referenceMs));
       if (selected('flash', false)) results.push(await flashSale(runtime, client, referenceMs));
@@ -114,6 +151,18 @@ async function main() {
   }
   // In a runtime of its own, with metering on.
   if (selected('cost')) results.push(await costWithTables());
+  if (floorWrites) {
+    const happy = results.find((r) => r.section === 'cost')?.rows?.find((row) => row.order === 'happy');
+    const completed = results.find((r) => r.section === 'orders')?.figures?.completedPerSecond;
+    const writes = happy?.dynamodbItemWrites;
+    results.push(
+      storageFloor(
+        floorWrites,
+        typeof writes === 'number' ? writes : undefined,
+        typeof completed === 'number' ? completed : undefined,
+      ),
+    );
+  }
   console.log(`\n${formatTable(tableRows(results))}`);
   const file = writeResults(RESULTS_DIR, startedAt, words, results);
   const ok = allOk(results);

@@ -6,6 +6,7 @@ import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildOrderApp } from '../../infra/build.ts';
 import { WORKFLOW_DEFINITION_FILE, workflowPlaceholders } from '../../infra/constructs/workflow.ts';
+import { readDeployment } from '../../local/template.ts';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 let template: Template;
@@ -342,6 +343,22 @@ describe('order stack template', () => {
       'POST /webhooks/crm',
       'PUT /products/{sku}/stock',
     ]);
+  });
+
+  it('throttles every route of the stage, and the local API applies the same limits', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      DefaultRouteSettings: { ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 },
+    });
+    const deployment = readDeployment(
+      template.toJSON(),
+      { region: 'us-east-1', accountId: '000000000000' },
+      { stackName, definitionFile: WORKFLOW_DEFINITION_FILE },
+    );
+    expect(Object.keys(deployment.throttling).sort()).toEqual(deployment.routes.map((r) => r.routeKey).sort());
+    expect(new Set(Object.values(deployment.throttling).map((t) => JSON.stringify(t)))).toEqual(
+      new Set([JSON.stringify({ rateLimit: 100, burstLimit: 200 })]),
+    );
   });
 
   it('alarms to a TLS-only topic, each alarm saying what it means and pointing at its runbook section', () => {

@@ -281,3 +281,76 @@ describe('local HTTP API', () => {
     ).rejects.toThrow(/Duplicate/);
   });
 });
+
+describe('local HTTP API under overload', () => {
+  let api: RunningHttpApi;
+  let calls = 0;
+
+  beforeAll(async () => {
+    const answer = async () => {
+      calls++;
+      return { statusCode: 202, body: '{}' };
+    };
+    api = await startHttpApi({
+      apiId: 'busy',
+      routes: [
+        { routeKey: 'POST /orders', invoke: answer },
+        { routeKey: 'GET /console', invoke: answer },
+      ],
+      // As the stage's settings arrive from the template: POST /orders only.
+      throttling: { 'POST /orders': { rateLimit: 20, burstLimit: 10 } },
+    });
+  });
+  afterAll(() => api.close());
+
+  const post = () => fetch(`${api.url}/orders`, { method: 'POST', body: '{}' });
+
+  it('answers a burst above the bucket 429 with API Gateway’s body, and serves again after the refill', async () => {
+    calls = 0;
+    const answers = await Promise.all(Array.from({ length: 30 }, post));
+    const statuses = answers.map((r) => r.status);
+    // The burst, plus what the rate refilled while the 30 arrived.
+    expect(statuses.filter((s) => s === 202).length).toBeGreaterThanOrEqual(10);
+    expect(statuses.filter((s) => s === 202).length).toBeLessThan(15);
+    expect(statuses.filter((s) => s !== 202 && s !== 429)).toEqual([]);
+    const throttled = answers.find((r) => r.status === 429) as Response;
+    expect(throttled.headers.get('content-type')).toBe('application/json');
+    expect(await throttled.json()).toEqual({ message: 'Too Many Requests' });
+    // A throttled request never reaches the function.
+    expect(calls).toBe(statuses.filter((s) => s === 202).length);
+    // Routes outside the stage's settings are not throttled.
+    const local = await Promise.all(Array.from({ length: 30 }, () => fetch(`${api.url}/console`)));
+    expect(local.map((r) => r.status)).toEqual(Array(30).fill(202));
+    // 20 tokens a second: after 300 ms there are about 6.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await post()).status).toBe(202);
+    expect((await post()).status).toBe(202);
+  });
+
+  it('answers every one of 1,000 connections opened while the event loop is busy, resetting none', async () => {
+    const outcomes = new Map<string, number>();
+    const count = (key: string) => outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+    const requests = Array.from(
+      { length: 1_000 },
+      () =>
+        new Promise<void>((resolve) => {
+          const req = request(`${api.url}/console`, { agent: false }, (res) => {
+            count(String(res.statusCode));
+            res.resume().on('end', resolve);
+          });
+          req.on('error', (error: NodeJS.ErrnoException) => {
+            count(error.code ?? error.message);
+            resolve();
+          });
+          req.end();
+        }),
+    );
+    // The connections are opened on the next turn of the loop; then the loop is busy, as when a
+    // function runs, and the kernel completes the handshakes with nobody accepting them.
+    await new Promise((resolve) => setImmediate(resolve));
+    const busyUntil = performance.now() + 1_000;
+    while (performance.now() < busyUntil);
+    await Promise.all(requests);
+    expect(Object.fromEntries(outcomes)).toEqual({ 202: 1_000 });
+  });
+});

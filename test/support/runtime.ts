@@ -133,7 +133,19 @@ export class TestClient {
     return answer.access_token;
   }
 
+  /**
+   * A request as a well-behaved client makes it: a `429` (the stage's throttling) is retried after a
+   * backoff (exponential, full jitter), as the AWS SDKs retry throttling. `rawRequest` answers the 429, with the headers.
+   */
   async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    for (let attempt = 1; ; attempt++) {
+      const { status, body: answer } = await this.rawRequest(method, path, body, headers);
+      if (status !== 429 || attempt >= 10) return { status, body: answer };
+      await sleep(Math.random() * Math.min(5_000, 100 * 2 ** attempt));
+    }
+  }
+
+  async rawRequest(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
     const clientId = this.who(defaultClientFor(method, path));
     const hasAuthorization = Object.keys(headers).some((h) => h.toLowerCase() === 'authorization');
     const auth: Record<string, string> =
@@ -144,7 +156,11 @@ export class TestClient {
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+    return {
+      status: response.status,
+      body: text ? (JSON.parse(text) as Record<string, any>) : undefined,
+      headers: response.headers,
+    };
   }
 
   async placeOrder(order: unknown, idempotencyKey = `key-${crypto.randomUUID()}`): Promise<string> {

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { counterSteps, numberingGaps } from '../bench/figures.ts';
+import { backoffMs, counterSteps, numberingGaps, percentile } from '../bench/figures.ts';
 import {
   allOk,
   formatTable,
@@ -113,5 +113,25 @@ describe('bench figures', () => {
       { at: 40, last: 24 },
       { at: 80, last: 48 },
     ]);
+  });
+
+  it('takes percentiles by nearest rank', () => {
+    const values = Array.from({ length: 100 }, (_, i) => 100 - i); // 1..100, unsorted
+    expect([percentile(values, 50), percentile(values, 95), percentile(values, 99), percentile(values, 100)]).toEqual([
+      50, 95, 99, 100,
+    ]);
+    expect(percentile([7], 99)).toBe(7);
+    expect(percentile([], 50)).toBeNaN();
+  });
+
+  it('backs off after a 429 as a Retry-After says, else exponentially with full jitter up to 8 s', () => {
+    expect(backoffMs(1, '2', 0.5)).toBe(2000);
+    expect(backoffMs(3, '0', 0.5)).toBe(0);
+    expect(backoffMs(1, null, 1)).toBe(500);
+    expect(backoffMs(3, null, 1)).toBe(2000);
+    expect(backoffMs(3, null, 0.25)).toBe(500);
+    expect(backoffMs(10, null, 1)).toBe(8000);
+    expect(backoffMs(2, 'soon', 1)).toBe(1000);
+    expect(backoffMs(2, '', 1)).toBe(1000);
   });
 });

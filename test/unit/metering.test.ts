@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageMeter } from '../../local/metering.ts';
+import { itemWrites, UsageMeter } from '../../local/metering.ts';
 
 /** A stand-in DynamoDB: answers with ConsumedCapacity only when asked, as DynamoDB does. */
 let upstream: Server;
@@ -65,6 +65,7 @@ describe('usage metering at the emulator boundary', () => {
         Stock: { readUnits: 0, writeUnits: 2 },
       });
       expect(usage.requests.dynamodb).toEqual({ GetItem: 1, TransactWriteItems: 1 });
+      expect(usage.dynamodb.itemWrites).toBe(0);
 
       meter.reset();
       expect(meter.snapshot().dynamodb.writeUnits).toBe(0);
@@ -86,5 +87,20 @@ describe('usage metering at the emulator boundary', () => {
     } finally {
       await meter.close();
     }
+  });
+});
+
+describe('item writes of a DynamoDB write request', () => {
+  it('counts one per single-item write, per Put/Update/Delete of a transaction and per batch request', () => {
+    expect(itemWrites('PutItem', {})).toBe(1);
+    expect(itemWrites('UpdateItem', {})).toBe(1);
+    expect(itemWrites('DeleteItem', {})).toBe(1);
+    expect(itemWrites('GetItem', {})).toBe(0);
+    expect(
+      itemWrites('TransactWriteItems', {
+        TransactItems: [{ Put: {} }, { Update: {} }, { ConditionCheck: {} }, { Delete: {} }],
+      }),
+    ).toBe(3);
+    expect(itemWrites('BatchWriteItem', { RequestItems: { A: [{}, {}], B: [{}] } })).toBe(3);
   });
 });

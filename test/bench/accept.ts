@@ -1,0 +1,206 @@
+/**
+ * `npm run bench -- accept` (also in the plain `npm run bench`): how fast the API takes an order
+ * while orders flow, and how the completed-orders rate compares with what the storage allows.
+ *
+ * Accept latency: an open-loop, paced load generator. BENCH_ACCEPT_RATE (50) POST /orders a second
+ * for BENCH_ACCEPT_SECONDS (30), as the web checkout client, each sent at its time by the clock
+ * whatever the earlier ones are doing (a closed loop that waits for answers would slow down with
+ * the system and hide its latency). A request's latency counts from the time it was due, so a late
+ * send counts against the system too. The orders run through the workflow meanwhile; the scenario
+ * waits for them to end before the next one starts.
+ *
+ * Storage floor: what DynamoDB Local itself sustains. One Node client puts BENCH_FLOOR_WRITES (2,000)
+ * items with `attribute_not_exists` conditions, 32 at a time, into a scratch table of the same
+ * DynamoDB Local; writes per second divided by the items one happy-path order writes (counted by the
+ * cost scenario's metering, test/bench/cost.ts) is the most orders a second the storage could take.
+ * The `orders` scenario's completed orders per second must reach half of it.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import type { LocalRuntime } from '../../local/runtime.ts';
+import { orderBody, sleep, type TestClient } from '../support/runtime.ts';
+import { percentile } from './figures.ts';
+import { type Check, type Figure, meets, progress, type ScenarioResult } from './report.ts';
+
+const ACCEPT = {
+  perSecond: Number(process.env.BENCH_ACCEPT_RATE ?? 50),
+  seconds: Number(process.env.BENCH_ACCEPT_SECONDS ?? 30),
+  p99TargetMs: 100,
+  /** How long the scenario waits for its orders to end after the last was sent. */
+  settleSeconds: Number(process.env.BENCH_ACCEPT_SETTLE_S ?? 300),
+};
+const FLOOR = { writes: Number(process.env.BENCH_FLOOR_WRITES ?? 2_000), concurrency: 32, share: 0.5 };
+const SKU = 'CABLE-USB-C';
+
+export async function acceptLatency(runtime: LocalRuntime, client: TestClient): Promise<ScenarioResult> {
+  const checkout = client.as('checkout');
+  await client.setStock(SKU, 1_000_000);
+  const body = orderBody({ lines: [{ sku: SKU, quantity: 1, unitPrice: 990 }] });
+  // The client's token is fetched before the clock starts, as a running checkout has one.
+  await checkout.token('checkout');
+  const total = Math.round(ACCEPT.perSecond * ACCEPT.seconds);
+  const interval = 1000 / ACCEPT.perSecond;
+  const latencies: number[] = [];
+  const lateness: number[] = [];
+  const statuses = new Map<string, number>();
+  const ids: string[] = [];
+  let answered = 0;
+  const start = performance.now() + 100;
+  const sends = Array.from({ length: total }, async (_, i) => {
+    const due = start + i * interval;
+    await sleep(Math.max(0, due - performance.now()));
+    lateness.push(performance.now() - due);
+    let status: string;
+    try {
+      const response = await checkout.rawRequest('POST', '/orders', body, {
+        'idempotency-key': `accept-${randomUUID()}`,
+      });
+      status = String(response.status);
+      if (response.status === 202) ids.push(response.body?.orderId as string);
+    } catch (error) {
+      status = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+    }
+    latencies.push(performance.now() - due);
+    statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    progress.update('accept: paced POSTs', { answered: ++answered, of: total });
+  });
+  await Promise.all(sends);
+  const sentSeconds = (performance.now() - start) / 1000;
+
+  // The orders end before the next scenario starts.
+  const mine = new Set(ids);
+  const deadline = Date.now() + ACCEPT.settleSeconds * 1000;
+  let running = mine.size;
+  while (running > 0 && Date.now() < deadline) {
+    await sleep(2_000);
+    running = (await runningExecutions(client, runtime.stateMachineArn)).filter((name) => mine.has(name)).length;
+    progress.update('accept: orders ending', { running, of: mine.size });
+  }
+
+  const p = (q: number) => Math.round(percentile(latencies, q));
+  const figures: Record<string, Figure> = {
+    ratePerSecond: ACCEPT.perSecond,
+    seconds: ACCEPT.seconds,
+    requests: total,
+    answersByStatus: JSON.stringify(Object.fromEntries(statuses)),
+    sentInSeconds: Number(sentSeconds.toFixed(1)),
+    sendLatenessP99Ms: Math.round(percentile(lateness, 99)),
+    acceptP50Ms: p(50),
+    acceptP95Ms: p(95),
+    acceptP99Ms: p(99),
+    acceptMaxMs: Math.round(Math.max(...latencies)),
+    ordersStillRunningAfterSettle: running,
+  };
+  const checks: Check[] = [
+    meets(`POST /orders accepted (202) of ${total}`, statuses.get('202') ?? 0, '=', total),
+    meets(`accept latency p99 (ms) at ${ACCEPT.perSecond}/s for ${ACCEPT.seconds} s`, p(99), '<=', ACCEPT.p99TargetMs),
+  ];
+  return { section: 'accept latency', figures, checks };
+}
+
+/** DynamoDB Local's conditional writes per second from one Node client, into a scratch table. */
+export async function conditionalWritesPerSecond(runtime: LocalRuntime): Promise<{ writes: number; seconds: number }> {
+  const dynamo = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: runtime.urls.dynamodb,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
+  const TableName = `bench-floor-${randomUUID().slice(0, 8)}`;
+  try {
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName,
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    await waitUntilTableExists({ client: dynamo, maxWaitTime: 30 }, { TableName });
+    const put = (i: number) =>
+      dynamo.send(
+        new PutItemCommand({
+          TableName,
+          Item: { pk: { S: `item-${i}` }, status: { S: 'NEW' }, quantity: { N: String(i) } },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    // Warm the connections, then time the writes.
+    await Promise.all(Array.from({ length: FLOOR.concurrency }, (_, i) => put(-1 - i)));
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: FLOOR.concurrency }, async () => {
+        while (next < FLOOR.writes) {
+          const i = next++;
+          await put(i);
+          if (i % 100 === 0) progress.update('storage floor: conditional writes', { done: i, of: FLOOR.writes });
+        }
+      }),
+    );
+    return { writes: FLOOR.writes, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
+    dynamo.destroy();
+  }
+}
+
+/**
+ * The storage floor against the completed orders: conditional writes/s / items one happy-path order
+ * writes = orders/s the storage allows; the orders scenario's completed orders/s must reach `share` of it.
+ */
+export function storageFloor(
+  measured: { writes: number; seconds: number },
+  itemWritesPerOrder: number | undefined,
+  completedPerSecond: number | undefined,
+): ScenarioResult {
+  const writesPerSecond = measured.writes / measured.seconds;
+  const figures: Record<string, Figure> = {
+    conditionalWrites: measured.writes,
+    concurrency: FLOOR.concurrency,
+    writesInSeconds: Number(measured.seconds.toFixed(2)),
+    conditionalWritesPerSecond: Math.round(writesPerSecond),
+    itemWritesPerHappyOrder: itemWritesPerOrder ?? null,
+  };
+  if (itemWritesPerOrder === undefined || completedPerSecond === undefined)
+    return {
+      section: 'storage floor',
+      figures,
+      checks: [['the cost scenario counted the writes of an order and the orders scenario ran', false]],
+    };
+  const floor = writesPerSecond / itemWritesPerOrder;
+  figures.floorOrdersPerSecond = Number(floor.toFixed(1));
+  figures.completedOrdersPerSecond = completedPerSecond;
+  figures.completedShareOfFloor = Number((completedPerSecond / floor).toFixed(2));
+  return {
+    section: 'storage floor',
+    figures,
+    checks: [
+      meets(
+        `completed orders/s >= ${FLOOR.share} x floor (${Math.round(writesPerSecond)} writes/s / ${itemWritesPerOrder} writes per order = ${floor.toFixed(1)} orders/s)`,
+        completedPerSecond,
+        '>=',
+        Number((FLOOR.share * floor).toFixed(1)),
+      ),
+    ],
+  };
+}
+
+async function runningExecutions(client: TestClient, stateMachineArn: string): Promise<string[]> {
+  const names: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await client.sfn.send(
+      new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: 1000, nextToken }),
+    );
+    names.push(...(page.executions ?? []).map((e) => e.name ?? ''));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return names;
+}
