@@ -143,7 +143,9 @@ export interface LocalRuntime {
 export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime> {
   const host = options.host ?? '127.0.0.1';
   const stops: (() => Promise<void>)[] = [];
+  let stopping = false;
   const stop = async () => {
+    stopping = true;
     for (const s of stops.reverse()) await s().catch((error) => console.error('stop failed:', error));
   };
   try {
@@ -268,7 +270,10 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       rules: deployment.rules,
       archives: deployment.archives,
       // EventBridge invokes Lambda targets asynchronously with the event envelope; Lambda retries a failure.
-      deliver: (target, event) => lambdas.invokeAsync(target.arn, event, options.asyncRetryDelaysMs),
+      deliver: (target, event) =>
+        lambdas.invokeAsync(target.arn, event, options.asyncRetryDelaysMs).catch((error: unknown) => {
+          if (!stopping) throw error; // deliveries cut short by the runtime stopping go with it, unreported
+        }),
     });
     stops.push(eventbridge.close);
 

@@ -123,6 +123,11 @@ export async function flashSale(
         await sleep(100);
       }
     })();
+    // The runtime's process (its thread, every execution environment's, the load's clients) while the sale runs.
+    const usage = { peakRssMb: 0, cpuBefore: process.cpuUsage(), since: performance.now() };
+    const memory = setInterval(() => {
+      usage.peakRssMb = Math.max(usage.peakRssMb, process.memoryUsage().rss / 1024 / 1024);
+    }, 250);
 
     const posts = new Answers();
     const polls = new Answers();
@@ -210,6 +215,9 @@ export async function flashSale(
     const wallSeconds = (lastStop - startedAt) / 1000;
     watching = false;
     await watcher;
+    clearInterval(memory);
+    const cpu = process.cpuUsage(usage.cpuBefore);
+    const coresBusy = (cpu.user + cpu.system) / 1000 / (performance.now() - usage.since);
     const after = await levels();
 
     // What each buyer last saw; a buyer who gave up before the end reads its order once more.
@@ -258,6 +266,9 @@ export async function flashSale(
       stockMinAvailable: watch.minAvailable,
       stockMinOnHand: watch.minOnHand,
       stockMaxReserved: watchStats.maxReserved,
+      peakRssMb: Math.round(usage.peakRssMb),
+      environmentsAtEnd: Object.values(runtime.lambdas.environmentCounts()).reduce((n, c) => n + c.warm + c.busy, 0),
+      nodeCoresBusy: Number(coresBusy.toFixed(2)),
       stockBefore: JSON.stringify(
         before.map(({ warehouseId, onHand, available }) => ({ warehouseId, onHand, available })),
       ),
@@ -278,6 +289,7 @@ export async function flashSale(
         '=',
         0,
       ),
+      meets('resident memory of the runtime during the sale (MB, JVM excluded)', figures.peakRssMb, '<=', 1024),
       meets('stock: lowest available seen during the sale', watch.minAvailable, '>=', 0),
       meets('stock: samples where available != onHand - reserved', watchStats.inconsistent, '=', 0),
       meets('stock: lowest reserved seen during the sale', watchStats.minReserved, '>=', 0),
