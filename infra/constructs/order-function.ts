@@ -32,7 +32,7 @@ export interface OrderFunctionProps {
   timeout?: Duration;
   memorySize?: number;
   environment?: Record<string, string>;
-  /** Package files (e.g. fonts) the code reads at INIT: copied next to the bundle, by their file name. */
+  /** Package files (e.g. fonts) the code reads at run time: copied next to the bundle, by their file name. */
   files?: string[];
 }
 

@@ -126,4 +126,13 @@ describe('function bundles', () => {
     expect(staticImports).toEqual([]);
     expect(dynamicImports.length).toBeGreaterThan(0);
   });
+
+  it('load the PDF renderer (jspdf, the fonts) only by a dynamic import, on the first render', () => {
+    const renderer = 'functions/adapters/invoice-pdf.ts';
+    const importers = Object.entries(metafile.inputs).flatMap(([path, input]) =>
+      input.imports.filter((imported) => imported.path === renderer).map((imported) => `${path} ${imported.kind}`),
+    );
+    expect(importers.length).toBeGreaterThan(0);
+    expect(importers.filter((importer) => !importer.endsWith(' dynamic-import'))).toEqual([]);
+  });
 });
