@@ -127,6 +127,15 @@ describe('function bundles', () => {
     expect(dynamicImports.length).toBeGreaterThan(0);
   });
 
+  it("hold none of jspdf's optional HTML and SVG renderers", () => {
+    for (const [name, bundle] of bundles) {
+      const renderers = [...bundle.packages].filter((p) =>
+        ['html2canvas', 'dompurify', 'canvg', 'core-js'].includes(p),
+      );
+      expect({ name, renderers }).toEqual({ name, renderers: [] });
+    }
+  });
+
   it('load the PDF renderer (jspdf, the fonts) only by a dynamic import, on the first render', () => {
     const renderer = 'functions/adapters/invoice-pdf.ts';
     const importers = Object.entries(metafile.inputs).flatMap(([path, input]) =>
