@@ -13,7 +13,8 @@ import { INVOICE_FONTS } from './invoice-fonts.ts';
  * Noto Sans instead. jsPDF embeds the glyphs used with a ToUnicode map, so the text stays searchable.
  */
 /**
- * Read once at INIT. In the Lambda bundle the files sit next to the bundle (CDK copies them, see
+ * Read once, when this module loads: its users import it dynamically on their first render, so it is
+ * not part of INIT. In the Lambda bundle the files sit next to the bundle (CDK copies them, see
  * OrderFunction's `files`); from source they are resolved in node_modules.
  */
 function loadFont(specifier: string): string {

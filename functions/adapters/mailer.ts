@@ -1,6 +1,7 @@
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import * as z from 'zod';
 import { EmailSendDeferred, InvalidEmailAddress } from '../core/errors.ts';
+import { lazySchema } from '../core/lazy-schema.ts';
 import { ses } from './clients/ses.ts';
 
 export interface OutgoingEmail {
@@ -13,7 +14,7 @@ export interface OutgoingEmail {
   headers?: { name: string; value: string }[];
 }
 
-const address = z.email();
+const address = lazySchema(() => z.email());
 
 /** Sends through SES v2. Addresses are checked first: SES would bounce them later, the local SES not at all. */
 export class Mailer {

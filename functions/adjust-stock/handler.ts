@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { principalLabel } from '../core/access.ts';
+import { lazySchema } from '../core/lazy-schema.ts';
 import { Sku, StockAdjustmentRequest } from '../core/schemas.ts';
 import { callerOf } from '../lib/caller.ts';
 import { backorderServer, catalogRepository, clock, stockRepository } from '../lib/deps.ts';
@@ -8,7 +9,9 @@ import { logger } from '../lib/powertools.ts';
 import { stockConflict, stockNow, stockTarget } from '../lib/stock-routes.ts';
 
 /** Optional: a client's retry with the same key is recorded once (answered 200 with the first adjustment). */
-const AdjustmentKey = z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 letters, digits or _ . : -');
+const AdjustmentKey = lazySchema(() =>
+  z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 letters, digits or _ . : -'),
+);
 
 const catalog = catalogRepository();
 const stock = stockRepository();

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { BackorderExpired, OrderCancelled } from '../core/errors.ts';
+import { lazySchema } from '../core/lazy-schema.ts';
 import { OrderRef } from '../core/schemas.ts';
 import { backorderLedger, backorderServer, clock, ordersRepository } from '../lib/deps.ts';
 import { workflowTask } from '../lib/task.ts';
@@ -14,7 +15,7 @@ const orders = ordersRepository();
  * already there (it arrived between reservation and now) is served first.
  */
 export const handler = workflowTask(
-  OrderRef.extend({ taskToken: z.string().min(1) }),
+  lazySchema(() => OrderRef.extend({ taskToken: z.string().min(1) })),
   async ({ orderId, taskToken }) => {
     // Waited past its expiry already (shipping what was there took longer): the rest is cancelled now.
     const current = await orders.get(orderId);

@@ -15,7 +15,8 @@ import {
   invoicesRepository,
   ordersRepository,
 } from '../lib/deps.ts';
-import { logger, metrics } from '../lib/powertools.ts';
+import { metrics } from '../lib/metrics.ts';
+import { logger } from '../lib/powertools.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
 

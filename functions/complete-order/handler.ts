@@ -4,7 +4,8 @@ import { paymentKey, SandboxPaymentProvider } from '../adapters/payments.ts';
 import { compensationNote, completionOf, cycleTimeSeconds } from '../core/order.ts';
 import { OrderRef } from '../core/schemas.ts';
 import { clock, creditLedger, eventPublisher, ordersRepository } from '../lib/deps.ts';
-import { logger, metrics } from '../lib/powertools.ts';
+import { metrics } from '../lib/metrics.ts';
+import { logger } from '../lib/powertools.ts';
 import { stageRecorder } from '../lib/stages.ts';
 import { workflowTask } from '../lib/task.ts';
 

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { LEDGER_EVENTS, ORDER_EVENTS, type PublishedEvent } from './events.ts';
 import { FeedbackReceivedDetail } from './feedback.ts';
+import { lazySchema } from './lazy-schema.ts';
 import { Currency, CustomerId, MinorUnits, OrderChannel, OrderStatus, StockLine, Timestamp } from './schemas.ts';
 
 /**
@@ -15,38 +16,42 @@ import { Currency, CustomerId, MinorUnits, OrderChannel, OrderStatus, StockLine,
  */
 export const EVENT_VERSION = 1;
 
-const OrderRefId = z.string().min(1).max(64);
-const Day = z.iso.date();
+const OrderRefId = lazySchema(() => z.string().min(1).max(64));
+const Day = lazySchema(() => z.iso.date());
 
 // Strict: a field the catalog does not name is refused, and the publisher sends what the schema parsed.
-const Envelope = z.strictObject({
-  version: z.literal(EVENT_VERSION),
-  eventId: z.string().min(1).max(300),
-  orderId: OrderRefId,
-  occurredAt: Timestamp,
-});
+const Envelope = lazySchema(() =>
+  z.strictObject({
+    version: z.literal(EVENT_VERSION),
+    eventId: z.string().min(1).max(300),
+    orderId: OrderRefId,
+    occurredAt: Timestamp,
+  }),
+);
 
 /** What every order event carries besides the envelope: ids, status and amounts, never personal data. */
-const OrderEnvelope = Envelope.extend({
-  customerId: CustomerId,
-  status: OrderStatus,
-  channel: OrderChannel,
-  currency: Currency,
-  /** When the order was placed (received): the KPI window is over this. */
-  placedAt: Timestamp,
-  /** The order's gross total in minor units, once priced (validated). */
-  total: MinorUnits.optional(),
-  /** The delivery date promised to the customer (a UTC day), once validated. */
-  promisedDeliveryDate: Day.optional(),
-});
+const OrderEnvelope = lazySchema(() =>
+  Envelope.extend({
+    customerId: CustomerId,
+    status: OrderStatus,
+    channel: OrderChannel,
+    currency: Currency,
+    /** When the order was placed (received): the KPI window is over this. */
+    placedAt: Timestamp,
+    /** The order's gross total in minor units, once priced (validated). */
+    total: MinorUnits.optional(),
+    /** The delivery date promised to the customer (a UTC day), once validated. */
+    promisedDeliveryDate: Day.optional(),
+  }),
+);
 
-const Shipped = { shipmentId: z.string().min(1) };
+const shipped = () => ({ shipmentId: z.string().min(1) });
 
 /**
  * The reason code of a closing event (a domain error's name, e.g. OutOfStock, PaymentDeclined): up to
  * 256 characters, the longest error name Step Functions carries.
  */
-const Reason = { failureCode: z.string().min(1).max(256) };
+const reason = () => ({ failureCode: z.string().min(1).max(256) });
 
 interface Entry {
   schema: z.ZodObject;
@@ -54,70 +59,71 @@ interface Entry {
   when: string;
 }
 
-const order = <S extends z.ZodRawShape = Record<never, never>>(when: string, extra?: S) => ({
-  schema: OrderEnvelope.extend((extra ?? {}) as S),
+/** An order event's entry: its envelope and the fields of its own (a function, so zod builds them on first use). */
+const order = <S extends z.ZodRawShape = Record<never, never>>(when: string, extra?: () => S) => ({
+  schema: lazySchema(() => OrderEnvelope.extend((extra?.() ?? {}) as S)),
   when,
 });
 
 /** Every detail-type on the order bus with its schema: a closed list (see ORDER_EVENTS). */
 export const EVENT_CATALOG = {
   OrderReceived: order('An order was captured (any channel), once per order'),
-  OrderValidated: order('Customer, products, prices, tax and credit checked; the delivery promise is set', {
+  OrderValidated: order('Customer, products, prices, tax and credit checked; the delivery promise is set', () => ({
     total: MinorUnits,
     promisedDeliveryDate: Day,
-  }),
+  })),
   OrderStockReserved: order('Stock was reserved for some or all lines'),
-  OrderBackordered: order('Some lines wait for stock (ship_available)', {
+  OrderBackordered: order('Some lines wait for stock (ship_available)', () => ({
     backorder: z.array(StockLine).min(1),
     backorderedQuantity: z.number().int().positive(),
-  }),
+  })),
   OrderBackorderFilled: order('The backordered lines got their stock'),
-  OrderBackorderCancelled: order('A backorder expired: its lines were cancelled', {
+  OrderBackorderCancelled: order('A backorder expired: its lines were cancelled', () => ({
     cancelled: z.array(StockLine).min(1),
-  }),
+  })),
   OrderPaymentAuthorized: order('The card payment was authorized (or the order goes on account)'),
-  OrderShipped: order('A shipment left a warehouse (one event per shipment)', {
-    ...Shipped,
+  OrderShipped: order('A shipment left a warehouse (one event per shipment)', () => ({
+    ...shipped(),
     carrier: z.string().min(1),
     warehouseId: z.string().min(1),
-  }),
+  })),
   // The promise (envelope) is there for every order validated since promises were introduced.
-  OrderDelivered: order('The carrier confirmed the last shipment delivered', { deliveredAt: Timestamp }),
-  OrderPaymentCaptured: order('A shipment was paid (captured), or the payment settled as captured', {
+  OrderDelivered: order('The carrier confirmed the last shipment delivered', () => ({ deliveredAt: Timestamp })),
+  OrderPaymentCaptured: order('A shipment was paid (captured), or the payment settled as captured', () => ({
     shipmentId: z.string().min(1).optional(),
     amount: MinorUnits.optional(),
-  }),
-  OrderInvoiced: order('An invoice was numbered for a shipment', {
-    ...Shipped,
+  })),
+  OrderInvoiced: order('An invoice was numbered for a shipment', () => ({
+    ...shipped(),
     invoiceNumber: z.string().min(1),
-  }),
-  OrderCompleted: order('Every shipment delivered, paid and invoiced', {
+  })),
+  OrderCompleted: order('Every shipment delivered, paid and invoiced', () => ({
     /** Gross of what was invoiced, minor units. */
     gross: MinorUnits,
     /** Every ordered quantity was delivered (no backordered line cancelled). */
     allLinesDelivered: z.boolean(),
     cycleTimeSeconds: z.number().nonnegative(),
-  }),
-  OrderCancellationRequested: order('Someone asked to cancel the order (or its backordered rest)', {
+  })),
+  OrderCancellationRequested: order('Someone asked to cancel the order (or its backordered rest)', () => ({
     kind: z.string().min(1),
-  }),
+  })),
   OrderPaymentVoided: order('Compensation: the authorization was voided'),
   OrderShipmentCancelled: order('Compensation: a booked shipment was cancelled'),
   OrderStockReleased: order('Compensation: the held stock was released'),
   OrderAllocationReleased: order('A cancelled remainder gave its held stock back'),
-  OrderRejected: order('The order ended REJECTED (validation, approval, stock)', Reason),
-  OrderFailed: order('The order ended FAILED (payment declined, unrecoverable error)', Reason),
-  OrderCancelled: order('The order ended CANCELLED (by request)', Reason),
-  OrderCreditNoteIssued: order('A credit note was numbered against one of the order\u2019s invoices', {
+  OrderRejected: order('The order ended REJECTED (validation, approval, stock)', reason),
+  OrderFailed: order('The order ended FAILED (payment declined, unrecoverable error)', reason),
+  OrderCancelled: order('The order ended CANCELLED (by request)', reason),
+  OrderCreditNoteIssued: order('A credit note was numbered against one of the order\u2019s invoices', () => ({
     creditNoteNumber: z.string().min(1),
     invoiceNumber: z.string().min(1),
     amount: MinorUnits,
-  }),
-  OrderPaymentReceived: order('A payment was recorded against one of the order\u2019s invoices (on account)', {
+  })),
+  OrderPaymentReceived: order('A payment was recorded against one of the order\u2019s invoices (on account)', () => ({
     invoiceNumber: z.string().min(1),
     reference: z.string().min(1),
     amount: MinorUnits,
-  }),
+  })),
   FeedbackReceived: {
     schema: FeedbackReceivedDetail,
     when: 'A customer answered the satisfaction survey (once per order)',

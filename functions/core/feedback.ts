@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import { type NpsGroup, npsGroupOf } from './kpi-figures.ts';
+import { lazySchema } from './lazy-schema.ts';
 import { NpsScore, type OrderFeedback, OrderId, Timestamp } from './schemas.ts';
 
 /**
@@ -64,24 +65,31 @@ const hasOtherControlCharacters = (value: string) =>
   });
 
 /** POST /feedback/{token}: the score, and an optional comment (trimmed; empty is none). */
-export const FeedbackAnswer = z.object({
-  score: NpsScore,
-  comment: z
-    .string()
-    .refine((value) => !hasOtherControlCharacters(value), 'must not contain control characters other than line breaks')
-    .trim()
-    .max(FEEDBACK_COMMENT_MAX, `must be at most ${FEEDBACK_COMMENT_MAX} characters`)
-    .transform((value) => (value === '' ? undefined : value))
-    .optional(),
-});
+export const FeedbackAnswer = lazySchema(() =>
+  z.object({
+    score: NpsScore,
+    comment: z
+      .string()
+      .refine(
+        (value) => !hasOtherControlCharacters(value),
+        'must not contain control characters other than line breaks',
+      )
+      .trim()
+      .max(FEEDBACK_COMMENT_MAX, `must be at most ${FEEDBACK_COMMENT_MAX} characters`)
+      .transform((value) => (value === '' ? undefined : value))
+      .optional(),
+  }),
+);
 export type FeedbackAnswer = z.infer<typeof FeedbackAnswer>;
 
 /** `?score=N` of a survey link: absent, or a score. */
-export const FeedbackScoreParameter = z
-  .string()
-  .regex(/^(10|[0-9])$/, 'must be a whole number from 0 to 10')
-  .transform(Number)
-  .optional();
+export const FeedbackScoreParameter = lazySchema(() =>
+  z
+    .string()
+    .regex(/^(10|[0-9])$/, 'must be a whole number from 0 to 10')
+    .transform(Number)
+    .optional(),
+);
 
 export function feedbackOf(answer: FeedbackAnswer, at: Date): OrderFeedback {
   return {
@@ -106,17 +114,19 @@ export function repeatOf(stored: OrderFeedback, answer: FeedbackAnswer): 'republ
  * The `FeedbackReceived` event's detail: ids, the score and its group, never the comment (strict: no
  * other field can slip in). The event catalog's entry for FeedbackReceived is this schema.
  */
-export const FeedbackReceivedDetail = z.strictObject({
-  version: z.literal(1),
-  eventId: z.string(),
-  orderId: OrderId,
-  customerId: z.string(),
-  occurredAt: Timestamp,
-  /** When the answered order was placed: the NPS counts the answer with the orders placed that day. */
-  placedAt: Timestamp,
-  score: NpsScore,
-  group: z.enum(['promoter', 'passive', 'detractor']),
-});
+export const FeedbackReceivedDetail = lazySchema(() =>
+  z.strictObject({
+    version: z.literal(1),
+    eventId: z.string(),
+    orderId: OrderId,
+    customerId: z.string(),
+    occurredAt: Timestamp,
+    /** When the answered order was placed: the NPS counts the answer with the orders placed that day. */
+    placedAt: Timestamp,
+    score: NpsScore,
+    group: z.enum(['promoter', 'passive', 'detractor']),
+  }),
+);
 export type FeedbackReceivedDetail = z.infer<typeof FeedbackReceivedDetail>;
 
 export function feedbackReceivedDetail(

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { lazySchema } from './lazy-schema.ts';
 import { Currency } from './schemas.ts';
 
 /** The longest window GET /kpis answers for (whole UTC days, both ends included). */
@@ -6,16 +7,15 @@ export const MAX_KPI_WINDOW_DAYS = 366;
 
 export const KPI_QUERY_PARAMETERS = ['from', 'to', 'currency'] as const;
 
-const Day = z.iso.date('must be an ISO date (2026-11-01)');
+const Day = lazySchema(() => z.iso.date('must be an ISO date (2026-11-01)'));
 
 /**
  * GET /kpis query: orders placed from `from` to `to` (UTC days, inclusive), at most
  * MAX_KPI_WINDOW_DAYS; `currency` narrows revenue and average order value. Unknown parameters are
  * refused, as for the order search (a misspelt one would otherwise be ignored silently).
  */
-export const KpisQuery = z
-  .looseObject({ from: Day, to: Day, currency: Currency.optional() })
-  .superRefine((query, ctx) => {
+export const KpisQuery = lazySchema(() =>
+  z.looseObject({ from: Day, to: Day, currency: Currency.optional() }).superRefine((query, ctx) => {
     for (const key of Object.keys(query))
       if (!(KPI_QUERY_PARAMETERS as readonly string[]).includes(key))
         ctx.addIssue({
@@ -27,37 +27,40 @@ export const KpisQuery = z
     if (days < 1) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
     else if (days > MAX_KPI_WINDOW_DAYS)
       ctx.addIssue({ code: 'custom', path: ['to'], message: `must be at most ${MAX_KPI_WINDOW_DAYS} days after from` });
-  });
+  }),
+);
 export type KpisQuery = z.infer<typeof KpisQuery>;
 
-const Rate = z.number().min(0).max(1).nullable();
-const PerKey = z.record(z.string(), z.number());
+const Rate = lazySchema(() => z.number().min(0).max(1).nullable());
+const PerKey = lazySchema(() => z.record(z.string(), z.number()));
 
 /** GET /kpis: the KPIs (core/kpi-figures.ts defines them) of the orders placed in the window. */
-export const KpisAnswer = z.object({
-  from: z.iso.date(),
-  to: z.iso.date(),
-  currency: Currency.nullable(),
-  ordersPlaced: z.number().int(),
-  ordersCompleted: z.number().int(),
-  ordersRejected: z.number().int(),
-  ordersCancelled: z.number().int(),
-  ordersFailed: z.number().int(),
-  ordersInFlight: z.number().int(),
-  revenue: PerKey.describe('Gross of completed orders per currency, minor units'),
-  averageOrderValue: PerKey.describe('Revenue / completed orders per currency, minor units'),
-  cycleTimeSeconds: z.object({ p50: z.number().nullable(), p90: z.number().nullable() }),
-  fulfilmentRate: Rate,
-  onTimeDeliveryRate: Rate,
-  backorderRate: Rate,
-  rejectionsByReason: PerKey,
-  failuresByReason: PerKey,
-  stageLatencySeconds: PerKey.describe('p50 per stage of the happy path, seconds since the stage before it'),
-  nps: z.object({
-    score: z.number().int().nullable(),
-    promoters: z.number().int(),
-    passives: z.number().int(),
-    detractors: z.number().int(),
-    responses: z.number().int(),
+export const KpisAnswer = lazySchema(() =>
+  z.object({
+    from: z.iso.date(),
+    to: z.iso.date(),
+    currency: Currency.nullable(),
+    ordersPlaced: z.number().int(),
+    ordersCompleted: z.number().int(),
+    ordersRejected: z.number().int(),
+    ordersCancelled: z.number().int(),
+    ordersFailed: z.number().int(),
+    ordersInFlight: z.number().int(),
+    revenue: PerKey.describe('Gross of completed orders per currency, minor units'),
+    averageOrderValue: PerKey.describe('Revenue / completed orders per currency, minor units'),
+    cycleTimeSeconds: z.object({ p50: z.number().nullable(), p90: z.number().nullable() }),
+    fulfilmentRate: Rate,
+    onTimeDeliveryRate: Rate,
+    backorderRate: Rate,
+    rejectionsByReason: PerKey,
+    failuresByReason: PerKey,
+    stageLatencySeconds: PerKey.describe('p50 per stage of the happy path, seconds since the stage before it'),
+    nps: z.object({
+      score: z.number().int().nullable(),
+      promoters: z.number().int(),
+      passives: z.number().int(),
+      detractors: z.number().int(),
+      responses: z.number().int(),
+    }),
   }),
-});
+);

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { RESOURCE_SERVER, routeScopes, SCOPE_NAMES } from './access.ts';
 import { FEEDBACK_TOKEN_TTL_SECONDS, FeedbackAnswer } from './feedback.ts';
 import { KpisAnswer, MAX_KPI_WINDOW_DAYS } from './kpi-query.ts';
+import { lazySchema } from './lazy-schema.ts';
 import { DEFAULT_WINDOW_DAYS, MAX_DAY_WALK_DAYS } from './order-search.ts';
 import {
   Allocation,
@@ -48,87 +49,97 @@ const schema = (type: z.ZodType) => z.toJSONSchema(type, { target: 'draft-2020-1
 const inputSchema = (type: z.ZodType) =>
   z.toJSONSchema(type, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' });
 
-const ErrorBody = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    issues: z.array(z.object({ path: z.string(), message: z.string() })),
-  }),
-});
-
-const OrderView = z.object({
-  orderId: z.string(),
-  status: OrderStatus,
-  /** How the order came in: web (POST /orders), crm, email, rep or import (POST /order-entries). */
-  channel: OrderChannel,
-  /** The channel's own reference: the CRM deal, the customer's purchase order, the import file's order reference. */
-  externalReference: z.string().optional(),
-  customerId: z.string(),
-  placedBy: PrincipalView.optional(),
-  currency: z.string(),
-  lines: z.array(PricedLine),
-  totals: Totals.nullable(),
-  taxTreatment: TaxTreatment.optional(),
-  payment: z.object({ method: z.enum(['card', 'on_account']), status: z.string().optional() }),
-  shipments: z.array(Shipment.omit({ captureId: true, capturedAmount: true })),
-  invoices: z.array(z.object({ number: z.string(), shipmentId: z.string(), total: z.number().int() })),
-  timeline: z.array(TimelineEntry),
-  failure: Failure.optional(),
-  /** Who cancelled the order and why (POST /orders/{orderId}/cancel). */
-  cancellation: z
-    .object({ requestedAt: z.string(), by: PrincipalView, reason: z.string(), kind: CancellationKind })
-    .optional(),
-  /** When the survey e-mail went out after delivery. */
-  feedbackRequestedAt: z.string().optional(),
-  /** The customer's survey answer (POST /feedback/{token}). */
-  feedback: OrderFeedback.omit({ publishedAt: true }).optional(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  fulfilmentPolicy: FulfilmentPolicy,
-  allocations: z.array(Allocation),
-  backorder: Backorder.omit({ taskToken: true }).optional(),
-  /** Per line: ordered = reserved + backordered + shipped + cancelled; delivered and invoiced are parts of shipped. */
-  quantities: z.array(
-    z.object({
-      sku: z.string(),
-      ordered: z.number().int(),
-      reserved: z.number().int(),
-      backordered: z.number().int(),
-      shipped: z.number().int(),
-      delivered: z.number().int(),
-      invoiced: z.number().int(),
-      cancelled: z.number().int(),
+const ErrorBody = lazySchema(() =>
+  z.object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      issues: z.array(z.object({ path: z.string(), message: z.string() })),
     }),
-  ),
-});
-
-const Warehouse = StockItem.omit({ sku: true });
-/** GET /products: stock summed over the warehouses, and per warehouse. */
-const ProductWithStock = Product.extend({
-  onHand: z.number().int(),
-  reserved: z.number().int(),
-  available: z.number().int(),
-  warehouses: z.array(Warehouse),
-});
-const StockAdjustment = z.object({
-  adjustmentId: z.string(),
-  sku: z.string(),
-  warehouseId: z.string(),
-  delta: z.number().int(),
-  reason: z.string(),
-  by: z.string(),
-  at: z.string(),
-});
-
-const TaxSummary = z.array(
-  z.object({ rateBasisPoints: z.number().int(), net: z.number().int(), tax: z.number().int() }),
+  }),
 );
-const InvoiceView = Invoice.omit({ creditedLines: true }).extend({
-  taxSummary: TaxSummary,
-  outstanding: z.number().int(),
-  pdf: z.string().nullable(),
-});
-const CreditNoteView = CreditNote.extend({ taxSummary: TaxSummary, pdf: z.string().nullable() });
+
+const OrderView = lazySchema(() =>
+  z.object({
+    orderId: z.string(),
+    status: OrderStatus,
+    /** How the order came in: web (POST /orders), crm, email, rep or import (POST /order-entries). */
+    channel: OrderChannel,
+    /** The channel's own reference: the CRM deal, the customer's purchase order, the import file's order reference. */
+    externalReference: z.string().optional(),
+    customerId: z.string(),
+    placedBy: PrincipalView.optional(),
+    currency: z.string(),
+    lines: z.array(PricedLine),
+    totals: Totals.nullable(),
+    taxTreatment: TaxTreatment.optional(),
+    payment: z.object({ method: z.enum(['card', 'on_account']), status: z.string().optional() }),
+    shipments: z.array(Shipment.omit({ captureId: true, capturedAmount: true })),
+    invoices: z.array(z.object({ number: z.string(), shipmentId: z.string(), total: z.number().int() })),
+    timeline: z.array(TimelineEntry),
+    failure: Failure.optional(),
+    /** Who cancelled the order and why (POST /orders/{orderId}/cancel). */
+    cancellation: z
+      .object({ requestedAt: z.string(), by: PrincipalView, reason: z.string(), kind: CancellationKind })
+      .optional(),
+    /** When the survey e-mail went out after delivery. */
+    feedbackRequestedAt: z.string().optional(),
+    /** The customer's survey answer (POST /feedback/{token}). */
+    feedback: OrderFeedback.omit({ publishedAt: true }).optional(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    fulfilmentPolicy: FulfilmentPolicy,
+    allocations: z.array(Allocation),
+    backorder: Backorder.omit({ taskToken: true }).optional(),
+    /** Per line: ordered = reserved + backordered + shipped + cancelled; delivered and invoiced are parts of shipped. */
+    quantities: z.array(
+      z.object({
+        sku: z.string(),
+        ordered: z.number().int(),
+        reserved: z.number().int(),
+        backordered: z.number().int(),
+        shipped: z.number().int(),
+        delivered: z.number().int(),
+        invoiced: z.number().int(),
+        cancelled: z.number().int(),
+      }),
+    ),
+  }),
+);
+
+const Warehouse = lazySchema(() => StockItem.omit({ sku: true }));
+/** GET /products: stock summed over the warehouses, and per warehouse. */
+const ProductWithStock = lazySchema(() =>
+  Product.extend({
+    onHand: z.number().int(),
+    reserved: z.number().int(),
+    available: z.number().int(),
+    warehouses: z.array(Warehouse),
+  }),
+);
+const StockAdjustment = lazySchema(() =>
+  z.object({
+    adjustmentId: z.string(),
+    sku: z.string(),
+    warehouseId: z.string(),
+    delta: z.number().int(),
+    reason: z.string(),
+    by: z.string(),
+    at: z.string(),
+  }),
+);
+
+const TaxSummary = lazySchema(() =>
+  z.array(z.object({ rateBasisPoints: z.number().int(), net: z.number().int(), tax: z.number().int() })),
+);
+const InvoiceView = lazySchema(() =>
+  Invoice.omit({ creditedLines: true }).extend({
+    taxSummary: TaxSummary,
+    outstanding: z.number().int(),
+    pdf: z.string().nullable(),
+  }),
+);
+const CreditNoteView = lazySchema(() => CreditNote.extend({ taxSummary: TaxSummary, pdf: z.string().nullable() }));
 const numberParameter = [{ name: 'number', in: 'path', required: true, schema: { type: 'string' } }];
 const pdf = (description: string) => ({
   description,
@@ -142,7 +153,9 @@ const feedbackTokenParameter = {
   required: true,
   schema: { type: 'string', description: 'The survey token of the e-mailed link: <orderId>.<expires>.<signature>' },
 };
-const FeedbackRecorded = OrderFeedback.omit({ comment: true, publishedAt: true }).extend({ orderId: z.string() });
+const FeedbackRecorded = lazySchema(() =>
+  OrderFeedback.omit({ comment: true, publishedAt: true }).extend({ orderId: z.string() }),
+);
 
 const json = (type: z.ZodType, description: string) => ({
   description,
@@ -155,7 +168,7 @@ export function openApiDocument(serverUrl = '/'): Record<string, unknown> {
 }
 
 /** API Gateway's own refusal body for a missing/invalid token (401) or a missing scope (403). */
-const GatewayRefusal = z.object({ message: z.enum(['Unauthorized', 'Forbidden']) });
+const GatewayRefusal = lazySchema(() => z.object({ message: z.enum(['Unauthorized', 'Forbidden']) }));
 
 /** Each operation's access rule from functions/core/access.ts: a bearer token with one of its scopes, or none. */
 type Operation = { security?: unknown; responses: Record<string, unknown> };

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { CsvError, parse } from 'csv-parse/sync';
 import * as z from 'zod';
 import type { Problem } from './errors.ts';
+import { lazySchema } from './lazy-schema.ts';
 import {
   CountryCode,
   Currency,
@@ -86,32 +87,34 @@ export function importKey(reference: string): string {
 const optional = <S extends z.ZodType>(schema: S) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
-const Row = z.object({
-  reference: ExternalReference,
-  customerId: CustomerId,
-  sku: Sku,
-  quantity: z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number, at least 1')
-    .transform(Number)
-    .pipe(z.number().int().min(1, 'must be at least 1').max(10_000, 'must be at most 10000')),
-  unitPrice: optional(
-    z
+const Row = lazySchema(() =>
+  z.object({
+    reference: ExternalReference,
+    customerId: CustomerId,
+    sku: Sku,
+    quantity: z
       .string()
-      .regex(/^\d+$/, 'must be a whole amount in minor units (cents), e.g. 1250 for 12.50')
+      .regex(/^\d+$/, 'must be a whole number, at least 1')
       .transform(Number)
-      .pipe(z.number().int().max(Number.MAX_SAFE_INTEGER)),
-  ),
-  currency: optional(Currency),
-  payment: optional(z.enum(['card', 'on_account'], { error: 'must be card or on_account' })),
-  fulfilmentPolicy: optional(z.enum(FulfilmentPolicy.options, { error: 'must be all_or_nothing or ship_available' })),
-  shipToName: optional(z.string()),
-  shipToLine1: optional(z.string()),
-  shipToLine2: optional(z.string()),
-  shipToPostalCode: optional(z.string()),
-  shipToCity: optional(z.string()),
-  shipToCountry: optional(CountryCode),
-});
+      .pipe(z.number().int().min(1, 'must be at least 1').max(10_000, 'must be at most 10000')),
+    unitPrice: optional(
+      z
+        .string()
+        .regex(/^\d+$/, 'must be a whole amount in minor units (cents), e.g. 1250 for 12.50')
+        .transform(Number)
+        .pipe(z.number().int().max(Number.MAX_SAFE_INTEGER)),
+    ),
+    currency: optional(Currency),
+    payment: optional(z.enum(['card', 'on_account'], { error: 'must be card or on_account' })),
+    fulfilmentPolicy: optional(z.enum(FulfilmentPolicy.options, { error: 'must be all_or_nothing or ship_available' })),
+    shipToName: optional(z.string()),
+    shipToLine1: optional(z.string()),
+    shipToLine2: optional(z.string()),
+    shipToPostalCode: optional(z.string()),
+    shipToCity: optional(z.string()),
+    shipToCountry: optional(CountryCode),
+  }),
+);
 type Row = z.infer<typeof Row>;
 
 /** Where an order entry's field comes from in the file. */

@@ -1,5 +1,6 @@
 // A namespace import: esbuild then bundles the parts of zod in use; `import { z }` pulls in all of it (every locale).
 import * as z from 'zod';
+import { lazySchema } from './lazy-schema.ts';
 import { maxLinesFor } from './warehouses.ts';
 
 /**
@@ -24,86 +25,107 @@ export const CONTROL_CHARACTERS_MESSAGE = 'must not contain control characters (
 /** A string without control characters; checked before any trimming, so a trailing line break is refused too. */
 export const plainText = () => z.string().refine((value) => !hasControlCharacters(value), CONTROL_CHARACTERS_MESSAGE);
 
-export const Currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR');
-export const MinorUnits = z.number().int('must be an integer amount in minor units (cents)').nonnegative();
-export const Sku = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'must be 2-40 upper-case letters, digits or dashes');
-export const CustomerId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
-export const OrderId = z.string().regex(/^ord-[0-9a-z]{26}$/, 'is not an order id');
-export const CountryCode = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as DE');
-export const Timestamp = z.iso.datetime({ offset: true });
+export const Currency = lazySchema(() => z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'));
+export const MinorUnits = lazySchema(() =>
+  z.number().int('must be an integer amount in minor units (cents)').nonnegative(),
+);
+export const Sku = lazySchema(() =>
+  z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'must be 2-40 upper-case letters, digits or dashes'),
+);
+export const CustomerId = lazySchema(() =>
+  z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+);
+export const OrderId = lazySchema(() => z.string().regex(/^ord-[0-9a-z]{26}$/, 'is not an order id'));
+export const CountryCode = lazySchema(() =>
+  z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as DE'),
+);
+export const Timestamp = lazySchema(() => z.iso.datetime({ offset: true }));
 
 const text = (max: number) => plainText().trim().min(1, 'is required').max(max, `must be at most ${max} characters`);
 
-export const Address = z.object({
-  name: text(100),
-  line1: text(200),
-  line2: plainText().trim().max(200, 'must be at most 200 characters').optional(),
-  city: text(100),
-  postalCode: text(20),
-  country: CountryCode,
-});
+export const Address = lazySchema(() =>
+  z.object({
+    name: text(100),
+    line1: text(200),
+    line2: plainText().trim().max(200, 'must be at most 200 characters').optional(),
+    city: text(100),
+    postalCode: text(20),
+    country: CountryCode,
+  }),
+);
 
-export const Payment = z.discriminatedUnion('method', [
-  z.object({ method: z.literal('card'), token: plainText().min(1, 'is required').max(200) }),
-  z.object({ method: z.literal('on_account') }),
-]);
+export const Payment = lazySchema(() =>
+  z.discriminatedUnion('method', [
+    z.object({ method: z.literal('card'), token: plainText().min(1, 'is required').max(200) }),
+    z.object({ method: z.literal('on_account') }),
+  ]),
+);
 
-export const OrderLineRequest = z.object({
-  sku: Sku,
-  quantity: z.number().int('must be a whole number').positive('must be at least 1').max(10_000),
-  unitPrice: MinorUnits,
-});
+export const OrderLineRequest = lazySchema(() =>
+  z.object({
+    sku: Sku,
+    quantity: z.number().int('must be a whole number').positive('must be at least 1').max(10_000),
+    unitPrice: MinorUnits,
+  }),
+);
 
 /**
  * all_or_nothing: every line is reserved in full or the order is rejected (OutOfStock).
  * ship_available: what is in stock is reserved and shipped, the rest is backordered.
  */
-export const FulfilmentPolicy = z.enum(['all_or_nothing', 'ship_available']);
+export const FulfilmentPolicy = lazySchema(() => z.enum(['all_or_nothing', 'ship_available']));
 
 /**
  * The roads an order comes in by: `web` (POST /orders: web checkout, buyer clients), `crm` (a won deal's
  * signed webhook), `email` (a purchase order e-mailed to the order inbox), `rep` (a sales rep's direct
  * entry), `import` (a bulk CSV import). All go through the one intake (functions/lib/intake.ts).
  */
-export const OrderChannel = z.enum(['web', 'crm', 'email', 'rep', 'import']);
+export const OrderChannel = lazySchema(() => z.enum(['web', 'crm', 'email', 'rep', 'import']));
 
 /** What every capture channel (web checkout, CRM, e-mail, rep, import) is normalised to. */
-export const OrderRequest = z
-  .object({
-    customerId: CustomerId,
-    currency: Currency,
-    // A reservation is one DynamoDB transaction of at most 100 items: see maxLinesFor (core/warehouses.ts).
-    lines: z.array(OrderLineRequest).min(1, 'must contain at least one line').max(50, 'must contain at most 50 lines'),
-    shippingAddress: Address,
-    payment: Payment,
-    /** Absent: all_or_nothing. */
-    fulfilmentPolicy: FulfilmentPolicy.optional(),
-  })
-  .superRefine((request, ctx) => {
-    const seen = new Set<string>();
-    request.lines.forEach((line, index) => {
-      if (seen.has(line.sku)) {
+export const OrderRequest = lazySchema(() =>
+  z
+    .object({
+      customerId: CustomerId,
+      currency: Currency,
+      // A reservation is one DynamoDB transaction of at most 100 items: see maxLinesFor (core/warehouses.ts).
+      lines: z
+        .array(OrderLineRequest)
+        .min(1, 'must contain at least one line')
+        .max(50, 'must contain at most 50 lines'),
+      shippingAddress: Address,
+      payment: Payment,
+      /** Absent: all_or_nothing. */
+      fulfilmentPolicy: FulfilmentPolicy.optional(),
+    })
+    .superRefine((request, ctx) => {
+      const seen = new Set<string>();
+      request.lines.forEach((line, index) => {
+        if (seen.has(line.sku)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['lines', index, 'sku'],
+            message: 'appears more than once; combine the lines',
+          });
+        }
+        seen.add(line.sku);
+      });
+      // Lines may be split over the warehouses (and backordered): the reservation must still fit one transaction.
+      const policy = request.fulfilmentPolicy ?? 'all_or_nothing';
+      const max = maxLinesFor(policy);
+      if (request.lines.length > max)
         ctx.addIssue({
           code: 'custom',
-          path: ['lines', index, 'sku'],
-          message: 'appears more than once; combine the lines',
+          path: ['lines'],
+          message: `must contain at most ${max} lines with fulfilmentPolicy ${policy} (the stock is reserved in one transaction)`,
         });
-      }
-      seen.add(line.sku);
-    });
-    // Lines may be split over the warehouses (and backordered): the reservation must still fit one transaction.
-    const policy = request.fulfilmentPolicy ?? 'all_or_nothing';
-    const max = maxLinesFor(policy);
-    if (request.lines.length > max)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['lines'],
-        message: `must contain at most ${max} lines with fulfilmentPolicy ${policy} (the stock is reserved in one transaction)`,
-      });
-  });
+    }),
+);
 
 /** An order reference from outside: a CRM deal id, a purchase-order number, an import file's order reference. */
-export const ExternalReference = plainText().trim().min(1, 'is required').max(100, 'must be at most 100 characters');
+export const ExternalReference = lazySchema(() =>
+  plainText().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
+);
 
 /**
  * An order as the CRM, e-mail, rep entry and import channels carry it, before the intake fills in what
@@ -111,370 +133,416 @@ export const ExternalReference = plainText().trim().min(1, 'is required').max(10
  * customer's currency, billing address and payment terms. Card orders are charged to the customer's
  * card on file. Resolved, it is validated as an OrderRequest like every other order.
  */
-export const OrderEntry = z.object({
-  customerId: CustomerId,
-  externalReference: ExternalReference.optional(),
-  lines: z
-    .array(OrderLineRequest.extend({ unitPrice: MinorUnits.optional() }))
-    .min(1, 'must contain at least one line')
-    .max(50, 'must contain at most 50 lines'),
-  /** Absent: the customer's currency. */
-  currency: Currency.optional(),
-  /** Absent: the customer's payment terms. */
-  payment: z.enum(['card', 'on_account']).optional(),
-  /** Absent: the customer's billing address. */
-  shippingAddress: Address.optional(),
-  fulfilmentPolicy: FulfilmentPolicy.optional(),
-});
+export const OrderEntry = lazySchema(() =>
+  z.object({
+    customerId: CustomerId,
+    externalReference: ExternalReference.optional(),
+    lines: z
+      .array(OrderLineRequest.extend({ unitPrice: MinorUnits.optional() }))
+      .min(1, 'must contain at least one line')
+      .max(50, 'must contain at most 50 lines'),
+    /** Absent: the customer's currency. */
+    currency: Currency.optional(),
+    /** Absent: the customer's payment terms. */
+    payment: z.enum(['card', 'on_account']).optional(),
+    /** Absent: the customer's billing address. */
+    shippingAddress: Address.optional(),
+    fulfilmentPolicy: FulfilmentPolicy.optional(),
+  }),
+);
 
 /**
  * The key a client sends in the `Idempotency-Key` header (POST /orders, POST /order-entries): the
  * same key with the same body is the same order.
  */
-export const IdempotencyKey = z
-  .string({ error: 'is required: send a unique key per order, e.g. a UUID' })
-  .regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 letters, digits or _ . : -');
+export const IdempotencyKey = lazySchema(() =>
+  z
+    .string({ error: 'is required: send a unique key per order, e.g. a UUID' })
+    .regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 letters, digits or _ . : -'),
+);
 
 /** The channels an order entry is posted for (POST /order-entries): a rep's direct entry, a bulk import. */
-export const EntryChannel = OrderChannel.extract(['rep', 'import']);
+export const EntryChannel = lazySchema(() => OrderChannel.extract(['rep', 'import']));
 
 /**
  * POST /order-entries: an order entry and the channel it came by (absent: `rep`). An imported order
  * carries the import file's order reference as its externalReference.
  */
-export const OrderEntrySubmission = OrderEntry.extend({ channel: EntryChannel.default('rep') }).superRefine(
-  (submission, ctx) => {
+export const OrderEntrySubmission = lazySchema(() =>
+  OrderEntry.extend({ channel: EntryChannel.default('rep') }).superRefine((submission, ctx) => {
     if (submission.channel === 'import' && submission.externalReference === undefined)
       ctx.addIssue({
         code: 'custom',
         path: ['externalReference'],
         message: "is required for channel import: the import file's order reference",
       });
-  },
+  }),
 );
 
-export const OrderStatus = z.enum([
-  'RECEIVED',
-  'VALIDATED',
-  /** Waiting for stock for some or all lines (ship_available); what was in stock is reserved. */
-  'BACKORDERED',
-  'RESERVED',
-  'PAYMENT_AUTHORIZED',
-  'SHIPPED',
-  'DELIVERED',
-  'PAYMENT_CAPTURED',
-  'INVOICED',
-  'COMPLETED',
-  'REJECTED',
-  'CANCELLED',
-  'FAILED',
-]);
+export const OrderStatus = lazySchema(() =>
+  z.enum([
+    'RECEIVED',
+    'VALIDATED',
+    /** Waiting for stock for some or all lines (ship_available); what was in stock is reserved. */
+    'BACKORDERED',
+    'RESERVED',
+    'PAYMENT_AUTHORIZED',
+    'SHIPPED',
+    'DELIVERED',
+    'PAYMENT_CAPTURED',
+    'INVOICED',
+    'COMPLETED',
+    'REJECTED',
+    'CANCELLED',
+    'FAILED',
+  ]),
+);
 export const TERMINAL_STATUSES = ['COMPLETED', 'REJECTED', 'CANCELLED', 'FAILED'] as const;
 
-export const TaxCategory = z.enum(['standard', 'reduced', 'zero']);
-export const BasisPoints = z.number().int().min(0).max(10_000);
+export const TaxCategory = lazySchema(() => z.enum(['standard', 'reduced', 'zero']));
+export const BasisPoints = lazySchema(() => z.number().int().min(0).max(10_000));
 
 /**
  * How VAT applies to an order (see core/tax.ts): `domestic` (shipped within Germany), `intra_eu_b2c`
  * (another EU country, no VAT id: destination rate), `reverse_charge` (EU business with a VAT id of
  * another member state), `export` (outside the EU, zero-rated), `exempt` (tax-exempt customer).
  */
-export const TaxTreatment = z.enum(['domestic', 'intra_eu_b2c', 'reverse_charge', 'export', 'exempt']);
+export const TaxTreatment = lazySchema(() =>
+  z.enum(['domestic', 'intra_eu_b2c', 'reverse_charge', 'export', 'exempt']),
+);
 
 /**
  * A line priced from the list: `unitPrice` is the list price, `lineDiscount` the customer's discount on
  * the line (rounded half up), `lineSubtotal` the net after discount. `lineTax` is informative only: the
  * order's tax is computed per rate on the sum of the nets (Totals.taxByRate).
  */
-export const PricedLine = z.object({
-  sku: Sku,
-  name: z.string(),
-  quantity: z.number().int().positive(),
-  unitPrice: MinorUnits,
-  taxCategory: TaxCategory,
-  taxRateBasisPoints: BasisPoints,
-  discountBasisPoints: BasisPoints,
-  lineDiscount: MinorUnits,
-  lineSubtotal: MinorUnits,
-  lineTax: MinorUnits,
-});
+export const PricedLine = lazySchema(() =>
+  z.object({
+    sku: Sku,
+    name: z.string(),
+    quantity: z.number().int().positive(),
+    unitPrice: MinorUnits,
+    taxCategory: TaxCategory,
+    taxRateBasisPoints: BasisPoints,
+    discountBasisPoints: BasisPoints,
+    lineDiscount: MinorUnits,
+    lineSubtotal: MinorUnits,
+    lineTax: MinorUnits,
+  }),
+);
 
-export const TaxByRate = z.object({ rateBasisPoints: BasisPoints, net: MinorUnits, tax: MinorUnits });
+export const TaxByRate = lazySchema(() => z.object({ rateBasisPoints: BasisPoints, net: MinorUnits, tax: MinorUnits }));
 
 /** subtotal: net after discount; discount: the sum of line discounts; total = subtotal + tax. */
-export const Totals = z.object({
-  subtotal: MinorUnits,
-  discount: MinorUnits,
-  tax: MinorUnits,
-  total: MinorUnits,
-  taxByRate: z.array(TaxByRate),
-});
+export const Totals = lazySchema(() =>
+  z.object({
+    subtotal: MinorUnits,
+    discount: MinorUnits,
+    tax: MinorUnits,
+    total: MinorUnits,
+    taxByRate: z.array(TaxByRate),
+  }),
+);
 
 /**
  * BOOKING: recorded before the carrier is asked (no tracking number yet), so compensation cancels a
  * booking whose answer was never recorded; CREATED: booked, with its tracking number.
  */
-export const ShipmentStatus = z.enum(['BOOKING', 'CREATED', 'IN_TRANSIT', 'DELIVERED', 'LOST', 'CANCELLED']);
+export const ShipmentStatus = lazySchema(() =>
+  z.enum(['BOOKING', 'CREATED', 'IN_TRANSIT', 'DELIVERED', 'LOST', 'CANCELLED']),
+);
 /** What an allocation or a shipment carries: a quantity of a SKU. */
-export const StockLine = z.object({ sku: Sku, quantity: z.number().int().positive() });
+export const StockLine = lazySchema(() => z.object({ sku: Sku, quantity: z.number().int().positive() }));
 
-export const Shipment = z.object({
-  shipmentId: z.string(),
-  carrier: z.string(),
-  trackingNumber: z.string().optional(),
-  status: ShipmentStatus,
-  /** The allocation this shipment carries (one shipment per allocation), from that warehouse. */
-  allocationId: z.string(),
-  warehouseId: z.string(),
-  lines: z.array(StockLine),
-  /** The invoice issued for this shipment. */
-  invoiceNumber: z.string().optional(),
-  /** Card orders: the partial capture of this shipment's gross amount at dispatch. */
-  captureId: z.string().optional(),
-  capturedAmount: MinorUnits.optional(),
-  /**
-   * When each of this shipment's facts happened, written once: its events (OrderShipped,
-   * OrderPaymentCaptured, OrderInvoiced) carry these, so a republished one is the same event.
-   * `shippedAt` is when the carrier booked it (CREATED); the delivery SLA times the parcel from there.
-   */
-  shippedAt: Timestamp.optional(),
-  capturedAt: Timestamp.optional(),
-  invoicedAt: Timestamp.optional(),
-  /** When the carrier reported it delivered (the first DELIVERED webhook's time). */
-  deliveredAt: Timestamp.optional(),
-});
+export const Shipment = lazySchema(() =>
+  z.object({
+    shipmentId: z.string(),
+    carrier: z.string(),
+    trackingNumber: z.string().optional(),
+    status: ShipmentStatus,
+    /** The allocation this shipment carries (one shipment per allocation), from that warehouse. */
+    allocationId: z.string(),
+    warehouseId: z.string(),
+    lines: z.array(StockLine),
+    /** The invoice issued for this shipment. */
+    invoiceNumber: z.string().optional(),
+    /** Card orders: the partial capture of this shipment's gross amount at dispatch. */
+    captureId: z.string().optional(),
+    capturedAmount: MinorUnits.optional(),
+    /**
+     * When each of this shipment's facts happened, written once: its events (OrderShipped,
+     * OrderPaymentCaptured, OrderInvoiced) carry these, so a republished one is the same event.
+     * `shippedAt` is when the carrier booked it (CREATED); the delivery SLA times the parcel from there.
+     */
+    shippedAt: Timestamp.optional(),
+    capturedAt: Timestamp.optional(),
+    invoicedAt: Timestamp.optional(),
+    /** When the carrier reported it delivered (the first DELIVERED webhook's time). */
+    deliveredAt: Timestamp.optional(),
+  }),
+);
 
 /**
  * PENDING: an authorization was asked for and its answer is not recorded yet, so one may exist at the
  * provider (compensation voids it by its idempotency key).
  */
-export const PaymentStatus = z.enum(['PENDING', 'AUTHORIZED', 'CAPTURED', 'VOIDED', 'ON_ACCOUNT']);
-export const PaymentRecord = z.object({
-  method: z.enum(['card', 'on_account']),
-  status: PaymentStatus,
-  authorizationId: z.string().optional(),
-  /** The provider's idempotency key of the authorization (order id + operation): void and capture name it. */
-  idempotencyKey: z.string().optional(),
-  amount: MinorUnits,
-  /** Captured so far (one partial capture per shipment); never more than `amount`. */
-  captured: MinorUnits.optional(),
-});
+export const PaymentStatus = lazySchema(() => z.enum(['PENDING', 'AUTHORIZED', 'CAPTURED', 'VOIDED', 'ON_ACCOUNT']));
+export const PaymentRecord = lazySchema(() =>
+  z.object({
+    method: z.enum(['card', 'on_account']),
+    status: PaymentStatus,
+    authorizationId: z.string().optional(),
+    /** The provider's idempotency key of the authorization (order id + operation): void and capture name it. */
+    idempotencyKey: z.string().optional(),
+    amount: MinorUnits,
+    /** Captured so far (one partial capture per shipment); never more than `amount`. */
+    captured: MinorUnits.optional(),
+  }),
+);
 
 /** An invoice as the order lists it (one per shipment). */
-export const OrderInvoice = z.object({
-  number: z.string(),
-  shipmentId: z.string(),
-  total: MinorUnits,
-  pdfKey: z.string(),
-});
+export const OrderInvoice = lazySchema(() =>
+  z.object({
+    number: z.string(),
+    shipmentId: z.string(),
+    total: MinorUnits,
+    pdfKey: z.string(),
+  }),
+);
 
-export const Failure = z.object({
-  code: z.string(),
-  message: z.string(),
-  /** Compensation steps that did not succeed (payment, shipment, stock, credit): left for ops to settle. */
-  compensationFailed: z.array(z.string()).optional(),
-  /**
-   * What the customer is owed after the order ended past the point of no return (payment captured or
-   * goods gone): `invoice` (paid or shipped, not invoiced), `payment` (shipped, not paid). Alarmed.
-   */
-  missing: z.array(z.enum(['payment', 'invoice'])).optional(),
-});
+export const Failure = lazySchema(() =>
+  z.object({
+    code: z.string(),
+    message: z.string(),
+    /** Compensation steps that did not succeed (payment, shipment, stock, credit): left for ops to settle. */
+    compensationFailed: z.array(z.string()).optional(),
+    /**
+     * What the customer is owed after the order ended past the point of no return (payment captured or
+     * goods gone): `invoice` (paid or shipped, not invoiced), `payment` (shipped, not paid). Alarmed.
+     */
+    missing: z.array(z.enum(['payment', 'invoice'])).optional(),
+  }),
+);
 
 /** Who placed an order or changed something: an API app client or a signed-in person. */
-export const Principal = z.object({
-  kind: z.enum(['client', 'user']),
-  id: z.string().min(1).max(128),
-  /** A person's role (user-pool group) when they acted. */
-  role: z.string().min(1).max(64).optional(),
-});
+export const Principal = lazySchema(() =>
+  z.object({
+    kind: z.enum(['client', 'user']),
+    id: z.string().min(1).max(128),
+    /** A person's role (user-pool group) when they acted. */
+    role: z.string().min(1).max(64).optional(),
+  }),
+);
 
 /**
  * A principal as a caller may see it: staff see everyone's id; machine clients see a person only
  * by kind and role, since a username may be a name or an e-mail address.
  */
-export const PrincipalView = Principal.partial({ id: true });
+export const PrincipalView = lazySchema(() => Principal.partial({ id: true }));
 
 /**
  * `by` names the principal where a caller did it, not the workflow: `client:<id>` or
  * `user:<name>`, or to machine clients `user` / `user (<role>)`.
  */
-export const TimelineEntry = z.object({
-  at: Timestamp,
-  type: z.string(),
-  by: z.string().optional(),
-  /** An approver's comment on their decision (ApprovalGranted / ApprovalRejected). */
-  comment: z.string().optional(),
-  /** Why the order was cancelled (OrderCancellationRequested / OrderCancelled). */
-  reason: z.string().optional(),
-});
+export const TimelineEntry = lazySchema(() =>
+  z.object({
+    at: Timestamp,
+    type: z.string(),
+    by: z.string().optional(),
+    /** An approver's comment on their decision (ApprovalGranted / ApprovalRejected). */
+    comment: z.string().optional(),
+    /** Why the order was cancelled (OrderCancellationRequested / OrderCancelled). */
+    reason: z.string().optional(),
+  }),
+);
 
 /** Why an order waits for an approver: over the customer's remaining credit, or above the high-value threshold. */
-export const ApprovalReason = z.enum(['credit_limit', 'high_value']);
+export const ApprovalReason = lazySchema(() => z.enum(['credit_limit', 'high_value']));
 /** ValidateOrder's verdict, carried by the execution to the NeedsApproval choice and AwaitApproval. */
-export const ApprovalNeed = z.object({ required: z.boolean(), reasons: z.array(ApprovalReason) });
-export const ApprovalStatus = z.enum(['PENDING', 'APPROVED', 'REJECTED', 'EXPIRED']);
+export const ApprovalNeed = lazySchema(() => z.object({ required: z.boolean(), reasons: z.array(ApprovalReason) }));
+export const ApprovalStatus = lazySchema(() => z.enum(['PENDING', 'APPROVED', 'REJECTED', 'EXPIRED']));
 
 /** The approval as the order carries it, for its timeline: who decided, and their comment. */
-export const OrderApproval = z.object({
-  approvalId: z.string(),
-  reasons: z.array(ApprovalReason),
-  decision: z.enum(['approve', 'reject']).optional(),
-  decidedBy: Principal.optional(),
-  comment: z.string().optional(),
-});
+export const OrderApproval = lazySchema(() =>
+  z.object({
+    approvalId: z.string(),
+    reasons: z.array(ApprovalReason),
+    decision: z.enum(['approve', 'reject']).optional(),
+    decidedBy: Principal.optional(),
+    comment: z.string().optional(),
+  }),
+);
 
 /** Stock reserved for the order in one warehouse: append-only, each becomes exactly one shipment. */
-export const Allocation = z.object({
-  allocationId: z.string().regex(/^A[1-9][0-9]*$/),
-  warehouseId: z.string(),
-  lines: z.array(StockLine),
-  at: Timestamp,
-});
+export const Allocation = lazySchema(() =>
+  z.object({
+    allocationId: z.string().regex(/^A[1-9][0-9]*$/),
+    warehouseId: z.string(),
+    lines: z.array(StockLine),
+    at: Timestamp,
+  }),
+);
 
 /**
  * What is waiting for stock (ship_available). Served oldest first when stock arrives; `lines` shrinks
  * as it is served (empty: filled or cancelled). At `expiresAt` the rest is cancelled (`cancelledLines`).
  */
-export const Backorder = z.object({
-  lines: z.array(StockLine),
-  since: Timestamp,
-  expiresAt: Timestamp,
-  cancelledLines: z.array(StockLine).optional(),
-  /** The workflow's AwaitBackorder task token, resumed when the backorder is filled. */
-  taskToken: z.string().optional(),
-});
+export const Backorder = lazySchema(() =>
+  z.object({
+    lines: z.array(StockLine),
+    since: Timestamp,
+    expiresAt: Timestamp,
+    cancelledLines: z.array(StockLine).optional(),
+    /** The workflow's AwaitBackorder task token, resumed when the backorder is filled. */
+    taskToken: z.string().optional(),
+  }),
+);
 
 /**
  * whole: nothing has left, the order ends CANCELLED; remainder: something left with the carrier, only
  * what did not (unshipped allocations, the backorder) is cancelled and the order completes with the rest.
  */
-export const CancellationKind = z.enum(['whole', 'remainder']);
+export const CancellationKind = lazySchema(() => z.enum(['whole', 'remainder']));
 
 /** POST /orders/{orderId}/cancel */
-export const CancelOrderRequest = z.object({
-  reason: plainText().trim().min(1, 'is required').max(500, 'must be at most 500 characters'),
-});
+export const CancelOrderRequest = lazySchema(() =>
+  z.object({
+    reason: plainText().trim().min(1, 'is required').max(500, 'must be at most 500 characters'),
+  }),
+);
 
 /** A cancellation as recorded on the order (once): the fence every forward step checks. */
-export const Cancellation = z.object({
-  requestedAt: Timestamp,
-  by: Principal,
-  reason: z.string(),
-  kind: CancellationKind,
-});
+export const Cancellation = lazySchema(() =>
+  z.object({
+    requestedAt: Timestamp,
+    by: Principal,
+    reason: z.string(),
+    kind: CancellationKind,
+  }),
+);
 
 /** An NPS score: how likely the customer is to recommend us, 0 (not at all) to 10 (extremely). */
-export const NpsScore = z
-  .number({ error: 'must be a whole number from 0 to 10' })
-  .int('must be a whole number from 0 to 10')
-  .min(0, 'must be a whole number from 0 to 10')
-  .max(10, 'must be a whole number from 0 to 10');
+export const NpsScore = lazySchema(() =>
+  z
+    .number({ error: 'must be a whole number from 0 to 10' })
+    .int('must be a whole number from 0 to 10')
+    .min(0, 'must be a whole number from 0 to 10')
+    .max(10, 'must be a whole number from 0 to 10'),
+);
 
 /**
  * The customer's answer to the survey after delivery (core/feedback.ts), kept on the order once:
  * `publishedAt` is set when its FeedbackReceived event went out.
  */
-export const OrderFeedback = z.object({
-  score: NpsScore,
-  group: z.enum(['promoter', 'passive', 'detractor']),
-  comment: z.string().optional(),
-  answeredAt: Timestamp,
-  publishedAt: Timestamp.optional(),
-});
+export const OrderFeedback = lazySchema(() =>
+  z.object({
+    score: NpsScore,
+    group: z.enum(['promoter', 'passive', 'detractor']),
+    comment: z.string().optional(),
+    answeredAt: Timestamp,
+    publishedAt: Timestamp.optional(),
+  }),
+);
 export type OrderFeedback = z.infer<typeof OrderFeedback>;
 
-export const Order = z.object({
-  orderId: OrderId,
-  status: OrderStatus,
-  channel: OrderChannel,
-  /** The channel's own reference: the CRM deal id, the customer's purchase-order reference, the import file's order reference. */
-  externalReference: z.string().optional(),
-  /**
-   * The intake's hash of what was submitted under the order's key (the order id is derived from the key
-   * alone): a different submission under the same key finds this order and is refused, however late.
-   */
-  submissionHash: z.string().optional(),
-  /** Who captured it (absent on orders captured before callers were recorded). */
-  placedBy: Principal.optional(),
-  customerId: CustomerId,
-  currency: Currency,
-  requestedLines: z.array(OrderLineRequest),
-  lines: z.array(PricedLine).optional(),
-  totals: Totals.optional(),
-  /** Set with the prices when the order is validated. */
-  taxTreatment: TaxTreatment.optional(),
-  shippingAddress: Address,
-  payment: Payment,
-  /** Absent on orders captured before the policy existed: all_or_nothing. */
-  fulfilmentPolicy: FulfilmentPolicy.optional(),
-  paymentRecord: PaymentRecord.optional(),
-  /** Where the reserved stock is held, one allocation per warehouse; each becomes one shipment. */
-  allocations: z.array(Allocation).optional(),
-  backorder: Backorder.optional(),
-  /** Kept as items of their own (one per shipment) and joined in on read. */
-  shipments: z.array(Shipment),
-  /** One invoice per shipment, in the order they were issued. */
-  invoices: z.array(OrderInvoice).optional(),
-  failure: Failure.optional(),
-  /**
-   * A completed order whose compensation step did not succeed (`payment`: the rest of the card
-   * authorization could not be voided): left for operations to settle, alarmed (CompensationFailed).
-   */
-  compensationFailed: z.array(z.string()).optional(),
-  /** When its first shipment was booked (set with the booking's intent): a whole-order cancellation is refused from then on. */
-  bookedAt: Timestamp.optional(),
-  /** Set when the order waited for an approver (AwaitApproval); the record itself is in the approvals table. */
-  approval: OrderApproval.optional(),
-  /**
-   * Set (once) when the reconciler starts compensating an interrupted order: from then on, forward
-   * steps still running refuse to act (no authorization, no booking), so nothing is re-created.
-   */
-  closing: Timestamp.optional(),
-  /**
-   * Set (once) when someone cancels the order: from then on no forward step acts (reservation,
-   * authorization, booking, approval decision, backorder fill) and the workflow compensates.
-   */
-  cancellation: Cancellation.optional(),
-  /** When the survey e-mail went out after delivery (functions/request-feedback), once. */
-  feedbackRequestedAt: Timestamp.optional(),
-  /** The customer's survey answer (POST /feedback/{token}), written once. */
-  feedback: OrderFeedback.optional(),
-  /** When each stage was first recorded; the timeline is derived from it, so a retried stage is recorded once. */
-  stages: z.record(z.string(), Timestamp),
-  /**
-   * The delivery date promised to the customer (a UTC day), set by ValidateOrder: the day the order
-   * was placed plus the standard lead time (STANDARD_LEAD_TIME_DAYS). The on-time delivery rate is over it.
-   */
-  promisedDeliveryDate: z.iso.date().optional(),
-  /** When the order was delivered: the last of its shipments' delivery times, set once with OrderDelivered. */
-  deliveredAt: Timestamp.optional(),
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-});
+export const Order = lazySchema(() =>
+  z.object({
+    orderId: OrderId,
+    status: OrderStatus,
+    channel: OrderChannel,
+    /** The channel's own reference: the CRM deal id, the customer's purchase-order reference, the import file's order reference. */
+    externalReference: z.string().optional(),
+    /**
+     * The intake's hash of what was submitted under the order's key (the order id is derived from the key
+     * alone): a different submission under the same key finds this order and is refused, however late.
+     */
+    submissionHash: z.string().optional(),
+    /** Who captured it (absent on orders captured before callers were recorded). */
+    placedBy: Principal.optional(),
+    customerId: CustomerId,
+    currency: Currency,
+    requestedLines: z.array(OrderLineRequest),
+    lines: z.array(PricedLine).optional(),
+    totals: Totals.optional(),
+    /** Set with the prices when the order is validated. */
+    taxTreatment: TaxTreatment.optional(),
+    shippingAddress: Address,
+    payment: Payment,
+    /** Absent on orders captured before the policy existed: all_or_nothing. */
+    fulfilmentPolicy: FulfilmentPolicy.optional(),
+    paymentRecord: PaymentRecord.optional(),
+    /** Where the reserved stock is held, one allocation per warehouse; each becomes one shipment. */
+    allocations: z.array(Allocation).optional(),
+    backorder: Backorder.optional(),
+    /** Kept as items of their own (one per shipment) and joined in on read. */
+    shipments: z.array(Shipment),
+    /** One invoice per shipment, in the order they were issued. */
+    invoices: z.array(OrderInvoice).optional(),
+    failure: Failure.optional(),
+    /**
+     * A completed order whose compensation step did not succeed (`payment`: the rest of the card
+     * authorization could not be voided): left for operations to settle, alarmed (CompensationFailed).
+     */
+    compensationFailed: z.array(z.string()).optional(),
+    /** When its first shipment was booked (set with the booking's intent): a whole-order cancellation is refused from then on. */
+    bookedAt: Timestamp.optional(),
+    /** Set when the order waited for an approver (AwaitApproval); the record itself is in the approvals table. */
+    approval: OrderApproval.optional(),
+    /**
+     * Set (once) when the reconciler starts compensating an interrupted order: from then on, forward
+     * steps still running refuse to act (no authorization, no booking), so nothing is re-created.
+     */
+    closing: Timestamp.optional(),
+    /**
+     * Set (once) when someone cancels the order: from then on no forward step acts (reservation,
+     * authorization, booking, approval decision, backorder fill) and the workflow compensates.
+     */
+    cancellation: Cancellation.optional(),
+    /** When the survey e-mail went out after delivery (functions/request-feedback), once. */
+    feedbackRequestedAt: Timestamp.optional(),
+    /** The customer's survey answer (POST /feedback/{token}), written once. */
+    feedback: OrderFeedback.optional(),
+    /** When each stage was first recorded; the timeline is derived from it, so a retried stage is recorded once. */
+    stages: z.record(z.string(), Timestamp),
+    /**
+     * The delivery date promised to the customer (a UTC day), set by ValidateOrder: the day the order
+     * was placed plus the standard lead time (STANDARD_LEAD_TIME_DAYS). The on-time delivery rate is over it.
+     */
+    promisedDeliveryDate: z.iso.date().optional(),
+    /** When the order was delivered: the last of its shipments' delivery times, set once with OrderDelivered. */
+    deliveredAt: Timestamp.optional(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  }),
+);
 
 /**
  * GET /orders: one order as the search lists it (from the search indexes' projection). `total` is the
  * gross total once the order is priced (validated), null before.
  */
-export const OrderSummary = z.object({
-  orderId: OrderId,
-  status: OrderStatus,
-  customerId: CustomerId,
-  channel: OrderChannel,
-  externalReference: z.string().optional(),
-  currency: Currency,
-  total: MinorUnits.nullable(),
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-});
+export const OrderSummary = lazySchema(() =>
+  z.object({
+    orderId: OrderId,
+    status: OrderStatus,
+    customerId: CustomerId,
+    channel: OrderChannel,
+    externalReference: z.string().optional(),
+    currency: Currency,
+    total: MinorUnits.nullable(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  }),
+);
 
 /** A UTC day (`2026-03-01`) or an instant with its offset (`2026-03-01T09:30:00Z`, `…+01:00`). */
-const DayOrInstant = z
-  .string()
-  .refine(
-    (value) => z.iso.date().safeParse(value).success || Timestamp.safeParse(value).success,
-    'must be an ISO date (2026-03-01, a UTC day) or date-time with offset (2026-03-01T09:30:00Z)',
-  );
+const DayOrInstant = lazySchema(() =>
+  z
+    .string()
+    .refine(
+      (value) => z.iso.date().safeParse(value).success || Timestamp.safeParse(value).success,
+      'must be an ISO date (2026-03-01, a UTC day) or date-time with offset (2026-03-01T09:30:00Z)',
+    ),
+);
 
 export const ORDER_SEARCH_PARAMETERS = ['customerId', 'status', 'channel', 'from', 'to', 'limit', 'cursor'] as const;
 
@@ -483,299 +551,351 @@ export const ORDER_SEARCH_PARAMETERS = ['customerId', 'status', 'channel', 'from
  * its end, both UTC); the defaults and limits of the window are in core/order-search.ts. An unknown
  * parameter is refused rather than ignored: a misspelt filter would otherwise widen the search silently.
  */
-export const OrderSearchQuery = z
-  .looseObject({
-    customerId: CustomerId.optional(),
-    status: OrderStatus.optional(),
-    channel: OrderChannel.optional(),
-    from: DayOrInstant.optional(),
-    to: DayOrInstant.optional(),
-    limit: z.coerce
-      .number({ error: 'must be a whole number from 1 to 100' })
-      .int('must be a whole number from 1 to 100')
-      .min(1, 'must be at least 1')
-      .max(100, 'must be at most 100')
-      .default(20),
-    cursor: z
-      .string()
-      .max(1024, 'is not a cursor this API gave out')
-      .regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor this API gave out')
-      .optional(),
-  })
-  .superRefine((query, ctx) => {
-    for (const key of Object.keys(query)) {
-      if (!(ORDER_SEARCH_PARAMETERS as readonly string[]).includes(key))
-        ctx.addIssue({
-          code: 'custom',
-          path: [key],
-          message: `is not a search parameter (${ORDER_SEARCH_PARAMETERS.join(', ')})`,
-        });
-    }
-  });
+export const OrderSearchQuery = lazySchema(() =>
+  z
+    .looseObject({
+      customerId: CustomerId.optional(),
+      status: OrderStatus.optional(),
+      channel: OrderChannel.optional(),
+      from: DayOrInstant.optional(),
+      to: DayOrInstant.optional(),
+      limit: z.coerce
+        .number({ error: 'must be a whole number from 1 to 100' })
+        .int('must be a whole number from 1 to 100')
+        .min(1, 'must be at least 1')
+        .max(100, 'must be at most 100')
+        .default(20),
+      cursor: z
+        .string()
+        .max(1024, 'is not a cursor this API gave out')
+        .regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor this API gave out')
+        .optional(),
+    })
+    .superRefine((query, ctx) => {
+      for (const key of Object.keys(query)) {
+        if (!(ORDER_SEARCH_PARAMETERS as readonly string[]).includes(key))
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `is not a search parameter (${ORDER_SEARCH_PARAMETERS.join(', ')})`,
+          });
+      }
+    }),
+);
 
 /** GET /orders answer: newest first; `nextCursor` (opaque) continues the same search, absent at its end. */
-export const OrderSearchPage = z.object({ orders: z.array(OrderSummary), nextCursor: z.string().optional() });
+export const OrderSearchPage = lazySchema(() =>
+  z.object({ orders: z.array(OrderSummary), nextCursor: z.string().optional() }),
+);
 
-export const CustomerStatus = z.enum(['active', 'blocked']);
+export const CustomerStatus = lazySchema(() => z.enum(['active', 'blocked']));
 
 /** `card`: every order is paid by card; `on_account`: invoiced, due `netDays` after the invoice. */
-export const PaymentTerms = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('card') }),
-  z.object({ type: z.literal('on_account'), netDays: z.number().int().positive().max(365) }),
-]);
+export const PaymentTerms = lazySchema(() =>
+  z.discriminatedUnion('type', [
+    z.object({ type: z.literal('card') }),
+    z.object({ type: z.literal('on_account'), netDays: z.number().int().positive().max(365) }),
+  ]),
+);
 
 /** A VAT id as issued: a two-letter country prefix (EL for Greece) and 2-20 further characters. */
-export const VatId = z.string().regex(/^[A-Z]{2}[0-9A-Za-z+*.\- ]{2,20}$/, 'must be a VAT id such as DE123456789');
+export const VatId = lazySchema(() =>
+  z.string().regex(/^[A-Z]{2}[0-9A-Za-z+*.\- ]{2,20}$/, 'must be a VAT id such as DE123456789'),
+);
 
-export const TaxProfile = z.object({
-  /** Where the customer is established. */
-  country: CountryCode,
-  vatId: VatId.optional(),
-  /** Tax-exempt customer (e.g. a diplomatic mission or a charity with an exemption certificate). */
-  exempt: z.boolean(),
-});
+export const TaxProfile = lazySchema(() =>
+  z.object({
+    /** Where the customer is established. */
+    country: CountryCode,
+    vatId: VatId.optional(),
+    /** Tax-exempt customer (e.g. a diplomatic mission or a charity with an exemption certificate). */
+    exempt: z.boolean(),
+  }),
+);
 
-export const Customer = z.object({
-  customerId: CustomerId,
-  name: plainText(),
-  email: z.email(),
-  /** Where invoices go. */
-  billingEmail: z.email(),
-  status: CustomerStatus,
-  paymentTerms: PaymentTerms,
-  /** Credit for on-account orders, in the customer's currency. */
-  creditLimit: MinorUnits,
-  /** Invoiced on account and not yet paid. */
-  openBalance: MinorUnits,
-  /** Credit in use: unpaid on-account invoices plus the holds of on-account orders in progress. */
-  creditUsed: MinorUnits,
-  currency: Currency,
-  /** Discount on every line, in basis points (500 = 5 %). */
-  discountBasisPoints: BasisPoints,
-  taxProfile: TaxProfile,
-  billingAddress: Address,
-  /** The company's id in the CRM: a won deal's company maps to the customer by it (then by `email`). */
-  crmCompanyId: z.string().min(1).max(100).optional(),
-  /**
-   * The payment provider's reusable token for the customer's stored card (never a card number): what
-   * card orders from the CRM, e-mail, rep entry and import are charged to, as they carry no card.
-   */
-  cardOnFile: z.string().min(1).max(200).optional(),
-});
+export const Customer = lazySchema(() =>
+  z.object({
+    customerId: CustomerId,
+    name: plainText(),
+    email: z.email(),
+    /** Where invoices go. */
+    billingEmail: z.email(),
+    status: CustomerStatus,
+    paymentTerms: PaymentTerms,
+    /** Credit for on-account orders, in the customer's currency. */
+    creditLimit: MinorUnits,
+    /** Invoiced on account and not yet paid. */
+    openBalance: MinorUnits,
+    /** Credit in use: unpaid on-account invoices plus the holds of on-account orders in progress. */
+    creditUsed: MinorUnits,
+    currency: Currency,
+    /** Discount on every line, in basis points (500 = 5 %). */
+    discountBasisPoints: BasisPoints,
+    taxProfile: TaxProfile,
+    billingAddress: Address,
+    /** The company's id in the CRM: a won deal's company maps to the customer by it (then by `email`). */
+    crmCompanyId: z.string().min(1).max(100).optional(),
+    /**
+     * The payment provider's reusable token for the customer's stored card (never a card number): what
+     * card orders from the CRM, e-mail, rep entry and import are charged to, as they carry no card.
+     */
+    cardOnFile: z.string().min(1).max(200).optional(),
+  }),
+);
 
 /** The price list: one price per currency the product is sold in, in that currency's minor units. */
-export const Product = z.object({
-  sku: Sku,
-  name: z.string(),
-  taxCategory: TaxCategory,
-  prices: z.record(Currency, MinorUnits),
-  active: z.boolean(),
-});
+export const Product = lazySchema(() =>
+  z.object({
+    sku: Sku,
+    name: z.string(),
+    taxCategory: TaxCategory,
+    prices: z.record(Currency, MinorUnits),
+    active: z.boolean(),
+  }),
+);
 
-const StockQuantity = z.number().int('must be a whole number').nonnegative();
+const StockQuantity = lazySchema(() => z.number().int('must be a whole number').nonnegative());
 /** One product in one warehouse (stock table). Invariant: available = onHand - reserved. */
-export const StockItem = z.object({
-  sku: Sku,
-  warehouseId: z.string(),
-  onHand: StockQuantity,
-  reserved: StockQuantity,
-  available: StockQuantity,
-});
+export const StockItem = lazySchema(() =>
+  z.object({
+    sku: Sku,
+    warehouseId: z.string(),
+    onHand: StockQuantity,
+    reserved: StockQuantity,
+    available: StockQuantity,
+  }),
+);
 
-const WarehouseRef = z.string().regex(/^WH-[A-Z0-9-]{1,36}$/, 'is not a warehouse id');
+const WarehouseRef = lazySchema(() => z.string().regex(/^WH-[A-Z0-9-]{1,36}$/, 'is not a warehouse id'));
 /** PUT /products/{sku}/stock: the counted quantity on hand (the warehouse/ERP sync point). */
-export const StockLevel = z.object({
-  onHand: StockQuantity.max(1_000_000_000),
-  warehouseId: WarehouseRef.optional(),
-});
+export const StockLevel = lazySchema(() =>
+  z.object({
+    onHand: StockQuantity.max(1_000_000_000),
+    warehouseId: WarehouseRef.optional(),
+  }),
+);
 
 /** POST /products/{sku}/stock/adjustments: a receipt (delta > 0) or a write-off (delta < 0). */
-export const StockAdjustmentRequest = z.object({
-  delta: z
-    .number()
-    .int('must be a whole number')
-    .min(-1_000_000_000)
-    .max(1_000_000_000)
-    .refine((d) => d !== 0, 'must not be 0'),
-  reason: plainText().trim().min(1, 'is required').max(200, 'must be at most 200 characters'),
-  warehouseId: WarehouseRef.optional(),
-});
+export const StockAdjustmentRequest = lazySchema(() =>
+  z.object({
+    delta: z
+      .number()
+      .int('must be a whole number')
+      .min(-1_000_000_000)
+      .max(1_000_000_000)
+      .refine((d) => d !== 0, 'must not be 0'),
+    reason: plainText().trim().min(1, 'is required').max(200, 'must be at most 200 characters'),
+    warehouseId: WarehouseRef.optional(),
+  }),
+);
 
 /** The seller's legal details as printed on every invoice and credit note (functions/core/seller.ts). */
-export const SellerDetails = z.object({
-  legalName: z.string(),
-  address: z.array(z.string()),
-  vatId: z.string(),
-  registration: z.string(),
-  bank: z.object({ name: z.string(), iban: z.string(), bic: z.string() }),
-  email: z.string(),
-});
+export const SellerDetails = lazySchema(() =>
+  z.object({
+    legalName: z.string(),
+    address: z.array(z.string()),
+    vatId: z.string(),
+    registration: z.string(),
+    bank: z.object({ name: z.string(), iban: z.string(), bic: z.string() }),
+    email: z.string(),
+  }),
+);
 
 /** Payment status of an invoice: `credited` once credit notes cover all of it. */
-export const InvoiceStatus = z.enum(['open', 'paid', 'overdue', 'credited']);
+export const InvoiceStatus = lazySchema(() => z.enum(['open', 'paid', 'overdue', 'credited']));
 
 /** What one invoice line's credit notes took back so far (by SKU). */
-export const CreditedLine = z.object({
-  quantity: z.number().int().nonnegative(),
-  net: MinorUnits,
-  tax: MinorUnits,
-});
+export const CreditedLine = lazySchema(() =>
+  z.object({
+    quantity: z.number().int().nonnegative(),
+    net: MinorUnits,
+    tax: MinorUnits,
+  }),
+);
 
-export const Invoice = z.object({
-  invoiceNumber: z.string(),
-  orderId: OrderId,
-  /** The shipment it invoices (one invoice per shipment). */
-  shipmentId: z.string(),
-  customerId: CustomerId,
-  customerName: z.string(),
-  /** Where the invoice, credit notes and receipts go: the customer's billing e-mail. */
-  customerEmail: z.email(),
-  /** The buyer's VAT id, when the customer has one (printed on the document). */
-  customerVatId: z.string().optional(),
-  seller: SellerDetails,
-  issuedAt: Timestamp,
-  /** Card: the issue date (paid at issue); on account: issue date + the customer's net days. */
-  dueDate: Timestamp,
-  currency: Currency,
-  lines: z.array(PricedLine),
-  totals: Totals,
-  billingAddress: Address,
-  paymentMethod: z.enum(['card', 'on_account']),
-  /** The order's tax treatment (`reverse_charge` prints the reverse-charge note); absent on invoices issued before treatments were recorded. */
-  taxTreatment: TaxTreatment.optional(),
-  status: InvoiceStatus,
-  amountPaid: MinorUnits,
-  amountCredited: MinorUnits,
-  /** Per SKU, what credit notes took back already: a partial credit note never exceeds a line. */
-  creditedLines: z.record(z.string(), CreditedLine).optional(),
-});
+export const Invoice = lazySchema(() =>
+  z.object({
+    invoiceNumber: z.string(),
+    orderId: OrderId,
+    /** The shipment it invoices (one invoice per shipment). */
+    shipmentId: z.string(),
+    customerId: CustomerId,
+    customerName: z.string(),
+    /** Where the invoice, credit notes and receipts go: the customer's billing e-mail. */
+    customerEmail: z.email(),
+    /** The buyer's VAT id, when the customer has one (printed on the document). */
+    customerVatId: z.string().optional(),
+    seller: SellerDetails,
+    issuedAt: Timestamp,
+    /** Card: the issue date (paid at issue); on account: issue date + the customer's net days. */
+    dueDate: Timestamp,
+    currency: Currency,
+    lines: z.array(PricedLine),
+    totals: Totals,
+    billingAddress: Address,
+    paymentMethod: z.enum(['card', 'on_account']),
+    /** The order's tax treatment (`reverse_charge` prints the reverse-charge note); absent on invoices issued before treatments were recorded. */
+    taxTreatment: TaxTreatment.optional(),
+    status: InvoiceStatus,
+    amountPaid: MinorUnits,
+    amountCredited: MinorUnits,
+    /** Per SKU, what credit notes took back already: a partial credit note never exceeds a line. */
+    creditedLines: z.record(z.string(), CreditedLine).optional(),
+  }),
+);
 
 /** One line of a credit note: what of an invoice line it takes back. */
-export const CreditNoteLine = z.object({
-  sku: Sku,
-  name: z.string(),
-  quantity: z.number().int().nonnegative(),
-  taxRateBasisPoints: z.number().int().nonnegative(),
-  net: MinorUnits,
-  tax: MinorUnits,
-});
+export const CreditNoteLine = lazySchema(() =>
+  z.object({
+    sku: Sku,
+    name: z.string(),
+    quantity: z.number().int().nonnegative(),
+    taxRateBasisPoints: z.number().int().nonnegative(),
+    net: MinorUnits,
+    tax: MinorUnits,
+  }),
+);
 
-export const CreditNote = z.object({
-  creditNoteNumber: z.string(),
-  /** The request it was issued for: the refund and the numbering are keyed by it. */
-  requestId: z.string(),
-  invoiceNumber: z.string(),
-  orderId: OrderId,
-  customerId: CustomerId,
-  customerName: z.string(),
-  customerEmail: z.email(),
-  customerVatId: z.string().optional(),
-  seller: SellerDetails,
-  billingAddress: Address,
-  issuedAt: Timestamp,
-  currency: Currency,
-  reason: z.string(),
-  lines: z.array(CreditNoteLine),
-  totals: Totals,
-  paymentMethod: z.enum(['card', 'on_account']),
-  /** Card: the refund through the payment provider; on account: the customer's balance reduced. */
-  settlement: z.enum(['refund', 'balance']),
-});
+export const CreditNote = lazySchema(() =>
+  z.object({
+    creditNoteNumber: z.string(),
+    /** The request it was issued for: the refund and the numbering are keyed by it. */
+    requestId: z.string(),
+    invoiceNumber: z.string(),
+    orderId: OrderId,
+    customerId: CustomerId,
+    customerName: z.string(),
+    customerEmail: z.email(),
+    customerVatId: z.string().optional(),
+    seller: SellerDetails,
+    billingAddress: Address,
+    issuedAt: Timestamp,
+    currency: Currency,
+    reason: z.string(),
+    lines: z.array(CreditNoteLine),
+    totals: Totals,
+    paymentMethod: z.enum(['card', 'on_account']),
+    /** Card: the refund through the payment provider; on account: the customer's balance reduced. */
+    settlement: z.enum(['refund', 'balance']),
+  }),
+);
 
-const reasonText = plainText().trim().min(1, 'is required').max(500, 'must be at most 500 characters');
+const reasonText = lazySchema(() =>
+  plainText().trim().min(1, 'is required').max(500, 'must be at most 500 characters'),
+);
 
-export const CreditNoteRequest = z.object({
-  reason: reasonText,
-  lines: z
-    .array(
-      z.object({
-        sku: Sku,
-        quantity: z.number().int('must be a whole number').positive('must be at least 1').max(10_000),
-      }),
-    )
-    .min(1, 'must contain at least one line; omit it to credit the whole remaining amount')
-    .max(50)
-    .optional(),
-});
+export const CreditNoteRequest = lazySchema(() =>
+  z.object({
+    reason: reasonText,
+    lines: z
+      .array(
+        z.object({
+          sku: Sku,
+          quantity: z.number().int('must be a whole number').positive('must be at least 1').max(10_000),
+        }),
+      )
+      .min(1, 'must contain at least one line; omit it to credit the whole remaining amount')
+      .max(50)
+      .optional(),
+  }),
+);
 
-export const PaymentRequest = z.object({
-  amount: z.number().int('must be an integer amount in minor units (cents)').positive('must be more than 0'),
-  reference: plainText().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
-  receivedAt: Timestamp,
-});
+export const PaymentRequest = lazySchema(() =>
+  z.object({
+    amount: z.number().int('must be an integer amount in minor units (cents)').positive('must be more than 0'),
+    reference: plainText().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
+    receivedAt: Timestamp,
+  }),
+);
 
-export const InvoiceNumber = z.string().regex(/^INV-\d{4}-\d{6}$/, 'is not an invoice number (INV-<year>-<6 digits>)');
-export const CreditNoteNumber = z
-  .string()
-  .regex(/^CN-\d{4}-\d{6}$/, 'is not a credit note number (CN-<year>-<6 digits>)');
+export const InvoiceNumber = lazySchema(() =>
+  z.string().regex(/^INV-\d{4}-\d{6}$/, 'is not an invoice number (INV-<year>-<6 digits>)'),
+);
+export const CreditNoteNumber = lazySchema(() =>
+  z.string().regex(/^CN-\d{4}-\d{6}$/, 'is not a credit note number (CN-<year>-<6 digits>)'),
+);
 
-export const CarrierEventStatus = z.enum(['IN_TRANSIT', 'DELIVERED', 'LOST']);
-export const CarrierWebhook = z.object({
-  trackingNumber: plainText().min(1).max(64),
-  status: CarrierEventStatus,
-  occurredAt: Timestamp,
-});
+export const CarrierEventStatus = lazySchema(() => z.enum(['IN_TRANSIT', 'DELIVERED', 'LOST']));
+export const CarrierWebhook = lazySchema(() =>
+  z.object({
+    trackingNumber: plainText().min(1).max(64),
+    status: CarrierEventStatus,
+    occurredAt: Timestamp,
+  }),
+);
 
 /**
  * A CRM deal event (POST /webhooks/crm) as far as every stage needs it: which event, which deal, which
  * stage. Only a won deal is read further (CrmWonDealEvent); other stages are acknowledged and ignored.
  */
-const CrmEventId = plainText().min(1, 'is required').max(128, 'must be at most 128 characters');
-const CrmDealStage = plainText().min(1, 'is required').max(100, 'must be at most 100 characters');
-export const CrmDealEvent = z.object({
-  eventId: CrmEventId,
-  occurredAt: Timestamp,
-  deal: z.object({ id: ExternalReference, stage: CrmDealStage }),
-});
+const CrmEventId = lazySchema(() => plainText().min(1, 'is required').max(128, 'must be at most 128 characters'));
+const CrmDealStage = lazySchema(() => plainText().min(1, 'is required').max(100, 'must be at most 100 characters'));
+export const CrmDealEvent = lazySchema(() =>
+  z.object({
+    eventId: CrmEventId,
+    occurredAt: Timestamp,
+    deal: z.object({ id: ExternalReference, stage: CrmDealStage }),
+  }),
+);
 
 /** The CRM company a deal is with: a customer by its CRM company id, else by its ordering e-mail address. */
-export const CrmCompany = z.object({
-  externalId: plainText().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
-  name: plainText().trim().max(200, 'must be at most 200 characters').optional(),
-  email: z.email('must be an e-mail address').max(254, 'must be at most 254 characters').optional(),
-});
+export const CrmCompany = lazySchema(() =>
+  z.object({
+    externalId: plainText().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
+    name: plainText().trim().max(200, 'must be at most 200 characters').optional(),
+    email: z.email('must be an e-mail address').max(254, 'must be at most 254 characters').optional(),
+  }),
+);
 
 /** A won deal: it becomes an order entry (functions/core/crm.ts) for the company's customer. */
-export const CrmWonDeal = z.object({
-  id: ExternalReference,
-  stage: CrmDealStage,
-  currency: Currency,
-  company: CrmCompany,
-  lineItems: z
-    .array(OrderLineRequest)
-    .min(1, 'must contain at least one line item')
-    .max(50, 'must contain at most 50 line items'),
-  /** Absent: the customer's billing address. */
-  shippingAddress: Address.optional(),
-  /** Absent: the customer's payment terms; `card` charges the customer's card on file. */
-  paymentTerms: z.enum(['card', 'on_account']).optional(),
-});
-export const CrmWonDealEvent = CrmDealEvent.extend({ deal: CrmWonDeal });
+export const CrmWonDeal = lazySchema(() =>
+  z.object({
+    id: ExternalReference,
+    stage: CrmDealStage,
+    currency: Currency,
+    company: CrmCompany,
+    lineItems: z
+      .array(OrderLineRequest)
+      .min(1, 'must contain at least one line item')
+      .max(50, 'must contain at most 50 line items'),
+    /** Absent: the customer's billing address. */
+    shippingAddress: Address.optional(),
+    /** Absent: the customer's payment terms; `card` charges the customer's card on file. */
+    paymentTerms: z.enum(['card', 'on_account']).optional(),
+  }),
+);
+export const CrmWonDealEvent = lazySchema(() => CrmDealEvent.extend({ deal: CrmWonDeal }));
 
 /** Input of every workflow task: the execution carries ids, the order record carries the facts. */
-export const OrderRef = z.object({ orderId: OrderId });
+export const OrderRef = lazySchema(() => z.object({ orderId: OrderId }));
 
 /** Input of the tasks run once per allocation (the FulfilShipments Map). */
-export const AllocationRef = OrderRef.extend({ allocationId: z.string().min(1) });
+export const AllocationRef = lazySchema(() => OrderRef.extend({ allocationId: z.string().min(1) }));
 
-export const AwaitDeliveryInput = OrderRef.extend({
-  shipmentId: z.string(),
-  trackingNumber: z.string(),
-  taskToken: z.string().min(1),
-});
+export const AwaitDeliveryInput = lazySchema(() =>
+  OrderRef.extend({
+    shipmentId: z.string(),
+    trackingNumber: z.string(),
+    taskToken: z.string().min(1),
+  }),
+);
 
 /** The `{ Error, Cause }` a Step Functions Catch places at ResultPath. */
-export const CaughtError = z.object({
-  Error: z.string(),
-  Cause: z.string().optional(),
-  /** Set by the compensation states' Catch when voiding or releasing failed after its retries. */
-  voidPaymentError: z.object({ Error: z.string() }).loose().optional(),
-  releaseStockError: z.object({ Error: z.string() }).loose().optional(),
-});
-export const CloseOrderInput = OrderRef.extend({
-  outcome: z.enum(['REJECTED', 'FAILED', 'CANCELLED']),
-  error: CaughtError,
-});
+export const CaughtError = lazySchema(() =>
+  z.object({
+    Error: z.string(),
+    Cause: z.string().optional(),
+    /** Set by the compensation states' Catch when voiding or releasing failed after its retries. */
+    voidPaymentError: z.object({ Error: z.string() }).loose().optional(),
+    releaseStockError: z.object({ Error: z.string() }).loose().optional(),
+  }),
+);
+export const CloseOrderInput = lazySchema(() =>
+  OrderRef.extend({
+    outcome: z.enum(['REJECTED', 'FAILED', 'CANCELLED']),
+    error: CaughtError,
+  }),
+);
 
 export type OrderChannel = z.infer<typeof OrderChannel>;
 export type OrderEntry = z.infer<typeof OrderEntry>;
@@ -824,47 +944,53 @@ export type PrincipalView = z.infer<typeof PrincipalView>;
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
 /** An approval request (approvals table, one per order): the task token it resumes, and the decision once made. */
-export const ApprovalRecord = z.object({
-  approvalId: z.string(),
-  orderId: OrderId,
-  customerId: CustomerId,
-  taskToken: z.string(),
-  reasons: z.array(ApprovalReason),
-  status: ApprovalStatus,
-  summary: z.object({
-    customerName: z.string(),
-    currency: Currency,
-    paymentMethod: z.enum(['card', 'on_account']),
-    lines: z.array(PricedLine),
-    totals: Totals,
-    /** On account: the customer's remaining credit when the approval was requested. */
-    remainingCredit: z.number().int().optional(),
+export const ApprovalRecord = lazySchema(() =>
+  z.object({
+    approvalId: z.string(),
+    orderId: OrderId,
+    customerId: CustomerId,
+    taskToken: z.string(),
+    reasons: z.array(ApprovalReason),
+    status: ApprovalStatus,
+    summary: z.object({
+      customerName: z.string(),
+      currency: Currency,
+      paymentMethod: z.enum(['card', 'on_account']),
+      lines: z.array(PricedLine),
+      totals: Totals,
+      /** On account: the customer's remaining credit when the approval was requested. */
+      remainingCredit: z.number().int().optional(),
+    }),
+    requestedAt: Timestamp,
+    expiresAt: Timestamp,
+    emailedAt: Timestamp.optional(),
+    decidedAt: Timestamp.optional(),
+    decidedBy: Principal.optional(),
+    comment: z.string().optional(),
+    /** The waiting workflow was told the decision (SendTaskSuccess/Failure answered). */
+    resumed: z.boolean().optional(),
   }),
-  requestedAt: Timestamp,
-  expiresAt: Timestamp,
-  emailedAt: Timestamp.optional(),
-  decidedAt: Timestamp.optional(),
-  decidedBy: Principal.optional(),
-  comment: z.string().optional(),
-  /** The waiting workflow was told the decision (SendTaskSuccess/Failure answered). */
-  resumed: z.boolean().optional(),
-});
+);
 
 /** The random id of an approval request, as its decision link carries it. */
-export const ApprovalId = z.string().regex(/^apr-[0-9a-f]{32}$/, 'is not an approval id');
+export const ApprovalId = lazySchema(() => z.string().regex(/^apr-[0-9a-f]{32}$/, 'is not an approval id'));
 
 /** POST /approvals/{approvalId}: the signature is the one of the e-mailed link, carried in the body. */
-export const ApprovalDecisionRequest = z.object({
-  decision: z.enum(['approve', 'reject']),
-  comment: plainText().trim().max(500, 'must be at most 500 characters').optional(),
-  signature: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64 hex digits of the decision link'),
-});
+export const ApprovalDecisionRequest = lazySchema(() =>
+  z.object({
+    decision: z.enum(['approve', 'reject']),
+    comment: plainText().trim().max(500, 'must be at most 500 characters').optional(),
+    signature: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64 hex digits of the decision link'),
+  }),
+);
 
-export const RequestApprovalInput = OrderRef.extend({
-  taskToken: z.string().min(1),
-  reasons: z.array(ApprovalReason).min(1),
-  timeoutSeconds: z.number().int().positive(),
-});
+export const RequestApprovalInput = lazySchema(() =>
+  OrderRef.extend({
+    taskToken: z.string().min(1),
+    reasons: z.array(ApprovalReason).min(1),
+    timeoutSeconds: z.number().int().positive(),
+  }),
+);
 
 export type ApprovalReason = z.infer<typeof ApprovalReason>;
 export type ApprovalNeed = z.infer<typeof ApprovalNeed>;

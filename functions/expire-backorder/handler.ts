@@ -3,6 +3,7 @@ import { Mailer } from '../adapters/mailer.ts';
 import { cancellableShipments, cancellationEmail } from '../core/cancellation.ts';
 import { backorderCancelledEmail } from '../core/emails.ts';
 import { OrderCancelled, OrderClosed } from '../core/errors.ts';
+import { lazySchema } from '../core/lazy-schema.ts';
 import { type Order, OrderRef, type StockLine } from '../core/schemas.ts';
 import { toShip } from '../core/shipment.ts';
 import { cancelBackorderRemainder } from '../lib/backorders.ts';
@@ -17,7 +18,7 @@ const customers = customersRepository();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
 const mailer = new Mailer(requireEnv('SENDER_EMAIL'), process.env.SES_CONFIGURATION_SET || undefined);
 
-const Input = OrderRef.extend({ mode: z.enum(['expire', 'check', 'cancel']).default('expire') });
+const Input = lazySchema(() => OrderRef.extend({ mode: z.enum(['expire', 'check', 'cancel']).default('expire') }));
 
 /**
  * The backorder as the workflow goes on with it, answered as `{ backordered, backorderSeconds,

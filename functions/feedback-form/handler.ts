@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { OrderNotFound } from '../core/errors.ts';
 import { FeedbackScoreParameter } from '../core/feedback.ts';
 import { FEEDBACK_PAGE_HEADERS, feedbackFormPage, feedbackMessagePage } from '../core/feedback-page.ts';
+import { lazySchema } from '../core/lazy-schema.ts';
 import { requireEnv } from '../lib/config.ts';
 import { clock, eventPublisher, ordersRepository } from '../lib/deps.ts';
 import { feedbackPublisher, feedbackTokenOf, orderGone } from '../lib/feedback.ts';
@@ -11,7 +12,7 @@ const orders = ordersRepository();
 const publish = feedbackPublisher({ orders, events: eventPublisher(), clock });
 const secretId = requireEnv('FEEDBACK_SECRET_ID');
 
-const LinkQuery = z.object({ score: FeedbackScoreParameter });
+const LinkQuery = lazySchema(() => z.object({ score: FeedbackScoreParameter }));
 const TITLES: Record<number, string> = {
   400: 'This link is incomplete',
   401: 'This link is not valid',

@@ -1,5 +1,4 @@
 import { DocumentStore } from '../adapters/document-store.ts';
-import { renderInvoicePdf } from '../adapters/invoice-pdf.ts';
 import { Mailer } from '../adapters/mailer.ts';
 import { invoiceEmail, invoiceFinanceCopy } from '../core/emails.ts';
 import { InvoiceNotDelivered } from '../core/errors.ts';
@@ -82,6 +81,8 @@ export const handler = workflowTask(AllocationRef, async ({ orderId, allocationI
 async function deliver(invoice: Awaited<ReturnType<typeof invoices.issue>>, pdfKey: string): Promise<void> {
   // Rendered only when a step still needs it: a retry after everything was done does no work.
   if (invoice.pdfKey && invoice.emailedAt && invoice.financeCopiedAt) return;
+  // jspdf and the fonts load on the first render, not at INIT: that invocation pays for them.
+  const { renderInvoicePdf } = await import('../adapters/invoice-pdf.ts');
   const pdf = renderInvoicePdf(invoice);
   const number = invoice.invoiceNumber;
   if (!invoice.pdfKey) {

@@ -1,6 +1,5 @@
 import type { DocumentStore } from '../adapters/document-store.ts';
 import type { CreditNoteRequestRecord, InvoiceLedger } from '../adapters/invoice-ledger.ts';
-import { renderCreditNotePdf } from '../adapters/invoice-pdf.ts';
 import type { InvoicesRepository, StoredCreditNote } from '../adapters/invoices-repository.ts';
 import type { Mailer } from '../adapters/mailer.ts';
 import { type PaymentProvider, paymentKey } from '../adapters/payments.ts';
@@ -173,6 +172,8 @@ async function settleAndNumber(deps: CreditNoteDeps, recorded: CreditNoteRequest
 async function deliver(deps: CreditNoteDeps, note: StoredCreditNote): Promise<StoredCreditNote> {
   if (note.pdfKey && note.emailedAt && note.financeCopiedAt) return note;
   const number = note.creditNoteNumber;
+  // jspdf and the fonts load on the first render, not at INIT: that invocation pays for them.
+  const { renderCreditNotePdf } = await import('../adapters/invoice-pdf.ts');
   const pdf = renderCreditNotePdf(note);
   const pdfKey = creditNotePdfKey(number);
   const delivered = { ...note };

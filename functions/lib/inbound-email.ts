@@ -14,6 +14,7 @@ import {
   type InboundEmailRef,
 } from '../core/emails.ts';
 import { InvalidOrder } from '../core/errors.ts';
+import { lazySchema } from '../core/lazy-schema.ts';
 import type { Customer, OrderEntry, Principal } from '../core/schemas.ts';
 import type { IntakeResult } from './intake.ts';
 import { logger } from './powertools.ts';
@@ -109,7 +110,7 @@ export function messageFingerprint(raw: Uint8Array, headers: Email['headers']): 
   return `sha256:${hash.update('\0').update(body).digest('hex')}`;
 }
 
-const emailAddress = z.email();
+const emailAddress = lazySchema(() => z.email());
 const MESSAGE_ID = /^<[^<>\s]{1,900}>$/;
 const header = (email: Email, key: string) => email.headers.find((h) => h.key === key)?.value.trim();
 

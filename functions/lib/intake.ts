@@ -18,7 +18,8 @@ import { actsFor, type Caller } from './caller.ts';
 import { requireEnv } from './config.ts';
 import { clock, eventPublisher, ordersRepository, workflowStarter } from './deps.ts';
 import { errorLabel, HttpError, parseOr400 } from './http.ts';
-import { logger, logOrder, metrics } from './powertools.ts';
+import { metrics } from './metrics.ts';
+import { logger, logOrder } from './powertools.ts';
 
 export interface IntakeCommand {
   channel: OrderChannel;

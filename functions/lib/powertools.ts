@@ -1,18 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 
-/** One logger, tracer and metrics instance per execution environment (Powertools' recommended singletons). */
+/** One logger and tracer per execution environment (Powertools' recommended singletons; metrics: lib/metrics.ts). */
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'sales-orders';
 
 export const logger = new Logger({ serviceName });
-export const metrics = new Metrics({
-  serviceName,
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'SalesOrders',
-});
 
 /**
  * Powertools traces only in a Lambda execution environment (`AWS_EXECUTION_ENV`) and not when

@@ -13,7 +13,8 @@ import type { backorders as backorderService } from './backorders.ts';
 import type { compensations } from './compensation.ts';
 import { numberEnv } from './config.ts';
 import type { feedbackPublisher } from './feedback.ts';
-import { logger, metrics, orderScope } from './powertools.ts';
+import { metrics } from './metrics.ts';
+import { logger, orderScope } from './powertools.ts';
 import type { stageRecorder } from './stages.ts';
 
 /** A compensation step still failed after its retries; the order stays open (fenced) for the next run. */

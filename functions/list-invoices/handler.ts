@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { InvalidCursor } from '../core/errors.ts';
+import { lazySchema } from '../core/lazy-schema.ts';
 import { InvoiceStatus } from '../core/schemas.ts';
 import { invoiceLedger } from '../lib/deps.ts';
 import { HttpError, httpRoute, json, parseOr400 } from '../lib/http.ts';
@@ -7,11 +8,13 @@ import { invoiceView } from '../lib/invoice-views.ts';
 
 const ledger = invoiceLedger(undefined, { balances: false });
 
-export const ListInvoicesQuery = z.object({
-  status: InvoiceStatus,
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().max(2000).optional(),
-});
+export const ListInvoicesQuery = lazySchema(() =>
+  z.object({
+    status: InvoiceStatus,
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+    cursor: z.string().max(2000).optional(),
+  }),
+);
 
 /** GET /invoices?status=open|paid|overdue|credited[&limit][&cursor] (finance): a page from the status index. */
 export const handler = httpRoute(async (event) => {

@@ -2,7 +2,8 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import { isDetailType, parseEventDetail } from '../core/event-catalog.ts';
 import { foldEvent, type MetricPoint } from '../core/kpi-projection.ts';
 import { kpiRepository } from '../lib/deps.ts';
-import { logOrder, metrics, observedHandler } from '../lib/powertools.ts';
+import { metrics } from '../lib/metrics.ts';
+import { logOrder, observedHandler } from '../lib/powertools.ts';
 
 const kpis = kpiRepository();
 

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { lazySchema } from '../core/lazy-schema.ts';
 import { OrderRef } from '../core/schemas.ts';
 import { orderCompensations, ordersRepository } from '../lib/deps.ts';
 import { workflowTask } from '../lib/task.ts';
@@ -12,11 +13,14 @@ const compensate = orderCompensations(orders);
  * shipped. A retry announces OrderStockReleased again. With `allocationId`: only that allocation's
  * held stock (a cancelled order's allocation that was not booked).
  */
-export const handler = workflowTask(OrderRef.extend({ allocationId: z.string().min(1).optional() }), async (input) => {
-  const { orderId, allocationId } = input;
-  // One allocation of a cancelled order that was not booked (FulfilShipments): only its stock goes back.
-  if (allocationId) return { released: await compensate.releaseAllocation(orderId, allocationId) };
-  const shipment = await compensate.cancelShipments(orderId);
-  const released = await compensate.releaseStock(orderId);
-  return { released, shipment };
-});
+export const handler = workflowTask(
+  lazySchema(() => OrderRef.extend({ allocationId: z.string().min(1).optional() })),
+  async (input) => {
+    const { orderId, allocationId } = input;
+    // One allocation of a cancelled order that was not booked (FulfilShipments): only its stock goes back.
+    if (allocationId) return { released: await compensate.releaseAllocation(orderId, allocationId) };
+    const shipment = await compensate.cancelShipments(orderId);
+    const released = await compensate.releaseStock(orderId);
+    return { released, shipment };
+  },
+);

@@ -5,6 +5,7 @@ import { readSecret } from '../adapters/secrets.ts';
 import { feedbackRequestEmail } from '../core/emails.ts';
 import { InvalidEmailAddress } from '../core/errors.ts';
 import { FEEDBACK_TOKEN_TTL_SECONDS, feedbackLink, feedbackToken, NPS_SCORES } from '../core/feedback.ts';
+import { lazySchema } from '../core/lazy-schema.ts';
 import { OrderId } from '../core/schemas.ts';
 import { SELLER } from '../core/seller.ts';
 import { requireEnv } from '../lib/config.ts';
@@ -17,7 +18,7 @@ const mailer = new Mailer(requireEnv('SENDER_EMAIL'), process.env.SES_CONFIGURAT
 const baseUrl = requireEnv('PUBLIC_API_URL');
 const secretId = requireEnv('FEEDBACK_SECRET_ID');
 
-const Delivered = z.object({ detail: z.object({ orderId: OrderId }) });
+const Delivered = lazySchema(() => z.object({ detail: z.object({ orderId: OrderId }) }));
 
 /**
  * OrderDelivered (order bus rule) -> the customer's survey e-mail, once per order: a republished

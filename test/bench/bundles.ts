@@ -57,7 +57,7 @@ export async function bundleBench(): Promise<BenchSection> {
       ...[...functions].map(([name, f]) => [name, f.entry]),
     ]);
     const { outputs } = await bundleFunctions(entries, { outdir });
-    // As OrderFunction's `files`: the fonts the PDF renderer reads at INIT sit next to its bundle.
+    // As OrderFunction's `files`: the fonts the PDF renderer reads on its first render sit next to its bundle.
     const require = createRequire(import.meta.url);
     for (const output of Object.values(outputs))
       if (output.inputs.some((input) => input.endsWith('functions/adapters/invoice-fonts.ts')))

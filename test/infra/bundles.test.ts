@@ -126,4 +126,22 @@ describe('function bundles', () => {
     expect(staticImports).toEqual([]);
     expect(dynamicImports.length).toBeGreaterThan(0);
   });
+
+  it("hold none of jspdf's optional HTML and SVG renderers", () => {
+    for (const [name, bundle] of bundles) {
+      const renderers = [...bundle.packages].filter((p) =>
+        ['html2canvas', 'dompurify', 'canvg', 'core-js'].includes(p),
+      );
+      expect({ name, renderers }).toEqual({ name, renderers: [] });
+    }
+  });
+
+  it('load the PDF renderer (jspdf, the fonts) only by a dynamic import, on the first render', () => {
+    const renderer = 'functions/adapters/invoice-pdf.ts';
+    const importers = Object.entries(metafile.inputs).flatMap(([path, input]) =>
+      input.imports.filter((imported) => imported.path === renderer).map((imported) => `${path} ${imported.kind}`),
+    );
+    expect(importers.length).toBeGreaterThan(0);
+    expect(importers.filter((importer) => !importer.endsWith(' dynamic-import'))).toEqual([]);
+  });
 });

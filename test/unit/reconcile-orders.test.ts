@@ -13,7 +13,8 @@ import {
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { logger, metrics } from '../../functions/lib/powertools.ts';
+import { metrics } from '../../functions/lib/metrics.ts';
+import { logger } from '../../functions/lib/powertools.ts';
 
 /**
  * The reconciler against mocked AWS clients: what it publishes when EventBridge fails once, and the

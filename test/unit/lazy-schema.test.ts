@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { lazySchema } from '../../functions/core/lazy-schema.ts';
+
+describe('lazySchema', () => {
+  it('builds the schema on first use, once', () => {
+    let builds = 0;
+    const Point = lazySchema(() => {
+      builds++;
+      return z.object({ x: z.number().int(), y: z.number().int() });
+    });
+    expect(builds).toBe(0);
+    expect(Point.parse({ x: 1, y: 2 })).toEqual({ x: 1, y: 2 });
+    expect(Point.safeParse({ x: 1.5, y: 2 }).success).toBe(false);
+    expect(builds).toBe(1);
+  });
+
+  it('is the schema to zod: composed, extended, an instance of its class, converted to JSON Schema', () => {
+    const Sku = lazySchema(() =>
+      z
+        .string()
+        .regex(/^[A-Z]{3}$/)
+        .describe('a stock keeping unit'),
+    );
+    const Line = lazySchema(() => z.object({ sku: Sku, quantity: z.number().int().positive() }));
+    const Priced = Line.extend({ price: z.number() });
+
+    expect(Line).toBeInstanceOf(z.ZodObject);
+    expect(Object.keys(Line.shape)).toEqual(['sku', 'quantity']);
+    expect(Priced.parse({ sku: 'ABC', quantity: 1, price: 5 })).toEqual({ sku: 'ABC', quantity: 1, price: 5 });
+    const refused = Line.safeParse({ sku: 'abc', quantity: 0 });
+    expect(refused.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['sku', 'quantity']);
+    expect(z.toJSONSchema(Line)).toMatchObject({
+      type: 'object',
+      properties: { sku: { type: 'string', description: 'a stock keeping unit' }, quantity: { type: 'integer' } },
+      required: ['sku', 'quantity'],
+    });
+  });
+});
