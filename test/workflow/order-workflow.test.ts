@@ -311,7 +311,10 @@ describe('order workflow on the local runtime', () => {
     // The loser of the race (by the pre-check or by the hold's condition) waits for an approver.
     const waiting = await eventually(async () => {
       const mails = await client.sentEmails();
-      const ids = [first, second].filter((id) => mails.some((m) => String(m.subject).includes(`order ${id}`)));
+      // Only approval requests: the winner's invoice e-mail also names its order.
+      const ids = [first, second].filter((id) =>
+        mails.some((m) => String(m.subject).includes(`Approval needed: order ${id}`)),
+      );
       return ids.length > 0 ? ids : undefined;
     });
     expect(waiting).toHaveLength(1);
