@@ -15,13 +15,13 @@ export const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
  * Execution environments one function may have at once when the template reserves none: Lambda's
  * account concurrency, scaled to one machine. Invocations beyond it wait for an environment.
  */
-export const DEFAULT_MAX_ENVIRONMENTS = 4;
+export const DEFAULT_MAX_ENVIRONMENTS = 2;
 
 /**
  * Execution environments of all functions together at most (each takes about 30 MB): beyond it, the
  * least recently used idle environment with no pending work is stopped to start another.
  */
-export const DEFAULT_MAX_TOTAL_ENVIRONMENTS = 24;
+export const DEFAULT_MAX_TOTAL_ENVIRONMENTS = 40;
 
 /** Lambda's limit on INIT; locally at least the function's timeout. */
 const INIT_TIMEOUT_MS = 10_000;
@@ -77,10 +77,13 @@ export class LocalLambdas {
   private total = 0;
   /** Invocations waiting for room in the budget (their function may start one more environment). */
   private readonly waitingForRoom: (() => void)[] = [];
+  private roomPoller: NodeJS.Timeout | undefined;
   private bundles: Map<string, string> | undefined;
   private bootstrap: string | undefined;
   private environments = new Map<string, Record<string, string>>();
   private stopped = false;
+  /** Environments started so far (each an INIT: a cold start). */
+  coldStarts = 0;
   /** Closed: no more invocations, every environment stopped. */
   private closed = false;
   private readonly observers = new Set<(record: InvocationRecord) => void>();
@@ -181,6 +184,8 @@ export class LocalLambdas {
       for (const waiter of pool.waiting.splice(0)) waiter();
     }
     for (const waiter of this.waitingForRoom.splice(0)) waiter();
+    clearInterval(this.roomPoller);
+    this.roomPoller = undefined;
     await Promise.all([...this.started].map((environment) => environment.terminate()));
   }
 
@@ -256,18 +261,26 @@ export class LocalLambdas {
   private async acquire(fn: LocalFunction, whenThrottled: 'throttle' | 'wait'): Promise<ExecutionEnvironment> {
     const pool = this.pools.get(fn.name) as Pool;
     const limit = Math.min(fn.reservedConcurrency ?? Number.POSITIVE_INFINITY, this.maxEnvironments);
+    let waited = false;
     for (;;) {
       if (this.closed) throw stoppedError();
       const warm = this.warmest(pool);
       if (warm) return warm;
       if (pool.count < limit) {
+        // The budget is spent and others wait for room: after them.
+        if (!waited && this.total >= this.maxTotal && this.waitingForRoom.length > 0) {
+          await this.waitForRoom(false);
+          waited = true;
+          continue;
+        }
         // Room for one more: counted now, so nobody else takes it meanwhile.
         pool.count++;
         this.total++;
         if (this.total > this.maxTotal && !(await this.reclaimIdle())) {
           pool.count--;
           this.total--;
-          await this.roomOrRetry();
+          await this.waitForRoom(waited);
+          waited = true;
           continue;
         }
         if (this.closed) {
@@ -282,6 +295,7 @@ export class LocalLambdas {
           () => this.started.delete(environment),
         );
         this.started.add(environment);
+        this.coldStarts++;
         try {
           await environment.ready;
         } catch (error) {
@@ -319,19 +333,22 @@ export class LocalLambdas {
     return undefined;
   }
 
-  /** Waits until an environment is freed, or a short while: pending work also ends by itself. */
-  private roomOrRetry(): Promise<void> {
+  /**
+   * Waits, in order of arrival (`again`: one that already waited keeps its place at the head),
+   * until an environment is freed; the head also looks again every ROOM_RETRY_MS, as pending work
+   * ends by itself.
+   */
+  private waitForRoom(again: boolean): Promise<void> {
     return new Promise<void>((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        const at = this.waitingForRoom.indexOf(wake);
-        if (at >= 0) this.waitingForRoom.splice(at, 1);
-        resolve();
+      if (again) this.waitingForRoom.unshift(resolve);
+      else this.waitingForRoom.push(resolve);
+      this.roomPoller ??= setInterval(() => {
+        this.waitingForRoom.shift()?.();
+        if (this.waitingForRoom.length === 0) {
+          clearInterval(this.roomPoller);
+          this.roomPoller = undefined;
+        }
       }, ROOM_RETRY_MS);
-      this.waitingForRoom.push(wake);
     });
   }
 

@@ -124,7 +124,12 @@ export async function flashSale(
       }
     })();
     // The runtime's process (its thread, every execution environment's, the load's clients) while the sale runs.
-    const usage = { peakRssMb: 0, cpuBefore: process.cpuUsage(), since: performance.now() };
+    const usage = {
+      peakRssMb: 0,
+      cpuBefore: process.cpuUsage(),
+      since: performance.now(),
+      coldStartsBefore: runtime.lambdas.coldStarts,
+    };
     const memory = setInterval(() => {
       usage.peakRssMb = Math.max(usage.peakRssMb, process.memoryUsage().rss / 1024 / 1024);
     }, 250);
@@ -267,6 +272,7 @@ export async function flashSale(
       stockMinOnHand: watch.minOnHand,
       stockMaxReserved: watchStats.maxReserved,
       peakRssMb: Math.round(usage.peakRssMb),
+      coldStarts: runtime.lambdas.coldStarts - usage.coldStartsBefore,
       environmentsAtEnd: Object.values(runtime.lambdas.environmentCounts()).reduce((n, c) => n + c.warm + c.busy, 0),
       nodeCoresBusy: Number(coresBusy.toFixed(2)),
       stockBefore: JSON.stringify(

@@ -195,6 +195,7 @@ async function ordersScenario(runtime: LocalRuntime, client: TestClient, referen
 
   // 2. Many at once.
   progress.update('orders: placing at once', { orders: ORDERS });
+  const coldStartsBefore = runtime.lambdas.coldStarts;
   const started = performance.now();
   const ids = await Promise.all(Array.from({ length: ORDERS }, () => client.placeOrder(orderBody(line))));
   const accepted = performance.now() - started;
@@ -236,6 +237,7 @@ async function ordersScenario(runtime: LocalRuntime, client: TestClient, referen
     concurrentP50Ms: Math.round(percentile(latencies, 50)),
     concurrentP95Ms: Math.round(percentile(latencies, 95)),
     rssMb: Math.round(rssMb),
+    coldStarts: runtime.lambdas.coldStarts - coldStartsBefore,
   };
   const checks: Check[] = [
     meets(
