@@ -23,6 +23,9 @@ export const DEFAULT_MAX_ENVIRONMENTS = 2;
  */
 export const DEFAULT_MAX_TOTAL_ENVIRONMENTS = 40;
 
+/** Each environment's young generation (V8), in MB. */
+const YOUNG_GENERATION_MB = 4;
+
 /** Lambda's limit on INIT; locally at least the function's timeout. */
 const INIT_TIMEOUT_MS = 10_000;
 /** How long an idle environment has to say whether it has pending work. */
@@ -453,8 +456,9 @@ class ExecutionEnvironment {
       transferList: [shared.link.port],
       env,
       execArgv: [],
-      // The function's memory setting bounds its heap, as Lambda's bounds the environment.
-      resourceLimits: { maxOldGenerationSizeMb: fn.memoryMb },
+      // The function's memory setting bounds its heap, as Lambda's bounds the environment; a small young
+      // generation keeps an idle environment's footprint small (V8's default grows it to tens of MB).
+      resourceLimits: { maxOldGenerationSizeMb: fn.memoryMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
     this.ready = new Promise<void>((resolve, reject) => {
       // Lambda gives INIT 10 seconds (here at least the function's timeout, for a loaded machine).
