@@ -60,6 +60,8 @@ export interface LocalLambdasOptions {
   maxEnvironments?: number;
   /** Environments in all at most (default DEFAULT_MAX_TOTAL_ENVIRONMENTS). */
   maxTotalEnvironments?: number;
+  /** How long an INIT may take (default Lambda's 10 s, or the function's timeout when longer). */
+  initTimeoutMs?: number;
 }
 
 /**
@@ -76,6 +78,7 @@ export class LocalLambdas {
   private readonly pools = new Map<string, Pool>();
   private readonly maxEnvironments: number;
   private readonly maxTotal: number;
+  private readonly initTimeoutMs: number | undefined;
   /** Environments started and not stopped, of every function. */
   private total = 0;
   /** Invocations waiting for room in the budget (their function may start one more environment). */
@@ -100,6 +103,7 @@ export class LocalLambdas {
   ) {
     this.maxEnvironments = options.maxEnvironments ?? DEFAULT_MAX_ENVIRONMENTS;
     this.maxTotal = Math.max(1, options.maxTotalEnvironments ?? DEFAULT_MAX_TOTAL_ENVIRONMENTS);
+    this.initTimeoutMs = options.initTimeoutMs;
     for (const fn of functions) {
       this.byArn.set(fn.arn, fn);
       this.byArn.set(fn.name, fn);
@@ -296,6 +300,7 @@ export class LocalLambdas {
           this.workerData(fn),
           this.environments.get(fn.name) ?? {},
           () => this.started.delete(environment),
+          this.initTimeoutMs ?? Math.max(INIT_TIMEOUT_MS, fn.timeoutSeconds * 1000),
         );
         this.started.add(environment);
         this.coldStarts++;
@@ -447,6 +452,7 @@ class ExecutionEnvironment {
     data: Omit<EnvironmentData, 'shared'>,
     env: Record<string, string>,
     private readonly onStopped: () => void,
+    initTimeoutMs: number,
   ) {
     this.functionName = fn.name;
     const shared = sharedState.connect();
@@ -462,7 +468,6 @@ class ExecutionEnvironment {
     });
     this.ready = new Promise<void>((resolve, reject) => {
       // Lambda gives INIT 10 seconds (here at least the function's timeout, for a loaded machine).
-      const initTimeoutMs = Math.max(INIT_TIMEOUT_MS, fn.timeoutSeconds * 1000);
       const timer = setTimeout(() => {
         this.initFailed?.(
           new LambdaInvocationError({

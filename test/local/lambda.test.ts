@@ -174,6 +174,12 @@ describe('local Lambda functions', () => {
     expect(lambdas.environmentCounts()).toEqual({});
   });
 
+  it('fails an invocation whose environment’s INIT does not finish in time, and stops that environment', async () => {
+    const lambdas = await started([fn('Stuck', {}, { entry: 'test/fixtures/never-ready.ts' })], { initTimeoutMs: 500 });
+    await expect(lambdas.invoke('Stuck', {})).rejects.toMatchObject({ name: 'Runtime.InitTimeout' });
+    expect(lambdas.environmentCounts()).toEqual({});
+  });
+
   it('throttles synchronous invocations beyond the reserved concurrency, as Lambda does', async () => {
     const lambdas = await started([probe('Reserved', { reservedConcurrency: 1 })]);
     const running = lambdas.invoke('Reserved', { sleepMs: 300 });
