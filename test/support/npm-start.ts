@@ -29,7 +29,8 @@ export async function npmStart(env: Record<string, string>): Promise<NpmStart> {
     try {
       return await startOnce(env);
     } catch (error) {
-      if (attempt >= 3 || !String(error).includes('is already in use')) throw error;
+      // Said by npm start for the port it names, or by the listener itself (`EADDRINUSE`).
+      if (attempt >= 3 || !/is already in use|EADDRINUSE/.test(String(error))) throw error;
     }
   }
 }
