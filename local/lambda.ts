@@ -70,8 +70,9 @@ export interface LocalLambdasOptions {
  * state and its own environment variables (the host's `process.env` is untouched). An environment
  * is started on demand (its INIT is the cold start), runs one invocation at a time and stays warm
  * for the next; a function has at most its reserved concurrency (more is throttled, as Lambda's
- * `TooManyRequestsException`) or `maxEnvironments` environments (more waits). A timed-out
- * invocation's environment is stopped, as Lambda resets it.
+ * `TooManyRequestsException`) or `maxEnvironments` environments (more waits), and all functions
+ * together `maxTotalEnvironments` (the least recently used idle one without pending work makes room).
+ * A timed-out invocation's environment is stopped, as Lambda resets it.
  */
 export class LocalLambdas {
   private readonly byArn = new Map<string, LocalFunction>();

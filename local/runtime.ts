@@ -137,8 +137,8 @@ export interface LocalRuntime {
 
 /**
  * Starts the whole system on this machine: AWS API emulators, the deployment's tables, buckets,
- * secrets, rules and state machine (read from the synthesized template), the handlers in-process,
- * and the HTTP API. Handlers reach the emulators through the SDK's AWS_ENDPOINT_URL_* variables.
+ * secrets, rules and state machine (read from the synthesized template), the functions in their
+ * execution environments (local/lambda.ts), and the HTTP API. Handlers reach the emulators through the SDK's AWS_ENDPOINT_URL_* variables.
  */
 export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime> {
   const host = options.host ?? '127.0.0.1';

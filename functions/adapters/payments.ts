@@ -58,8 +58,8 @@ type SandboxAuthorization = {
 };
 
 /**
- * The sandbox's own books, as a provider keeps them on its side: one per process (shared by every
- * function running in it, like a remote provider would be).
+ * The sandbox's own books, as a provider keeps them on its side: shared by every function that calls
+ * it, as a remote provider's are (sandbox-state.ts: one per Lambda environment in AWS, one for all locally).
  */
 const ledger = sandboxState('payments', () => new Map<string, SandboxAuthorization>());
 
@@ -123,7 +123,7 @@ export class SandboxPaymentProvider implements PaymentProvider {
     if (repeated) return { captureId: repeated.captureId };
     if (known?.status === 'VOIDED') throw new PaymentDeclined('The authorization was voided; nothing to capture');
     const captured = captures.reduce((sum, c) => sum + c.amount, 0);
-    // Unknown amount means authorized by another instance of the sandbox (its books are per process).
+    // Unknown amount means authorized by another instance of the sandbox (in AWS its books are per Lambda environment).
     if (known?.amount !== undefined && captured + request.amount > known.amount)
       throw new PaymentDeclined(
         `Capture of ${request.amount} exceeds what is left of the authorization (${known.amount - captured})`,
@@ -162,7 +162,7 @@ export class SandboxPaymentProvider implements PaymentProvider {
     const refunded = [...sandboxRefunds.values()]
       .filter((r) => r.authorizationKey === request.authorizationKey)
       .reduce((sum, r) => sum + r.amount, 0);
-    // Unknown captures mean authorized by another instance of the sandbox (its books are per process).
+    // Unknown captures mean authorized by another instance of the sandbox (in AWS its books are per Lambda environment).
     if (known?.captures && refunded + request.amount > captured)
       throw new PaymentDeclined(`Refund of ${request.amount} exceeds what is left to refund (${captured - refunded})`);
     const refundId = `re_${crypto.randomUUID().replaceAll('-', '').slice(0, 20)}`;

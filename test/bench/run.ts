@@ -59,12 +59,13 @@ const TARGETS = {
   singleOrderOverheadRoundTrips: 300,
   /**
    * Orders taken from POST to COMPLETED per second, many at once, per 100 reference round trips per
-   * second. Locally one Node process runs every handler and the AWS API emulators written in Node,
-   * so about 50 SDK calls per order share one core: this measures the laptop setup, not AWS.
+   * second. Locally the handlers' execution environments, the interpreter, the Node emulators and
+   * DynamoDB Local share two cores: this measures the laptop setup, not AWS.
    */
   completedPerHundredRoundTripsPerSecond: 0.5,
   /**
-   * Resident memory of the Node process running the runtime and all handlers (the JVM excluded). It
+   * Resident memory of the Node process running the runtime and its execution environments (the JVM
+   * excluded). It
    * includes the local SES store, which keeps every e-mail sent with its PDF (about 230 KB with the
    * embedded font, two e-mails per invoice).
    */
