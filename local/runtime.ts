@@ -17,7 +17,7 @@ import { type HttpApiRoute, type RouteAuthorizer, startHttpApi } from './http-ap
 import { inboundEmailRoute } from './inbound-email.ts';
 import { LocalLambdas } from './lambda.ts';
 import { UsageMeter } from './metering.ts';
-import { freePort } from './ports.ts';
+import { type PortReservation, reservePort } from './ports.ts';
 import { seedDemoData } from './seed.ts';
 import { startStepFunctionsService, type TaskTimeoutOverride } from './stepfunctions/service.ts';
 import { synthesizeApart } from './synth.ts';
@@ -149,7 +149,10 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     for (const s of stops.reverse()) await s().catch((error) => console.error('stop failed:', error));
   };
   try {
-    const ports = await resolvePorts({ ...DEFAULT_PORTS, ...options.ports }, host);
+    // Free ports (0) are bound now and held until their service starts, so that nothing else takes them meanwhile.
+    const reserved = await reservePorts({ ...DEFAULT_PORTS, ...options.ports }, host);
+    stops.push(() => reserved.release(...PORT_NAMES));
+    const ports = reserved.ports;
     const url = (port: number) => `http://${host}:${port}`;
     const urls = {
       api: url(ports.api),
@@ -171,6 +174,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       },
     );
 
+    await reserved.release('dynamodb', 'ses', 's3', 'secretsmanager');
     const [dynamodb, ses, s3, secrets] = await Promise.all([
       startDynamoDbLocal({ host, port: ports.dynamodb }),
       startSesLocal({ host, port: ports.ses }),
@@ -261,6 +265,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       );
     }
 
+    await reserved.release('eventbridge', 'stepfunctions', 'auth', 'api');
     const eventbridge = await startEventBridgeService({
       host,
       port: ports.eventbridge,
@@ -398,11 +403,32 @@ function receivingServices(s3Url: string, lambdas: LocalLambdas, retryDelaysMs?:
   };
 }
 
-async function resolvePorts(ports: Ports, host: string): Promise<Ports> {
-  const entries = await Promise.all(
-    Object.entries(ports).map(async ([name, port]) => [name, port === 0 ? await freePort(host) : port] as const),
-  );
-  return Object.fromEntries(entries) as unknown as Ports;
+const PORT_NAMES = Object.keys(DEFAULT_PORTS) as (keyof Ports)[];
+
+/** The ports with every 0 replaced by a reserved free port; `release` frees the named ones for their services. */
+async function reservePorts(
+  wanted: Ports,
+  host: string,
+): Promise<{ ports: Ports; release(...names: (keyof Ports)[]): Promise<void> }> {
+  const reservations = new Map<keyof Ports, PortReservation>();
+  const ports = { ...wanted };
+  try {
+    for (const name of PORT_NAMES) {
+      if (wanted[name] !== 0) continue;
+      const reservation = await reservePort(host);
+      reservations.set(name, reservation);
+      ports[name] = reservation.port;
+    }
+  } catch (error) {
+    await Promise.all([...reservations.values()].map((r) => r.release()));
+    throw error;
+  }
+  return {
+    ports,
+    release: async (...names) => {
+      await Promise.all(names.map((name) => reservations.get(name)?.release()));
+    },
+  };
 }
 
 async function createResources(deployment: LocalDeployment, urls: LocalRuntime['urls']): Promise<void> {

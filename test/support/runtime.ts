@@ -13,14 +13,25 @@ const FREE_PORTS = { api: 0, dynamodb: 0, ses: 0, stepfunctions: 0, eventbridge:
  * the test process takes the functions' configuration (tables, endpoints) for itself.
  */
 export async function startTestRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime> {
-  const runtime = await startLocalRuntime({
-    ports: FREE_PORTS,
-    webhookSecret: WEBHOOK_SECRET,
-    environment: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
-    // Lambda's retries of failed event deliveries, compressed from minutes.
-    asyncRetryDelaysMs: [200, 500],
-    ...options,
-  });
+  const start = () =>
+    startLocalRuntime({
+      ports: FREE_PORTS,
+      webhookSecret: WEBHOOK_SECRET,
+      environment: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
+      // Lambda's retries of failed event deliveries, compressed from minutes.
+      asyncRetryDelaysMs: [200, 500],
+      ...options,
+    });
+  let runtime: LocalRuntime | undefined;
+  for (let attempt = 1; !runtime; attempt++) {
+    try {
+      runtime = await start();
+    } catch (error) {
+      // DynamoDB Local's port is free only once the JVM binds it; another process can take it first.
+      const freePortsOnly = Object.values({ ...FREE_PORTS, ...options.ports }).every((port) => port === 0);
+      if (attempt >= 3 || !freePortsOnly || !/is already in use|EADDRINUSE/.test(String(error))) throw error;
+    }
+  }
   Object.assign(process.env, runtime.functionEnvironment());
   delete process.env.AWS_PROFILE;
   return runtime;
