@@ -2,7 +2,6 @@ import { Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-li
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
-import { INVOICE_FONTS } from '../functions/adapters/invoice-fonts.ts';
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../functions/core/approval.ts';
 import { DEFAULT_DELIVERY_SLA_DAYS } from '../functions/core/delivery-sla.ts';
 import { OrderApi } from './constructs/api.ts';
@@ -97,7 +96,6 @@ export class OrderStack extends Stack {
       IssueInvoice: fn('IssueInvoice', 'issue-invoice', 'Numbers, renders, stores and e-mails the invoice', {
         timeout: Duration.seconds(60),
         memorySize: 1024,
-        files: Object.values(INVOICE_FONTS),
       }),
       CompleteOrder: fn('CompleteOrder', 'complete-order', 'Marks the order completed'),
       VoidPayment: fn('VoidPayment', 'void-payment', 'Compensation: voids or refunds the payment'),
@@ -141,7 +139,6 @@ export class OrderStack extends Stack {
       issueCreditNote: fn('IssueCreditNote', 'issue-credit-note', 'POST /invoices/{number}/credit-notes', {
         timeout: Duration.seconds(60),
         memorySize: 1024,
-        files: Object.values(INVOICE_FONTS),
       }),
       recordPayment: fn('RecordPayment', 'record-payment', 'POST /invoices/{number}/payments'),
       feedbackForm: fn('FeedbackForm', 'feedback-form', 'GET /feedback/{token}'),
@@ -337,7 +334,7 @@ export class OrderStack extends Stack {
       'FinishCreditNotes',
       'finish-credit-notes',
       'Finishes credit-note requests left unfinished (refund, number, PDF, e-mail) and publishes payments left unpublished',
-      { timeout: Duration.minutes(2), memorySize: 1024, files: Object.values(INVOICE_FONTS) },
+      { timeout: Duration.minutes(2), memorySize: 1024 },
     );
     data.bindTable(finishCreditNotes, 'invoices', 'write');
     email.grantSend(finishCreditNotes);

@@ -1,28 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { jsPDF } from 'jspdf';
 import { creditNoteTaxByRate, type TaxSummaryEntry } from '../core/invoicing.ts';
 import { formatMoney, formatRate } from '../core/money.ts';
 import type { CreditNote, Invoice, SellerDetails } from '../core/schemas.ts';
 import { taxNote } from '../core/tax.ts';
-import { INVOICE_FONTS } from './invoice-fonts.ts';
+import { NOTO_SANS_BOLD, NOTO_SANS_REGULAR } from './fonts/noto-sans.ts';
 
 /*
  * The PDF standard fonts only know Windows-1252 ("Łódź" came out as "Aódz"): the invoice embeds
- * Noto Sans instead. jsPDF embeds the glyphs used with a ToUnicode map, so the text stays searchable.
+ * Noto Sans instead, cut down to the scripts an invoice prints (fonts/subset.sh). jsPDF embeds the
+ * glyphs used with a ToUnicode map, so the text stays searchable. Its users import this module on
+ * their first render, so neither jsPDF nor the fonts are evaluated at INIT.
  */
-/**
- * Read once, when this module loads: its users import it dynamically on their first render, so it is
- * not part of INIT. In the Lambda bundle the files sit next to the bundle (CDK copies them, see
- * OrderFunction's `files`); from source they are resolved in node_modules.
- */
-function loadFont(specifier: string): string {
-  const bundled = fileURLToPath(new URL(`./${specifier.split('/').pop()}`, import.meta.url));
-  const path = existsSync(bundled) ? bundled : createRequire(import.meta.url).resolve(specifier);
-  return readFileSync(path).toString('base64');
-}
-const fonts = { normal: loadFont(INVOICE_FONTS.normal), bold: loadFont(INVOICE_FONTS.bold) };
+const fonts = { normal: NOTO_SANS_REGULAR, bold: NOTO_SANS_BOLD };
 const FONT = 'NotoSans';
 
 /** The legal note of the order's tax treatment (reverse charge, export, exemption), when it has one. */

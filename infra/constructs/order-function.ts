@@ -34,8 +34,6 @@ export interface OrderFunctionProps {
   timeout?: Duration;
   memorySize?: number;
   environment?: Record<string, string>;
-  /** Package files (e.g. fonts) the code reads at run time: copied next to the bundle, by their file name. */
-  files?: string[];
 }
 
 /** A Lambda function the house way: newest Node runtime, ARM64, X-Ray, its own log group, ESM bundle. */
@@ -72,19 +70,7 @@ export class OrderFunction extends NodejsFunction {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
-      bundling: {
-        ...LAMBDA_BUNDLING,
-        ...(props.files?.length
-          ? {
-              commandHooks: {
-                beforeBundling: () => [],
-                beforeInstall: () => [],
-                afterBundling: (inputDir: string, outputDir: string) =>
-                  (props.files ?? []).map((file) => `cp "${inputDir}/node_modules/${file}" "${outputDir}/"`),
-              },
-            }
-          : {}),
-      },
+      bundling: LAMBDA_BUNDLING,
     });
     (this.node.defaultChild as CfnFunction).addMetadata(ENTRY_METADATA_KEY, entry);
   }

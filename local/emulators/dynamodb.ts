@@ -195,7 +195,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const endpoint = `http://${host}:${port}`;
 
   try {
-    await waitUntilReady(child, endpoint, options.startTimeoutMs ?? 30_000, output);
+    await waitUntilReady(child, endpoint, options.startTimeoutMs ?? 60_000, output);
   } catch (error) {
     await terminate(child, 1_000);
     const reason = error instanceof Error ? error.message : String(error);

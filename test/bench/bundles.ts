@@ -8,12 +8,10 @@
  * ratios, so a machine busy with other work slows both sides of it. Target: every ratio <= 1.25.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { INVOICE_FONTS } from '../../functions/adapters/invoice-fonts.ts';
 import { synthTemplate } from '../../infra/build.ts';
 import { WORKFLOW_DEFINITION_FILE } from '../../infra/constructs/workflow.ts';
 import { readDeployment } from '../../local/template.ts';
@@ -57,13 +55,6 @@ export async function bundleBench(): Promise<BenchSection> {
       ...[...functions].map(([name, f]) => [name, f.entry]),
     ]);
     const { outputs } = await bundleFunctions(entries, { outdir });
-    // As OrderFunction's `files`: the fonts the PDF renderer reads on its first render sit next to its bundle.
-    const require = createRequire(import.meta.url);
-    for (const output of Object.values(outputs))
-      if (output.inputs.some((input) => input.endsWith('functions/adapters/invoice-fonts.ts')))
-        for (const font of Object.values(INVOICE_FONTS))
-          copyFileSync(require.resolve(font), join(dirname(resolve(output.file)), basename(font)));
-
     const names = [...functions.keys()].sort();
     const measure = (name: string) =>
       importMs(resolve((outputs[name] ?? fail(`no bundle for ${name}`)).file), name, environments.get(name) ?? {});
