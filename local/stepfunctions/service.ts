@@ -502,6 +502,7 @@ class LocalStepFunctions {
       history.add('ExecutionSucceeded', { output: execution.output, outputDetails: { truncated: false } });
     }
     execution.stopMs = Date.now();
+    history.pack();
     this.release(execution);
     if (!execution.stop?.silent) this.emitStatus(execution);
   }
