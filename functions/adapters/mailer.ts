@@ -14,7 +14,7 @@ export interface OutgoingEmail {
   headers?: { name: string; value: string }[];
 }
 
-const address = lazySchema(() => z.email());
+const address = /* @__PURE__ */ lazySchema(() => z.email());
 
 /** Sends through SES v2. Addresses are checked first: SES would bounce them later, the local SES not at all. */
 export class Mailer {

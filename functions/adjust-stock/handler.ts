@@ -9,7 +9,7 @@ import { logger } from '../lib/powertools.ts';
 import { stockConflict, stockNow, stockTarget } from '../lib/stock-routes.ts';
 
 /** Optional: a client's retry with the same key is recorded once (answered 200 with the first adjustment). */
-const AdjustmentKey = lazySchema(() =>
+const AdjustmentKey = /* @__PURE__ */ lazySchema(() =>
   z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 letters, digits or _ . : -'),
 );
 

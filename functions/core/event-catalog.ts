@@ -16,11 +16,11 @@ import { Currency, CustomerId, MinorUnits, OrderChannel, OrderStatus, StockLine,
  */
 export const EVENT_VERSION = 1;
 
-const OrderRefId = lazySchema(() => z.string().min(1).max(64));
-const Day = lazySchema(() => z.iso.date());
+const OrderRefId = /* @__PURE__ */ lazySchema(() => z.string().min(1).max(64));
+const Day = /* @__PURE__ */ lazySchema(() => z.iso.date());
 
 // Strict: a field the catalog does not name is refused, and the publisher sends what the schema parsed.
-const Envelope = lazySchema(() =>
+const Envelope = /* @__PURE__ */ lazySchema(() =>
   z.strictObject({
     version: z.literal(EVENT_VERSION),
     eventId: z.string().min(1).max(300),
@@ -30,7 +30,7 @@ const Envelope = lazySchema(() =>
 );
 
 /** What every order event carries besides the envelope: ids, status and amounts, never personal data. */
-const OrderEnvelope = lazySchema(() =>
+const OrderEnvelope = /* @__PURE__ */ lazySchema(() =>
   Envelope.extend({
     customerId: CustomerId,
     status: OrderStatus,

@@ -65,7 +65,7 @@ const hasOtherControlCharacters = (value: string) =>
   });
 
 /** POST /feedback/{token}: the score, and an optional comment (trimmed; empty is none). */
-export const FeedbackAnswer = lazySchema(() =>
+export const FeedbackAnswer = /* @__PURE__ */ lazySchema(() =>
   z.object({
     score: NpsScore,
     comment: z
@@ -83,7 +83,7 @@ export const FeedbackAnswer = lazySchema(() =>
 export type FeedbackAnswer = z.infer<typeof FeedbackAnswer>;
 
 /** `?score=N` of a survey link: absent, or a score. */
-export const FeedbackScoreParameter = lazySchema(() =>
+export const FeedbackScoreParameter = /* @__PURE__ */ lazySchema(() =>
   z
     .string()
     .regex(/^(10|[0-9])$/, 'must be a whole number from 0 to 10')
@@ -114,7 +114,7 @@ export function repeatOf(stored: OrderFeedback, answer: FeedbackAnswer): 'republ
  * The `FeedbackReceived` event's detail: ids, the score and its group, never the comment (strict: no
  * other field can slip in). The event catalog's entry for FeedbackReceived is this schema.
  */
-export const FeedbackReceivedDetail = lazySchema(() =>
+export const FeedbackReceivedDetail = /* @__PURE__ */ lazySchema(() =>
   z.strictObject({
     version: z.literal(1),
     eventId: z.string(),

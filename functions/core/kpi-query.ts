@@ -7,14 +7,14 @@ export const MAX_KPI_WINDOW_DAYS = 366;
 
 export const KPI_QUERY_PARAMETERS = ['from', 'to', 'currency'] as const;
 
-const Day = lazySchema(() => z.iso.date('must be an ISO date (2026-11-01)'));
+const Day = /* @__PURE__ */ lazySchema(() => z.iso.date('must be an ISO date (2026-11-01)'));
 
 /**
  * GET /kpis query: orders placed from `from` to `to` (UTC days, inclusive), at most
  * MAX_KPI_WINDOW_DAYS; `currency` narrows revenue and average order value. Unknown parameters are
  * refused, as for the order search (a misspelt one would otherwise be ignored silently).
  */
-export const KpisQuery = lazySchema(() =>
+export const KpisQuery = /* @__PURE__ */ lazySchema(() =>
   z.looseObject({ from: Day, to: Day, currency: Currency.optional() }).superRefine((query, ctx) => {
     for (const key of Object.keys(query))
       if (!(KPI_QUERY_PARAMETERS as readonly string[]).includes(key))
@@ -31,11 +31,11 @@ export const KpisQuery = lazySchema(() =>
 );
 export type KpisQuery = z.infer<typeof KpisQuery>;
 
-const Rate = lazySchema(() => z.number().min(0).max(1).nullable());
-const PerKey = lazySchema(() => z.record(z.string(), z.number()));
+const Rate = /* @__PURE__ */ lazySchema(() => z.number().min(0).max(1).nullable());
+const PerKey = /* @__PURE__ */ lazySchema(() => z.record(z.string(), z.number()));
 
 /** GET /kpis: the KPIs (core/kpi-figures.ts defines them) of the orders placed in the window. */
-export const KpisAnswer = lazySchema(() =>
+export const KpisAnswer = /* @__PURE__ */ lazySchema(() =>
   z.object({
     from: z.iso.date(),
     to: z.iso.date(),

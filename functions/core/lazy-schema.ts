@@ -8,6 +8,10 @@ import * as z from 'zod';
  * It is a Proxy whose target becomes a copy of the built schema (its prototype and own properties, whose
  * methods close over the built schema), so every trap is the default one on a complete object. A
  * description or meta given in the factory is registered for the proxy too, as z.toJSONSchema meets it.
+ *
+ * Declare each one as `export const X = /* @__PURE__ *\/ lazySchema(() => ...)`: the mark tells the bundler
+ * the call has no effect of its own, so a function's bundle drops the schemas it never names (and zod
+ * itself where it names none). esbuild does not carry a mark on the function across files.
  */
 export function lazySchema<T extends z.ZodType>(build: () => T): T {
   const target = {};

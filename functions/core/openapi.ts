@@ -49,7 +49,7 @@ const schema = (type: z.ZodType) => z.toJSONSchema(type, { target: 'draft-2020-1
 const inputSchema = (type: z.ZodType) =>
   z.toJSONSchema(type, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' });
 
-const ErrorBody = lazySchema(() =>
+const ErrorBody = /* @__PURE__ */ lazySchema(() =>
   z.object({
     error: z.object({
       code: z.string(),
@@ -59,7 +59,7 @@ const ErrorBody = lazySchema(() =>
   }),
 );
 
-const OrderView = lazySchema(() =>
+const OrderView = /* @__PURE__ */ lazySchema(() =>
   z.object({
     orderId: z.string(),
     status: OrderStatus,
@@ -107,9 +107,9 @@ const OrderView = lazySchema(() =>
   }),
 );
 
-const Warehouse = lazySchema(() => StockItem.omit({ sku: true }));
+const Warehouse = /* @__PURE__ */ lazySchema(() => StockItem.omit({ sku: true }));
 /** GET /products: stock summed over the warehouses, and per warehouse. */
-const ProductWithStock = lazySchema(() =>
+const ProductWithStock = /* @__PURE__ */ lazySchema(() =>
   Product.extend({
     onHand: z.number().int(),
     reserved: z.number().int(),
@@ -117,7 +117,7 @@ const ProductWithStock = lazySchema(() =>
     warehouses: z.array(Warehouse),
   }),
 );
-const StockAdjustment = lazySchema(() =>
+const StockAdjustment = /* @__PURE__ */ lazySchema(() =>
   z.object({
     adjustmentId: z.string(),
     sku: z.string(),
@@ -129,17 +129,19 @@ const StockAdjustment = lazySchema(() =>
   }),
 );
 
-const TaxSummary = lazySchema(() =>
+const TaxSummary = /* @__PURE__ */ lazySchema(() =>
   z.array(z.object({ rateBasisPoints: z.number().int(), net: z.number().int(), tax: z.number().int() })),
 );
-const InvoiceView = lazySchema(() =>
+const InvoiceView = /* @__PURE__ */ lazySchema(() =>
   Invoice.omit({ creditedLines: true }).extend({
     taxSummary: TaxSummary,
     outstanding: z.number().int(),
     pdf: z.string().nullable(),
   }),
 );
-const CreditNoteView = lazySchema(() => CreditNote.extend({ taxSummary: TaxSummary, pdf: z.string().nullable() }));
+const CreditNoteView = /* @__PURE__ */ lazySchema(() =>
+  CreditNote.extend({ taxSummary: TaxSummary, pdf: z.string().nullable() }),
+);
 const numberParameter = [{ name: 'number', in: 'path', required: true, schema: { type: 'string' } }];
 const pdf = (description: string) => ({
   description,
@@ -153,7 +155,7 @@ const feedbackTokenParameter = {
   required: true,
   schema: { type: 'string', description: 'The survey token of the e-mailed link: <orderId>.<expires>.<signature>' },
 };
-const FeedbackRecorded = lazySchema(() =>
+const FeedbackRecorded = /* @__PURE__ */ lazySchema(() =>
   OrderFeedback.omit({ comment: true, publishedAt: true }).extend({ orderId: z.string() }),
 );
 
@@ -168,7 +170,7 @@ export function openApiDocument(serverUrl = '/'): Record<string, unknown> {
 }
 
 /** API Gateway's own refusal body for a missing/invalid token (401) or a missing scope (403). */
-const GatewayRefusal = lazySchema(() => z.object({ message: z.enum(['Unauthorized', 'Forbidden']) }));
+const GatewayRefusal = /* @__PURE__ */ lazySchema(() => z.object({ message: z.enum(['Unauthorized', 'Forbidden']) }));
 
 /** Each operation's access rule from functions/core/access.ts: a bearer token with one of its scopes, or none. */
 type Operation = { security?: unknown; responses: Record<string, unknown> };

@@ -87,7 +87,7 @@ export function importKey(reference: string): string {
 const optional = <S extends z.ZodType>(schema: S) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
-const Row = lazySchema(() =>
+const Row = /* @__PURE__ */ lazySchema(() =>
   z.object({
     reference: ExternalReference,
     customerId: CustomerId,

@@ -25,25 +25,29 @@ export const CONTROL_CHARACTERS_MESSAGE = 'must not contain control characters (
 /** A string without control characters; checked before any trimming, so a trailing line break is refused too. */
 export const plainText = () => z.string().refine((value) => !hasControlCharacters(value), CONTROL_CHARACTERS_MESSAGE);
 
-export const Currency = lazySchema(() => z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'));
-export const MinorUnits = lazySchema(() =>
+export const Currency = /* @__PURE__ */ lazySchema(() =>
+  z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'),
+);
+export const MinorUnits = /* @__PURE__ */ lazySchema(() =>
   z.number().int('must be an integer amount in minor units (cents)').nonnegative(),
 );
-export const Sku = lazySchema(() =>
+export const Sku = /* @__PURE__ */ lazySchema(() =>
   z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'must be 2-40 upper-case letters, digits or dashes'),
 );
-export const CustomerId = lazySchema(() =>
+export const CustomerId = /* @__PURE__ */ lazySchema(() =>
   z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
 );
-export const OrderId = lazySchema(() => z.string().regex(/^ord-[0-9a-z]{26}$/, 'is not an order id'));
-export const CountryCode = lazySchema(() =>
+/** An order id's form (see core/ids.ts orderIdFor); tested without zod where only a match is wanted. */
+export const ORDER_ID_PATTERN = /^ord-[0-9a-z]{26}$/;
+export const OrderId = /* @__PURE__ */ lazySchema(() => z.string().regex(ORDER_ID_PATTERN, 'is not an order id'));
+export const CountryCode = /* @__PURE__ */ lazySchema(() =>
   z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as DE'),
 );
-export const Timestamp = lazySchema(() => z.iso.datetime({ offset: true }));
+export const Timestamp = /* @__PURE__ */ lazySchema(() => z.iso.datetime({ offset: true }));
 
 const text = (max: number) => plainText().trim().min(1, 'is required').max(max, `must be at most ${max} characters`);
 
-export const Address = lazySchema(() =>
+export const Address = /* @__PURE__ */ lazySchema(() =>
   z.object({
     name: text(100),
     line1: text(200),
@@ -54,14 +58,14 @@ export const Address = lazySchema(() =>
   }),
 );
 
-export const Payment = lazySchema(() =>
+export const Payment = /* @__PURE__ */ lazySchema(() =>
   z.discriminatedUnion('method', [
     z.object({ method: z.literal('card'), token: plainText().min(1, 'is required').max(200) }),
     z.object({ method: z.literal('on_account') }),
   ]),
 );
 
-export const OrderLineRequest = lazySchema(() =>
+export const OrderLineRequest = /* @__PURE__ */ lazySchema(() =>
   z.object({
     sku: Sku,
     quantity: z.number().int('must be a whole number').positive('must be at least 1').max(10_000),
@@ -73,17 +77,17 @@ export const OrderLineRequest = lazySchema(() =>
  * all_or_nothing: every line is reserved in full or the order is rejected (OutOfStock).
  * ship_available: what is in stock is reserved and shipped, the rest is backordered.
  */
-export const FulfilmentPolicy = lazySchema(() => z.enum(['all_or_nothing', 'ship_available']));
+export const FulfilmentPolicy = /* @__PURE__ */ lazySchema(() => z.enum(['all_or_nothing', 'ship_available']));
 
 /**
  * The roads an order comes in by: `web` (POST /orders: web checkout, buyer clients), `crm` (a won deal's
  * signed webhook), `email` (a purchase order e-mailed to the order inbox), `rep` (a sales rep's direct
  * entry), `import` (a bulk CSV import). All go through the one intake (functions/lib/intake.ts).
  */
-export const OrderChannel = lazySchema(() => z.enum(['web', 'crm', 'email', 'rep', 'import']));
+export const OrderChannel = /* @__PURE__ */ lazySchema(() => z.enum(['web', 'crm', 'email', 'rep', 'import']));
 
 /** What every capture channel (web checkout, CRM, e-mail, rep, import) is normalised to. */
-export const OrderRequest = lazySchema(() =>
+export const OrderRequest = /* @__PURE__ */ lazySchema(() =>
   z
     .object({
       customerId: CustomerId,
@@ -123,7 +127,7 @@ export const OrderRequest = lazySchema(() =>
 );
 
 /** An order reference from outside: a CRM deal id, a purchase-order number, an import file's order reference. */
-export const ExternalReference = lazySchema(() =>
+export const ExternalReference = /* @__PURE__ */ lazySchema(() =>
   plainText().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
 );
 
@@ -133,7 +137,7 @@ export const ExternalReference = lazySchema(() =>
  * customer's currency, billing address and payment terms. Card orders are charged to the customer's
  * card on file. Resolved, it is validated as an OrderRequest like every other order.
  */
-export const OrderEntry = lazySchema(() =>
+export const OrderEntry = /* @__PURE__ */ lazySchema(() =>
   z.object({
     customerId: CustomerId,
     externalReference: ExternalReference.optional(),
@@ -155,20 +159,20 @@ export const OrderEntry = lazySchema(() =>
  * The key a client sends in the `Idempotency-Key` header (POST /orders, POST /order-entries): the
  * same key with the same body is the same order.
  */
-export const IdempotencyKey = lazySchema(() =>
+export const IdempotencyKey = /* @__PURE__ */ lazySchema(() =>
   z
     .string({ error: 'is required: send a unique key per order, e.g. a UUID' })
     .regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 letters, digits or _ . : -'),
 );
 
 /** The channels an order entry is posted for (POST /order-entries): a rep's direct entry, a bulk import. */
-export const EntryChannel = lazySchema(() => OrderChannel.extract(['rep', 'import']));
+export const EntryChannel = /* @__PURE__ */ lazySchema(() => OrderChannel.extract(['rep', 'import']));
 
 /**
  * POST /order-entries: an order entry and the channel it came by (absent: `rep`). An imported order
  * carries the import file's order reference as its externalReference.
  */
-export const OrderEntrySubmission = lazySchema(() =>
+export const OrderEntrySubmission = /* @__PURE__ */ lazySchema(() =>
   OrderEntry.extend({ channel: EntryChannel.default('rep') }).superRefine((submission, ctx) => {
     if (submission.channel === 'import' && submission.externalReference === undefined)
       ctx.addIssue({
@@ -179,7 +183,7 @@ export const OrderEntrySubmission = lazySchema(() =>
   }),
 );
 
-export const OrderStatus = lazySchema(() =>
+export const OrderStatus = /* @__PURE__ */ lazySchema(() =>
   z.enum([
     'RECEIVED',
     'VALIDATED',
@@ -199,15 +203,15 @@ export const OrderStatus = lazySchema(() =>
 );
 export const TERMINAL_STATUSES = ['COMPLETED', 'REJECTED', 'CANCELLED', 'FAILED'] as const;
 
-export const TaxCategory = lazySchema(() => z.enum(['standard', 'reduced', 'zero']));
-export const BasisPoints = lazySchema(() => z.number().int().min(0).max(10_000));
+export const TaxCategory = /* @__PURE__ */ lazySchema(() => z.enum(['standard', 'reduced', 'zero']));
+export const BasisPoints = /* @__PURE__ */ lazySchema(() => z.number().int().min(0).max(10_000));
 
 /**
  * How VAT applies to an order (see core/tax.ts): `domestic` (shipped within Germany), `intra_eu_b2c`
  * (another EU country, no VAT id: destination rate), `reverse_charge` (EU business with a VAT id of
  * another member state), `export` (outside the EU, zero-rated), `exempt` (tax-exempt customer).
  */
-export const TaxTreatment = lazySchema(() =>
+export const TaxTreatment = /* @__PURE__ */ lazySchema(() =>
   z.enum(['domestic', 'intra_eu_b2c', 'reverse_charge', 'export', 'exempt']),
 );
 
@@ -216,7 +220,7 @@ export const TaxTreatment = lazySchema(() =>
  * the line (rounded half up), `lineSubtotal` the net after discount. `lineTax` is informative only: the
  * order's tax is computed per rate on the sum of the nets (Totals.taxByRate).
  */
-export const PricedLine = lazySchema(() =>
+export const PricedLine = /* @__PURE__ */ lazySchema(() =>
   z.object({
     sku: Sku,
     name: z.string(),
@@ -231,10 +235,12 @@ export const PricedLine = lazySchema(() =>
   }),
 );
 
-export const TaxByRate = lazySchema(() => z.object({ rateBasisPoints: BasisPoints, net: MinorUnits, tax: MinorUnits }));
+export const TaxByRate = /* @__PURE__ */ lazySchema(() =>
+  z.object({ rateBasisPoints: BasisPoints, net: MinorUnits, tax: MinorUnits }),
+);
 
 /** subtotal: net after discount; discount: the sum of line discounts; total = subtotal + tax. */
-export const Totals = lazySchema(() =>
+export const Totals = /* @__PURE__ */ lazySchema(() =>
   z.object({
     subtotal: MinorUnits,
     discount: MinorUnits,
@@ -248,13 +254,15 @@ export const Totals = lazySchema(() =>
  * BOOKING: recorded before the carrier is asked (no tracking number yet), so compensation cancels a
  * booking whose answer was never recorded; CREATED: booked, with its tracking number.
  */
-export const ShipmentStatus = lazySchema(() =>
+export const ShipmentStatus = /* @__PURE__ */ lazySchema(() =>
   z.enum(['BOOKING', 'CREATED', 'IN_TRANSIT', 'DELIVERED', 'LOST', 'CANCELLED']),
 );
 /** What an allocation or a shipment carries: a quantity of a SKU. */
-export const StockLine = lazySchema(() => z.object({ sku: Sku, quantity: z.number().int().positive() }));
+export const StockLine = /* @__PURE__ */ lazySchema(() =>
+  z.object({ sku: Sku, quantity: z.number().int().positive() }),
+);
 
-export const Shipment = lazySchema(() =>
+export const Shipment = /* @__PURE__ */ lazySchema(() =>
   z.object({
     shipmentId: z.string(),
     carrier: z.string(),
@@ -286,8 +294,10 @@ export const Shipment = lazySchema(() =>
  * PENDING: an authorization was asked for and its answer is not recorded yet, so one may exist at the
  * provider (compensation voids it by its idempotency key).
  */
-export const PaymentStatus = lazySchema(() => z.enum(['PENDING', 'AUTHORIZED', 'CAPTURED', 'VOIDED', 'ON_ACCOUNT']));
-export const PaymentRecord = lazySchema(() =>
+export const PaymentStatus = /* @__PURE__ */ lazySchema(() =>
+  z.enum(['PENDING', 'AUTHORIZED', 'CAPTURED', 'VOIDED', 'ON_ACCOUNT']),
+);
+export const PaymentRecord = /* @__PURE__ */ lazySchema(() =>
   z.object({
     method: z.enum(['card', 'on_account']),
     status: PaymentStatus,
@@ -301,7 +311,7 @@ export const PaymentRecord = lazySchema(() =>
 );
 
 /** An invoice as the order lists it (one per shipment). */
-export const OrderInvoice = lazySchema(() =>
+export const OrderInvoice = /* @__PURE__ */ lazySchema(() =>
   z.object({
     number: z.string(),
     shipmentId: z.string(),
@@ -310,7 +320,7 @@ export const OrderInvoice = lazySchema(() =>
   }),
 );
 
-export const Failure = lazySchema(() =>
+export const Failure = /* @__PURE__ */ lazySchema(() =>
   z.object({
     code: z.string(),
     message: z.string(),
@@ -325,7 +335,7 @@ export const Failure = lazySchema(() =>
 );
 
 /** Who placed an order or changed something: an API app client or a signed-in person. */
-export const Principal = lazySchema(() =>
+export const Principal = /* @__PURE__ */ lazySchema(() =>
   z.object({
     kind: z.enum(['client', 'user']),
     id: z.string().min(1).max(128),
@@ -338,13 +348,13 @@ export const Principal = lazySchema(() =>
  * A principal as a caller may see it: staff see everyone's id; machine clients see a person only
  * by kind and role, since a username may be a name or an e-mail address.
  */
-export const PrincipalView = lazySchema(() => Principal.partial({ id: true }));
+export const PrincipalView = /* @__PURE__ */ lazySchema(() => Principal.partial({ id: true }));
 
 /**
  * `by` names the principal where a caller did it, not the workflow: `client:<id>` or
  * `user:<name>`, or to machine clients `user` / `user (<role>)`.
  */
-export const TimelineEntry = lazySchema(() =>
+export const TimelineEntry = /* @__PURE__ */ lazySchema(() =>
   z.object({
     at: Timestamp,
     type: z.string(),
@@ -357,13 +367,15 @@ export const TimelineEntry = lazySchema(() =>
 );
 
 /** Why an order waits for an approver: over the customer's remaining credit, or above the high-value threshold. */
-export const ApprovalReason = lazySchema(() => z.enum(['credit_limit', 'high_value']));
+export const ApprovalReason = /* @__PURE__ */ lazySchema(() => z.enum(['credit_limit', 'high_value']));
 /** ValidateOrder's verdict, carried by the execution to the NeedsApproval choice and AwaitApproval. */
-export const ApprovalNeed = lazySchema(() => z.object({ required: z.boolean(), reasons: z.array(ApprovalReason) }));
-export const ApprovalStatus = lazySchema(() => z.enum(['PENDING', 'APPROVED', 'REJECTED', 'EXPIRED']));
+export const ApprovalNeed = /* @__PURE__ */ lazySchema(() =>
+  z.object({ required: z.boolean(), reasons: z.array(ApprovalReason) }),
+);
+export const ApprovalStatus = /* @__PURE__ */ lazySchema(() => z.enum(['PENDING', 'APPROVED', 'REJECTED', 'EXPIRED']));
 
 /** The approval as the order carries it, for its timeline: who decided, and their comment. */
-export const OrderApproval = lazySchema(() =>
+export const OrderApproval = /* @__PURE__ */ lazySchema(() =>
   z.object({
     approvalId: z.string(),
     reasons: z.array(ApprovalReason),
@@ -374,7 +386,7 @@ export const OrderApproval = lazySchema(() =>
 );
 
 /** Stock reserved for the order in one warehouse: append-only, each becomes exactly one shipment. */
-export const Allocation = lazySchema(() =>
+export const Allocation = /* @__PURE__ */ lazySchema(() =>
   z.object({
     allocationId: z.string().regex(/^A[1-9][0-9]*$/),
     warehouseId: z.string(),
@@ -387,7 +399,7 @@ export const Allocation = lazySchema(() =>
  * What is waiting for stock (ship_available). Served oldest first when stock arrives; `lines` shrinks
  * as it is served (empty: filled or cancelled). At `expiresAt` the rest is cancelled (`cancelledLines`).
  */
-export const Backorder = lazySchema(() =>
+export const Backorder = /* @__PURE__ */ lazySchema(() =>
   z.object({
     lines: z.array(StockLine),
     since: Timestamp,
@@ -402,17 +414,17 @@ export const Backorder = lazySchema(() =>
  * whole: nothing has left, the order ends CANCELLED; remainder: something left with the carrier, only
  * what did not (unshipped allocations, the backorder) is cancelled and the order completes with the rest.
  */
-export const CancellationKind = lazySchema(() => z.enum(['whole', 'remainder']));
+export const CancellationKind = /* @__PURE__ */ lazySchema(() => z.enum(['whole', 'remainder']));
 
 /** POST /orders/{orderId}/cancel */
-export const CancelOrderRequest = lazySchema(() =>
+export const CancelOrderRequest = /* @__PURE__ */ lazySchema(() =>
   z.object({
     reason: plainText().trim().min(1, 'is required').max(500, 'must be at most 500 characters'),
   }),
 );
 
 /** A cancellation as recorded on the order (once): the fence every forward step checks. */
-export const Cancellation = lazySchema(() =>
+export const Cancellation = /* @__PURE__ */ lazySchema(() =>
   z.object({
     requestedAt: Timestamp,
     by: Principal,
@@ -422,7 +434,7 @@ export const Cancellation = lazySchema(() =>
 );
 
 /** An NPS score: how likely the customer is to recommend us, 0 (not at all) to 10 (extremely). */
-export const NpsScore = lazySchema(() =>
+export const NpsScore = /* @__PURE__ */ lazySchema(() =>
   z
     .number({ error: 'must be a whole number from 0 to 10' })
     .int('must be a whole number from 0 to 10')
@@ -434,7 +446,7 @@ export const NpsScore = lazySchema(() =>
  * The customer's answer to the survey after delivery (core/feedback.ts), kept on the order once:
  * `publishedAt` is set when its FeedbackReceived event went out.
  */
-export const OrderFeedback = lazySchema(() =>
+export const OrderFeedback = /* @__PURE__ */ lazySchema(() =>
   z.object({
     score: NpsScore,
     group: z.enum(['promoter', 'passive', 'detractor']),
@@ -445,7 +457,7 @@ export const OrderFeedback = lazySchema(() =>
 );
 export type OrderFeedback = z.infer<typeof OrderFeedback>;
 
-export const Order = lazySchema(() =>
+export const Order = /* @__PURE__ */ lazySchema(() =>
   z.object({
     orderId: OrderId,
     status: OrderStatus,
@@ -520,7 +532,7 @@ export const Order = lazySchema(() =>
  * GET /orders: one order as the search lists it (from the search indexes' projection). `total` is the
  * gross total once the order is priced (validated), null before.
  */
-export const OrderSummary = lazySchema(() =>
+export const OrderSummary = /* @__PURE__ */ lazySchema(() =>
   z.object({
     orderId: OrderId,
     status: OrderStatus,
@@ -535,7 +547,7 @@ export const OrderSummary = lazySchema(() =>
 );
 
 /** A UTC day (`2026-03-01`) or an instant with its offset (`2026-03-01T09:30:00Z`, `…+01:00`). */
-const DayOrInstant = lazySchema(() =>
+const DayOrInstant = /* @__PURE__ */ lazySchema(() =>
   z
     .string()
     .refine(
@@ -551,7 +563,7 @@ export const ORDER_SEARCH_PARAMETERS = ['customerId', 'status', 'channel', 'from
  * its end, both UTC); the defaults and limits of the window are in core/order-search.ts. An unknown
  * parameter is refused rather than ignored: a misspelt filter would otherwise widen the search silently.
  */
-export const OrderSearchQuery = lazySchema(() =>
+export const OrderSearchQuery = /* @__PURE__ */ lazySchema(() =>
   z
     .looseObject({
       customerId: CustomerId.optional(),
@@ -584,14 +596,14 @@ export const OrderSearchQuery = lazySchema(() =>
 );
 
 /** GET /orders answer: newest first; `nextCursor` (opaque) continues the same search, absent at its end. */
-export const OrderSearchPage = lazySchema(() =>
+export const OrderSearchPage = /* @__PURE__ */ lazySchema(() =>
   z.object({ orders: z.array(OrderSummary), nextCursor: z.string().optional() }),
 );
 
-export const CustomerStatus = lazySchema(() => z.enum(['active', 'blocked']));
+export const CustomerStatus = /* @__PURE__ */ lazySchema(() => z.enum(['active', 'blocked']));
 
 /** `card`: every order is paid by card; `on_account`: invoiced, due `netDays` after the invoice. */
-export const PaymentTerms = lazySchema(() =>
+export const PaymentTerms = /* @__PURE__ */ lazySchema(() =>
   z.discriminatedUnion('type', [
     z.object({ type: z.literal('card') }),
     z.object({ type: z.literal('on_account'), netDays: z.number().int().positive().max(365) }),
@@ -599,11 +611,11 @@ export const PaymentTerms = lazySchema(() =>
 );
 
 /** A VAT id as issued: a two-letter country prefix (EL for Greece) and 2-20 further characters. */
-export const VatId = lazySchema(() =>
+export const VatId = /* @__PURE__ */ lazySchema(() =>
   z.string().regex(/^[A-Z]{2}[0-9A-Za-z+*.\- ]{2,20}$/, 'must be a VAT id such as DE123456789'),
 );
 
-export const TaxProfile = lazySchema(() =>
+export const TaxProfile = /* @__PURE__ */ lazySchema(() =>
   z.object({
     /** Where the customer is established. */
     country: CountryCode,
@@ -613,7 +625,7 @@ export const TaxProfile = lazySchema(() =>
   }),
 );
 
-export const Customer = lazySchema(() =>
+export const Customer = /* @__PURE__ */ lazySchema(() =>
   z.object({
     customerId: CustomerId,
     name: plainText(),
@@ -644,7 +656,7 @@ export const Customer = lazySchema(() =>
 );
 
 /** The price list: one price per currency the product is sold in, in that currency's minor units. */
-export const Product = lazySchema(() =>
+export const Product = /* @__PURE__ */ lazySchema(() =>
   z.object({
     sku: Sku,
     name: z.string(),
@@ -654,9 +666,9 @@ export const Product = lazySchema(() =>
   }),
 );
 
-const StockQuantity = lazySchema(() => z.number().int('must be a whole number').nonnegative());
+const StockQuantity = /* @__PURE__ */ lazySchema(() => z.number().int('must be a whole number').nonnegative());
 /** One product in one warehouse (stock table). Invariant: available = onHand - reserved. */
-export const StockItem = lazySchema(() =>
+export const StockItem = /* @__PURE__ */ lazySchema(() =>
   z.object({
     sku: Sku,
     warehouseId: z.string(),
@@ -666,9 +678,11 @@ export const StockItem = lazySchema(() =>
   }),
 );
 
-const WarehouseRef = lazySchema(() => z.string().regex(/^WH-[A-Z0-9-]{1,36}$/, 'is not a warehouse id'));
+const WarehouseRef = /* @__PURE__ */ lazySchema(() =>
+  z.string().regex(/^WH-[A-Z0-9-]{1,36}$/, 'is not a warehouse id'),
+);
 /** PUT /products/{sku}/stock: the counted quantity on hand (the warehouse/ERP sync point). */
-export const StockLevel = lazySchema(() =>
+export const StockLevel = /* @__PURE__ */ lazySchema(() =>
   z.object({
     onHand: StockQuantity.max(1_000_000_000),
     warehouseId: WarehouseRef.optional(),
@@ -676,7 +690,7 @@ export const StockLevel = lazySchema(() =>
 );
 
 /** POST /products/{sku}/stock/adjustments: a receipt (delta > 0) or a write-off (delta < 0). */
-export const StockAdjustmentRequest = lazySchema(() =>
+export const StockAdjustmentRequest = /* @__PURE__ */ lazySchema(() =>
   z.object({
     delta: z
       .number()
@@ -690,7 +704,7 @@ export const StockAdjustmentRequest = lazySchema(() =>
 );
 
 /** The seller's legal details as printed on every invoice and credit note (functions/core/seller.ts). */
-export const SellerDetails = lazySchema(() =>
+export const SellerDetails = /* @__PURE__ */ lazySchema(() =>
   z.object({
     legalName: z.string(),
     address: z.array(z.string()),
@@ -702,10 +716,10 @@ export const SellerDetails = lazySchema(() =>
 );
 
 /** Payment status of an invoice: `credited` once credit notes cover all of it. */
-export const InvoiceStatus = lazySchema(() => z.enum(['open', 'paid', 'overdue', 'credited']));
+export const InvoiceStatus = /* @__PURE__ */ lazySchema(() => z.enum(['open', 'paid', 'overdue', 'credited']));
 
 /** What one invoice line's credit notes took back so far (by SKU). */
-export const CreditedLine = lazySchema(() =>
+export const CreditedLine = /* @__PURE__ */ lazySchema(() =>
   z.object({
     quantity: z.number().int().nonnegative(),
     net: MinorUnits,
@@ -713,7 +727,7 @@ export const CreditedLine = lazySchema(() =>
   }),
 );
 
-export const Invoice = lazySchema(() =>
+export const Invoice = /* @__PURE__ */ lazySchema(() =>
   z.object({
     invoiceNumber: z.string(),
     orderId: OrderId,
@@ -745,7 +759,7 @@ export const Invoice = lazySchema(() =>
 );
 
 /** One line of a credit note: what of an invoice line it takes back. */
-export const CreditNoteLine = lazySchema(() =>
+export const CreditNoteLine = /* @__PURE__ */ lazySchema(() =>
   z.object({
     sku: Sku,
     name: z.string(),
@@ -756,7 +770,7 @@ export const CreditNoteLine = lazySchema(() =>
   }),
 );
 
-export const CreditNote = lazySchema(() =>
+export const CreditNote = /* @__PURE__ */ lazySchema(() =>
   z.object({
     creditNoteNumber: z.string(),
     /** The request it was issued for: the refund and the numbering are keyed by it. */
@@ -780,11 +794,11 @@ export const CreditNote = lazySchema(() =>
   }),
 );
 
-const reasonText = lazySchema(() =>
+const reasonText = /* @__PURE__ */ lazySchema(() =>
   plainText().trim().min(1, 'is required').max(500, 'must be at most 500 characters'),
 );
 
-export const CreditNoteRequest = lazySchema(() =>
+export const CreditNoteRequest = /* @__PURE__ */ lazySchema(() =>
   z.object({
     reason: reasonText,
     lines: z
@@ -800,7 +814,7 @@ export const CreditNoteRequest = lazySchema(() =>
   }),
 );
 
-export const PaymentRequest = lazySchema(() =>
+export const PaymentRequest = /* @__PURE__ */ lazySchema(() =>
   z.object({
     amount: z.number().int('must be an integer amount in minor units (cents)').positive('must be more than 0'),
     reference: plainText().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
@@ -808,15 +822,15 @@ export const PaymentRequest = lazySchema(() =>
   }),
 );
 
-export const InvoiceNumber = lazySchema(() =>
+export const InvoiceNumber = /* @__PURE__ */ lazySchema(() =>
   z.string().regex(/^INV-\d{4}-\d{6}$/, 'is not an invoice number (INV-<year>-<6 digits>)'),
 );
-export const CreditNoteNumber = lazySchema(() =>
+export const CreditNoteNumber = /* @__PURE__ */ lazySchema(() =>
   z.string().regex(/^CN-\d{4}-\d{6}$/, 'is not a credit note number (CN-<year>-<6 digits>)'),
 );
 
-export const CarrierEventStatus = lazySchema(() => z.enum(['IN_TRANSIT', 'DELIVERED', 'LOST']));
-export const CarrierWebhook = lazySchema(() =>
+export const CarrierEventStatus = /* @__PURE__ */ lazySchema(() => z.enum(['IN_TRANSIT', 'DELIVERED', 'LOST']));
+export const CarrierWebhook = /* @__PURE__ */ lazySchema(() =>
   z.object({
     trackingNumber: plainText().min(1).max(64),
     status: CarrierEventStatus,
@@ -828,9 +842,13 @@ export const CarrierWebhook = lazySchema(() =>
  * A CRM deal event (POST /webhooks/crm) as far as every stage needs it: which event, which deal, which
  * stage. Only a won deal is read further (CrmWonDealEvent); other stages are acknowledged and ignored.
  */
-const CrmEventId = lazySchema(() => plainText().min(1, 'is required').max(128, 'must be at most 128 characters'));
-const CrmDealStage = lazySchema(() => plainText().min(1, 'is required').max(100, 'must be at most 100 characters'));
-export const CrmDealEvent = lazySchema(() =>
+const CrmEventId = /* @__PURE__ */ lazySchema(() =>
+  plainText().min(1, 'is required').max(128, 'must be at most 128 characters'),
+);
+const CrmDealStage = /* @__PURE__ */ lazySchema(() =>
+  plainText().min(1, 'is required').max(100, 'must be at most 100 characters'),
+);
+export const CrmDealEvent = /* @__PURE__ */ lazySchema(() =>
   z.object({
     eventId: CrmEventId,
     occurredAt: Timestamp,
@@ -839,7 +857,7 @@ export const CrmDealEvent = lazySchema(() =>
 );
 
 /** The CRM company a deal is with: a customer by its CRM company id, else by its ordering e-mail address. */
-export const CrmCompany = lazySchema(() =>
+export const CrmCompany = /* @__PURE__ */ lazySchema(() =>
   z.object({
     externalId: plainText().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
     name: plainText().trim().max(200, 'must be at most 200 characters').optional(),
@@ -848,7 +866,7 @@ export const CrmCompany = lazySchema(() =>
 );
 
 /** A won deal: it becomes an order entry (functions/core/crm.ts) for the company's customer. */
-export const CrmWonDeal = lazySchema(() =>
+export const CrmWonDeal = /* @__PURE__ */ lazySchema(() =>
   z.object({
     id: ExternalReference,
     stage: CrmDealStage,
@@ -864,15 +882,15 @@ export const CrmWonDeal = lazySchema(() =>
     paymentTerms: z.enum(['card', 'on_account']).optional(),
   }),
 );
-export const CrmWonDealEvent = lazySchema(() => CrmDealEvent.extend({ deal: CrmWonDeal }));
+export const CrmWonDealEvent = /* @__PURE__ */ lazySchema(() => CrmDealEvent.extend({ deal: CrmWonDeal }));
 
 /** Input of every workflow task: the execution carries ids, the order record carries the facts. */
-export const OrderRef = lazySchema(() => z.object({ orderId: OrderId }));
+export const OrderRef = /* @__PURE__ */ lazySchema(() => z.object({ orderId: OrderId }));
 
 /** Input of the tasks run once per allocation (the FulfilShipments Map). */
-export const AllocationRef = lazySchema(() => OrderRef.extend({ allocationId: z.string().min(1) }));
+export const AllocationRef = /* @__PURE__ */ lazySchema(() => OrderRef.extend({ allocationId: z.string().min(1) }));
 
-export const AwaitDeliveryInput = lazySchema(() =>
+export const AwaitDeliveryInput = /* @__PURE__ */ lazySchema(() =>
   OrderRef.extend({
     shipmentId: z.string(),
     trackingNumber: z.string(),
@@ -881,7 +899,7 @@ export const AwaitDeliveryInput = lazySchema(() =>
 );
 
 /** The `{ Error, Cause }` a Step Functions Catch places at ResultPath. */
-export const CaughtError = lazySchema(() =>
+export const CaughtError = /* @__PURE__ */ lazySchema(() =>
   z.object({
     Error: z.string(),
     Cause: z.string().optional(),
@@ -890,7 +908,7 @@ export const CaughtError = lazySchema(() =>
     releaseStockError: z.object({ Error: z.string() }).loose().optional(),
   }),
 );
-export const CloseOrderInput = lazySchema(() =>
+export const CloseOrderInput = /* @__PURE__ */ lazySchema(() =>
   OrderRef.extend({
     outcome: z.enum(['REJECTED', 'FAILED', 'CANCELLED']),
     error: CaughtError,
@@ -944,7 +962,7 @@ export type PrincipalView = z.infer<typeof PrincipalView>;
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
 /** An approval request (approvals table, one per order): the task token it resumes, and the decision once made. */
-export const ApprovalRecord = lazySchema(() =>
+export const ApprovalRecord = /* @__PURE__ */ lazySchema(() =>
   z.object({
     approvalId: z.string(),
     orderId: OrderId,
@@ -973,10 +991,12 @@ export const ApprovalRecord = lazySchema(() =>
 );
 
 /** The random id of an approval request, as its decision link carries it. */
-export const ApprovalId = lazySchema(() => z.string().regex(/^apr-[0-9a-f]{32}$/, 'is not an approval id'));
+export const ApprovalId = /* @__PURE__ */ lazySchema(() =>
+  z.string().regex(/^apr-[0-9a-f]{32}$/, 'is not an approval id'),
+);
 
 /** POST /approvals/{approvalId}: the signature is the one of the e-mailed link, carried in the body. */
-export const ApprovalDecisionRequest = lazySchema(() =>
+export const ApprovalDecisionRequest = /* @__PURE__ */ lazySchema(() =>
   z.object({
     decision: z.enum(['approve', 'reject']),
     comment: plainText().trim().max(500, 'must be at most 500 characters').optional(),
@@ -984,7 +1004,7 @@ export const ApprovalDecisionRequest = lazySchema(() =>
   }),
 );
 
-export const RequestApprovalInput = lazySchema(() =>
+export const RequestApprovalInput = /* @__PURE__ */ lazySchema(() =>
   OrderRef.extend({
     taskToken: z.string().min(1),
     reasons: z.array(ApprovalReason).min(1),

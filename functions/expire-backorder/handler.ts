@@ -18,7 +18,9 @@ const customers = customersRepository();
 const recordStage = stageRecorder(orders, eventPublisher(), clock);
 const mailer = new Mailer(requireEnv('SENDER_EMAIL'), process.env.SES_CONFIGURATION_SET || undefined);
 
-const Input = lazySchema(() => OrderRef.extend({ mode: z.enum(['expire', 'check', 'cancel']).default('expire') }));
+const Input = /* @__PURE__ */ lazySchema(() =>
+  OrderRef.extend({ mode: z.enum(['expire', 'check', 'cancel']).default('expire') }),
+);
 
 /**
  * The backorder as the workflow goes on with it, answered as `{ backordered, backorderSeconds,

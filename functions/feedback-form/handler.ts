@@ -12,7 +12,7 @@ const orders = ordersRepository();
 const publish = feedbackPublisher({ orders, events: eventPublisher(), clock });
 const secretId = requireEnv('FEEDBACK_SECRET_ID');
 
-const LinkQuery = lazySchema(() => z.object({ score: FeedbackScoreParameter }));
+const LinkQuery = /* @__PURE__ */ lazySchema(() => z.object({ score: FeedbackScoreParameter }));
 const TITLES: Record<number, string> = {
   400: 'This link is incomplete',
   401: 'This link is not valid',

@@ -110,7 +110,7 @@ export function messageFingerprint(raw: Uint8Array, headers: Email['headers']): 
   return `sha256:${hash.update('\0').update(body).digest('hex')}`;
 }
 
-const emailAddress = lazySchema(() => z.email());
+const emailAddress = /* @__PURE__ */ lazySchema(() => z.email());
 const MESSAGE_ID = /^<[^<>\s]{1,900}>$/;
 const header = (email: Email, key: string) => email.headers.find((h) => h.key === key)?.value.trim();
 

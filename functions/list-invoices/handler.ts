@@ -8,7 +8,7 @@ import { invoiceView } from '../lib/invoice-views.ts';
 
 const ledger = invoiceLedger(undefined, { balances: false });
 
-export const ListInvoicesQuery = lazySchema(() =>
+export const ListInvoicesQuery = /* @__PURE__ */ lazySchema(() =>
   z.object({
     status: InvoiceStatus,
     limit: z.coerce.number().int().min(1).max(100).default(50),

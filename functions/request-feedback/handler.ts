@@ -18,7 +18,7 @@ const mailer = new Mailer(requireEnv('SENDER_EMAIL'), process.env.SES_CONFIGURAT
 const baseUrl = requireEnv('PUBLIC_API_URL');
 const secretId = requireEnv('FEEDBACK_SECRET_ID');
 
-const Delivered = lazySchema(() => z.object({ detail: z.object({ orderId: OrderId }) }));
+const Delivered = /* @__PURE__ */ lazySchema(() => z.object({ detail: z.object({ orderId: OrderId }) }));
 
 /**
  * OrderDelivered (order bus rule) -> the customer's survey e-mail, once per order: a republished

@@ -111,6 +111,21 @@ describe('function bundles', () => {
     }
   });
 
+  it('hold only the schemas they use: zod stays out of a function that validates nothing', () => {
+    // Every schema is built by a call marked pure, so the bundler drops the ones a function never names.
+    const holding = [...bundles].filter(([, b]) => b.packages.has('zod')).map(([name]) => name);
+    expect(holding).not.toContain('health');
+    expect(holding).not.toContain('pre-token-generation');
+    expect(holding).toContain('get-order');
+    const schemaBytes = (name: string) =>
+      Object.entries(metafile.outputs).find(([file]) => file.endsWith(`/${name}/index.mjs`))?.[1].inputs[
+        'functions/core/schemas.ts'
+      ]?.bytesInOutput ?? 0;
+    // get-order names an order id and the schemas its view needs, not the API's request bodies.
+    expect(schemaBytes('get-order')).toBeGreaterThan(0);
+    expect(schemaBytes('get-order')).toBeLessThan(schemaBytes('openapi') / 2);
+  });
+
   it('load the tracer (and the X-Ray SDK) only by a dynamic import, where tracing is on', () => {
     const tracing = /node_modules\/(@aws-lambda-powertools\/tracer|aws-xray-sdk-core)\//;
     const staticImports = Object.entries(metafile.inputs)
