@@ -14,17 +14,24 @@
  * failed connection or a 503 is retried up to 5 times. 429s, other answers and failed connections
  * are counted apart, for the POSTs and the polls.
  *
+ * The buyers run in a process of their own (flash-buyers.ts): the sale measures the runtime's memory
+ * and CPU (its thread and its execution environments), not the load's; the buyers' peak RSS is printed
+ * apart.
+ *
  * Checks: exactly `units` COMPLETED and the rest REJECTED with OutOfStock, every order terminal, no
  * 5xx and no reset or failed connection on either, and the stock items read straight from the table every 100 ms during
  * the sale and once after: never negative, `available = onHand - reserved` in every sample, and at
  * the end `units` fewer on hand (shipped) with nothing left reserved or available.
  */
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { TERMINAL_STATUSES } from '../../functions/core/schemas.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { orderBody, sleep, type TestClient } from '../support/runtime.ts';
-import { backoffMs } from './figures.ts';
+import { type AnswerCounts, type BuyersMessage, type BuyersOutcome, type BuyersPlan, call } from './flash-buyers.ts';
 import { type Check, meets, progress, type ScenarioResult } from './report.ts';
 
 const FLASH = {
@@ -37,7 +44,6 @@ const FLASH = {
 /** Only in Berlin in the demo data, so the sale's units sit in one stock item. */
 const SKU = 'DOCK-4K';
 const UNIT_PRICE = 18_900;
-const ATTEMPTS = 6;
 const TERMINAL = new Set<string>(TERMINAL_STATUSES);
 
 interface StockLevel {
@@ -47,26 +53,37 @@ interface StockLevel {
   available: number;
 }
 
-/** What the buyers saw, for the POSTs or for the polls: answers by status, failed connections by code, retries. */
-class Answers {
-  readonly byStatus = new Map<string, number>();
-  readonly connectionErrors = new Map<string, number>();
-  retried = 0;
-  count(map: Map<string, number>, key: string) {
-    map.set(key, (map.get(key) ?? 0) + 1);
+const total = (map: Record<string, number>) => Object.values(map).reduce((sum, n) => sum + n, 0);
+const fiveHundreds = (answers: AnswerCounts) =>
+  total(Object.fromEntries(Object.entries(answers.byStatus).filter(([status]) => status.startsWith('5'))));
+const resets = (answers: AnswerCounts) => answers.connectionErrors.ECONNRESET ?? 0;
+
+/** A process's resident memory in MB (Linux), 0 once it has gone. */
+function rssMbOf(pid: number | undefined): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+    return line ? Number(line[1]) / 1024 : 0;
+  } catch {
+    return 0;
   }
-  get throttled() {
-    return this.byStatus.get('429') ?? 0;
-  }
-  get fiveHundreds() {
-    return [...this.byStatus].filter(([status]) => status.startsWith('5')).reduce((sum, [, n]) => sum + n, 0);
-  }
-  get resets() {
-    return this.connectionErrors.get('ECONNRESET') ?? 0;
-  }
-  get failedConnections() {
-    return [...this.connectionErrors.values()].reduce((sum, n) => sum + n, 0);
-  }
+}
+
+/** Runs the buyers in their own process (flash-buyers.ts), relaying their progress. */
+function buyersProcess(plan: BuyersPlan): { pid: number | undefined; outcome: Promise<BuyersOutcome> } {
+  const child = fork(fileURLToPath(new URL('./flash-buyers.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const outcome = new Promise<BuyersOutcome>((resolve, reject) => {
+    child.on('message', (message: BuyersMessage) => {
+      if (message.type === 'done') resolve(message.outcome);
+      else progress.update('flash: buying', { ...message, of: plan.buyers });
+    });
+    child.once('exit', (code) => reject(new Error(`the buyers' process ended (exit ${code}) before it reported`)));
+    child.once('error', reject);
+  });
+  child.send(plan);
+  return { pid: child.pid, outcome };
 }
 
 export async function flashSale(
@@ -123,88 +140,30 @@ export async function flashSale(
         await sleep(100);
       }
     })();
-    // The runtime's process (its thread, every execution environment's, the load's clients) while the sale runs.
+    // The runtime's process (its thread and every execution environment's) while the sale runs; the
+    // buyers' process apart.
+    const body = orderBody({ lines: [{ sku: SKU, quantity: 1, unitPrice: UNIT_PRICE }] });
+    const buyers = buyersProcess({
+      urls: runtime.urls,
+      buyers: FLASH.buyers,
+      perSecond: FLASH.perSecond,
+      deadlineSeconds: FLASH.deadlineSeconds,
+      order: body,
+      terminal: [...TERMINAL],
+    });
     const usage = {
       peakRssMb: 0,
+      buyersPeakRssMb: 0,
       cpuBefore: process.cpuUsage(),
       since: performance.now(),
       coldStartsBefore: runtime.lambdas.coldStarts,
     };
     const memory = setInterval(() => {
       usage.peakRssMb = Math.max(usage.peakRssMb, process.memoryUsage().rss / 1024 / 1024);
+      usage.buyersPeakRssMb = Math.max(usage.buyersPeakRssMb, rssMbOf(buyers.pid));
     }, 250);
-
-    const posts = new Answers();
-    const polls = new Answers();
-    const body = orderBody({ lines: [{ sku: SKU, quantity: 1, unitPrice: UNIT_PRICE }] });
-    let accepted = 0;
-    let refused = 0;
-    let ended = 0;
-    let lastAccepted = performance.now();
-    const giveUpAt = Date.now() + FLASH.deadlineSeconds * 1000;
-    /** One request as a buyer makes it: retried after a 429 (backing off) or a failed connection. */
-    const call = async (
-      answers: Answers,
-      send: () => Promise<{ status: number; body: any; headers: Headers }>,
-    ): Promise<{ status: number; body: any } | undefined> => {
-      for (let attempt = 1, failures = 0; Date.now() < giveUpAt; attempt++) {
-        let wait: number;
-        try {
-          const response = await send();
-          answers.count(answers.byStatus, String(response.status));
-          if (response.status === 429) wait = backoffMs(attempt, response.headers.get('retry-after'));
-          else if (response.status === 503 && ++failures < ATTEMPTS) wait = 500 * failures;
-          else return response;
-        } catch (error) {
-          const cause = (error as { cause?: { code?: string } }).cause;
-          answers.count(answers.connectionErrors, cause?.code ?? (error as Error).name);
-          if (++failures >= ATTEMPTS) return undefined;
-          wait = 500 * failures + Math.random() * 500;
-        }
-        answers.retried++;
-        await sleep(wait);
-      }
-      return undefined;
-    };
-    /** A buyer: places the order, then follows it on the order page until it ends. */
-    const buyer = async (): Promise<{ orderId: string; order: Record<string, any> } | undefined> => {
-      const key = `flash-${crypto.randomUUID()}`;
-      const placed = await call(posts, () => client.rawRequest('POST', '/orders', body, { 'idempotency-key': key }));
-      if (placed?.status !== 202) {
-        refused++;
-        return undefined;
-      }
-      accepted++;
-      lastAccepted = performance.now();
-      const orderId = placed.body?.orderId as string;
-      let order: Record<string, any> = {};
-      while (Date.now() < giveUpAt) {
-        await sleep(1_500 + Math.random() * 1_000);
-        const seen = await call(polls, () => client.rawRequest('GET', `/orders/${orderId}`));
-        if (seen?.status === 200) order = seen.body;
-        if (TERMINAL.has(order.status)) break;
-      }
-      ended++;
-      return { orderId, order };
-    };
-
-    const started = performance.now();
-    const startedAt = Date.now();
-    const ticker = setInterval(
-      () =>
-        progress.update('flash: buying', { accepted, refused, ended, throttled: posts.throttled, of: FLASH.buyers }),
-      200,
-    );
-    const bought = (
-      await Promise.all(
-        Array.from({ length: FLASH.buyers }, (_, i) =>
-          FLASH.perSecond > 0 ? sleep((i * 1000) / FLASH.perSecond).then(buyer) : buyer(),
-        ),
-      )
-    ).filter((b) => b !== undefined);
+    const { bought, posts, polls, refused, acceptedSeconds, startedAt } = await buyers.outcome;
     const placed = bought.map((b) => b.orderId);
-    clearInterval(ticker);
-    const acceptedSeconds = (lastAccepted - started) / 1000;
 
     // The buyers saw their orders end; the executions say when (and are waited for if a buyer gave up).
     const mine = new Set(placed);
@@ -229,7 +188,10 @@ export async function flashSale(
     const orders: Record<string, any>[] = [];
     for (const { orderId, order } of bought) {
       if (TERMINAL.has(order.status)) orders.push(order);
-      else orders.push((await call(polls, () => client.rawRequest('GET', `/orders/${orderId}`)))?.body ?? {});
+      else
+        orders.push(
+          (await call(polls, () => client.rawRequest('GET', `/orders/${orderId}`), Date.now() + 60_000))?.body ?? {},
+        );
     }
     progress.clear();
     const count = (status: string) => orders.filter((o) => o.status === status).length;
@@ -254,13 +216,13 @@ export async function flashSale(
       wallSeconds: Number(wallSeconds.toFixed(1)),
       ordersPerSecond: Number(ordersPerSecond.toFixed(1)),
       ordersPerHundredRoundTripsPerSecond: Number(((ordersPerSecond * 100 * referenceMs) / 1000).toFixed(2)),
-      postAnswersByStatus: JSON.stringify(Object.fromEntries(posts.byStatus)),
-      postsThrottled429: posts.throttled,
-      postFailedConnections: JSON.stringify(Object.fromEntries(posts.connectionErrors)),
+      postAnswersByStatus: JSON.stringify(posts.byStatus),
+      postsThrottled429: posts.byStatus['429'] ?? 0,
+      postFailedConnections: JSON.stringify(posts.connectionErrors),
       postsRetried: posts.retried,
-      pollAnswersByStatus: JSON.stringify(Object.fromEntries(polls.byStatus)),
-      pollsThrottled429: polls.throttled,
-      pollFailedConnections: JSON.stringify(Object.fromEntries(polls.connectionErrors)),
+      pollAnswersByStatus: JSON.stringify(polls.byStatus),
+      pollsThrottled429: polls.byStatus['429'] ?? 0,
+      pollFailedConnections: JSON.stringify(polls.connectionErrors),
       pollsRetried: polls.retried,
       placementRefused: refused,
       COMPLETED: count('COMPLETED'),
@@ -272,6 +234,7 @@ export async function flashSale(
       stockMinOnHand: watch.minOnHand,
       stockMaxReserved: watchStats.maxReserved,
       peakRssMb: Math.round(usage.peakRssMb),
+      buyersProcessPeakRssMb: Math.round(usage.buyersPeakRssMb),
       coldStarts: runtime.lambdas.coldStarts - usage.coldStartsBefore,
       environmentsAtEnd: Object.values(runtime.lambdas.environmentCounts()).reduce((n, c) => n + c.warm + c.busy, 0),
       nodeCoresBusy: Number(coresBusy.toFixed(2)),
@@ -287,11 +250,11 @@ export async function flashSale(
       meets('orders COMPLETED (= units)', figures.COMPLETED, '=', FLASH.units),
       meets('orders REJECTED with OutOfStock (= buyers - units)', outOfStock, '=', FLASH.buyers - FLASH.units),
       meets('orders not terminal at the deadline', figures.notTerminal, '=', 0),
-      meets('ECONNRESET from the local API (POSTs + polls)', posts.resets + polls.resets, '=', 0),
-      meets('5xx answers (POSTs + polls)', posts.fiveHundreds + polls.fiveHundreds, '=', 0),
+      meets('ECONNRESET from the local API (POSTs + polls)', resets(posts) + resets(polls), '=', 0),
+      meets('5xx answers (POSTs + polls)', fiveHundreds(posts) + fiveHundreds(polls), '=', 0),
       meets(
         'failed connections to the local API, any code (POSTs + polls)',
-        posts.failedConnections + polls.failedConnections,
+        total(posts.connectionErrors) + total(polls.connectionErrors),
         '=',
         0,
       ),

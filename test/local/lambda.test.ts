@@ -95,7 +95,7 @@ describe('local Lambda functions', () => {
   });
 
   it('reuses a warm environment, and starts another only for invocations at the same time', async () => {
-    const lambdas = await started([probe('Warm')]);
+    const lambdas = await started([probe('Warm')], { maxEnvironments: 2 });
     const first = (await lambdas.invoke('Warm', {})) as Probe;
     const second = (await lambdas.invoke('Warm', {})) as Probe;
     expect(second).toMatchObject({ environmentId: first.environmentId, invocations: 2 });
