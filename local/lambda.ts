@@ -272,7 +272,8 @@ export class LocalLambdas {
 
   private async acquire(fn: LocalFunction, whenThrottled: 'throttle' | 'wait'): Promise<ExecutionEnvironment> {
     const pool = this.pools.get(fn.name) as Pool;
-    const limit = Math.min(fn.reservedConcurrency ?? Number.POSITIVE_INFINITY, this.maxEnvironments);
+    // Reserved concurrency replaces the default limit (as Lambda's reservation is the function's own).
+    const limit = fn.reservedConcurrency ?? this.maxEnvironments;
     let waited = false;
     for (;;) {
       if (this.closed) throw stoppedError();

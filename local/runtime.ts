@@ -175,7 +175,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     );
 
     await reserved.release('dynamodb', 'ses', 's3', 'secretsmanager');
-    const [dynamodb, ses, s3, secrets] = await Promise.all([
+    const emulators = await Promise.allSettled([
       startDynamoDbLocal({ host, port: ports.dynamodb }),
       startSesLocal({ host, port: ports.ses }),
       startS3Local({ host, port: ports.s3 }),
@@ -196,7 +196,10 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         })),
       }),
     ]);
-    stops.push(dynamodb.stop, ses.stop, s3.stop, secrets.stop);
+    // Those that started are stopped with the rest when another one failed.
+    for (const started of emulators) if (started.status === 'fulfilled') stops.push(started.value.stop);
+    const failed = emulators.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+    if (failed) throw failed.reason;
 
     // Fault mode: the functions reach each emulator through a fault-injecting proxy. Injection starts
     // once set-up (tables, seed data) is done.

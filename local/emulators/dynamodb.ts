@@ -199,8 +199,9 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   } catch (error) {
     await terminate(child, 1_000);
     const reason = error instanceof Error ? error.message : String(error);
-    const hint = /bind/.test(reason) ? ` Port ${port} is probably in use; pick another port.` : '';
-    throw new Error(`${reason}${hint}\n--- JVM output ---\n${output() || '(none)'}`);
+    // Taken between the check above and the JVM's bind: the same error as when it was taken before.
+    const message = /bind/.test(reason) ? portInUseError('DynamoDB Local', '0.0.0.0', port).message : reason;
+    throw new Error(`${message}\n--- JVM output ---\n${output() || '(none)'}`);
   }
 
   return {

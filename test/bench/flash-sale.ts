@@ -83,6 +83,8 @@ function buyersProcess(plan: BuyersPlan): { pid: number | undefined; outcome: Pr
     child.once('error', reject);
   });
   child.send(plan);
+  // Ended before reporting, or failed to start: a process left behind would keep buying.
+  outcome.catch(() => child.kill());
   return { pid: child.pid, outcome };
 }
 
@@ -162,7 +164,15 @@ export async function flashSale(
       usage.peakRssMb = Math.max(usage.peakRssMb, process.memoryUsage().rss / 1024 / 1024);
       usage.buyersPeakRssMb = Math.max(usage.buyersPeakRssMb, rssMbOf(buyers.pid));
     }, 250);
-    const { bought, posts, polls, refused, acceptedSeconds, startedAt } = await buyers.outcome;
+    const { bought, posts, polls, refused, acceptedSeconds, startedAt } = await buyers.outcome.catch(
+      async (error: unknown) => {
+        // The sale cannot be judged without its buyers: the sampling stops with it.
+        clearInterval(memory);
+        watching = false;
+        await watcher.catch(() => undefined);
+        throw error;
+      },
+    );
     const placed = bought.map((b) => b.orderId);
 
     // The buyers saw their orders end; the executions say when (and are waited for if a buyer gave up).

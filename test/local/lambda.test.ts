@@ -190,6 +190,16 @@ describe('local Lambda functions', () => {
     await expect(running).resolves.toMatchObject({ invocations: 1 });
   });
 
+  it('gives a function its reserved concurrency even above the default environments per function', async () => {
+    const lambdas = await started([probe('Reserved2', { reservedConcurrency: 2 })], { maxEnvironments: 1 });
+    const running = [lambdas.invoke('Reserved2', { sleepMs: 400 }), lambdas.invoke('Reserved2', { sleepMs: 400 })];
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(lambdas.environmentCounts()).toEqual({ Reserved2: { warm: 0, busy: 2 } });
+    await expect(lambdas.invoke('Reserved2', {})).rejects.toMatchObject({ name: 'TooManyRequestsException' });
+    const results = (await Promise.all(running)) as Probe[];
+    expect(new Set(results.map((p) => p.environmentId)).size).toBe(2);
+  });
+
   it('stops an invocation that runs past its timeout, and its environment with it', async () => {
     const lambdas = await started([probe('Slow', { timeoutSeconds: 1 })]);
     const before = (await lambdas.invoke('Slow', {})) as Probe;

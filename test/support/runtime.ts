@@ -20,6 +20,9 @@ export async function startTestRuntime(options: RuntimeOptions = {}): Promise<Lo
       environment: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
       // Lambda's retries of failed event deliveries, compressed from minutes.
       asyncRetryDelaysMs: [200, 500],
+      // Two environments per function whatever the machine, so the tests' races (two calls of one
+      // function at once) happen on every machine as in Lambda.
+      maxEnvironments: 2,
       ...options,
     });
   let runtime: LocalRuntime | undefined;
