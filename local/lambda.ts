@@ -66,7 +66,20 @@ export interface LocalLambdasOptions {
   maxTotalEnvironments?: number;
   /** How long an INIT may take (default Lambda's 10 s, or the function's timeout when longer). */
   initTimeoutMs?: number;
+  /**
+   * The functions a caller waits on (the API's routes, the token trigger), by ARN. When given, every
+   * other function's environments run at a lower CPU priority (BACKGROUND_NICE).
+   */
+  interactive?: ReadonlySet<string>;
 }
+
+/**
+ * The niceness of environments that no client waits on (the workflow's stages, event consumers). In
+ * AWS the API's functions and the workflow's run on capacity of their own; here they share the
+ * machine's cores, and without this a backlog of orders in the workflow slowed every API answer.
+ * The scheduler still gives background threads every cycle the API leaves idle.
+ */
+export const BACKGROUND_NICE = 10;
 
 /**
  * The deployment's functions, run as Lambda runs them: each function's deployment bundle (built as
@@ -100,6 +113,7 @@ export class LocalLambdas {
   private readonly observers = new Set<(record: InvocationRecord) => void>();
   /** Every environment started and not yet stopped, whatever it is doing. */
   private readonly started = new Set<ExecutionEnvironment>();
+  private readonly interactive: ReadonlySet<string> | undefined;
 
   constructor(
     readonly functions: LocalFunction[],
@@ -109,6 +123,7 @@ export class LocalLambdas {
     this.maxEnvironments = options.maxEnvironments ?? DEFAULT_MAX_ENVIRONMENTS;
     this.maxTotal = Math.max(1, options.maxTotalEnvironments ?? DEFAULT_MAX_TOTAL_ENVIRONMENTS);
     this.initTimeoutMs = options.initTimeoutMs;
+    this.interactive = options.interactive;
     for (const fn of functions) {
       this.byArn.set(fn.arn, fn);
       this.byArn.set(fn.name, fn);
@@ -424,6 +439,7 @@ export class LocalLambdas {
       timeoutSeconds: fn.timeoutSeconds,
       bundle,
       clock: shareClock(),
+      nice: this.interactive && !this.interactive.has(fn.arn) ? BACKGROUND_NICE : 0,
     };
   }
 }

@@ -230,7 +230,16 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
 
     // What the Lambda platform gives every function here: region, credentials, the emulators'
     // endpoints, and the sandbox carrier's local settings.
-    const lambdas = new LocalLambdas(deployment.functions, ROOT_DIR, { maxEnvironments: options.maxEnvironments });
+    // A caller waits on the API's functions and the token trigger: the workflow's and the events' run behind them.
+    const interactive = new Set(
+      [...deployment.routes.map((route) => route.functionArn), deployment.identity?.preTokenGenerationArn].filter(
+        (arn): arn is string => arn !== undefined,
+      ),
+    );
+    const lambdas = new LocalLambdas(deployment.functions, ROOT_DIR, {
+      maxEnvironments: options.maxEnvironments,
+      interactive,
+    });
     stops.push(() => lambdas.close());
     const platform: Record<string, string> = {
       AWS_REGION: REGION,

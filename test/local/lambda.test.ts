@@ -1,6 +1,7 @@
+import { getPriority } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sandboxState } from '../../functions/adapters/sandbox-state.ts';
-import { LambdaInvocationError, LocalLambdas } from '../../local/lambda.ts';
+import { BACKGROUND_NICE, LambdaInvocationError, LocalLambdas } from '../../local/lambda.ts';
 import { ROOT_DIR } from '../../local/runtime.ts';
 import type { LocalFunction } from '../../local/template.ts';
 import { shiftClock } from '../support/runtime.ts';
@@ -198,6 +199,17 @@ describe('local Lambda functions', () => {
     await expect(lambdas.invoke('Reserved2', {})).rejects.toMatchObject({ name: 'TooManyRequestsException' });
     const results = (await Promise.all(running)) as Probe[];
     expect(new Set(results.map((p) => p.environmentId)).size).toBe(2);
+  });
+
+  it('runs the functions no client waits on at a lower CPU priority than the interactive ones', async () => {
+    const api = probe('Api');
+    const lambdas = await started([api, probe('Stage')], { interactive: new Set([api.arn]) });
+    const own = getPriority(); // the test run's own niceness, which threads inherit
+    expect(await lambdas.invoke('Api', {})).toMatchObject({ nice: own });
+    expect(await lambdas.invoke('Stage', {})).toMatchObject({ nice: Math.min(19, own + BACKGROUND_NICE) });
+    // Without a list of interactive functions, every environment runs at the runtime's priority.
+    const plain = await started([probe('Plain')]);
+    expect(await plain.invoke('Plain', {})).toMatchObject({ nice: own });
   });
 
   it('stops an invocation that runs past its timeout, and its environment with it', async () => {
