@@ -288,7 +288,7 @@ export class LocalLambdas {
   private async acquire(fn: LocalFunction, whenThrottled: 'throttle' | 'wait'): Promise<ExecutionEnvironment> {
     const pool = this.pools.get(fn.name) as Pool;
     // Reserved concurrency replaces the default limit (as Lambda's reservation is the function's own).
-    const limit = fn.reservedConcurrency ?? this.maxEnvironments;
+    const limit = fn.reservedConcurrency ?? this.limitOf(fn);
     let waited = false;
     for (;;) {
       if (this.closed) throw stoppedError();
@@ -426,6 +426,14 @@ export class LocalLambdas {
     pool.count--;
     this.total--;
     (pool.waiting.shift() ?? this.waitingForRoom.shift())?.();
+  }
+
+  /**
+   * A function's environments at most: twice the default for the interactive ones, whose callers each
+   * wait on their own answer (one environment would make every API call queue behind the others).
+   */
+  private limitOf(fn: LocalFunction): number {
+    return this.interactive?.has(fn.arn) ? 2 * this.maxEnvironments : this.maxEnvironments;
   }
 
   private workerData(fn: LocalFunction): Omit<EnvironmentData, 'shared'> {
