@@ -66,20 +66,9 @@ export interface LocalLambdasOptions {
   maxTotalEnvironments?: number;
   /** How long an INIT may take (default Lambda's 10 s, or the function's timeout when longer). */
   initTimeoutMs?: number;
-  /**
-   * The functions a caller waits on (the API's routes, the token trigger), by ARN. When given, every
-   * other function's environments run at a lower CPU priority (BACKGROUND_NICE).
-   */
+  /** The functions a caller waits on (the API's routes, the token trigger), by ARN: see `limitOf`. */
   interactive?: ReadonlySet<string>;
 }
-
-/**
- * The niceness of environments that no client waits on (the workflow's stages, event consumers). In
- * AWS the API's functions and the workflow's run on capacity of their own; here they share the
- * machine's cores, and without this a backlog of orders in the workflow slowed every API answer.
- * The scheduler still gives background threads every cycle the API leaves idle.
- */
-export const BACKGROUND_NICE = 10;
 
 /**
  * The deployment's functions, run as Lambda runs them: each function's deployment bundle (built as
@@ -447,7 +436,6 @@ export class LocalLambdas {
       timeoutSeconds: fn.timeoutSeconds,
       bundle,
       clock: shareClock(),
-      nice: this.interactive && !this.interactive.has(fn.arn) ? BACKGROUND_NICE : 0,
     };
   }
 }

@@ -230,7 +230,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
 
     // What the Lambda platform gives every function here: region, credentials, the emulators'
     // endpoints, and the sandbox carrier's local settings.
-    // A caller waits on the API's functions and the token trigger: the workflow's and the events' run behind them.
+    // A caller waits on each call of the API's functions and the token trigger.
     const interactive = new Set(
       [...deployment.routes.map((route) => route.functionArn), deployment.identity?.preTokenGenerationArn].filter(
         (arn): arn is string => arn !== undefined,

@@ -1,7 +1,6 @@
-import { getPriority } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sandboxState } from '../../functions/adapters/sandbox-state.ts';
-import { BACKGROUND_NICE, LambdaInvocationError, LocalLambdas } from '../../local/lambda.ts';
+import { LambdaInvocationError, LocalLambdas } from '../../local/lambda.ts';
 import { ROOT_DIR } from '../../local/runtime.ts';
 import type { LocalFunction } from '../../local/template.ts';
 import { shiftClock } from '../support/runtime.ts';
@@ -201,13 +200,7 @@ describe('local Lambda functions', () => {
     expect(new Set(results.map((p) => p.environmentId)).size).toBe(2);
   });
 
-  it('runs the functions no client waits on at a lower CPU priority and with fewer environments than the interactive ones', async () => {
-    const api = probe('Api');
-    const lambdas = await started([api, probe('Stage')], { interactive: new Set([api.arn]) });
-    const own = getPriority(); // the test run's own niceness, which threads inherit
-    expect(await lambdas.invoke('Api', {})).toMatchObject({ nice: own });
-    expect(await lambdas.invoke('Stage', {})).toMatchObject({ nice: Math.min(19, own + BACKGROUND_NICE) });
-    // Each caller of an interactive function waits on its own answer: it gets twice the environments.
+  it('gives the interactive functions (a caller waits on each call) twice the environments of the others', async () => {
     const capped = await started([probe('Route'), probe('Step')], {
       interactive: new Set([probe('Route').arn]),
       maxEnvironments: 1,
@@ -216,9 +209,6 @@ describe('local Lambda functions', () => {
       Promise.all(Array.from({ length: 3 }, () => capped.invoke(name, { sleepMs: 100 }))) as Promise<Probe[]>;
     expect(new Set((await calls('Route')).map((p) => p.environmentId)).size).toBe(2);
     expect(new Set((await calls('Step')).map((p) => p.environmentId)).size).toBe(1);
-    // Without a list of interactive functions, every environment runs at the runtime's priority.
-    const plain = await started([probe('Plain')]);
-    expect(await plain.invoke('Plain', {})).toMatchObject({ nice: own });
   });
 
   it('stops an invocation that runs past its timeout, and its environment with it', async () => {
