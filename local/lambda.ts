@@ -22,7 +22,7 @@ export const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
 export const DEFAULT_MAX_ENVIRONMENTS = Math.max(1, Math.floor(availableParallelism() / 2));
 
 /**
- * Execution environments of all functions together at most (each takes about 30 MB): beyond it, the
+ * Execution environments of all functions together at most (each holds about 22 MB once initialised): beyond it, the
  * least recently used idle environment with no pending work is stopped to start another.
  */
 export const DEFAULT_MAX_TOTAL_ENVIRONMENTS = 40;
