@@ -5,15 +5,9 @@ import { createServer } from 'node:net';
  * the caller binds it; callers that can listen on port 0 directly should prefer that.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolve());
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error(`Could not find a free port on ${host}`);
-  return address.port;
+  const reservation = await reservePort(host);
+  await reservation.release();
+  return reservation.port;
 }
 
 /** A free port held by a bound socket until the service that will listen on it is about to. */
