@@ -238,11 +238,17 @@ export class LocalLambdas {
   }
 
   /** Invokes like Lambda's RequestResponse: resolves with the result or rejects with LambdaInvocationError. */
-  invoke(arnOrName: string, event: unknown): Promise<unknown> {
-    return this.run(arnOrName, event, 'throttle');
+  /** `onStart`: called once the invocation has an environment, after any wait for one. */
+  invoke(arnOrName: string, event: unknown, onStart?: () => void): Promise<unknown> {
+    return this.run(arnOrName, event, 'throttle', onStart);
   }
 
-  private async run(arnOrName: string, event: unknown, whenThrottled: 'throttle' | 'wait'): Promise<unknown> {
+  private async run(
+    arnOrName: string,
+    event: unknown,
+    whenThrottled: 'throttle' | 'wait',
+    onStart?: () => void,
+  ): Promise<unknown> {
     const fn = this.byArn.get(stripQualifier(arnOrName));
     if (!fn || !this.bundles) {
       throw new LambdaInvocationError({
@@ -254,6 +260,7 @@ export class LocalLambdas {
     // Events cross a JSON boundary in Lambda: no shared references between caller and handler.
     const payload = JSON.stringify(event ?? null);
     const environment = await this.acquire(fn, whenThrottled);
+    onStart?.();
     let record: { durationMs: number; ok: boolean } = { durationMs: 0, ok: false };
     try {
       const outcome = await environment.invoke(payload, fn.timeoutSeconds * 1000);

@@ -83,12 +83,17 @@ export function lambdaInvokeResult(payload: unknown, statusCode = 200): Record<s
 }
 
 /** Invokes through the lambda:invoke integration; an Event invocation is fire-and-forget (202). */
-async function invokeIntegration(ctx: TaskRunContext, params: InvokeParameters): Promise<Record<string, unknown>> {
+async function invokeIntegration(
+  ctx: TaskRunContext,
+  params: InvokeParameters,
+  onStart?: () => void,
+): Promise<Record<string, unknown>> {
   if (params.asynchronous) {
     ctx.lambda.invoke(params.functionArn, params.payload).catch(() => undefined);
+    onStart?.();
     return lambdaInvokeResult('', 202);
   }
-  return lambdaInvokeResult(await ctx.lambda.invoke(params.functionArn, params.payload));
+  return lambdaInvokeResult(await ctx.lambda.invoke(params.functionArn, params.payload, onStart));
 }
 
 function isTimeout(error: Error): boolean {
@@ -132,7 +137,16 @@ function scheduledDetails(spec: TaskSpec, heartbeats: boolean): EventDetails {
   return details;
 }
 
-function startTask(ctx: TaskRunContext, attempt: TaskAttempt, options: { timeoutMs?: number; heartbeatMs?: number }) {
+/**
+ * `timeoutFromBegin`: a Lambda invocation's TimeoutSeconds counts from when it gets an execution
+ * environment. Locally an invocation beyond a function's environments waits for one; in AWS Lambda
+ * would refuse it (throttling, retried by the SDK), so the wait is the emulator's, not the task's.
+ */
+function startTask(
+  ctx: TaskRunContext,
+  attempt: TaskAttempt,
+  options: { timeoutMs?: number; heartbeatMs?: number; timeoutFromBegin?: boolean },
+) {
   const task = new PendingTask({ ...options, timeoutError: ctx.timeoutError });
   ctx.track(task);
   recordOutcome(attempt, task);
@@ -153,11 +167,13 @@ function runLambdaFunction(
     ...scheduledDetails(spec, false),
   });
   attempt.record('LambdaFunctionStarted');
-  const task = startTask(ctx, attempt, { timeoutMs: limits(spec, override).timeoutMs });
-  ctx.lambda.invoke(spec.resource, input).then(
-    (result) => task.resolve(result ?? null),
-    (error: unknown) => task.reject(toError(error)),
-  );
+  const task = startTask(ctx, attempt, { timeoutMs: limits(spec, override).timeoutMs, timeoutFromBegin: true });
+  ctx.lambda
+    .invoke(spec.resource, input, () => task.begin())
+    .then(
+      (result) => task.resolve(result ?? null),
+      (error: unknown) => task.reject(toError(error)),
+    );
   return task.promise;
 }
 
@@ -188,8 +204,8 @@ function runLambdaInvoke(
 ) {
   const params = readInvokeParameters(input, ctx.region, ctx.accountId);
   const attempt = beginLambdaAttempt(ctx, spec, input, false);
-  const task = startTask(ctx, attempt, { timeoutMs: limits(spec, override).timeoutMs });
-  invokeIntegration(ctx, params).then(
+  const task = startTask(ctx, attempt, { timeoutMs: limits(spec, override).timeoutMs, timeoutFromBegin: true });
+  invokeIntegration(ctx, params, () => task.begin()).then(
     (result) => task.resolve(result),
     (error: unknown) => task.reject(toError(error)),
   );

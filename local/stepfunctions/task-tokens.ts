@@ -14,6 +14,8 @@ export function namedError(name: string, message: string): Error {
 
 export interface PendingTaskOptions {
   timeoutMs?: number;
+  /** The timeout starts with `begin()` instead of at once. */
+  timeoutFromBegin?: boolean;
   heartbeatMs?: number;
   /** Builds the error used when TimeoutSeconds elapses (States.Timeout). */
   timeoutError: () => Error;
@@ -34,8 +36,14 @@ export class PendingTask {
       this.resolveFn = resolve;
       this.rejectFn = reject;
     });
-    this.timeoutTimer = startTimer(options.timeoutMs, () => this.reject(options.timeoutError()));
+    if (!options.timeoutFromBegin) this.begin();
     this.heartbeat();
+  }
+
+  /** Starts the TimeoutSeconds countdown (once). */
+  begin(): void {
+    if (this.settled || this.timeoutTimer) return;
+    this.timeoutTimer = startTimer(this.options.timeoutMs, () => this.reject(this.options.timeoutError()));
   }
 
   get isSettled(): boolean {

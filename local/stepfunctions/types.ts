@@ -6,7 +6,8 @@ import type { TaskTimeoutOverride } from './definition.ts';
  * that Retry/Catch match errorType and the caught Cause is the JSON string, exactly like AWS.
  */
 export interface LambdaInvoker {
-  invoke(functionArn: string, payload: unknown): Promise<unknown>;
+  /** `onStart`: called when the invocation gets an execution environment (it may wait for one first). */
+  invoke(functionArn: string, payload: unknown, onStart?: () => void): Promise<unknown>;
 }
 
 export interface StatusChangeEvent {

@@ -200,6 +200,20 @@ describe('local Lambda functions', () => {
     expect(new Set(results.map((p) => p.environmentId)).size).toBe(2);
   });
 
+  it('tells the caller when an invocation gets its environment, after waiting for one', async () => {
+    const lambdas = await started([probe('Single')], { maxEnvironments: 1 });
+    const startedAt: number[] = [];
+    const since = Date.now();
+    const [first] = await Promise.all([
+      lambdas.invoke('Single', { sleepMs: 300 }, () => startedAt.push(Date.now() - since)),
+      lambdas.invoke('Single', {}, () => startedAt.push(Date.now() - since)),
+    ]);
+    expect(first).toMatchObject({ invocations: 1 });
+    expect(startedAt).toHaveLength(2);
+    // The second started only once the first had its 300 ms.
+    expect(startedAt[1]).toBeGreaterThanOrEqual((startedAt[0] ?? 0) + 250);
+  });
+
   it('gives the interactive functions (a caller waits on each call) twice the environments of the others', async () => {
     const capped = await started([probe('Route'), probe('Step')], {
       interactive: new Set([probe('Route').arn]),

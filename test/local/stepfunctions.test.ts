@@ -63,11 +63,21 @@ let broken = true;
 const shipping = { now: 0, most: 0 };
 
 const lambda: LambdaInvoker = {
-  async invoke(arn, payload) {
+  async invoke(arn, payload, onStart) {
     calls.push({ arn, payload });
     const name = arn.split(':')[6];
     const event = payload as Record<string, string>;
+    // `queued` waits 300 ms for an execution environment, then runs 50 ms; the others start at once.
+    if (name !== 'queued') onStart?.();
     switch (name) {
+      case 'queued':
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        onStart?.();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return { ran: 'after waiting' };
+      case 'slowrun':
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return { ran: 'too long' };
       case 'echo':
         return { echoed: payload };
       case 'broken':
@@ -115,6 +125,11 @@ const callback = (extra: Record<string, unknown> = {}) => ({
 
 const machines: Record<string, object> = {
   Echo: { StartAt: 'Invoke', States: { Invoke: task('echo', { End: true }) } },
+  Queued: {
+    StartAt: 'WaitForEnvironment',
+    States: { WaitForEnvironment: task('queued', { TimeoutSeconds: 1, End: true }) },
+  },
+  SlowRun: { StartAt: 'RunLong', States: { RunLong: task('slowrun', { TimeoutSeconds: 1, End: true }) } },
   Declined: {
     StartAt: 'Charge',
     States: {
@@ -260,7 +275,12 @@ beforeAll(async () => {
       statusEvents.push(event);
     },
     retryIntervalOverrides: { Reserve: 0 },
-    taskTimeoutOverrides: { AwaitQuickApproval: { timeoutMs: 100 }, AwaitPing: { heartbeatMs: 150 } },
+    taskTimeoutOverrides: {
+      AwaitQuickApproval: { timeoutMs: 100 },
+      AwaitPing: { heartbeatMs: 150 },
+      WaitForEnvironment: { timeoutMs: 200 },
+      RunLong: { timeoutMs: 200 },
+    },
   });
   sfn = new SFNClient({
     endpoint: service.endpoint,
@@ -424,6 +444,18 @@ describe('local Step Functions service', () => {
     await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: 'ApprovalRejected', cause: 'too expensive' }));
     const execution = await finished(arn);
     expect(execution).toMatchObject({ status: 'FAILED', error: 'ApprovalRejected', cause: 'too expensive' });
+  });
+
+  it("counts a Lambda task's TimeoutSeconds from when its invocation gets an environment, not while it waits for one", async () => {
+    // 300 ms waiting for an environment, 50 ms running, against a 200 ms timeout: the wait is the emulator's.
+    const queued = await finished(await start('Queued', { orderId: 'q-1' }));
+    expect(queued).toMatchObject({ status: 'SUCCEEDED' });
+    expect(outputOf(queued)).toMatchObject({ Payload: { ran: 'after waiting' } });
+    // 300 ms running against the same timeout: States.Timeout.
+    expect(await finished(await start('SlowRun', { orderId: 's-1' }))).toMatchObject({
+      status: 'FAILED',
+      error: 'States.Timeout',
+    });
   });
 
   it('times out a waitForTaskToken task with States.Timeout, which States.TaskFailed does not catch', async () => {
