@@ -16,14 +16,15 @@ export const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
  * Execution environments one function may have at once when the template reserves none: Lambda's
  * account concurrency, scaled to one machine, one per two cores. Invocations beyond it wait for an
  * environment. The order path alone keeps about 15 functions busy at once, enough work for every
- * core; on 2 cores a second environment per function only cost memory (30 more environments of
- * about 22 MB) and time: the flash sale took 98 s with two per function, 76 s with one.
+ * core; on 2 cores a second environment per function only cost memory (31 environments instead of
+ * 17 in the flash sale, about 22 MB each) and time: the sale took 98 s with two per function, 76 s
+ * with one. The API's functions get twice this (`limitOf`).
  */
 export const DEFAULT_MAX_ENVIRONMENTS = Math.max(1, Math.floor(availableParallelism() / 2));
 
 /**
- * Execution environments of all functions together at most (each holds about 22 MB once initialised): beyond it, the
- * least recently used idle environment with no pending work is stopped to start another.
+ * Execution environments of all functions together at most (each holds about 22 MB once initialised):
+ * beyond it, the least recently used idle environment with no pending work is stopped to start another.
  */
 export const DEFAULT_MAX_TOTAL_ENVIRONMENTS = 40;
 
@@ -237,8 +238,10 @@ export class LocalLambdas {
     return failed;
   }
 
-  /** Invokes like Lambda's RequestResponse: resolves with the result or rejects with LambdaInvocationError. */
-  /** `onStart`: called once the invocation has an environment, after any wait for one. */
+  /**
+   * Invokes like Lambda's RequestResponse: resolves with the result or rejects with LambdaInvocationError.
+   * `onStart` is called once the invocation has an environment, after any wait for one.
+   */
   invoke(arnOrName: string, event: unknown, onStart?: () => void): Promise<unknown> {
     return this.run(arnOrName, event, 'throttle', onStart);
   }

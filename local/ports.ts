@@ -50,6 +50,11 @@ export async function isPortFree(port: number, host = '127.0.0.1'): Promise<bool
   return free;
 }
 
+/** Whether a start failed because a port was taken (`portInUseError`, or a listener's `EADDRINUSE`). */
+export function isPortTaken(error: unknown): boolean {
+  return /is already in use|EADDRINUSE/.test(String(error));
+}
+
 export function portInUseError(service: string, host: string, port: number): Error {
   return new Error(
     `${service}: port ${port} on ${host} is already in use. Stop the process using it (e.g. \`ss -ltnp | grep :${port}\`) or pick another port.`,

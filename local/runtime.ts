@@ -95,7 +95,10 @@ export interface RuntimeOptions {
    * the cost bench. Default false: the functions reach the emulators without it.
    */
   metering?: boolean;
-  /** Execution environments per function at most (default: local/lambda.ts DEFAULT_MAX_ENVIRONMENTS). */
+  /**
+   * Execution environments per function at most (default: local/lambda.ts DEFAULT_MAX_ENVIRONMENTS);
+   * the API's functions and the token trigger may have twice as many.
+   */
   maxEnvironments?: number;
 }
 
@@ -138,7 +141,8 @@ export interface LocalRuntime {
 /**
  * Starts the whole system on this machine: AWS API emulators, the deployment's tables, buckets,
  * secrets, rules and state machine (read from the synthesized template), the functions in their
- * execution environments (local/lambda.ts), and the HTTP API. Handlers reach the emulators through the SDK's AWS_ENDPOINT_URL_* variables.
+ * execution environments (local/lambda.ts), and the HTTP API. Handlers reach the emulators through
+ * the SDK's AWS_ENDPOINT_URL_* variables.
  */
 export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime> {
   const host = options.host ?? '127.0.0.1';

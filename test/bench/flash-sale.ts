@@ -55,7 +55,7 @@ interface StockLevel {
 
 const total = (map: Record<string, number>) => Object.values(map).reduce((sum, n) => sum + n, 0);
 const fiveHundreds = (answers: AnswerCounts) =>
-  total(Object.fromEntries(Object.entries(answers.byStatus).filter(([status]) => status.startsWith('5'))));
+  Object.entries(answers.byStatus).reduce((sum, [status, n]) => (status.startsWith('5') ? sum + n : sum), 0);
 const resets = (answers: AnswerCounts) => answers.connectionErrors.ECONNRESET ?? 0;
 
 /** A process's resident memory in MB (Linux), 0 once it has gone. */

@@ -65,9 +65,8 @@ const TARGETS = {
   completedPerHundredRoundTripsPerSecond: 0.5,
   /**
    * Resident memory of the Node process running the runtime and its execution environments (the JVM
-   * excluded). It
-   * includes the local SES store, which keeps every e-mail sent with its PDF (about 230 KB with the
-   * embedded font, two e-mails per invoice).
+   * excluded). It includes the local SES store, which keeps every e-mail sent with its PDF (about
+   * 57 KB, two e-mails per invoice).
    */
   rssMb: 1_536,
 };

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../local/ports.ts';
+import { freePort, isPortTaken } from '../../local/ports.ts';
 import { sleep } from './runtime.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -30,7 +30,7 @@ export async function npmStart(env: Record<string, string>): Promise<NpmStart> {
       return await startOnce(env);
     } catch (error) {
       // Said by npm start for the port it names, or by the listener itself (`EADDRINUSE`).
-      if (attempt >= 3 || !/is already in use|EADDRINUSE/.test(String(error))) throw error;
+      if (attempt >= 3 || !isPortTaken(error)) throw error;
     }
   }
 }

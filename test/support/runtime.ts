@@ -2,6 +2,7 @@ import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, SFNClien
 import { ROLES, ROUTE_ACCESS, type RoleName } from '../../functions/core/access.ts';
 import { signPayload } from '../../functions/core/signature.ts';
 import { demoSecret } from '../../local/auth/demo-clients.ts';
+import { isPortTaken } from '../../local/ports.ts';
 import { type LocalRuntime, type RuntimeOptions, startLocalRuntime } from '../../local/runtime.ts';
 
 export const WEBHOOK_SECRET = 'test-carrier-secret';
@@ -32,7 +33,7 @@ export async function startTestRuntime(options: RuntimeOptions = {}): Promise<Lo
     } catch (error) {
       // DynamoDB Local's port is free only once the JVM binds it; another process can take it first.
       const freePortsOnly = Object.values({ ...FREE_PORTS, ...options.ports }).every((port) => port === 0);
-      if (attempt >= 3 || !freePortsOnly || !/is already in use|EADDRINUSE/.test(String(error))) throw error;
+      if (attempt >= 3 || !freePortsOnly || !isPortTaken(error)) throw error;
     }
   }
   Object.assign(process.env, runtime.functionEnvironment());

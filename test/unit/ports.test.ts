@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { isPortFree, reservePort } from '../../local/ports.ts';
+import { isPortFree, isPortTaken, portInUseError, reservePort } from '../../local/ports.ts';
 
 const bind = (port: number) =>
   new Promise<void>((resolve, reject) => {
@@ -19,5 +19,13 @@ describe('port reservations', () => {
     await reservation.release();
     await reservation.release(); // idempotent
     await expect(bind(reservation.port)).resolves.toBeUndefined();
+  });
+
+  it('tells a taken port from other start-up failures', () => {
+    expect(isPortTaken(portInUseError('SES local', '127.0.0.1', 8005))).toBe(true);
+    expect(
+      isPortTaken(Object.assign(new Error('listen EADDRINUSE: address already in use'), { code: 'EADDRINUSE' })),
+    ).toBe(true);
+    expect(isPortTaken(new Error('DynamoDB Local did not answer within 60000 ms.'))).toBe(false);
   });
 });
