@@ -238,6 +238,32 @@ export class TestClient {
     );
   }
 
+  /**
+   * Waits for many orders' executions to end, looking only at those still running, twice a second: fifty
+   * pollers at 10 a second each would compete with the workflow they wait for. On time-out it names the
+   * orders still running and where each stands.
+   */
+  async allFinished(orderIds: string[], timeoutMs = 60_000): Promise<DescribeExecutionCommandOutput[]> {
+    const ended = new Map<string, DescribeExecutionCommandOutput>();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const orderId of orderIds.filter((id) => !ended.has(id))) {
+        const execution = await this.sfn.send(
+          new DescribeExecutionCommand({ executionArn: this.executionArn(orderId) }),
+        );
+        if (execution.status !== 'RUNNING') ended.set(orderId, execution);
+      }
+      if (ended.size === orderIds.length) return orderIds.map((id) => ended.get(id) as DescribeExecutionCommandOutput);
+      if (Date.now() > deadline) break;
+      await sleep(500);
+    }
+    const running = orderIds.filter((id) => !ended.has(id));
+    const where = await Promise.all(running.map(async (id) => `${id} (${(await this.order(id)).status})`));
+    throw new Error(
+      `${running.length} of ${orderIds.length} executions still running after ${timeoutMs} ms: ${where.join(', ')}`,
+    );
+  }
+
   async waitForStatus(orderId: string, status: string, timeoutMs = 20_000) {
     return eventually(async () => {
       const order = await this.order(orderId);

@@ -78,7 +78,7 @@ describe('GET /kpis', () => {
       client.placeOrder(orderBody({ lines: [{ sku: 'DOCK-4K', quantity: dock.available + 1, unitPrice: 18900 }] })),
     ]);
     const ids = [...completed, ...declined, rejected];
-    await Promise.all(ids.map((id) => client.finished(id, 60_000)));
+    await client.allFinished(ids, 60_000);
     const finals = await Promise.all(ids.map((id) => client.order(id)));
     expect(finals.map((order) => order.status)).toEqual([
       ...Array(6).fill('COMPLETED'),
