@@ -12,7 +12,8 @@ const orders = ordersRepository();
 /**
  * AwaitBackorder (.waitForTaskToken): parks the task token on the order's backorder; arriving stock
  * fills it and resumes the workflow. Filled before the token was parked: resume right away. Stock
- * already there (it arrived between reservation and now) is served first.
+ * already there (it arrived between reservation and now) is served to the orders waiting for it,
+ * oldest first: this one only when its turn comes, as arriving stock serves them.
  */
 export const handler = workflowTask(
   lazySchema(() => OrderRef.extend({ taskToken: z.string().min(1) })),
@@ -29,7 +30,7 @@ export const handler = workflowTask(
       await backorders.resumeWith(orderId, taskToken);
       return { waiting: false };
     }
-    await backorders.serveOrder(orderId);
+    await backorders.serveQueuesOf(orderId);
     return { waiting: true };
   },
 );

@@ -1,13 +1,14 @@
+import { backoff } from '../adapters/backoff.ts';
 import type { OrdersRepository } from '../adapters/orders-repository.ts';
 import type { BackorderLedger } from '../adapters/stock-repository.ts';
 import type { TaskTokens } from '../adapters/workflow-client.ts';
-import { OrderClosed } from '../core/errors.ts';
+import { OrderClosed, StockContention } from '../core/errors.ts';
 import { isTerminal } from '../core/order.ts';
 import { toShip } from '../core/shipment.ts';
 import { logger } from './powertools.ts';
 import type { stageRecorder } from './stages.ts';
 
-/** Tries per order when its backorder or the stock changed between read and write. */
+/** Tries per order when its backorder or the stock changed between read and write, or another write was under way. */
 const FILL_ATTEMPTS = 3;
 
 /**
@@ -44,10 +45,19 @@ export function backorders(deps: {
       // A cancelled order is skipped (FIFO goes on to the next); the fill's transaction checks it too.
       if (isTerminal(order.status) || order.cancellation || !order.backorder || order.backorder.lines.length === 0)
         return false;
-      const filled = await deps.ledger.fill(
-        { orderId, allocations: order.allocations ?? [], backorder: order.backorder },
-        deps.clock(),
-      );
+      let filled: Awaited<ReturnType<BackorderLedger['fill']>>;
+      try {
+        filled = await deps.ledger.fill(
+          { orderId, allocations: order.allocations ?? [], backorder: order.backorder },
+          deps.clock(),
+        );
+      } catch (error) {
+        // Another serve (a stock route, a parking order, the sweep) was filling the same order or stock
+        // item at that moment: read again after a short wait; the last try's contention goes to the caller.
+        if (!(error instanceof StockContention) || attempt >= FILL_ATTEMPTS) throw error;
+        await backoff(attempt, 25, 400);
+        continue;
+      }
       if (!filled) continue;
       logger.info('Backorder served', { orderId, allocations: filled.allocations.length, rest: filled.rest });
       if (filled.rest.length === 0) {
@@ -61,20 +71,38 @@ export function backorders(deps: {
     return false;
   };
 
+  /** What of this SKU is available, all warehouses together. */
+  const available = async (sku: string) =>
+    (await deps.ledger.levels([sku])).reduce((sum, item) => sum + item.available, 0);
+
+  /**
+   * Serves the orders waiting for this SKU, oldest first, page after page while stock is left
+   * (entries of cancelled orders are skipped, never starving younger ones); returns how many got stock.
+   */
+  const serve = async (sku: string): Promise<number> => {
+    let served = 0;
+    for await (const page of deps.ledger.waitingPages(sku)) {
+      for (const orderId of page) {
+        // None left: the younger orders get nothing either, and are not read.
+        if ((await available(sku)) <= 0) return served;
+        if (await serveOrder(orderId)) served++;
+      }
+    }
+    return served;
+  };
+
   return {
     resumeWith,
-    serveOrder,
+    serve,
     /**
-     * Serves the orders waiting for this SKU, oldest first, page after page until the stock runs out
-     * (entries of cancelled orders are skipped, never starving younger ones); returns how many got stock.
+     * Serves the queues an order waits in (each SKU of its backorder), oldest first, as arriving
+     * stock does: stock already there when it parks (a release, or a stock route that has not served
+     * yet or failed before serving) goes to the oldest waiting order, not to the one that parks.
      */
-    async serve(sku: string): Promise<number> {
+    async serveQueuesOf(orderId: string): Promise<number> {
+      const order = await deps.orders.get(orderId);
       let served = 0;
-      for await (const page of deps.ledger.waitingPages(sku)) {
-        for (const orderId of page) if (await serveOrder(orderId)) served++;
-        const left = (await deps.ledger.levels([sku])).reduce((sum, item) => sum + item.available, 0);
-        if (left <= 0) break;
-      }
+      for (const { sku } of order.backorder?.lines ?? []) served += await serve(sku);
       return served;
     },
   };

@@ -356,4 +356,70 @@ describe('stock ledger on DynamoDB Local', () => {
     ]);
     expect(await levels('L-I')).toEqual({ 'WH-BERLIN': [1, 1, 0] });
   });
+
+  it('an order parking for stock serves the queue it waits in oldest first: stock already there goes to the older order', async () => {
+    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
+    const { backorders } = await import('../../functions/lib/backorders.ts');
+    await stock('L-J', { 'WH-ROTTERDAM': 0 });
+    for (const [orderId, quantity, later] of [
+      ['o-j-old', 3, 0],
+      ['o-j-young', 2, 1000],
+    ] as const) {
+      await newOrder(orderId);
+      await ledger.reserve(
+        { orderId, lines: [{ sku: 'L-J', quantity }], policy: 'ship_available' },
+        new Date(at.getTime() + later),
+        14,
+      );
+    }
+    expect(await ledger.parkToken('o-j-old', 'token-old')).toBe(true);
+    // Three arrive (a stock route that has not served yet): enough for the older order only.
+    await ledger.setOnHand('L-J', 'WH-ROTTERDAM', 3);
+    const resumed: string[] = [];
+    const service = backorders({
+      orders: new OrdersRepository(ordersTable),
+      ledger,
+      tokens: { succeed: async (token: string) => void resumed.push(token) } as never,
+      clock: () => at,
+      recordStage: (async () => undefined) as never,
+    });
+    // The younger order parks its token (AwaitBackorder) and serves its queue.
+    expect(await ledger.parkToken('o-j-young', 'token-young')).toBe(true);
+    expect(await service.serveQueuesOf('o-j-young')).toBe(1);
+    expect((await order('o-j-old')).allocations).toMatchObject([
+      { allocationId: 'A1', warehouseId: 'WH-ROTTERDAM', lines: [{ sku: 'L-J', quantity: 3 }] },
+    ]);
+    expect(resumed).toEqual(['token-old']);
+    const young = await order('o-j-young');
+    expect([young.allocations, young.backorder.lines]).toEqual([[], [{ sku: 'L-J', quantity: 2 }]]);
+    expect(await ledger.waitingFor('L-J')).toEqual(['o-j-young']);
+    expect(await levels('L-J')).toEqual({ 'WH-ROTTERDAM': [3, 3, 0] });
+  });
+
+  it('a fill meeting another write to the same order or stock (StockContention) is read and tried again', async () => {
+    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
+    const { StockContention } = await import('../../functions/core/errors.ts');
+    const { backorders } = await import('../../functions/lib/backorders.ts');
+    await stock('L-K', { 'WH-BERLIN': 0 });
+    await newOrder('o-k');
+    await ledger.reserve({ orderId: 'o-k', lines: [{ sku: 'L-K', quantity: 2 }], policy: 'ship_available' }, at, 14);
+    await ledger.setOnHand('L-K', 'WH-BERLIN', 2);
+    // The real ledger, whose first fill meets a concurrent transaction (TransactionConflict).
+    let conflicts = 1;
+    const contended = Object.create(ledger) as Ledger;
+    contended.fill = async (...args) => {
+      if (conflicts-- > 0) throw new StockContention('Filling the backorder of o-k: stock is being changed');
+      return ledger.fill(...args);
+    };
+    const service = backorders({
+      orders: new OrdersRepository(ordersTable),
+      ledger: contended,
+      tokens: { succeed: async () => undefined } as never,
+      clock: () => at,
+      recordStage: (async () => undefined) as never,
+    });
+    expect(await service.serve('L-K')).toBe(1);
+    expect((await order('o-k')).backorder.lines).toEqual([]);
+    expect(await levels('L-K')).toEqual({ 'WH-BERLIN': [2, 2, 0] });
+  });
 });

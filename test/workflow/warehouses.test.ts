@@ -264,7 +264,8 @@ describe('stock per warehouse', () => {
     const third = await client.placeOrder(orderBody({ lines: [line('KEYBOARD-MX', 1)], ...policy }));
     await client.waitForStatus(third, 'BACKORDERED');
 
-    // AwaitBackorder serves its own order once when it parks its token: stock arrives after all three parked.
+    // Stock arrives after all three parked. Whoever serves it (the route, or an AwaitBackorder that parked a
+    // moment ago and serves the queue its order waits in), the oldest comes first.
     for (const orderId of [first, second, third]) await parked(orderId);
     // Three arrive: enough for the oldest only, although the younger ones want fewer.
     const put = await erp().request('PUT', '/products/KEYBOARD-MX/stock', { onHand: 3, warehouseId: 'WH-ROTTERDAM' });
@@ -436,7 +437,7 @@ describe('stock per warehouse', () => {
         credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
       }),
     );
-    // AwaitBackorder serves its own order once when it parks its token: change the stock after that.
+    // AwaitBackorder serves the queue its order waits in once when it parks its token: change the stock after that.
     await eventually(async () => {
       const { Item } = await db.send(
         new GetCommand({
