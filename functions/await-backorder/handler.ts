@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { BackorderExpired, OrderCancelled } from '../core/errors.ts';
 import { lazySchema } from '../core/lazy-schema.ts';
 import { OrderRef } from '../core/schemas.ts';
+import { whileTimeLeft } from '../lib/backorders.ts';
 import { backorderLedger, backorderServer, clock, ordersRepository } from '../lib/deps.ts';
 import { workflowTask } from '../lib/task.ts';
 
@@ -17,7 +18,7 @@ const orders = ordersRepository();
  */
 export const handler = workflowTask(
   lazySchema(() => OrderRef.extend({ taskToken: z.string().min(1) })),
-  async ({ orderId, taskToken }) => {
+  async ({ orderId, taskToken }, context) => {
     // Waited past its expiry already (shipping what was there took longer): the rest is cancelled now.
     const current = await orders.get(orderId);
     const expiresAt = current.backorder?.expiresAt;
@@ -30,7 +31,7 @@ export const handler = workflowTask(
       await backorders.resumeWith(orderId, taskToken);
       return { waiting: false };
     }
-    await backorders.serveQueuesOf(orderId);
+    await backorders.serveQueuesOf(orderId, whileTimeLeft(context));
     return { waiting: true };
   },
 );

@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { backoff } from '../adapters/backoff.ts';
 import type { OrdersRepository } from '../adapters/orders-repository.ts';
 import type { BackorderLedger } from '../adapters/stock-repository.ts';
@@ -10,6 +11,17 @@ import type { stageRecorder } from './stages.ts';
 
 /** Tries per order when its backorder or the stock changed between read and write, or another write was under way. */
 const FILL_ATTEMPTS = 3;
+
+/** Time a serving caller keeps back from its function's timeout: the last fill, its retries and the answer. */
+const SERVE_RESERVE_MS = 10_000;
+
+/**
+ * `keepGoing` for a function serving queues: while it has time left. A long queue is served as far
+ * as that; the rest is left to the next serve (a stock route, the sweep), not to a timed-out call
+ * (a route's caller would send its change again; a workflow task is retried, then fails its order).
+ */
+export const whileTimeLeft = (context: Pick<Context, 'getRemainingTimeInMillis'>) => () =>
+  context.getRemainingTimeInMillis() > SERVE_RESERVE_MS;
 
 /**
  * Serves backorders when stock arrives: the orders waiting for the SKU, oldest first, each as much
@@ -77,14 +89,15 @@ export function backorders(deps: {
 
   /**
    * Serves the orders waiting for this SKU, oldest first, page after page while stock is left
-   * (entries of cancelled orders are skipped, never starving younger ones); returns how many got stock.
+   * (entries of cancelled orders are skipped, never starving younger ones) and `keepGoing()` allows
+   * (the caller's time); returns how many got stock.
    */
-  const serve = async (sku: string): Promise<number> => {
+  const serve = async (sku: string, keepGoing: () => boolean = () => true): Promise<number> => {
     let served = 0;
     for await (const page of deps.ledger.waitingPages(sku)) {
       for (const orderId of page) {
         // None left: the younger orders get nothing either, and are not read.
-        if ((await available(sku)) <= 0) return served;
+        if (!keepGoing() || (await available(sku)) <= 0) return served;
         if (await serveOrder(orderId)) served++;
       }
     }
@@ -97,12 +110,31 @@ export function backorders(deps: {
     /**
      * Serves the queues an order waits in (each SKU of its backorder), oldest first, as arriving
      * stock does: stock already there when it parks (a release, or a stock route that has not served
-     * yet or failed before serving) goes to the oldest waiting order, not to the one that parks.
+     * yet or failed before serving) goes to the oldest waiting order, not to the one that parks; what
+     * is left after them is its own.
+     * Its token is parked by then, so this is a courtesy to the others, within `keepGoing()` (the
+     * task's time): a failure serving them (a fill that kept meeting another serve, a resume refused)
+     * leaves the rest to the stock routes and the sweep rather than failing this order's wait. Its
+     * own backorder, if filled meanwhile, is resumed; a failure of that goes to the caller (the
+     * workflow's retry parks again, finds it filled and resumes).
      */
-    async serveQueuesOf(orderId: string): Promise<number> {
-      const order = await deps.orders.get(orderId);
+    async serveQueuesOf(orderId: string, keepGoing: () => boolean = () => true): Promise<number> {
       let served = 0;
-      for (const { sku } of order.backorder?.lines ?? []) served += await serve(sku);
+      try {
+        const order = await deps.orders.get(orderId);
+        for (const { sku } of order.backorder?.lines ?? []) served += await serve(sku, keepGoing);
+        // The index is eventually consistent: an order that reserved a moment ago may not be listed yet.
+        // Stock still there once the older ones were served is its own.
+        const left = (await deps.orders.get(orderId)).backorder?.lines ?? [];
+        const inStock = async () =>
+          (await deps.ledger.levels(left.map((line) => line.sku))).some((item) => item.available > 0);
+        if (left.length > 0 && keepGoing() && (await inStock()) && (await serveOrder(orderId))) served++;
+      } catch (error) {
+        logger.warn('Waiting orders not served when this one parked; left to the stock routes and the sweep', {
+          error: (error as Error).name,
+        });
+        await resumeWith(orderId);
+      }
       return served;
     },
   };

@@ -43,6 +43,18 @@ const order = async (orderId: string) =>
     string,
     any
   >;
+/** Orders waiting for this SKU (nothing in stock when they reserve), oldest first, each with its token parked. */
+async function waitingOrders(sku: string, orders: readonly (readonly [string, number])[]) {
+  for (const [index, [orderId, quantity]] of orders.entries()) {
+    await newOrder(orderId);
+    await ledger.reserve(
+      { orderId, lines: [{ sku, quantity }], policy: 'ship_available' },
+      new Date(at.getTime() + index * 1000),
+      14,
+    );
+    expect(await ledger.parkToken(orderId, `token-${orderId}`)).toBe(true);
+  }
+}
 const levels = async (sku: string) =>
   Object.fromEntries(
     (await ledger.levels([sku])).map((i: StockItem) => [i.warehouseId, [i.onHand, i.reserved, i.available]]),
@@ -394,6 +406,113 @@ describe('stock ledger on DynamoDB Local', () => {
     expect([young.allocations, young.backorder.lines]).toEqual([[], [{ sku: 'L-J', quantity: 2 }]]);
     expect(await ledger.waitingFor('L-J')).toEqual(['o-j-young']);
     expect(await levels('L-J')).toEqual({ 'WH-ROTTERDAM': [3, 3, 0] });
+  });
+
+  it('an order parking for stock is not failed by trouble serving an older one: the rest waits for the next serve', async () => {
+    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
+    const { backorders } = await import('../../functions/lib/backorders.ts');
+    await stock('L-L', { 'WH-BERLIN': 0 });
+    await waitingOrders('L-L', [
+      ['o-l-old', 2],
+      ['o-l-young', 1],
+    ]);
+    await ledger.setOnHand('L-L', 'WH-BERLIN', 3);
+    const resumed: string[] = [];
+    // The older order's workflow cannot be resumed for now (Step Functions throttles the call).
+    const succeed = async (token: string) => {
+      if (token === 'token-o-l-old') throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      resumed.push(token);
+    };
+    const service = backorders({
+      orders: new OrdersRepository(ordersTable),
+      ledger,
+      tokens: { succeed } as never,
+      clock: () => at,
+      recordStage: (async () => undefined) as never,
+    });
+    // The younger one parks and serves its queue: the older one's trouble is not its failure.
+    await expect(service.serveQueuesOf('o-l-young')).resolves.toBe(0);
+    expect((await order('o-l-old')).backorder.lines).toEqual([]);
+    expect((await order('o-l-young')).backorder.lines).toEqual([{ sku: 'L-L', quantity: 1 }]);
+    // What is left goes to the next serve (a stock route, the sweep).
+    expect(await service.serve('L-L')).toBe(1);
+    expect(resumed).toEqual(['token-o-l-young']);
+    expect(await levels('L-L')).toEqual({ 'WH-BERLIN': [3, 3, 0] });
+  });
+
+  it('an order parking for stock whose own resume fails once is resumed before the task answers', async () => {
+    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
+    const { backorders } = await import('../../functions/lib/backorders.ts');
+    await stock('L-N', { 'WH-BERLIN': 0 });
+    await waitingOrders('L-N', [['o-n', 2]]);
+    await ledger.setOnHand('L-N', 'WH-BERLIN', 2);
+    const resumed: string[] = [];
+    let refusals = 1;
+    const succeed = async (token: string) => {
+      if (refusals-- > 0) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      resumed.push(token);
+    };
+    const service = backorders({
+      orders: new OrdersRepository(ordersTable),
+      ledger,
+      tokens: { succeed } as never,
+      clock: () => at,
+      recordStage: (async () => undefined) as never,
+    });
+    await service.serveQueuesOf('o-n');
+    expect((await order('o-n')).backorder.lines).toEqual([]);
+    expect(resumed).toEqual(['token-o-n']);
+  });
+
+  it('an order parking for stock that the index does not list yet gets the stock left after the older ones', async () => {
+    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
+    const { backorders } = await import('../../functions/lib/backorders.ts');
+    await stock('L-O', { 'WH-BERLIN': 0 });
+    await waitingOrders('L-O', [
+      ['o-o-old', 1],
+      ['o-o-new', 2],
+    ]);
+    await ledger.setOnHand('L-O', 'WH-BERLIN', 3);
+    // The index lags: it lists the older order, not yet the one that reserved a moment ago.
+    const lagging = Object.create(ledger) as Ledger;
+    lagging.waitingPages = async function* (sku: string) {
+      for await (const page of ledger.waitingPages(sku)) yield page.filter((id) => id !== 'o-o-new');
+    };
+    const resumed: string[] = [];
+    const service = backorders({
+      orders: new OrdersRepository(ordersTable),
+      ledger: lagging,
+      tokens: { succeed: async (token: string) => void resumed.push(token) } as never,
+      clock: () => at,
+      recordStage: (async () => undefined) as never,
+    });
+    expect(await service.serveQueuesOf('o-o-new')).toBe(2);
+    expect(resumed).toEqual(['token-o-o-old', 'token-o-o-new']);
+    expect(await levels('L-O')).toEqual({ 'WH-BERLIN': [3, 3, 0] });
+  });
+
+  it('an order parking for stock serves its queue only while its time allows: the rest waits for the next serve', async () => {
+    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
+    const { backorders } = await import('../../functions/lib/backorders.ts');
+    await stock('L-M', { 'WH-BERLIN': 0 });
+    await waitingOrders('L-M', [
+      ['o-m-1', 1],
+      ['o-m-2', 1],
+      ['o-m-3', 1],
+    ]);
+    await ledger.setOnHand('L-M', 'WH-BERLIN', 3);
+    const service = backorders({
+      orders: new OrdersRepository(ordersTable),
+      ledger,
+      tokens: { succeed: async () => undefined } as never,
+      clock: () => at,
+      recordStage: (async () => undefined) as never,
+    });
+    // Time for one order only.
+    let budget = 1;
+    expect(await service.serveQueuesOf('o-m-3', () => budget-- > 0)).toBe(1);
+    expect(await ledger.waitingFor('L-M')).toEqual(['o-m-2', 'o-m-3']);
+    expect(await levels('L-M')).toEqual({ 'WH-BERLIN': [3, 1, 2] });
   });
 
   it('a fill meeting another write to the same order or stock (StockContention) is read and tried again', async () => {
