@@ -6,7 +6,7 @@ import { callerOf } from '../lib/caller.ts';
 import { backorderServer, catalogRepository, clock, stockRepository } from '../lib/deps.ts';
 import { httpRoute, json, jsonBody, parseOr400, pathParameter } from '../lib/http.ts';
 import { logger } from '../lib/powertools.ts';
-import { stockConflict, stockNow, stockTarget } from '../lib/stock-routes.ts';
+import { serveArrived, stockConflict, stockTarget } from '../lib/stock-routes.ts';
 
 /** Optional: a client's retry with the same key is recorded once (answered 200 with the first adjustment). */
 const AdjustmentKey = /* @__PURE__ */ lazySchema(() =>
@@ -22,7 +22,7 @@ const backorders = backorderServer();
  * warehouse, recorded with who, when and why. A write-off may not touch reserved goods (409). With
  * an Idempotency-Key header a retry is recorded once.
  */
-export const handler = httpRoute(async (event) => {
+export const handler = httpRoute(async (event, context) => {
   const caller = callerOf(event);
   const sku = pathParameter(event, 'sku', Sku);
   const { delta, reason, warehouseId } = parseOr400(StockAdjustmentRequest, jsonBody(event), 'stock adjustment');
@@ -49,7 +49,6 @@ export const handler = httpRoute(async (event) => {
     by: adjustment.by,
   });
   // Also on a repeat: the first attempt may have failed before it served the waiting orders.
-  const served = delta > 0 ? await backorders.serve(sku) : 0;
-  const stockAfter = await stockNow(stock, recorded.stock, served);
+  const stockAfter = delta > 0 ? await serveArrived({ stock, backorders }, recorded.stock, context) : recorded.stock;
   return json(recorded.replayed ? 200 : 201, { adjustment: recorded.adjustment, stock: stockAfter });
 });

@@ -1,9 +1,12 @@
+import type { Context } from 'aws-lambda';
 import type { CatalogRepository } from '../adapters/catalog-repository.ts';
 import type { StockRepository } from '../adapters/stock-repository.ts';
 import { AdjustmentKeyReused, StockBelowReserved, WriteOffExceedsAvailable } from '../core/errors.ts';
 import type { StockItem } from '../core/schemas.ts';
 import { DEFAULT_WAREHOUSE, isWarehouse } from '../core/warehouses.ts';
-import { HttpError } from './http.ts';
+import { type backorders as backorderService, whileTimeLeft } from './backorders.ts';
+import { errorLabel, HttpError } from './http.ts';
+import { logger } from './powertools.ts';
 
 /** The warehouse a stock route names (default when omitted); 404 for an unknown product or warehouse. */
 export async function stockTarget(catalog: CatalogRepository, sku: string, warehouseId: string | undefined) {
@@ -35,10 +38,21 @@ export function stockConflict(error: unknown): never {
 }
 
 /**
- * The stock item a stock route answers: as it is after the waiting orders were served, so the
- * caller sees what they took (reserved, available), not the level before serving.
+ * Serves the orders waiting for a SKU whose stock a route has just changed (as far as the function's
+ * time allows) and answers the stock item as it is after that, so the caller sees what they took
+ * (reserved, available). The change is made by then: a failure to serve (a fill that kept meeting
+ * another serve, a workflow not resumed) is logged and left to the reconciler's sweep, never answered
+ * as a failure the caller would send again (a receipt without an Idempotency-Key would count twice).
  */
-export async function stockNow(stock: Pick<StockRepository, 'levels'>, item: StockItem, served: number) {
-  if (served === 0) return item;
-  return (await stock.levels([item.sku])).find((i) => i.warehouseId === item.warehouseId) ?? item;
+export async function serveArrived(
+  deps: { stock: Pick<StockRepository, 'levels'>; backorders: Pick<ReturnType<typeof backorderService>, 'serve'> },
+  item: StockItem,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<StockItem> {
+  try {
+    if ((await deps.backorders.serve(item.sku, whileTimeLeft(context))) === 0) return item;
+  } catch (error) {
+    logger.error('Stock changed; the waiting orders are left to the sweep', { sku: item.sku, ...errorLabel(error) });
+  }
+  return (await deps.stock.levels([item.sku])).find((i) => i.warehouseId === item.warehouseId) ?? item;
 }
