@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Context } from 'aws-lambda';
@@ -20,6 +22,8 @@ export interface EnvironmentData {
   bundle: string;
   shared: SharedStateLink;
   clock: SharedArrayBuffer;
+  /** Niceness of this environment's thread (0: as the runtime's). */
+  nice: number;
 }
 
 /** How a failed invocation or INIT looks to its caller, as Lambda reports it. */
@@ -79,7 +83,18 @@ function trackPendingWork(): () => boolean {
   return () => timers.size === 0 && fetches === 0 && process.getActiveResourcesInfo().every((r) => r === 'MessagePort');
 }
 
+/** Lowers this thread's CPU priority by `nice` (Linux schedules threads apart: setpriority on the thread's id). */
+function lowerPriority(nice: number): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getPriority(tid) + nice));
+  } catch {
+    // Not Linux: the environment runs at the runtime's priority.
+  }
+}
+
 async function main(port: NonNullable<typeof parentPort>, data: EnvironmentData): Promise<void> {
+  if (data.nice > 0) lowerPriority(data.nice);
   useSharedClock(data.clock);
   useSharedState(data.shared);
   const quiescent = trackPendingWork();

@@ -69,7 +69,21 @@ export interface LocalLambdasOptions {
   initTimeoutMs?: number;
   /** The functions a caller waits on (the API's routes, the token trigger), by ARN: see `limitOf`. */
   interactive?: ReadonlySet<string>;
+  /**
+   * The functions that take orders in (and the token trigger their clients call first), by ARN. When
+   * given, every other function's environments run at a lower CPU priority (BACKGROUND_NICE).
+   */
+  foreground?: ReadonlySet<string>;
 }
+
+/**
+ * The niceness of environments other than the order intake's. In AWS the intake's functions run on
+ * capacity of their own; here every function shares two cores, and without this a backlog of orders in
+ * the workflow made every new order wait seconds for its 202. The API's reads (order polls) stay with
+ * the workflow: given priority too, 100 polls a second starved the workflow in the flash sale. The
+ * scheduler still gives background threads every cycle the intake leaves idle.
+ */
+export const BACKGROUND_NICE = 10;
 
 /**
  * The deployment's functions, run as Lambda runs them: each function's deployment bundle (built as
@@ -104,6 +118,7 @@ export class LocalLambdas {
   /** Every environment started and not yet stopped, whatever it is doing. */
   private readonly started = new Set<ExecutionEnvironment>();
   private readonly interactive: ReadonlySet<string> | undefined;
+  private readonly foreground: ReadonlySet<string> | undefined;
 
   constructor(
     readonly functions: LocalFunction[],
@@ -114,6 +129,7 @@ export class LocalLambdas {
     this.maxTotal = Math.max(1, options.maxTotalEnvironments ?? DEFAULT_MAX_TOTAL_ENVIRONMENTS);
     this.initTimeoutMs = options.initTimeoutMs;
     this.interactive = options.interactive;
+    this.foreground = options.foreground;
     for (const fn of functions) {
       this.byArn.set(fn.arn, fn);
       this.byArn.set(fn.name, fn);
@@ -446,6 +462,7 @@ export class LocalLambdas {
       timeoutSeconds: fn.timeoutSeconds,
       bundle,
       clock: shareClock(),
+      nice: this.foreground && !this.foreground.has(fn.arn) ? BACKGROUND_NICE : 0,
     };
   }
 }

@@ -46,6 +46,9 @@ export interface Ports {
 }
 
 /** `npm start` defaults; tests pass 0 everywhere for free ports. */
+/** The routes that take orders in: their functions run at a higher CPU priority than the rest (local/lambda.ts). */
+export const INTAKE_ROUTES = ['POST /orders', 'POST /order-entries', 'POST /webhooks/crm'];
+
 export const DEFAULT_PORTS: Ports = {
   api: 3000,
   dynamodb: 8000,
@@ -240,9 +243,17 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         (arn): arn is string => arn !== undefined,
       ),
     );
+    // New orders come first: the intake's routes and the token trigger run ahead of everything else.
+    const foreground = new Set(
+      [
+        ...deployment.routes.filter((route) => INTAKE_ROUTES.includes(route.routeKey)).map((r) => r.functionArn),
+        deployment.identity?.preTokenGenerationArn,
+      ].filter((arn): arn is string => arn !== undefined),
+    );
     const lambdas = new LocalLambdas(deployment.functions, ROOT_DIR, {
       maxEnvironments: options.maxEnvironments,
       interactive,
+      foreground,
     });
     stops.push(() => lambdas.close());
     const platform: Record<string, string> = {

@@ -1,7 +1,9 @@
+import { getPriority } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sandboxState } from '../../functions/adapters/sandbox-state.ts';
-import { LambdaInvocationError, LocalLambdas } from '../../local/lambda.ts';
-import { ROOT_DIR } from '../../local/runtime.ts';
+import { ROUTE_ACCESS } from '../../functions/core/access.ts';
+import { BACKGROUND_NICE, LambdaInvocationError, LocalLambdas } from '../../local/lambda.ts';
+import { INTAKE_ROUTES, ROOT_DIR } from '../../local/runtime.ts';
 import type { LocalFunction } from '../../local/template.ts';
 import { shiftClock } from '../support/runtime.ts';
 
@@ -212,6 +214,25 @@ describe('local Lambda functions', () => {
     expect(startedAt).toHaveLength(2);
     // The second started only once the first had its 300 ms.
     expect(startedAt[1]).toBeGreaterThanOrEqual((startedAt[0] ?? 0) + 250);
+  });
+
+  it('runs every function but the foreground ones (the order intake) at a lower CPU priority', async () => {
+    const intake = probe('Intake');
+    const lambdas = await started([intake, probe('Poll'), probe('Stage')], {
+      foreground: new Set([intake.arn]),
+      interactive: new Set([intake.arn, probe('Poll').arn]),
+    });
+    const own = getPriority(); // the test run's own niceness, which threads inherit
+    expect(await lambdas.invoke('Intake', {})).toMatchObject({ nice: own });
+    expect(await lambdas.invoke('Poll', {})).toMatchObject({ nice: Math.min(19, own + BACKGROUND_NICE) });
+    expect(await lambdas.invoke('Stage', {})).toMatchObject({ nice: Math.min(19, own + BACKGROUND_NICE) });
+    // Without a foreground list, every environment runs at the runtime's priority.
+    const plain = await started([probe('Plain')]);
+    expect(await plain.invoke('Plain', {})).toMatchObject({ nice: own });
+  });
+
+  it("names the API's order-taking routes as the runtime's foreground", () => {
+    for (const route of INTAKE_ROUTES) expect(Object.keys(ROUTE_ACCESS)).toContain(route);
   });
 
   it('gives the interactive functions (a caller waits on each call) twice the environments of the others', async () => {
