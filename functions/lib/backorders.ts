@@ -90,19 +90,23 @@ export function backorders(deps: {
   /**
    * Serves the orders waiting for this SKU, oldest first, page after page while stock is left
    * (entries of cancelled orders are skipped, never starving younger ones) and `keepGoing()` allows
-   * (the caller's time); returns how many got stock.
+   * (the caller's time): how many got stock, and whether every order listed was reached with stock left.
    */
-  const serve = async (sku: string, keepGoing: () => boolean = () => true): Promise<number> => {
+  const walk = async (sku: string, keepGoing: () => boolean) => {
     let served = 0;
     for await (const page of deps.ledger.waitingPages(sku)) {
       for (const orderId of page) {
         // None left: the younger orders get nothing either, and are not read.
-        if (!keepGoing() || (await available(sku)) <= 0) return served;
+        if (!keepGoing() || (await available(sku)) <= 0) return { served, reachedAll: false };
         if (await serveOrder(orderId)) served++;
       }
     }
-    return served;
+    return { served, reachedAll: true };
   };
+
+  /** Serves the orders waiting for this SKU, oldest first (see `walk`); returns how many got stock. */
+  const serve = async (sku: string, keepGoing: () => boolean = () => true): Promise<number> =>
+    (await walk(sku, keepGoing)).served;
 
   return {
     resumeWith,
@@ -122,10 +126,16 @@ export function backorders(deps: {
       let served = 0;
       try {
         const order = await deps.orders.get(orderId);
-        for (const { sku } of order.backorder?.lines ?? []) served += await serve(sku, keepGoing);
+        let reachedAll = true;
+        for (const { sku } of order.backorder?.lines ?? []) {
+          const queue = await walk(sku, keepGoing);
+          served += queue.served;
+          reachedAll &&= queue.reachedAll;
+        }
         // The index is eventually consistent: an order that reserved a moment ago may not be listed yet.
-        // Stock still there once the older ones were served is its own.
-        const left = (await deps.orders.get(orderId)).backorder?.lines ?? [];
+        // Stock still there once every order listed was served is its own. Not when a queue ran dry: stock
+        // arriving after that (a stock route about to serve) is the older orders'.
+        const left = reachedAll ? ((await deps.orders.get(orderId)).backorder?.lines ?? []) : [];
         const inStock = async () =>
           (await deps.ledger.levels(left.map((line) => line.sku))).some((item) => item.available > 0);
         if (left.length > 0 && keepGoing() && (await inStock()) && (await serveOrder(orderId))) served++;

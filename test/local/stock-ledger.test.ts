@@ -491,6 +491,42 @@ describe('stock ledger on DynamoDB Local', () => {
     expect(await levels('L-O')).toEqual({ 'WH-BERLIN': [3, 3, 0] });
   });
 
+  it('an order parking for stock leaves stock that arrives while it walks its queue to the older orders', async () => {
+    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
+    const { backorders } = await import('../../functions/lib/backorders.ts');
+    await stock('L-P', { 'WH-ROTTERDAM': 0 });
+    await waitingOrders('L-P', [
+      ['o-p-old', 3],
+      ['o-p-young', 2],
+    ]);
+    // Three arrive (a stock route's update) just after the younger order's walk found the queue dry.
+    const racing = Object.create(ledger) as Ledger;
+    let arrived = false;
+    racing.levels = async (skus: readonly string[]) => {
+      const items = await ledger.levels(skus);
+      if (!arrived) {
+        arrived = true;
+        await ledger.setOnHand('L-P', 'WH-ROTTERDAM', 3);
+      }
+      return items;
+    };
+    const resumed: string[] = [];
+    const service = backorders({
+      orders: new OrdersRepository(ordersTable),
+      ledger: racing,
+      tokens: { succeed: async (token: string) => void resumed.push(token) } as never,
+      clock: () => at,
+      recordStage: (async () => undefined) as never,
+    });
+    expect(await service.serveQueuesOf('o-p-young')).toBe(0);
+    expect((await order('o-p-young')).backorder.lines).toEqual([{ sku: 'L-P', quantity: 2 }]);
+    // The stock route serves them next: the oldest gets all three.
+    expect(await service.serve('L-P')).toBe(1);
+    expect(resumed).toEqual(['token-o-p-old']);
+    expect((await order('o-p-young')).backorder.lines).toEqual([{ sku: 'L-P', quantity: 2 }]);
+    expect(await levels('L-P')).toEqual({ 'WH-ROTTERDAM': [3, 3, 0] });
+  });
+
   it('an order parking for stock serves its queue only while its time allows: the rest waits for the next serve', async () => {
     const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
     const { backorders } = await import('../../functions/lib/backorders.ts');
