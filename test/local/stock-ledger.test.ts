@@ -55,6 +55,18 @@ async function waitingOrders(sku: string, orders: readonly (readonly [string, nu
     expect(await ledger.parkToken(orderId, `token-${orderId}`)).toBe(true);
   }
 }
+/** The backorder service (functions/lib/backorders.ts) on this ledger (or a stand-in); `succeed` resumes a workflow. */
+async function backorderService(deps: { ledger?: Ledger; succeed: (token: string) => Promise<void> }) {
+  const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
+  const { backorders } = await import('../../functions/lib/backorders.ts');
+  return backorders({
+    orders: new OrdersRepository(ordersTable),
+    ledger: deps.ledger ?? ledger,
+    tokens: { succeed: deps.succeed } as never,
+    clock: () => at,
+    recordStage: (async () => undefined) as never,
+  });
+}
 const levels = async (sku: string) =>
   Object.fromEntries(
     (await ledger.levels([sku])).map((i: StockItem) => [i.warehouseId, [i.onHand, i.reserved, i.available]]),
@@ -334,8 +346,6 @@ describe('stock ledger on DynamoDB Local', () => {
   });
 
   it('serves past a full page of cancelled waiting orders: the live one behind them gets the stock', async () => {
-    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
-    const { backorders } = await import('../../functions/lib/backorders.ts');
     await stock('L-I', { 'WH-BERLIN': 0 });
     const waiting = async (orderId: string, when: Date) => {
       await newOrder(orderId);
@@ -355,13 +365,7 @@ describe('stock ledger on DynamoDB Local', () => {
     await waiting('o-i-live', new Date(at.getTime() + 60_000));
     await stock('L-I', { 'WH-BERLIN': 1 });
     const resumed: string[] = [];
-    const service = backorders({
-      orders: new OrdersRepository(ordersTable),
-      ledger,
-      tokens: { succeed: async (token: string) => void resumed.push(token) } as never,
-      clock: () => at,
-      recordStage: (async () => undefined) as never,
-    });
+    const service = await backorderService({ succeed: async (token: string) => void resumed.push(token) });
     expect(await service.serve('L-I')).toBe(1);
     expect((await order('o-i-live')).allocations).toMatchObject([
       { allocationId: 'A1', warehouseId: 'WH-BERLIN', lines: [{ sku: 'L-I', quantity: 1 }] },
@@ -370,8 +374,6 @@ describe('stock ledger on DynamoDB Local', () => {
   });
 
   it('an order parking for stock serves the queue it waits in oldest first: stock already there goes to the older order', async () => {
-    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
-    const { backorders } = await import('../../functions/lib/backorders.ts');
     await stock('L-J', { 'WH-ROTTERDAM': 0 });
     for (const [orderId, quantity, later] of [
       ['o-j-old', 3, 0],
@@ -388,13 +390,7 @@ describe('stock ledger on DynamoDB Local', () => {
     // Three arrive (a stock route that has not served yet): enough for the older order only.
     await ledger.setOnHand('L-J', 'WH-ROTTERDAM', 3);
     const resumed: string[] = [];
-    const service = backorders({
-      orders: new OrdersRepository(ordersTable),
-      ledger,
-      tokens: { succeed: async (token: string) => void resumed.push(token) } as never,
-      clock: () => at,
-      recordStage: (async () => undefined) as never,
-    });
+    const service = await backorderService({ succeed: async (token: string) => void resumed.push(token) });
     // The younger order parks its token (AwaitBackorder) and serves its queue.
     expect(await ledger.parkToken('o-j-young', 'token-young')).toBe(true);
     expect(await service.serveQueuesOf('o-j-young')).toBe(1);
@@ -409,8 +405,6 @@ describe('stock ledger on DynamoDB Local', () => {
   });
 
   it('an order parking for stock is not failed by trouble serving an older one: the rest waits for the next serve', async () => {
-    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
-    const { backorders } = await import('../../functions/lib/backorders.ts');
     await stock('L-L', { 'WH-BERLIN': 0 });
     await waitingOrders('L-L', [
       ['o-l-old', 2],
@@ -423,13 +417,7 @@ describe('stock ledger on DynamoDB Local', () => {
       if (token === 'token-o-l-old') throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
       resumed.push(token);
     };
-    const service = backorders({
-      orders: new OrdersRepository(ordersTable),
-      ledger,
-      tokens: { succeed } as never,
-      clock: () => at,
-      recordStage: (async () => undefined) as never,
-    });
+    const service = await backorderService({ succeed });
     // The younger one parks and serves its queue: the older one's trouble is not its failure.
     await expect(service.serveQueuesOf('o-l-young')).resolves.toBe(0);
     expect((await order('o-l-old')).backorder.lines).toEqual([]);
@@ -441,8 +429,6 @@ describe('stock ledger on DynamoDB Local', () => {
   });
 
   it('an order parking for stock whose own resume fails once is resumed before the task answers', async () => {
-    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
-    const { backorders } = await import('../../functions/lib/backorders.ts');
     await stock('L-N', { 'WH-BERLIN': 0 });
     await waitingOrders('L-N', [['o-n', 2]]);
     await ledger.setOnHand('L-N', 'WH-BERLIN', 2);
@@ -452,21 +438,13 @@ describe('stock ledger on DynamoDB Local', () => {
       if (refusals-- > 0) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
       resumed.push(token);
     };
-    const service = backorders({
-      orders: new OrdersRepository(ordersTable),
-      ledger,
-      tokens: { succeed } as never,
-      clock: () => at,
-      recordStage: (async () => undefined) as never,
-    });
+    const service = await backorderService({ succeed });
     await service.serveQueuesOf('o-n');
     expect((await order('o-n')).backorder.lines).toEqual([]);
     expect(resumed).toEqual(['token-o-n']);
   });
 
   it('an order parking for stock that the index does not list yet gets the stock left after the older ones', async () => {
-    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
-    const { backorders } = await import('../../functions/lib/backorders.ts');
     await stock('L-O', { 'WH-BERLIN': 0 });
     await waitingOrders('L-O', [
       ['o-o-old', 1],
@@ -479,12 +457,9 @@ describe('stock ledger on DynamoDB Local', () => {
       for await (const page of ledger.waitingPages(sku)) yield page.filter((id) => id !== 'o-o-new');
     };
     const resumed: string[] = [];
-    const service = backorders({
-      orders: new OrdersRepository(ordersTable),
+    const service = await backorderService({
       ledger: lagging,
-      tokens: { succeed: async (token: string) => void resumed.push(token) } as never,
-      clock: () => at,
-      recordStage: (async () => undefined) as never,
+      succeed: async (token: string) => void resumed.push(token),
     });
     expect(await service.serveQueuesOf('o-o-new')).toBe(2);
     expect(resumed).toEqual(['token-o-o-old', 'token-o-o-new']);
@@ -492,8 +467,6 @@ describe('stock ledger on DynamoDB Local', () => {
   });
 
   it('an order parking for stock leaves stock that arrives while it walks its queue to the older orders', async () => {
-    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
-    const { backorders } = await import('../../functions/lib/backorders.ts');
     await stock('L-P', { 'WH-ROTTERDAM': 0 });
     await waitingOrders('L-P', [
       ['o-p-old', 3],
@@ -511,12 +484,9 @@ describe('stock ledger on DynamoDB Local', () => {
       return items;
     };
     const resumed: string[] = [];
-    const service = backorders({
-      orders: new OrdersRepository(ordersTable),
+    const service = await backorderService({
       ledger: racing,
-      tokens: { succeed: async (token: string) => void resumed.push(token) } as never,
-      clock: () => at,
-      recordStage: (async () => undefined) as never,
+      succeed: async (token: string) => void resumed.push(token),
     });
     expect(await service.serveQueuesOf('o-p-young')).toBe(0);
     expect((await order('o-p-young')).backorder.lines).toEqual([{ sku: 'L-P', quantity: 2 }]);
@@ -528,8 +498,6 @@ describe('stock ledger on DynamoDB Local', () => {
   });
 
   it('an order parking for stock serves its queue only while its time allows: the rest waits for the next serve', async () => {
-    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
-    const { backorders } = await import('../../functions/lib/backorders.ts');
     await stock('L-M', { 'WH-BERLIN': 0 });
     await waitingOrders('L-M', [
       ['o-m-1', 1],
@@ -537,13 +505,7 @@ describe('stock ledger on DynamoDB Local', () => {
       ['o-m-3', 1],
     ]);
     await ledger.setOnHand('L-M', 'WH-BERLIN', 3);
-    const service = backorders({
-      orders: new OrdersRepository(ordersTable),
-      ledger,
-      tokens: { succeed: async () => undefined } as never,
-      clock: () => at,
-      recordStage: (async () => undefined) as never,
-    });
+    const service = await backorderService({ succeed: async () => undefined });
     // Time for one order only.
     let budget = 1;
     expect(await service.serveQueuesOf('o-m-3', () => budget-- > 0)).toBe(1);
@@ -552,9 +514,7 @@ describe('stock ledger on DynamoDB Local', () => {
   });
 
   it('a fill meeting another write to the same order or stock (StockContention) is read and tried again', async () => {
-    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
     const { StockContention } = await import('../../functions/core/errors.ts');
-    const { backorders } = await import('../../functions/lib/backorders.ts');
     await stock('L-K', { 'WH-BERLIN': 0 });
     await newOrder('o-k');
     await ledger.reserve({ orderId: 'o-k', lines: [{ sku: 'L-K', quantity: 2 }], policy: 'ship_available' }, at, 14);
@@ -566,13 +526,7 @@ describe('stock ledger on DynamoDB Local', () => {
       if (conflicts-- > 0) throw new StockContention('Filling the backorder of o-k: stock is being changed');
       return ledger.fill(...args);
     };
-    const service = backorders({
-      orders: new OrdersRepository(ordersTable),
-      ledger: contended,
-      tokens: { succeed: async () => undefined } as never,
-      clock: () => at,
-      recordStage: (async () => undefined) as never,
-    });
+    const service = await backorderService({ ledger: contended, succeed: async () => undefined });
     expect(await service.serve('L-K')).toBe(1);
     expect((await order('o-k')).backorder.lines).toEqual([]);
     expect(await levels('L-K')).toEqual({ 'WH-BERLIN': [2, 2, 0] });
