@@ -282,7 +282,8 @@ export function reconciler(deps: ReconcilerDeps, settings: ReconcilerSettings) {
     for (const sku of skus) {
       if (context.getRemainingTimeInMillis() < settings.reserveMs) break; // the next sweep goes on
       try {
-        served += await deps.backorders.serve(sku);
+        // A long queue is served as far as the run's time allows; the next sweep goes on.
+        served += await deps.backorders.serve(sku, () => context.getRemainingTimeInMillis() >= settings.reserveMs);
       } catch (error) {
         logger.error('Sweep could not serve backorders', { sku, error: (error as Error).name });
       }
