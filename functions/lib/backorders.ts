@@ -50,13 +50,18 @@ export function backorders(deps: {
     }
   };
 
-  /** Serves one order's backorder as far as stock allows; true when something was served. */
-  const serveOrder = async (orderId: string): Promise<boolean> => {
+  /**
+   * Serves one order's backorder as far as stock allows: whether something was served, and the SKUs it
+   * still waits for (none when it is closed or cancelled).
+   */
+  const serveOrder = async (orderId: string): Promise<{ served: boolean; waitsFor: string[] }> => {
+    let waitsFor: string[] = [];
     for (let attempt = 1; attempt <= FILL_ATTEMPTS; attempt++) {
       const order = await deps.orders.get(orderId);
       // A cancelled order is skipped (FIFO goes on to the next); the fill's transaction checks it too.
       if (isTerminal(order.status) || order.cancellation || !order.backorder || order.backorder.lines.length === 0)
-        return false;
+        return { served: false, waitsFor: [] };
+      waitsFor = order.backorder.lines.map((line) => line.sku);
       let filled: Awaited<ReturnType<BackorderLedger['fill']>>;
       try {
         filled = await deps.ledger.fill(
@@ -78,9 +83,9 @@ export function backorders(deps: {
         });
         await resumeWith(orderId);
       }
-      return true;
+      return { served: true, waitsFor: filled.rest.map((line) => line.sku) };
     }
-    return false;
+    return { served: false, waitsFor };
   };
 
   /** What of this SKU is available, all warehouses together. */
@@ -94,14 +99,18 @@ export function backorders(deps: {
    */
   const walk = async (sku: string, keepGoing: () => boolean) => {
     let served = 0;
+    // An order reached that still waits for this SKU took all there was of it: the queue ran dry there.
+    let ranDry = false;
     for await (const page of deps.ledger.waitingPages(sku)) {
       for (const orderId of page) {
         // None left: the younger orders get nothing either, and are not read.
         if (!keepGoing() || (await available(sku)) <= 0) return { served, reachedAll: false };
-        if (await serveOrder(orderId)) served++;
+        const outcome = await serveOrder(orderId);
+        if (outcome.served) served++;
+        ranDry ||= outcome.waitsFor.includes(sku);
       }
     }
-    return { served, reachedAll: true };
+    return { served, reachedAll: !ranDry };
   };
 
   /** Serves the orders waiting for this SKU, oldest first (see `walk`); returns how many got stock. */
@@ -138,7 +147,7 @@ export function backorders(deps: {
         const left = reachedAll ? ((await deps.orders.get(orderId)).backorder?.lines ?? []) : [];
         const inStock = async () =>
           (await deps.ledger.levels(left.map((line) => line.sku))).some((item) => item.available > 0);
-        if (left.length > 0 && keepGoing() && (await inStock()) && (await serveOrder(orderId))) served++;
+        if (left.length > 0 && keepGoing() && (await inStock()) && (await serveOrder(orderId)).served) served++;
       } catch (error) {
         logger.warn('Waiting orders not served when this one parked; left to the stock routes and the sweep', {
           error: (error as Error).name,

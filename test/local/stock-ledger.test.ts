@@ -497,6 +497,43 @@ describe('stock ledger on DynamoDB Local', () => {
     expect(await levels('L-P')).toEqual({ 'WH-ROTTERDAM': [3, 3, 0] });
   });
 
+  it('an order parking for stock, not listed yet, leaves stock arriving after its queue ran dry at its end to the older order', async () => {
+    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
+    const { backorders } = await import('../../functions/lib/backorders.ts');
+    await stock('L-Q', { 'WH-ROTTERDAM': 0 });
+    await waitingOrders('L-Q', [
+      ['o-q-old', 5],
+      ['o-q-young', 2],
+    ]);
+    await ledger.setOnHand('L-Q', 'WH-ROTTERDAM', 3);
+    // The index does not list the younger order yet (eventually consistent); three more arrive (a stock
+    // route's update) just after the older order took the three there were.
+    const lagging = Object.create(ledger) as Ledger;
+    lagging.waitingPages = async function* (sku: string) {
+      for await (const page of ledger.waitingPages(sku)) yield page.filter((id) => id !== 'o-q-young');
+    };
+    lagging.fill = async (...args: Parameters<Ledger['fill']>) => {
+      const filled = await ledger.fill(...args);
+      if (args[0].orderId === 'o-q-old') await ledger.setOnHand('L-Q', 'WH-ROTTERDAM', 6);
+      return filled;
+    };
+    const resumed: string[] = [];
+    const service = backorders({
+      orders: new OrdersRepository(ordersTable),
+      ledger: lagging,
+      tokens: { succeed: async (token: string) => void resumed.push(token) } as never,
+      clock: () => at,
+      recordStage: (async () => undefined) as never,
+    });
+    expect(await service.serveQueuesOf('o-q-young')).toBe(1);
+    expect((await order('o-q-old')).backorder.lines).toEqual([{ sku: 'L-Q', quantity: 2 }]);
+    expect((await order('o-q-young')).backorder.lines).toEqual([{ sku: 'L-Q', quantity: 2 }]);
+    // The stock route serves the older order its two next (the younger one, still not listed, waits).
+    expect(await service.serve('L-Q')).toBe(1);
+    expect(resumed).toEqual(['token-o-q-old']);
+    expect(await levels('L-Q')).toEqual({ 'WH-ROTTERDAM': [6, 5, 1] });
+  });
+
   it('an order parking for stock serves its queue only while its time allows: the rest waits for the next serve', async () => {
     await stock('L-M', { 'WH-BERLIN': 0 });
     await waitingOrders('L-M', [
