@@ -498,8 +498,6 @@ describe('stock ledger on DynamoDB Local', () => {
   });
 
   it('an order parking for stock, not listed yet, leaves stock arriving after its queue ran dry at its end to the older order', async () => {
-    const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
-    const { backorders } = await import('../../functions/lib/backorders.ts');
     await stock('L-Q', { 'WH-ROTTERDAM': 0 });
     await waitingOrders('L-Q', [
       ['o-q-old', 5],
@@ -518,13 +516,7 @@ describe('stock ledger on DynamoDB Local', () => {
       return filled;
     };
     const resumed: string[] = [];
-    const service = backorders({
-      orders: new OrdersRepository(ordersTable),
-      ledger: lagging,
-      tokens: { succeed: async (token: string) => void resumed.push(token) } as never,
-      clock: () => at,
-      recordStage: (async () => undefined) as never,
-    });
+    const service = await backorderService({ ledger: lagging, succeed: async (token) => void resumed.push(token) });
     expect(await service.serveQueuesOf('o-q-young')).toBe(1);
     expect((await order('o-q-old')).backorder.lines).toEqual([{ sku: 'L-Q', quantity: 2 }]);
     expect((await order('o-q-young')).backorder.lines).toEqual([{ sku: 'L-Q', quantity: 2 }]);
