@@ -45,10 +45,10 @@ export interface Ports {
   auth: number;
 }
 
-/** `npm start` defaults; tests pass 0 everywhere for free ports. */
 /** The routes that take orders in: their functions run at a higher CPU priority than the rest (local/lambda.ts). */
 export const INTAKE_ROUTES = ['POST /orders', 'POST /order-entries', 'POST /webhooks/crm'];
 
+/** `npm start` defaults; tests pass 0 everywhere for free ports. */
 export const DEFAULT_PORTS: Ports = {
   api: 3000,
   dynamodb: 8000,
@@ -235,27 +235,20 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       }
     }
 
-    // What the Lambda platform gives every function here: region, credentials, the emulators'
-    // endpoints, and the sandbox carrier's local settings.
-    // A caller waits on each call of the API's functions and the token trigger.
-    const interactive = new Set(
-      [...deployment.routes.map((route) => route.functionArn), deployment.identity?.preTokenGenerationArn].filter(
-        (arn): arn is string => arn !== undefined,
-      ),
-    );
-    // New orders come first: the intake's routes and the token trigger run ahead of everything else.
-    const foreground = new Set(
-      [
-        ...deployment.routes.filter((route) => INTAKE_ROUTES.includes(route.routeKey)).map((r) => r.functionArn),
-        deployment.identity?.preTokenGenerationArn,
-      ].filter((arn): arn is string => arn !== undefined),
-    );
+    // The functions of these routes, and the token trigger their clients call first.
+    const tokenTrigger = deployment.identity?.preTokenGenerationArn;
+    const functionsOf = (routes: typeof deployment.routes) =>
+      new Set([...routes.map((route) => route.functionArn), ...(tokenTrigger ? [tokenTrigger] : [])]);
     const lambdas = new LocalLambdas(deployment.functions, ROOT_DIR, {
       maxEnvironments: options.maxEnvironments,
-      interactive,
-      foreground,
+      // A caller waits on each call of the API's functions.
+      interactive: functionsOf(deployment.routes),
+      // New orders come first: the intake's functions run ahead of everything else.
+      foreground: functionsOf(deployment.routes.filter((route) => INTAKE_ROUTES.includes(route.routeKey))),
     });
     stops.push(() => lambdas.close());
+    // What the Lambda platform gives every function here: region, credentials, the emulators'
+    // endpoints, and the sandbox carrier's local settings.
     const platform: Record<string, string> = {
       AWS_REGION: REGION,
       AWS_DEFAULT_REGION: REGION,

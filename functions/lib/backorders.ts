@@ -144,10 +144,11 @@ export function backorders(deps: {
         // The index is eventually consistent: an order that reserved a moment ago may not be listed yet.
         // Stock still there once every order listed was served is its own. Not when a queue ran dry: stock
         // arriving after that (a stock route about to serve) is the older orders'.
-        const left = reachedAll ? ((await deps.orders.get(orderId)).backorder?.lines ?? []) : [];
-        const inStock = async () =>
-          (await deps.ledger.levels(left.map((line) => line.sku))).some((item) => item.available > 0);
-        if (left.length > 0 && keepGoing() && (await inStock()) && (await serveOrder(orderId)).served) served++;
+        if (reachedAll && keepGoing()) {
+          const skus = ((await deps.orders.get(orderId)).backorder?.lines ?? []).map((line) => line.sku);
+          const inStock = skus.length > 0 && (await deps.ledger.levels(skus)).some((item) => item.available > 0);
+          if (inStock && (await serveOrder(orderId)).served) served++;
+        }
       } catch (error) {
         logger.warn('Waiting orders not served when this one parked; left to the stock routes and the sweep', {
           error: (error as Error).name,
