@@ -7,7 +7,7 @@ import { LAMBDA_BUNDLING } from '../infra/constructs/order-function.ts';
 /**
  * esbuild's options for a function bundle, translated from the construct's bundling options the way
  * NodejsFunction passes them to the esbuild CLI (`--bundle --platform=node --format --target --minify
- * --sourcemap --external --banner:js --main-fields`), so the local runtime, the bench and the bundle
+ * --sourcemap --sources-content=false --external --banner:js --main-fields`), so the local runtime, the bench and the bundle
  * tests build what is deployed.
  */
 export const LAMBDA_ESBUILD_OPTIONS: BuildOptions = {
@@ -17,6 +17,7 @@ export const LAMBDA_ESBUILD_OPTIONS: BuildOptions = {
   target: LAMBDA_BUNDLING.target,
   minify: LAMBDA_BUNDLING.minify,
   sourcemap: LAMBDA_BUNDLING.sourceMap,
+  sourcesContent: LAMBDA_BUNDLING.sourcesContent,
   external: LAMBDA_BUNDLING.externalModules,
   banner: { js: LAMBDA_BUNDLING.banner },
   mainFields: LAMBDA_BUNDLING.mainFields,
