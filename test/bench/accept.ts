@@ -13,7 +13,9 @@
  * items with `attribute_not_exists` conditions, 32 at a time, into a scratch table of the same
  * DynamoDB Local; writes per second divided by the items one happy-path order writes (counted by the
  * cost scenario's metering, test/bench/cost.ts) is the most orders a second the storage could take.
- * The `orders` scenario's completed orders per second must reach half of it.
+ * The `orders` scenario's completed orders per second must reach half of it. Beside the ratio, the
+ * DynamoDB Local JVM's CPU (test/bench/cpu.ts): per floor write, per order in the orders scenario, and
+ * the orders/s the machine's cores would allow if the JVM alone needed them, which bounds the ratio.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -26,6 +28,7 @@ import {
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { orderBody, sleep, type TestClient } from '../support/runtime.ts';
+import { cpuMeter, dynamoDbLocalPid } from './cpu.ts';
 import { percentile } from './figures.ts';
 import { type Check, type Figure, meets, progress, type ScenarioResult } from './report.ts';
 
@@ -105,8 +108,15 @@ export async function acceptLatency(runtime: LocalRuntime, client: TestClient): 
   return { section: 'accept latency', figures, checks };
 }
 
+export interface FloorWrites {
+  writes: number;
+  seconds: number;
+  /** The DynamoDB Local JVM's CPU meanwhile. */
+  jvmCoreSeconds: number;
+}
+
 /** DynamoDB Local's conditional writes per second from one Node client, into a scratch table. */
-export async function conditionalWritesPerSecond(runtime: LocalRuntime): Promise<{ writes: number; seconds: number }> {
+export async function conditionalWritesPerSecond(runtime: LocalRuntime): Promise<FloorWrites> {
   const dynamo = new DynamoDBClient({
     region: 'us-east-1',
     endpoint: runtime.urls.dynamodb,
@@ -134,6 +144,7 @@ export async function conditionalWritesPerSecond(runtime: LocalRuntime): Promise
     // Warm the connections, then time the writes.
     await Promise.all(Array.from({ length: FLOOR.concurrency }, (_, i) => put(-1 - i)));
     let next = 0;
+    const stopMeter = cpuMeter(dynamoDbLocalPid(Number(new URL(runtime.urls.dynamodb).port)));
     const started = performance.now();
     await Promise.all(
       Array.from({ length: FLOOR.concurrency }, async () => {
@@ -144,7 +155,8 @@ export async function conditionalWritesPerSecond(runtime: LocalRuntime): Promise
         }
       }),
     );
-    return { writes: FLOOR.writes, seconds: (performance.now() - started) / 1000 };
+    const seconds = (performance.now() - started) / 1000;
+    return { writes: FLOOR.writes, seconds, jvmCoreSeconds: stopMeter().jvmCoreSeconds };
   } finally {
     await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
     dynamo.destroy();
@@ -156,16 +168,20 @@ export async function conditionalWritesPerSecond(runtime: LocalRuntime): Promise
  * writes = orders/s the storage allows; the orders scenario's completed orders/s must reach `share` of it.
  */
 export function storageFloor(
-  measured: { writes: number; seconds: number },
+  measured: FloorWrites,
   itemWritesPerOrder: number | undefined,
-  completedPerSecond: number | undefined,
+  orders: { completedPerSecond?: number; jvmCpuMsPerOrder?: number; cores?: number },
 ): ScenarioResult {
+  const { completedPerSecond, jvmCpuMsPerOrder, cores } = orders;
   const writesPerSecond = measured.writes / measured.seconds;
+  const jvmMsPerWrite = (measured.jvmCoreSeconds * 1000) / measured.writes;
   const figures: Record<string, Figure> = {
     conditionalWrites: measured.writes,
     concurrency: FLOOR.concurrency,
     writesInSeconds: Number(measured.seconds.toFixed(2)),
     conditionalWritesPerSecond: Math.round(writesPerSecond),
+    jvmCoresBusyInFloor: Number((measured.jvmCoreSeconds / measured.seconds).toFixed(2)),
+    jvmCpuMsPerFloorWrite: Number(jvmMsPerWrite.toFixed(3)),
     itemWritesPerHappyOrder: itemWritesPerOrder ?? null,
   };
   if (itemWritesPerOrder === undefined || completedPerSecond === undefined)
@@ -178,6 +194,15 @@ export function storageFloor(
   figures.floorOrdersPerSecond = Number(floor.toFixed(1));
   figures.completedOrdersPerSecond = completedPerSecond;
   figures.completedShareOfFloor = Number((completedPerSecond / floor).toFixed(2));
+  if (jvmCpuMsPerOrder !== undefined && cores !== undefined && jvmMsPerWrite > 0) {
+    // What the JVM does for one order (its reads, transactions, index updates) in floor writes, and the
+    // orders/s the cores would allow if nothing but the JVM needed them: the ceiling of this ratio here.
+    figures.jvmCpuMsPerOrder = jvmCpuMsPerOrder;
+    figures.jvmWorkPerOrderInFloorWrites = Math.round(jvmCpuMsPerOrder / jvmMsPerWrite);
+    const jvmBound = (cores * 1000) / jvmCpuMsPerOrder;
+    figures.jvmBoundOrdersPerSecond = Number(jvmBound.toFixed(1));
+    figures.jvmBoundShareOfFloor = Number((jvmBound / floor).toFixed(2));
+  }
   return {
     section: 'storage floor',
     figures,

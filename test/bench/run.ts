@@ -29,9 +29,10 @@ import type { Kpis } from '../../functions/core/kpi-figures.ts';
 import { OrderStatus, TERMINAL_STATUSES } from '../../functions/core/schemas.ts';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.ts';
 import { eventually, orderBody, TestClient } from '../support/runtime.ts';
-import { acceptLatency, conditionalWritesPerSecond, storageFloor } from './accept.ts';
+import { acceptLatency, conditionalWritesPerSecond, type FloorWrites, storageFloor } from './accept.ts';
 import { bundleBench } from './bundles.ts';
 import { costScenario } from './cost.ts';
+import { cpuMeter, cpuPerOrder, dynamoDbLocalPid } from './cpu.ts';
 import { numberingGaps } from './figures.ts';
 import { flashSale } from './flash-sale.ts';
 import { invoiceNumbering } from './invoice-numbering.ts';
@@ -122,7 +123,7 @@ async function main() {
   const needsRuntime = ['orders', 'accept', 'load', 'invoices', 'flash'].some((word) =>
     selected(word, word !== 'flash'),
   );
-  let floorWrites: { writes: number; seconds: number } | undefined;
+  let floorWrites: FloorWrites | undefined;
   if (needsRuntime) {
     const runtime = await startLocalRuntime({
       ports: { api: 0, dynamodb: 0, ses: 0, stepfunctions: 0, eventbridge: 0, s3: 0, secretsmanager: 0, auth: 0 },
@@ -153,14 +154,14 @@ async function main() {
   if (selected('cost')) results.push(await costWithTables());
   if (floorWrites) {
     const happy = results.find((r) => r.section === 'cost')?.rows?.find((row) => row.order === 'happy');
-    const completed = results.find((r) => r.section === 'orders')?.figures?.completedPerSecond;
-    const writes = happy?.dynamodbItemWrites;
+    const orders = results.find((r) => r.section === 'orders')?.figures ?? {};
+    const numberOrNothing = (value: unknown) => (typeof value === 'number' ? value : undefined);
     results.push(
-      storageFloor(
-        floorWrites,
-        typeof writes === 'number' ? writes : undefined,
-        typeof completed === 'number' ? completed : undefined,
-      ),
+      storageFloor(floorWrites, numberOrNothing(happy?.dynamodbItemWrites), {
+        completedPerSecond: numberOrNothing(orders.completedPerSecond),
+        jvmCpuMsPerOrder: numberOrNothing(orders.jvmCpuMsPerOrder),
+        cores: numberOrNothing(orders.cores),
+      }),
     );
   }
   console.log(`\n${formatTable(tableRows(results))}`);
@@ -196,6 +197,7 @@ async function ordersScenario(runtime: LocalRuntime, client: TestClient, referen
   // 2. Many at once.
   progress.update('orders: placing at once', { orders: ORDERS });
   const coldStartsBefore = runtime.lambdas.coldStarts;
+  const stopMeter = cpuMeter(dynamoDbLocalPid(Number(new URL(runtime.urls.dynamodb).port)));
   const started = performance.now();
   const ids = await Promise.all(Array.from({ length: ORDERS }, () => client.placeOrder(orderBody(line))));
   const accepted = performance.now() - started;
@@ -217,6 +219,7 @@ async function ordersScenario(runtime: LocalRuntime, client: TestClient, referen
     300_000,
     250,
   );
+  const cpu = stopMeter();
   const latencies = finished.map((e) => (e.stopDate?.getTime() ?? 0) - startedAt);
   const seconds = Math.max(...latencies) / 1000;
   const rssMb = process.memoryUsage().rss / 1024 / 1024;
@@ -238,6 +241,7 @@ async function ordersScenario(runtime: LocalRuntime, client: TestClient, referen
     concurrentP95Ms: Math.round(percentile(latencies, 95)),
     rssMb: Math.round(rssMb),
     coldStarts: runtime.lambdas.coldStarts - coldStartsBefore,
+    ...cpuPerOrder(cpu, ORDERS),
   };
   const checks: Check[] = [
     meets(
