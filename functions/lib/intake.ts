@@ -143,10 +143,16 @@ async function capture(command: IntakeCommand): Promise<IntakeResult> {
 
 /**
  * Starts the order's workflow (idempotent: the execution name is the order id) and announces it, also
- * on a repeat: the first attempt may have stopped before either (consumers are idempotent).
+ * on a repeat: the first attempt may have stopped before either (consumers are idempotent). Both at
+ * once: the caller waits for one round trip instead of two, and neither depends on the other (the
+ * KPI projection takes an order's events in any order).
  */
 async function startAndAnnounce(order: Order): Promise<void> {
-  const { orderId } = order;
+  const [started] = await Promise.allSettled([start(order.orderId), announce(order)]);
+  if (started.status === 'rejected') throw started.reason;
+}
+
+async function start(orderId: string): Promise<void> {
   try {
     await workflow.start(orderId);
   } catch (error) {
@@ -159,6 +165,9 @@ async function startAndAnnounce(order: Order): Promise<void> {
     metrics.addMetric('WorkflowStartDeferred', MetricUnit.Count, 1);
     metrics.publishStoredMetrics();
   }
+}
+
+async function announce(order: Order): Promise<void> {
   try {
     await events.publish('OrderReceived', {
       ...orderEventDetail(order, 'OrderReceived', order.createdAt),
@@ -166,7 +175,7 @@ async function startAndAnnounce(order: Order): Promise<void> {
     });
   } catch (error) {
     // The order and its workflow exist; a lost announcement must not make the caller retry.
-    logger.error('Could not publish OrderReceived', { orderId, error: (error as Error).name });
+    logger.error('Could not publish OrderReceived', { orderId: order.orderId, error: (error as Error).name });
   }
 }
 

@@ -73,6 +73,28 @@ describe('intake', () => {
     expect(documents.commandCalls(DeleteCommand)).toHaveLength(0);
   });
 
+  it('starts the workflow and announces the order at once: the caller waits for one round trip, not two', async () => {
+    // StartExecution answers only once OrderReceived is on its way: one after the other would never end.
+    let announced!: () => void;
+    const publishing = new Promise<void>((resolve) => {
+      announced = resolve;
+    });
+    events.on(PutEventsCommand).callsFake(async () => {
+      announced();
+      return { FailedEntryCount: 0, Entries: [{ EventId: '1' }] };
+    });
+    sfn.on(StartExecutionCommand).callsFake(async () => {
+      await publishing;
+      return { executionArn: 'arn:aws:states:us-east-1:123456789012:execution:orders:x', startDate: new Date() };
+    });
+    const result = await Promise.race([
+      post('intake-concurrent-1'),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('start waited for nothing')), 2_000)),
+    ]);
+    expect(result.statusCode).toBe(202);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+  });
+
   it('accepts ExecutionAlreadyExists only when the existing execution is this order’s', async () => {
     const exists = new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} });
     sfn.on(StartExecutionCommand).rejects(exists);
@@ -92,6 +114,9 @@ describe('intake', () => {
     sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', input: JSON.stringify({ orderId: 'ord-other' }) });
     const foreign = await post('intake-exists-foreign-1');
     expect(foreign.statusCode).toBe(500);
+    // The order is stored and was announced together with the start: it counts as placed. Only an
+    // execution started by hand can take an order's name; the 500 and the open order are for ops.
+    expect(events.commandCalls(PutEventsCommand).length).toBeGreaterThan(0);
   });
 
   it('remembers a key as long as its channel may repeat it: a day for web, a week for CRM, 30 days for imports', async () => {
