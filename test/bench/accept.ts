@@ -194,7 +194,7 @@ export function storageFloor(
   figures.floorOrdersPerSecond = Number(floor.toFixed(1));
   figures.completedOrdersPerSecond = completedPerSecond;
   figures.completedShareOfFloor = Number((completedPerSecond / floor).toFixed(2));
-  if (jvmCpuMsPerOrder !== undefined && cores !== undefined && jvmMsPerWrite > 0) {
+  if (jvmCpuMsPerOrder && cores && jvmMsPerWrite > 0) {
     // What the JVM does for one order (its reads, transactions, index updates) in floor writes, and the
     // orders/s the cores would allow if nothing but the JVM needed them: the ceiling of this ratio here.
     figures.jvmCpuMsPerOrder = jvmCpuMsPerOrder;

@@ -17,7 +17,13 @@ export interface CpuUse {
 
 /** The DynamoDB Local JVM that listens on `port` (its command line names the jar and the port). */
 export function dynamoDbLocalPid(port: number): number | undefined {
-  for (const entry of readdirSync('/proc')) {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined; // not Linux: the JVM's share is not measured
+  }
+  for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     const args = readOrEmpty(`/proc/${entry}/cmdline`).split('\0');
     if (args.some((arg) => arg.endsWith('DynamoDBLocal.jar')) && args[args.indexOf('-port') + 1] === String(port))
@@ -35,7 +41,8 @@ export function cpuMeter(jvmPid: number | undefined): () => CpuUse {
     const used = process.cpuUsage(node);
     return {
       seconds: (performance.now() - started) / 1000,
-      jvmCoreSeconds: (jvmTicks(jvmPid) - jvm) / TICKS_PER_SECOND,
+      // A JVM gone meanwhile reads 0 ticks: nothing is stated for it rather than a negative time.
+      jvmCoreSeconds: Math.max(0, jvmTicks(jvmPid) - jvm) / TICKS_PER_SECOND,
       nodeCoreSeconds: (used.user + used.system) / 1e6,
       cores: availableParallelism(),
     };
@@ -47,7 +54,8 @@ function jvmTicks(pid: number | undefined): number {
   if (pid === undefined) return 0;
   const stat = readOrEmpty(`/proc/${pid}/stat`);
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? ticks : 0;
 }
 
 function readOrEmpty(file: string): string {
@@ -63,7 +71,7 @@ function readOrEmpty(file: string): string {
  * those costs: with both sides (`cpuBound`), and if this process needed no CPU at all (`jvmBound`).
  * This process's share includes the bench's own client (its requests and its polls).
  */
-export function cpuPerOrder(cpu: CpuUse, orders: number) {
+export function cpuPerOrder(cpu: CpuUse, orders: number): Record<string, number> {
   const jvmMs = (cpu.jvmCoreSeconds * 1000) / orders;
   const nodeMs = (cpu.nodeCoreSeconds * 1000) / orders;
   const round = (value: number, digits = 1) => Number(value.toFixed(digits));
@@ -74,6 +82,7 @@ export function cpuPerOrder(cpu: CpuUse, orders: number) {
     jvmCpuMsPerOrder: round(jvmMs),
     nodeCpuMsPerOrder: round(nodeMs),
     cpuBoundOrdersPerSecond: round((cpu.cores * 1000) / (jvmMs + nodeMs)),
-    jvmBoundOrdersPerSecond: round((cpu.cores * 1000) / jvmMs),
+    // Without a JVM measured (not Linux, or it was not found) there is no bound to state.
+    ...(jvmMs > 0 ? { jvmBoundOrdersPerSecond: round((cpu.cores * 1000) / jvmMs) } : {}),
   };
 }
