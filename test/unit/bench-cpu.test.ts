@@ -45,13 +45,14 @@ describe('bench CPU accounting', () => {
   });
 
   it('bounds the storage-floor ratio by the JVM work of one order', () => {
-    const floor = storageFloor({ writes: 2000, seconds: 1.25, jvmCoreSeconds: 0.8 }, 71, {
+    const floor = storageFloor({ writes: 2000, seconds: 1.25, jvmCoreSeconds: 0.8, jvmCoresBusyBefore: 0.01 }, 71, {
       completedPerSecond: 5,
       jvmCpuMsPerOrder: 120,
       cores: 2,
     });
     expect(floor.figures).toMatchObject({
       conditionalWritesPerSecond: 1600,
+      jvmCoresBusyBeforeFloor: 0.01,
       jvmCpuMsPerFloorWrite: 0.4,
       floorOrdersPerSecond: 22.5,
       completedShareOfFloor: 0.22,
