@@ -28,7 +28,7 @@ import {
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { orderBody, sleep, type TestClient } from '../support/runtime.ts';
-import { cpuMeter, dynamoDbLocalPid } from './cpu.ts';
+import { cpuMeter, dynamoDbLocalOf } from './cpu.ts';
 import { percentile } from './figures.ts';
 import { type Check, type Figure, meets, progress, type ScenarioResult } from './report.ts';
 
@@ -114,7 +114,7 @@ export interface FloorWrites {
   /** The DynamoDB Local JVM's CPU meanwhile. */
   jvmCoreSeconds: number;
   /** The JVM's cores busy in the last second before (about 0 once earlier scenarios' work has ended). */
-  jvmCoresBusyBefore?: number;
+  jvmCoresBusyBefore: number;
 }
 
 /**
@@ -162,7 +162,7 @@ export async function conditionalWritesPerSecond(runtime: LocalRuntime): Promise
       );
     // Warm the connections, let the JVM finish what earlier scenarios left it, then time the writes.
     await Promise.all(Array.from({ length: FLOOR.concurrency }, (_, i) => put(-1 - i)));
-    const jvm = dynamoDbLocalPid(Number(new URL(runtime.urls.dynamodb).port));
+    const jvm = dynamoDbLocalOf(runtime);
     const jvmCoresBusyBefore = await untilIdle(jvm);
     let next = 0;
     const stopMeter = cpuMeter(jvm);
@@ -201,7 +201,7 @@ export function storageFloor(
     concurrency: FLOOR.concurrency,
     writesInSeconds: Number(measured.seconds.toFixed(2)),
     conditionalWritesPerSecond: Math.round(writesPerSecond),
-    ...(measured.jvmCoresBusyBefore !== undefined ? { jvmCoresBusyBeforeFloor: measured.jvmCoresBusyBefore } : {}),
+    jvmCoresBusyBeforeFloor: measured.jvmCoresBusyBefore,
     jvmCoresBusyInFloor: Number((measured.jvmCoreSeconds / measured.seconds).toFixed(2)),
     jvmCpuMsPerFloorWrite: Number(jvmMsPerWrite.toFixed(3)),
     itemWritesPerHappyOrder: itemWritesPerOrder ?? null,

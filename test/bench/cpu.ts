@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import type { LocalRuntime } from '../../local/runtime.ts';
 
 /**
  * Where the CPU goes during a scenario: the JVM of DynamoDB Local and this Node process (the runtime's
@@ -31,6 +32,9 @@ export function dynamoDbLocalPid(port: number): number | undefined {
   }
   return undefined;
 }
+
+/** The runtime's DynamoDB Local JVM, by the port of its endpoint. */
+export const dynamoDbLocalOf = (runtime: LocalRuntime) => dynamoDbLocalPid(Number(new URL(runtime.urls.dynamodb).port));
 
 /** Starts measuring; the returned function stops and answers the CPU used meanwhile. */
 export function cpuMeter(jvmPid: number | undefined): () => CpuUse {

@@ -32,7 +32,7 @@ import { eventually, orderBody, TestClient } from '../support/runtime.ts';
 import { acceptLatency, conditionalWritesPerSecond, type FloorWrites, storageFloor } from './accept.ts';
 import { bundleBench } from './bundles.ts';
 import { costScenario } from './cost.ts';
-import { cpuMeter, cpuPerOrder, dynamoDbLocalPid } from './cpu.ts';
+import { cpuMeter, cpuPerOrder, dynamoDbLocalOf } from './cpu.ts';
 import { numberingGaps } from './figures.ts';
 import { flashSale } from './flash-sale.ts';
 import { invoiceNumbering } from './invoice-numbering.ts';
@@ -197,7 +197,7 @@ async function ordersScenario(runtime: LocalRuntime, client: TestClient, referen
   // 2. Many at once.
   progress.update('orders: placing at once', { orders: ORDERS });
   const coldStartsBefore = runtime.lambdas.coldStarts;
-  const stopMeter = cpuMeter(dynamoDbLocalPid(Number(new URL(runtime.urls.dynamodb).port)));
+  const stopMeter = cpuMeter(dynamoDbLocalOf(runtime));
   const started = performance.now();
   const ids = await Promise.all(Array.from({ length: ORDERS }, () => client.placeOrder(orderBody(line))));
   const accepted = performance.now() - started;

@@ -55,6 +55,15 @@ async function waitingOrders(sku: string, orders: readonly (readonly [string, nu
     expect(await ledger.parkToken(orderId, `token-${orderId}`)).toBe(true);
   }
 }
+/** The ledger as an eventually consistent index shows it: an order that reserved a moment ago is not listed yet. */
+function indexNotListing(orderId: string): Ledger {
+  const lagging = Object.create(ledger) as Ledger;
+  lagging.waitingPages = async function* (sku: string) {
+    for await (const page of ledger.waitingPages(sku)) yield page.filter((id) => id !== orderId);
+  };
+  return lagging;
+}
+
 /** The backorder service (functions/lib/backorders.ts) on this ledger (or a stand-in); `succeed` resumes a workflow. */
 async function backorderService(deps: { ledger?: Ledger; succeed: (token: string) => Promise<void> }) {
   const { OrdersRepository } = await import('../../functions/adapters/orders-repository.ts');
@@ -452,10 +461,7 @@ describe('stock ledger on DynamoDB Local', () => {
     ]);
     await ledger.setOnHand('L-O', 'WH-BERLIN', 3);
     // The index lags: it lists the older order, not yet the one that reserved a moment ago.
-    const lagging = Object.create(ledger) as Ledger;
-    lagging.waitingPages = async function* (sku: string) {
-      for await (const page of ledger.waitingPages(sku)) yield page.filter((id) => id !== 'o-o-new');
-    };
+    const lagging = indexNotListing('o-o-new');
     const resumed: string[] = [];
     const service = await backorderService({
       ledger: lagging,
@@ -506,10 +512,7 @@ describe('stock ledger on DynamoDB Local', () => {
     await ledger.setOnHand('L-Q', 'WH-ROTTERDAM', 3);
     // The index does not list the younger order yet (eventually consistent); three more arrive (a stock
     // route's update) just after the older order took the three there were.
-    const lagging = Object.create(ledger) as Ledger;
-    lagging.waitingPages = async function* (sku: string) {
-      for await (const page of ledger.waitingPages(sku)) yield page.filter((id) => id !== 'o-q-young');
-    };
+    const lagging = indexNotListing('o-q-young');
     lagging.fill = async (...args: Parameters<Ledger['fill']>) => {
       const filled = await ledger.fill(...args);
       if (args[0].orderId === 'o-q-old') await ledger.setOnHand('L-Q', 'WH-ROTTERDAM', 6);

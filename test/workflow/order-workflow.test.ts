@@ -390,7 +390,7 @@ describe('order workflow on the local runtime', () => {
     const shipped = await dispatched(orderId);
     const trackingNumber = shipped.shipments[0].trackingNumber as string;
     // The invoice task records the shipment's invoice, then the order's INVOICED: wait for the second.
-    await eventually(async () => ((await client.order(orderId)).status === 'INVOICED' ? true : undefined));
+    await client.waitForStatus(orderId, 'INVOICED');
     const forged = await client.carrierEvent(trackingNumber, 'DELIVERED', 'not-the-secret');
     expect(forged.status).toBe(401);
     expect(forged.body?.error.code).toBe('InvalidSignature');
