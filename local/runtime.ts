@@ -264,7 +264,6 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: urls.auth,
       // The SDK's standard retry setting: with fewer attempts, faults reach the handlers and the workflow.
       ...(faults ? { AWS_MAX_ATTEMPTS: String(options.faultMaxAttempts ?? 2) } : {}),
-      POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: 'true',
       CARRIER_SANDBOX_DELIVERY_MS: String(options.carrierDeliveryMs ?? 2000),
       CARRIER_SANDBOX_WEBHOOK_URL: options.autoDeliver === false ? '' : `${urls.api}/webhooks/carrier`,

@@ -2,7 +2,6 @@ import {
   CognitoIdentityProviderClient,
   DescribeUserPoolClientCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { traced } from '../lib/powertools.ts';
 
 const MAX_AGE_MS = 5 * 60_000;
 
@@ -32,7 +31,7 @@ export class AppClients {
   }
 
   private async lookup(userPoolId: string, clientId: string): Promise<string[]> {
-    this.client ??= traced(new CognitoIdentityProviderClient({}));
+    this.client ??= new CognitoIdentityProviderClient({});
     const { UserPoolClient } = await this.client.send(
       new DescribeUserPoolClientCommand({ UserPoolId: userPoolId, ClientId: clientId }),
     );

@@ -10,7 +10,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { logger, tracer } from '../../functions/lib/powertools.ts';
+import { logger } from '../../functions/lib/powertools.ts';
 
 // No call reaches AWS: each invocation below only has to get through the handler's middlewares.
 mockClient(DynamoDBClient);
@@ -22,8 +22,8 @@ mockClient(EventBridgeClient);
 mockClient(SecretsManagerClient);
 mockClient(CognitoIdentityProviderClient);
 
-// Before any import: the logger reads its level when it is created, and the tracer is loaded only in
-// a Lambda execution environment, which AWS_EXECUTION_ENV says this is.
+// Before any import: the logger reads its level when it is created; AWS_EXECUTION_ENV says this is a
+// Lambda execution environment, as in AWS.
 vi.hoisted(() =>
   Object.assign(process.env, {
     AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
@@ -64,20 +64,6 @@ const context = (name: string) =>
     getRemainingTimeInMillis: () => 10_000,
   }) as unknown as Context;
 
-/** What the tracer's handler middleware does, seen through a Lambda segment the test hands it. */
-function watchTracer() {
-  if (!tracer) throw new Error('no tracer in a Lambda execution environment');
-  const handlerSegment = { close: vi.fn(), addAnnotation: vi.fn(), addMetadata: vi.fn() };
-  const lambdaSegment = { addNewSubsegment: vi.fn(() => handlerSegment) };
-  vi.spyOn(tracer, 'isTracingEnabled').mockReturnValue(true);
-  vi.spyOn(tracer, 'getSegment').mockReturnValue(lambdaSegment as never);
-  vi.spyOn(tracer, 'setSegment').mockImplementation(() => undefined);
-  vi.spyOn(tracer, 'captureAWSv3Client').mockImplementation((client) => client);
-  for (const method of ['annotateColdStart', 'addServiceNameAnnotation', 'addErrorAsMetadata', 'addResponseAsMetadata'])
-    vi.spyOn(tracer, method as 'annotateColdStart').mockImplementation(() => undefined);
-  return { lambdaSegment, handlerSegment };
-}
-
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -89,12 +75,11 @@ describe('every function handler', () => {
   });
 
   it.each(functionNames)(
-    '%s runs traced, with the Lambda context in its logs and its keys reset after',
+    '%s runs with the Lambda context in its logs and its keys reset after',
     async (name) => {
       const { handler } = (await import(`../../functions/${name}/handler.ts`)) as {
         handler: (event: unknown, context: Context) => Promise<unknown>;
       };
-      const { lambdaSegment, handlerSegment } = watchTracer();
       const addContext = vi.spyOn(logger, 'addContext');
       const resetKeys = vi.spyOn(logger, 'resetKeys');
 
@@ -103,8 +88,6 @@ describe('every function handler', () => {
 
       expect(addContext, 'logger context').toHaveBeenCalledWith(expect.objectContaining({ functionName: name }));
       expect(resetKeys, 'keys reset after the invocation').toHaveBeenCalled();
-      expect(lambdaSegment.addNewSubsegment, 'handler segment opened').toHaveBeenCalledTimes(1);
-      expect(handlerSegment.close, 'handler segment closed').toHaveBeenCalledTimes(1);
     },
   );
 });

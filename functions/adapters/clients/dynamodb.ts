@@ -1,9 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { traced } from '../../lib/powertools.ts';
 
 /*
- * One module per AWS service, each client traced and created on first use: a function's bundle
+ * One module per AWS service, each client created on first use: a function's bundle
  * holds only the clients its code reaches, and INIT builds none. Endpoints come from the SDK's
  * standard `AWS_ENDPOINT_URL_<SERVICE>` variables: the same code talks to AWS or to the local
  * emulators. Plain function declarations, so a bundler drops the ones a function never calls.
@@ -12,7 +11,7 @@ let client: DynamoDBClient | undefined;
 let documentClient: DynamoDBDocumentClient | undefined;
 
 export function dynamo(): DynamoDBClient {
-  client ??= traced(new DynamoDBClient({}));
+  client ??= new DynamoDBClient({});
   return client;
 }
 

@@ -1,10 +1,9 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { traced } from '../../lib/powertools.ts';
 
-/** The Step Functions client, traced and created on first use (see dynamodb.ts). */
+/** The Step Functions client, created on first use (see dynamodb.ts). */
 let client: SFNClient | undefined;
 
 export function sfn(): SFNClient {
-  client ??= traced(new SFNClient({}));
+  client ??= new SFNClient({});
   return client;
 }
