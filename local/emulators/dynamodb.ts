@@ -166,6 +166,14 @@ async function waitUntilReady(
   }
 }
 
+/**
+ * The JVM compiles with C1 only: C2's optimising compiler pays off in a server that runs for hours, but
+ * DynamoDB Local runs for a test file, a bench or a working session, and its compilations are most of
+ * the CPU its first minute takes. Measured on 2 cores, alternating: a runtime's start and one order
+ * 12.1 -> 9.3 CPU-seconds, the 200-order load test 112 -> 94 (and 62 -> 56 s).
+ */
+export const JVM_OPTIONS = ['-XX:TieredStopAtLevel=1'];
+
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<LocalEmulator> {
   const startedAt = performance.now();
   const host = options.host ?? '127.0.0.1';
@@ -178,6 +186,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const child = spawn(
     java,
     [
+      ...JVM_OPTIONS,
       `-Djava.library.path=${join(emulator, 'DynamoDBLocal_lib')}`,
       '-jar',
       join(emulator, 'DynamoDBLocal.jar'),

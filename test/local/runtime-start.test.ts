@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDynamoDbLocal } from '../../local/emulators/dynamodb.ts';
 import { freePort } from '../../local/ports.ts';
 import { startLocalRuntime } from '../../local/runtime.ts';
+import { dynamoDbLocalPid } from '../bench/cpu.ts';
 
 const FREE = { api: 0, dynamodb: 0, ses: 0, stepfunctions: 0, eventbridge: 0, s3: 0, secretsmanager: 0, auth: 0 };
 const held: Server[] = [];
@@ -45,5 +47,20 @@ describe('local runtime start-up failures', () => {
       /DynamoDB Local: port \d+ on 0\.0\.0\.0 is already in use/,
     );
     expect(javaChildren()).toBe('');
+  });
+});
+
+describe('DynamoDB Local', () => {
+  it('runs with the C1 compiler only (a short-lived JVM spends most of its first minute compiling for C2)', async () => {
+    const emulator = await startDynamoDbLocal();
+    try {
+      const pid = dynamoDbLocalPid(emulator.port);
+      expect(pid).toBeDefined();
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(args).toContain('-XX:TieredStopAtLevel=1');
+      expect(args.indexOf('-XX:TieredStopAtLevel=1')).toBeLessThan(args.indexOf('-jar'));
+    } finally {
+      await emulator.stop();
+    }
   });
 });

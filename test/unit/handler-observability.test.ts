@@ -74,20 +74,17 @@ describe('every function handler', () => {
     expect(functionNames).toContain('get-order');
   });
 
-  it.each(functionNames)(
-    '%s runs with the Lambda context in its logs and its keys reset after',
-    async (name) => {
-      const { handler } = (await import(`../../functions/${name}/handler.ts`)) as {
-        handler: (event: unknown, context: Context) => Promise<unknown>;
-      };
-      const addContext = vi.spyOn(logger, 'addContext');
-      const resetKeys = vi.spyOn(logger, 'resetKeys');
+  it.each(functionNames)('%s runs with the Lambda context in its logs and its keys reset after', async (name) => {
+    const { handler } = (await import(`../../functions/${name}/handler.ts`)) as {
+      handler: (event: unknown, context: Context) => Promise<unknown>;
+    };
+    const addContext = vi.spyOn(logger, 'addContext');
+    const resetKeys = vi.spyOn(logger, 'resetKeys');
 
-      // Whatever the handler makes of an empty event (an answer or an error), the wrappers run around it.
-      await handler({}, context(name)).catch(() => undefined);
+    // Whatever the handler makes of an empty event (an answer or an error), the wrappers run around it.
+    await handler({}, context(name)).catch(() => undefined);
 
-      expect(addContext, 'logger context').toHaveBeenCalledWith(expect.objectContaining({ functionName: name }));
-      expect(resetKeys, 'keys reset after the invocation').toHaveBeenCalled();
-    },
-  );
+    expect(addContext, 'logger context').toHaveBeenCalledWith(expect.objectContaining({ functionName: name }));
+    expect(resetKeys, 'keys reset after the invocation').toHaveBeenCalled();
+  });
 });
