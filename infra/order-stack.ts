@@ -286,17 +286,16 @@ export class OrderStack extends Stack {
     data.bindTable(tasks.CloseOrder, 'customers', 'write');
     email.grantSend(tasks.CloseOrder);
 
-    data.bindTable(routes.placeOrder, 'idempotency', 'readwrite');
     // CRM deals: the company's customer and the list prices are read, the order captured by the one intake.
     crm.grantWebhookSecret(routes.crmWebhook);
     data.bindTable(routes.crmWebhook, 'customers', 'read');
     data.bindTable(routes.crmWebhook, 'products', 'read');
     data.bindTable(routes.crmWebhook, 'orders', 'write');
+    // The CRM event's answer is remembered (crm-deals.ts); the order itself is the intake's only record.
     data.bindTable(routes.crmWebhook, 'idempotency', 'readwrite');
     events.grantPublish(routes.crmWebhook);
     workflow.grantStart(routes.crmWebhook);
     // Order entries (rep, import) are completed from the customer's record and the price list.
-    data.bindTable(routes.enterOrder, 'idempotency', 'readwrite');
     data.bindTable(routes.enterOrder, 'customers', 'read');
     data.bindTable(routes.enterOrder, 'products', 'read');
     workflow.grantStart(routes.enterOrder);
@@ -365,6 +364,7 @@ export class OrderStack extends Stack {
       removalPolicy: props.removalPolicy,
     });
     data.bindTable(inboundEmail, 'orders', 'write');
+    // The replies' send-once records (adapters/reply-ledger.ts).
     data.bindTable(inboundEmail, 'idempotency', 'readwrite');
     data.bindTable(inboundEmail, 'customers', 'read');
     data.bindTable(inboundEmail, 'products', 'read');

@@ -20,6 +20,17 @@ export class InvalidOrder extends DomainError {
   }
 }
 
+/**
+ * An idempotency key used again with another submission: a key is bound for good to the order its first
+ * submission made (the order's id is derived from the key, and the order keeps the submission's hash).
+ */
+export class IdempotencyKeyReused extends DomainError {
+  override name = 'IdempotencyKeyReused';
+  constructor() {
+    super('The idempotency key was already used for another order');
+  }
+}
+
 export interface ShortLine {
   sku: string;
   requested: number;

@@ -282,13 +282,12 @@ function contract(serverUrl: string) {
           responses: {
             '202': json(
               z.object({ orderId: z.string(), status: z.literal('RECEIVED'), links: z.object({ self: z.string() }) }),
-              'Accepted; the workflow runs',
+              'Accepted; the workflow runs. A repeat with the same key and body, at once or later, gets the same answer',
             ),
             '400': error('Invalid header or body, naming each field'),
             '403': error(
               'A customer-bound client ordering for another customer, or billing on account without sales/orders.on-account (without the route scope: API Gateway answers {"message":"Forbidden"})',
             ),
-            '409': error('The same key is still being captured'),
             '422': error('The key was used with a different body'),
           },
         },
@@ -317,7 +316,6 @@ function contract(serverUrl: string) {
               'Accepted; the workflow runs',
             ),
             '400': error('Invalid header or body, naming each field'),
-            '409': error('The same key is still being captured'),
             '422': error(
               'Unknown customer or product, no price in the currency, no card on file (each named by field), or the key was used with a different entry',
             ),

@@ -3,10 +3,9 @@ import { dealProblems } from '../core/crm.ts';
 import { InvalidOrder } from '../core/errors.ts';
 import { verifySignature } from '../core/signature.ts';
 import { requireEnv } from '../lib/config.ts';
-import { dealDelivery, receiveDeal } from '../lib/crm-deals.ts';
+import { dealDelivery, dealRefusal, receiveDeal } from '../lib/crm-deals.ts';
 import { clock } from '../lib/deps.ts';
 import { HttpError, httpRoute, json, jsonBody, rawBody } from '../lib/http.ts';
-import { intakeRefusal } from '../lib/intake.ts';
 
 const secretId = requireEnv('CRM_WEBHOOK_SECRET_ID');
 
@@ -37,6 +36,6 @@ export const handler = httpRoute(async (event, context) => {
         issues,
       );
     }
-    throw intakeRefusal(error, 'eventId') ?? error;
+    throw dealRefusal(error) ?? error;
   }
 });

@@ -10,23 +10,20 @@ import { enterOrder } from '../lib/order-entry.ts';
  * (`npm run order -- import`): an order entry completed from the customer's record, captured by the
  * one intake under the channel it names, idempotent per Idempotency-Key: the caller's, or for an import the customer's.
  */
-export const handler = httpRoute(async (event, context) => {
+export const handler = httpRoute(async (event) => {
   const caller = callerOf(event);
   const idempotencyKey = idempotencyKeyOf(event);
   const { channel, ...entry } = parseOr400(OrderEntrySubmission, jsonBody(event), 'order entry');
   requireActsFor(caller, entry.customerId);
   try {
-    const { orderId, status } = await enterOrder(
-      {
-        channel,
-        idempotencyKey,
-        entry,
-        placedBy: caller.principal,
-        // A purchase-order reference is the customer's: whoever imports the file again finds the same orders.
-        ...(channel === 'import' ? { keyScope: `customer:${entry.customerId}` } : {}),
-      },
-      context,
-    );
+    const { orderId, status } = await enterOrder({
+      channel,
+      idempotencyKey,
+      entry,
+      placedBy: caller.principal,
+      // A purchase-order reference is the customer's: whoever imports the file again finds the same orders.
+      ...(channel === 'import' ? { keyScope: `customer:${entry.customerId}` } : {}),
+    });
     return json(202, { orderId, status, links: { self: `/orders/${orderId}` } }, { location: `/orders/${orderId}` });
   } catch (error) {
     if (error instanceof InvalidOrder) {

@@ -1,4 +1,9 @@
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  IdempotencyValidationError,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
 import { dealEntry, isWonStage } from '../core/crm.ts';
@@ -6,9 +11,15 @@ import { CrmDealEvent, CrmWonDealEvent } from '../core/schemas.ts';
 import { requireEnv } from './config.ts';
 import { customersRepository } from './deps.ts';
 import { HttpError, parseOr400 } from './http.ts';
-import { KEY_RETENTION_SECONDS } from './intake.ts';
+import { intakeRefusal } from './intake.ts';
 import { enterOrder } from './order-entry.ts';
 import { logger } from './powertools.ts';
+
+/**
+ * How long a CRM event's answer is remembered: the CRM retries a delivery for up to 3 days. The won deal's
+ * order stays bound to the event id beyond that (the intake's key, kept by the order for good).
+ */
+export const CRM_EVENT_RETENTION_SECONDS = 7 * 24 * 60 * 60;
 
 /** Who places CRM orders: the CRM integration, one client (its event ids are the keys). */
 export const CRM_PRINCIPAL = { kind: 'client', id: 'crm' } as const;
@@ -54,7 +65,7 @@ async function customerOf(company: CrmWonDealEvent['deal']['company']) {
   );
 }
 
-async function receive(delivery: DealDelivery, context: Context): Promise<DealOutcome> {
+async function receive(delivery: DealDelivery, _context: Context): Promise<DealOutcome> {
   const { eventId, event } = delivery;
   if (!delivery.won) {
     // The idempotency record is the record of the event; the log line names it, without personal data.
@@ -63,10 +74,12 @@ async function receive(delivery: DealDelivery, context: Context): Promise<DealOu
   }
   const { deal } = delivery.event;
   const customer = await customerOf(deal.company);
-  const { orderId, status } = await enterOrder(
-    { channel: 'crm', idempotencyKey: eventId, entry: dealEntry(deal, customer.customerId), placedBy: CRM_PRINCIPAL },
-    context,
-  );
+  const { orderId, status } = await enterOrder({
+    channel: 'crm',
+    idempotencyKey: eventId,
+    entry: dealEntry(deal, customer.customerId),
+    placedBy: CRM_PRINCIPAL,
+  });
   logger.info('CRM deal won', { eventId, dealId: deal.id, orderId });
   return { eventId, orderId, status };
 }
@@ -83,6 +96,23 @@ export const receiveDeal = makeIdempotent(receive, {
   config: new IdempotencyConfig({
     eventKeyJmesPath: 'eventId',
     payloadValidationJmesPath: 'body',
-    expiresAfterSeconds: KEY_RETENTION_SECONDS.crm,
+    expiresAfterSeconds: CRM_EVENT_RETENTION_SECONDS,
   }),
 });
+
+/**
+ * A CRM delivery's refusals as HTTP answers: its event id with another body (422, whether the event's
+ * record or the order bound to the id noticed) or a delivery of the same event still being handled
+ * (409, retry shortly).
+ */
+export function dealRefusal(error: unknown): HttpError | undefined {
+  if (error instanceof IdempotencyValidationError) {
+    return new HttpError(422, 'IdempotencyKeyReused', 'This eventId was already used with a different order', [
+      { path: 'eventId', message: 'was used for a different request body' },
+    ]);
+  }
+  if (error instanceof IdempotencyAlreadyInProgressError) {
+    return new HttpError(409, 'RequestInProgress', 'An order with this eventId is still being captured; retry shortly');
+  }
+  return intakeRefusal(error, 'eventId');
+}

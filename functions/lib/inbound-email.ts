@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
-import type { Context, SESEventRecord, SESReceipt } from 'aws-lambda';
+import type { SESEventRecord, SESReceipt } from 'aws-lambda';
 import PostalMime, { addressParser, type Email } from 'postal-mime';
 import * as z from 'zod';
 import type { OutgoingEmail } from '../adapters/mailer.ts';
@@ -13,7 +12,7 @@ import {
   emailOrderUnknownSender,
   type InboundEmailRef,
 } from '../core/emails.ts';
-import { InvalidOrder } from '../core/errors.ts';
+import { IdempotencyKeyReused, InvalidOrder } from '../core/errors.ts';
 import { lazySchema } from '../core/lazy-schema.ts';
 import type { Customer, OrderEntry, Principal } from '../core/schemas.ts';
 import type { IntakeResult } from './intake.ts';
@@ -24,10 +23,12 @@ export interface InboundEmailDeps {
   /** The raw message the receipt rule's S3 action stored, by SES message id. */
   readMessage(sesMessageId: string): Promise<Uint8Array>;
   findCustomerByEmail(address: string): Promise<Customer | undefined>;
-  enterOrder(
-    command: { channel: 'email'; idempotencyKey: string; entry: OrderEntry; placedBy: Principal },
-    context: Context,
-  ): Promise<IntakeResult>;
+  enterOrder(command: {
+    channel: 'email';
+    idempotencyKey: string;
+    entry: OrderEntry;
+    placedBy: Principal;
+  }): Promise<IntakeResult>;
   /** Sends the reply unless the same reply (`digest`) went out before; true if it was sent now. */
   replyOnce(email: OutgoingEmail, digest: string): Promise<boolean>;
   /** Our own sender: mail from it is one of our replies come back, never answered (no mail loop). */
@@ -117,14 +118,10 @@ const header = (email: Email, key: string) => email.headers.find((h) => h.key ==
 /**
  * One e-mail to the order inbox (an SES receipt record): the sender's customer, the order read from
  * the body and CSV attachments (core/email-order.ts), captured by the one intake under the e-mail's
- * Message-ID; the sender gets the acknowledgement or every problem, once. Transient failures and a
- * capture of the same message still in progress are thrown, so that Lambda retries the event.
+ * Message-ID; the sender gets the acknowledgement or every problem, once. Transient failures are
+ * thrown, so that Lambda retries the event.
  */
-export async function receiveOrderEmail(
-  deps: InboundEmailDeps,
-  record: SESEventRecord,
-  context: Context,
-): Promise<InboundOutcome> {
+export async function receiveOrderEmail(deps: InboundEmailDeps, record: SESEventRecord): Promise<InboundOutcome> {
   const { mail, receipt } = record.ses;
   const dropped = (reason: string): InboundOutcome => {
     // The verdicts, never an address: enough to tell a forgery from a customer whose domain lacks DMARC.
@@ -205,15 +202,17 @@ export async function receiveOrderEmail(
   const key = `${customer.customerId}:${messageKey}`;
   let orderId: string;
   try {
-    ({ orderId } = await deps.enterOrder(
-      { channel: 'email', idempotencyKey: key, entry: read.entry, placedBy: EMAIL_PRINCIPAL },
-      context,
-    ));
+    ({ orderId } = await deps.enterOrder({
+      channel: 'email',
+      idempotencyKey: key,
+      entry: read.entry,
+      placedBy: EMAIL_PRINCIPAL,
+    }));
   } catch (error) {
     if (error instanceof InvalidOrder) return problemsReply(locateProblems(error.problems, read.sources));
-    if (error instanceof IdempotencyValidationError)
+    if (error instanceof IdempotencyKeyReused)
       return refused('message-id-reused', emailOrderKeyReused(ref, messageId ?? messageKey));
-    throw error; // IdempotencyAlreadyInProgressError too: the retry finds the order
+    throw error;
   }
   const replied = await reply(
     emailOrderReceived(ref, {

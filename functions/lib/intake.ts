@@ -1,21 +1,14 @@
-import {
-  IdempotencyAlreadyInProgressError,
-  IdempotencyConfig,
-  IdempotencyValidationError,
-  makeIdempotent,
-} from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod';
 import { ExecutionMismatch } from '../adapters/workflow-client.ts';
+import { IdempotencyKeyReused } from '../core/errors.ts';
 import { orderEventDetail } from '../core/events.ts';
 import { orderIdFor, submissionHash } from '../core/ids.ts';
 import { isTerminal, newOrder } from '../core/order.ts';
 import type { Order, OrderChannel, OrderRequest, Principal } from '../core/schemas.ts';
 import { IdempotencyKey } from '../core/schemas.ts';
 import { actsFor, type Caller } from './caller.ts';
-import { requireEnv } from './config.ts';
 import { clock, eventPublisher, ordersRepository, workflowStarter } from './deps.ts';
 import { errorLabel, HttpError, parseOr400 } from './http.ts';
 import { metrics } from './metrics.ts';
@@ -26,7 +19,7 @@ export interface IntakeCommand {
   /**
    * Chosen by the channel: the Idempotency-Key header (web, rep), the CRM event id, the e-mail's
    * Message-ID, the import file's order reference. The same key with the same submission captures the
-   * order once; with another submission it is refused (IdempotencyValidationError).
+   * order once; with another submission it is refused (IdempotencyKeyReused).
    */
   idempotencyKey: string;
   request: OrderRequest;
@@ -64,7 +57,7 @@ function bindingOf(command: KeyedSubmission) {
 
 /**
  * The order already captured under a command's key, if any: the same submission finds it, another is
- * refused (IdempotencyValidationError). Lets a channel answer a repeat before it re-reads what may have
+ * refused (IdempotencyKeyReused). Lets a channel answer a repeat before it re-reads what may have
  * changed since (an entry is resolved against the customer's record and the price list).
  */
 export async function capturedBefore(
@@ -80,30 +73,16 @@ export async function capturedBefore(
   return { orderId, status: 'RECEIVED' };
 }
 
-const keyReused = () => new IdempotencyValidationError('The idempotency key was already used for another order');
+const keyReused = () => new IdempotencyKeyReused();
 
 /**
- * What a capture answers, the same for every repeat (as the first answer, whether the idempotency record
- * or the order itself remembers it): where the order is now is GET /orders/{orderId}.
+ * What a capture answers, the same for every repeat, at once or at any time later: where the order is
+ * now is GET /orders/{orderId}.
  */
 export interface IntakeResult {
   orderId: string;
   status: 'RECEIVED';
 }
-
-/**
- * How long the idempotency record answers repeats per channel: as long as the channel's sender may retry
- * or repeat (CRM webhooks retry for up to 3 days, mail servers for 5; an import file may be run again
- * weeks later). The key stays bound to its order beyond that: the order id is derived from the key and
- * the order keeps its submission's hash, so a repeat still finds it and another submission is refused.
- */
-export const KEY_RETENTION_SECONDS: Record<OrderChannel, number> = {
-  web: 24 * 60 * 60,
-  rep: 24 * 60 * 60,
-  crm: 7 * 24 * 60 * 60,
-  email: 7 * 24 * 60 * 60,
-  import: 30 * 24 * 60 * 60,
-};
 
 const orders = ordersRepository();
 const events = eventPublisher();
@@ -112,11 +91,16 @@ const workflow = workflowStarter();
 /**
  * The one intake every capture channel calls: stores the order, announces it, and starts its
  * workflow (execution name = order id). Idempotent per channel, key scope (the caller, or an import's
- * customer) and key.
+ * customer) and key, with the order itself as the only record: its id is derived from them, so the
+ * conditional write of the first capture is the one that counts, and every repeat (at the same moment
+ * or months later) finds that order and answers as the first time; another submission under the key is
+ * refused, since the order keeps its submission's hash.
  */
-async function capture(command: IntakeCommand): Promise<IntakeResult> {
+export async function captureOrder(command: IntakeCommand): Promise<IntakeResult> {
   const now = clock();
   const { orderId, submission } = bindingOf(command);
+  // The key names the order before it exists: every line of its capture, a repeat's too, carries its id.
+  logOrder(orderId);
   let order = newOrder({
     orderId,
     request: command.request,
@@ -126,11 +110,11 @@ async function capture(command: IntakeCommand): Promise<IntakeResult> {
     externalReference: command.externalReference,
     submissionHash: submission,
   });
-  // A repeat of a capture that got this far before failing finds its order: same id, no second one.
+  // A repeat (a retry, a duplicate sent at the same moment, a capture that failed after this) finds its
+  // order: same id, no second one.
   const created = await orders.create(order);
   if (!created) {
-    // The key is bound to its order for good, not only while the idempotency record lives: another
-    // submission under it (after a failed attempt, a timeout, or the record's expiry) is refused.
+    // The key is bound to its order for good: another submission under it is refused.
     const existing = await orders.find(orderId);
     if (!existing || existing.submissionHash !== submission) throw keyReused();
     if (isTerminal(existing.status)) return { orderId, status: 'RECEIVED' };
@@ -179,51 +163,16 @@ async function announce(order: Order): Promise<void> {
   }
 }
 
-const tableName = requireEnv('IDEMPOTENCY_TABLE_NAME');
-// One persistence layer per channel: a layer takes the settings of the first config it serves and
-// ignores any other, so a shared one would give every channel the first one's retention.
-const channels = Object.fromEntries(
-  Object.entries(KEY_RETENTION_SECONDS).map(([channel, expiresAfterSeconds]) => {
-    const config = new IdempotencyConfig({
-      eventKeyJmesPath: '[channel, keyScope, idempotencyKey]',
-      payloadValidationJmesPath: 'submission',
-      expiresAfterSeconds,
-    });
-    const persistenceStore = new DynamoDBPersistenceLayer({ tableName });
-    return [channel, { config, capture: makeIdempotent(capture, { persistenceStore, config }) }];
-  }),
-) as Record<OrderChannel, { config: IdempotencyConfig; capture: typeof capture }>;
-
-export async function captureOrder(command: IntakeCommand, context: Context): Promise<IntakeResult> {
-  const channel = channels[command.channel];
-  channel.config.registerLambdaContext(context);
-  // The key names the order before it exists: every line of its capture, a repeat's too, carries its id.
-  logOrder(bindingOf(command).orderId);
-  // `submission` is what the payload check compares: the same key must come with the same submission.
-  return channel.capture({
-    ...command,
-    keyScope: keyScopeOf(command),
-    submission: command.submitted ?? command.request,
-  } as IntakeCommand);
-}
-
 /**
- * The intake's refusals as HTTP answers: the key used with another submission (422, as the IETF
- * Idempotency-Key draft says) or a capture under the same key still running (409, retry shortly).
- * `keyName` names where the key came from (the Idempotency-Key header, the CRM event id).
+ * The intake's refusal as an HTTP answer: the key used with another submission (422, as the IETF
+ * Idempotency-Key draft says). `keyName` names where the key came from (the Idempotency-Key header,
+ * the CRM event id).
  */
 export function intakeRefusal(error: unknown, keyName: string): HttpError | undefined {
-  if (error instanceof IdempotencyValidationError) {
+  if (error instanceof IdempotencyKeyReused) {
     return new HttpError(422, 'IdempotencyKeyReused', `This ${keyName} was already used with a different order`, [
       { path: keyName, message: 'was used for a different request body' },
     ]);
-  }
-  if (error instanceof IdempotencyAlreadyInProgressError) {
-    return new HttpError(
-      409,
-      'RequestInProgress',
-      `An order with this ${keyName} is still being captured; retry shortly`,
-    );
   }
   return undefined;
 }

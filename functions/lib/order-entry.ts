@@ -1,4 +1,3 @@
-import type { Context } from 'aws-lambda';
 import { InvalidOrder } from '../core/errors.ts';
 import { resolveEntry } from '../core/order-entry.ts';
 import type { OrderChannel, OrderEntry, Principal } from '../core/schemas.ts';
@@ -14,10 +13,13 @@ const catalog = catalogRepository();
  * (unknown customer or product, no price in the currency, no card on file) are refused here with
  * InvalidOrder, naming each, and nothing is written.
  */
-export async function enterOrder(
-  command: { channel: OrderChannel; idempotencyKey: string; entry: OrderEntry; placedBy: Principal; keyScope?: string },
-  context: Context,
-): Promise<IntakeResult> {
+export async function enterOrder(command: {
+  channel: OrderChannel;
+  idempotencyKey: string;
+  entry: OrderEntry;
+  placedBy: Principal;
+  keyScope?: string;
+}): Promise<IntakeResult> {
   const { entry } = command;
   // A repeat is answered before the entry is resolved again: the customer's record or the price list may
   // have changed since (a product withdrawn, a card removed), but the order exists and is running.
@@ -29,16 +31,13 @@ export async function enterOrder(
   ]);
   const resolved = resolveEntry(entry, customer, products);
   if (!resolved.ok) throw new InvalidOrder(resolved.problems);
-  return captureOrder(
-    {
-      channel: command.channel,
-      idempotencyKey: command.idempotencyKey,
-      request: resolved.request,
-      submitted: entry,
-      externalReference: entry.externalReference,
-      placedBy: command.placedBy,
-      keyScope: command.keyScope,
-    },
-    context,
-  );
+  return captureOrder({
+    channel: command.channel,
+    idempotencyKey: command.idempotencyKey,
+    request: resolved.request,
+    submitted: entry,
+    externalReference: entry.externalReference,
+    placedBy: command.placedBy,
+    keyScope: command.keyScope,
+  });
 }

@@ -4,7 +4,7 @@ import { HttpError, httpRoute, json, jsonBody, parseOr400 } from '../lib/http.ts
 import { captureOrder, idempotencyKeyOf, intakeRefusal, requireActsFor } from '../lib/intake.ts';
 
 /** POST /orders — the web checkout's, buyer clients' and reps' entry point. */
-export const handler = httpRoute(async (event, context) => {
+export const handler = httpRoute(async (event) => {
   const caller = callerOf(event);
   const idempotencyKey = idempotencyKeyOf(event);
   const request = parseOr400(OrderRequest, jsonBody(event), 'order');
@@ -17,10 +17,12 @@ export const handler = httpRoute(async (event, context) => {
     ]);
   }
   try {
-    const { orderId, status } = await captureOrder(
-      { channel: 'web', idempotencyKey, request, placedBy: caller.principal },
-      context,
-    );
+    const { orderId, status } = await captureOrder({
+      channel: 'web',
+      idempotencyKey,
+      request,
+      placedBy: caller.principal,
+    });
     return json(202, { orderId, status, links: { self: `/orders/${orderId}` } }, { location: `/orders/${orderId}` });
   } catch (error) {
     throw intakeRefusal(error, 'Idempotency-Key') ?? error;

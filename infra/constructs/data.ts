@@ -178,7 +178,7 @@ export class OrderData extends Construct {
           },
         ],
       }),
-      // Powertools idempotency records: `id`, expiring through TTL on `expiration`.
+      // Powertools idempotency records of CRM events (crm-deals.ts): `id`, expiring through TTL on `expiration`.
       idempotency: new TableV2(this, 'Idempotency', {
         ...common,
         partitionKey: { name: 'id', type: AttributeType.STRING },

@@ -112,7 +112,7 @@ describe('the order inbox (SES receiving)', () => {
       },
     ]);
     expect(actions).toEqual(expect.arrayContaining(['states:StartExecution', 'events:PutEvents', 'ses:SendEmail']));
-    // Orders are written, never deleted (the idempotency table's records are: Powertools removes failed ones).
+    // Orders are written, never deleted.
     const onOrders = statements.filter((st) => JSON.stringify(st.Resource).includes('DataOrders'));
     expect(onOrders.length).toBeGreaterThan(0);
     expect(onOrders.flatMap((st) => [st.Action].flat())).not.toContain('dynamodb:DeleteItem');

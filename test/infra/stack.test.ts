@@ -188,6 +188,13 @@ describe('order stack template', () => {
     expect(statements.flatMap((s) => [s.Action].flat())).toContain('dynamodb:Query');
   });
 
+  it('grants the idempotency table to the CRM webhook (its events) and the inbox (its replies), not to the intake', () => {
+    const onIdempotency = (fn: string) =>
+      statementsOf(fn).filter((st) => JSON.stringify(st.Resource).includes('DataIdempotency'));
+    for (const fn of ['CrmWebhook', 'InboundEmail']) expect(onIdempotency(fn).length, fn).toBeGreaterThan(0);
+    for (const fn of ['PlaceOrder', 'EnterOrder']) expect(onIdempotency(fn), fn).toEqual([]);
+  });
+
   it('lets every capturing function describe executions, to check a start under a name already taken', () => {
     for (const fn of ['PlaceOrder', 'CrmWebhook', 'EnterOrder', 'InboundEmail', 'ReconcileOrders']) {
       const describe = statementsOf(fn).filter((s) => [s.Action].flat().includes('states:DescribeExecution'));

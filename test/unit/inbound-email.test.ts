@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { IdempotencyAlreadyInProgressError, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
@@ -9,7 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import PostalMime from 'postal-mime';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { OutgoingEmail } from '../../functions/adapters/mailer.ts';
-import { InvalidOrder } from '../../functions/core/errors.ts';
+import { IdempotencyKeyReused, InvalidOrder } from '../../functions/core/errors.ts';
 import type { Customer } from '../../functions/core/schemas.ts';
 import {
   type InboundEmailDeps,
@@ -112,7 +111,7 @@ describe('verdicts: what is dropped without a reply', () => {
     ['dmarc-failed', { dmarcVerdict: FAIL, dmarcPolicy: 'none' as const }],
   ])('%s: the message is not read, nothing is ordered or answered', async (reason, verdicts) => {
     const { deps, sent } = fakes();
-    expect(await receiveOrderEmail(deps, record(verdicts), context)).toEqual({ outcome: 'dropped', reason });
+    expect(await receiveOrderEmail(deps, record(verdicts))).toEqual({ outcome: 'dropped', reason });
     expect(deps.readMessage).not.toHaveBeenCalled();
     expect(deps.enterOrder).not.toHaveBeenCalled();
     expect(sent).toEqual([]);
@@ -132,7 +131,7 @@ describe('the sender: only an authenticated From domain finds a customer', () =>
   it("a forged From: SPF and DKIM pass for the attacker's own domain, no DMARC: dropped, no order, no reply, no address logged", async () => {
     const { deps, sent } = fakes();
     const warn = vi.spyOn(logger, 'warn');
-    const outcome = await receiveOrderEmail(deps, record(noDmarc, { source: 'bounce@attacker.example' }), context);
+    const outcome = await receiveOrderEmail(deps, record(noDmarc, { source: 'bounce@attacker.example' }));
     expect(outcome).toEqual({ outcome: 'dropped', reason: 'spf-not-aligned' });
     expect(deps.findCustomerByEmail).not.toHaveBeenCalled();
     expect(deps.enterOrder).not.toHaveBeenCalled();
@@ -154,7 +153,7 @@ describe('the sender: only an authenticated From domain finds a customer', () =>
     ['no envelope domain', 'orders'],
   ])('not aligned (%s): dropped', async (_, source) => {
     const { deps, sent } = fakes();
-    expect(await receiveOrderEmail(deps, record(noDmarc, { source }), context)).toEqual({
+    expect(await receiveOrderEmail(deps, record(noDmarc, { source }))).toEqual({
       outcome: 'dropped',
       reason: 'spf-not-aligned',
     });
@@ -163,14 +162,14 @@ describe('the sender: only an authenticated From domain finds a customer', () =>
 
   it('aligned SPF (the envelope sender in the From domain, any case) without DMARC: ordered', async () => {
     const { deps } = fakes();
-    const outcome = await receiveOrderEmail(deps, record(noDmarc, { source: 'Bounces@ACME-Retail.example' }), context);
+    const outcome = await receiveOrderEmail(deps, record(noDmarc, { source: 'Bounces@ACME-Retail.example' }));
     expect(outcome).toMatchObject({ outcome: 'ordered', replied: true });
   });
 
   it('DMARC passed: ordered, whoever the envelope sender is (a mail service sending for the customer)', async () => {
     const { deps } = fakes();
     const receipt = { spfVerdict: PASS, dkimVerdict: PASS, dmarcVerdict: PASS };
-    const outcome = await receiveOrderEmail(deps, record(receipt, { source: 'bounce@esp.example' }), context);
+    const outcome = await receiveOrderEmail(deps, record(receipt, { source: 'bounce@esp.example' }));
     expect(outcome).toMatchObject({ outcome: 'ordered' });
   });
 
@@ -182,7 +181,7 @@ describe('the sender: only an authenticated From domain finds a customer', () =>
     ['two addresses in From', message('WIDGET-BLUE x 1', { From: 'orders@acme-retail.example, x@attacker.example' })],
   ])('%s: dropped (which one was authenticated?)', async (_, raw) => {
     const { deps, sent } = fakes(raw);
-    expect(await receiveOrderEmail(deps, record(), context)).toEqual({
+    expect(await receiveOrderEmail(deps, record())).toEqual({
       outcome: 'dropped',
       reason: 'ambiguous-sender',
     });
@@ -211,7 +210,7 @@ describe('mail that is never answered', () => {
     ['no-sender-address', message('WIDGET-BLUE x 1', { From: 'undisclosed-recipients:;' }), {}],
   ])('%s: dropped without a reply (no mail loops)', async (reason, raw, mail) => {
     const { deps, sent } = fakes(raw);
-    expect(await receiveOrderEmail(deps, record({}, mail), context)).toEqual({ outcome: 'dropped', reason });
+    expect(await receiveOrderEmail(deps, record({}, mail))).toEqual({ outcome: 'dropped', reason });
     expect(deps.enterOrder).not.toHaveBeenCalled();
     expect(sent).toEqual([]);
   });
@@ -220,26 +219,23 @@ describe('mail that is never answered', () => {
 describe('an order e-mail from a known customer', () => {
   it('is entered under the customer and its Message-ID, and acknowledged once, as a reply', async () => {
     const { deps, sent } = fakes();
-    const outcome = await receiveOrderEmail(deps, record(), context);
+    const outcome = await receiveOrderEmail(deps, record());
     expect(outcome).toEqual({ outcome: 'ordered', orderId: 'ord-01jqexampleorder0000000000', replied: true });
     expect(deps.findCustomerByEmail).toHaveBeenCalledWith('orders@acme-retail.example');
-    expect(deps.enterOrder).toHaveBeenCalledWith(
-      {
-        channel: 'email',
-        idempotencyKey: 'CUST-1001:po-2026-0042@acme-retail.example',
-        entry: {
-          customerId: 'CUST-1001',
-          externalReference: 'PO-2026-0042',
-          payment: 'on_account',
-          lines: [
-            { sku: 'WIDGET-BLUE', quantity: 2 },
-            { sku: 'GADGET-MINI', quantity: 1, unitPrice: 3900 },
-          ],
-        },
-        placedBy: { kind: 'client', id: 'email' },
+    expect(deps.enterOrder).toHaveBeenCalledWith({
+      channel: 'email',
+      idempotencyKey: 'CUST-1001:po-2026-0042@acme-retail.example',
+      entry: {
+        customerId: 'CUST-1001',
+        externalReference: 'PO-2026-0042',
+        payment: 'on_account',
+        lines: [
+          { sku: 'WIDGET-BLUE', quantity: 2 },
+          { sku: 'GADGET-MINI', quantity: 1, unitPrice: 3900 },
+        ],
       },
-      context,
-    );
+      placedBy: { kind: 'client', id: 'email' },
+    });
     const [reply] = sent;
     expect(reply?.email.to).toEqual(['orders@acme-retail.example']);
     expect(reply?.email.subject).toBe('Order ord-01jqexampleorder0000000000 received: Purchase order PO-2026-0042');
@@ -255,8 +251,8 @@ describe('an order e-mail from a known customer', () => {
 
   it('delivered again (another SES delivery of the same message): the same order, no second reply', async () => {
     const { deps, sent } = fakes();
-    await receiveOrderEmail(deps, record(), context);
-    const again = await receiveOrderEmail(deps, record({}, { messageId: 'ses0002' }), context);
+    await receiveOrderEmail(deps, record());
+    const again = await receiveOrderEmail(deps, record({}, { messageId: 'ses0002' }));
     expect(again).toMatchObject({ outcome: 'ordered', replied: false });
     expect(deps.enterOrder.mock.calls[1]?.[0].idempotencyKey).toBe(deps.enterOrder.mock.calls[0]?.[0].idempotencyKey);
     expect(sent).toHaveLength(1);
@@ -264,7 +260,7 @@ describe('an order e-mail from a known customer', () => {
 
   it('without a Message-ID: keyed by a hash of what the sender wrote, and the reply has no In-Reply-To', async () => {
     const { deps, sent } = fakes(message('WIDGET-BLUE x 1', { 'Message-ID': '' }));
-    await receiveOrderEmail(deps, record({}, { messageId: 'ses-abc' }), context);
+    await receiveOrderEmail(deps, record({}, { messageId: 'ses-abc' }));
     expect(deps.enterOrder.mock.calls[0]?.[0].idempotencyKey).toMatch(/^CUST-1001:sha256:[0-9a-f]{64}$/);
     expect(sent[0]?.email.headers).toEqual([{ name: 'Auto-Submitted', value: 'auto-replied' }]);
   });
@@ -283,8 +279,8 @@ describe('an order e-mail from a known customer', () => {
     );
     const { deps, sent } = fakes(first);
     deps.readMessage.mockResolvedValueOnce(first).mockResolvedValueOnce(again);
-    await receiveOrderEmail(deps, record({}, { messageId: 'ses-first' }), context);
-    expect(await receiveOrderEmail(deps, record({}, { messageId: 'ses-again' }), context)).toMatchObject({
+    await receiveOrderEmail(deps, record({}, { messageId: 'ses-first' }));
+    expect(await receiveOrderEmail(deps, record({}, { messageId: 'ses-again' }))).toMatchObject({
       outcome: 'ordered',
       replied: false,
     });
@@ -316,17 +312,10 @@ describe('an order e-mail from a known customer', () => {
       expect(await fingerprint(other)).not.toBe(original);
   });
 
-  it('a capture of the same message still in progress is thrown (Lambda retries the event), with no reply', async () => {
-    const { deps, sent } = fakes();
-    deps.enterOrder.mockRejectedValueOnce(new IdempotencyAlreadyInProgressError('in progress'));
-    await expect(receiveOrderEmail(deps, record(), context)).rejects.toThrow(IdempotencyAlreadyInProgressError);
-    expect(sent).toEqual([]);
-  });
-
   it('a transient failure is thrown too', async () => {
     const { deps, sent } = fakes();
     deps.readMessage.mockRejectedValueOnce(Object.assign(new Error('slow down'), { name: 'SlowDown' }));
-    await expect(receiveOrderEmail(deps, record(), context)).rejects.toThrow('slow down');
+    await expect(receiveOrderEmail(deps, record())).rejects.toThrow('slow down');
     expect(sent).toEqual([]);
   });
 });
@@ -334,7 +323,7 @@ describe('an order e-mail from a known customer', () => {
 describe('the error replies', () => {
   it('unknown sender: says the address is not a known ordering address; nothing is entered', async () => {
     const { deps, sent } = fakes(EXAMPLE, null);
-    expect(await receiveOrderEmail(deps, record(), context)).toEqual({
+    expect(await receiveOrderEmail(deps, record())).toEqual({
       outcome: 'refused',
       reason: 'unknown-sender',
       problems: 1,
@@ -348,7 +337,7 @@ describe('the error replies', () => {
 
   it('a body with problems: every one by line, and the format; nothing is entered', async () => {
     const { deps, sent } = fakes(message('Hi!\n\nWIDGET-BLUE x two\nGADGET-MINI x 1\nPolicy: soon'));
-    expect(await receiveOrderEmail(deps, record(), context)).toMatchObject({ reason: 'invalid', problems: 3 });
+    expect(await receiveOrderEmail(deps, record())).toMatchObject({ reason: 'invalid', problems: 3 });
     expect(deps.enterOrder).not.toHaveBeenCalled();
     const text = sent[0]?.email.text ?? '';
     expect(text).toContain('The problems (3):');
@@ -366,7 +355,7 @@ describe('the error replies', () => {
         { path: 'lines.1.sku', message: 'product LAMP-LED is not sold' },
       ]),
     );
-    await receiveOrderEmail(deps, record(), context);
+    await receiveOrderEmail(deps, record());
     expect(sent[0]?.email.text).toContain(
       '  line 1: the customer has no card on file; bill on account or order by web checkout\n  line 4: product LAMP-LED is not sold',
     );
@@ -374,8 +363,8 @@ describe('the error replies', () => {
 
   it('the Message-ID used before for another order: says so', async () => {
     const { deps, sent } = fakes();
-    deps.enterOrder.mockRejectedValueOnce(new IdempotencyValidationError('payload differs'));
-    expect(await receiveOrderEmail(deps, record(), context)).toMatchObject({ reason: 'message-id-reused' });
+    deps.enterOrder.mockRejectedValueOnce(new IdempotencyKeyReused());
+    expect(await receiveOrderEmail(deps, record())).toMatchObject({ reason: 'message-id-reused' });
     expect(sent[0]?.email.text).toContain(
       'its message id <po-2026-0042@acme-retail.example> was already used for another order',
     );
@@ -383,7 +372,7 @@ describe('the error replies', () => {
 
   it('lists at most 100 problems and counts the rest', async () => {
     const { deps, sent } = fakes(message(Array.from({ length: 130 }, () => 'nonsense').join('\n')));
-    await receiveOrderEmail(deps, record(), context);
+    await receiveOrderEmail(deps, record());
     const text = sent[0]?.email.text ?? '';
     expect(text).toContain('The problems (130):');
     expect(text).toContain('  line 100: "nonsense"');

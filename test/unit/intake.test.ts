@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
@@ -21,7 +21,6 @@ const events = mockClient(EventBridgeClient);
 Object.assign(process.env, {
   AWS_REGION: 'us-east-1',
   ORDERS_TABLE_NAME: 'Orders',
-  IDEMPOTENCY_TABLE_NAME: 'Idempotency',
   EVENT_BUS_NAME: 'Bus',
   STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:orders',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
@@ -119,34 +118,19 @@ describe('intake', () => {
     expect(events.commandCalls(PutEventsCommand).length).toBeGreaterThan(0);
   });
 
-  it('remembers a key as long as its channel may repeat it: a day for web, a week for CRM, 30 days for imports', async () => {
-    const { captureOrder, KEY_RETENTION_SECONDS } = await import('../../functions/lib/intake.ts');
+  it('keeps no record but the order: one write per capture, and duplicates sent at once get the same answer', async () => {
+    const stored = fakeOrdersTable();
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn', startDate: new Date() });
-    dynamodb.on(PutItemCommand).resolves({});
-    const expiries: Record<string, number> = {};
-    for (const channel of ['web', 'crm', 'import'] as const) {
-      dynamodb.resetHistory();
-      const before = Math.floor(Date.now() / 1000);
-      await captureOrder(
-        {
-          channel,
-          idempotencyKey: `retention-${channel}-1`,
-          request: order as never,
-          placedBy: { kind: 'client', id: 'c' },
-        },
-        context,
-      );
-      const record = dynamodb.commandCalls(PutItemCommand)[0]?.args[0].input.Item;
-      expiries[channel] = Number(record?.expiration?.N) - before;
-    }
-    for (const channel of ['web', 'crm', 'import'] as const) {
-      expect(expiries[channel]).toBeGreaterThanOrEqual(KEY_RETENTION_SECONDS[channel] - 5);
-      expect(expiries[channel]).toBeLessThanOrEqual(KEY_RETENTION_SECONDS[channel] + 5);
-    }
-    expect(new Set(Object.values(KEY_RETENTION_SECONDS)).size).toBeGreaterThan(1);
+    const answers = await Promise.all([post('intake-at-once-1'), post('intake-at-once-1'), post('intake-at-once-1')]);
+    expect(answers.map((a) => a.statusCode)).toEqual([202, 202, 202]);
+    expect(new Set(answers.map((a) => JSON.parse(String(a.body)).orderId)).size).toBe(1);
+    expect([...stored.values()].filter((item) => item.sk === 'ORDER')).toHaveLength(1);
+    // No idempotency table: the conditional write of the order is the capture's only write.
+    expect(dynamodb.calls()).toHaveLength(0);
+    expect(documents.commandCalls(PutCommand)).toHaveLength(3);
   });
 
-  it('binds a key to its order for good: another body under it is refused after a failed start, a timeout or expiry', async () => {
+  it('binds a key to its order for good: another body under it is refused, the same body finds the order', async () => {
     const stored = fakeOrdersTable();
     sfn
       .on(StartExecutionCommand)
@@ -154,8 +138,7 @@ describe('intake', () => {
       .resolves({ executionArn: 'arn', startDate: new Date() });
     const first = await post('intake-bound-key-1');
     expect(first.statusCode).toBe(202);
-    // The idempotency record is gone (expired, or deleted after a timeout): only the order remembers the key.
-    dynamodb.reset();
+    // Later (a retry after a timeout, or months on): the order remembers the key.
     const changed = await placeOrder(
       checkoutHttpEvent({
         routeKey: 'POST /orders',
@@ -183,18 +166,14 @@ describe('intake', () => {
     const stored = fakeOrdersTable();
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn', startDate: new Date() });
     const byRep = (id: string) =>
-      captureOrder(
-        {
-          channel: 'import',
-          idempotencyKey: 'import:PO-1001',
-          request: order as never,
-          placedBy: { kind: 'user', id, role: 'rep' },
-          keyScope: 'customer:CUST-1002',
-        },
-        context,
-      );
+      captureOrder({
+        channel: 'import',
+        idempotencyKey: 'import:PO-1001',
+        request: order as never,
+        placedBy: { kind: 'user', id, role: 'rep' },
+        keyScope: 'customer:CUST-1002',
+      });
     const first = await byRep('anna');
-    dynamodb.reset(); // another function instance: only the order remembers the key
     const second = await byRep('ben');
     expect(second.orderId).toBe(first.orderId);
     expect([...stored.values()].filter((item) => item.sk === 'ORDER')).toHaveLength(1);
@@ -216,7 +195,7 @@ describe('a repeat of an order entry (capturedBefore)', () => {
       submitted: { entry: 1 },
       placedBy: { kind: 'client' as const, id: 'rep' },
     };
-    const first = await captureOrder(command, context);
+    const first = await captureOrder(command);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1); // failed: left to the sweep
     events.resetHistory();
     const repeat = await capturedBefore(command);
