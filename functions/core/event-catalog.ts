@@ -67,7 +67,9 @@ const order = <S extends z.ZodRawShape = Record<never, never>>(when: string, ext
 
 /** Every detail-type on the order bus with its schema: a closed list (see ORDER_EVENTS). */
 export const EVENT_CATALOG = {
-  OrderReceived: order('An order was captured (any channel), once per order'),
+  OrderReceived: order(
+    'An order was captured (any channel); a repeat of its capture may publish it again, with the same eventId',
+  ),
   OrderValidated: order('Customer, products, prices, tax and credit checked; the delivery promise is set', () => ({
     total: MinorUnits,
     promisedDeliveryDate: Day,

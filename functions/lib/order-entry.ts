@@ -30,7 +30,13 @@ export async function enterOrder(command: {
     catalog.getMany(entry.lines.map((line) => line.sku)),
   ]);
   const resolved = resolveEntry(entry, customer, products);
-  if (!resolved.ok) throw new InvalidOrder(resolved.problems);
+  if (!resolved.ok) {
+    // A duplicate of this entry, resolved before the records changed, may have stored its order since the
+    // check above: that order stands, and this one is answered as it rather than refused.
+    const meanwhile = await capturedBefore({ ...command, submitted: entry });
+    if (meanwhile) return meanwhile;
+    throw new InvalidOrder(resolved.problems);
+  }
   return captureOrder({
     channel: command.channel,
     idempotencyKey: command.idempotencyKey,

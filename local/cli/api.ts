@@ -3,7 +3,7 @@ import { demoSecret } from '../auth/demo-clients.ts';
 /**
  * How the order CLI talks to the API: a bearer token (ORDER_API_TOKEN, or one minted for the local
  * demo client `rep` as `npm run token -- rep` does) and retries of what may succeed when repeated
- * (no answer, 5xx, 409 "still being captured", 429), each with the same request and headers, so a
+ * (no answer, 5xx, 429), each with the same request and headers, so a
  * retried POST carries the same Idempotency-Key and finds the same order.
  */
 export interface ApiOptions {
@@ -25,8 +25,8 @@ export interface ApiAnswer {
   status: number;
   body: Record<string, unknown> | undefined;
   /**
-   * Some attempt may have reached the API without a definite answer (no answer, a 5xx, 409 "still
-   * being captured"): a POST may have been captured although this answer says otherwise.
+   * Some attempt may have reached the API without a definite answer (no answer, a 5xx): a POST may
+   * have been captured although this answer says otherwise.
    */
   uncertain?: boolean;
 }
@@ -63,9 +63,9 @@ export function apiOptionsFrom(
   };
 }
 
-const RETRIED = new Set([409, 429, 500, 502, 503, 504]);
+const RETRIED = new Set([429, 500, 502, 503, 504]);
 /** Answers after which the request may still have been carried out. */
-const inconclusive = (status: number) => status >= 500 || status === 409;
+const inconclusive = (status: number) => status >= 500;
 /** Connection errors that mean the request never left: nothing can have arrived. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -36,6 +36,8 @@ const LIBRARY_USERS: Record<string, string[]> = {
   // Traces come from Lambda's and Step Functions' own X-Ray tracing (lib/powertools.ts), not from a bundled SDK.
   'aws-xray-sdk-core': [],
   '@aws-lambda-powertools/tracer': [],
+  // The intake's only record is the order: the idempotency utility serves the CRM webhook's events alone.
+  '@aws-lambda-powertools/idempotency': ['crm-webhook'],
 };
 
 interface FunctionBundle {

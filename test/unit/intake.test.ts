@@ -7,10 +7,18 @@ import {
   SFNServiceException,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEMO_CUSTOMERS } from '../../local/seed.ts';
 import { checkoutHttpEvent, lambdaContext } from '../support/lambda-events.ts';
 
 const documents = mockClient(DynamoDBDocumentClient);
@@ -209,6 +217,38 @@ describe('a repeat of an order entry (capturedBefore)', () => {
     expect(await capturedBefore(command)).toEqual({ orderId: first.orderId, status: 'RECEIVED' });
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(2);
     await expect(capturedBefore({ ...command, submitted: { entry: 2 } })).rejects.toThrow(/already used/);
+  });
+});
+
+describe('an order entry refused while a duplicate of it captured its order', () => {
+  it('answers as that order: the duplicate resolved before the product was withdrawn, this one after', async () => {
+    Object.assign(process.env, { CUSTOMERS_TABLE_NAME: 'Customers', PRODUCTS_TABLE_NAME: 'Products' });
+    const { captureOrder } = await import('../../functions/lib/intake.ts');
+    const { enterOrder } = await import('../../functions/lib/order-entry.ts');
+    const stored = fakeOrdersTable();
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn', startDate: new Date() });
+    const entry = { customerId: 'CUST-1002', lines: [{ sku: 'WIDGET-BLUE', quantity: 1 }] };
+    const command = {
+      channel: 'rep' as const,
+      idempotencyKey: 'rep-raced-1',
+      entry,
+      placedBy: { kind: 'client' as const, id: 'rep' },
+    };
+    documents.on(GetCommand).resolves({ Item: DEMO_CUSTOMERS.find((c) => c.customerId === 'CUST-1002') });
+    // While this entry reads the price list, its duplicate (which found the product) stores the order;
+    // then the product is gone for this one.
+    documents.on(BatchGetCommand).callsFake(async () => {
+      await captureOrder({ ...command, request: order as never, submitted: entry });
+      return { Responses: { Products: [] } };
+    });
+    const answer = await enterOrder(command);
+    const orders = [...stored.values()].filter((item) => item.sk === 'ORDER');
+    expect(orders).toHaveLength(1);
+    expect(answer).toEqual({ orderId: orders[0]?.orderId, status: 'RECEIVED' });
+
+    // Without a duplicate, the same withdrawn product is refused, naming it.
+    documents.on(BatchGetCommand).resolves({ Responses: { Products: [] } });
+    await expect(enterOrder({ ...command, idempotencyKey: 'rep-raced-2' })).rejects.toThrow(/WIDGET-BLUE/);
   });
 });
 

@@ -134,7 +134,7 @@ describe('entryOutcome', () => {
     for (const [status, code] of [
       [503, undefined],
       [500, 'InternalError'],
-      [409, 'RequestInProgress'],
+      [502, 'BadGateway'],
       [429, undefined],
       [401, undefined],
     ] as const) {
@@ -246,7 +246,8 @@ describe('OrderApi.send', () => {
   it('marks an answer uncertain after a 5xx or a dropped connection, certain otherwise', async () => {
     expect(await post((n) => (n === 1 ? 503 : 422))).toMatchObject({ status: 422, uncertain: true });
     expect(await post((n) => (n === 1 ? 'drop' : 202))).toMatchObject({ status: 202, uncertain: true });
-    expect(await post((n) => (n === 1 ? 409 : 422))).toMatchObject({ status: 422, uncertain: true });
+    // A 409 is a definite refusal (the intake never asks a retry to wait): answered at once, not retried.
+    expect(await post((n) => (n === 1 ? 409 : 202))).toMatchObject({ status: 409, uncertain: false });
     expect(await post((n) => (n === 1 ? 429 : 422))).toMatchObject({ status: 422, uncertain: false });
     expect(await post(() => 503)).toMatchObject({ status: 503, uncertain: true });
   });
