@@ -6,8 +6,8 @@ import { sendOnce } from './send-claims.ts';
 /**
  * Replies sent once (orders by e-mail: the acknowledgement or the error reply to one message, however
  * often SES or Lambda delivers it). Each reply is an item `reply#<digest>` in the idempotency table,
- * expiring after a week (TTL on `expiration`, epoch seconds; mail servers retry for up to 5 days); Powertools' records are
- * `<function>#<hash>`, so the two never meet. Sending is claimed as for invoices (send-claims.ts).
+ * expiring after a week (TTL on `expiration`, epoch seconds; mail servers retry for up to 5 days);
+ * Powertools' records are `<function>#<hash>`, so the two never meet. Sending is claimed as for invoices (send-claims.ts).
  */
 export class ReplyLedger {
   constructor(private readonly tableName: string) {}

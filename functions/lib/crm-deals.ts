@@ -7,6 +7,7 @@ import {
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
 import { dealEntry, isWonStage } from '../core/crm.ts';
+import { IdempotencyKeyReused } from '../core/errors.ts';
 import { CrmDealEvent, CrmWonDealEvent } from '../core/schemas.ts';
 import { requireEnv } from './config.ts';
 import { customersRepository } from './deps.ts';
@@ -106,11 +107,7 @@ export const receiveDeal = makeIdempotent(receive, {
  * (409, retry shortly).
  */
 export function dealRefusal(error: unknown): HttpError | undefined {
-  if (error instanceof IdempotencyValidationError) {
-    return new HttpError(422, 'IdempotencyKeyReused', 'This eventId was already used with a different order', [
-      { path: 'eventId', message: 'was used for a different request body' },
-    ]);
-  }
+  if (error instanceof IdempotencyValidationError) return intakeRefusal(new IdempotencyKeyReused(), 'eventId');
   if (error instanceof IdempotencyAlreadyInProgressError) {
     return new HttpError(409, 'RequestInProgress', 'An order with this eventId is still being captured; retry shortly');
   }

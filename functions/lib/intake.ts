@@ -67,13 +67,11 @@ export async function capturedBefore(
   logOrder(orderId);
   const existing = await orders.find(orderId);
   if (!existing) return undefined;
-  if (existing.submissionHash !== submission) throw keyReused();
+  if (existing.submissionHash !== submission) throw new IdempotencyKeyReused();
   // The first attempt may have stopped after storing it (a timeout): finish what it did not.
   if (!isTerminal(existing.status)) await startAndAnnounce(existing);
   return { orderId, status: 'RECEIVED' };
 }
-
-const keyReused = () => new IdempotencyKeyReused();
 
 /**
  * What a capture answers, the same for every repeat, at once or at any time later: where the order is
@@ -116,7 +114,7 @@ export async function captureOrder(command: IntakeCommand): Promise<IntakeResult
   if (!created) {
     // The key is bound to its order for good: another submission under it is refused.
     const existing = await orders.find(orderId);
-    if (!existing || existing.submissionHash !== submission) throw keyReused();
+    if (!existing || existing.submissionHash !== submission) throw new IdempotencyKeyReused();
     if (isTerminal(existing.status)) return { orderId, status: 'RECEIVED' };
     order = existing;
   }

@@ -3,8 +3,8 @@ import { demoSecret } from '../auth/demo-clients.ts';
 /**
  * How the order CLI talks to the API: a bearer token (ORDER_API_TOKEN, or one minted for the local
  * demo client `rep` as `npm run token -- rep` does) and retries of what may succeed when repeated
- * (no answer, 5xx, 429), each with the same request and headers, so a
- * retried POST carries the same Idempotency-Key and finds the same order.
+ * (no answer, 5xx, 429), each with the same request and headers, so a retried POST carries the same
+ * Idempotency-Key and finds the same order.
  */
 export interface ApiOptions {
   /** The API's base URL: --api, ORDER_API_URL, else the local runtime's http://127.0.0.1:3000. */
