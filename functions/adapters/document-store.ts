@@ -1,17 +1,14 @@
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { s3 } from './clients/s3.ts';
+import { s3Send } from './clients/s3.ts';
 
-/** Invoice and credit-note PDFs in the (encrypted, private) documents bucket. */
+/** Invoice and credit-note PDFs in the (encrypted, private) documents bucket; inbound e-mails in theirs. */
 export class DocumentStore {
   constructor(private readonly bucket: string) {}
 
   async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
-    await s3().send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
+    await s3Send({ method: 'PUT', bucket: this.bucket, key, body, contentType });
   }
 
   async get(key: string): Promise<Uint8Array> {
-    const result = await s3().send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-    if (!result.Body) throw new Error(`Document ${key} has no body`);
-    return result.Body.transformToByteArray();
+    return (await s3Send({ method: 'GET', bucket: this.bucket, key })).body;
   }
 }

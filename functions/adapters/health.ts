@@ -1,11 +1,10 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeEventBusCommand } from '@aws-sdk/client-eventbridge';
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { GetAccountCommand } from '@aws-sdk/client-sesv2';
 import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
 import { dynamo } from './clients/dynamodb.ts';
 import { eventBridge } from './clients/eventbridge.ts';
-import { s3 } from './clients/s3.ts';
+import { s3Send } from './clients/s3.ts';
 import { ses } from './clients/ses.ts';
 import { sfn } from './clients/sfn.ts';
 
@@ -21,7 +20,7 @@ export function dependencyChecks(deps: Dependencies): Record<string, () => Promi
   return {
     dynamodb: () => dynamo().send(new DescribeTableCommand({ TableName: deps.ordersTable })),
     stepfunctions: () => sfn().send(new DescribeStateMachineCommand({ stateMachineArn: deps.stateMachineArn })),
-    s3: () => s3().send(new HeadBucketCommand({ Bucket: deps.bucket })),
+    s3: () => s3Send({ method: 'HEAD', bucket: deps.bucket }),
     eventbridge: () => eventBridge().send(new DescribeEventBusCommand({ Name: deps.eventBus })),
     ses: () => ses().send(new GetAccountCommand({})),
   };

@@ -27,6 +27,9 @@ const SDK_CLIENT_SERVICES: Record<string, string> = {
   '@aws-sdk/client-cognito-identity-provider': 'cognito-idp',
 };
 
+/** The S3 adapter: S3's REST API signed with the SDK's SigV4 signer, lighter than its S3 client. */
+const S3_ADAPTER = 'functions/adapters/clients/s3.ts';
+
 /** Libraries worth keeping out of the functions that do not use them, and the functions that do. */
 const LIBRARY_USERS: Record<string, string[]> = {
   jspdf: ['finish-credit-notes', 'issue-credit-note', 'issue-invoice'], // invoice and credit-note PDFs
@@ -102,9 +105,13 @@ describe('function bundles', () => {
       expect([...(bundles.get(name)?.packages ?? [])].filter((p) => p.startsWith('@aws-sdk/client-'))).toEqual([
         '@aws-sdk/client-dynamodb',
       ]);
-    expect(holding('@aws-sdk/client-s3').sort()).toEqual(
+    // S3 through the adapter's signed REST calls (adapters/clients/s3.ts), never the SDK's S3 client.
+    const s3Users = [...bundles].filter(([, b]) => b.inputs.includes(S3_ADAPTER)).map(([name]) => name);
+    expect(s3Users.sort()).toEqual(
       ['finish-credit-notes', 'get-invoice', 'health', 'inbound-email', 'issue-credit-note', 'issue-invoice'].sort(),
     );
+    expect(s3Users.filter((name) => !bundles.get(name)?.granted.has('s3'))).toEqual([]);
+    expect(holding('@aws-sdk/client-s3')).toEqual([]);
   });
 
   it('hold the heavy libraries only in the functions that use them', () => {

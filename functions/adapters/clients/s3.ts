@@ -1,10 +1,153 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { HttpRequest } from '@smithy/core/protocols';
+import { Hash, streamCollector } from '@smithy/core/serde';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { backoff } from '../backoff.ts';
 
-/** The S3 client, created on first use (see dynamodb.ts). */
-let client: S3Client | undefined;
+/*
+ * S3's REST API for the three calls the functions make (put an object, get one, head a bucket): signed
+ * with SigV4 by the SDK's own signer, sent by its HTTP handler, with its default credential chain —
+ * all three already in every bundle with the DynamoDB client. `@aws-sdk/client-s3` builds S3's whole
+ * service model at import: about 140 KB and a third of a lean function's INIT, in each of the six
+ * functions that store or read documents, for these three calls.
+ *
+ * Path-style addressing always (bucket in the path): AWS serves it, and a custom endpoint on
+ * 127.0.0.1 has no bucket sub-domains. The endpoint is the SDK's: `AWS_ENDPOINT_URL_S3`, else
+ * `AWS_ENDPOINT_URL`, else the region's.
+ */
 
-export function s3(): S3Client {
-  // Path-style always: AWS serves it too, and a custom endpoint on 127.0.0.1 has no bucket sub-domains.
-  client ??= new S3Client({ forcePathStyle: true });
-  return client;
+export interface S3Call {
+  method: 'GET' | 'PUT' | 'HEAD';
+  bucket: string;
+  /** The object's key; none for a call on the bucket. */
+  key?: string;
+  body?: Uint8Array;
+  contentType?: string;
+}
+
+export interface S3Response {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** An S3 error response, named by its code (`NoSuchKey`, `SlowDown`, ...) like the SDK names its errors. */
+export class S3Error extends Error {
+  readonly $metadata: { httpStatusCode: number };
+
+  constructor(code: string, statusCode: number, message: string) {
+    super(message);
+    this.name = code;
+    this.$metadata = { httpStatusCode: statusCode };
+  }
+}
+
+/** Attempts per call, as the SDK's standard retry mode makes them. */
+export const S3_MAX_ATTEMPTS = 3;
+const RETRY_BASE_MS = 100;
+const RETRY_CAP_MS = 2_000;
+const TRANSIENT_CODES = new Set(['SlowDown', 'RequestTimeout', 'InternalError', 'ServiceUnavailable', 'Throttling']);
+const NETWORK_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'TimeoutError']);
+
+interface Connection {
+  endpoint: URL;
+  signer: SignatureV4;
+  http: NodeHttpHandler;
+}
+
+let connection: Connection | undefined;
+
+/** Created on first use (see dynamodb.ts), from the environment as it is then. */
+function connect(): Connection {
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  connection ??= {
+    endpoint: new URL(
+      process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL ?? `https://s3.${region}.amazonaws.com`,
+    ),
+    // S3 signs the path as sent (no second encoding) and wants the payload's hash in x-amz-content-sha256.
+    signer: new SignatureV4({
+      service: 's3',
+      region,
+      credentials: defaultProvider(),
+      sha256: Hash.bind(null, 'sha256'),
+      uriEscapePath: false,
+      applyChecksum: true,
+    }),
+    http: new NodeHttpHandler({ connectionTimeout: 3_000, requestTimeout: 10_000 }),
+  };
+  return connection;
+}
+
+/** RFC 3986 encoding of each segment of a key, its slashes kept: the path S3 signs and serves. */
+export function objectPath(bucket: string, key?: string): string {
+  const encode = (segment: string) =>
+    encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `/${encode(bucket)}${key === undefined ? '' : `/${key.split('/').map(encode).join('/')}`}`;
+}
+
+/** The request as signed and sent (exported for the signature's test). */
+export async function signedRequest(call: S3Call, at?: Date): Promise<HttpRequest> {
+  const { endpoint, signer } = connect();
+  const base = endpoint.pathname.replace(/\/$/, '');
+  const request = new HttpRequest({
+    protocol: endpoint.protocol,
+    hostname: endpoint.hostname,
+    port: endpoint.port ? Number(endpoint.port) : undefined,
+    method: call.method,
+    path: `${base}${objectPath(call.bucket, call.key)}`,
+    headers: {
+      host: endpoint.host,
+      ...(call.body ? { 'content-length': String(call.body.byteLength) } : {}),
+      ...(call.contentType ? { 'content-type': call.contentType } : {}),
+    },
+    body: call.body,
+  });
+  return (await signer.sign(request, at ? { signingDate: at } : {})) as HttpRequest;
+}
+
+async function attempt(call: S3Call): Promise<S3Response> {
+  const { http } = connect();
+  const { response } = await http.handle(await signedRequest(call));
+  const body = response.body ? await streamCollector(response.body) : new Uint8Array();
+  const headers = Object.fromEntries(Object.entries(response.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
+  if (response.statusCode >= 200 && response.statusCode < 300)
+    return { statusCode: response.statusCode, headers, body };
+  throw errorOf(response.statusCode, new TextDecoder().decode(body));
+}
+
+/** The error an S3 error response names; a HEAD's has no body, so its status names it. */
+export function errorOf(statusCode: number, xml: string): S3Error {
+  const code = /<Code>([^<]+)<\/Code>/.exec(xml)?.[1];
+  const message = /<Message>([^<]*)<\/Message>/.exec(xml)?.[1];
+  const byStatus: Record<number, string> = { 301: 'PermanentRedirect', 403: 'Forbidden', 404: 'NotFound' };
+  const name = code ?? byStatus[statusCode] ?? (statusCode >= 500 ? 'InternalError' : 'UnknownError');
+  return new S3Error(name, statusCode, message ?? `S3 answered ${statusCode}`);
+}
+
+/** Whether another attempt may succeed: throttling, a server error, a connection that broke. */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof S3Error) return error.$metadata.httpStatusCode >= 500 || TRANSIENT_CODES.has(error.name);
+  const code = (error as { code?: string; name?: string }) ?? {};
+  return NETWORK_ERRORS.has(code.code ?? '') || NETWORK_ERRORS.has(code.name ?? '');
+}
+
+/**
+ * One S3 call, retried (up to S3_MAX_ATTEMPTS, full-jitter backoff) while S3 throttles, fails on its
+ * side or the connection breaks. Every call made here is idempotent: a put writes the same bytes again.
+ */
+export async function s3Send(call: S3Call): Promise<S3Response> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt(call);
+    } catch (error) {
+      if (tries >= S3_MAX_ATTEMPTS || !isTransient(error)) throw error;
+      await backoff(tries, RETRY_BASE_MS, RETRY_CAP_MS);
+    }
+  }
+}
+
+/** Forgets the connection (tests change the endpoint between cases). */
+export function resetS3Connection(): void {
+  connection = undefined;
 }
