@@ -46,6 +46,11 @@ function signatureProblem(request: Received): string {
   const names = signedHeaders.split(';');
   if (!names.includes('host') || !names.includes('x-amz-date') || !names.includes('x-amz-content-sha256'))
     return `signed headers ${signedHeaders}`;
+  // S3 refuses x-amz-* headers sent but not signed.
+  const unsigned = Object.keys(request.headers).filter((h) => h.startsWith('x-amz-') && !names.includes(h));
+  if (unsigned.length > 0) return `unsigned ${unsigned.join(', ')}`;
+  const declared = String(request.headers['x-amz-content-sha256']);
+  if (/^[0-9a-f]{64}$/.test(declared) && declared !== hex(request.body)) return `payload hash ${declared}`;
   const canonicalHeaders = names
     .map(
       (name) =>
@@ -54,7 +59,21 @@ function signatureProblem(request: Received): string {
           .replace(/\s+/g, ' ')}\n`,
     )
     .join('');
-  const [path, query = ''] = request.path.split('?');
+  const [sent = '', query = ''] = request.path.split('?');
+  // The path as S3 rebuilds it: each segment decoded, then encoded by AWS's UriEncode (RFC 3986 unreserved kept).
+  const uriEncode = (text: string) =>
+    [...Buffer.from(text, 'utf8')]
+      .map((byte) =>
+        /[A-Za-z0-9\-._~]/.test(String.fromCharCode(byte))
+          ? String.fromCharCode(byte)
+          : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`,
+      )
+      .join('');
+  const path = sent
+    .split('/')
+    .map((segment) => uriEncode(decodeURIComponent(segment)))
+    .join('/');
+  if (path !== sent) return `path ${sent} is not encoded as S3 encodes it (${path})`;
   const canonicalQuery = query
     .split('&')
     .filter(Boolean)
@@ -82,8 +101,11 @@ function signatureProblem(request: Received): string {
 let server: Server;
 let endpoint: string;
 const received: Received[] = [];
-/** The answers the server gives next, in order; 200 with an empty body when none is left. */
-let answers: { status: number; body?: string }[] = [];
+/**
+ * The answers the server gives next, in order; 200 with an empty body when none is left. `stall`: no
+ * answer at all, or headers and part of the body, then silence.
+ */
+let answers: { status: number; body?: string; stall?: 'answer' | 'body' }[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -97,6 +119,12 @@ beforeAll(async () => {
         body: Buffer.concat(chunks),
       });
       const answer = answers.shift() ?? { status: 200, body: '' };
+      if (answer.stall === 'answer') return;
+      if (answer.stall === 'body') {
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('only ten b');
+        return;
+      }
       res.writeHead(answer.status, { 'content-type': 'application/xml' });
       res.end(req.method === 'HEAD' ? undefined : answer.body);
     });
@@ -110,6 +138,8 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_S3: endpoint,
   });
   delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE; // a profile would win over the variables in the credential chain
+  delete process.env.AWS_MAX_ATTEMPTS;
 });
 
 afterAll(async () => {
@@ -217,6 +247,37 @@ describe('the S3 REST client', () => {
     expect(received).toHaveLength(2);
   });
 
+  it('gives up on an answer that does not come, or stops halfway, and retries it (a stalled connection)', async () => {
+    resetS3Connection({ connectMs: 1_000, requestMs: 300 });
+    answers = [
+      { status: 0, stall: 'answer' },
+      { status: 0, stall: 'body' },
+      { status: 200, body: 'at last' },
+    ];
+    const got = await s3Send({ method: 'GET', bucket: 'docs', key: 'k.pdf' });
+    expect(new TextDecoder().decode(got.body)).toBe('at last');
+    expect(received).toHaveLength(3);
+
+    answers = Array.from({ length: S3_MAX_ATTEMPTS }, () => ({ status: 0, stall: 'answer' as const }));
+    const error = await s3Send({ method: 'HEAD', bucket: 'docs' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'TimeoutError' });
+    expect(received).toHaveLength(3 + S3_MAX_ATTEMPTS);
+  });
+
+  it("makes the SDK's AWS_MAX_ATTEMPTS attempts when it is set (the local fault mode sets it)", async () => {
+    process.env.AWS_MAX_ATTEMPTS = '1';
+    resetS3Connection();
+    try {
+      answers = [{ status: 503, body: errorXml('SlowDown') }];
+      expect(await s3Send({ method: 'GET', bucket: 'docs', key: 'k.pdf' }).catch((e: unknown) => e)).toMatchObject({
+        name: 'SlowDown',
+      });
+      expect(received).toHaveLength(1);
+    } finally {
+      delete process.env.AWS_MAX_ATTEMPTS;
+    }
+  });
+
   it('retries a connection refused, then gives up with it', async () => {
     process.env.AWS_ENDPOINT_URL_S3 = 'http://127.0.0.1:9';
     resetS3Connection();
@@ -232,6 +293,9 @@ describe('the S3 REST client', () => {
 describe('S3 error classification', () => {
   it.each([
     [503, 'SlowDown', true],
+    [429, 'TooManyRequests', true],
+    [502, 'BadGateway', true],
+    [501, 'NotImplemented', false],
     [500, 'InternalError', true],
     [400, 'RequestTimeout', true],
     [403, 'AccessDenied', false],
@@ -239,6 +303,13 @@ describe('S3 error classification', () => {
     [400, 'InvalidArgument', false],
   ])('%i %s transient: %s', (status, code, transient) => {
     expect(isTransient(errorOf(status, errorXml(code)))).toBe(transient);
+  });
+
+  it('retries the network errors the SDK retries, DNS included', () => {
+    for (const code of ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH'])
+      expect(isTransient(Object.assign(new Error('network'), { code }))).toBe(true);
+    expect(isTransient(Object.assign(new Error('timed out'), { name: 'TimeoutError' }))).toBe(true);
+    expect(isTransient(new Error('a bug'))).toBe(false);
   });
 
   it('names a body-less error by its status', () => {

@@ -43,24 +43,47 @@ export class S3Error extends Error {
   }
 }
 
-/** Attempts per call, as the SDK's standard retry mode makes them. */
+/** Attempts per call, as the SDK's standard retry mode makes them, unless `AWS_MAX_ATTEMPTS` (the SDK's setting) says. */
 export const S3_MAX_ATTEMPTS = 3;
 const RETRY_BASE_MS = 100;
 const RETRY_CAP_MS = 2_000;
+/** The SDK's retryable statuses and S3's throttling and transient error codes. */
+const TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
 const TRANSIENT_CODES = new Set(['SlowDown', 'RequestTimeout', 'InternalError', 'ServiceUnavailable', 'Throttling']);
-const NETWORK_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'TimeoutError']);
+/** The SDK's retryable network errors (NODEJS_NETWORK_ERROR_CODES, DNS included) and its handler's timeouts. */
+const NETWORK_ERRORS = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'TimeoutError',
+]);
+
+/** How long a call may take to connect, and then to answer or go silent mid-answer, before it is given up. */
+export interface S3Timeouts {
+  connectMs: number;
+  requestMs: number;
+}
+const DEFAULT_TIMEOUTS: S3Timeouts = { connectMs: 3_000, requestMs: 10_000 };
 
 interface Connection {
   endpoint: URL;
   signer: SignatureV4;
   http: NodeHttpHandler;
+  maxAttempts: number;
 }
 
 let connection: Connection | undefined;
+let timeouts = DEFAULT_TIMEOUTS;
 
 /** Created on first use (see dynamodb.ts), from the environment as it is then. */
 function connect(): Connection {
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const attempts = Number(process.env.AWS_MAX_ATTEMPTS);
   connection ??= {
     endpoint: new URL(
       process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL ?? `https://s3.${region}.amazonaws.com`,
@@ -74,7 +97,14 @@ function connect(): Connection {
       uriEscapePath: false,
       applyChecksum: true,
     }),
-    http: new NodeHttpHandler({ connectionTimeout: 3_000, requestTimeout: 10_000 }),
+    // The handler only warns about a slow answer unless told to throw; the socket timeout covers a stalled body.
+    http: new NodeHttpHandler({
+      connectionTimeout: timeouts.connectMs,
+      requestTimeout: timeouts.requestMs,
+      socketTimeout: timeouts.requestMs,
+      throwOnRequestTimeout: true,
+    }),
+    maxAttempts: Number.isInteger(attempts) && attempts >= 1 ? attempts : S3_MAX_ATTEMPTS,
   };
   return connection;
 }
@@ -127,27 +157,31 @@ export function errorOf(statusCode: number, xml: string): S3Error {
 
 /** Whether another attempt may succeed: throttling, a server error, a connection that broke. */
 export function isTransient(error: unknown): boolean {
-  if (error instanceof S3Error) return error.$metadata.httpStatusCode >= 500 || TRANSIENT_CODES.has(error.name);
+  if (error instanceof S3Error)
+    return TRANSIENT_STATUSES.has(error.$metadata.httpStatusCode) || TRANSIENT_CODES.has(error.name);
   const code = (error as { code?: string; name?: string }) ?? {};
   return NETWORK_ERRORS.has(code.code ?? '') || NETWORK_ERRORS.has(code.name ?? '');
 }
 
 /**
- * One S3 call, retried (up to S3_MAX_ATTEMPTS, full-jitter backoff) while S3 throttles, fails on its
- * side or the connection breaks. Every call made here is idempotent: a put writes the same bytes again.
+ * One S3 call, retried (S3_MAX_ATTEMPTS or `AWS_MAX_ATTEMPTS` attempts, full-jitter backoff) while S3
+ * throttles, fails on its side, or the connection breaks or goes silent. Every call made here is
+ * idempotent: a put writes the same bytes again.
  */
 export async function s3Send(call: S3Call): Promise<S3Response> {
+  const { maxAttempts } = connect();
   for (let tries = 1; ; tries++) {
     try {
       return await attempt(call);
     } catch (error) {
-      if (tries >= S3_MAX_ATTEMPTS || !isTransient(error)) throw error;
+      if (tries >= maxAttempts || !isTransient(error)) throw error;
       await backoff(tries, RETRY_BASE_MS, RETRY_CAP_MS);
     }
   }
 }
 
-/** Forgets the connection (tests change the endpoint between cases). */
-export function resetS3Connection(): void {
+/** Forgets the connection, so the next call reads the environment again (tests: another endpoint, shorter timeouts). */
+export function resetS3Connection(next: S3Timeouts = DEFAULT_TIMEOUTS): void {
   connection = undefined;
+  timeouts = next;
 }
