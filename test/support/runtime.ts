@@ -43,10 +43,17 @@ export async function startTestRuntime(options: RuntimeOptions = {}): Promise<Lo
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * How long a test waits by default for the workflow to get somewhere: seconds on a quiet 2-core machine,
+ * but a slow one running two test files at once (clean-clone CI) has needed more than 20 s for an order's
+ * two shipments. Waiting returns as soon as the condition holds, so only a failure waits it out.
+ */
+export const WAIT_MS = 60_000;
+
 /** Polls until `check` returns a value (not undefined) or the time is up. */
 export async function eventually<T>(
   check: () => Promise<T | undefined>,
-  timeoutMs = 20_000,
+  timeoutMs = WAIT_MS,
   intervalMs = 100,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -225,7 +232,7 @@ export class TestClient {
   }
 
   /** Waits for the order's workflow execution to end and returns its description. */
-  async finished(orderId: string, timeoutMs = 30_000): Promise<DescribeExecutionCommandOutput> {
+  async finished(orderId: string, timeoutMs = WAIT_MS): Promise<DescribeExecutionCommandOutput> {
     return eventually(
       async () => {
         const execution = await this.sfn.send(
@@ -243,7 +250,7 @@ export class TestClient {
    * pollers at 10 a second each would compete with the workflow they wait for. On time-out it names the
    * orders still running and where each stands.
    */
-  async allFinished(orderIds: string[], timeoutMs = 60_000): Promise<DescribeExecutionCommandOutput[]> {
+  async allFinished(orderIds: string[], timeoutMs = 2 * WAIT_MS): Promise<DescribeExecutionCommandOutput[]> {
     const ended = new Map<string, DescribeExecutionCommandOutput>();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -264,7 +271,7 @@ export class TestClient {
     );
   }
 
-  async waitForStatus(orderId: string, status: string, timeoutMs = 20_000) {
+  async waitForStatus(orderId: string, status: string, timeoutMs = WAIT_MS) {
     return eventually(async () => {
       const order = await this.order(orderId);
       return order.status === status ? order : undefined;
