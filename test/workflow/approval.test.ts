@@ -12,7 +12,8 @@ import { eventually, orderBody, startTestRuntime, TestClient } from '../support/
  */
 let runtime: LocalRuntime;
 let client: TestClient;
-const APPROVAL_TIMEOUT_MS = 8_000;
+/** Long enough for a test to read the approval e-mail and decide on a slow machine; short enough to watch silence. */
+const APPROVAL_TIMEOUT_MS = 15_000;
 
 beforeAll(async () => {
   runtime = await startTestRuntime({

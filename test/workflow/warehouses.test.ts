@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORDER_SK } from '../../functions/adapters/orders-repository.ts';
 import { StockLedger } from '../../functions/adapters/stock-repository.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
-import { eventually, orderBody, sleep, startTestRuntime, TestClient } from '../support/runtime.ts';
+import { eventually, orderBody, sleep, startTestRuntime, TestClient, WAIT_MS } from '../support/runtime.ts';
 
 /**
  * Warehouses, stock routes and backorders on the real ASL and the local runtime. Backorders expire
@@ -13,8 +13,14 @@ import { eventually, orderBody, sleep, startTestRuntime, TestClient } from '../s
  * products of its own (their backorders expire together, not one after the other); the race,
  * which checks every product, runs alone after them.
  */
-/** Long enough for three orders to be placed and parked before the oldest expires (about 8 s on a busy 2-core machine). */
-const BACKORDER_SECONDS = 25;
+/**
+ * Long enough for three orders to be placed and parked before the oldest expires, and for an order's
+ * first two shipments to be invoiced before its backorder does (about 8 s on a quiet 2-core machine,
+ * more than 25 on a slow one running another test file beside this one).
+ */
+const BACKORDER_SECONDS = 60;
+/** Until an order whose backorder may expire has ended. */
+const ENDED_MS = BACKORDER_SECONDS * 1000 + WAIT_MS;
 
 let runtime: LocalRuntime;
 let client: TestClient;
@@ -152,7 +158,7 @@ describe('stock per warehouse', () => {
       at: expect.any(String),
     });
 
-    const execution = await client.finished(orderId, 60_000);
+    const execution = await client.finished(orderId, ENDED_MS);
     expect(execution.status).toBe('SUCCEEDED');
     const order = await client.order(orderId);
     expect(order.status).toBe('COMPLETED');
@@ -187,7 +193,7 @@ describe('stock per warehouse', () => {
       { warehouseId: 'WH-BERLIN', onHand: 0, reserved: 0, available: 0 },
       { warehouseId: 'WH-ROTTERDAM', onHand: 0, reserved: 0, available: 0 },
     ]);
-  }, 90_000);
+  }, 300_000);
 
   it.concurrent('the stock routes refuse what would break reservations', async ({ expect }) => {
     // Stock held for an order (reserved as ReserveStock does) that has not shipped yet.
@@ -274,11 +280,11 @@ describe('stock per warehouse', () => {
     expect((await client.order(first)).allocations).toHaveLength(1);
     expect((await client.order(second)).backorder.lines).toEqual([{ sku: 'KEYBOARD-MX', quantity: 2 }]);
     expect((await client.order(third)).status).toBe('BACKORDERED');
-    expect((await client.finished(first, 60_000)).status).toBe('SUCCEEDED');
+    expect((await client.finished(first, ENDED_MS)).status).toBe('SUCCEEDED');
     expect((await client.order(first)).status).toBe('COMPLETED');
 
     // Expiry: the second keeps its cable and ships it; the third had nothing and is cancelled.
-    expect((await client.finished(second, 60_000)).status).toBe('SUCCEEDED');
+    expect((await client.finished(second, ENDED_MS)).status).toBe('SUCCEEDED');
     const kept = await client.order(second);
     expect(kept.status).toBe('COMPLETED');
     expect(kept.backorder.cancelledLines).toEqual([{ sku: 'KEYBOARD-MX', quantity: 2 }]);
@@ -296,7 +302,7 @@ describe('stock per warehouse', () => {
     const card = books.get(`${second}:authorize`);
     expect(card?.status).toBe('VOIDED');
     expect((card?.captures ?? []).reduce((sum, c) => sum + c.amount, 0)).toBe(1178);
-    await client.finished(third, 60_000);
+    await client.finished(third, ENDED_MS);
     const cancelled = await client.order(third);
     expect([cancelled.status, cancelled.failure?.code]).toEqual(['CANCELLED', 'BackorderExpired']);
     // Other scenarios' backorders expire meanwhile: these two orders' e-mails, one each.
@@ -316,7 +322,7 @@ describe('stock per warehouse', () => {
       reserved: 0,
       available: 0,
     });
-  }, 120_000);
+  }, 300_000);
 
   it.concurrent('an on-account order that completes short gives back the rest of its credit hold: credit used = what was invoiced', async ({
     expect,
@@ -366,7 +372,7 @@ describe('stock per warehouse', () => {
       }),
     );
     // The cable ships and is invoiced; the keyboards wait until the backorder expires.
-    expect((await client.finished(orderId, 60_000)).status).toBe('SUCCEEDED');
+    expect((await client.finished(orderId, ENDED_MS)).status).toBe('SUCCEEDED');
     const order = await client.order(orderId);
     expect(order.status).toBe('COMPLETED');
     expect(order.backorder.cancelledLines).toEqual([{ sku: 'KEYBOARD-SHORT', quantity: 2 }]);
@@ -386,7 +392,7 @@ describe('stock per warehouse', () => {
     );
     expect(account).toMatchObject({ creditUsed: invoiced, openBalance: invoiced });
     db.destroy();
-  }, 90_000);
+  }, 300_000);
 
   it.concurrent('a delivered, invoiced order completes when the rest of its authorization cannot be voided: compensationFailed, not FAILED', async ({
     expect,
@@ -400,7 +406,7 @@ describe('stock per warehouse', () => {
       }),
     );
     // The cable ships, is captured and invoiced; the keyboards expire; the provider refuses every void.
-    expect((await client.finished(orderId, 60_000)).status).toBe('SUCCEEDED');
+    expect((await client.finished(orderId, ENDED_MS)).status).toBe('SUCCEEDED');
     const order = await client.order(orderId);
     expect([order.status, order.failure]).toEqual(['COMPLETED', undefined]);
     expect(order.invoices.map((i: { total: number }) => i.total)).toEqual([1178]);
@@ -420,7 +426,7 @@ describe('stock per warehouse', () => {
     );
     db.destroy();
     expect(stored?.compensationFailed).toEqual(['payment']);
-  }, 90_000);
+  }, 300_000);
 
   it.concurrent("the reconciler's sweep serves orders a stock change left waiting (the route failed before serving them)", async ({
     expect,
@@ -464,14 +470,14 @@ describe('stock per warehouse', () => {
     const sweep = { 'detail-type': 'Scheduled Event', source: 'aws.events', id: crypto.randomUUID(), detail: {} };
     await runtime.lambdas.invoke(reconciler, sweep);
     await runtime.lambdas.invoke(reconciler, { ...sweep, id: crypto.randomUUID() }); // again: nothing moves twice
-    expect((await client.finished(orderId, 60_000)).status).toBe('SUCCEEDED');
+    expect((await client.finished(orderId, ENDED_MS)).status).toBe('SUCCEEDED');
     const order = await client.order(orderId);
     expect(order.status).toBe('COMPLETED');
     expect(order.allocations.map((a: Record<string, unknown>) => [a.warehouseId, a.lines])).toEqual([
       ['WH-ROTTERDAM', [{ sku: 'MOUSE-ERGO', quantity: 2 }]],
     ]);
     expect(await level('MOUSE-ERGO', 'WH-ROTTERDAM')).toMatchObject({ onHand: 0, reserved: 0, available: 0 });
-  }, 90_000);
+  }, 300_000);
 
   it('PUT stock racing 50 concurrent reservations never oversells, and every warehouse balances', async () => {
     const sku = 'GADGET-PRO';
