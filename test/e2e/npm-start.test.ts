@@ -148,7 +148,7 @@ describe('npm start', () => {
     expect(order.orderId).toBe(placed.orderId);
     expect(order.placedBy).toEqual({ kind: 'client', id: 'checkout' });
     expect(order.timeline[0]).toMatchObject({ type: 'OrderReceived', by: 'client:checkout' });
-  }, 90_000);
+  });
 
   it("runs the README's roles example: 401 without a token, 403 for the checkout, the customers for a rep, stock for the ERP", async () => {
     const { stdout } = await runReadmeBlock('roles');
@@ -165,7 +165,7 @@ describe('npm start', () => {
     const byHand = /`(curl -s -u checkout:local-checkout-secret [^`]+)`/.exec(readme)?.[1] as string;
     const answer = await run('bash', ['-c', byHand.replace('127.0.0.1:8086', `127.0.0.1:${ports.AUTH}`)]);
     expect(JSON.parse(answer.stdout)).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
-  }, 90_000);
+  });
 
   // The walk-throughs of the README's sections, in the order a newcomer would try them: each block
   // runs as written (tokens from `npm run token`, ids read from earlier answers, polling loops).
@@ -181,7 +181,7 @@ describe('npm start', () => {
       { warehouseId: 'WH-BERLIN', onHand: 20, reserved: 0, available: 20 },
       { warehouseId: 'WH-ROTTERDAM', onHand: 78, reserved: 0, available: 78 },
     ]);
-  }, 60_000);
+  });
 
   it("runs the README's backorder example: 3 of 5 ship, a receipt fills the other 2, two shipments and invoices", async () => {
     const [berlin, rotterdam, waiting, receipt, done] = await readmeBlockJson('backorder');
@@ -196,7 +196,7 @@ describe('npm start', () => {
     expect(shipments).toBe(2);
     expect(invoices).toHaveLength(2);
     for (const number of invoices) expect(number).toMatch(/^INV-\d{4}-\d{6}$/);
-  }, 90_000);
+  });
 
   it("runs the README's prices example: discount and VAT per rate, reverse charge, a price mismatch", async () => {
     const [discounted, reverseCharge, mismatch] = await readmeBlockJson('prices');
@@ -218,7 +218,7 @@ describe('npm start', () => {
     expect(mismatch.status).toBe('REJECTED');
     expect(mismatch.failure.code).toBe('PriceMismatch');
     expect(mismatch.failure.message).toContain('lines[0] WIDGET-BLUE list price 1250, given 1100');
-  }, 60_000);
+  });
 
   it("runs the README's cancellation example: a rep cancels an order waiting for approval", async () => {
     const [answer, order] = await readmeBlockJson('cancel');
@@ -231,7 +231,7 @@ describe('npm start', () => {
     expect(order.status).toBe('CANCELLED');
     expect(order.failure.code).toBe('OrderCancelled');
     expect(order.quantities).toEqual([expect.objectContaining({ sku: 'GADGET-PRO', ordered: 3, cancelled: 3 })]);
-  }, 60_000);
+  });
 
   it("runs the README's approval example: the approver approves with the e-mailed link, the order completes", async () => {
     const [decision, order] = await readmeBlockJson('approval');
@@ -239,7 +239,7 @@ describe('npm start', () => {
     expect(decision.approvalId).toMatch(/^apr-/);
     expect(order.status).toBe('COMPLETED');
     expect(order.approval).toMatchObject({ type: 'ApprovalGranted', by: 'user:approver', comment: 'Known customer' });
-  }, 90_000);
+  });
 
   it("runs the README's survey example: the delivered order's e-mailed link is opened, answered once", async () => {
     const [page, answer, again, feedback] = await readmeBlockJson('feedback');
@@ -247,7 +247,7 @@ describe('npm start', () => {
     expect(answer).toMatchObject({ orderId: expect.stringMatching(/^ord-/), score: 9, group: 'promoter' });
     expect(again).toEqual({ again: 409 });
     expect(feedback).toEqual({ score: 9, group: 'promoter', comment: 'Fast delivery', answeredAt: answer.answeredAt });
-  }, 90_000);
+  });
 
   it("runs the README's CRM example: a won deal signed with openssl, delivered twice, one order completed", async () => {
     const [first, repeat, order] = await readmeBlockJson('crm');
@@ -263,7 +263,7 @@ describe('npm start', () => {
       customerId: 'CUST-1007',
       placedBy: { kind: 'client', id: 'crm' },
     });
-  }, 60_000);
+  });
 
   it("runs the README's finance example: open invoices, a PDF, a credit note, a payment that settles the rest", async () => {
     try {
@@ -285,7 +285,7 @@ describe('npm start', () => {
     } finally {
       for (const file of ['invoice.pdf', 'credit-note.pdf']) rmSync(`${ROOT}/${file}`, { force: true });
     }
-  }, 60_000);
+  });
 
   it("runs the README's order search example: two pages, a customer's cancelled orders, a day, the buyer's own, a refusal", async () => {
     const [first, second, cancelled, today, own, refused] = await readmeBlockJson('find-orders');
@@ -303,7 +303,7 @@ describe('npm start', () => {
     expect(own.orders.length).toBeGreaterThan(0); // the quick start's order
     for (const o of own.orders) expect(o.customerId).toBe('CUST-1002');
     expect(refused.error.issues.map((i: { path: string }) => i.path)).toEqual(['channel', 'limit']);
-  }, 60_000);
+  });
 
   it("runs the README's KPI example: today's figures, in EUR, a backwards window refused by name", async () => {
     const [today, eur, refused] = await readmeBlockJson('kpis');
@@ -313,7 +313,7 @@ describe('npm start', () => {
     expect(eur.currency).toBe('EUR');
     for (const code of Object.keys(eur.revenue)) expect(code).toBe('EUR');
     expect(refused.error.issues.map((i: { path: string }) => i.path)).toEqual(['to']);
-  }, 60_000);
+  });
 
   it("runs the README's e-mail example: the purchase order mailed to the inbox is acknowledged with its order id", async () => {
     const { stdout } = await runReadmeBlock('email');
@@ -323,7 +323,7 @@ describe('npm start', () => {
       stored: [{ key: expect.stringMatching(/^inbound\//) }],
     });
     expect(reply).toMatch(/^Order ord-[0-9a-z]{26} received: Purchase order PO-2026-0042$/);
-  }, 60_000);
+  });
 
   it("runs the README's rep entry example: the order followed to COMPLETED, then shown", async () => {
     try {
@@ -337,7 +337,7 @@ describe('npm start', () => {
     } finally {
       rmSync('/tmp/order-entry.out', { force: true });
     }
-  }, 60_000);
+  });
 
   it('stops every child, the JVM included, on Ctrl-C', async () => {
     const exited = new Promise((resolve) => system.child.once('exit', (code, signal) => resolve(code ?? signal)));

@@ -64,7 +64,7 @@ describe('card credit notes and their refunds', () => {
       'creditnote:reqA',
       'creditnote:reqB',
     ]);
-  }, 60_000);
+  });
 
   it('a note whose event failed to publish stays for the sweep, which publishes it again as the same fact', async () => {
     await db.send(new PutCommand({ TableName: t.names.invoices, Item: invoice('INV-2026-000003', 'ord-C') }));
@@ -110,7 +110,7 @@ describe('card credit notes and their refunds', () => {
     expect(Object.keys((await invoices.findCreditNote(String(note?.creditNoteNumber))) ?? {})).not.toContain(
       'pendingYear',
     );
-  }, 60_000);
+  });
 });
 
 /** What a sweep's grace (2 minutes) has let through by then. */
@@ -144,7 +144,7 @@ describe('credit notes are published once numbered, whatever their e-mails do', 
     await expect(finishCreditNote(deps, 'reqF')).rejects.toThrow(/SES/);
     expect(deps.events.creditNoteIssued).toHaveBeenCalledTimes(2);
     expect(await deps.ledger.unfinishedCreditNoteRequests(later())).toContain('reqF');
-  }, 60_000);
+  });
 
   it('the grace counts from the numbering: a note requested long ago is not swept while its caller delivers it', async () => {
     await db.send(new PutCommand({ TableName: t.names.invoices, Item: invoice('INV-2026-000005', 'ord-G') }));
@@ -174,7 +174,7 @@ describe('credit notes are published once numbered, whatever their e-mails do', 
     mailed();
     await issuing;
     expect(await deps.ledger.unfinishedCreditNoteRequests(later())).not.toContain('reqG');
-  }, 60_000);
+  });
 
   it('requests that keep failing at the head of one queue do not hide the other queues', async () => {
     // Another year, so this test's queues are its own.
@@ -212,7 +212,7 @@ describe('credit notes are published once numbered, whatever their e-mails do', 
     const found = await ledger.unfinishedCreditNoteRequests(now);
     expect(found).toContain('numbered2090');
     expect(found.filter((id) => id.startsWith('stuck'))).toHaveLength(50);
-  }, 60_000);
+  });
 });
 
 describe('payments on account are published, by the sweep if their request failed', () => {
@@ -278,5 +278,5 @@ describe('payments on account are published, by the sweep if their request faile
     );
     expect(Item?.publishedAt).toBeDefined();
     expect(Item?.pendingYear).toBeUndefined();
-  }, 60_000);
+  });
 });

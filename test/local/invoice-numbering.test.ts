@@ -16,7 +16,7 @@ const saved = { ...process.env };
 
 beforeAll(async () => {
   t = await startTables();
-}, 60_000);
+});
 
 afterAll(async () => {
   process.env = saved;
@@ -67,7 +67,7 @@ describe('invoice numbering on DynamoDB Local', () => {
     expect(numbers).toEqual([1, 2]);
     expect(new Set(issued.map((invoice) => invoice.shipmentId))).toEqual(new Set([`${orderId}-A1`, `${orderId}-A2`]));
     expect((await get(t.names.invoices, { pk: 'COUNTER#2031' }))?.last).toBe(2);
-  }, 30_000);
+  });
 
   it('numbers two on-account shipments of one order in one batch, the order and the customer written once each', async () => {
     const orderId = 'ord-00000000000000000000000043';
@@ -102,5 +102,5 @@ describe('invoice numbering on DynamoDB Local', () => {
     expect(await get(t.names.customers, { customerId: 'CUST-1002' })).toEqual(
       expect.objectContaining({ openBalance: 2380, creditUsed: 2380 }),
     );
-  }, 30_000);
+  });
 });

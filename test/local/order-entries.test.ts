@@ -93,7 +93,7 @@ describe('POST /order-entries', () => {
     expect(response.status, JSON.stringify(response.body)).toBe(202);
     const { orderId } = response.body as { orderId: string };
     expect(response.body).toEqual({ orderId, status: 'RECEIVED', links: { self: `/orders/${orderId}` } });
-    const order = await client.as('rep').waitForStatus(orderId, 'COMPLETED', 30_000);
+    const order = await client.as('rep').waitForStatus(orderId, 'COMPLETED');
     expect(order).toMatchObject({
       channel: 'rep',
       externalReference: 'PO-ACME-77',
@@ -117,7 +117,7 @@ describe('POST /order-entries', () => {
       shippingAddress: shipTo,
     });
     expect(response.status, JSON.stringify(response.body)).toBe(202);
-    const order = await client.as('rep').waitForStatus(response.body?.orderId, 'COMPLETED', 30_000);
+    const order = await client.as('rep').waitForStatus(response.body?.orderId, 'COMPLETED');
     expect(order.payment).toEqual({ method: 'card', status: 'CAPTURED' });
   });
 
@@ -201,8 +201,8 @@ describe('POST /order-entries', () => {
     const imported = await enter({ ...body, channel: 'import', externalReference: 'PO-X' }, key);
     expect(imported.status).toBe(202);
     expect(imported.body?.orderId).not.toBe(first.body?.orderId);
-    await client.as('rep').waitForStatus(first.body?.orderId, 'COMPLETED', 30_000);
-    await client.as('rep').waitForStatus(imported.body?.orderId, 'COMPLETED', 30_000);
+    await client.as('rep').waitForStatus(first.body?.orderId, 'COMPLETED');
+    await client.as('rep').waitForStatus(imported.body?.orderId, 'COMPLETED');
   });
 });
 
@@ -264,7 +264,7 @@ describe('50 concurrent identical submissions: one order, one execution, stock t
     const ids = new Set(responses.map((r) => r.body?.orderId));
     expect(ids.size).toBe(1);
     const [orderId] = [...ids] as [string];
-    const order = await client.as('rep').waitForStatus(orderId, 'COMPLETED', 30_000);
+    const order = await client.as('rep').waitForStatus(orderId, 'COMPLETED');
     expect(order.channel).toBe(channel);
     expect(await written()).toEqual({ orders: before.orders + 1, executions: before.executions + 1 });
     // Shipped once: on hand down by the order's quantity, nothing left reserved for it.
@@ -624,7 +624,7 @@ describe('npm run order', () => {
       expect(keys).toHaveLength(2);
       expect(keys[1]).toBe(keys[0]);
       expect(await written()).toEqual({ orders: before.orders + 1, executions: before.executions + 1 });
-      await client.as('rep').waitForStatus(run.stdout.trim(), 'COMPLETED', 30_000);
+      await client.as('rep').waitForStatus(run.stdout.trim(), 'COMPLETED');
     } finally {
       proxy.server.close();
     }
@@ -716,7 +716,7 @@ describe('npm run order', () => {
     expect(first.stdout).toContain('2 of 5 orders imported (3 of 8 rows); 5 rows not imported');
     expect(await written()).toEqual({ orders: before.orders + 2, executions: before.executions + 2 });
     for (const [reference, orderId] of Object.entries(ids)) {
-      const imported = await client.as('rep').waitForStatus(orderId as string, 'COMPLETED', 30_000);
+      const imported = await client.as('rep').waitForStatus(orderId as string, 'COMPLETED');
       expect(imported).toMatchObject({ channel: 'import', externalReference: reference });
     }
 

@@ -51,7 +51,7 @@ beforeAll(async () => {
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-}, 60_000);
+});
 
 afterAll(async () => {
   sfn?.destroy();
@@ -88,7 +88,7 @@ describe('operations runbook (README), with the AWS CLI against the local runtim
     const after = await ended(orderId);
     expect(after).toMatchObject({ status: 'FAILED', redriveCount: 1 });
     expect((await client.order(orderId)).status).toBe('FAILED');
-  }, 60_000);
+  });
 
   it('replays the archived order events of the last hour into the bus', async () => {
     const orderId = await client.placeOrder(orderBody());
@@ -98,7 +98,7 @@ describe('operations runbook (README), with the AWS CLI against the local runtim
     const states = (await runbook(['replay'])).trim().split('\n');
     expect(states).toEqual(['STARTING', 'COMPLETED']);
     await runtime.drainEvents();
-  }, 60_000);
+  });
 
   it('has a runbook entry for every alarm', () => {
     const runbookSection = README.slice(README.indexOf('## Operations runbook'), README.indexOf('## Configuration'));

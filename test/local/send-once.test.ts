@@ -88,7 +88,7 @@ describe('e-mails are sent once', () => {
     const stored = await invoices.findCreditNote(String(note?.creditNoteNumber));
     expect(stored?.emailedAt).toBeDefined();
     expect(stored?.financeCopiedAt).toBeDefined();
-  }, 60_000);
+  });
 
   it('a claim is held by one sender until marked, and taken over only once it is stale', async () => {
     const approvals = new ApprovalsRepository(t.names.approvals);
@@ -208,5 +208,5 @@ describe('e-mails are sent once', () => {
     const full = { amount: 2380, reference: 'BANK-2', receivedAt: '2026-03-05T10:00:00.000Z' };
     expect((await ledger.recordPayment('INV-2026-000202', full)).paidInFull).toBe(true);
     expect((await ledger.recordPayment('INV-2026-000202', full)).paidInFull).toBe(true);
-  }, 60_000);
+  });
 });

@@ -142,7 +142,7 @@ describe('won deals become orders', () => {
     });
     const orderId = answer.body?.orderId as string;
 
-    const order = await client.waitForStatus(orderId, 'COMPLETED', 30_000);
+    const order = await client.waitForStatus(orderId, 'COMPLETED');
     expect(order.customerId).toBe('CUST-1001');
     expect(order.channel).toBe('crm');
     expect(order.externalReference).toBe(event.deal.id);
@@ -174,7 +174,7 @@ describe('won deals become orders', () => {
     expect(answer.status).toBe(202);
     const orderId = answer.body?.orderId as string;
 
-    const order = await client.waitForStatus(orderId, 'COMPLETED', 30_000);
+    const order = await client.waitForStatus(orderId, 'COMPLETED');
     expect(order.customerId).toBe('CUST-1002');
     expect(order.payment).toEqual({ method: 'card', status: 'CAPTURED' });
     // No address on the deal: the customer's billing address.
@@ -285,7 +285,7 @@ describe('signatures', () => {
 
     const after = await written();
     expect(after.orderIds).toEqual([...before.orderIds, first.body?.orderId].sort());
-    await client.waitForStatus(first.body?.orderId, 'COMPLETED', 30_000);
+    await client.waitForStatus(first.body?.orderId, 'COMPLETED');
   });
 });
 
@@ -313,7 +313,7 @@ describe('a storm of identical deliveries', () => {
     expect((await deliver(event)).body?.orderId).toBe(orderId);
 
     // Taken once: the one order reserved, shipped and delivered `quantity`, and the stock moved by that much.
-    const completed = await client.waitForStatus(orderId, 'COMPLETED', 30_000);
+    const completed = await client.waitForStatus(orderId, 'COMPLETED');
     expect(completed.quantities).toEqual([
       expect.objectContaining({ sku, ordered: quantity, shipped: quantity, delivered: quantity }),
     ]);

@@ -430,7 +430,7 @@ describe('order workflow on the local runtime', () => {
       ),
     );
     await Promise.all(orders.map((id) => deliver(id)));
-    await client.allFinished(orders, 30_000);
+    await client.allFinished(orders);
     const numbers = (await client.sentEmails())
       .filter((e) => !String(e.subject).includes('finance copy'))
       .map((e) => /INV-\d{4}-(\d{6})/.exec(String(e.subject))?.[1])

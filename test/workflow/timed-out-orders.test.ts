@@ -49,5 +49,5 @@ describe('timed-out orders', () => {
       available: before.available,
       reserved: before.reserved,
     });
-  }, 60_000);
+  });
 });
