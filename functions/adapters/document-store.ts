@@ -9,6 +9,6 @@ export class DocumentStore {
   }
 
   async get(key: string): Promise<Uint8Array> {
-    return (await s3Send({ method: 'GET', bucket: this.bucket, key })).body;
+    return s3Send({ method: 'GET', bucket: this.bucket, key });
   }
 }

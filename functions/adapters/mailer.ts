@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { EmailSendDeferred, InvalidEmailAddress } from '../core/errors.ts';
 import { lazySchema } from '../core/lazy-schema.ts';
 import { ses } from './clients/ses.ts';
+import { isNetworkError } from './network-errors.ts';
 
 export interface OutgoingEmail {
   to: string[];
@@ -71,18 +72,11 @@ const TRANSIENT_NAMES = new Set([
   'TooManyRequestsException',
   'LimitExceededException',
   'ThrottlingException',
-  'TimeoutError',
   'RequestTimeout',
 ]);
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
 
 /** Throttling, a service-side fault, or no answer (a network error): worth trying again later. */
 function isTransient(error: unknown): boolean {
-  const e = error as { name?: string; code?: string; $fault?: string; $retryable?: unknown };
-  return (
-    TRANSIENT_NAMES.has(e.name ?? '') ||
-    NETWORK_CODES.has(e.code ?? '') ||
-    e.$fault === 'server' ||
-    Boolean(e.$retryable)
-  );
+  const e = error as { name?: string; $fault?: string; $retryable?: unknown };
+  return TRANSIENT_NAMES.has(e.name ?? '') || isNetworkError(error) || e.$fault === 'server' || Boolean(e.$retryable);
 }

@@ -418,7 +418,7 @@ describe('the InboundEmail handler (SDK clients mocked)', () => {
     s3Send.mockImplementation(async (call: { method: string; bucket: string; key: string }) => {
       if (call.method !== 'GET' || call.bucket !== 'inbox-bucket' || call.key !== 'inbound/ses0001')
         throw new Error(`unexpected S3 call ${JSON.stringify(call)}`);
-      return { statusCode: 200, headers: {}, body: new Uint8Array(EXAMPLE) };
+      return new Uint8Array(EXAMPLE);
     });
     documents.on(QueryCommand).resolves({ Items: [] });
     documents.on(PutCommand).resolves({});

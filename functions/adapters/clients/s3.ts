@@ -4,6 +4,7 @@ import { Hash, streamCollector } from '@smithy/core/serde';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { backoff } from '../backoff.ts';
+import { isNetworkError } from '../network-errors.ts';
 
 /*
  * S3's REST API for the three calls the functions make (put an object, get one, head a bucket): signed
@@ -26,12 +27,6 @@ export interface S3Call {
   contentType?: string;
 }
 
-export interface S3Response {
-  statusCode: number;
-  headers: Record<string, string>;
-  body: Uint8Array;
-}
-
 /** An S3 error response, named by its code (`NoSuchKey`, `SlowDown`, ...) like the SDK names its errors. */
 export class S3Error extends Error {
   readonly $metadata: { httpStatusCode: number };
@@ -50,18 +45,6 @@ const RETRY_CAP_MS = 2_000;
 /** The SDK's retryable statuses and S3's throttling and transient error codes. */
 const TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
 const TRANSIENT_CODES = new Set(['SlowDown', 'RequestTimeout', 'InternalError', 'ServiceUnavailable', 'Throttling']);
-/** The SDK's retryable network errors (NODEJS_NETWORK_ERROR_CODES, DNS included) and its handler's timeouts. */
-const NETWORK_ERRORS = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'TimeoutError',
-]);
 
 /** How long a call may take to connect, and then to answer or go silent mid-answer, before it is given up. */
 export interface S3Timeouts {
@@ -116,8 +99,8 @@ export function objectPath(bucket: string, key?: string): string {
   return `/${encode(bucket)}${key === undefined ? '' : `/${key.split('/').map(encode).join('/')}`}`;
 }
 
-/** The request as signed and sent (exported for the signature's test). */
-export async function signedRequest(call: S3Call, at?: Date): Promise<HttpRequest> {
+/** The request as signed and sent. */
+async function signedRequest(call: S3Call): Promise<HttpRequest> {
   const { endpoint, signer } = connect();
   const base = endpoint.pathname.replace(/\/$/, '');
   const request = new HttpRequest({
@@ -133,16 +116,15 @@ export async function signedRequest(call: S3Call, at?: Date): Promise<HttpReques
     },
     body: call.body,
   });
-  return (await signer.sign(request, at ? { signingDate: at } : {})) as HttpRequest;
+  return (await signer.sign(request)) as HttpRequest;
 }
 
-async function attempt(call: S3Call): Promise<S3Response> {
+/** One attempt: the response's body (read whole, also on an error, so the connection is free again). */
+async function attempt(call: S3Call): Promise<Uint8Array> {
   const { http } = connect();
   const { response } = await http.handle(await signedRequest(call));
   const body = response.body ? await streamCollector(response.body) : new Uint8Array();
-  const headers = Object.fromEntries(Object.entries(response.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
-  if (response.statusCode >= 200 && response.statusCode < 300)
-    return { statusCode: response.statusCode, headers, body };
+  if (response.statusCode >= 200 && response.statusCode < 300) return body;
   throw errorOf(response.statusCode, new TextDecoder().decode(body));
 }
 
@@ -159,8 +141,7 @@ export function errorOf(statusCode: number, xml: string): S3Error {
 export function isTransient(error: unknown): boolean {
   if (error instanceof S3Error)
     return TRANSIENT_STATUSES.has(error.$metadata.httpStatusCode) || TRANSIENT_CODES.has(error.name);
-  const code = (error as { code?: string; name?: string }) ?? {};
-  return NETWORK_ERRORS.has(code.code ?? '') || NETWORK_ERRORS.has(code.name ?? '');
+  return isNetworkError(error);
 }
 
 /**
@@ -168,7 +149,7 @@ export function isTransient(error: unknown): boolean {
  * throttles, fails on its side, or the connection breaks or goes silent. Every call made here is
  * idempotent: a put writes the same bytes again.
  */
-export async function s3Send(call: S3Call): Promise<S3Response> {
+export async function s3Send(call: S3Call): Promise<Uint8Array> {
   const { maxAttempts } = connect();
   for (let tries = 1; ; tries++) {
     try {
