@@ -64,6 +64,8 @@ describe('unhandled route errors in the logs', () => {
       [Object.assign(new Error('Maximum sending rate exceeded'), { name: 'TooManyRequestsException' }), 503],
       [Object.assign(new Error('Service unavailable'), { name: 'InternalFailure', $fault: 'server' }), 503],
       [Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 503],
+      [Object.assign(new Error('getaddrinfo ENOTFOUND email.eu-west-1.amazonaws.com'), { code: 'ENOTFOUND' }), 503],
+      [Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' }), 503],
       [Object.assign(new Error('Email address is not verified'), { name: 'MessageRejected', $fault: 'client' }), 500],
     ] as const;
     for (const [error, status] of refusals) {
