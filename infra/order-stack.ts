@@ -2,6 +2,7 @@ import { Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-li
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
+import { FONT_BUNDLE_FILES } from '../functions/adapters/pdf/fonts.ts';
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../functions/core/approval.ts';
 import { DEFAULT_DELIVERY_SLA_DAYS } from '../functions/core/delivery-sla.ts';
 import { OrderApi } from './constructs/api.ts';
@@ -74,7 +75,7 @@ export class OrderStack extends Stack {
       id: string,
       stage: string,
       description: string,
-      extra: { timeout?: Duration; memorySize?: number; files?: string[] } = {},
+      extra: { timeout?: Duration; memorySize?: number; files?: Record<string, string> } = {},
     ) => new OrderFunction(this, id, { stage, description, ...extra });
 
     const recordKpi = fn('RecordKpi', 'record-kpi', 'Projects order domain events into the KPI table and metrics');
@@ -96,6 +97,7 @@ export class OrderStack extends Stack {
       IssueInvoice: fn('IssueInvoice', 'issue-invoice', 'Numbers, renders, stores and e-mails the invoice', {
         timeout: Duration.seconds(60),
         memorySize: 1024,
+        files: FONT_BUNDLE_FILES,
       }),
       CompleteOrder: fn('CompleteOrder', 'complete-order', 'Marks the order completed'),
       VoidPayment: fn('VoidPayment', 'void-payment', 'Compensation: voids or refunds the payment'),
@@ -139,6 +141,7 @@ export class OrderStack extends Stack {
       issueCreditNote: fn('IssueCreditNote', 'issue-credit-note', 'POST /invoices/{number}/credit-notes', {
         timeout: Duration.seconds(60),
         memorySize: 1024,
+        files: FONT_BUNDLE_FILES,
       }),
       recordPayment: fn('RecordPayment', 'record-payment', 'POST /invoices/{number}/payments'),
       feedbackForm: fn('FeedbackForm', 'feedback-form', 'GET /feedback/{token}'),
@@ -333,7 +336,7 @@ export class OrderStack extends Stack {
       'FinishCreditNotes',
       'finish-credit-notes',
       'Finishes credit-note requests left unfinished (refund, number, PDF, e-mail) and publishes payments left unpublished',
-      { timeout: Duration.minutes(2), memorySize: 1024 },
+      { timeout: Duration.minutes(2), memorySize: 1024, files: FONT_BUNDLE_FILES },
     );
     data.bindTable(finishCreditNotes, 'invoices', 'write');
     email.grantSend(finishCreditNotes);

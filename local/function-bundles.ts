@@ -1,6 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { type BuildOptions, build, version as esbuildVersion } from 'esbuild';
 import { LAMBDA_BUNDLING } from '../infra/constructs/order-function.ts';
 
@@ -41,12 +51,19 @@ interface Manifest {
  * entry, `LAMBDA_ESBUILD_OPTIONS` without the source map), for the local runtime's execution
  * environments: returns each entry's bundle path. One esbuild run builds them all; the result is
  * reused while none of its input files changed (checked by modification time and size), so only
- * the first start after an edit pays the build.
+ * the first start after an edit pays the build. `files` (bundle path -> repository path) are copied
+ * beside the bundles, as each function's deployment package has them (OrderFunction's `files`).
  */
-export async function functionBundles(rootDir: string, entries: string[]): Promise<Map<string, string>> {
+export async function functionBundles(
+  rootDir: string,
+  entries: string[],
+  files: Record<string, string> = {},
+): Promise<Map<string, string>> {
   const sorted = [...new Set(entries)].sort();
   const key = createHash('sha256')
-    .update(JSON.stringify({ rootDir: resolve(rootDir), sorted, esbuildVersion, options: LAMBDA_ESBUILD_OPTIONS }))
+    .update(
+      JSON.stringify({ rootDir: resolve(rootDir), sorted, files, esbuildVersion, options: LAMBDA_ESBUILD_OPTIONS }),
+    )
     .digest('hex')
     .slice(0, 16);
   const home = resolve(rootDir, CACHE_DIR, key);
@@ -69,8 +86,12 @@ export async function functionBundles(rootDir: string, entries: string[]): Promi
     outdir: dir,
     metafile: true,
   });
+  for (const [target, source] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, target)), { recursive: true });
+    copyFileSync(resolve(rootDir, source), join(dir, target));
+  }
   const inputs: Manifest['inputs'] = {};
-  for (const input of Object.keys(result.metafile.inputs)) {
+  for (const input of [...Object.keys(result.metafile.inputs), ...Object.values(files)]) {
     const stat = statSync(resolve(rootDir, input));
     // A file saved while the build ran may not be in it: recorded as never matching, so the next start rebuilds.
     inputs[input] = stat.mtimeMs >= buildStarted - 1_000 ? [-1, -1] : [stat.mtimeMs, stat.size];

@@ -158,7 +158,11 @@ export class LocalLambdas {
    * configuration it was not given) fails those invocations, as in AWS.
    */
   async load(platform: Record<string, string>, overrides: Record<string, string> = {}): Promise<void> {
-    const bundles = await functionBundles(this.rootDir, [...this.functions.map((fn) => fn.entry), ENVIRONMENT_ENTRY]);
+    const bundles = await functionBundles(
+      this.rootDir,
+      [...this.functions.map((fn) => fn.entry), ENVIRONMENT_ENTRY],
+      Object.assign({}, ...this.functions.map((fn) => fn.files)),
+    );
     this.bootstrap = bundles.get(ENVIRONMENT_ENTRY);
     this.bundles = bundles;
     for (const fn of this.functions) {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { ENTRY_METADATA_KEY, FILES_METADATA_KEY } from '../infra/constructs/order-function.ts';
 import type { LocalArchive, LocalRule } from './eventbridge/service.ts';
 import type { ThrottleLimits } from './throttle.ts';
 
@@ -18,6 +19,8 @@ export interface LocalFunction {
   name: string;
   arn: string;
   entry: string;
+  /** Files the function reads beside its bundle: bundle path -> repository path (OrderFunction's `files`). */
+  files?: Record<string, string>;
   timeoutSeconds: number;
   memoryMb: number;
   /** Lambda's default is x86_64; the project's functions say arm64. */
@@ -251,7 +254,7 @@ export function readDeployment(
   const { tables, ttl } = tablesOf(resources);
 
   const functions: LocalFunction[] = ofType('AWS::Lambda::Function').flatMap(([id, r]) => {
-    const entry = r.Metadata?.['sales:entry'];
+    const entry = r.Metadata?.[ENTRY_METADATA_KEY];
     if (typeof entry !== 'string') return []; // CDK's own helper functions (e.g. bucket auto-delete) are not ours to run
     const env = ((r.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
       {}) as Record<string, unknown>;
@@ -261,6 +264,9 @@ export function readDeployment(
         name: names.get(id) as string,
         arn: arns.get(id) as string,
         entry,
+        ...(r.Metadata?.[FILES_METADATA_KEY]
+          ? { files: r.Metadata[FILES_METADATA_KEY] as Record<string, string> }
+          : {}),
         timeoutSeconds: Number(r.Properties?.Timeout ?? 3),
         memoryMb: Number(r.Properties?.MemorySize ?? 128),
         architecture: (r.Properties?.Architectures as string[] | undefined)?.[0] === 'arm64' ? 'arm64' : 'x86_64',

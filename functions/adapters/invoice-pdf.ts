@@ -1,18 +1,9 @@
-import { jsPDF } from 'jspdf';
 import { creditNoteTaxByRate, type TaxSummaryEntry } from '../core/invoicing.ts';
 import { formatMoney, formatRate } from '../core/money.ts';
 import type { CreditNote, Invoice, SellerDetails } from '../core/schemas.ts';
 import { taxNote } from '../core/tax.ts';
-import { NOTO_SANS_BOLD, NOTO_SANS_REGULAR } from './fonts/noto-sans.ts';
-
-/*
- * The PDF standard fonts only know Windows-1252 ("Łódź" came out as "Aódz"): the invoice embeds
- * Noto Sans instead, cut down to the scripts an invoice prints (fonts/subset.sh). jsPDF embeds the
- * glyphs used with a ToUnicode map, so the text stays searchable. Its users import this module on
- * their first render, so neither jsPDF nor the fonts are evaluated at INIT.
- */
-const fonts = { normal: NOTO_SANS_REGULAR, bold: NOTO_SANS_BOLD };
-const FONT = 'NotoSans';
+import { PdfDocument } from './pdf/document.ts';
+import { documentFonts } from './pdf/fonts.ts';
 
 /** The legal note of the order's tax treatment (reverse charge, export, exemption), when it has one. */
 function noteFor(treatment: Invoice['taxTreatment']): string[] {
@@ -38,9 +29,14 @@ interface DocumentLine {
   tax: number;
 }
 
+/** Where the line table's columns start (left-aligned) or end (right-aligned), in millimetres. */
+const COLUMNS = { sku: 20, description: 48, quantity: 98, unitPrice: 132, vat: 137, net: 190 };
+const GAP = 2;
+
 /** The parts invoices and credit notes share: seller and buyer legal details, lines, tax summary, totals. */
 function renderDocument(input: {
   title: string;
+  issuedAt: string;
   meta: string[];
   seller: SellerDetails;
   buyer: { name: string; vatId?: string; address: Invoice['billingAddress'] };
@@ -51,20 +47,19 @@ function renderDocument(input: {
   taxByRate: readonly TaxSummaryEntry[];
   notes: string[];
 }): Uint8Array {
-  const doc = new jsPDF({ unit: 'mm', format: 'a4' });
-  for (const style of ['normal', 'bold'] as const) {
-    doc.addFileToVFS(`${FONT}-${style}.ttf`, fonts[style]);
-    doc.addFont(`${FONT}-${style}.ttf`, FONT, style, undefined, 'Identity-H');
-  }
   const { seller, buyer } = input;
-  doc.setProperties({ title: input.title, creator: seller.legalName });
+  const doc = new PdfDocument(documentFonts(), {
+    title: input.title,
+    creator: seller.legalName,
+    createdAt: new Date(input.issuedAt),
+  });
   const money = (amount: number) => formatMoney(amount, input.currency);
 
   doc
-    .setFont(FONT, 'bold')
+    .setFont('bold')
     .setFontSize(18)
     .text(input.title.split(' ')[0]?.toUpperCase() ?? '', 20, 22);
-  doc.setFont(FONT, 'normal').setFontSize(9);
+  doc.setFont('normal').setFontSize(9);
   doc.text([seller.legalName, ...seller.address, `VAT ID: ${seller.vatId}`, seller.registration], 190, 15, {
     align: 'right',
   });
@@ -91,32 +86,38 @@ function renderDocument(input: {
       y = 25;
     }
   };
-  doc.setFont(FONT, 'bold');
-  doc.text('SKU', 20, y).text('Description', 48, y).text('Qty', 112, y, { align: 'right' });
+  doc.setFont('bold');
+  doc.text('SKU', COLUMNS.sku, y).text('Description', COLUMNS.description, y);
   doc
-    .text('Unit price', 138, y, { align: 'right' })
-    .text('VAT', 160, y, { align: 'right' })
-    .text('Net', 190, y, { align: 'right' });
+    .text('Qty', COLUMNS.quantity, y, { align: 'right' })
+    .text('Unit price', COLUMNS.unitPrice, y, { align: 'right' })
+    .text('VAT', COLUMNS.vat, y)
+    .text('Net', COLUMNS.net, y, { align: 'right' });
   doc.line(20, y + 2, 190, y + 2);
-  doc.setFont(FONT, 'normal');
+  doc.setFont('normal');
   for (const line of input.lines) {
     y += 7;
     page();
+    // Every cell is cut to its column ("…"), so long names, SKUs and amounts never print over each other.
+    const quantity = String(line.quantity);
+    const net = money(line.net);
+    const quantityLeft = COLUMNS.quantity - doc.widthOf(quantity);
     doc
-      .text(line.sku, 20, y)
-      .text(line.name.slice(0, 36), 48, y)
-      .text(String(line.quantity), 112, y, { align: 'right' });
-    if (line.unitPrice !== undefined) doc.text(money(line.unitPrice), 138, y, { align: 'right' });
+      .text(doc.fitToWidth(line.sku, COLUMNS.description - COLUMNS.sku - GAP), COLUMNS.sku, y)
+      .text(doc.fitToWidth(line.name, quantityLeft - COLUMNS.description - GAP), COLUMNS.description, y)
+      .text(quantity, COLUMNS.quantity, y, { align: 'right' });
+    if (line.unitPrice !== undefined) doc.text(money(line.unitPrice), COLUMNS.unitPrice, y, { align: 'right' });
+    const vat = `${formatRate(line.rate)}${line.category ? ` ${line.category}` : ''}`;
     doc
-      .text(`${formatRate(line.rate)}${line.category ? ` ${line.category}` : ''}`, 160, y, { align: 'right' })
-      .text(money(line.net), 190, y, { align: 'right' });
+      .text(doc.fitToWidth(vat, COLUMNS.net - doc.widthOf(net) - COLUMNS.vat - GAP), COLUMNS.vat, y)
+      .text(net, COLUMNS.net, y, { align: 'right' });
   }
   y += 5;
   page();
   doc.line(20, y, 190, y);
   y += 6;
-  doc.setFont(FONT, 'bold').text('VAT summary', 20, y);
-  doc.setFont(FONT, 'normal');
+  doc.setFont('bold').text('VAT summary', 20, y);
+  doc.setFont('normal');
   for (const entry of input.taxByRate) {
     y += 6;
     page();
@@ -135,16 +136,16 @@ function renderDocument(input: {
   y += 6;
   doc.text('VAT', 120, y).text(money(input.totals.tax), 190, y, { align: 'right' });
   y += 7;
-  doc.setFont(FONT, 'bold').text('Total', 120, y).text(money(input.totals.total), 190, y, { align: 'right' });
-  doc.setFont(FONT, 'normal').setFontSize(9);
+  doc.setFont('bold').text('Total', 120, y).text(money(input.totals.total), 190, y, { align: 'right' });
+  doc.setFont('normal').setFontSize(9);
   y += 12;
   for (const note of input.notes) {
     page();
-    const wrapped = doc.splitTextToSize(note, 170) as string[];
+    const wrapped = doc.splitToWidth(note, 170);
     doc.text(wrapped, 20, y);
     y += 5 * wrapped.length;
   }
-  return new Uint8Array(doc.output('arraybuffer'));
+  return doc.output();
 }
 
 /** Renders the invoice as an A4 PDF: seller and buyer legal details, due date, lines, VAT per rate, status. */
@@ -153,6 +154,7 @@ export function renderInvoicePdf(invoice: Invoice): Uint8Array {
   const onAccount = invoice.paymentMethod === 'on_account';
   return renderDocument({
     title: `Invoice ${invoice.invoiceNumber}`,
+    issuedAt: invoice.issuedAt,
     meta: [
       `Invoice number: ${invoice.invoiceNumber}`,
       `Invoice date: ${invoice.issuedAt.slice(0, 10)}`,
@@ -190,6 +192,7 @@ export function renderInvoicePdf(invoice: Invoice): Uint8Array {
 export function renderCreditNotePdf(note: CreditNote): Uint8Array {
   return renderDocument({
     title: `Credit note ${note.creditNoteNumber}`,
+    issuedAt: note.issuedAt,
     meta: [
       `Credit note number: ${note.creditNoteNumber}`,
       `Date: ${note.issuedAt.slice(0, 10)}`,

@@ -81,7 +81,7 @@ export const handler = workflowTask(AllocationRef, async ({ orderId, allocationI
 async function deliver(invoice: Awaited<ReturnType<typeof invoices.issue>>, pdfKey: string): Promise<void> {
   // Rendered only when a step still needs it: a retry after everything was done does no work.
   if (invoice.pdfKey && invoice.emailedAt && invoice.financeCopiedAt) return;
-  // jspdf and the fonts load on the first render, not at INIT: that invocation pays for them.
+  // The PDF writer and the fonts load on the first render, not at INIT: that invocation pays for them.
   const { renderInvoicePdf } = await import('../adapters/invoice-pdf.ts');
   const pdf = renderInvoicePdf(invoice);
   const number = invoice.invoiceNumber;

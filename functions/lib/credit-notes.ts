@@ -172,7 +172,7 @@ async function settleAndNumber(deps: CreditNoteDeps, recorded: CreditNoteRequest
 async function deliver(deps: CreditNoteDeps, note: StoredCreditNote): Promise<StoredCreditNote> {
   if (note.pdfKey && note.emailedAt && note.financeCopiedAt) return note;
   const number = note.creditNoteNumber;
-  // jspdf and the fonts load on the first render, not at INIT: that invocation pays for them.
+  // The PDF writer and the fonts load on the first render, not at INIT: that invocation pays for them.
   const { renderCreditNotePdf } = await import('../adapters/invoice-pdf.ts');
   const pdf = renderCreditNotePdf(note);
   const pdfKey = creditNotePdfKey(number);

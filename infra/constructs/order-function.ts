@@ -1,12 +1,15 @@
+import { posix } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 
 /** Where the local runtime finds a function's source: the template records it, nothing is declared twice. */
 export const ENTRY_METADATA_KEY = 'sales:entry';
+/** The files a function reads beside its bundle (bundle path -> repository path), for the local runtime and the bench. */
+export const FILES_METADATA_KEY = 'sales:files';
 
 /**
  * How every function is bundled: one ESM file per function, minified, with a source map that holds the
@@ -25,9 +28,7 @@ export const LAMBDA_BUNDLING = {
   banner:
     "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);",
   // Bundle the pinned AWS SDK rather than the runtime's copy: the versions tested are the versions run.
-  // Left out: jspdf's optional HTML and SVG renderers, which it requires only inside `html()` and
-  // `addSvgAsImage()`; the invoice uses neither, and their 400 KB would be compiled at every PDF cold start.
-  externalModules: ['html2canvas', 'dompurify', 'canvg'] as string[],
+  externalModules: [] as string[],
 } satisfies BundlingOptions;
 
 export interface OrderFunctionProps {
@@ -37,6 +38,12 @@ export interface OrderFunctionProps {
   timeout?: Duration;
   memorySize?: number;
   environment?: Record<string, string>;
+  /**
+   * Files the code reads beside its bundle (`new URL('./fonts/…', import.meta.url)`), bundle path ->
+   * repository path: copied into the deployment package, read on demand rather than compiled into
+   * the bundle that every cold start parses.
+   */
+  files?: Record<string, string>;
 }
 
 /** A Lambda function the house way: newest Node runtime, ARM64, X-Ray, its own log group, ESM bundle. */
@@ -73,8 +80,22 @@ export class OrderFunction extends NodejsFunction {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
-      bundling: LAMBDA_BUNDLING,
+      bundling: props.files ? { ...LAMBDA_BUNDLING, commandHooks: copyFiles(props.files) } : LAMBDA_BUNDLING,
     });
     (this.node.defaultChild as CfnFunction).addMetadata(ENTRY_METADATA_KEY, entry);
+    if (props.files) (this.node.defaultChild as CfnFunction).addMetadata(FILES_METADATA_KEY, props.files);
   }
+}
+
+/** Bundling hooks that copy files into the deployment package once the bundle is built. */
+function copyFiles(files: Record<string, string>): ICommandHooks {
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir, outputDir) =>
+      Object.entries(files).flatMap(([target, source]) => [
+        `mkdir -p "${posix.dirname(`${outputDir}/${target}`)}"`,
+        `cp "${inputDir}/${source}" "${outputDir}/${target}"`,
+      ]),
+  };
 }

@@ -54,7 +54,8 @@ export async function bundleBench(): Promise<BenchSection> {
       [REFERENCE, REFERENCE_ENTRY],
       ...[...functions].map(([name, f]) => [name, f.entry]),
     ]);
-    const { outputs } = await bundleFunctions(entries, { outdir });
+    const files = Object.fromEntries([...functions].map(([name, f]) => [name, f.files]));
+    const { outputs } = await bundleFunctions(entries, { outdir, files });
     const names = [...functions.keys()].sort();
     const measure = (name: string) =>
       importMs(resolve((outputs[name] ?? fail(`no bundle for ${name}`)).file), name, environments.get(name) ?? {});

@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FONT_BUNDLE_FILES } from '../../functions/adapters/pdf/fonts.ts';
 import { buildOrderApp } from '../../infra/build.ts';
-import { ENTRY_METADATA_KEY } from '../../infra/constructs/order-function.ts';
+import { ENTRY_METADATA_KEY, FILES_METADATA_KEY } from '../../infra/constructs/order-function.ts';
 import { bundleFunctions, packagesOf } from '../support/lambda-bundle.ts';
 
 /**
@@ -29,10 +30,13 @@ const SDK_CLIENT_SERVICES: Record<string, string> = {
 
 /** The S3 adapter: S3's REST API signed with the SDK's SigV4 signer, lighter than its S3 client. */
 const S3_ADAPTER = 'functions/adapters/clients/s3.ts';
+/** Reads the fonts PDFs are set in from beside the bundle. */
+const PDF_FONTS = 'functions/adapters/pdf/fonts.ts';
 
 /** Libraries worth keeping out of the functions that do not use them, and the functions that do. */
 const LIBRARY_USERS: Record<string, string[]> = {
-  jspdf: ['finish-credit-notes', 'issue-credit-note', 'issue-invoice'], // invoice and credit-note PDFs
+  // Invoice and credit-note PDFs are written by adapters/pdf (a few KB), not by a PDF library.
+  jspdf: [],
   'postal-mime': ['inbound-email'],
   'csv-parse': ['inbound-email'], // CSV attachments of order e-mails
   jose: [], // the local OAuth2 issuer's; in AWS API Gateway checks the tokens
@@ -46,6 +50,8 @@ const LIBRARY_USERS: Record<string, string[]> = {
 interface FunctionBundle {
   packages: Set<string>;
   inputs: string[];
+  /** Files shipped beside the bundle (OrderFunction's `files`). */
+  files?: Record<string, string>;
   /** IAM service prefixes the function's role is granted (`dynamodb`, `ses`…). */
   granted: Set<string>;
 }
@@ -71,7 +77,8 @@ beforeAll(async () => {
     const entry = r.Metadata?.[ENTRY_METADATA_KEY];
     if (r.Type !== 'AWS::Lambda::Function' || typeof entry !== 'string') return [];
     const name = entry.split('/').at(-2) as string;
-    return [{ name, entry, granted: grantedTo(r.Properties.Role['Fn::GetAtt'][0]) }];
+    const files = r.Metadata?.[FILES_METADATA_KEY] as Record<string, string> | undefined;
+    return [{ name, entry, files, granted: grantedTo(r.Properties.Role['Fn::GetAtt'][0]) }];
   });
   const bundled = await bundleFunctions(Object.fromEntries(functions.map((f) => [f.name, f.entry])));
   const { outputs } = bundled;
@@ -79,7 +86,12 @@ beforeAll(async () => {
   for (const f of functions) {
     const output = outputs[f.name];
     if (!output) throw new Error(`no bundle for ${f.name}`);
-    bundles.set(f.name, { packages: packagesOf(output.inputs), inputs: output.inputs, granted: f.granted });
+    bundles.set(f.name, {
+      packages: packagesOf(output.inputs),
+      inputs: output.inputs,
+      files: f.files,
+      granted: f.granted,
+    });
   }
 }, 120_000);
 
@@ -143,16 +155,20 @@ describe('function bundles', () => {
     expect(schemaBytes('get-order')).toBeLessThan(schemaBytes('openapi') / 2);
   });
 
-  it("hold none of jspdf's optional HTML and SVG renderers", () => {
-    for (const [name, bundle] of bundles) {
-      const renderers = [...bundle.packages].filter((p) =>
-        ['html2canvas', 'dompurify', 'canvg', 'core-js'].includes(p),
-      );
-      expect({ name, renderers }).toEqual({ name, renderers: [] });
-    }
+  it('ship the font files beside the bundle of every function that writes PDFs, and of no other', () => {
+    const writers = [...bundles].filter(([, b]) => b.inputs.includes(PDF_FONTS)).map(([name]) => name);
+    expect(writers.sort()).toEqual(['finish-credit-notes', 'issue-credit-note', 'issue-invoice']);
+    for (const [name, bundle] of bundles)
+      expect({ name, files: bundle.files }).toEqual({
+        name,
+        files: writers.includes(name) ? FONT_BUNDLE_FILES : undefined,
+      });
+    // No font is compiled into a bundle: they are read from the files on the first render.
+    expect([...bundles].filter(([, b]) => b.inputs.some((input) => /\.ttf$|noto-sans/i.test(input)))).toEqual([]);
+    for (const source of Object.values(FONT_BUNDLE_FILES)) expect(statSync(source).size).toBeGreaterThan(50_000);
   });
 
-  it('load the PDF renderer (jspdf, the fonts) only by a dynamic import, on the first render', () => {
+  it('load the PDF writer and the fonts only by a dynamic import, on the first render', () => {
     const renderer = 'functions/adapters/invoice-pdf.ts';
     const importers = Object.entries(metafile.inputs).flatMap(([path, input]) =>
       input.imports.filter((imported) => imported.path === renderer).map((imported) => `${path} ${imported.kind}`),

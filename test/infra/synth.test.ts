@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -121,6 +121,7 @@ describe('deployment bundles', () => {
       (r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['sales:entry'],
     );
     expect(functions.length).toBeGreaterThanOrEqual(20);
+    let shipped = 0;
     for (const fn of functions) {
       const env = Object.fromEntries(
         Object.entries((fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>).map(([k, v]) => [
@@ -143,6 +144,12 @@ describe('deployment bundles', () => {
         loaded = stderr.split('\n').find((line) => /^\w*Error\b/.test(line)) ?? stderr.slice(-300);
       }
       expect(loaded, fn.Metadata?.['sales:entry']).toBe('function');
+      // Files the code reads beside its bundle (the PDF fonts) are in the deployment package, as in the repository.
+      const files = Object.entries((fn.Metadata?.['sales:files'] ?? {}) as Record<string, string>);
+      for (const [target, source] of files)
+        expect(readFileSync(join(dirname(bundle), target)).equals(readFileSync(source)), target).toBe(true);
+      shipped += files.length;
     }
+    expect(shipped).toBe(6); // two fonts beside each of the three functions that write PDFs
   }, 120_000);
 });

@@ -1,3 +1,5 @@
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { LAMBDA_ESBUILD_OPTIONS } from '../../local/function-bundles.ts';
 
@@ -5,11 +7,13 @@ export { LAMBDA_ESBUILD_OPTIONS };
 
 /**
  * Bundles function entries (e.g. `functions/get-order/handler.ts`) in one esbuild run. Without
- * `outdir` nothing is written: the metafile alone says what each bundle holds.
+ * `outdir` nothing is written: the metafile alone says what each bundle holds. With it, `files`
+ * (function name -> bundle path -> repository path) are copied beside each function's bundle, as its
+ * deployment package has them.
  */
 export async function bundleFunctions(
   entries: Record<string, string>,
-  options: { outdir?: string } = {},
+  options: { outdir?: string; files?: Record<string, Record<string, string> | undefined> } = {},
 ): Promise<{ metafile: Metafile; outputs: Record<string, { file: string; bytes: number; inputs: string[] }> }> {
   const result = await build({
     ...LAMBDA_ESBUILD_OPTIONS,
@@ -21,6 +25,14 @@ export async function bundleFunctions(
     ...(options.outdir === undefined ? { sourcemap: false } : {}),
     metafile: true,
   });
+  const { outdir } = options;
+  for (const [name, files] of outdir === undefined ? [] : Object.entries(options.files ?? {})) {
+    for (const [target, source] of Object.entries(files ?? {})) {
+      const path = join(outdir as string, name, target);
+      mkdirSync(dirname(path), { recursive: true });
+      copyFileSync(source, path);
+    }
+  }
   const outputs: Record<string, { file: string; bytes: number; inputs: string[] }> = {};
   for (const [file, output] of Object.entries(result.metafile.outputs)) {
     if (!file.endsWith('/index.mjs')) continue; // source maps

@@ -1,13 +1,16 @@
+import { inflateSync } from 'node:zlib';
+
 /**
  * The text of a PDF as a reader would copy it: the glyphs each text operator shows, decoded through
  * the font's ToUnicode map (fonts embedded with Identity-H) or as bytes (standard fonts, WinAnsi).
- * Enough for the uncompressed PDFs jsPDF writes; one string per text-showing operator.
+ * Enough for the PDFs adapters/pdf writes (objects in the clear, streams deflated); one string per
+ * text-showing operator. test/unit/invoice-pdf.test.ts also reads them with pdf.js, a real reader.
  */
 export function pdfText(pdf: Uint8Array): string[] {
   const source = Buffer.from(pdf).toString('latin1');
   const objects = new Map<string, string>();
   for (const match of source.matchAll(/(\d+) 0 obj([\s\S]*?)endobj/g))
-    objects.set(match[1] as string, match[2] as string);
+    objects.set(match[1] as string, inflated(match[2] as string));
 
   const cmaps = new Map<string, Map<number, string>>(); // font resource name -> glyph id -> text
   for (const dict of source.matchAll(/\/Font\s*<<([^>]*)>>/g)) {
@@ -59,4 +62,13 @@ function parseCmap(stream: string): Map<number, string> {
     }
   }
   return map;
+}
+
+/** An object with its stream, if deflated, inflated in place (its /Length says where the data ends). */
+function inflated(body: string): string {
+  const match = /^([\s\S]*?\/Length (\d+)[\s\S]*?\/FlateDecode[\s\S]*?stream\r?\n)/.exec(body);
+  if (!match) return body;
+  const start = (match[1] as string).length;
+  const data = Buffer.from(body.slice(start, start + Number(match[2])), 'latin1');
+  return `${match[1]}${inflateSync(data).toString('latin1')}\nendstream`;
 }
