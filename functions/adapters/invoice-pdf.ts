@@ -30,8 +30,15 @@ interface DocumentLine {
 }
 
 /** Where the line table's columns start (left-aligned) or end (right-aligned), in millimetres. */
-const COLUMNS = { sku: 20, description: 48, quantity: 98, unitPrice: 132, vat: 137, net: 190 };
+const COLUMNS = { sku: 20, description: 48, quantity: 104, unitPrice: 132, vat: 137, net: 190 };
 const GAP = 2;
+/** The widest a quantity prints (up to 5 digits), so that the description column is the same on every row. */
+const QUANTITY_WIDTH = 9;
+/** Where the header's blocks are: document details at the left, the buyer at the right, the seller above. */
+const HEADER = { top: 40, metaWidth: 95, buyer: 120, buyerWidth: 70, sellerWidth: 110 };
+/** Lines continue on a new page below this baseline, and start at this one there. */
+const PAGE_BOTTOM = 265;
+const PAGE_TOP = 25;
 
 /** The parts invoices and credit notes share: seller and buyer legal details, lines, tax summary, totals. */
 function renderDocument(input: {
@@ -54,18 +61,25 @@ function renderDocument(input: {
     createdAt: new Date(input.issuedAt),
   });
   const money = (amount: number) => formatMoney(amount, input.currency);
+  // Every text is broken into lines that fit its block or column: nothing prints over anything else.
+  const wrap = (lines: string[], width: number) => lines.flatMap((line) => doc.splitToWidth(line, width));
 
   doc
     .setFont('bold')
     .setFontSize(18)
     .text(input.title.split(' ')[0]?.toUpperCase() ?? '', 20, 22);
   doc.setFont('normal').setFontSize(9);
-  doc.text([seller.legalName, ...seller.address, `VAT ID: ${seller.vatId}`, seller.registration], 190, 15, {
-    align: 'right',
-  });
-  doc.setFontSize(10).text(input.meta, 20, 40);
+  const sellerLines = wrap(
+    [seller.legalName, ...seller.address, `VAT ID: ${seller.vatId}`, seller.registration],
+    HEADER.sellerWidth,
+  );
+  doc.text(sellerLines, 190, 15, { align: 'right' });
+  const headerTop = Math.max(HEADER.top, 15 + sellerLines.length * doc.lineHeight + 4);
+  doc.setFontSize(10);
+  const metaLines = wrap(input.meta, HEADER.metaWidth);
+  doc.text(metaLines, 20, headerTop);
   const address = buyer.address;
-  doc.text(
+  const buyerLines = wrap(
     [
       buyer.name,
       address.name !== buyer.name ? address.name : '',
@@ -75,15 +89,16 @@ function renderDocument(input: {
       address.country,
       buyer.vatId ? `VAT ID: ${buyer.vatId}` : '',
     ].filter(Boolean),
-    120,
-    40,
+    HEADER.buyerWidth,
   );
+  doc.text(buyerLines, HEADER.buyer, headerTop);
 
-  let y = 90;
-  const page = () => {
-    if (y > 265) {
+  let y = Math.max(90, headerTop + Math.max(metaLines.length, buyerLines.length) * doc.lineHeight + 10);
+  /** Moves to a new page when `height` more millimetres below y would pass the page's bottom. */
+  const page = (height = 0) => {
+    if (y + height > PAGE_BOTTOM) {
       doc.addPage();
-      y = 25;
+      y = PAGE_TOP;
     }
   };
   doc.setFont('bold');
@@ -96,21 +111,27 @@ function renderDocument(input: {
   doc.line(20, y + 2, 190, y + 2);
   doc.setFont('normal');
   for (const line of input.lines) {
+    // A long SKU, name or unit price takes more lines in its cell; the row grows to the tallest.
+    const sku = doc.splitToWidth(line.sku, COLUMNS.description - COLUMNS.sku - GAP);
+    const name = doc.splitToWidth(line.name, COLUMNS.quantity - QUANTITY_WIDTH - COLUMNS.description - GAP);
+    const unitPrice =
+      line.unitPrice === undefined
+        ? []
+        : doc.splitToWidth(money(line.unitPrice), COLUMNS.unitPrice - COLUMNS.quantity - GAP);
+    const extra = (Math.max(sku.length, name.length, unitPrice.length) - 1) * doc.lineHeight;
     y += 7;
-    page();
-    // Every cell is cut to its column ("…"), so long names, SKUs and amounts never print over each other.
-    const quantity = String(line.quantity);
-    const net = money(line.net);
-    const quantityLeft = COLUMNS.quantity - doc.widthOf(quantity);
+    page(extra);
     doc
-      .text(doc.fitToWidth(line.sku, COLUMNS.description - COLUMNS.sku - GAP), COLUMNS.sku, y)
-      .text(doc.fitToWidth(line.name, quantityLeft - COLUMNS.description - GAP), COLUMNS.description, y)
-      .text(quantity, COLUMNS.quantity, y, { align: 'right' });
-    if (line.unitPrice !== undefined) doc.text(money(line.unitPrice), COLUMNS.unitPrice, y, { align: 'right' });
+      .text(sku, COLUMNS.sku, y)
+      .text(name, COLUMNS.description, y)
+      .text(String(line.quantity), COLUMNS.quantity, y, { align: 'right' });
+    doc.text(unitPrice, COLUMNS.unitPrice, y, { align: 'right' });
+    const net = money(line.net);
     const vat = `${formatRate(line.rate)}${line.category ? ` ${line.category}` : ''}`;
     doc
       .text(doc.fitToWidth(vat, COLUMNS.net - doc.widthOf(net) - COLUMNS.vat - GAP), COLUMNS.vat, y)
       .text(net, COLUMNS.net, y, { align: 'right' });
+    y += extra;
   }
   y += 5;
   page();
@@ -140,10 +161,10 @@ function renderDocument(input: {
   doc.setFont('normal').setFontSize(9);
   y += 12;
   for (const note of input.notes) {
-    page();
     const wrapped = doc.splitToWidth(note, 170);
+    page((wrapped.length - 1) * doc.lineHeight);
     doc.text(wrapped, 20, y);
-    y += 5 * wrapped.length;
+    y += doc.lineHeight * wrapped.length + 1;
   }
   return doc.output();
 }

@@ -1,4 +1,4 @@
-import { parse as parseCsv } from 'csv-parse/sync';
+import { CsvLineError, csvCells } from './csv-line.ts';
 import type { EmailProblem } from './email-order-format.ts';
 import type { Problem } from './errors.ts';
 import { parseEntry } from './order-entry.ts';
@@ -195,10 +195,10 @@ function readCsv(name: string, content: string, rankBase: number, draft: Draft, 
     if (text === '') continue;
     let cells: string[];
     try {
-      cells = (parseCsv(text, { delimiter: [',', ';'], trim: true }) as string[][])[0] ?? [];
+      cells = csvCells(text);
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      problem(code === 'CSV_QUOTE_NOT_CLOSED' ? 'a quote is not closed' : 'is not valid CSV');
+      if (!(error instanceof CsvLineError)) throw error;
+      problem(error.code === 'QUOTE_NOT_CLOSED' ? 'a quote is not closed' : 'is not valid CSV');
       continue;
     }
     if (cells.every((cell) => cell === '')) continue;

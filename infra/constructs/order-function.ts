@@ -87,7 +87,10 @@ export class OrderFunction extends NodejsFunction {
   }
 }
 
-/** Bundling hooks that copy files into the deployment package once the bundle is built. */
+/**
+ * Bundling hooks that copy files into the deployment package once the bundle is built: shell commands,
+ * run by a POSIX shell (Linux and macOS, or Docker when CDK bundles in a container).
+ */
 function copyFiles(files: Record<string, string>): ICommandHooks {
   return {
     beforeBundling: () => [],

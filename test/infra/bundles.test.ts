@@ -38,7 +38,8 @@ const LIBRARY_USERS: Record<string, string[]> = {
   // Invoice and credit-note PDFs are written by adapters/pdf (a few KB), not by a PDF library.
   jspdf: [],
   'postal-mime': ['inbound-email'],
-  'csv-parse': ['inbound-email'], // CSV attachments of order e-mails
+  // The local CLI's file import only: an e-mail's CSV attachment is read a line at a time (core/csv-line.ts).
+  'csv-parse': [],
   jose: [], // the local OAuth2 issuer's; in AWS API Gateway checks the tokens
   // Traces come from Lambda's and Step Functions' own X-Ray tracing (lib/powertools.ts), not from a bundled SDK.
   'aws-xray-sdk-core': [],

@@ -83,44 +83,72 @@ describe('invoice PDF', () => {
   });
 
   it('opens in a PDF reader (pdf.js) without warnings, with its text, fonts, metadata and right-aligned amounts', async () => {
-    const warnings: unknown[] = [];
-    const original = { log: console.log, warn: console.warn };
-    console.log = console.warn = (...args: unknown[]) => warnings.push(args.join(' '));
-    try {
-      const document = await getDocument({ data: renderInvoicePdf(invoice), verbosity: 1 }).promise;
-      const info = (await document.getMetadata()).info as Record<string, unknown>;
-      expect(info).toMatchObject({ Title: 'Invoice INV-2026-000042', Creator: SELLER.legalName });
-      const page = await document.getPage(1);
-      const items = (await page.getTextContent()).items.flatMap((item) =>
-        'str' in item && item.str.trim() ? [{ text: item.str, x: item.transform[4] as number, width: item.width }] : [],
-      );
-      const text = items.map((item) => item.text);
-      for (const expected of ['INVOICE', 'Łódź Żółć Ñandú', 'ул. Тверская 7', 'Widget – синий', 'EUR 29.75'])
-        expect(text).toContain(expected);
-      // Amounts end at the right margin (190 mm): the widths written match the font's own metrics.
-      const margin = (190 * 72) / 25.4;
-      for (const amount of ['EUR 25.00', 'EUR 4.75', 'EUR 29.75']) {
-        const ends = items.filter((item) => item.text === amount).map((item) => item.x + item.width);
-        expect(
-          ends.some((end) => Math.abs(end - margin) < 0.5),
-          `${amount} ends at ${ends}`,
-        ).toBe(true);
-      }
-      // The fonts as pdf.js loaded them: embedded (not substituted), under their PostScript names.
-      await page.getOperatorList();
-      const fontIds = new Set(
-        (await page.getTextContent()).items.flatMap((item) => ('fontName' in item ? [item.fontName] : [])),
-      );
-      const embedded = [...fontIds].map((id) => page.commonObjs.get(id) as { name: string; missingFile: boolean });
-      expect(embedded.map((font) => font.name.replace(/^[A-Z]{6}\+/, '')).sort()).toEqual([
-        'NotoSans-Bold',
-        'NotoSans-Regular',
-      ]);
-      expect(embedded.filter((font) => font.missingFile)).toEqual([]);
-    } finally {
-      Object.assign(console, original);
-    }
+    const { info, pages, fonts, warnings } = await readWithPdfJs(renderInvoicePdf(invoice));
     expect(warnings).toEqual([]);
+    expect(info).toMatchObject({ Title: 'Invoice INV-2026-000042', Creator: SELLER.legalName });
+    const items = pages[0] ?? [];
+    const text = items.map((item) => item.text);
+    for (const expected of ['INVOICE', 'Łódź Żółć Ñandú', 'ул. Тверская 7', 'Widget – синий', 'EUR 29.75'])
+      expect(text).toContain(expected);
+    // Amounts end at the right margin (190 mm), placed with the widths the PDF states for its glyphs.
+    for (const amount of ['EUR 25.00', 'EUR 4.75', 'EUR 29.75']) {
+      const ends = items.filter((item) => item.text === amount).map((item) => item.right);
+      expect(
+        ends.some((end) => Math.abs(end - 190) < 0.2),
+        `${amount} ends at ${ends}`,
+      ).toBe(true);
+    }
+    // The fonts as pdf.js loaded them: embedded (not substituted), under their PostScript names.
+    expect(fonts.map((font) => font.name.replace(/^[A-Z]{6}\+/, '')).sort()).toEqual([
+      'NotoSans-Bold',
+      'NotoSans-Regular',
+    ]);
+    expect(fonts.filter((font) => font.missingFile)).toEqual([]);
+  });
+
+  it('breaks long SKUs, names, prices, addresses and notes into lines that fit: nothing overlaps, nothing is cut', async () => {
+    const long: Invoice = {
+      ...invoice,
+      customerName: 'Przedsiębiorstwo Handlowo-Usługowe „Żółć” Spółka z ograniczoną odpowiedzialnością',
+      billingAddress: {
+        ...invoice.billingAddress,
+        line1: 'Aleja Jana Pawła II 123, Budynek C, klatka schodowa 4, piętro 7, lokal 712 (wejście od podwórza)',
+      },
+      lines: Array.from({ length: 40 }, (_, i) => ({
+        ...(invoice.lines[0] as Invoice['lines'][number]),
+        sku: `INDUSTRIAL-WIDGET-LONG-IDENTIFIER-${i}`,
+        name: `Industrial widget,\tblue,\nwith a long descriptive name that runs past its column ${i}`,
+        unitPrice: 123_456_789,
+      })),
+    };
+    const pdf = renderInvoicePdf(long);
+    const { pages, warnings } = await readWithPdfJs(pdf);
+    expect(warnings).toEqual([]);
+    expect(pages.length).toBeGreaterThan(2);
+    const overlaps: string[] = [];
+    for (const [number, items] of pages.entries()) {
+      for (const item of items) {
+        if (item.left < 19.9 || item.right > 190.1)
+          overlaps.push(`page ${number + 1}: "${item.text}" outside the margins`);
+        for (const other of items)
+          if (
+            other !== item &&
+            Math.abs(other.baseline - item.baseline) < 3 &&
+            other.left > item.left &&
+            other.left < item.right
+          )
+            overlaps.push(`page ${number + 1}: "${item.text}" runs into "${other.text}"`);
+      }
+    }
+    expect(overlaps).toEqual([]);
+    // Every SKU, name and amount is there in full, across the lines of its cell; a tab prints as a space.
+    const pieces = pdfText(pdf);
+    for (let i = 0; i < 40; i++) expect(pieces.join('')).toContain(`INDUSTRIAL-WIDGET-LONG-IDENTIFIER-${i}`);
+    const text = pieces.join(' ');
+    expect(text).toContain('Industrial widget, blue, with a long descriptive name that runs past its column 39');
+    expect(text).toContain('EUR 1,234,567.89');
+    expect(text).toContain('Aleja Jana Pawła II 123, Budynek C, klatka schodowa 4, piętro 7, lokal 712');
+    expect(text).not.toContain('\uFFFD');
   });
 
   it('renders names and addresses in Latin, Greek and Cyrillic scripts as they were typed', () => {
@@ -217,3 +245,46 @@ describe('invoice PDF', () => {
     expect(text).toContain('VAT 0% on EUR 25.00');
   });
 });
+
+interface PlacedText {
+  text: string;
+  /** Millimetres from the left edge and, for the baseline, from the top, as the renderer places them. */
+  left: number;
+  right: number;
+  baseline: number;
+}
+
+/** The PDF as pdf.js (Mozilla's reader) reads it: metadata, each page's text items, the fonts, its warnings. */
+async function readWithPdfJs(pdf: Uint8Array) {
+  const warnings: unknown[] = [];
+  const original = { log: console.log, warn: console.warn };
+  console.log = console.warn = (...args: unknown[]) => warnings.push(args.join(' '));
+  try {
+    const document = await getDocument({ data: pdf.slice(), verbosity: 1 }).promise;
+    const info = (await document.getMetadata()).info as Record<string, unknown>;
+    const mm = (points: number) => (points * 25.4) / 72;
+    const pages: PlacedText[][] = [];
+    const fonts = new Map<string, { name: string; missingFile: boolean }>();
+    for (let number = 1; number <= document.numPages; number++) {
+      const page = await document.getPage(number);
+      await page.getOperatorList(); // loads the fonts
+      const items = (await page.getTextContent()).items.flatMap((item) => ('str' in item ? [item] : []));
+      for (const item of items)
+        fonts.set(item.fontName, page.commonObjs.get(item.fontName) as { name: string; missingFile: boolean });
+      pages.push(
+        items
+          .filter((item) => item.str.trim())
+          .map((item) => ({
+            text: item.str,
+            left: mm(item.transform[4]),
+            right: mm(item.transform[4] + item.width),
+            baseline: mm((page.view[3] as number) - item.transform[5]),
+          })),
+      );
+    }
+    const unique = new Map([...fonts.values()].map((font) => [font.name, font]));
+    return { info, pages, fonts: [...unique.values()], warnings };
+  } finally {
+    Object.assign(console, original);
+  }
+}

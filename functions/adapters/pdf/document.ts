@@ -62,23 +62,33 @@ export class PdfDocument {
     return this;
   }
 
-  /** Text at (x, y); several lines go down by the line height. `right` puts each line's end at x. */
+  /** Baseline to baseline of multi-line text at the current font size, in millimetres. */
+  get lineHeight(): number {
+    return (this.size * LINE_HEIGHT) / PT_PER_MM;
+  }
+
+  /**
+   * Text at (x, y); several lines (an array, or line breaks in the text) go down by the line height.
+   * `right` puts each line's end at x. Other control characters (a tab) print as spaces.
+   */
   text(text: string | readonly string[], x: number, y: number, options: { align?: 'left' | 'right' } = {}): this {
     const embedded = this.fonts[this.style];
-    const lineHeight = (this.size * LINE_HEIGHT) / PT_PER_MM;
-    [text].flat().forEach((line, i) => {
-      const glyphs = [...line].map((char) => {
-        const glyph = embedded.font.glyphOf(char.codePointAt(0) as number);
-        if (glyph !== 0 && !embedded.used.has(glyph)) embedded.used.set(glyph, char);
-        return glyph;
+    [text]
+      .flat()
+      .flatMap(printableLines)
+      .forEach((line, i) => {
+        const glyphs = [...line].map((char) => {
+          const glyph = embedded.font.glyphOf(char.codePointAt(0) as number);
+          if (glyph !== 0 && !embedded.used.has(glyph)) embedded.used.set(glyph, char);
+          return glyph;
+        });
+        const left = options.align === 'right' ? x - this.widthOf(line) : x;
+        const hex = glyphs.map((glyph) => glyph.toString(16).padStart(4, '0')).join('');
+        const page = this.pages.at(-1) as string[];
+        page.push(
+          `BT /${embedded.name} ${num(this.size)} Tf ${num(left * PT_PER_MM)} ${num(A4[1] - (y + i * this.lineHeight) * PT_PER_MM)} Td <${hex}> Tj ET`,
+        );
       });
-      const left = options.align === 'right' ? x - this.widthOf(line) : x;
-      const hex = glyphs.map((glyph) => glyph.toString(16).padStart(4, '0')).join('');
-      const page = this.pages.at(-1) as string[];
-      page.push(
-        `BT /${embedded.name} ${num(this.size)} Tf ${num(left * PT_PER_MM)} ${num(A4[1] - (y + i * lineHeight) * PT_PER_MM)} Td <${hex}> Tj ET`,
-      );
-    });
     return this;
   }
 
@@ -92,22 +102,38 @@ export class PdfDocument {
   widthOf(text: string): number {
     const { font } = this.fonts[this.style];
     let units = 0;
-    for (const char of text) units += widthOf(font, font.glyphOf(char.codePointAt(0) as number));
+    for (const char of printableLines(text).join(' '))
+      units += widthOf(font, font.glyphOf(char.codePointAt(0) as number));
     return (units * this.size) / 1000 / PT_PER_MM;
   }
 
-  /** The text broken into lines no wider than `width` millimetres, at spaces (a longer word stands alone). */
+  /**
+   * The text broken into lines no wider than `width` millimetres: at its line breaks, at spaces, and
+   * inside a word that is wider than a line by itself (a long SKU or IBAN is broken, never cut).
+   */
   splitToWidth(text: string, width: number): string[] {
     const lines: string[] = [];
-    let current = '';
-    for (const word of text.split(/\s+/).filter(Boolean)) {
-      const candidate = current ? `${current} ${word}` : word;
-      if (current && this.widthOf(candidate) > width) {
-        lines.push(current);
-        current = word;
-      } else current = candidate;
+    for (const paragraph of printableLines(text)) {
+      let current = '';
+      for (const word of paragraph.split(' ').filter(Boolean)) {
+        const candidate = current ? `${current} ${word}` : word;
+        if (this.widthOf(candidate) <= width) {
+          current = candidate;
+          continue;
+        }
+        if (current) lines.push(current);
+        current = '';
+        for (const char of word) {
+          if (current && this.widthOf(current + char) > width) {
+            lines.push(current);
+            current = '';
+          }
+          current += char;
+        }
+      }
+      lines.push(current);
     }
-    return current ? [...lines, current] : lines;
+    return lines;
   }
 
   /** The text, cut and ended with "…" where it would be wider than `width` millimetres. */
@@ -142,6 +168,10 @@ export class PdfDocument {
     return writer.finish(catalog, info);
   }
 }
+
+/** A text's lines (split at line breaks), other control characters as spaces. */
+const printableLines = (text: string) =>
+  text.split(/\r\n|[\n\r\u2028\u2029]/).map((line) => line.replace(/\p{Cc}/gu, ' '));
 
 /** Width of a glyph in the PDF's text space (thousandths of the font size), as the /W array states it. */
 const widthOf = (font: TrueTypeFont, glyph: number) => Math.round((font.advanceOf(glyph) * 1000) / font.unitsPerEm);
