@@ -32,8 +32,8 @@ interface DocumentLine {
 /** Where the line table's columns start (left-aligned) or end (right-aligned), in millimetres. */
 const COLUMNS = { sku: 20, description: 48, quantity: 104, unitPrice: 132, vat: 137, net: 190 };
 const GAP = 2;
-/** The widest a quantity prints (up to 5 digits), so that the description column is the same on every row. */
-const QUANTITY_WIDTH = 9;
+/** A cell's text stops after this many lines (the last ends with "…"): a row never outgrows a page. */
+const MAX_CELL_LINES = 8;
 /** Where the header's blocks are: document details at the left, the buyer at the right, the seller above. */
 const HEADER = { top: 40, metaWidth: 95, buyer: 120, buyerWidth: 70, sellerWidth: 110 };
 /** Lines continue on a new page below this baseline, and start at this one there. */
@@ -96,58 +96,73 @@ function renderDocument(input: {
   let y = Math.max(90, headerTop + Math.max(metaLines.length, buyerLines.length) * doc.lineHeight + 10);
   /** Moves to a new page when `height` more millimetres below y would pass the page's bottom. */
   const page = (height = 0) => {
-    if (y + height > PAGE_BOTTOM) {
-      doc.addPage();
-      y = PAGE_TOP;
-    }
+    if (y + height <= PAGE_BOTTOM) return false;
+    doc.addPage();
+    y = PAGE_TOP;
+    return true;
   };
-  doc.setFont('bold');
-  doc.text('SKU', COLUMNS.sku, y).text('Description', COLUMNS.description, y);
-  doc
-    .text('Qty', COLUMNS.quantity, y, { align: 'right' })
-    .text('Unit price', COLUMNS.unitPrice, y, { align: 'right' })
-    .text('VAT', COLUMNS.vat, y)
-    .text('Net', COLUMNS.net, y, { align: 'right' });
-  doc.line(20, y + 2, 190, y + 2);
-  doc.setFont('normal');
+  const columnHeadings = () => {
+    doc.setFont('bold');
+    doc.text('SKU', COLUMNS.sku, y).text('Description', COLUMNS.description, y);
+    doc
+      .text('Qty', COLUMNS.quantity, y, { align: 'right' })
+      .text('Unit price', COLUMNS.unitPrice, y, { align: 'right' })
+      .text('VAT', COLUMNS.vat, y)
+      .text('Net', COLUMNS.net, y, { align: 'right' });
+    doc.line(20, y + 2, 190, y + 2);
+    doc.setFont('normal');
+  };
+  page(7);
+  columnHeadings();
+  // The widest quantity (5 digits), so that the description column is the same on every row.
+  const quantityWidth = doc.widthOf('00000');
+  /** A cell's lines at `width`, at most MAX_CELL_LINES of them. */
+  const cell = (text: string, width: number) => {
+    const lines = doc.splitToWidth(text, width);
+    if (lines.length <= MAX_CELL_LINES) return lines;
+    return [...lines.slice(0, MAX_CELL_LINES - 1), doc.fitToWidth(lines.slice(MAX_CELL_LINES - 1).join(' '), width)];
+  };
   for (const line of input.lines) {
-    // A long SKU, name or unit price takes more lines in its cell; the row grows to the tallest.
-    const sku = doc.splitToWidth(line.sku, COLUMNS.description - COLUMNS.sku - GAP);
-    const name = doc.splitToWidth(line.name, COLUMNS.quantity - QUANTITY_WIDTH - COLUMNS.description - GAP);
-    const unitPrice =
-      line.unitPrice === undefined
-        ? []
-        : doc.splitToWidth(money(line.unitPrice), COLUMNS.unitPrice - COLUMNS.quantity - GAP);
-    const extra = (Math.max(sku.length, name.length, unitPrice.length) - 1) * doc.lineHeight;
-    y += 7;
-    page(extra);
-    doc
-      .text(sku, COLUMNS.sku, y)
-      .text(name, COLUMNS.description, y)
-      .text(String(line.quantity), COLUMNS.quantity, y, { align: 'right' });
-    doc.text(unitPrice, COLUMNS.unitPrice, y, { align: 'right' });
+    // A long SKU, name, price or VAT category takes more lines in its cell; the row grows to the tallest.
     const net = money(line.net);
-    const vat = `${formatRate(line.rate)}${line.category ? ` ${line.category}` : ''}`;
+    const cells = {
+      sku: cell(line.sku, COLUMNS.description - COLUMNS.sku - GAP),
+      name: cell(line.name, COLUMNS.quantity - quantityWidth - COLUMNS.description - GAP),
+      unitPrice:
+        line.unitPrice === undefined ? [] : cell(money(line.unitPrice), COLUMNS.unitPrice - COLUMNS.quantity - GAP),
+      vat: cell(
+        `${formatRate(line.rate)}${line.category ? ` ${line.category}` : ''}`,
+        COLUMNS.net - doc.widthOf(net) - COLUMNS.vat - GAP,
+      ),
+    };
+    const extra = (Math.max(...Object.values(cells).map((lines) => lines.length)) - 1) * doc.lineHeight;
+    // A row continues on a new page, under the column headings again.
+    if (page(7 + extra)) columnHeadings();
+    y += 7;
     doc
-      .text(doc.fitToWidth(vat, COLUMNS.net - doc.widthOf(net) - COLUMNS.vat - GAP), COLUMNS.vat, y)
+      .text(cells.sku, COLUMNS.sku, y)
+      .text(cells.name, COLUMNS.description, y)
+      .text(String(line.quantity), COLUMNS.quantity, y, { align: 'right' })
+      .text(cells.unitPrice, COLUMNS.unitPrice, y, { align: 'right' })
+      .text(cells.vat, COLUMNS.vat, y)
       .text(net, COLUMNS.net, y, { align: 'right' });
     y += extra;
   }
   y += 5;
-  page();
   doc.line(20, y, 190, y);
   y += 6;
+  // The summary's heading stays with its rates, the totals with each other.
+  page(6 * input.taxByRate.length);
   doc.setFont('bold').text('VAT summary', 20, y);
   doc.setFont('normal');
   for (const entry of input.taxByRate) {
     y += 6;
-    page();
     doc
       .text(`VAT ${formatRate(entry.rateBasisPoints)} on ${money(entry.net)}`, 20, y)
       .text(money(entry.tax), 100, y, { align: 'right' });
   }
   y += 8;
-  page();
+  page(input.totals.discount ? 19 : 13);
   if (input.totals.discount) {
     // The nets above are after the customer's discount; say how much it was.
     doc.text('Discount included', 120, y).text(money(-input.totals.discount), 190, y, { align: 'right' });

@@ -12,10 +12,11 @@ export class CsvLineError extends Error {
 }
 
 const isDelimiter = (char: string | undefined) => char === ',' || char === ';';
-const isBlank = (char: string | undefined) => char === ' ' || char === '\t';
+/** What trimming drops around a cell: JavaScript's whitespace, csv-parse's list (a no-break space too). */
+const isBlank = (char: string | undefined) => char !== undefined && /\s/.test(char);
 
 export function csvCells(line: string): string[] {
-  if (/^[ \t]*$/.test(line)) return []; // a blank line holds no row
+  if (/^\s*$/.test(line)) return []; // a blank line holds no row
   const cells: string[] = [];
   let at = 0;
   for (;;) {
@@ -38,7 +39,7 @@ export function csvCells(line: string): string[] {
         if (line[at] === '"') throw new CsvLineError('INVALID_QUOTE');
         at++;
       }
-      cells.push(line.slice(start, at).replace(/[ \t]+$/, ''));
+      cells.push(line.slice(start, at).replace(/\s+$/, ''));
     }
     if (at >= line.length) return cells;
     at++; // the delimiter

@@ -114,10 +114,19 @@ describe('invoice PDF', () => {
         ...invoice.billingAddress,
         line1: 'Aleja Jana Pawła II 123, Budynek C, klatka schodowa 4, piętro 7, lokal 712 (wejście od podwórza)',
       },
+      seller: {
+        ...SELLER,
+        address: [
+          'Industriepark Höchst, Gebäude C 770, Brüningstraße 50, Tor Nord, Anlieferung über Zufahrt 3',
+          '65926 Frankfurt am Main',
+          'Deutschland',
+        ],
+      },
       lines: Array.from({ length: 40 }, (_, i) => ({
         ...(invoice.lines[0] as Invoice['lines'][number]),
         sku: `INDUSTRIAL-WIDGET-LONG-IDENTIFIER-${i}`,
         name: `Industrial widget,\tblue,\nwith a long descriptive name that runs past its column ${i}`,
+        quantity: 10_000,
         unitPrice: 123_456_789,
       })),
     };
@@ -125,22 +134,7 @@ describe('invoice PDF', () => {
     const { pages, warnings } = await readWithPdfJs(pdf);
     expect(warnings).toEqual([]);
     expect(pages.length).toBeGreaterThan(2);
-    const overlaps: string[] = [];
-    for (const [number, items] of pages.entries()) {
-      for (const item of items) {
-        if (item.left < 19.9 || item.right > 190.1)
-          overlaps.push(`page ${number + 1}: "${item.text}" outside the margins`);
-        for (const other of items)
-          if (
-            other !== item &&
-            Math.abs(other.baseline - item.baseline) < 3 &&
-            other.left > item.left &&
-            other.left < item.right
-          )
-            overlaps.push(`page ${number + 1}: "${item.text}" runs into "${other.text}"`);
-      }
-    }
-    expect(overlaps).toEqual([]);
+    expect(layoutProblems(pages)).toEqual([]);
     // Every SKU, name and amount is there in full, across the lines of its cell; a tab prints as a space.
     const pieces = pdfText(pdf);
     for (let i = 0; i < 40; i++) expect(pieces.join('')).toContain(`INDUSTRIAL-WIDGET-LONG-IDENTIFIER-${i}`);
@@ -148,7 +142,48 @@ describe('invoice PDF', () => {
     expect(text).toContain('Industrial widget, blue, with a long descriptive name that runs past its column 39');
     expect(text).toContain('EUR 1,234,567.89');
     expect(text).toContain('Aleja Jana Pawła II 123, Budynek C, klatka schodowa 4, piętro 7, lokal 712');
+    expect(text).toContain('Industriepark Höchst, Gebäude C 770, Brüningstraße 50, Tor Nord,');
     expect(text).not.toContain('\uFFFD');
+    // Every page of the table starts with its column headings.
+    for (const items of pages) expect(items.map((item) => item.text)).toContain('Description');
+  });
+
+  it('ends a cell longer than 8 lines with "…", so that no row outgrows a page', async () => {
+    const name = Array.from({ length: 600 }, (_, i) => `part${i}`).join(' ');
+    const pdf = renderInvoicePdf({
+      ...invoice,
+      lines: [{ ...(invoice.lines[0] as Invoice['lines'][number]), name }],
+    });
+    const { pages } = await readWithPdfJs(pdf);
+    expect(layoutProblems(pages)).toEqual([]);
+    const cell = (pages[0] ?? []).filter((item) => item.text.startsWith('part'));
+    expect(cell).toHaveLength(8);
+    expect(cell.at(-1)?.text).toMatch(/…$/);
+  });
+
+  it('keeps the VAT summary and the totals together, above the page bottom, however the lines end', async () => {
+    for (let count = 16; count <= 28; count++) {
+      const document: Invoice = {
+        ...invoice,
+        lines: Array.from({ length: count }, (_, i) => ({
+          ...(invoice.lines[0] as Invoice['lines'][number]),
+          sku: `SKU-${i}`,
+        })),
+        totals: { ...invoice.totals, discount: 125 },
+      };
+      const { pages } = await readWithPdfJs(renderInvoicePdf(document));
+      expect({ count, problems: layoutProblems(pages) }).toEqual({ count, problems: [] });
+      const summaryPage = pages.find((items) => items.some((item) => item.text === 'VAT summary')) ?? [];
+      expect(
+        summaryPage.some((item) => item.text.startsWith('VAT 19% on')),
+        `${count} lines`,
+      ).toBe(true);
+      const totalsPage = pages.find((items) => items.some((item) => item.text === 'Total')) ?? [];
+      expect(
+        totalsPage.some((item) => item.text === 'Subtotal (net)'),
+        `${count} lines`,
+      ).toBe(true);
+    }
   });
 
   it('renders names and addresses in Latin, Greek and Cyrillic scripts as they were typed', () => {
@@ -245,6 +280,28 @@ describe('invoice PDF', () => {
     expect(text).toContain('VAT 0% on EUR 25.00');
   });
 });
+
+/**
+ * What a reader would see wrong: a text outside the margins or below the page's bottom margin, or two
+ * texts whose boxes (the line's height, the text's width) intersect.
+ */
+function layoutProblems(pages: PlacedText[][]): string[] {
+  const problems: string[] = [];
+  for (const [number, items] of pages.entries()) {
+    for (const [i, item] of items.entries()) {
+      if (item.left < 19.9 || item.right > 190.1 || item.baseline > 285)
+        problems.push(`page ${number + 1}: "${item.text}" outside the margins`);
+      for (const other of items.slice(i + 1))
+        if (
+          Math.abs(other.baseline - item.baseline) < 3.5 &&
+          other.left < item.right - 0.01 &&
+          item.left < other.right - 0.01
+        )
+          problems.push(`page ${number + 1}: "${item.text}" and "${other.text}" overlap`);
+    }
+  }
+  return problems;
+}
 
 interface PlacedText {
   text: string;
