@@ -266,7 +266,10 @@ async function loadScenario(runtime: LocalRuntime, client: TestClient): Promise<
   const sku = 'GADGET-MINI';
   await client.setStock(sku, LOAD.orders * 10);
   // The KPI projection's figures before the load, once the earlier orders' events are in.
-  const kpisBefore = await settledKpis(client, (k) => k.ordersInFlight === 0);
+  // Earlier scenarios' orders end first (on a slow machine the accept scenario's run on for minutes): they
+  // would share the two cores with this load and end inside its KPI window, counted as its own.
+  progress.update('load: earlier orders ending');
+  const kpisBefore = await settledKpis(client, (k) => k.ordersInFlight === 0, 600_000);
   const body = orderBody({ lines: [{ sku, quantity: 1, unitPrice: 3900 }] });
   const started = performance.now();
   // A steady arrival rate, as from outside: every order has its own timer, whatever the others are doing.
@@ -360,6 +363,7 @@ async function loadScenario(runtime: LocalRuntime, client: TestClient): Promise<
   };
   const figures = {
     ...results,
+    earlierOrdersInFlightAtStart: kpisBefore.ordersInFlight,
     kpisCounted: JSON.stringify(counted),
     kpisExpected: JSON.stringify({
       ordersPlaced: placed.length,
@@ -369,8 +373,9 @@ async function loadScenario(runtime: LocalRuntime, client: TestClient): Promise<
   };
   const checks: Check[] = [
     [
-      'GET /kpis counts every order of the load once (placed, completed, revenue)',
-      counted.ordersPlaced === placed.length &&
+      `GET /kpis counts every order of the load once (placed, completed, revenue)${kpisBefore.ordersInFlight ? `: not comparable, ${kpisBefore.ordersInFlight} earlier orders were still in flight at the start` : ''}`,
+      kpisBefore.ordersInFlight === 0 &&
+        counted.ordersPlaced === placed.length &&
         counted.ordersCompleted === results.COMPLETED &&
         counted.revenueEUR === revenue,
     ],
@@ -384,10 +389,10 @@ async function loadScenario(runtime: LocalRuntime, client: TestClient): Promise<
   return { section: 'load', figures, checks };
 }
 
-/** GET /kpis over the days around now, as the ops client, once `settled` holds (or after 120 s, as it is then). */
-async function settledKpis(client: TestClient, settled: (kpis: Kpis) => boolean): Promise<Kpis> {
+/** GET /kpis over the days around now, as the ops client, once `settled` holds (or after `waitMs`, as it is then). */
+async function settledKpis(client: TestClient, settled: (kpis: Kpis) => boolean, waitMs = 120_000): Promise<Kpis> {
   const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + waitMs;
   for (;;) {
     const { status, body } = await client.as('ops').request('GET', `/kpis?from=${day(-1)}&to=${day(1)}`);
     if (status !== 200) throw new Error(`GET /kpis answered ${status}: ${JSON.stringify(body)}`);
