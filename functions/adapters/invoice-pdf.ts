@@ -34,6 +34,7 @@ const COLUMNS = { sku: 20, description: 48, quantity: 104, unitPrice: 132, vat: 
 const GAP = 2;
 /** A cell's text stops after this many lines (the last ends with "…"): a row never outgrows a page. */
 const MAX_CELL_LINES = 8;
+const MIN_VAT_WIDTH = 8;
 /** Where the header's blocks are: document details at the left, the buyer at the right, the seller above. */
 const HEADER = { top: 40, metaWidth: 95, buyer: 120, buyerWidth: 70, sellerWidth: 110 };
 /** Lines continue on a new page below this baseline, and start at this one there. */
@@ -112,7 +113,7 @@ function renderDocument(input: {
     doc.line(20, y + 2, 190, y + 2);
     doc.setFont('normal');
   };
-  page(7);
+  page(7 + doc.lineHeight);
   columnHeadings();
   // The widest quantity (5 digits), so that the description column is the same on every row.
   const quantityWidth = doc.widthOf('00000');
@@ -120,7 +121,9 @@ function renderDocument(input: {
   const cell = (text: string, width: number) => {
     const lines = doc.splitToWidth(text, width);
     if (lines.length <= MAX_CELL_LINES) return lines;
-    return [...lines.slice(0, MAX_CELL_LINES - 1), doc.fitToWidth(lines.slice(MAX_CELL_LINES - 1).join(' '), width)];
+    // The last line shows what follows it up to the cell's edge: two more lines' worth is plenty to cut from.
+    const rest = lines.slice(MAX_CELL_LINES - 1, MAX_CELL_LINES + 1).join(' ');
+    return [...lines.slice(0, MAX_CELL_LINES - 1), doc.fitToWidth(rest, width)];
   };
   for (const line of input.lines) {
     // A long SKU, name, price or VAT category takes more lines in its cell; the row grows to the tallest.
@@ -130,9 +133,10 @@ function renderDocument(input: {
       name: cell(line.name, COLUMNS.quantity - quantityWidth - COLUMNS.description - GAP),
       unitPrice:
         line.unitPrice === undefined ? [] : cell(money(line.unitPrice), COLUMNS.unitPrice - COLUMNS.quantity - GAP),
+      // At least room for "19%" beside an absurdly large net amount.
       vat: cell(
         `${formatRate(line.rate)}${line.category ? ` ${line.category}` : ''}`,
-        COLUMNS.net - doc.widthOf(net) - COLUMNS.vat - GAP,
+        Math.max(COLUMNS.net - doc.widthOf(net) - COLUMNS.vat - GAP, MIN_VAT_WIDTH),
       ),
     };
     const extra = (Math.max(...Object.values(cells).map((lines) => lines.length)) - 1) * doc.lineHeight;

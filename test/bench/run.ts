@@ -67,7 +67,7 @@ const TARGETS = {
   /**
    * Resident memory of the Node process running the runtime and its execution environments (the JVM
    * excluded). It includes the local SES store, which keeps every e-mail sent with its PDF (about
-   * 57 KB, two e-mails per invoice).
+   * 22 KB, two e-mails per invoice).
    */
   rssMb: 1_536,
 };

@@ -136,12 +136,19 @@ export class PdfDocument {
     return lines;
   }
 
-  /** The text, cut and ended with "…" where it would be wider than `width` millimetres. */
+  /** The text, cut and ended with "…" where it would be wider than `width` millimetres ("…" alone at the least). */
   fitToWidth(text: string, width: number): string {
     if (this.widthOf(text) <= width) return text;
-    const chars = [...text];
-    while (chars.length > 0 && this.widthOf(`${chars.join('')}…`) > width) chars.pop();
-    return `${chars.join('').trimEnd()}…`;
+    // One pass, each character measured once: a catalogue name can be thousands of characters long.
+    const room = width - this.widthOf('…');
+    let kept = '';
+    let used = 0;
+    for (const char of printableLines(text).join(' ')) {
+      used += this.widthOf(char);
+      if (used > room) break;
+      kept += char;
+    }
+    return `${kept.trimEnd()}…`;
   }
 
   output(): Uint8Array {
