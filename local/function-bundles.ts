@@ -86,10 +86,7 @@ export async function functionBundles(
     outdir: dir,
     metafile: true,
   });
-  for (const [target, source] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, target)), { recursive: true });
-    copyFileSync(resolve(rootDir, source), join(dir, target));
-  }
+  copyBundleFiles(rootDir, files, dir);
   const inputs: Manifest['inputs'] = {};
   for (const input of [...Object.keys(result.metafile.inputs), ...Object.values(files)]) {
     const stat = statSync(resolve(rootDir, input));
@@ -104,6 +101,14 @@ export async function functionBundles(
   renameSync(pointer, join(home, 'current'));
   removeStaleBuilds(home, buildId);
   return bundlePaths(dir, manifest);
+}
+
+/** Copies files (bundle path -> repository path) beside a bundle, as OrderFunction's `files` puts them in its package. */
+export function copyBundleFiles(rootDir: string, files: Record<string, string>, dir: string): void {
+  for (const [target, source] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, target)), { recursive: true });
+    copyFileSync(resolve(rootDir, source), join(dir, target));
+  }
 }
 
 function readCurrent(home: string): { dir: string; manifest: Manifest } | undefined {

@@ -1,7 +1,6 @@
-import { copyFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
-import { LAMBDA_ESBUILD_OPTIONS } from '../../local/function-bundles.ts';
+import { copyBundleFiles, LAMBDA_ESBUILD_OPTIONS } from '../../local/function-bundles.ts';
 
 export { LAMBDA_ESBUILD_OPTIONS };
 
@@ -26,13 +25,8 @@ export async function bundleFunctions(
     metafile: true,
   });
   const { outdir } = options;
-  for (const [name, files] of outdir === undefined ? [] : Object.entries(options.files ?? {})) {
-    for (const [target, source] of Object.entries(files ?? {})) {
-      const path = join(outdir as string, name, target);
-      mkdirSync(dirname(path), { recursive: true });
-      copyFileSync(source, path);
-    }
-  }
+  for (const [name, files] of outdir === undefined ? [] : Object.entries(options.files ?? {}))
+    copyBundleFiles('.', files ?? {}, join(outdir as string, name));
   const outputs: Record<string, { file: string; bytes: number; inputs: string[] }> = {};
   for (const [file, output] of Object.entries(result.metafile.outputs)) {
     if (!file.endsWith('/index.mjs')) continue; // source maps

@@ -100,11 +100,15 @@ export class PdfDocument {
 
   /** The printed width of a line of text in the current font and size, in millimetres. */
   widthOf(text: string): number {
+    let width = 0;
+    for (const char of printableLines(text).join(' ')) width += this.charWidth(char);
+    return width;
+  }
+
+  /** One character's advance in the current font and size, in millimetres. */
+  private charWidth(char: string): number {
     const { font } = this.fonts[this.style];
-    let units = 0;
-    for (const char of printableLines(text).join(' '))
-      units += widthOf(font, font.glyphOf(char.codePointAt(0) as number));
-    return (units * this.size) / 1000 / PT_PER_MM;
+    return (glyphWidth(font, font.glyphOf(char.codePointAt(0) as number)) * this.size) / 1000 / PT_PER_MM;
   }
 
   /**
@@ -144,7 +148,7 @@ export class PdfDocument {
     let kept = '';
     let used = 0;
     for (const char of printableLines(text).join(' ')) {
-      used += this.widthOf(char);
+      used += this.charWidth(char);
       if (used > room) break;
       kept += char;
     }
@@ -180,13 +184,16 @@ export class PdfDocument {
 const printableLines = (text: string) =>
   text.split(/\r\n|[\n\r\u2028\u2029]/).map((line) => line.replace(/\p{Cc}/gu, ' '));
 
-/** Width of a glyph in the PDF's text space (thousandths of the font size), as the /W array states it. */
-const widthOf = (font: TrueTypeFont, glyph: number) => Math.round((font.advanceOf(glyph) * 1000) / font.unitsPerEm);
+/** Font units in the PDF's text space: thousandths of the font size, rounded as the font dictionaries state them. */
+const thousandths = (font: TrueTypeFont, units: number) => Math.round((units * 1000) / font.unitsPerEm);
+
+/** Width of a glyph as the /W array states it (and text is placed with). */
+const glyphWidth = (font: TrueTypeFont, glyph: number) => thousandths(font, font.advanceOf(glyph));
 
 /** Type0 font -> CIDFontType2 -> descriptor -> subset font file, and the ToUnicode map; returns the Type0's number. */
 function writeFont(writer: ObjectWriter, { font, used }: EmbeddedFont): number {
   const glyphs = [...used.keys()].sort((a, b) => a - b);
-  const scale = (value: number) => Math.round((value * 1000) / font.unitsPerEm);
+  const scale = (value: number) => thousandths(font, value);
   // A subset is named with a tag derived from its glyphs (PDF 32000-1, 9.6.4), the same for the same glyphs.
   const tag = [...createHash('sha256').update(glyphs.join(',')).digest().subarray(0, 6)]
     .map((byte) => String.fromCharCode(65 + (byte % 26)))
@@ -197,9 +204,9 @@ function writeFont(writer: ObjectWriter, { font, used }: EmbeddedFont): number {
   const descriptor = writer.add(
     `<< /Type /FontDescriptor /FontName /${baseFont} /Flags 4 /FontBBox [${font.bbox.map(scale).join(' ')}] /ItalicAngle ${num(font.italicAngle)} /Ascent ${scale(font.ascent)} /Descent ${scale(font.descent)} /CapHeight ${scale(font.capHeight)} /StemV 80 /FontFile2 ${fontFile} 0 R >>`,
   );
-  const widths = glyphs.map((glyph) => `${glyph} [${widthOf(font, glyph)}]`).join(' ');
+  const widths = glyphs.map((glyph) => `${glyph} [${glyphWidth(font, glyph)}]`).join(' ');
   const cidFont = writer.add(
-    `<< /Type /Font /Subtype /CIDFontType2 /BaseFont /${baseFont} /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor ${descriptor} 0 R /DW ${widthOf(font, 0)} /W [${widths}] /CIDToGIDMap /Identity >>`,
+    `<< /Type /Font /Subtype /CIDFontType2 /BaseFont /${baseFont} /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor ${descriptor} 0 R /DW ${glyphWidth(font, 0)} /W [${widths}] /CIDToGIDMap /Identity >>`,
   );
   const toUnicode = writer.stream(
     '',

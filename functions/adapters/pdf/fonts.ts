@@ -21,9 +21,7 @@ export const FONT_BUNDLE_FILES: Record<string, string> = Object.fromEntries(
 let fonts: Record<FontStyle, TrueTypeFont> | undefined;
 
 export function documentFonts(): Record<FontStyle, TrueTypeFont> {
-  fonts ??= {
-    normal: parseTrueType(readFileSync(new URL(`./${FONT_FILES.normal}`, import.meta.url))),
-    bold: parseTrueType(readFileSync(new URL(`./${FONT_FILES.bold}`, import.meta.url))),
-  };
+  const load = (style: FontStyle) => parseTrueType(readFileSync(new URL(`./${FONT_FILES[style]}`, import.meta.url)));
+  fonts ??= { normal: load('normal'), bold: load('bold') };
   return fonts;
 }
