@@ -38,6 +38,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     exclude: ['test/bench/**', 'node_modules/**'],
+    // One DynamoDB Local for the run; each runtime and each file's tables have a database of their own in it.
+    globalSetup: ['test/support/shared-dynamodb.ts'],
     // Above the waits' default (WAIT_MS in test/support/runtime.ts), so a wait that fails says what it waited for.
     testTimeout: 180_000,
     hookTimeout: 120_000,

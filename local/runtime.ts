@@ -1,5 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createRemoteJWKSet } from 'jose';
 import { WORKFLOW_DEFINITION_FILE } from '../infra/constructs/workflow.ts';
@@ -8,6 +14,7 @@ import { type RunningIssuer, startIssuer, type TokenGenerationEvent } from './au
 import { jwtAuthorizer } from './auth/verifier.ts';
 import { consoleRoutes } from './console.ts';
 import { startDynamoDbLocal } from './emulators/dynamodb.ts';
+import { type LocalCredentials, type LocalEmulator, localCredentials } from './emulators/emulator.ts';
 import { startS3Local } from './emulators/s3.ts';
 import { startSecretsManagerLocal } from './emulators/secrets-manager.ts';
 import { startSesLocal } from './emulators/ses.ts';
@@ -87,6 +94,12 @@ export interface RuntimeOptions {
    * anything that is not a function (tests' checks, the AWS CLI) reach the emulators directly.
    */
   faultRate?: number;
+  /**
+   * A DynamoDB Local that is already running without `-sharedDb` (a database per access key), and
+   * the access key of this runtime's database: runtimes that share one JVM (the tests') each keep
+   * their tables apart, and delete them when they stop. Unset: the runtime starts a JVM of its own.
+   */
+  dynamodb?: { endpoint: string; accessKeyId: string };
   /** Delays before Lambda's two retries of a failed asynchronous invocation (default about 1 and 2 minutes, as in AWS). */
   asyncRetryDelaysMs?: number[];
   /** The functions' `AWS_MAX_ATTEMPTS` in fault mode (default 2: one SDK retry), so faults reach handlers. */
@@ -122,6 +135,8 @@ export interface LocalRuntime {
     faults?: string;
   };
   stateMachineArn: string;
+  /** What the functions sign their AWS calls with; a client of the runtime's tables needs the same. */
+  credentials: LocalCredentials;
   issuer: RunningIssuer;
   /** Fault mode's proxies (undefined when it is off): the counts and the rate, changeable at run time. */
   faults?: { snapshot(): FaultCounts; setRate(rate: number): void; readonly rate: number };
@@ -156,14 +171,25 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     for (const s of stops.reverse()) await s().catch((error) => console.error('stop failed:', error));
   };
   try {
+    const external = options.dynamodb;
+    const credentials: LocalCredentials = external
+      ? { accessKeyId: external.accessKeyId, secretAccessKey: 'local' }
+      : localCredentials;
     // Free ports (0) are bound now and held until their service starts, so that nothing else takes them meanwhile.
-    const reserved = await reservePorts({ ...DEFAULT_PORTS, ...options.ports }, host);
+    const reserved = await reservePorts(
+      {
+        ...DEFAULT_PORTS,
+        ...options.ports,
+        ...(external ? { dynamodb: Number(new URL(external.endpoint).port) } : {}),
+      },
+      host,
+    );
     stops.push(() => reserved.release(...PORT_NAMES));
     const ports = reserved.ports;
     const url = (port: number) => `http://${host}:${port}`;
     const urls = {
       api: url(ports.api),
-      dynamodb: url(ports.dynamodb),
+      dynamodb: external?.endpoint ?? url(ports.dynamodb),
       ses: url(ports.ses),
       stepfunctions: url(ports.stepfunctions),
       eventbridge: url(ports.eventbridge),
@@ -183,7 +209,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
 
     await reserved.release('dynamodb', 'ses', 's3', 'secretsmanager');
     const emulators = await Promise.allSettled([
-      startDynamoDbLocal({ host, port: ports.dynamodb }),
+      external ? sharedDatabase(external.endpoint, credentials) : startDynamoDbLocal({ host, port: ports.dynamodb }),
       startSesLocal({ host, port: ports.ses }),
       startS3Local({ host, port: ports.s3 }),
       startSecretsManagerLocal({
@@ -252,8 +278,8 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     const platform: Record<string, string> = {
       AWS_REGION: REGION,
       AWS_DEFAULT_REGION: REGION,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: functionUrls.dynamodb,
       AWS_ENDPOINT_URL_SESV2: functionUrls.sesv2,
       AWS_ENDPOINT_URL_SFN: functionUrls.sfn,
@@ -269,7 +295,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       CARRIER_SANDBOX_WEBHOOK_URL: options.autoDeliver === false ? '' : `${urls.api}/webhooks/carrier`,
     };
 
-    await createResources(deployment, urls);
+    await createResources(deployment, urls, credentials);
     // Approval and survey e-mails link to this API; their mail lands in the local SES mailbox.
     await lambdas.load(platform, { PUBLIC_API_URL: urls.api, ...options.environment });
     if (options.seed !== false) {
@@ -281,6 +307,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
           customers: env.CUSTOMERS_TABLE_NAME as string,
         },
         urls.dynamodb,
+        credentials,
       );
     }
 
@@ -381,6 +408,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       ports,
       urls: { ...urls, ...(faultsUrl ? { faults: faultsUrl } : {}) },
       stateMachineArn: deployment.stateMachine.arn,
+      credentials,
       issuer,
       faults,
       meter,
@@ -401,7 +429,7 @@ function receivingServices(s3Url: string, lambdas: LocalLambdas, retryDelaysMs?:
   const s3 = new S3Client({
     region: REGION,
     endpoint: s3Url,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: localCredentials,
     forcePathStyle: true,
   });
   return {
@@ -450,8 +478,11 @@ async function reservePorts(
   };
 }
 
-async function createResources(deployment: LocalDeployment, urls: LocalRuntime['urls']): Promise<void> {
-  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+async function createResources(
+  deployment: LocalDeployment,
+  urls: LocalRuntime['urls'],
+  credentials: LocalCredentials,
+): Promise<void> {
   const dynamo = new DynamoDBClient({ region: REGION, endpoint: urls.dynamodb, credentials });
   const s3 = new S3Client({ region: REGION, endpoint: urls.s3, credentials, forcePathStyle: true });
   await Promise.all(deployment.tables.map((table) => dynamo.send(new CreateTableCommand(table))));
@@ -465,4 +496,25 @@ async function createResources(deployment: LocalDeployment, urls: LocalRuntime['
   await Promise.all(deployment.buckets.map((Bucket) => s3.send(new CreateBucketCommand({ Bucket }))));
   dynamo.destroy();
   s3.destroy();
+}
+
+/**
+ * This runtime's database in a DynamoDB Local that runs without `-sharedDb`: the tables it creates
+ * there are deleted when it stops (the JVM, and the other runtimes' databases, stay).
+ */
+async function sharedDatabase(endpoint: string, credentials: LocalCredentials): Promise<LocalEmulator> {
+  const dynamo = new DynamoDBClient({ region: REGION, endpoint, credentials });
+  return {
+    endpoint,
+    port: Number(new URL(endpoint).port),
+    startupMs: 0,
+    stop: async () => {
+      try {
+        const { TableNames = [] } = await dynamo.send(new ListTablesCommand({}));
+        await Promise.all(TableNames.map((TableName) => dynamo.send(new DeleteTableCommand({ TableName }))));
+      } finally {
+        dynamo.destroy();
+      }
+    },
+  };
 }

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { customerItem } from '../functions/adapters/customers-repository.ts';
 import type { Customer, Product, StockItem } from '../functions/core/schemas.ts';
+import { type LocalCredentials, localCredentials } from './emulators/emulator.ts';
 
 /** Demo data for `npm start` and the tests: a small catalog (EUR, some CHF/USD prices) with stock, and customers. */
 export const DEMO_PRODUCTS: Product[] = [
@@ -319,12 +320,9 @@ export const DEMO_CUSTOMERS: Customer[] = [
 export async function seedDemoData(
   tables: { products: string; stock: string; customers: string },
   dynamodbEndpoint: string,
+  credentials: LocalCredentials = localCredentials,
 ): Promise<void> {
-  const client = new DynamoDBClient({
-    region: 'us-east-1',
-    endpoint: dynamodbEndpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const client = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamodbEndpoint, credentials });
   const db = DynamoDBDocumentClient.from(client);
   const put = (TableName: string, Item: Record<string, unknown>) => db.send(new PutCommand({ TableName, Item }));
   try {

@@ -14,6 +14,12 @@ import { type EmulatorOptions, type LocalEmulator, localCredentials } from './em
 export interface DynamoDbLocalOptions extends EmulatorOptions {
   /** How long to wait for the JVM to answer; cold starts on small machines take a few seconds. */
   startTimeoutMs?: number;
+  /**
+   * One database for every access key and region (`-sharedDb`, the default): the functions, the
+   * AWS CLI and scripts see the same tables whatever credentials they sign with. False keeps a
+   * database per access key and region, so that runtimes sharing one JVM (the tests') each have their own.
+   */
+  sharedDb?: boolean;
 }
 
 const MIN_JAVA_MAJOR = 17;
@@ -191,8 +197,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       '-jar',
       join(emulator, 'DynamoDBLocal.jar'),
       '-inMemory',
-      // One database for every access key and region, as the app and tests use different credentials.
-      '-sharedDb',
+      ...(options.sharedDb === false ? [] : ['-sharedDb']),
       '-port',
       String(port),
       '-disableTelemetry',

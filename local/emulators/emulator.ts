@@ -16,5 +16,10 @@ export interface EmulatorOptions {
   port?: number;
 }
 
+export interface LocalCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
 /** Local emulators accept any credentials, but the SDK refuses to sign without some. */
-export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+export const localCredentials: LocalCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };

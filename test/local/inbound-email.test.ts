@@ -27,7 +27,7 @@ beforeAll(async () => {
   runtime = await startTestRuntime({ carrierDeliveryMs: 200 });
   client = new TestClient(runtime).as('ops');
   db = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ region: 'us-east-1', endpoint: runtime.urls.dynamodb, credentials }),
+    new DynamoDBClient({ region: 'us-east-1', endpoint: runtime.urls.dynamodb, credentials: runtime.credentials }),
   );
 }, 120_000);
 afterAll(async () => {

@@ -44,7 +44,8 @@ async function runbook(names: string[], env: Record<string, string> = {}): Promi
 }
 
 beforeAll(async () => {
-  runtime = await startTestRuntime();
+  // A JVM of its own, with `-sharedDb` as `npm start` runs it: the runbook's AWS CLI signs as `local`.
+  runtime = await startTestRuntime({}, { ownJvm: true });
   client = new TestClient(runtime);
   sfn = new SFNClient({
     endpoint: runtime.urls.stepfunctions,

@@ -4,6 +4,7 @@ import { signPayload } from '../../functions/core/signature.ts';
 import { demoSecret } from '../../local/auth/demo-clients.ts';
 import { isPortTaken } from '../../local/ports.ts';
 import { type LocalRuntime, type RuntimeOptions, startLocalRuntime } from '../../local/runtime.ts';
+import { ownDatabase } from './database.ts';
 
 export const WEBHOOK_SECRET = 'test-carrier-secret';
 const FREE_PORTS = { api: 0, dynamodb: 0, ses: 0, stepfunctions: 0, eventbridge: 0, s3: 0, secretsmanager: 0, auth: 0 };
@@ -11,11 +12,20 @@ const FREE_PORTS = { api: 0, dynamodb: 0, ses: 0, stepfunctions: 0, eventbridge:
 /**
  * The local runtime on free ports, as `npm start` builds it, with test knobs. The runtime leaves
  * this process's environment alone; the tests' own checks use the functions' adapters directly, so
- * the test process takes the functions' configuration (tables, endpoints) for itself.
+ * the test process takes the functions' configuration (tables, endpoints, credentials) for itself.
+ * Its tables live in the run's shared DynamoDB Local (test/support/shared-dynamodb.ts), in a
+ * database of their own, unless `ownJvm` asks for a DynamoDB Local of its own with `-sharedDb`, as
+ * `npm start` has it (for the AWS CLI, which signs with other credentials).
  */
-export async function startTestRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime> {
+export async function startTestRuntime(
+  options: RuntimeOptions = {},
+  { ownJvm = false }: { ownJvm?: boolean } = {},
+): Promise<LocalRuntime> {
+  const database = ownJvm ? undefined : ownDatabase();
+  const dynamodb = database && { endpoint: database.endpoint, accessKeyId: database.credentials.accessKeyId };
   const start = () =>
     startLocalRuntime({
+      dynamodb,
       ports: FREE_PORTS,
       webhookSecret: WEBHOOK_SECRET,
       environment: { POWERTOOLS_LOG_LEVEL: 'ERROR' },

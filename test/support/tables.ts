@@ -1,15 +1,15 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { SELLER } from '../../functions/core/seller.ts';
 import { OrderData, type TableName } from '../../infra/constructs/data.ts';
-import { startDynamoDbLocal } from '../../local/emulators/dynamodb.ts';
-import type { LocalEmulator } from '../../local/emulators/emulator.ts';
 import { type Resources, tablesOf } from '../../local/template.ts';
+import { ownDatabase } from './database.ts';
 
 export interface LocalTables {
-  ddb: LocalEmulator;
+  /** The shared DynamoDB Local (test/support/shared-dynamodb.ts); these tables are in a database of their own. */
+  endpoint: string;
   db: DynamoDBDocumentClient;
   /** Each table's local name (as the runtime names it: `DataOrders`, `DataInvoices`, …). */
   names: Record<TableName, string>;
@@ -17,9 +17,9 @@ export interface LocalTables {
 }
 
 /**
- * DynamoDB Local with the product's tables, created from the OrderData construct itself (keys,
- * indexes), so repository tests run against the tables as deployed. Sets the environment the
- * adapters' shared client reads (endpoint, region, credentials).
+ * The product's tables in DynamoDB Local, created from the OrderData construct itself (keys,
+ * indexes), so repository tests run against the tables as deployed; deleted by `stop`. Sets the
+ * environment the adapters' shared client reads (endpoint, region, credentials).
  */
 export async function startTables(): Promise<LocalTables> {
   const stack = new Stack(new App(), 'Tables');
@@ -29,20 +29,20 @@ export async function startTables(): Promise<LocalTables> {
     Object.entries(data.tables).map(([table, construct]) => [table, `Data${construct.node.id}`]),
   ) as Record<TableName, string>;
 
-  const ddb = await startDynamoDbLocal();
+  const { endpoint, credentials } = ownDatabase();
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
     AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
   });
-  const raw = new DynamoDBClient({
-    endpoint: ddb.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const raw = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
   await Promise.all(tables.map((table) => raw.send(new CreateTableCommand(table))));
-  return { ddb, db: DynamoDBDocumentClient.from(raw), names, stop: () => ddb.stop() };
+  const stop = async () => {
+    await Promise.all(tables.map(({ TableName }) => raw.send(new DeleteTableCommand({ TableName }))));
+    raw.destroy();
+  };
+  return { endpoint, db: DynamoDBDocumentClient.from(raw), names, stop };
 }
 
 /** An invoice item as the invoices table stores it: paid by card, one line of 2 × 10.00 at 19 %. */

@@ -25,7 +25,7 @@ beforeAll(async () => {
     new DynamoDBClient({
       region: 'us-east-1',
       endpoint: runtime.urls.dynamodb,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      credentials: runtime.credentials,
     }),
   );
   const env = runtime.lambdas.environment();

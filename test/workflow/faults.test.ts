@@ -51,7 +51,7 @@ beforeAll(async () => {
     environment: { POWERTOOLS_LOG_LEVEL: 'ERROR', SWEEP_MIN_AGE_SECONDS: '0' },
   });
   client = new TestClient(runtime);
-  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+  const credentials = runtime.credentials;
   // Direct to the emulators, not through the fault proxies.
   db = DynamoDBDocumentClient.from(
     new DynamoDBClient({ region: 'us-east-1', endpoint: runtime.urls.dynamodb, credentials, maxAttempts: 3 }),

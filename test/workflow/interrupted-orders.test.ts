@@ -43,7 +43,7 @@ beforeAll(async () => {
   dynamo = new DynamoDBClient({
     region: 'us-east-1',
     endpoint: runtime.urls.dynamodb,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    credentials: runtime.credentials,
   });
 });
 

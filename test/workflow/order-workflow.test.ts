@@ -39,7 +39,7 @@ async function creditUsed(customerId: string): Promise<number> {
   const dynamo = new DynamoDBClient({
     region: 'us-east-1',
     endpoint: runtime.urls.dynamodb,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    credentials: runtime.credentials,
   });
   const table = runtime.deployment.tables.find((t) => t.TableName?.includes('Customers'))?.TableName;
   const item = await dynamo.send(

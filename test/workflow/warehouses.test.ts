@@ -59,7 +59,7 @@ const documents = () =>
     new DynamoDBClient({
       region: 'us-east-1',
       endpoint: runtime.urls.dynamodb,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      credentials: runtime.credentials,
     }),
   );
 /** A product of the scenario's own, sold in EUR, with nothing on hand in Rotterdam: what is ordered waits. */
@@ -82,7 +82,7 @@ const parked = (orderId: string) =>
       new DynamoDBClient({
         region: 'us-east-1',
         endpoint: runtime.urls.dynamodb,
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        credentials: runtime.credentials,
       }),
     );
     const { Item } = await db.send(
@@ -201,7 +201,7 @@ describe('stock per warehouse', () => {
       new DynamoDBClient({
         region: 'us-east-1',
         endpoint: runtime.urls.dynamodb,
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        credentials: runtime.credentials,
       }),
     );
     const env = runtime.lambdas.environment();
@@ -331,7 +331,7 @@ describe('stock per warehouse', () => {
       new DynamoDBClient({
         region: 'us-east-1',
         endpoint: runtime.urls.dynamodb,
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        credentials: runtime.credentials,
       }),
     );
     const env = runtime.lambdas.environment();
@@ -414,7 +414,7 @@ describe('stock per warehouse', () => {
       new DynamoDBClient({
         region: 'us-east-1',
         endpoint: runtime.urls.dynamodb,
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        credentials: runtime.credentials,
       }),
     );
     const { Item: stored } = await db.send(
@@ -440,7 +440,7 @@ describe('stock per warehouse', () => {
       new DynamoDBClient({
         region: 'us-east-1',
         endpoint: runtime.urls.dynamodb,
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        credentials: runtime.credentials,
       }),
     );
     // AwaitBackorder serves the queue its order waits in once when it parks its token: change the stock after that.

@@ -1,0 +1,14 @@
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import type { LocalCredentials } from '../../local/emulators/emulator.ts';
+
+/**
+ * A database of its own in the run's shared DynamoDB Local (test/support/shared-dynamodb.ts): that
+ * JVM keeps one database per access key, so a new key is a new, empty database.
+ */
+export function ownDatabase(): { endpoint: string; credentials: LocalCredentials } {
+  return {
+    endpoint: inject('sharedDynamoDb'),
+    credentials: { accessKeyId: `test${randomUUID().replaceAll('-', '').slice(0, 16)}`, secretAccessKey: 'local' },
+  };
+}
