@@ -7,8 +7,10 @@ import type { LocalCredentials } from '../../local/emulators/emulator.ts';
  * JVM keeps one database per access key, so a new key is a new, empty database.
  */
 export function ownDatabase(): { endpoint: string; credentials: LocalCredentials } {
+  const shared = inject('sharedDynamoDb');
+  if ('error' in shared) throw new Error(`The tests' DynamoDB Local did not start: ${shared.error}`);
   return {
-    endpoint: inject('sharedDynamoDb'),
+    endpoint: shared.endpoint,
     credentials: { accessKeyId: `test${randomUUID().replaceAll('-', '').slice(0, 16)}`, secretAccessKey: 'local' },
   };
 }

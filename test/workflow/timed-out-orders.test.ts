@@ -4,7 +4,7 @@ import type { LocalRuntime } from '../../local/runtime.ts';
 import { address, eventually, orderBody, startTestRuntime, TestClient } from '../support/runtime.ts';
 
 /**
- * An execution that runs out of the workflow's own TimeoutSeconds (compressed to a few seconds
+ * An execution that runs out of the workflow's own TimeoutSeconds (compressed to seconds
  * here) ends TIMED_OUT, as on AWS: no Catch runs, so the status-change rule hands the order to the
  * reconciler, which compensates it and fails it WorkflowInterrupted.
  */
@@ -14,9 +14,11 @@ let client: TestClient;
 beforeAll(async () => {
   runtime = await startTestRuntime({
     autoDeliver: false,
-    executionTimeoutOverrideMs: 4_000,
+    // Long enough for a first order to reach its booking through cold execution environments on a slow,
+    // loaded machine (4 s was not, running beside another file on 2 cores).
+    executionTimeoutOverrideMs: 15_000,
     // The unreachable carrier is retried after the execution's time is up.
-    retryIntervalOverrides: { CreateShipment: [0, 0, 10_000, 0] },
+    retryIntervalOverrides: { CreateShipment: [0, 0, 30_000, 0] },
   });
   client = new TestClient(runtime);
 });
