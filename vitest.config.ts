@@ -43,7 +43,7 @@ export default defineConfig({
     // Above the waits' default (WAIT_MS in test/support/runtime.ts), so a wait that fails says what it waited for.
     testTimeout: 180_000,
     hookTimeout: 120_000,
-    // Workflow and e2e files each start their own local runtime (a JVM among them): two at a time fits 2 cores.
+    // Workflow and e2e files each start their own local runtime (their tables in the shared JVM): two at a time fits 2 cores.
     maxWorkers: 2,
     sequence: { sequencer: LongestFirst },
   },

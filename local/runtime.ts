@@ -3,7 +3,6 @@ import {
   CreateTableCommand,
   DeleteTableCommand,
   DynamoDBClient,
-  ListTablesCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -209,7 +208,13 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
 
     await reserved.release('dynamodb', 'ses', 's3', 'secretsmanager');
     const emulators = await Promise.allSettled([
-      external ? sharedDatabase(external.endpoint, credentials) : startDynamoDbLocal({ host, port: ports.dynamodb }),
+      external
+        ? sharedDatabase(
+            external.endpoint,
+            credentials,
+            deployment.tables.map((table) => table.TableName as string),
+          )
+        : startDynamoDbLocal({ host, port: ports.dynamodb }),
       startSesLocal({ host, port: ports.ses }),
       startS3Local({ host, port: ports.s3 }),
       startSecretsManagerLocal({
@@ -499,10 +504,14 @@ async function createResources(
 }
 
 /**
- * This runtime's database in a DynamoDB Local that runs without `-sharedDb`: the tables it creates
- * there are deleted when it stops (the JVM, and the other runtimes' databases, stay).
+ * This runtime's database in a DynamoDB Local that runs without `-sharedDb`: the deployment's tables
+ * are deleted when it stops, and nothing else (the JVM, and the other runtimes' databases, stay).
  */
-async function sharedDatabase(endpoint: string, credentials: LocalCredentials): Promise<LocalEmulator> {
+async function sharedDatabase(
+  endpoint: string,
+  credentials: LocalCredentials,
+  tableNames: string[],
+): Promise<LocalEmulator> {
   const dynamo = new DynamoDBClient({ region: REGION, endpoint, credentials });
   return {
     endpoint,
@@ -510,8 +519,15 @@ async function sharedDatabase(endpoint: string, credentials: LocalCredentials): 
     startupMs: 0,
     stop: async () => {
       try {
-        const { TableNames = [] } = await dynamo.send(new ListTablesCommand({}));
-        await Promise.all(TableNames.map((TableName) => dynamo.send(new DeleteTableCommand({ TableName }))));
+        const deleted = await Promise.allSettled(
+          tableNames.map((TableName) => dynamo.send(new DeleteTableCommand({ TableName }))),
+        );
+        // A start that failed before creating them all leaves some not found.
+        const failed = deleted.find(
+          (d): d is PromiseRejectedResult =>
+            d.status === 'rejected' && (d.reason as Error).name !== 'ResourceNotFoundException',
+        );
+        if (failed) throw failed.reason;
       } finally {
         dynamo.destroy();
       }

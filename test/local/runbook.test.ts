@@ -44,8 +44,7 @@ async function runbook(names: string[], env: Record<string, string> = {}): Promi
 }
 
 beforeAll(async () => {
-  // A JVM of its own, with `-sharedDb` as `npm start` runs it: the runbook's AWS CLI signs as `local`.
-  runtime = await startTestRuntime({}, { ownJvm: true });
+  runtime = await startTestRuntime();
   client = new TestClient(runtime);
   sfn = new SFNClient({
     endpoint: runtime.urls.stepfunctions,

@@ -8,6 +8,8 @@ import type { LocalCredentials } from '../../local/emulators/emulator.ts';
  */
 export function ownDatabase(): { endpoint: string; credentials: LocalCredentials } {
   const shared = inject('sharedDynamoDb');
+  if (!shared)
+    throw new Error("The tests' DynamoDB Local is started by test/support/shared-dynamodb.ts (vitest.config.ts)");
   if ('error' in shared) throw new Error(`The tests' DynamoDB Local did not start: ${shared.error}`);
   return {
     endpoint: shared.endpoint,

@@ -4,7 +4,6 @@ import { signPayload } from '../../functions/core/signature.ts';
 import { demoSecret } from '../../local/auth/demo-clients.ts';
 import { isPortTaken } from '../../local/ports.ts';
 import { type LocalRuntime, type RuntimeOptions, startLocalRuntime } from '../../local/runtime.ts';
-import { ownDatabase } from './database.ts';
 
 export const WEBHOOK_SECRET = 'test-carrier-secret';
 const FREE_PORTS = { api: 0, dynamodb: 0, ses: 0, stepfunctions: 0, eventbridge: 0, s3: 0, secretsmanager: 0, auth: 0 };
@@ -14,18 +13,16 @@ const FREE_PORTS = { api: 0, dynamodb: 0, ses: 0, stepfunctions: 0, eventbridge:
  * this process's environment alone; the tests' own checks use the functions' adapters directly, so
  * the test process takes the functions' configuration (tables, endpoints, credentials) for itself.
  * Its tables live in the run's shared DynamoDB Local (test/support/shared-dynamodb.ts), in a
- * database of their own, unless `ownJvm` asks for a DynamoDB Local of its own with `-sharedDb`, as
- * `npm start` has it (for the AWS CLI, which signs with other credentials).
+ * database of their own: `runtime.credentials` reach them.
  */
-export async function startTestRuntime(
-  options: RuntimeOptions = {},
-  { ownJvm = false }: { ownJvm?: boolean } = {},
-): Promise<LocalRuntime> {
-  const database = ownJvm ? undefined : ownDatabase();
-  const dynamodb = database && { endpoint: database.endpoint, accessKeyId: database.credentials.accessKeyId };
-  const start = () =>
-    startLocalRuntime({
-      dynamodb,
+export async function startTestRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime> {
+  // Loaded here: it imports vitest, which the benches (which use this module's client) need not carry.
+  const { ownDatabase } = await import('./database.ts');
+  const start = () => {
+    // A database of its own for each attempt: a failed one may have left tables behind.
+    const { endpoint, credentials } = ownDatabase();
+    return startLocalRuntime({
+      dynamodb: { endpoint, accessKeyId: credentials.accessKeyId },
       ports: FREE_PORTS,
       webhookSecret: WEBHOOK_SECRET,
       environment: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
@@ -36,12 +33,13 @@ export async function startTestRuntime(
       maxEnvironments: 2,
       ...options,
     });
+  };
   let runtime: LocalRuntime | undefined;
   for (let attempt = 1; !runtime; attempt++) {
     try {
       runtime = await start();
     } catch (error) {
-      // DynamoDB Local's port is free only once the JVM binds it; another process can take it first.
+      // A port is free only once its emulator binds it; another process can take it first.
       const freePortsOnly = Object.values({ ...FREE_PORTS, ...options.ports }).every((port) => port === 0);
       if (attempt >= 3 || !freePortsOnly || !isPortTaken(error)) throw error;
     }

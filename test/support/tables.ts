@@ -36,12 +36,22 @@ export async function startTables(): Promise<LocalTables> {
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
   });
+  // The adapters' default credential chain skips the environment's key when a profile is named.
+  delete process.env.AWS_PROFILE;
   const raw = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
-  await Promise.all(tables.map((table) => raw.send(new CreateTableCommand(table))));
   const stop = async () => {
-    await Promise.all(tables.map(({ TableName }) => raw.send(new DeleteTableCommand({ TableName }))));
-    raw.destroy();
+    try {
+      await Promise.allSettled(tables.map(({ TableName }) => raw.send(new DeleteTableCommand({ TableName }))));
+    } finally {
+      raw.destroy();
+    }
   };
+  const created = await Promise.allSettled(tables.map((table) => raw.send(new CreateTableCommand(table))));
+  const failed = created.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+  if (failed) {
+    await stop();
+    throw failed.reason;
+  }
   return { endpoint, db: DynamoDBDocumentClient.from(raw), names, stop };
 }
 

@@ -23,9 +23,9 @@ afterAll(async () => {
 
 /**
  * Half the bench's burst (`npm run bench`: 200 concurrent, then 800 at 40/s), and still enough for every
- * conflict on the stock item and the invoice counter: each function has at most two execution environments here
- * (startTestRuntime), so every stage runs two calls at a time through the whole burst, whatever its
- * length. The bench measures volume, not this test.
+ * conflict on the stock item and the invoice counter: the workflow's functions have two execution environments
+ * each here (startTestRuntime; the API's four), so every stage runs two calls at a time through the whole
+ * burst, whatever its length. The bench measures volume, not this test.
  */
 const ORDERS = 100;
 

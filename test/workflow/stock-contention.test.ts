@@ -20,8 +20,8 @@ afterAll(async () => {
 });
 
 /**
- * Four orders for each unit. The functions have at most two execution environments each here
- * (startTestRuntime), so reservations race two at a time however many orders there are.
+ * Four orders for each unit. ReserveStock, a workflow task, has two execution environments here
+ * (startTestRuntime; the API's functions four), so reservations race two at a time however many orders there are.
  */
 const ORDERS = 100;
 const UNITS = 25;
