@@ -20,8 +20,11 @@ import { address, eventually, orderBody, startTestRuntime, TestClient } from '..
 let runtime: LocalRuntime;
 let client: TestClient;
 let dynamo: DynamoDBClient;
-const RETRY_WAIT_MS = 6_000;
-const CARRIER_RETRY_MS = 8_000;
+// Each of the three retries waits this long, so an order stays held for about three times as long: long
+// enough for the first test's other orders to get where it stops them. 6 and 8 s were not, once, on a slow
+// machine running another file beside it (the order whose authorization was pending had failed meanwhile).
+const RETRY_WAIT_MS = 15_000;
+const CARRIER_RETRY_MS = 15_000;
 
 beforeAll(async () => {
   runtime = await startTestRuntime({
@@ -437,7 +440,7 @@ describe('interrupted orders', () => {
         lines: [{ sku: 'MOUSE-ERGO', quantity: 1, unitPrice: 5900 }],
       }),
     );
-    const execution = await client.finished(unshipped, 80_000);
+    const execution = await client.finished(unshipped, 150_000);
     expect(execution.status).toBe('FAILED');
     const failed = await client.order(unshipped);
     expect(failed.failure.code).toBe('CarrierUnavailable');
