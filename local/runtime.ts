@@ -95,10 +95,10 @@ export interface RuntimeOptions {
   faultRate?: number;
   /**
    * A DynamoDB Local that is already running without `-sharedDb` (a database per access key), and
-   * the access key of this runtime's database: runtimes that share one JVM (the tests') each keep
+   * the credentials of this runtime's database: runtimes that share one JVM (the tests') each keep
    * their tables apart, and delete them when they stop. Unset: the runtime starts a JVM of its own.
    */
-  dynamodb?: { endpoint: string; accessKeyId: string };
+  dynamodb?: { endpoint: string; credentials: LocalCredentials };
   /** Delays before Lambda's two retries of a failed asynchronous invocation (default about 1 and 2 minutes, as in AWS). */
   asyncRetryDelaysMs?: number[];
   /** The functions' `AWS_MAX_ATTEMPTS` in fault mode (default 2: one SDK retry), so faults reach handlers. */
@@ -171,9 +171,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
   };
   try {
     const external = options.dynamodb;
-    const credentials: LocalCredentials = external
-      ? { accessKeyId: external.accessKeyId, secretAccessKey: 'local' }
-      : localCredentials;
+    const credentials = external?.credentials ?? localCredentials;
     // Free ports (0) are bound now and held until their service starts, so that nothing else takes them meanwhile.
     const reserved = await reservePorts(
       {

@@ -20,9 +20,8 @@ export async function startTestRuntime(options: RuntimeOptions = {}): Promise<Lo
   const { ownDatabase } = await import('./database.ts');
   const start = () => {
     // A database of its own for each attempt: a failed one may have left tables behind.
-    const { endpoint, credentials } = ownDatabase();
     return startLocalRuntime({
-      dynamodb: { endpoint, accessKeyId: credentials.accessKeyId },
+      dynamodb: ownDatabase(),
       ports: FREE_PORTS,
       webhookSecret: WEBHOOK_SECRET,
       environment: { POWERTOOLS_LOG_LEVEL: 'ERROR' },

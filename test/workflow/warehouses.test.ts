@@ -78,13 +78,7 @@ async function productOutOfStock(sku: string, unitPrice: number) {
 /** Waits until the order's AwaitBackorder parked its task token (its own serving is done). */
 const parked = (orderId: string) =>
   eventually(async () => {
-    const db = DynamoDBDocumentClient.from(
-      new DynamoDBClient({
-        region: 'us-east-1',
-        endpoint: runtime.urls.dynamodb,
-        credentials: runtime.credentials,
-      }),
-    );
+    const db = documents();
     const { Item } = await db.send(
       new GetCommand({
         TableName: runtime.lambdas.environment().ORDERS_TABLE_NAME as string,
@@ -197,13 +191,7 @@ describe('stock per warehouse', () => {
 
   it.concurrent('the stock routes refuse what would break reservations', async ({ expect }) => {
     // Stock held for an order (reserved as ReserveStock does) that has not shipped yet.
-    const db = DynamoDBDocumentClient.from(
-      new DynamoDBClient({
-        region: 'us-east-1',
-        endpoint: runtime.urls.dynamodb,
-        credentials: runtime.credentials,
-      }),
-    );
+    const db = documents();
     const env = runtime.lambdas.environment();
     const orderId = `ord-${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`;
     await db.send(
@@ -327,13 +315,7 @@ describe('stock per warehouse', () => {
   it.concurrent('an on-account order that completes short gives back the rest of its credit hold: credit used = what was invoiced', async ({
     expect,
   }) => {
-    const db = DynamoDBDocumentClient.from(
-      new DynamoDBClient({
-        region: 'us-east-1',
-        endpoint: runtime.urls.dynamodb,
-        credentials: runtime.credentials,
-      }),
-    );
+    const db = documents();
     const env = runtime.lambdas.environment();
     const customerId = 'CUST-SHORT';
     await db.send(
@@ -410,13 +392,7 @@ describe('stock per warehouse', () => {
     const order = await client.order(orderId);
     expect([order.status, order.failure]).toEqual(['COMPLETED', undefined]);
     expect(order.invoices.map((i: { total: number }) => i.total)).toEqual([1178]);
-    const db = DynamoDBDocumentClient.from(
-      new DynamoDBClient({
-        region: 'us-east-1',
-        endpoint: runtime.urls.dynamodb,
-        credentials: runtime.credentials,
-      }),
-    );
+    const db = documents();
     const { Item: stored } = await db.send(
       new GetCommand({
         TableName: runtime.lambdas.environment().ORDERS_TABLE_NAME as string,
@@ -436,13 +412,7 @@ describe('stock per warehouse', () => {
       orderBody({ lines: [line('MOUSE-ERGO', 2)], fulfilmentPolicy: 'ship_available' }),
     );
     await client.waitForStatus(orderId, 'BACKORDERED');
-    const db = DynamoDBDocumentClient.from(
-      new DynamoDBClient({
-        region: 'us-east-1',
-        endpoint: runtime.urls.dynamodb,
-        credentials: runtime.credentials,
-      }),
-    );
+    const db = documents();
     // AwaitBackorder serves the queue its order waits in once when it parks its token: change the stock after that.
     await eventually(async () => {
       const { Item } = await db.send(
