@@ -1,38 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  copyFileSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { type BuildOptions, build, version as esbuildVersion } from 'esbuild';
-import { LAMBDA_BUNDLING } from '../infra/constructs/order-function.ts';
-
-/**
- * esbuild's options for a function bundle, translated from the construct's bundling options the way
- * NodejsFunction passes them to the esbuild CLI (`--bundle --platform=node --format --target --minify
- * --sourcemap --sources-content=false --external --banner:js --main-fields`), so the local runtime, the bench and the bundle
- * tests build what is deployed.
- */
-export const LAMBDA_ESBUILD_OPTIONS: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  format: LAMBDA_BUNDLING.format,
-  target: LAMBDA_BUNDLING.target,
-  minify: LAMBDA_BUNDLING.minify,
-  sourcemap: LAMBDA_BUNDLING.sourceMap,
-  sourcesContent: LAMBDA_BUNDLING.sourcesContent,
-  external: LAMBDA_BUNDLING.externalModules,
-  banner: { js: LAMBDA_BUNDLING.banner },
-  mainFields: LAMBDA_BUNDLING.mainFields,
-  logLevel: 'silent',
-};
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { build, version as esbuildVersion } from 'esbuild';
+import { copyBundleFiles, LAMBDA_ESBUILD_OPTIONS } from '../infra/constructs/function-bundling.ts';
 
 /** Where built bundles are kept between runs (under node_modules, so `require.resolve` finds packages' files). */
 const CACHE_DIR = 'node_modules/.cache/sales-orders/functions';
@@ -101,14 +71,6 @@ export async function functionBundles(
   renameSync(pointer, join(home, 'current'));
   removeStaleBuilds(home, buildId);
   return bundlePaths(dir, manifest);
-}
-
-/** Copies files (bundle path -> repository path) beside a bundle, as OrderFunction's `files` puts them in its package. */
-export function copyBundleFiles(rootDir: string, files: Record<string, string>, dir: string): void {
-  for (const [target, source] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, target)), { recursive: true });
-    copyFileSync(resolve(rootDir, source), join(dir, target));
-  }
 }
 
 function readCurrent(home: string): { dir: string; manifest: Manifest } | undefined {

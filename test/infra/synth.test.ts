@@ -144,6 +144,14 @@ describe('deployment bundles', () => {
         loaded = stderr.split('\n').find((line) => /^\w*Error\b/.test(line)) ?? stderr.slice(-300);
       }
       expect(loaded, fn.Metadata?.['sales:entry']).toBe('function');
+      // The map names its sources relative to where the bundle was built: never through this checkout's path,
+      // or the package (and the asset hash) would differ between machines and redeploy unchanged code.
+      const { sources } = JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sources: string[] };
+      expect(sources.length).toBeGreaterThan(10);
+      expect(
+        sources.filter((source) => source.includes(ROOT.slice(1))),
+        fn.Metadata?.['sales:entry'],
+      ).toEqual([]);
       // Files the code reads beside its bundle (the PDF fonts) are in the deployment package, as in the repository.
       const files = Object.entries((fn.Metadata?.['sales:files'] ?? {}) as Record<string, string>);
       for (const [target, source] of files)

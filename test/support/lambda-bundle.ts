@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
-import { copyBundleFiles, LAMBDA_ESBUILD_OPTIONS } from '../../local/function-bundles.ts';
+import { copyBundleFiles, LAMBDA_ESBUILD_OPTIONS } from '../../infra/constructs/function-bundling.ts';
 
 export { LAMBDA_ESBUILD_OPTIONS };
 
