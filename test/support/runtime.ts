@@ -103,19 +103,27 @@ type TokenCache = Map<string, { token: string; expiresAt: number }>;
  */
 const pendingTokens = new Map<string, Promise<string>>();
 
-export class TestClient {
-  readonly sfn: SFNClient;
+/** One Step Functions client per runtime: building one resolves its configuration anew (files on disk included), and `as()` makes a TestClient per request. */
+const sfnClients = new WeakMap<LocalRuntime, SFNClient>();
 
+export class TestClient {
   constructor(
     readonly runtime: LocalRuntime,
     readonly identity?: string | null,
     private readonly tokens: TokenCache = new Map(),
-  ) {
-    this.sfn = new SFNClient({
-      region: 'us-east-1',
-      endpoint: runtime.urls.stepfunctions,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
+  ) {}
+
+  get sfn(): SFNClient {
+    let client = sfnClients.get(this.runtime);
+    if (!client) {
+      client = new SFNClient({
+        region: 'us-east-1',
+        endpoint: this.runtime.urls.stepfunctions,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
+      sfnClients.set(this.runtime, client);
+    }
+    return client;
   }
 
   /** The same client acting as another demo client (`null`: no token at all). */
