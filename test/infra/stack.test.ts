@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 // @ts-expect-error asl-validator ships no types
 import validateAsl from 'asl-validator';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildOrderApp } from '../../infra/build.ts';
+import { OrderFunction } from '../../infra/constructs/order-function.ts';
 import { WORKFLOW_DEFINITION_FILE, workflowPlaceholders } from '../../infra/constructs/workflow.ts';
 import { readDeployment } from '../../local/template.ts';
 
@@ -80,6 +82,16 @@ describe('order stack template', () => {
       Properties: { RetentionInDays?: number };
     }[];
     expect(logGroups.every((group) => typeof group.Properties.RetentionInDays === 'number')).toBe(true);
+  });
+
+  it('refuses a function whose handler is missing when the stack is built, even without bundling', () => {
+    const stack = new Stack(new App({ context: NO_BUNDLING }), 'Missing');
+    expect(() => new OrderFunction(stack, 'Core', { stage: 'core', description: 'no handler here' })).toThrow(
+      'No function code at functions/core/handler.ts',
+    );
+    expect(
+      () => new OrderFunction(stack, 'Health', { stage: 'health', description: 'has one' }).functionName,
+    ).not.toThrow();
   });
 
   it('grants each function only what it uses', () => {
