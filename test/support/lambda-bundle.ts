@@ -2,8 +2,6 @@ import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { copyBundleFiles, LAMBDA_ESBUILD_OPTIONS } from '../../infra/constructs/function-bundling.ts';
 
-export { LAMBDA_ESBUILD_OPTIONS };
-
 /**
  * Bundles function entries (e.g. `functions/get-order/handler.ts`) in one esbuild run. Without
  * `outdir` nothing is written: the metafile alone says what each bundle holds. With it, `files`
