@@ -11,7 +11,8 @@ import type { IConstruct } from 'constructs';
 import { OrderEmail } from './constructs/email.ts';
 import { OrderEvents } from './constructs/events.ts';
 import { OrderInbox } from './constructs/inbox.ts';
-import { OrderWorkflow, workflowPlaceholders } from './constructs/workflow.ts';
+import { OrderWorkflow } from './constructs/workflow.ts';
+import { workflowPlaceholders } from './workflow-definition.ts';
 
 /** Why the public routes (functions/core/access.ts ROUTE_ACCESS) have no JWT authorizer. */
 const PUBLIC_ROUTE_REASONS: Record<string, string> = {

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build, version as esbuildVersion } from 'esbuild';
-import { copyBundleFiles, LAMBDA_ESBUILD_OPTIONS } from '../infra/constructs/function-bundling.ts';
+import { copyBundleFiles, LAMBDA_ESBUILD_OPTIONS } from '../infra/function-package.ts';
 
 /** Where built bundles are kept between runs (under node_modules, so `require.resolve` finds packages' files). */
 const CACHE_DIR = 'node_modules/.cache/sales-orders/functions';

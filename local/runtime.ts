@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createRemoteJWKSet } from 'jose';
-import { WORKFLOW_DEFINITION_FILE } from '../infra/constructs/workflow.ts';
+import { WORKFLOW_DEFINITION_FILE } from '../infra/workflow-definition.ts';
 import { demoClients } from './auth/demo-clients.ts';
 import { type RunningIssuer, startIssuer, type TokenGenerationEvent } from './auth/issuer.ts';
 import { jwtAuthorizer } from './auth/verifier.ts';

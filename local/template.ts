@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { ENTRY_METADATA_KEY, FILES_METADATA_KEY } from '../infra/constructs/order-function.ts';
+import { ENTRY_METADATA_KEY, FILES_METADATA_KEY } from '../infra/function-package.ts';
 import type { LocalArchive, LocalRule } from './eventbridge/service.ts';
 import type { ThrottleLimits } from './throttle.ts';
 

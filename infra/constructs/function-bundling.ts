@@ -1,44 +1,9 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 import { AssetHashType, type ILocalBundling } from 'aws-cdk-lib';
 import { type AssetCode, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { type BuildOptions, buildSync, formatMessagesSync } from 'esbuild';
-
-/** The repository's root: function entries and the files shipped beside bundles are relative to it. */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-/**
- * How every function is bundled, the one definition the deployment, the local runtime, the bundle bench
- * and the bundle tests build with: one self-contained ESM file per function, minified, with a source map
- * that holds the mappings but not the sources (stack traces name the TypeScript line either way; Node reads
- * and indexes the map at INIT when `--enable-source-maps` is on, and the sources were 70% of it).
- */
-export const LAMBDA_ESBUILD_OPTIONS = {
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node24',
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  mainFields: ['module', 'main'],
-  // Some dependencies are CommonJS and call require(): give the ESM bundle one.
-  banner: {
-    js: "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);",
-  },
-  // Bundle the pinned AWS SDK rather than the runtime's copy: the versions tested are the versions run.
-  external: [],
-  logLevel: 'silent',
-} satisfies BuildOptions;
-
-/** Copies files (bundle path -> repository path) beside a bundle, as a function's deployment package has them. */
-export function copyBundleFiles(rootDir: string, files: Record<string, string>, dir: string): void {
-  for (const [target, source] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, target)), { recursive: true });
-    copyFileSync(resolve(rootDir, source), join(dir, target));
-  }
-}
+import { buildSync, formatMessagesSync } from 'esbuild';
+import { copyBundleFiles, LAMBDA_ESBUILD_OPTIONS, ROOT } from '../function-package.ts';
 
 /**
  * A function's deployment package: `index.mjs` and its map, plus the files it reads beside it. The first

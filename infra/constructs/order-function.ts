@@ -3,12 +3,8 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type CfnFunction, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { ENTRY_METADATA_KEY, FILES_METADATA_KEY } from '../function-package.ts';
 import { functionCode } from './function-bundling.ts';
-
-/** Where the local runtime finds a function's source: the template records it, nothing is declared twice. */
-export const ENTRY_METADATA_KEY = 'sales:entry';
-/** The files a function reads beside its bundle (bundle path -> repository path), for the local runtime and the bench. */
-export const FILES_METADATA_KEY = 'sales:files';
 
 export interface OrderFunctionProps {
   /** Folder under functions/ holding handler.ts, e.g. `validate-order`. */

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ArnFormat, CfnOutput, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type IRuleTarget, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -7,18 +6,9 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { WORKFLOW_DEFINITION_FILE, workflowPlaceholders } from '../workflow-definition.ts';
 
 type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
-
-/** The single definition of the order workflow, shared with the local runtime. */
-export const WORKFLOW_DEFINITION_FILE = fileURLToPath(
-  new URL('../../statemachines/order-workflow.asl.json', import.meta.url),
-);
-
-/** The `${<Task>FunctionArn}` placeholders of the definition, i.e. which functions it needs. */
-export function workflowPlaceholders(definition = readFileSync(WORKFLOW_DEFINITION_FILE, 'utf8')): string[] {
-  return [...new Set([...definition.matchAll(/\$\{(\w+)FunctionArn\}/g)].map((match) => match[1] as string))].sort();
-}
 
 /** The definition file, with AwaitApproval's wait set when the deployment configures one. */
 function definitionBody(approvalTimeoutSeconds: number | undefined): DefinitionBody {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { synthTemplate } from '../../infra/build.ts';
-import { WORKFLOW_DEFINITION_FILE } from '../../infra/constructs/workflow.ts';
+import { WORKFLOW_DEFINITION_FILE } from '../../infra/workflow-definition.ts';
 import { readDeployment } from '../../local/template.ts';
 import { bundleFunctions } from '../support/lambda-bundle.ts';
 

@@ -7,7 +7,7 @@ import type { Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FONT_BUNDLE_FILES } from '../../functions/adapters/pdf/fonts.ts';
 import { buildOrderApp } from '../../infra/build.ts';
-import { ENTRY_METADATA_KEY, FILES_METADATA_KEY } from '../../infra/constructs/order-function.ts';
+import { ENTRY_METADATA_KEY, FILES_METADATA_KEY } from '../../infra/function-package.ts';
 import { bundleFunctions, packagesOf } from '../support/lambda-bundle.ts';
 
 /**

@@ -2,7 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildOrderApp } from '../../infra/build.ts';
 import { INBOUND_EMAIL_RETRY_ATTEMPTS } from '../../infra/constructs/inbox.ts';
-import { WORKFLOW_DEFINITION_FILE } from '../../infra/constructs/workflow.ts';
+import { WORKFLOW_DEFINITION_FILE } from '../../infra/workflow-definition.ts';
 import { ASYNC_RETRY_DELAYS_MS } from '../../local/lambda.ts';
 import { readDeployment } from '../../local/template.ts';
 

@@ -7,7 +7,7 @@ import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildOrderApp } from '../../infra/build.ts';
 import { OrderFunction } from '../../infra/constructs/order-function.ts';
-import { WORKFLOW_DEFINITION_FILE, workflowPlaceholders } from '../../infra/constructs/workflow.ts';
+import { WORKFLOW_DEFINITION_FILE, workflowPlaceholders } from '../../infra/workflow-definition.ts';
 import { readDeployment } from '../../local/template.ts';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
-import { copyBundleFiles, LAMBDA_ESBUILD_OPTIONS } from '../../infra/constructs/function-bundling.ts';
+import { copyBundleFiles, LAMBDA_ESBUILD_OPTIONS } from '../../infra/function-package.ts';
 
 /**
  * Bundles function entries (e.g. `functions/get-order/handler.ts`) in one esbuild run. Without

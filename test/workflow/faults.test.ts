@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetExecutionHistoryCommand, type HistoryEvent, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WORKFLOW_DEFINITION_FILE } from '../../infra/constructs/workflow.ts';
+import { WORKFLOW_DEFINITION_FILE } from '../../infra/workflow-definition.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { address, sleep, startTestRuntime, TestClient } from '../support/runtime.ts';
 import { scanAll } from '../support/tables.ts';
