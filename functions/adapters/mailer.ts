@@ -1,5 +1,5 @@
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { EmailSendDeferred, InvalidEmailAddress } from '../core/errors.ts';
 import { lazySchema } from '../core/lazy-schema.ts';
 import { ses } from './clients/ses.ts';

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { principalLabel } from '../core/access.ts';
 import { lazySchema } from '../core/lazy-schema.ts';
 import { Sku, StockAdjustmentRequest } from '../core/schemas.ts';
@@ -10,7 +10,7 @@ import { serveArrived, stockConflict, stockTarget } from '../lib/stock-routes.ts
 
 /** Optional: a client's retry with the same key is recorded once (answered 200 with the first adjustment). */
 const AdjustmentKey = /* @__PURE__ */ lazySchema(() =>
-  z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 letters, digits or _ . : -'),
+  z.string().check(z.regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 letters, digits or _ . : -')),
 );
 
 const catalog = catalogRepository();
@@ -27,7 +27,7 @@ export const handler = httpRoute(async (event, context) => {
   const sku = pathParameter(event, 'sku', Sku);
   const { delta, reason, warehouseId } = parseOr400(StockAdjustmentRequest, jsonBody(event), 'stock adjustment');
   const idempotencyKey = parseOr400(
-    z.object({ 'idempotency-key': AdjustmentKey.optional() }),
+    z.object({ 'idempotency-key': z.optional(AdjustmentKey) }),
     { 'idempotency-key': event.headers?.['idempotency-key'] },
     'Idempotency-Key header',
   )['idempotency-key'];

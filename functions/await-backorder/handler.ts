@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { BackorderExpired, OrderCancelled } from '../core/errors.ts';
 import { lazySchema } from '../core/lazy-schema.ts';
 import { OrderRef } from '../core/schemas.ts';
@@ -17,7 +17,7 @@ const orders = ordersRepository();
  * oldest first: this one only when its turn comes, as arriving stock serves them.
  */
 export const handler = workflowTask(
-  lazySchema(() => OrderRef.extend({ taskToken: z.string().min(1) })),
+  lazySchema(() => z.extend(OrderRef, { taskToken: z.string().check(z.minLength(1)) })),
   async ({ orderId, taskToken }, context) => {
     // Waited past its expiry already (shipping what was there took longer): the rest is cancelled now.
     const current = await orders.get(orderId);

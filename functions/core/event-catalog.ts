@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { LEDGER_EVENTS, ORDER_EVENTS, type PublishedEvent } from './events.ts';
 import { FeedbackReceivedDetail } from './feedback.ts';
 import { lazySchema } from './lazy-schema.ts';
@@ -16,14 +16,14 @@ import { Currency, CustomerId, MinorUnits, OrderChannel, OrderStatus, StockLine,
  */
 export const EVENT_VERSION = 1;
 
-const OrderRefId = /* @__PURE__ */ lazySchema(() => z.string().min(1).max(64));
+const OrderRefId = /* @__PURE__ */ lazySchema(() => z.string().check(z.minLength(1), z.maxLength(64)));
 const Day = /* @__PURE__ */ lazySchema(() => z.iso.date());
 
 // Strict: a field the catalog does not name is refused, and the publisher sends what the schema parsed.
 const Envelope = /* @__PURE__ */ lazySchema(() =>
   z.strictObject({
     version: z.literal(EVENT_VERSION),
-    eventId: z.string().min(1).max(300),
+    eventId: z.string().check(z.minLength(1), z.maxLength(300)),
     orderId: OrderRefId,
     occurredAt: Timestamp,
   }),
@@ -31,7 +31,7 @@ const Envelope = /* @__PURE__ */ lazySchema(() =>
 
 /** What every order event carries besides the envelope: ids, status and amounts, never personal data. */
 const OrderEnvelope = /* @__PURE__ */ lazySchema(() =>
-  Envelope.extend({
+  z.extend(Envelope, {
     customerId: CustomerId,
     status: OrderStatus,
     channel: OrderChannel,
@@ -39,29 +39,29 @@ const OrderEnvelope = /* @__PURE__ */ lazySchema(() =>
     /** When the order was placed (received): the KPI window is over this. */
     placedAt: Timestamp,
     /** The order's gross total in minor units, once priced (validated). */
-    total: MinorUnits.optional(),
+    total: z.optional(MinorUnits),
     /** The delivery date promised to the customer (a UTC day), once validated. */
-    promisedDeliveryDate: Day.optional(),
+    promisedDeliveryDate: z.optional(Day),
   }),
 );
 
-const shipped = () => ({ shipmentId: z.string().min(1) });
+const shipped = () => ({ shipmentId: z.string().check(z.minLength(1)) });
 
 /**
  * The reason code of a closing event (a domain error's name, e.g. OutOfStock, PaymentDeclined): up to
  * 256 characters, the longest error name Step Functions carries.
  */
-const reason = () => ({ failureCode: z.string().min(1).max(256) });
+const reason = () => ({ failureCode: z.string().check(z.minLength(1), z.maxLength(256)) });
 
 interface Entry {
-  schema: z.ZodObject;
+  schema: z.ZodMiniObject;
   /** When it is published (the README's table). */
   when: string;
 }
 
 /** An order event's entry: its envelope and the fields of its own (a function, so zod builds them on first use). */
-const order = <S extends z.ZodRawShape = Record<never, never>>(when: string, extra?: () => S) => ({
-  schema: lazySchema(() => OrderEnvelope.extend((extra?.() ?? {}) as S)),
+const order = <S extends z.core.$ZodShape = Record<never, never>>(when: string, extra?: () => S) => ({
+  schema: lazySchema(() => z.extend(OrderEnvelope, (extra?.() ?? {}) as S)),
   when,
 });
 
@@ -76,38 +76,38 @@ export const EVENT_CATALOG = {
   })),
   OrderStockReserved: order('Stock was reserved for some or all lines'),
   OrderBackordered: order('Some lines wait for stock (ship_available)', () => ({
-    backorder: z.array(StockLine).min(1),
-    backorderedQuantity: z.number().int().positive(),
+    backorder: z.array(StockLine).check(z.minLength(1)),
+    backorderedQuantity: z.number().check(z.int(), z.positive()),
   })),
   OrderBackorderFilled: order('The backordered lines got their stock'),
   OrderBackorderCancelled: order('A backorder expired: its lines were cancelled', () => ({
-    cancelled: z.array(StockLine).min(1),
+    cancelled: z.array(StockLine).check(z.minLength(1)),
   })),
   OrderPaymentAuthorized: order('The card payment was authorized (or the order goes on account)'),
   OrderShipped: order('A shipment left a warehouse (one event per shipment)', () => ({
     ...shipped(),
-    carrier: z.string().min(1),
-    warehouseId: z.string().min(1),
+    carrier: z.string().check(z.minLength(1)),
+    warehouseId: z.string().check(z.minLength(1)),
   })),
   // The promise (envelope) is there for every order validated since promises were introduced.
   OrderDelivered: order('The carrier confirmed the last shipment delivered', () => ({ deliveredAt: Timestamp })),
   OrderPaymentCaptured: order('A shipment was paid (captured), or the payment settled as captured', () => ({
-    shipmentId: z.string().min(1).optional(),
-    amount: MinorUnits.optional(),
+    shipmentId: z.optional(z.string().check(z.minLength(1))),
+    amount: z.optional(MinorUnits),
   })),
   OrderInvoiced: order('An invoice was numbered for a shipment', () => ({
     ...shipped(),
-    invoiceNumber: z.string().min(1),
+    invoiceNumber: z.string().check(z.minLength(1)),
   })),
   OrderCompleted: order('Every shipment delivered, paid and invoiced', () => ({
     /** Gross of what was invoiced, minor units. */
     gross: MinorUnits,
     /** Every ordered quantity was delivered (no backordered line cancelled). */
     allLinesDelivered: z.boolean(),
-    cycleTimeSeconds: z.number().nonnegative(),
+    cycleTimeSeconds: z.number().check(z.nonnegative()),
   })),
   OrderCancellationRequested: order('Someone asked to cancel the order (or its backordered rest)', () => ({
-    kind: z.string().min(1),
+    kind: z.string().check(z.minLength(1)),
   })),
   OrderPaymentVoided: order('Compensation: the authorization was voided'),
   OrderShipmentCancelled: order('Compensation: a booked shipment was cancelled'),
@@ -117,13 +117,13 @@ export const EVENT_CATALOG = {
   OrderFailed: order('The order ended FAILED (payment declined, unrecoverable error)', reason),
   OrderCancelled: order('The order ended CANCELLED (by request)', reason),
   OrderCreditNoteIssued: order('A credit note was numbered against one of the order\u2019s invoices', () => ({
-    creditNoteNumber: z.string().min(1),
-    invoiceNumber: z.string().min(1),
+    creditNoteNumber: z.string().check(z.minLength(1)),
+    invoiceNumber: z.string().check(z.minLength(1)),
     amount: MinorUnits,
   })),
   OrderPaymentReceived: order('A payment was recorded against one of the order\u2019s invoices (on account)', () => ({
-    invoiceNumber: z.string().min(1),
-    reference: z.string().min(1),
+    invoiceNumber: z.string().check(z.minLength(1)),
+    reference: z.string().check(z.minLength(1)),
     amount: MinorUnits,
   })),
   FeedbackReceived: {
@@ -170,13 +170,16 @@ LEDGER_EVENTS satisfies readonly DetailType[];
 
 /** The README's "Event catalog" table (a test keeps the README equal to it). */
 export function catalogTable(): string[] {
-  const accepts = (schema: z.ZodType | undefined) => schema?.safeParse(undefined).success ?? true;
+  const accepts = (schema: z.ZodMiniType | undefined) => schema?.safeParse(undefined).success ?? true;
   return [
     '| Detail-type | When | Fields besides the envelope (order events: besides the order envelope) |',
     '|---|---|---|',
     ...DETAIL_TYPES.map((type) => {
-      const shape = EVENT_CATALOG[type].schema.shape as Record<string, z.ZodType>;
-      const base = (type === 'FeedbackReceived' ? Envelope.shape : OrderEnvelope.shape) as Record<string, z.ZodType>;
+      const shape = EVENT_CATALOG[type].schema.shape as Record<string, z.ZodMiniType>;
+      const base = (type === 'FeedbackReceived' ? Envelope.shape : OrderEnvelope.shape) as Record<
+        string,
+        z.ZodMiniType
+      >;
       // Its own fields, and the envelope's optional ones it requires.
       const own = Object.keys(shape).filter(
         (field) => !(field in base) || (accepts(base[field]) && !accepts(shape[field])),

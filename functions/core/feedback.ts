@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type NpsGroup, npsGroupOf } from './kpi-figures.ts';
 import { lazySchema } from './lazy-schema.ts';
 import { NpsScore, type OrderFeedback, OrderId, Timestamp } from './schemas.ts';
@@ -68,27 +68,28 @@ const hasOtherControlCharacters = (value: string) =>
 export const FeedbackAnswer = /* @__PURE__ */ lazySchema(() =>
   z.object({
     score: NpsScore,
-    comment: z
-      .string()
-      .refine(
-        (value) => !hasOtherControlCharacters(value),
-        'must not contain control characters other than line breaks',
-      )
-      .trim()
-      .max(FEEDBACK_COMMENT_MAX, `must be at most ${FEEDBACK_COMMENT_MAX} characters`)
-      .transform((value) => (value === '' ? undefined : value))
-      .optional(),
+    comment: z.optional(
+      z.pipe(
+        z.string().check(
+          z.refine(
+            (value) => !hasOtherControlCharacters(value),
+            'must not contain control characters other than line breaks',
+          ),
+          z.trim(),
+          z.maxLength(FEEDBACK_COMMENT_MAX, `must be at most ${FEEDBACK_COMMENT_MAX} characters`),
+        ),
+        z.transform((value) => (value === '' ? undefined : value)),
+      ),
+    ),
   }),
 );
 export type FeedbackAnswer = z.infer<typeof FeedbackAnswer>;
 
 /** `?score=N` of a survey link: absent, or a score. */
 export const FeedbackScoreParameter = /* @__PURE__ */ lazySchema(() =>
-  z
-    .string()
-    .regex(/^(10|[0-9])$/, 'must be a whole number from 0 to 10')
-    .transform(Number)
-    .optional(),
+  z.optional(
+    z.pipe(z.string().check(z.regex(/^(10|[0-9])$/, 'must be a whole number from 0 to 10')), z.transform(Number)),
+  ),
 );
 
 export function feedbackOf(answer: FeedbackAnswer, at: Date): OrderFeedback {

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { RESOURCE_SERVER, routeScopes, SCOPE_NAMES } from './access.ts';
 import { FEEDBACK_TOKEN_TTL_SECONDS, FeedbackAnswer } from './feedback.ts';
 import { KpisAnswer, MAX_KPI_WINDOW_DAYS } from './kpi-query.ts';
@@ -44,9 +44,9 @@ import {
  * The HTTP API's OpenAPI 3.1 document, generated from the zod schemas the handlers validate
  * with, so the contract cannot drift from the code.
  */
-const schema = (type: z.ZodType) => z.toJSONSchema(type, { target: 'draft-2020-12', unrepresentable: 'any' });
+const schema = (type: z.ZodMiniType) => z.toJSONSchema(type, { target: 'draft-2020-12', unrepresentable: 'any' });
 /** A request body as the client may send it: fields with defaults are optional. */
-const inputSchema = (type: z.ZodType) =>
+const inputSchema = (type: z.ZodMiniType) =>
   z.toJSONSchema(type, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' });
 
 const ErrorBody = /* @__PURE__ */ lazySchema(() =>
@@ -66,54 +66,54 @@ const OrderView = /* @__PURE__ */ lazySchema(() =>
     /** How the order came in: web (POST /orders), crm, email, rep or import (POST /order-entries). */
     channel: OrderChannel,
     /** The channel's own reference: the CRM deal, the customer's purchase order, the import file's order reference. */
-    externalReference: z.string().optional(),
+    externalReference: z.optional(z.string()),
     customerId: z.string(),
-    placedBy: PrincipalView.optional(),
+    placedBy: z.optional(PrincipalView),
     currency: z.string(),
     lines: z.array(PricedLine),
-    totals: Totals.nullable(),
-    taxTreatment: TaxTreatment.optional(),
-    payment: z.object({ method: z.enum(['card', 'on_account']), status: z.string().optional() }),
-    shipments: z.array(Shipment.omit({ captureId: true, capturedAmount: true })),
-    invoices: z.array(z.object({ number: z.string(), shipmentId: z.string(), total: z.number().int() })),
+    totals: z.nullable(Totals),
+    taxTreatment: z.optional(TaxTreatment),
+    payment: z.object({ method: z.enum(['card', 'on_account']), status: z.optional(z.string()) }),
+    shipments: z.array(z.omit(Shipment, { captureId: true, capturedAmount: true })),
+    invoices: z.array(z.object({ number: z.string(), shipmentId: z.string(), total: z.number().check(z.int()) })),
     timeline: z.array(TimelineEntry),
-    failure: Failure.optional(),
+    failure: z.optional(Failure),
     /** Who cancelled the order and why (POST /orders/{orderId}/cancel). */
-    cancellation: z
-      .object({ requestedAt: z.string(), by: PrincipalView, reason: z.string(), kind: CancellationKind })
-      .optional(),
+    cancellation: z.optional(
+      z.object({ requestedAt: z.string(), by: PrincipalView, reason: z.string(), kind: CancellationKind }),
+    ),
     /** When the survey e-mail went out after delivery. */
-    feedbackRequestedAt: z.string().optional(),
+    feedbackRequestedAt: z.optional(z.string()),
     /** The customer's survey answer (POST /feedback/{token}). */
-    feedback: OrderFeedback.omit({ publishedAt: true }).optional(),
+    feedback: z.optional(z.omit(OrderFeedback, { publishedAt: true })),
     createdAt: z.string(),
     updatedAt: z.string(),
     fulfilmentPolicy: FulfilmentPolicy,
     allocations: z.array(Allocation),
-    backorder: Backorder.omit({ taskToken: true }).optional(),
+    backorder: z.optional(z.omit(Backorder, { taskToken: true })),
     /** Per line: ordered = reserved + backordered + shipped + cancelled; delivered and invoiced are parts of shipped. */
     quantities: z.array(
       z.object({
         sku: z.string(),
-        ordered: z.number().int(),
-        reserved: z.number().int(),
-        backordered: z.number().int(),
-        shipped: z.number().int(),
-        delivered: z.number().int(),
-        invoiced: z.number().int(),
-        cancelled: z.number().int(),
+        ordered: z.number().check(z.int()),
+        reserved: z.number().check(z.int()),
+        backordered: z.number().check(z.int()),
+        shipped: z.number().check(z.int()),
+        delivered: z.number().check(z.int()),
+        invoiced: z.number().check(z.int()),
+        cancelled: z.number().check(z.int()),
       }),
     ),
   }),
 );
 
-const Warehouse = /* @__PURE__ */ lazySchema(() => StockItem.omit({ sku: true }));
+const Warehouse = /* @__PURE__ */ lazySchema(() => z.omit(StockItem, { sku: true }));
 /** GET /products: stock summed over the warehouses, and per warehouse. */
 const ProductWithStock = /* @__PURE__ */ lazySchema(() =>
-  Product.extend({
-    onHand: z.number().int(),
-    reserved: z.number().int(),
-    available: z.number().int(),
+  z.extend(Product, {
+    onHand: z.number().check(z.int()),
+    reserved: z.number().check(z.int()),
+    available: z.number().check(z.int()),
     warehouses: z.array(Warehouse),
   }),
 );
@@ -122,7 +122,7 @@ const StockAdjustment = /* @__PURE__ */ lazySchema(() =>
     adjustmentId: z.string(),
     sku: z.string(),
     warehouseId: z.string(),
-    delta: z.number().int(),
+    delta: z.number().check(z.int()),
     reason: z.string(),
     by: z.string(),
     at: z.string(),
@@ -130,17 +130,23 @@ const StockAdjustment = /* @__PURE__ */ lazySchema(() =>
 );
 
 const TaxSummary = /* @__PURE__ */ lazySchema(() =>
-  z.array(z.object({ rateBasisPoints: z.number().int(), net: z.number().int(), tax: z.number().int() })),
+  z.array(
+    z.object({
+      rateBasisPoints: z.number().check(z.int()),
+      net: z.number().check(z.int()),
+      tax: z.number().check(z.int()),
+    }),
+  ),
 );
 const InvoiceView = /* @__PURE__ */ lazySchema(() =>
-  Invoice.omit({ creditedLines: true }).extend({
+  z.extend(z.omit(Invoice, { creditedLines: true }), {
     taxSummary: TaxSummary,
-    outstanding: z.number().int(),
-    pdf: z.string().nullable(),
+    outstanding: z.number().check(z.int()),
+    pdf: z.nullable(z.string()),
   }),
 );
 const CreditNoteView = /* @__PURE__ */ lazySchema(() =>
-  CreditNote.extend({ taxSummary: TaxSummary, pdf: z.string().nullable() }),
+  z.extend(CreditNote, { taxSummary: TaxSummary, pdf: z.nullable(z.string()) }),
 );
 const numberParameter = [{ name: 'number', in: 'path', required: true, schema: { type: 'string' } }];
 const pdf = (description: string) => ({
@@ -156,10 +162,10 @@ const feedbackTokenParameter = {
   schema: { type: 'string', description: 'The survey token of the e-mailed link: <orderId>.<expires>.<signature>' },
 };
 const FeedbackRecorded = /* @__PURE__ */ lazySchema(() =>
-  OrderFeedback.omit({ comment: true, publishedAt: true }).extend({ orderId: z.string() }),
+  z.extend(z.omit(OrderFeedback, { comment: true, publishedAt: true }), { orderId: z.string() }),
 );
 
-const json = (type: z.ZodType, description: string) => ({
+const json = (type: z.ZodMiniType, description: string) => ({
   description,
   content: { 'application/json': { schema: schema(type) } },
 });
@@ -417,7 +423,7 @@ function contract(serverUrl: string) {
           responses: {
             '200': json(
               z.array(
-                Customer.pick({
+                z.pick(Customer, {
                   customerId: true,
                   name: true,
                   email: true,
@@ -441,7 +447,7 @@ function contract(serverUrl: string) {
             { name: 'cursor', in: 'query', required: false, schema: { type: 'string' } },
           ],
           responses: {
-            '200': json(z.object({ invoices: z.array(InvoiceView), cursor: z.string().nullable() }), 'A page'),
+            '200': json(z.object({ invoices: z.array(InvoiceView), cursor: z.nullable(z.string()) }), 'A page'),
             '400': error('Invalid status, limit or cursor'),
           },
         },

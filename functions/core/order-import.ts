@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CsvError, parse } from 'csv-parse/sync';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Problem } from './errors.ts';
 import { lazySchema } from './lazy-schema.ts';
 import {
@@ -84,25 +84,29 @@ export function importKey(reference: string): string {
   return `import-sha256:${createHash('sha256').update(reference).digest('hex')}`;
 }
 
-const optional = <S extends z.ZodType>(schema: S) =>
-  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+const optional = <S extends z.ZodMiniType>(schema: S) =>
+  z.pipe(
+    z.transform((value: unknown) => (value === '' ? undefined : value)),
+    z.optional(schema),
+  );
 
 const Row = /* @__PURE__ */ lazySchema(() =>
   z.object({
     reference: ExternalReference,
     customerId: CustomerId,
     sku: Sku,
-    quantity: z
-      .string()
-      .regex(/^\d+$/, 'must be a whole number, at least 1')
-      .transform(Number)
-      .pipe(z.number().int().min(1, 'must be at least 1').max(10_000, 'must be at most 10000')),
+    quantity: z.pipe(
+      z.pipe(z.string().check(z.regex(/^\d+$/, 'must be a whole number, at least 1')), z.transform(Number)),
+      z.number().check(z.int(), z.gte(1, 'must be at least 1'), z.lte(10_000, 'must be at most 10000')),
+    ),
     unitPrice: optional(
-      z
-        .string()
-        .regex(/^\d+$/, 'must be a whole amount in minor units (cents), e.g. 1250 for 12.50')
-        .transform(Number)
-        .pipe(z.number().int().max(Number.MAX_SAFE_INTEGER)),
+      z.pipe(
+        z.pipe(
+          z.string().check(z.regex(/^\d+$/, 'must be a whole amount in minor units (cents), e.g. 1250 for 12.50')),
+          z.transform(Number),
+        ),
+        z.number().check(z.int(), z.lte(Number.MAX_SAFE_INTEGER)),
+      ),
     ),
     currency: optional(Currency),
     payment: optional(z.enum(['card', 'on_account'], { error: 'must be card or on_account' })),

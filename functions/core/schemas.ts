@@ -1,5 +1,6 @@
 // A namespace import: esbuild then bundles the parts of zod in use; `import { z }` pulls in all of it (every locale).
-import * as z from 'zod';
+
+import * as z from 'zod/mini';
 import { lazySchema } from './lazy-schema.ts';
 import { maxLinesFor } from './warehouses.ts';
 
@@ -23,35 +24,39 @@ export function hasControlCharacters(value: string): boolean {
 }
 export const CONTROL_CHARACTERS_MESSAGE = 'must not contain control characters (line breaks, tabs, NUL)';
 /** A string without control characters; checked before any trimming, so a trailing line break is refused too. */
-export const plainText = () => z.string().refine((value) => !hasControlCharacters(value), CONTROL_CHARACTERS_MESSAGE);
+export const plainText = () =>
+  z.string().check(z.refine((value) => !hasControlCharacters(value), CONTROL_CHARACTERS_MESSAGE));
 
 export const Currency = /* @__PURE__ */ lazySchema(() =>
-  z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'),
+  z.string().check(z.regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR')),
 );
 export const MinorUnits = /* @__PURE__ */ lazySchema(() =>
-  z.number().int('must be an integer amount in minor units (cents)').nonnegative(),
+  z.number().check(z.int('must be an integer amount in minor units (cents)'), z.nonnegative()),
 );
 export const Sku = /* @__PURE__ */ lazySchema(() =>
-  z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'must be 2-40 upper-case letters, digits or dashes'),
+  z.string().check(z.regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'must be 2-40 upper-case letters, digits or dashes')),
 );
 export const CustomerId = /* @__PURE__ */ lazySchema(() =>
-  z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+  z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -')),
 );
 /** An order id's form (see core/ids.ts orderIdFor); tested without zod where only a match is wanted. */
 export const ORDER_ID_PATTERN = /^ord-[0-9a-z]{26}$/;
-export const OrderId = /* @__PURE__ */ lazySchema(() => z.string().regex(ORDER_ID_PATTERN, 'is not an order id'));
+export const OrderId = /* @__PURE__ */ lazySchema(() =>
+  z.string().check(z.regex(ORDER_ID_PATTERN, 'is not an order id')),
+);
 export const CountryCode = /* @__PURE__ */ lazySchema(() =>
-  z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as DE'),
+  z.string().check(z.regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as DE')),
 );
 export const Timestamp = /* @__PURE__ */ lazySchema(() => z.iso.datetime({ offset: true }));
 
-const text = (max: number) => plainText().trim().min(1, 'is required').max(max, `must be at most ${max} characters`);
+const text = (max: number) =>
+  plainText().check(z.trim(), z.minLength(1, 'is required'), z.maxLength(max, `must be at most ${max} characters`));
 
 export const Address = /* @__PURE__ */ lazySchema(() =>
   z.object({
     name: text(100),
     line1: text(200),
-    line2: plainText().trim().max(200, 'must be at most 200 characters').optional(),
+    line2: z.optional(plainText().check(z.trim(), z.maxLength(200, 'must be at most 200 characters'))),
     city: text(100),
     postalCode: text(20),
     country: CountryCode,
@@ -60,7 +65,7 @@ export const Address = /* @__PURE__ */ lazySchema(() =>
 
 export const Payment = /* @__PURE__ */ lazySchema(() =>
   z.discriminatedUnion('method', [
-    z.object({ method: z.literal('card'), token: plainText().min(1, 'is required').max(200) }),
+    z.object({ method: z.literal('card'), token: plainText().check(z.minLength(1, 'is required'), z.maxLength(200)) }),
     z.object({ method: z.literal('on_account') }),
   ]),
 );
@@ -68,7 +73,7 @@ export const Payment = /* @__PURE__ */ lazySchema(() =>
 export const OrderLineRequest = /* @__PURE__ */ lazySchema(() =>
   z.object({
     sku: Sku,
-    quantity: z.number().int('must be a whole number').positive('must be at least 1').max(10_000),
+    quantity: z.number().check(z.int('must be a whole number'), z.positive('must be at least 1'), z.lte(10_000)),
     unitPrice: MinorUnits,
   }),
 );
@@ -95,40 +100,41 @@ export const OrderRequest = /* @__PURE__ */ lazySchema(() =>
       // A reservation is one DynamoDB transaction of at most 100 items: see maxLinesFor (core/warehouses.ts).
       lines: z
         .array(OrderLineRequest)
-        .min(1, 'must contain at least one line')
-        .max(50, 'must contain at most 50 lines'),
+        .check(z.minLength(1, 'must contain at least one line'), z.maxLength(50, 'must contain at most 50 lines')),
       shippingAddress: Address,
       payment: Payment,
       /** Absent: all_or_nothing. */
-      fulfilmentPolicy: FulfilmentPolicy.optional(),
+      fulfilmentPolicy: z.optional(FulfilmentPolicy),
     })
-    .superRefine((request, ctx) => {
-      const seen = new Set<string>();
-      request.lines.forEach((line, index) => {
-        if (seen.has(line.sku)) {
+    .check(
+      z.superRefine((request, ctx) => {
+        const seen = new Set<string>();
+        request.lines.forEach((line, index) => {
+          if (seen.has(line.sku)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['lines', index, 'sku'],
+              message: 'appears more than once; combine the lines',
+            });
+          }
+          seen.add(line.sku);
+        });
+        // Lines may be split over the warehouses (and backordered): the reservation must still fit one transaction.
+        const policy = request.fulfilmentPolicy ?? 'all_or_nothing';
+        const max = maxLinesFor(policy);
+        if (request.lines.length > max)
           ctx.addIssue({
             code: 'custom',
-            path: ['lines', index, 'sku'],
-            message: 'appears more than once; combine the lines',
+            path: ['lines'],
+            message: `must contain at most ${max} lines with fulfilmentPolicy ${policy} (the stock is reserved in one transaction)`,
           });
-        }
-        seen.add(line.sku);
-      });
-      // Lines may be split over the warehouses (and backordered): the reservation must still fit one transaction.
-      const policy = request.fulfilmentPolicy ?? 'all_or_nothing';
-      const max = maxLinesFor(policy);
-      if (request.lines.length > max)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['lines'],
-          message: `must contain at most ${max} lines with fulfilmentPolicy ${policy} (the stock is reserved in one transaction)`,
-        });
-    }),
+      }),
+    ),
 );
 
 /** An order reference from outside: a CRM deal id, a purchase-order number, an import file's order reference. */
 export const ExternalReference = /* @__PURE__ */ lazySchema(() =>
-  plainText().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
+  plainText().check(z.trim(), z.minLength(1, 'is required'), z.maxLength(100, 'must be at most 100 characters')),
 );
 
 /**
@@ -140,18 +146,17 @@ export const ExternalReference = /* @__PURE__ */ lazySchema(() =>
 export const OrderEntry = /* @__PURE__ */ lazySchema(() =>
   z.object({
     customerId: CustomerId,
-    externalReference: ExternalReference.optional(),
+    externalReference: z.optional(ExternalReference),
     lines: z
-      .array(OrderLineRequest.extend({ unitPrice: MinorUnits.optional() }))
-      .min(1, 'must contain at least one line')
-      .max(50, 'must contain at most 50 lines'),
+      .array(z.extend(OrderLineRequest, { unitPrice: z.optional(MinorUnits) }))
+      .check(z.minLength(1, 'must contain at least one line'), z.maxLength(50, 'must contain at most 50 lines')),
     /** Absent: the customer's currency. */
-    currency: Currency.optional(),
+    currency: z.optional(Currency),
     /** Absent: the customer's payment terms. */
-    payment: z.enum(['card', 'on_account']).optional(),
+    payment: z.optional(z.enum(['card', 'on_account'])),
     /** Absent: the customer's billing address. */
-    shippingAddress: Address.optional(),
-    fulfilmentPolicy: FulfilmentPolicy.optional(),
+    shippingAddress: z.optional(Address),
+    fulfilmentPolicy: z.optional(FulfilmentPolicy),
   }),
 );
 
@@ -162,25 +167,29 @@ export const OrderEntry = /* @__PURE__ */ lazySchema(() =>
 export const IdempotencyKey = /* @__PURE__ */ lazySchema(() =>
   z
     .string({ error: 'is required: send a unique key per order, e.g. a UUID' })
-    .regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 letters, digits or _ . : -'),
+    .check(z.regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 letters, digits or _ . : -')),
 );
 
 /** The channels an order entry is posted for (POST /order-entries): a rep's direct entry, a bulk import. */
-export const EntryChannel = /* @__PURE__ */ lazySchema(() => OrderChannel.extract(['rep', 'import']));
+export const EntryChannel = /* @__PURE__ */ lazySchema(() =>
+  z.enum(['rep', 'import'] as const satisfies readonly z.infer<typeof OrderChannel>[]),
+);
 
 /**
  * POST /order-entries: an order entry and the channel it came by (absent: `rep`). An imported order
  * carries the import file's order reference as its externalReference.
  */
 export const OrderEntrySubmission = /* @__PURE__ */ lazySchema(() =>
-  OrderEntry.extend({ channel: EntryChannel.default('rep') }).superRefine((submission, ctx) => {
-    if (submission.channel === 'import' && submission.externalReference === undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['externalReference'],
-        message: "is required for channel import: the import file's order reference",
-      });
-  }),
+  z.extend(OrderEntry, { channel: z._default(EntryChannel, 'rep') }).check(
+    z.superRefine((submission, ctx) => {
+      if (submission.channel === 'import' && submission.externalReference === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['externalReference'],
+          message: "is required for channel import: the import file's order reference",
+        });
+    }),
+  ),
 );
 
 export const OrderStatus = /* @__PURE__ */ lazySchema(() =>
@@ -204,7 +213,7 @@ export const OrderStatus = /* @__PURE__ */ lazySchema(() =>
 export const TERMINAL_STATUSES = ['COMPLETED', 'REJECTED', 'CANCELLED', 'FAILED'] as const;
 
 export const TaxCategory = /* @__PURE__ */ lazySchema(() => z.enum(['standard', 'reduced', 'zero']));
-export const BasisPoints = /* @__PURE__ */ lazySchema(() => z.number().int().min(0).max(10_000));
+export const BasisPoints = /* @__PURE__ */ lazySchema(() => z.number().check(z.int(), z.gte(0), z.lte(10_000)));
 
 /**
  * How VAT applies to an order (see core/tax.ts): `domestic` (shipped within Germany), `intra_eu_b2c`
@@ -224,7 +233,7 @@ export const PricedLine = /* @__PURE__ */ lazySchema(() =>
   z.object({
     sku: Sku,
     name: z.string(),
-    quantity: z.number().int().positive(),
+    quantity: z.number().check(z.int(), z.positive()),
     unitPrice: MinorUnits,
     taxCategory: TaxCategory,
     taxRateBasisPoints: BasisPoints,
@@ -259,34 +268,34 @@ export const ShipmentStatus = /* @__PURE__ */ lazySchema(() =>
 );
 /** What an allocation or a shipment carries: a quantity of a SKU. */
 export const StockLine = /* @__PURE__ */ lazySchema(() =>
-  z.object({ sku: Sku, quantity: z.number().int().positive() }),
+  z.object({ sku: Sku, quantity: z.number().check(z.int(), z.positive()) }),
 );
 
 export const Shipment = /* @__PURE__ */ lazySchema(() =>
   z.object({
     shipmentId: z.string(),
     carrier: z.string(),
-    trackingNumber: z.string().optional(),
+    trackingNumber: z.optional(z.string()),
     status: ShipmentStatus,
     /** The allocation this shipment carries (one shipment per allocation), from that warehouse. */
     allocationId: z.string(),
     warehouseId: z.string(),
     lines: z.array(StockLine),
     /** The invoice issued for this shipment. */
-    invoiceNumber: z.string().optional(),
+    invoiceNumber: z.optional(z.string()),
     /** Card orders: the partial capture of this shipment's gross amount at dispatch. */
-    captureId: z.string().optional(),
-    capturedAmount: MinorUnits.optional(),
+    captureId: z.optional(z.string()),
+    capturedAmount: z.optional(MinorUnits),
     /**
      * When each of this shipment's facts happened, written once: its events (OrderShipped,
      * OrderPaymentCaptured, OrderInvoiced) carry these, so a republished one is the same event.
      * `shippedAt` is when the carrier booked it (CREATED); the delivery SLA times the parcel from there.
      */
-    shippedAt: Timestamp.optional(),
-    capturedAt: Timestamp.optional(),
-    invoicedAt: Timestamp.optional(),
+    shippedAt: z.optional(Timestamp),
+    capturedAt: z.optional(Timestamp),
+    invoicedAt: z.optional(Timestamp),
     /** When the carrier reported it delivered (the first DELIVERED webhook's time). */
-    deliveredAt: Timestamp.optional(),
+    deliveredAt: z.optional(Timestamp),
   }),
 );
 
@@ -301,12 +310,12 @@ export const PaymentRecord = /* @__PURE__ */ lazySchema(() =>
   z.object({
     method: z.enum(['card', 'on_account']),
     status: PaymentStatus,
-    authorizationId: z.string().optional(),
+    authorizationId: z.optional(z.string()),
     /** The provider's idempotency key of the authorization (order id + operation): void and capture name it. */
-    idempotencyKey: z.string().optional(),
+    idempotencyKey: z.optional(z.string()),
     amount: MinorUnits,
     /** Captured so far (one partial capture per shipment); never more than `amount`. */
-    captured: MinorUnits.optional(),
+    captured: z.optional(MinorUnits),
   }),
 );
 
@@ -325,12 +334,12 @@ export const Failure = /* @__PURE__ */ lazySchema(() =>
     code: z.string(),
     message: z.string(),
     /** Compensation steps that did not succeed (payment, shipment, stock, credit): left for ops to settle. */
-    compensationFailed: z.array(z.string()).optional(),
+    compensationFailed: z.optional(z.array(z.string())),
     /**
      * What the customer is owed after the order ended past the point of no return (payment captured or
      * goods gone): `invoice` (paid or shipped, not invoiced), `payment` (shipped, not paid). Alarmed.
      */
-    missing: z.array(z.enum(['payment', 'invoice'])).optional(),
+    missing: z.optional(z.array(z.enum(['payment', 'invoice']))),
   }),
 );
 
@@ -338,9 +347,9 @@ export const Failure = /* @__PURE__ */ lazySchema(() =>
 export const Principal = /* @__PURE__ */ lazySchema(() =>
   z.object({
     kind: z.enum(['client', 'user']),
-    id: z.string().min(1).max(128),
+    id: z.string().check(z.minLength(1), z.maxLength(128)),
     /** A person's role (user-pool group) when they acted. */
-    role: z.string().min(1).max(64).optional(),
+    role: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
   }),
 );
 
@@ -348,7 +357,7 @@ export const Principal = /* @__PURE__ */ lazySchema(() =>
  * A principal as a caller may see it: staff see everyone's id; machine clients see a person only
  * by kind and role, since a username may be a name or an e-mail address.
  */
-export const PrincipalView = /* @__PURE__ */ lazySchema(() => Principal.partial({ id: true }));
+export const PrincipalView = /* @__PURE__ */ lazySchema(() => z.partial(Principal, { id: true }));
 
 /**
  * `by` names the principal where a caller did it, not the workflow: `client:<id>` or
@@ -358,11 +367,11 @@ export const TimelineEntry = /* @__PURE__ */ lazySchema(() =>
   z.object({
     at: Timestamp,
     type: z.string(),
-    by: z.string().optional(),
+    by: z.optional(z.string()),
     /** An approver's comment on their decision (ApprovalGranted / ApprovalRejected). */
-    comment: z.string().optional(),
+    comment: z.optional(z.string()),
     /** Why the order was cancelled (OrderCancellationRequested / OrderCancelled). */
-    reason: z.string().optional(),
+    reason: z.optional(z.string()),
   }),
 );
 
@@ -379,16 +388,16 @@ export const OrderApproval = /* @__PURE__ */ lazySchema(() =>
   z.object({
     approvalId: z.string(),
     reasons: z.array(ApprovalReason),
-    decision: z.enum(['approve', 'reject']).optional(),
-    decidedBy: Principal.optional(),
-    comment: z.string().optional(),
+    decision: z.optional(z.enum(['approve', 'reject'])),
+    decidedBy: z.optional(Principal),
+    comment: z.optional(z.string()),
   }),
 );
 
 /** Stock reserved for the order in one warehouse: append-only, each becomes exactly one shipment. */
 export const Allocation = /* @__PURE__ */ lazySchema(() =>
   z.object({
-    allocationId: z.string().regex(/^A[1-9][0-9]*$/),
+    allocationId: z.string().check(z.regex(/^A[1-9][0-9]*$/)),
     warehouseId: z.string(),
     lines: z.array(StockLine),
     at: Timestamp,
@@ -404,9 +413,9 @@ export const Backorder = /* @__PURE__ */ lazySchema(() =>
     lines: z.array(StockLine),
     since: Timestamp,
     expiresAt: Timestamp,
-    cancelledLines: z.array(StockLine).optional(),
+    cancelledLines: z.optional(z.array(StockLine)),
     /** The workflow's AwaitBackorder task token, resumed when the backorder is filled. */
-    taskToken: z.string().optional(),
+    taskToken: z.optional(z.string()),
   }),
 );
 
@@ -419,7 +428,11 @@ export const CancellationKind = /* @__PURE__ */ lazySchema(() => z.enum(['whole'
 /** POST /orders/{orderId}/cancel */
 export const CancelOrderRequest = /* @__PURE__ */ lazySchema(() =>
   z.object({
-    reason: plainText().trim().min(1, 'is required').max(500, 'must be at most 500 characters'),
+    reason: plainText().check(
+      z.trim(),
+      z.minLength(1, 'is required'),
+      z.maxLength(500, 'must be at most 500 characters'),
+    ),
   }),
 );
 
@@ -437,9 +450,11 @@ export const Cancellation = /* @__PURE__ */ lazySchema(() =>
 export const NpsScore = /* @__PURE__ */ lazySchema(() =>
   z
     .number({ error: 'must be a whole number from 0 to 10' })
-    .int('must be a whole number from 0 to 10')
-    .min(0, 'must be a whole number from 0 to 10')
-    .max(10, 'must be a whole number from 0 to 10'),
+    .check(
+      z.int('must be a whole number from 0 to 10'),
+      z.gte(0, 'must be a whole number from 0 to 10'),
+      z.lte(10, 'must be a whole number from 0 to 10'),
+    ),
 );
 
 /**
@@ -450,9 +465,9 @@ export const OrderFeedback = /* @__PURE__ */ lazySchema(() =>
   z.object({
     score: NpsScore,
     group: z.enum(['promoter', 'passive', 'detractor']),
-    comment: z.string().optional(),
+    comment: z.optional(z.string()),
     answeredAt: Timestamp,
-    publishedAt: Timestamp.optional(),
+    publishedAt: z.optional(Timestamp),
   }),
 );
 export type OrderFeedback = z.infer<typeof OrderFeedback>;
@@ -463,66 +478,66 @@ export const Order = /* @__PURE__ */ lazySchema(() =>
     status: OrderStatus,
     channel: OrderChannel,
     /** The channel's own reference: the CRM deal id, the customer's purchase-order reference, the import file's order reference. */
-    externalReference: z.string().optional(),
+    externalReference: z.optional(z.string()),
     /**
      * The intake's hash of what was submitted under the order's key (the order id is derived from the key
      * alone): a different submission under the same key finds this order and is refused, however late.
      */
-    submissionHash: z.string().optional(),
+    submissionHash: z.optional(z.string()),
     /** Who captured it (absent on orders captured before callers were recorded). */
-    placedBy: Principal.optional(),
+    placedBy: z.optional(Principal),
     customerId: CustomerId,
     currency: Currency,
     requestedLines: z.array(OrderLineRequest),
-    lines: z.array(PricedLine).optional(),
-    totals: Totals.optional(),
+    lines: z.optional(z.array(PricedLine)),
+    totals: z.optional(Totals),
     /** Set with the prices when the order is validated. */
-    taxTreatment: TaxTreatment.optional(),
+    taxTreatment: z.optional(TaxTreatment),
     shippingAddress: Address,
     payment: Payment,
     /** Absent on orders captured before the policy existed: all_or_nothing. */
-    fulfilmentPolicy: FulfilmentPolicy.optional(),
-    paymentRecord: PaymentRecord.optional(),
+    fulfilmentPolicy: z.optional(FulfilmentPolicy),
+    paymentRecord: z.optional(PaymentRecord),
     /** Where the reserved stock is held, one allocation per warehouse; each becomes one shipment. */
-    allocations: z.array(Allocation).optional(),
-    backorder: Backorder.optional(),
+    allocations: z.optional(z.array(Allocation)),
+    backorder: z.optional(Backorder),
     /** Kept as items of their own (one per shipment) and joined in on read. */
     shipments: z.array(Shipment),
     /** One invoice per shipment, in the order they were issued. */
-    invoices: z.array(OrderInvoice).optional(),
-    failure: Failure.optional(),
+    invoices: z.optional(z.array(OrderInvoice)),
+    failure: z.optional(Failure),
     /**
      * A completed order whose compensation step did not succeed (`payment`: the rest of the card
      * authorization could not be voided): left for operations to settle, alarmed (CompensationFailed).
      */
-    compensationFailed: z.array(z.string()).optional(),
+    compensationFailed: z.optional(z.array(z.string())),
     /** When its first shipment was booked (set with the booking's intent): a whole-order cancellation is refused from then on. */
-    bookedAt: Timestamp.optional(),
+    bookedAt: z.optional(Timestamp),
     /** Set when the order waited for an approver (AwaitApproval); the record itself is in the approvals table. */
-    approval: OrderApproval.optional(),
+    approval: z.optional(OrderApproval),
     /**
      * Set (once) when the reconciler starts compensating an interrupted order: from then on, forward
      * steps still running refuse to act (no authorization, no booking), so nothing is re-created.
      */
-    closing: Timestamp.optional(),
+    closing: z.optional(Timestamp),
     /**
      * Set (once) when someone cancels the order: from then on no forward step acts (reservation,
      * authorization, booking, approval decision, backorder fill) and the workflow compensates.
      */
-    cancellation: Cancellation.optional(),
+    cancellation: z.optional(Cancellation),
     /** When the survey e-mail went out after delivery (functions/request-feedback), once. */
-    feedbackRequestedAt: Timestamp.optional(),
+    feedbackRequestedAt: z.optional(Timestamp),
     /** The customer's survey answer (POST /feedback/{token}), written once. */
-    feedback: OrderFeedback.optional(),
+    feedback: z.optional(OrderFeedback),
     /** When each stage was first recorded; the timeline is derived from it, so a retried stage is recorded once. */
     stages: z.record(z.string(), Timestamp),
     /**
      * The delivery date promised to the customer (a UTC day), set by ValidateOrder: the day the order
      * was placed plus the standard lead time (STANDARD_LEAD_TIME_DAYS). The on-time delivery rate is over it.
      */
-    promisedDeliveryDate: z.iso.date().optional(),
+    promisedDeliveryDate: z.optional(z.iso.date()),
     /** When the order was delivered: the last of its shipments' delivery times, set once with OrderDelivered. */
-    deliveredAt: Timestamp.optional(),
+    deliveredAt: z.optional(Timestamp),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   }),
@@ -538,9 +553,9 @@ export const OrderSummary = /* @__PURE__ */ lazySchema(() =>
     status: OrderStatus,
     customerId: CustomerId,
     channel: OrderChannel,
-    externalReference: z.string().optional(),
+    externalReference: z.optional(z.string()),
     currency: Currency,
-    total: MinorUnits.nullable(),
+    total: z.nullable(MinorUnits),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   }),
@@ -550,9 +565,11 @@ export const OrderSummary = /* @__PURE__ */ lazySchema(() =>
 const DayOrInstant = /* @__PURE__ */ lazySchema(() =>
   z
     .string()
-    .refine(
-      (value) => z.iso.date().safeParse(value).success || Timestamp.safeParse(value).success,
-      'must be an ISO date (2026-03-01, a UTC day) or date-time with offset (2026-03-01T09:30:00Z)',
+    .check(
+      z.refine(
+        (value) => z.iso.date().safeParse(value).success || Timestamp.safeParse(value).success,
+        'must be an ISO date (2026-03-01, a UTC day) or date-time with offset (2026-03-01T09:30:00Z)',
+      ),
     ),
 );
 
@@ -566,38 +583,47 @@ export const ORDER_SEARCH_PARAMETERS = ['customerId', 'status', 'channel', 'from
 export const OrderSearchQuery = /* @__PURE__ */ lazySchema(() =>
   z
     .looseObject({
-      customerId: CustomerId.optional(),
-      status: OrderStatus.optional(),
-      channel: OrderChannel.optional(),
-      from: DayOrInstant.optional(),
-      to: DayOrInstant.optional(),
-      limit: z.coerce
-        .number({ error: 'must be a whole number from 1 to 100' })
-        .int('must be a whole number from 1 to 100')
-        .min(1, 'must be at least 1')
-        .max(100, 'must be at most 100')
-        .default(20),
-      cursor: z
-        .string()
-        .max(1024, 'is not a cursor this API gave out')
-        .regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor this API gave out')
-        .optional(),
+      customerId: z.optional(CustomerId),
+      status: z.optional(OrderStatus),
+      channel: z.optional(OrderChannel),
+      from: z.optional(DayOrInstant),
+      to: z.optional(DayOrInstant),
+      limit: z._default(
+        z.coerce
+          .number({ error: 'must be a whole number from 1 to 100' })
+          .check(
+            z.int('must be a whole number from 1 to 100'),
+            z.gte(1, 'must be at least 1'),
+            z.lte(100, 'must be at most 100'),
+          ),
+        20,
+      ),
+      cursor: z.optional(
+        z
+          .string()
+          .check(
+            z.maxLength(1024, 'is not a cursor this API gave out'),
+            z.regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor this API gave out'),
+          ),
+      ),
     })
-    .superRefine((query, ctx) => {
-      for (const key of Object.keys(query)) {
-        if (!(ORDER_SEARCH_PARAMETERS as readonly string[]).includes(key))
-          ctx.addIssue({
-            code: 'custom',
-            path: [key],
-            message: `is not a search parameter (${ORDER_SEARCH_PARAMETERS.join(', ')})`,
-          });
-      }
-    }),
+    .check(
+      z.superRefine((query, ctx) => {
+        for (const key of Object.keys(query)) {
+          if (!(ORDER_SEARCH_PARAMETERS as readonly string[]).includes(key))
+            ctx.addIssue({
+              code: 'custom',
+              path: [key],
+              message: `is not a search parameter (${ORDER_SEARCH_PARAMETERS.join(', ')})`,
+            });
+        }
+      }),
+    ),
 );
 
 /** GET /orders answer: newest first; `nextCursor` (opaque) continues the same search, absent at its end. */
 export const OrderSearchPage = /* @__PURE__ */ lazySchema(() =>
-  z.object({ orders: z.array(OrderSummary), nextCursor: z.string().optional() }),
+  z.object({ orders: z.array(OrderSummary), nextCursor: z.optional(z.string()) }),
 );
 
 export const CustomerStatus = /* @__PURE__ */ lazySchema(() => z.enum(['active', 'blocked']));
@@ -606,20 +632,20 @@ export const CustomerStatus = /* @__PURE__ */ lazySchema(() => z.enum(['active',
 export const PaymentTerms = /* @__PURE__ */ lazySchema(() =>
   z.discriminatedUnion('type', [
     z.object({ type: z.literal('card') }),
-    z.object({ type: z.literal('on_account'), netDays: z.number().int().positive().max(365) }),
+    z.object({ type: z.literal('on_account'), netDays: z.number().check(z.int(), z.positive(), z.lte(365)) }),
   ]),
 );
 
 /** A VAT id as issued: a two-letter country prefix (EL for Greece) and 2-20 further characters. */
 export const VatId = /* @__PURE__ */ lazySchema(() =>
-  z.string().regex(/^[A-Z]{2}[0-9A-Za-z+*.\- ]{2,20}$/, 'must be a VAT id such as DE123456789'),
+  z.string().check(z.regex(/^[A-Z]{2}[0-9A-Za-z+*.\- ]{2,20}$/, 'must be a VAT id such as DE123456789')),
 );
 
 export const TaxProfile = /* @__PURE__ */ lazySchema(() =>
   z.object({
     /** Where the customer is established. */
     country: CountryCode,
-    vatId: VatId.optional(),
+    vatId: z.optional(VatId),
     /** Tax-exempt customer (e.g. a diplomatic mission or a charity with an exemption certificate). */
     exempt: z.boolean(),
   }),
@@ -646,12 +672,12 @@ export const Customer = /* @__PURE__ */ lazySchema(() =>
     taxProfile: TaxProfile,
     billingAddress: Address,
     /** The company's id in the CRM: a won deal's company maps to the customer by it (then by `email`). */
-    crmCompanyId: z.string().min(1).max(100).optional(),
+    crmCompanyId: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
     /**
      * The payment provider's reusable token for the customer's stored card (never a card number): what
      * card orders from the CRM, e-mail, rep entry and import are charged to, as they carry no card.
      */
-    cardOnFile: z.string().min(1).max(200).optional(),
+    cardOnFile: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
   }),
 );
 
@@ -666,7 +692,9 @@ export const Product = /* @__PURE__ */ lazySchema(() =>
   }),
 );
 
-const StockQuantity = /* @__PURE__ */ lazySchema(() => z.number().int('must be a whole number').nonnegative());
+const StockQuantity = /* @__PURE__ */ lazySchema(() =>
+  z.number().check(z.int('must be a whole number'), z.nonnegative()),
+);
 /** One product in one warehouse (stock table). Invariant: available = onHand - reserved. */
 export const StockItem = /* @__PURE__ */ lazySchema(() =>
   z.object({
@@ -679,27 +707,31 @@ export const StockItem = /* @__PURE__ */ lazySchema(() =>
 );
 
 const WarehouseRef = /* @__PURE__ */ lazySchema(() =>
-  z.string().regex(/^WH-[A-Z0-9-]{1,36}$/, 'is not a warehouse id'),
+  z.string().check(z.regex(/^WH-[A-Z0-9-]{1,36}$/, 'is not a warehouse id')),
 );
 /** PUT /products/{sku}/stock: the counted quantity on hand (the warehouse/ERP sync point). */
 export const StockLevel = /* @__PURE__ */ lazySchema(() =>
   z.object({
-    onHand: StockQuantity.max(1_000_000_000),
-    warehouseId: WarehouseRef.optional(),
+    onHand: StockQuantity.check(z.lte(1_000_000_000)),
+    warehouseId: z.optional(WarehouseRef),
   }),
 );
 
 /** POST /products/{sku}/stock/adjustments: a receipt (delta > 0) or a write-off (delta < 0). */
 export const StockAdjustmentRequest = /* @__PURE__ */ lazySchema(() =>
   z.object({
-    delta: z
-      .number()
-      .int('must be a whole number')
-      .min(-1_000_000_000)
-      .max(1_000_000_000)
-      .refine((d) => d !== 0, 'must not be 0'),
-    reason: plainText().trim().min(1, 'is required').max(200, 'must be at most 200 characters'),
-    warehouseId: WarehouseRef.optional(),
+    delta: z.number().check(
+      z.int('must be a whole number'),
+      z.gte(-1_000_000_000),
+      z.lte(1_000_000_000),
+      z.refine((d) => d !== 0, 'must not be 0'),
+    ),
+    reason: plainText().check(
+      z.trim(),
+      z.minLength(1, 'is required'),
+      z.maxLength(200, 'must be at most 200 characters'),
+    ),
+    warehouseId: z.optional(WarehouseRef),
   }),
 );
 
@@ -721,7 +753,7 @@ export const InvoiceStatus = /* @__PURE__ */ lazySchema(() => z.enum(['open', 'p
 /** What one invoice line's credit notes took back so far (by SKU). */
 export const CreditedLine = /* @__PURE__ */ lazySchema(() =>
   z.object({
-    quantity: z.number().int().nonnegative(),
+    quantity: z.number().check(z.int(), z.nonnegative()),
     net: MinorUnits,
     tax: MinorUnits,
   }),
@@ -738,7 +770,7 @@ export const Invoice = /* @__PURE__ */ lazySchema(() =>
     /** Where the invoice, credit notes and receipts go: the customer's billing e-mail. */
     customerEmail: z.email(),
     /** The buyer's VAT id, when the customer has one (printed on the document). */
-    customerVatId: z.string().optional(),
+    customerVatId: z.optional(z.string()),
     seller: SellerDetails,
     issuedAt: Timestamp,
     /** Card: the issue date (paid at issue); on account: issue date + the customer's net days. */
@@ -749,12 +781,12 @@ export const Invoice = /* @__PURE__ */ lazySchema(() =>
     billingAddress: Address,
     paymentMethod: z.enum(['card', 'on_account']),
     /** The order's tax treatment (`reverse_charge` prints the reverse-charge note); absent on invoices issued before treatments were recorded. */
-    taxTreatment: TaxTreatment.optional(),
+    taxTreatment: z.optional(TaxTreatment),
     status: InvoiceStatus,
     amountPaid: MinorUnits,
     amountCredited: MinorUnits,
     /** Per SKU, what credit notes took back already: a partial credit note never exceeds a line. */
-    creditedLines: z.record(z.string(), CreditedLine).optional(),
+    creditedLines: z.optional(z.record(z.string(), CreditedLine)),
   }),
 );
 
@@ -763,8 +795,8 @@ export const CreditNoteLine = /* @__PURE__ */ lazySchema(() =>
   z.object({
     sku: Sku,
     name: z.string(),
-    quantity: z.number().int().nonnegative(),
-    taxRateBasisPoints: z.number().int().nonnegative(),
+    quantity: z.number().check(z.int(), z.nonnegative()),
+    taxRateBasisPoints: z.number().check(z.int(), z.nonnegative()),
     net: MinorUnits,
     tax: MinorUnits,
   }),
@@ -780,7 +812,7 @@ export const CreditNote = /* @__PURE__ */ lazySchema(() =>
     customerId: CustomerId,
     customerName: z.string(),
     customerEmail: z.email(),
-    customerVatId: z.string().optional(),
+    customerVatId: z.optional(z.string()),
     seller: SellerDetails,
     billingAddress: Address,
     issuedAt: Timestamp,
@@ -795,44 +827,55 @@ export const CreditNote = /* @__PURE__ */ lazySchema(() =>
 );
 
 const reasonText = /* @__PURE__ */ lazySchema(() =>
-  plainText().trim().min(1, 'is required').max(500, 'must be at most 500 characters'),
+  plainText().check(z.trim(), z.minLength(1, 'is required'), z.maxLength(500, 'must be at most 500 characters')),
 );
 
 export const CreditNoteRequest = /* @__PURE__ */ lazySchema(() =>
   z.object({
     reason: reasonText,
-    lines: z
-      .array(
-        z.object({
-          sku: Sku,
-          quantity: z.number().int('must be a whole number').positive('must be at least 1').max(10_000),
-        }),
-      )
-      .min(1, 'must contain at least one line; omit it to credit the whole remaining amount')
-      .max(50)
-      .optional(),
+    lines: z.optional(
+      z
+        .array(
+          z.object({
+            sku: Sku,
+            quantity: z
+              .number()
+              .check(z.int('must be a whole number'), z.positive('must be at least 1'), z.lte(10_000)),
+          }),
+        )
+        .check(
+          z.minLength(1, 'must contain at least one line; omit it to credit the whole remaining amount'),
+          z.maxLength(50),
+        ),
+    ),
   }),
 );
 
 export const PaymentRequest = /* @__PURE__ */ lazySchema(() =>
   z.object({
-    amount: z.number().int('must be an integer amount in minor units (cents)').positive('must be more than 0'),
-    reference: plainText().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
+    amount: z
+      .number()
+      .check(z.int('must be an integer amount in minor units (cents)'), z.positive('must be more than 0')),
+    reference: plainText().check(
+      z.trim(),
+      z.minLength(1, 'is required'),
+      z.maxLength(100, 'must be at most 100 characters'),
+    ),
     receivedAt: Timestamp,
   }),
 );
 
 export const InvoiceNumber = /* @__PURE__ */ lazySchema(() =>
-  z.string().regex(/^INV-\d{4}-\d{6}$/, 'is not an invoice number (INV-<year>-<6 digits>)'),
+  z.string().check(z.regex(/^INV-\d{4}-\d{6}$/, 'is not an invoice number (INV-<year>-<6 digits>)')),
 );
 export const CreditNoteNumber = /* @__PURE__ */ lazySchema(() =>
-  z.string().regex(/^CN-\d{4}-\d{6}$/, 'is not a credit note number (CN-<year>-<6 digits>)'),
+  z.string().check(z.regex(/^CN-\d{4}-\d{6}$/, 'is not a credit note number (CN-<year>-<6 digits>)')),
 );
 
 export const CarrierEventStatus = /* @__PURE__ */ lazySchema(() => z.enum(['IN_TRANSIT', 'DELIVERED', 'LOST']));
 export const CarrierWebhook = /* @__PURE__ */ lazySchema(() =>
   z.object({
-    trackingNumber: plainText().min(1).max(64),
+    trackingNumber: plainText().check(z.minLength(1), z.maxLength(64)),
     status: CarrierEventStatus,
     occurredAt: Timestamp,
   }),
@@ -843,10 +886,10 @@ export const CarrierWebhook = /* @__PURE__ */ lazySchema(() =>
  * stage. Only a won deal is read further (CrmWonDealEvent); other stages are acknowledged and ignored.
  */
 const CrmEventId = /* @__PURE__ */ lazySchema(() =>
-  plainText().min(1, 'is required').max(128, 'must be at most 128 characters'),
+  plainText().check(z.minLength(1, 'is required'), z.maxLength(128, 'must be at most 128 characters')),
 );
 const CrmDealStage = /* @__PURE__ */ lazySchema(() =>
-  plainText().min(1, 'is required').max(100, 'must be at most 100 characters'),
+  plainText().check(z.minLength(1, 'is required'), z.maxLength(100, 'must be at most 100 characters')),
 );
 export const CrmDealEvent = /* @__PURE__ */ lazySchema(() =>
   z.object({
@@ -859,9 +902,13 @@ export const CrmDealEvent = /* @__PURE__ */ lazySchema(() =>
 /** The CRM company a deal is with: a customer by its CRM company id, else by its ordering e-mail address. */
 export const CrmCompany = /* @__PURE__ */ lazySchema(() =>
   z.object({
-    externalId: plainText().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
-    name: plainText().trim().max(200, 'must be at most 200 characters').optional(),
-    email: z.email('must be an e-mail address').max(254, 'must be at most 254 characters').optional(),
+    externalId: plainText().check(
+      z.trim(),
+      z.minLength(1, 'is required'),
+      z.maxLength(100, 'must be at most 100 characters'),
+    ),
+    name: z.optional(plainText().check(z.trim(), z.maxLength(200, 'must be at most 200 characters'))),
+    email: z.optional(z.email('must be an e-mail address').check(z.maxLength(254, 'must be at most 254 characters'))),
   }),
 );
 
@@ -874,27 +921,31 @@ export const CrmWonDeal = /* @__PURE__ */ lazySchema(() =>
     company: CrmCompany,
     lineItems: z
       .array(OrderLineRequest)
-      .min(1, 'must contain at least one line item')
-      .max(50, 'must contain at most 50 line items'),
+      .check(
+        z.minLength(1, 'must contain at least one line item'),
+        z.maxLength(50, 'must contain at most 50 line items'),
+      ),
     /** Absent: the customer's billing address. */
-    shippingAddress: Address.optional(),
+    shippingAddress: z.optional(Address),
     /** Absent: the customer's payment terms; `card` charges the customer's card on file. */
-    paymentTerms: z.enum(['card', 'on_account']).optional(),
+    paymentTerms: z.optional(z.enum(['card', 'on_account'])),
   }),
 );
-export const CrmWonDealEvent = /* @__PURE__ */ lazySchema(() => CrmDealEvent.extend({ deal: CrmWonDeal }));
+export const CrmWonDealEvent = /* @__PURE__ */ lazySchema(() => z.extend(CrmDealEvent, { deal: CrmWonDeal }));
 
 /** Input of every workflow task: the execution carries ids, the order record carries the facts. */
 export const OrderRef = /* @__PURE__ */ lazySchema(() => z.object({ orderId: OrderId }));
 
 /** Input of the tasks run once per allocation (the FulfilShipments Map). */
-export const AllocationRef = /* @__PURE__ */ lazySchema(() => OrderRef.extend({ allocationId: z.string().min(1) }));
+export const AllocationRef = /* @__PURE__ */ lazySchema(() =>
+  z.extend(OrderRef, { allocationId: z.string().check(z.minLength(1)) }),
+);
 
 export const AwaitDeliveryInput = /* @__PURE__ */ lazySchema(() =>
-  OrderRef.extend({
+  z.extend(OrderRef, {
     shipmentId: z.string(),
     trackingNumber: z.string(),
-    taskToken: z.string().min(1),
+    taskToken: z.string().check(z.minLength(1)),
   }),
 );
 
@@ -902,14 +953,14 @@ export const AwaitDeliveryInput = /* @__PURE__ */ lazySchema(() =>
 export const CaughtError = /* @__PURE__ */ lazySchema(() =>
   z.object({
     Error: z.string(),
-    Cause: z.string().optional(),
+    Cause: z.optional(z.string()),
     /** Set by the compensation states' Catch when voiding or releasing failed after its retries. */
-    voidPaymentError: z.object({ Error: z.string() }).loose().optional(),
-    releaseStockError: z.object({ Error: z.string() }).loose().optional(),
+    voidPaymentError: z.optional(z.looseObject({ Error: z.string() })),
+    releaseStockError: z.optional(z.looseObject({ Error: z.string() })),
   }),
 );
 export const CloseOrderInput = /* @__PURE__ */ lazySchema(() =>
-  OrderRef.extend({
+  z.extend(OrderRef, {
     outcome: z.enum(['REJECTED', 'FAILED', 'CANCELLED']),
     error: CaughtError,
   }),
@@ -977,38 +1028,38 @@ export const ApprovalRecord = /* @__PURE__ */ lazySchema(() =>
       lines: z.array(PricedLine),
       totals: Totals,
       /** On account: the customer's remaining credit when the approval was requested. */
-      remainingCredit: z.number().int().optional(),
+      remainingCredit: z.optional(z.number().check(z.int())),
     }),
     requestedAt: Timestamp,
     expiresAt: Timestamp,
-    emailedAt: Timestamp.optional(),
-    decidedAt: Timestamp.optional(),
-    decidedBy: Principal.optional(),
-    comment: z.string().optional(),
+    emailedAt: z.optional(Timestamp),
+    decidedAt: z.optional(Timestamp),
+    decidedBy: z.optional(Principal),
+    comment: z.optional(z.string()),
     /** The waiting workflow was told the decision (SendTaskSuccess/Failure answered). */
-    resumed: z.boolean().optional(),
+    resumed: z.optional(z.boolean()),
   }),
 );
 
 /** The random id of an approval request, as its decision link carries it. */
 export const ApprovalId = /* @__PURE__ */ lazySchema(() =>
-  z.string().regex(/^apr-[0-9a-f]{32}$/, 'is not an approval id'),
+  z.string().check(z.regex(/^apr-[0-9a-f]{32}$/, 'is not an approval id')),
 );
 
 /** POST /approvals/{approvalId}: the signature is the one of the e-mailed link, carried in the body. */
 export const ApprovalDecisionRequest = /* @__PURE__ */ lazySchema(() =>
   z.object({
     decision: z.enum(['approve', 'reject']),
-    comment: plainText().trim().max(500, 'must be at most 500 characters').optional(),
-    signature: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64 hex digits of the decision link'),
+    comment: z.optional(plainText().check(z.trim(), z.maxLength(500, 'must be at most 500 characters'))),
+    signature: z.string().check(z.regex(/^[0-9a-f]{64}$/, 'must be the 64 hex digits of the decision link')),
   }),
 );
 
 export const RequestApprovalInput = /* @__PURE__ */ lazySchema(() =>
-  OrderRef.extend({
-    taskToken: z.string().min(1),
-    reasons: z.array(ApprovalReason).min(1),
-    timeoutSeconds: z.number().int().positive(),
+  z.extend(OrderRef, {
+    taskToken: z.string().check(z.minLength(1)),
+    reasons: z.array(ApprovalReason).check(z.minLength(1)),
+    timeoutSeconds: z.number().check(z.int(), z.positive()),
   }),
 );
 

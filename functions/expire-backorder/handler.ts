@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { Mailer } from '../adapters/mailer.ts';
 import { cancellableShipments, cancellationEmail } from '../core/cancellation.ts';
 import { backorderCancelledEmail } from '../core/emails.ts';
@@ -19,7 +19,7 @@ const recordStage = stageRecorder(orders, eventPublisher(), clock);
 const mailer = new Mailer(requireEnv('SENDER_EMAIL'), process.env.SES_CONFIGURATION_SET || undefined);
 
 const Input = /* @__PURE__ */ lazySchema(() =>
-  OrderRef.extend({ mode: z.enum(['expire', 'check', 'cancel']).default('expire') }),
+  z.extend(OrderRef, { mode: z._default(z.enum(['expire', 'check', 'cancel']), 'expire') }),
 );
 
 /**

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { OrderNotFound } from '../core/errors.ts';
 import { FeedbackScoreParameter } from '../core/feedback.ts';
 import { FEEDBACK_PAGE_HEADERS, feedbackFormPage, feedbackMessagePage } from '../core/feedback-page.ts';

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { EmailSendDeferred, EmailSendInProgress } from '../core/errors.ts';
 import { ORDER_ID_PATTERN } from '../core/schemas.ts';
 import { logger, logOrder, observedHandler } from './powertools.ts';
@@ -30,12 +30,12 @@ export function json(
   return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
 
-export function issuesOf(error: z.ZodError): Issue[] {
+export function issuesOf(error: z.core.$ZodError): Issue[] {
   return error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', message: issue.message }));
 }
 
 /** Parses a value against a schema or answers 400 naming every field that is wrong. */
-export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, what = 'request'): z.output<S> {
+export function parseOr400<S extends z.ZodMiniType>(schema: S, value: unknown, what = 'request'): z.output<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issues = issuesOf(parsed.error);
@@ -53,7 +53,7 @@ export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, what 
  * Path parameters are checked by name, so an error names `orderId` or `sku` rather than the body.
  * The value is URL-decoded by API Gateway (and the local API) before it gets here.
  */
-export function pathParameter<S extends z.ZodType>(
+export function pathParameter<S extends z.ZodMiniType>(
   event: APIGatewayProxyEventV2,
   name: string,
   schema: S,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SESEventRecord, SESReceipt } from 'aws-lambda';
 import PostalMime, { addressParser, type Email } from 'postal-mime';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { OutgoingEmail } from '../adapters/mailer.ts';
 import { type EmailProblem, isOrderCsv, locateProblems, parseEmailOrder } from '../core/email-order.ts';
 import {

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ExecutionMismatch } from '../adapters/workflow-client.ts';
 import { IdempotencyKeyReused } from '../core/errors.ts';
 import { orderEventDetail } from '../core/events.ts';

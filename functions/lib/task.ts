@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { DomainError, InvalidTaskInput } from '../core/errors.ts';
 import { redactPersonalData } from '../core/redact.ts';
 import { logOrder, observedHandler } from './powertools.ts';
@@ -8,7 +8,7 @@ import { logOrder, observedHandler } from './powertools.ts';
  * A workflow task handler: validates the state's input against its schema, tags the logs with
  * the order id, traces, and lets errors propagate by name so the state machine's Retry/Catch decide.
  */
-export function workflowTask<S extends z.ZodType<{ orderId: string }>, R>(
+export function workflowTask<S extends z.ZodMiniType<{ orderId: string }>, R>(
   schema: S,
   run: (input: z.output<S>, context: Context) => Promise<R>,
 ) {

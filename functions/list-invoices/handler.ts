@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { InvalidCursor } from '../core/errors.ts';
 import { lazySchema } from '../core/lazy-schema.ts';
 import { InvoiceStatus } from '../core/schemas.ts';
@@ -11,8 +11,8 @@ const ledger = invoiceLedger(undefined, { balances: false });
 export const ListInvoicesQuery = /* @__PURE__ */ lazySchema(() =>
   z.object({
     status: InvoiceStatus,
-    limit: z.coerce.number().int().min(1).max(100).default(50),
-    cursor: z.string().max(2000).optional(),
+    limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 50),
+    cursor: z.optional(z.string().check(z.maxLength(2000))),
   }),
 );
 

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { lazySchema } from '../core/lazy-schema.ts';
 import { OrderRef } from '../core/schemas.ts';
 import { orderCompensations, ordersRepository } from '../lib/deps.ts';
@@ -14,7 +14,7 @@ const compensate = orderCompensations(orders);
  * held stock (a cancelled order's allocation that was not booked).
  */
 export const handler = workflowTask(
-  lazySchema(() => OrderRef.extend({ allocationId: z.string().min(1).optional() })),
+  lazySchema(() => z.extend(OrderRef, { allocationId: z.optional(z.string().check(z.minLength(1))) })),
   async (input) => {
     const { orderId, allocationId } = input;
     // One allocation of a cancelled order that was not booked (FulfilShipments): only its stock goes back.

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { KpisAnswer } from '../../functions/core/kpi-query.ts';
 import { formatMoney } from '../../functions/core/money.ts';
 import type { RowFailure } from '../../functions/core/order-import.ts';

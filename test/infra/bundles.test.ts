@@ -141,6 +141,19 @@ describe('function bundles', () => {
     }
   });
 
+  it('hold zod/mini, not zod’s classic API, whose methods bring all of zod into a bundle (90 KB against 33)', () => {
+    for (const [name, bundle] of bundles) {
+      const classic = bundle.inputs.filter((input) => input.includes('node_modules/zod/v4/classic/'));
+      expect({ name, classic }).toEqual({ name, classic: [] });
+    }
+    const inputs = Object.entries(metafile.outputs).find(([file]) => file.endsWith('/get-order/index.mjs'))?.[1].inputs;
+    const bytes = Object.entries(inputs ?? {})
+      .filter(([input]) => input.includes('node_modules/zod/'))
+      .reduce((sum, [, input]) => sum + input.bytesInOutput, 0);
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes).toBeLessThan(50 * 1024);
+  });
+
   it('hold only the schemas they use: zod stays out of a function that validates nothing', () => {
     // Every schema is built by a call marked pure, so the bundler drops the ones a function never names.
     const holding = [...bundles].filter(([, b]) => b.packages.has('zod')).map(([name]) => name);
