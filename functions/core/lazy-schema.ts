@@ -29,7 +29,8 @@ export function lazySchema<T extends z.ZodMiniType>(build: () => T): T {
   const ready = (): object => {
     if (!built) {
       if (!englishMessages) {
-        z.config(en());
+        // As the classic API does: English unless a locale was configured already.
+        if (!z.config().localeError) z.config(en());
         englishMessages = true;
       }
       const schema = build();

@@ -1,5 +1,4 @@
 // A namespace import: esbuild then bundles the parts of zod in use; `import { z }` pulls in all of it (every locale).
-
 import * as z from 'zod/mini';
 import { lazySchema } from './lazy-schema.ts';
 import { maxLinesFor } from './warehouses.ts';

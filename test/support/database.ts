@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import type { LocalCredentials } from '../../local/emulators/emulator.ts';
 
@@ -15,4 +16,18 @@ export function ownDatabase(): { endpoint: string; credentials: LocalCredentials
     endpoint: shared.endpoint,
     credentials: { accessKeyId: `test${randomUUID().replaceAll('-', '').slice(0, 16)}`, secretAccessKey: 'local' },
   };
+}
+
+/** Every item of a table (a paged, consistent Scan): for tests that check everything that was written. */
+export async function scanAll(db: DynamoDBDocumentClient, tableName: string): Promise<Record<string, any>[]> {
+  const items: Record<string, any>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(
+      new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey: startKey }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
 }

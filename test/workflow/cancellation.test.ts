@@ -2,8 +2,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime.ts';
+import { scanAll } from '../support/database.ts';
 import { eventually, orderBody, startTestRuntime, TestClient } from '../support/runtime.ts';
-import { scanAll } from '../support/tables.ts';
 
 /**
  * Cancellation on the local runtime with the real ASL: POST /orders/{orderId}/cancel while the order

@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signPayload } from '../../functions/core/signature.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
+import { scanAll } from '../support/database.ts';
 import { startTestRuntime, TestClient } from '../support/runtime.ts';
-import { scanAll } from '../support/tables.ts';
 
 /**
  * The CRM channel end to end on the local runtime: signed deal events over real HTTP, the real

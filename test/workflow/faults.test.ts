@@ -5,8 +5,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_DEFINITION_FILE } from '../../infra/workflow-definition.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
+import { scanAll } from '../support/database.ts';
 import { address, sleep, startTestRuntime, TestClient } from '../support/runtime.ts';
-import { scanAll } from '../support/tables.ts';
 
 /**
  * Fault injection: 100 orders on the real ASL while 10% of the AWS API calls the functions make
