@@ -90,21 +90,22 @@ const optional = <S extends z.ZodMiniType>(schema: S) =>
     z.optional(schema),
   );
 
+/** A cell of digits, read as a number and then checked as one (`message` when it is not digits). */
+const digits = <S extends z.ZodMiniType<number, number>>(message: string, number: S) =>
+  z.pipe(z.pipe(z.string().check(z.regex(/^\d+$/, message)), z.transform(Number)), number);
+
 const Row = /* @__PURE__ */ lazySchema(() =>
   z.object({
     reference: ExternalReference,
     customerId: CustomerId,
     sku: Sku,
-    quantity: z.pipe(
-      z.pipe(z.string().check(z.regex(/^\d+$/, 'must be a whole number, at least 1')), z.transform(Number)),
+    quantity: digits(
+      'must be a whole number, at least 1',
       z.number().check(z.int(), z.gte(1, 'must be at least 1'), z.lte(10_000, 'must be at most 10000')),
     ),
     unitPrice: optional(
-      z.pipe(
-        z.pipe(
-          z.string().check(z.regex(/^\d+$/, 'must be a whole amount in minor units (cents), e.g. 1250 for 12.50')),
-          z.transform(Number),
-        ),
+      digits(
+        'must be a whole amount in minor units (cents), e.g. 1250 for 12.50',
         z.number().check(z.int(), z.lte(Number.MAX_SAFE_INTEGER)),
       ),
     ),

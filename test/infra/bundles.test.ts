@@ -58,6 +58,9 @@ interface FunctionBundle {
 }
 const bundles = new Map<string, FunctionBundle>();
 let metafile: Metafile;
+/** What each input contributes to a function's bundle (esbuild's metafile), by input path. */
+const outputInputs = (name: string) =>
+  Object.entries(metafile.outputs).find(([file]) => file.endsWith(`/${name}/index.mjs`))?.[1].inputs ?? {};
 
 beforeAll(async () => {
   const { app, stack } = buildOrderApp({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -146,8 +149,7 @@ describe('function bundles', () => {
       const classic = bundle.inputs.filter((input) => input.includes('node_modules/zod/v4/classic/'));
       expect({ name, classic }).toEqual({ name, classic: [] });
     }
-    const inputs = Object.entries(metafile.outputs).find(([file]) => file.endsWith('/get-order/index.mjs'))?.[1].inputs;
-    const bytes = Object.entries(inputs ?? {})
+    const bytes = Object.entries(outputInputs('get-order'))
       .filter(([input]) => input.includes('node_modules/zod/'))
       .reduce((sum, [, input]) => sum + input.bytesInOutput, 0);
     expect(bytes).toBeGreaterThan(0);
@@ -160,10 +162,7 @@ describe('function bundles', () => {
     expect(holding).not.toContain('health');
     expect(holding).not.toContain('pre-token-generation');
     expect(holding).toContain('get-order');
-    const schemaBytes = (name: string) =>
-      Object.entries(metafile.outputs).find(([file]) => file.endsWith(`/${name}/index.mjs`))?.[1].inputs[
-        'functions/core/schemas.ts'
-      ]?.bytesInOutput ?? 0;
+    const schemaBytes = (name: string) => outputInputs(name)['functions/core/schemas.ts']?.bytesInOutput ?? 0;
     // get-order names an order id and the schemas its view needs, not the API's request bodies.
     expect(schemaBytes('get-order')).toBeGreaterThan(0);
     expect(schemaBytes('get-order')).toBeLessThan(schemaBytes('openapi') / 2);
