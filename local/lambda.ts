@@ -28,6 +28,18 @@ export const DEFAULT_MAX_ENVIRONMENTS = Math.max(1, Math.floor(availableParallel
  */
 export const DEFAULT_MAX_TOTAL_ENVIRONMENTS = 40;
 
+/**
+ * Execution environments each function of the order intake (the foreground) may have at once. In AWS
+ * the intake scales out with its arrivals; an environment here is started only when every one is busy,
+ * so a quiet machine keeps one or two. On the slow 2-core machine (reference round trip 4.8 ms) one
+ * POST /orders took long enough under a running backlog that two environments could not keep up with
+ * 50 a second, and the queue in front of them was the accept latency (`npm run bench -- accept`, p99):
+ * 9.7 s with two, 0.34 s with six, 0.45 and 0.65 s with eight (more only crowds the JVM and the
+ * runtime's thread the intake waits on). Each costs about 22 MB: the flash sale peaked at 954 MB with
+ * six, 988 MB with eight (the target is 1 GB).
+ */
+export const INTAKE_ENVIRONMENTS = 6;
+
 /** Each environment's young generation (V8), in MB. */
 const YOUNG_GENERATION_MB = 4;
 
@@ -449,9 +461,11 @@ export class LocalLambdas {
 
   /**
    * A function's environments at most: twice the default for the interactive ones, whose callers each
-   * wait on their own answer (one environment would make every API call queue behind the others).
+   * wait on their own answer (one environment would make every API call queue behind the others), and
+   * at least INTAKE_ENVIRONMENTS for the order intake, which takes orders as fast as they come.
    */
   private limitOf(fn: LocalFunction): number {
+    if (this.foreground?.has(fn.arn)) return Math.max(INTAKE_ENVIRONMENTS, 2 * this.maxEnvironments);
     return this.interactive?.has(fn.arn) ? 2 * this.maxEnvironments : this.maxEnvironments;
   }
 

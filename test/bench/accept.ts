@@ -2,12 +2,12 @@
  * `npm run bench -- accept` (also in the plain `npm run bench`): how fast the API takes an order
  * while orders flow, and how the completed-orders rate compares with what the storage allows.
  *
- * Accept latency: an open-loop, paced load generator. BENCH_ACCEPT_RATE (50) POST /orders a second
- * for BENCH_ACCEPT_SECONDS (30), as the web checkout client, each sent at its time by the clock
- * whatever the earlier ones are doing (a closed loop that waits for answers would slow down with
- * the system and hide its latency). A request's latency counts from the time it was due, so a late
- * send counts against the system too. The orders run through the workflow meanwhile; the scenario
- * waits for them to end before the next one starts.
+ * Accept latency: an open-loop, paced load generator in a process of its own (accept-sender.ts).
+ * BENCH_ACCEPT_RATE (50) POST /orders a second for BENCH_ACCEPT_SECONDS (30), as the web checkout
+ * client, each sent at its time by the clock whatever the earlier ones are doing (a closed loop that
+ * waits for answers would slow down with the system and hide its latency). A request's latency counts
+ * from the time it was due, so a late send counts against the system too. The orders run through the
+ * workflow meanwhile; the scenario waits for them to end before the next one starts.
  *
  * Storage floor: what DynamoDB Local itself sustains. One Node client puts BENCH_FLOOR_WRITES (2,000)
  * items with `attribute_not_exists` conditions, 32 at a time, into a scratch table of the same
@@ -28,6 +28,8 @@ import {
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { orderBody, sleep, type TestClient } from '../support/runtime.ts';
+import type { SenderOutcome, SenderPlan } from './accept-sender.ts';
+import { clientProcess } from './client-process.ts';
 import { cpuMeter, dynamoDbLocalOf } from './cpu.ts';
 import { percentile } from './figures.ts';
 import { type Check, type Figure, meets, progress, type ScenarioResult } from './report.ts';
@@ -43,42 +45,23 @@ const FLOOR = { writes: Number(process.env.BENCH_FLOOR_WRITES ?? 2_000), concurr
 const SKU = 'CABLE-USB-C';
 
 export async function acceptLatency(runtime: LocalRuntime, client: TestClient): Promise<ScenarioResult> {
-  const checkout = client.as('checkout');
   await client.setStock(SKU, 1_000_000);
-  const body = orderBody({ lines: [{ sku: SKU, quantity: 1, unitPrice: 990 }] });
-  // The client's token is fetched before the clock starts, as a running checkout has one.
-  await checkout.token('checkout');
   const total = Math.round(ACCEPT.perSecond * ACCEPT.seconds);
-  const interval = 1000 / ACCEPT.perSecond;
-  const latencies: number[] = [];
-  const lateness: number[] = [];
-  const statuses = new Map<string, number>();
-  const ids: string[] = [];
-  let answered = 0;
-  const start = performance.now() + 100;
-  const sends = Array.from({ length: total }, async (_, i) => {
-    const due = start + i * interval;
-    await sleep(Math.max(0, due - performance.now()));
-    lateness.push(performance.now() - due);
-    let status: string;
-    try {
-      const response = await checkout.rawRequest('POST', '/orders', body, {
-        'idempotency-key': `accept-${randomUUID()}`,
-      });
-      status = String(response.status);
-      if (response.status === 202) ids.push(response.body?.orderId as string);
-    } catch (error) {
-      status = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-    }
-    latencies.push(performance.now() - due);
-    statuses.set(status, (statuses.get(status) ?? 0) + 1);
-    progress.update('accept: paced POSTs', { answered: ++answered, of: total });
-  });
-  await Promise.all(sends);
-  const sentSeconds = (performance.now() - start) / 1000;
+  const sender = clientProcess<SenderPlan, number, SenderOutcome>(
+    new URL('./accept-sender.ts', import.meta.url),
+    {
+      apiUrl: runtime.urls.api,
+      token: await client.token('checkout'),
+      body: orderBody({ lines: [{ sku: SKU, quantity: 1, unitPrice: 990 }] }),
+      perSecond: ACCEPT.perSecond,
+      seconds: ACCEPT.seconds,
+    },
+    (answered) => progress.update('accept: paced POSTs', { answered, of: total }),
+  );
+  const { latencies, lateness, statuses, orderIds, sentSeconds } = await sender.outcome;
 
   // The orders end before the next scenario starts.
-  const mine = new Set(ids);
+  const mine = new Set(orderIds);
   const deadline = Date.now() + ACCEPT.settleSeconds * 1000;
   let running = mine.size;
   while (running > 0 && Date.now() < deadline) {
@@ -92,7 +75,7 @@ export async function acceptLatency(runtime: LocalRuntime, client: TestClient): 
     ratePerSecond: ACCEPT.perSecond,
     seconds: ACCEPT.seconds,
     requests: total,
-    answersByStatus: JSON.stringify(Object.fromEntries(statuses)),
+    answersByStatus: JSON.stringify(statuses),
     sentInSeconds: Number(sentSeconds.toFixed(1)),
     sendLatenessP99Ms: Math.round(percentile(lateness, 99)),
     acceptP50Ms: p(50),
@@ -102,7 +85,7 @@ export async function acceptLatency(runtime: LocalRuntime, client: TestClient): 
     ordersStillRunningAfterSettle: running,
   };
   const checks: Check[] = [
-    meets(`POST /orders accepted (202) of ${total}`, statuses.get('202') ?? 0, '=', total),
+    meets(`POST /orders accepted (202) of ${total}`, statuses['202'] ?? 0, '=', total),
     meets(`accept latency p99 (ms) at ${ACCEPT.perSecond}/s for ${ACCEPT.seconds} s`, p(99), '<=', ACCEPT.p99TargetMs),
   ];
   return { section: 'accept latency', figures, checks };

@@ -1,11 +1,11 @@
 /**
  * The flash sale's buyers (flash-sale.ts), in a process of their own: 2,000 HTTP clients with their
  * connections and answers are the load, not the local runtime, whose memory and CPU the sale measures.
- * Run by flash-sale.ts with `node --import tsx`; the parent sends the plan and gets progress and the
- * outcome back over the IPC channel.
+ * Run by flash-sale.ts through client-process.ts.
  */
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { sleep, TestClient } from '../support/runtime.ts';
+import { serveClientProcess } from './client-process.ts';
 import { backoffMs } from './figures.ts';
 
 export interface BuyersPlan {
@@ -35,9 +35,13 @@ export interface BuyersOutcome {
   startedAt: number;
 }
 
-export type BuyersMessage =
-  | { type: 'progress'; accepted: number; refused: number; ended: number; throttled: number }
-  | { type: 'done'; outcome: BuyersOutcome };
+/** What the buyers report while they buy. */
+export interface BuyersProgress {
+  accepted: number;
+  refused: number;
+  ended: number;
+  throttled: number;
+}
 
 const ATTEMPTS = 6;
 
@@ -72,7 +76,7 @@ export async function call(
   return undefined;
 }
 
-export async function runBuyers(plan: BuyersPlan, report: (message: BuyersMessage) => void): Promise<BuyersOutcome> {
+export async function runBuyers(plan: BuyersPlan, report: (progress: BuyersProgress) => void): Promise<BuyersOutcome> {
   const client = new TestClient({ urls: plan.urls } as LocalRuntime).as('checkout');
   const terminal = new Set(plan.terminal);
   const posts = newAnswers();
@@ -112,10 +116,7 @@ export async function runBuyers(plan: BuyersPlan, report: (message: BuyersMessag
   };
 
   await client.token('checkout');
-  const ticker = setInterval(
-    () => report({ type: 'progress', accepted, refused, ended, throttled: posts.byStatus['429'] ?? 0 }),
-    200,
-  );
+  const ticker = setInterval(() => report({ accepted, refused, ended, throttled: posts.byStatus['429'] ?? 0 }), 200);
   try {
     const bought = (
       await Promise.all(
@@ -130,18 +131,5 @@ export async function runBuyers(plan: BuyersPlan, report: (message: BuyersMessag
   }
 }
 
-// Run as the buyers' process: the plan comes as the first IPC message, the outcome goes back as the last.
-if (process.send && process.argv[1]?.endsWith('flash-buyers.ts')) {
-  const send = (message: BuyersMessage) => process.send?.(message);
-  process.once('message', (plan: BuyersPlan) => {
-    runBuyers(plan, send).then(
-      // The outcome (every buyer's order) is large: the channel closes once it has gone out.
-      (outcome) =>
-        process.send?.({ type: 'done', outcome } satisfies BuyersMessage, undefined, {}, () => process.disconnect?.()),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-  });
-}
+// Run as the buyers' process (client-process.ts).
+serveClientProcess(import.meta.url, runBuyers);

@@ -23,15 +23,14 @@
  * the sale and once after: never negative, `available = onHand - reserved` in every sample, and at
  * the end `units` fewer on hand (shipped) with nothing left reserved or available.
  */
-import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { TERMINAL_STATUSES } from '../../functions/core/schemas.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { orderBody, sleep, type TestClient } from '../support/runtime.ts';
-import { type AnswerCounts, type BuyersMessage, type BuyersOutcome, type BuyersPlan, call } from './flash-buyers.ts';
+import { clientProcess } from './client-process.ts';
+import { type AnswerCounts, type BuyersOutcome, type BuyersPlan, type BuyersProgress, call } from './flash-buyers.ts';
 import { type Check, meets, progress, type ScenarioResult } from './report.ts';
 
 const FLASH = {
@@ -70,22 +69,11 @@ function rssMbOf(pid: number | undefined): number {
 
 /** Runs the buyers in their own process (flash-buyers.ts), relaying their progress. */
 function buyersProcess(plan: BuyersPlan): { pid: number | undefined; outcome: Promise<BuyersOutcome> } {
-  const child = fork(fileURLToPath(new URL('./flash-buyers.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const outcome = new Promise<BuyersOutcome>((resolve, reject) => {
-    child.on('message', (message: BuyersMessage) => {
-      if (message.type === 'done') resolve(message.outcome);
-      else progress.update('flash: buying', { ...message, of: plan.buyers });
-    });
-    child.once('exit', (code) => reject(new Error(`the buyers' process ended (exit ${code}) before it reported`)));
-    child.once('error', reject);
-  });
-  child.send(plan);
-  // Ended before reporting, or failed to start: a process left behind would keep buying.
-  outcome.catch(() => child.kill());
-  return { pid: child.pid, outcome };
+  return clientProcess<BuyersPlan, BuyersProgress, BuyersOutcome>(
+    new URL('./flash-buyers.ts', import.meta.url),
+    plan,
+    (buying) => progress.update('flash: buying', { ...buying, of: plan.buyers }),
+  );
 }
 
 export async function flashSale(

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningIssuer, startIssuer, type TokenGenerationEvent } from '../../local/auth/issuer.ts';
-import { jwtAuthorizer } from '../../local/auth/verifier.ts';
+import { jwtAuthorizer, VERIFIED_TOKENS } from '../../local/auth/verifier.ts';
 import { type RunningHttpApi, startHttpApi } from '../../local/http-api.ts';
 
 /**
@@ -299,5 +299,62 @@ describe('local JWT authorizer: what API Gateway lets through', () => {
       .setProtectedHeader({ alg: 'RS256' })
       .sign(privateKey);
     expect((await authorize({ authorization: noKid }, [])).outcome).toBe('unauthorized');
+  });
+
+  it('verifies a token once, then takes it while its exp allows, the scopes checked on every request', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('RS256');
+    const jwks = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' }] });
+    let keyLookups = 0;
+    const authorize = jwtAuthorizer(
+      { issuer: ISSUER, audience: ['machine'], identitySource: ['$request.header.Authorization'] },
+      (header, token) => {
+        keyLookups++;
+        return jwks(header, token);
+      },
+    );
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ client_id: 'machine', scope: 'api/read', iss: ISSUER, iat: now, exp: now + 2 })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .sign(privateKey);
+    const outcome = async (scopes: string[]) => (await authorize({ authorization: `Bearer ${token}` }, scopes)).outcome;
+    expect(await outcome(['api/read'])).toBe('allow');
+    expect(await outcome(['api/read'])).toBe('allow');
+    expect(await outcome(['api/admin'])).toBe('forbidden');
+    expect(keyLookups).toBe(1);
+    // Once its exp has passed, the kept token is refused as a fresh one would be.
+    vi.useFakeTimers({ now: (now + 2) * 1000, toFake: ['Date'] });
+    try {
+      expect(await outcome(['api/read'])).toBe('unauthorized');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('keeps at most VERIFIED_TOKENS tokens, the oldest going first', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('RS256');
+    const jwks = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' }] });
+    let keyLookups = 0;
+    const authorize = jwtAuthorizer(
+      { issuer: ISSUER, audience: ['machine'], identitySource: ['$request.header.Authorization'] },
+      (header, token) => {
+        keyLookups++;
+        return jwks(header, token);
+      },
+    );
+    const now = Math.floor(Date.now() / 1000);
+    const tokens = await Promise.all(
+      Array.from({ length: VERIFIED_TOKENS + 1 }, (_, i) =>
+        new SignJWT({ client_id: 'machine', iss: ISSUER, jti: String(i), exp: now + 600 })
+          .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+          .sign(privateKey),
+      ),
+    );
+    for (const token of tokens) expect((await authorize({ authorization: token }, [])).outcome).toBe('allow');
+    expect(keyLookups).toBe(VERIFIED_TOKENS + 1);
+    // The newest is kept; the first made room for it and is verified again.
+    await authorize({ authorization: tokens.at(-1) as string }, []);
+    expect(keyLookups).toBe(VERIFIED_TOKENS + 1);
+    await authorize({ authorization: tokens[0] as string }, []);
+    expect(keyLookups).toBe(VERIFIED_TOKENS + 2);
   });
 });

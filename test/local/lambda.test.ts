@@ -2,7 +2,7 @@ import { getPriority } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sandboxState } from '../../functions/adapters/sandbox-state.ts';
 import { ROUTE_ACCESS } from '../../functions/core/access.ts';
-import { BACKGROUND_NICE, LambdaInvocationError, LocalLambdas } from '../../local/lambda.ts';
+import { BACKGROUND_NICE, INTAKE_ENVIRONMENTS, LambdaInvocationError, LocalLambdas } from '../../local/lambda.ts';
 import { INTAKE_ROUTES, ROOT_DIR } from '../../local/runtime.ts';
 import type { LocalFunction } from '../../local/template.ts';
 import { shiftClock } from '../support/runtime.ts';
@@ -244,6 +244,22 @@ describe('local Lambda functions', () => {
       Promise.all(Array.from({ length: 3 }, () => capped.invoke(name, { sleepMs: 100 }))) as Promise<Probe[]>;
     expect(new Set((await calls('Route')).map((p) => p.environmentId)).size).toBe(2);
     expect(new Set((await calls('Step')).map((p) => p.environmentId)).size).toBe(1);
+  });
+
+  it('lets the order intake scale out to INTAKE_ENVIRONMENTS environments, starting one only when all are busy', async () => {
+    const intake = probe('Intake');
+    const capped = await started([intake], {
+      foreground: new Set([intake.arn]),
+      interactive: new Set([intake.arn]),
+      maxEnvironments: 1,
+    });
+    const calls = (count: number) =>
+      Promise.all(Array.from({ length: count }, () => capped.invoke('Intake', { sleepMs: 300 }))) as Promise<Probe[]>;
+    const environments = async (count: number) => new Set((await calls(count)).map((p) => p.environmentId)).size;
+    // One at a time: the warm environment takes each.
+    for (let i = 0; i < 3; i++) await calls(1);
+    expect(capped.coldStarts).toBe(1);
+    expect(await environments(INTAKE_ENVIRONMENTS + 2)).toBe(INTAKE_ENVIRONMENTS);
   });
 
   it('stops an invocation that runs past its timeout, and its environment with it', async () => {
