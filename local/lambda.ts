@@ -18,7 +18,7 @@ export const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
  * environment. The order path alone keeps about 15 functions busy at once, enough work for every
  * core; on 2 cores a second environment per function only cost memory (31 environments instead of
  * 17 in the flash sale, about 22 MB each) and time: the sale took 98 s with two per function, 76 s
- * with one. The API's functions get twice this (`limitOf`).
+ * with one. The API's functions get twice this, the order intake's at least INTAKE_ENVIRONMENTS (`limitOf`).
  */
 export const DEFAULT_MAX_ENVIRONMENTS = Math.max(1, Math.floor(availableParallelism() / 2));
 
@@ -73,7 +73,10 @@ export class LambdaInvocationError extends Error {
 }
 
 export interface LocalLambdasOptions {
-  /** Environments per function at most (default DEFAULT_MAX_ENVIRONMENTS); reserved concurrency counts below it. */
+  /**
+   * Environments per function at most (default DEFAULT_MAX_ENVIRONMENTS; see `limitOf` for the API's and the
+   * intake's); reserved concurrency counts below it.
+   */
   maxEnvironments?: number;
   /** Environments in all at most (default DEFAULT_MAX_TOTAL_ENVIRONMENTS). */
   maxTotalEnvironments?: number;

@@ -112,7 +112,8 @@ export interface RuntimeOptions {
   metering?: boolean;
   /**
    * Execution environments per function at most (default: local/lambda.ts DEFAULT_MAX_ENVIRONMENTS);
-   * the API's functions and the token trigger may have twice as many.
+   * the API's functions and the token trigger may have twice as many, the order intake's at least
+   * INTAKE_ENVIRONMENTS whatever this says.
    */
   maxEnvironments?: number;
 }

@@ -65,7 +65,7 @@ function stillValid(payload: JWTPayload): boolean {
   return (payload.exp === undefined || payload.exp > now) && (payload.nbf === undefined || payload.nbf <= now);
 }
 
-export function jwtAuthorizer(config: JwtAuthorizerConfig, keys: JWTVerifyGetKey) {
+export function jwtAuthorizer(config: JwtAuthorizerConfig, keys: JWTVerifyGetKey, capacity = VERIFIED_TOKENS) {
   const verified = new Map<string, JWTPayload>();
   const verify = async (token: string): Promise<JWTPayload | undefined> => {
     const known = verified.get(token);
@@ -75,7 +75,7 @@ export function jwtAuthorizer(config: JwtAuthorizerConfig, keys: JWTVerifyGetKey
       const header = decodeProtectedHeader(token);
       if (!header.kid || !RSA_ALGORITHMS.includes(String(header.alg))) return undefined;
       const { payload } = await jwtVerify(token, keys, { issuer: config.issuer, algorithms: RSA_ALGORITHMS });
-      if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value as string);
+      if (!verified.has(token) && verified.size >= capacity) verified.delete(verified.keys().next().value as string);
       verified.set(token, payload);
       return payload;
     } catch {

@@ -5,7 +5,7 @@
  * was due, so a late send counts against the system too.
  */
 import { randomUUID } from 'node:crypto';
-import { sleep } from '../support/runtime.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { serveClientProcess } from './client-process.ts';
 
 export interface SenderPlan {

@@ -29,7 +29,10 @@ export function clientProcess<Plan, Progress, Outcome>(
       if (message.type === 'done') resolve(message.outcome);
       else onProgress(message.progress);
     });
-    child.once('exit', (code) => reject(new Error(`${fileURLToPath(script)} ended (exit ${code}) before it reported`)));
+    // 'close', not 'exit': it comes once the IPC channel has delivered every message (a large outcome too).
+    child.once('close', (code) =>
+      reject(new Error(`${fileURLToPath(script)} ended (exit ${code}) before it reported`)),
+    );
     child.once('error', reject);
   });
   child.send(plan as object);
