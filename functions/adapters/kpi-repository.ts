@@ -134,11 +134,29 @@ export class KpiRepository {
   }
 
   /**
-   * Records a fact's stage time on the facts (kept when earlier than the stored one), then marks its
-   * event recorded. True the first time for this event (emit its metrics), false for a known one.
-   * The time first: a retry after a failure in between finds the event unmarked and does both again.
+   * Records a fact's stage time on the facts (kept when earlier than the stored one) and marks its event
+   * recorded. True the first time for this event (emit its metrics), false for a known one. Usually one
+   * write does both: a new event whose time is the stage's earliest so far. When that write's condition
+   * fails (the event is known, or the stage has an earlier time), the two steps apart: the time first, so
+   * a retry after a failure in between finds the event unmarked and does both again.
    */
   async recordStage(stage: StageTime): Promise<boolean> {
+    try {
+      await documents().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: stage.key },
+          UpdateExpression: 'SET #times.#stage = :at ADD #events :ids',
+          ConditionExpression:
+            'attribute_exists(pk) AND NOT contains(#events, :id) AND (attribute_not_exists(#times.#stage) OR #times.#stage > :at)',
+          ExpressionAttributeNames: { '#times': 'stageTimes', '#stage': stage.stage, '#events': 'events' },
+          ExpressionAttributeValues: { ':at': stage.at, ':ids': new Set([stage.eventId]), ':id': stage.eventId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isGuardSet(error)) throw error;
+    }
     try {
       await documents().send(
         new UpdateCommand({

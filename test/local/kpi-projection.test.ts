@@ -1,5 +1,7 @@
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { KpiRepository } from '../../functions/adapters/kpi-repository.ts';
 import { orderEventDetail } from '../../functions/core/events.ts';
 import { checkoutHttpEvent, lambdaContext } from '../support/lambda-events.ts';
 import { type LocalTables, startTables } from '../support/tables.ts';
@@ -129,6 +131,46 @@ describe('KPI projection on DynamoDB Local', () => {
       detractors: 0,
       responses: 1,
     });
+  });
+
+  it('records a stage time and its event in one write, and keeps the earliest time of later and earlier facts', async () => {
+    const kpis = new KpiRepository(tables.names.kpis);
+    const key = 'ORDER#ord-stage-times';
+    await tables.db.send(
+      new PutCommand({
+        TableName: tables.names.kpis,
+        Item: { pk: key, placedAt: '2026-11-29T10:00:00.000Z', stageTimes: {} },
+      }),
+    );
+    const writes = vi.spyOn(DynamoDBDocumentClient.prototype, 'send');
+    const stage = (eventId: string, at: string) => ({
+      key,
+      stage: 'OrderDelivered' as const,
+      eventId,
+      at,
+      metrics: [],
+    });
+    const stored = async () =>
+      (await tables.db.send(new GetCommand({ TableName: tables.names.kpis, Key: { pk: key }, ConsistentRead: true })))
+        .Item as { stageTimes: Record<string, string>; events: Set<string> };
+    try {
+      // The first fact of the stage: one write sets its time and marks its event.
+      expect(await kpis.recordStage(stage('e1', '2026-11-29T12:00:00.000Z'))).toBe(true);
+      expect(writes).toHaveBeenCalledTimes(1);
+      // A later fact (a second shipment): its event is marked, the earlier time kept.
+      expect(await kpis.recordStage(stage('e2', '2026-11-29T13:00:00.000Z'))).toBe(true);
+      // An earlier one arriving late: one write again, the time lowered.
+      writes.mockClear();
+      expect(await kpis.recordStage(stage('e3', '2026-11-29T11:00:00.000Z'))).toBe(true);
+      expect(writes).toHaveBeenCalledTimes(1);
+      // A known event delivered again: nothing more.
+      expect(await kpis.recordStage(stage('e2', '2026-11-29T13:00:00.000Z'))).toBe(false);
+    } finally {
+      writes.mockRestore();
+    }
+    const item = await stored();
+    expect(item.stageTimes).toEqual({ OrderDelivered: '2026-11-29T11:00:00.000Z' });
+    expect([...item.events].sort()).toEqual(['e1', 'e2', 'e3']);
   });
 
   it('refuses a bad window naming the field', async () => {
