@@ -1,5 +1,7 @@
 import { readlinkSync } from 'node:fs';
+import * as nodeModule from 'node:module';
 import { getPriority, setPriority } from 'node:os';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Context } from 'aws-lambda';
@@ -10,6 +12,9 @@ import { type SharedStateLink, useSharedClock, useSharedState } from './shared-s
  * the function's bundle with the function's own environment variables (the worker's process.env),
  * then it runs one invocation at a time, keeping its module state between them while warm.
  */
+
+/** Where, beside the bundles of a build, V8's compiled code for them is kept. */
+export const COMPILE_CACHE_DIR = 'compile-cache';
 
 /** What the runtime gives an environment when it starts it. */
 export interface EnvironmentData {
@@ -100,7 +105,12 @@ async function main(port: NonNullable<typeof parentPort>, data: EnvironmentData)
   const quiescent = trackPendingWork();
   let handler: Handler;
   try {
+    // V8 compiles a bundle once per build, not at every cold start: its code cache is kept beside the build (and
+    // removed with it). Only the compilation is saved; the INIT still evaluates the whole bundle, as Lambda's does.
+    // (Node 22.10 and later; an older 22 compiles at every cold start.)
+    nodeModule.enableCompileCache?.(join(dirname(data.bundle), COMPILE_CACHE_DIR));
     const module = (await import(pathToFileURL(data.bundle).href)) as { handler?: Handler };
+    nodeModule.flushCompileCache?.(); // now, not at the thread's end: an environment stopped by a timeout never reaches it
     if (typeof module.handler !== 'function') throw new Error(`${data.functionName}'s bundle exports no handler`);
     handler = module.handler;
   } catch (error) {

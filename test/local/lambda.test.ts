@@ -1,4 +1,6 @@
+import { readdirSync } from 'node:fs';
 import { getPriority } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sandboxState } from '../../functions/adapters/sandbox-state.ts';
 import { ROUTE_ACCESS } from '../../functions/core/access.ts';
@@ -94,6 +96,14 @@ describe('local Lambda functions', () => {
     expect(process.env).toEqual(before);
     // Two functions may set one variable differently: it is theirs alone, so the shared view leaves it out.
     expect(lambdas.environment()).not.toHaveProperty('X');
+  });
+
+  it('keeps V8’s compiled code of a bundle beside its build, so later cold starts do not compile it again', async () => {
+    const lambdas = await started([probe('Compiled')]);
+    const { compileCacheDir } = (await lambdas.invoke('Compiled', {})) as { compileCacheDir: string | null };
+    expect(compileCacheDir).toContain(join(ROOT_DIR, 'node_modules/.cache/sales-orders/functions/'));
+    // Written at the end of the INIT (not when the thread ends, which a timeout's stop never reaches).
+    expect(readdirSync(compileCacheDir as string).length).toBeGreaterThan(0);
   });
 
   it('reuses a warm environment, and starts another only for invocations at the same time', async () => {
