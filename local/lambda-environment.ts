@@ -14,7 +14,7 @@ import { type SharedStateLink, useSharedClock, useSharedState } from './shared-s
  */
 
 /** Where, beside the bundles of a build, V8's compiled code for them is kept. */
-export const COMPILE_CACHE_DIR = 'compile-cache';
+const COMPILE_CACHE_DIR = 'compile-cache';
 
 /** What the runtime gives an environment when it starts it. */
 export interface EnvironmentData {
@@ -107,10 +107,13 @@ async function main(port: NonNullable<typeof parentPort>, data: EnvironmentData)
   try {
     // V8 compiles a bundle once per build, not at every cold start: its code cache is kept beside the build (and
     // removed with it). Only the compilation is saved; the INIT still evaluates the whole bundle, as Lambda's does.
-    // (Node 22.10 and later; an older 22 compiles at every cold start.)
+    // Node checks an entry against the source's size and checksum and writes it by rename, so a runtime beside
+    // this one (two test files, `npm start`) sees a whole entry or none. (Node 22.8; before, every INIT compiles.)
     nodeModule.enableCompileCache?.(join(dirname(data.bundle), COMPILE_CACHE_DIR));
     const module = (await import(pathToFileURL(data.bundle).href)) as { handler?: Handler };
-    nodeModule.flushCompileCache?.(); // now, not at the thread's end: an environment stopped by a timeout never reaches it
+    // Written now, not when the thread ends: a warm environment lives as long as the runtime, so the next cold start
+    // of the run finds it, and a runtime killed by a signal never ends its threads. It also frees the serialized copy.
+    nodeModule.flushCompileCache?.();
     if (typeof module.handler !== 'function') throw new Error(`${data.functionName}'s bundle exports no handler`);
     handler = module.handler;
   } catch (error) {

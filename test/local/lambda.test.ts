@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -98,12 +98,22 @@ describe('local Lambda functions', () => {
     expect(lambdas.environment()).not.toHaveProperty('X');
   });
 
-  it('keeps V8’s compiled code of a bundle beside its build, so later cold starts do not compile it again', async () => {
-    const lambdas = await started([probe('Compiled')]);
-    const { compileCacheDir } = (await lambdas.invoke('Compiled', {})) as { compileCacheDir: string | null };
-    expect(compileCacheDir).toContain(join(ROOT_DIR, 'node_modules/.cache/sales-orders/functions/'));
-    // Written at the end of the INIT (not when the thread ends, which a timeout's stop never reaches).
-    expect(readdirSync(compileCacheDir as string).length).toBeGreaterThan(0);
+  it('keeps V8’s compiled code of a bundle beside its build, written at INIT; a later cold start reads it', async () => {
+    type Compiled = { compileCacheDir: string | null; environmentId: string };
+    const first = (await (await started([probe('Compiled')])).invoke('Compiled', {})) as Compiled;
+    const dir = first.compileCacheDir as string;
+    expect(dir).toContain(join(ROOT_DIR, 'node_modules/.cache/sales-orders/functions/'));
+    // Another cold start of the same bundle, with no entry yet: it writes one at the end of its INIT, while warm.
+    rmSync(dir, { recursive: true, force: true });
+    const second = (await (await started([probe('Compiled')])).invoke('Compiled', {})) as Compiled;
+    expect(second.environmentId).not.toBe(first.environmentId);
+    const entries = readdirSync(dir).map((name) => join(dir, name));
+    expect(entries.length).toBeGreaterThan(0);
+    const written = entries.map((file) => [file, statSync(file).mtimeMs, statSync(file).ino]);
+    // A third cold start finds the entry good and uses it: Node rewrites an entry only when it compiled anew.
+    const third = (await (await started([probe('Compiled')])).invoke('Compiled', {})) as Compiled;
+    expect(third.environmentId).not.toBe(second.environmentId);
+    expect(entries.map((file) => [file, statSync(file).mtimeMs, statSync(file).ino])).toEqual(written);
   });
 
   it('reuses a warm environment, and starts another only for invocations at the same time', async () => {
