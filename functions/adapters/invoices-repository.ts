@@ -199,11 +199,15 @@ export class InvoicesRepository {
       }
       const leaseFree = !lease || Number(lease.expiresAt) < Date.now();
       if (leaseFree && (await this.acquireLease(series, requestYear))) {
+        let numbered: Map<string, Record<string, unknown>>;
         try {
-          await this.numberPending(series, requestYear, settle, deadline);
+          numbered = await this.numberPending(series, requestYear, settle, deadline);
         } finally {
           await this.releaseLease(series, requestYear);
         }
+        // Ours was numbered in this round: its document is what the committed batch wrote, no need to read it.
+        const ours = numbered.get(requestId);
+        if (ours) return ours as D;
       }
       // Also after a round as holder that did not number ours (e.g. the index not showing it yet).
       await backoff(attempt, 20, 250, 20);
@@ -411,14 +415,18 @@ export class InvoicesRepository {
     }
   }
 
-  /** Numbers the year's pending requests, oldest first, a batch per transaction, while the lease is ours. */
+  /**
+   * Numbers the year's pending requests, oldest first, a batch per transaction, while the lease is ours.
+   * Answers the documents it numbered by request id, as written (what `linked` would read back).
+   */
   private async numberPending(
     series: DocumentSeries,
     year: number,
     settle: Settlement<unknown>,
     deadline: number,
-  ): Promise<void> {
+  ): Promise<Map<string, Record<string, unknown>>> {
     const keys = SERIES[series];
+    const done = new Map<string, Record<string, unknown>>();
     const skipped = new Set<string>();
     let last = await this.last(series, year);
     let conflicts = 0;
@@ -428,7 +436,7 @@ export class InvoicesRepository {
       const pending = (await this.pending(series, year))
         .filter((r) => !skipped.has(requestIdOf(r)))
         .slice(0, BATCH_SIZE);
-      if (pending.length === 0) return;
+      if (pending.length === 0) return done;
       const numbered = pending.map((r, index) => ({
         requestId: requestIdOf(r),
         document: { ...r.draft, [keys.numberField]: formatDocumentNumber(series, year, last + index + 1) },
@@ -476,11 +484,12 @@ export class InvoicesRepository {
         await documents().send(new TransactWriteCommand({ TransactItems: items }));
         last += numbered.length;
         conflicts = 0;
+        for (const { requestId, document } of numbered) done.set(requestId, document);
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
         const reasons = error.CancellationReasons ?? [];
         const refused = (index: number) => reasons[index]?.Code === 'ConditionalCheckFailed';
-        if (refused(1)) return; // the lease expired and was taken over: the new holder goes on
+        if (refused(1)) return done; // the lease expired and was taken over: the new holder goes on
         if (refused(0)) {
           last = await this.last(series, year); // numbered by a previous holder we overlapped with
           continue;
@@ -500,6 +509,7 @@ export class InvoicesRepository {
         await backoff(++conflicts, 10, 200); // a conflict on a customer, or throttling: try again
       }
     }
+    return done;
   }
 
   private counterWrite(series: DocumentSeries, year: number, last: number, next: number): TransactItem {

@@ -134,13 +134,11 @@ export class KpiRepository {
   }
 
   /**
-   * Records a fact's stage time on the facts (kept when earlier than the stored one) and marks its event
-   * recorded. True the first time for this event (emit its metrics), false for a known one. Usually one
-   * write does both: a new event whose time is the stage's earliest so far. When that write's condition
-   * fails (the event is known, or the stage has an earlier time), the two steps apart: the time first, so
-   * a retry after a failure in between finds the event unmarked and does both again.
+   * The one write that records a new fact of a stage on existing facts when its time is the stage's
+   * earliest so far: the time set and the event marked together. False when refused (no facts yet, a
+   * known event, or an earlier time stored): nothing was written.
    */
-  async recordStage(stage: StageTime): Promise<boolean> {
+  async recordEarliestStage(stage: StageTime): Promise<boolean> {
     try {
       await documents().send(
         new UpdateCommand({
@@ -155,8 +153,20 @@ export class KpiRepository {
       );
       return true;
     } catch (error) {
-      if (!isGuardSet(error)) throw error;
+      if (isGuardSet(error)) return false;
+      throw error;
     }
+  }
+
+  /**
+   * Records a fact's stage time on the facts (kept when earlier than the stored one) and marks its event
+   * recorded. True the first time for this event (emit its metrics), false for a known one. Usually one
+   * write does both (recordEarliestStage). When that write is refused (the event is known, or the stage
+   * has an earlier time), the two steps apart: the time first, so a retry after a failure in between
+   * finds the event unmarked and does both again.
+   */
+  async recordStage(stage: StageTime): Promise<boolean> {
+    if (await this.recordEarliestStage(stage)) return true;
     try {
       await documents().send(
         new UpdateCommand({

@@ -79,6 +79,13 @@ export interface Fold {
   key: string;
   transitions: Transition[];
   stage?: StageTime;
+  /**
+   * The event adds nothing to the facts but its stage, and usually finds them made: an event of the order
+   * after its receipt, with no transition besides the placing (validated, reserved, authorized, captured,
+   * invoiced). Its stage is tried first with the single write that needs existing facts; only a refused
+   * write (no facts yet, a known event, an earlier time stored) takes the whole fold.
+   */
+  stageFirst?: boolean;
 }
 
 /** FNV-1a: a stable, well-spread hash of the order id (the same shard in every process). */
@@ -238,7 +245,10 @@ export function foldEvent<T extends DetailType>(detailType: T, detail: EventDeta
         metrics: secondsToStageMetrics(event.placedAt, event.occurredAt, detailType as OrderEvent),
       }
     : undefined;
-  return { key, transitions, ...(stage ? { stage } : {}) };
+  // The facts exist only once the placing's transition made them (every other write comes after it, or
+  // needs them), so a stage recorded on existing facts leaves nothing of this event's fold undone.
+  const stageFirst = stage !== undefined && transitions.length === 1 && detailType !== 'OrderReceived';
+  return { key, transitions, ...(stage ? { stage } : {}), ...(stageFirst ? { stageFirst } : {}) };
 }
 
 /**

@@ -13,8 +13,10 @@ type DomainEvent = EventBridgeEvent<string, unknown>;
  * KPI projection: folds each domain event into the KPI table (core/kpi-projection.ts) and emits the
  * CloudWatch metrics (embedded metric format) of the facts it established, once per fact: a duplicate
  * or replayed event changes nothing and emits nothing. One consistent read first tells what the item
- * already holds, so a duplicate writes nothing (and takes no counter's lock). A detail the catalog
- * refuses fails the delivery (EventBridge retries, then its dead-letter queue keeps it).
+ * already holds, so a duplicate writes nothing (and takes no counter's lock). An event that only adds
+ * its stage to made facts (most of an order's) is one conditional write, without that read; the whole
+ * fold runs when the write is refused. A detail the catalog refuses fails the delivery (EventBridge
+ * retries, then its dead-letter queue keeps it).
  */
 export const handler = observedHandler(async (event: DomainEvent) => {
   const detailType = event['detail-type'];
@@ -24,6 +26,11 @@ export const handler = observedHandler(async (event: DomainEvent) => {
   const fold = foldEvent(detailType, detail);
   const recorded: string[] = [];
   try {
+    if (fold.stage && fold.stageFirst && (await kpis.recordEarliestStage(fold.stage))) {
+      recorded.push(`stageTimes.${fold.stage.stage}`);
+      emit(fold.stage.metrics);
+      return { recorded };
+    }
     const known = await kpis.known(
       fold.key,
       fold.transitions.map((transition) => transition.guard),

@@ -1,5 +1,5 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CreditLedger, CustomersRepository } from '../../functions/adapters/customers-repository.ts';
 import { InvoicesRepository } from '../../functions/adapters/invoices-repository.ts';
 import { OrdersRepository } from '../../functions/adapters/orders-repository.ts';
@@ -102,5 +102,31 @@ describe('invoice numbering on DynamoDB Local', () => {
     expect(await get(t.names.customers, { customerId: 'CUST-1002' })).toEqual(
       expect.objectContaining({ openBalance: 2380, creditUsed: 2380 }),
     );
+  });
+
+  it('answers an invoice its own round numbered as the batch wrote it: no pause, no reading it back', async () => {
+    const orderId = 'ord-00000000000000000000000044';
+    const invoices = new InvoicesRepository(t.names.invoices);
+    const sends = vi.spyOn(DynamoDBDocumentClient.prototype, 'send');
+    let issued: Awaited<ReturnType<InvoicesRepository['issue']>>;
+    try {
+      issued = await invoices.issue(draft(orderId, `${orderId}-A1`), 2033, { waitMs: 5_000 });
+      expect(sends.mock.calls.map(([command]) => command.constructor.name)).toEqual([
+        'GetCommand', // numbered already? (a retry)
+        'TransactWriteCommand', // the request, in its order's list
+        'BatchGetCommand', // the request and the year's lease
+        'PutCommand', // the lease taken
+        'GetCommand', // the year's counter
+        'QueryCommand', // the pending requests: ours
+        'TransactWriteCommand', // numbered with the counter
+        'QueryCommand', // nothing more pending
+        'UpdateCommand', // the lease let go (and no pause, BatchGet and Get after it: the round's answer is ours)
+      ]);
+    } finally {
+      sends.mockRestore();
+    }
+    expect(issued.invoiceNumber).toBe('INV-2033-000001');
+    // What a retry reads back is what the round answered.
+    expect(await invoices.findForShipment(orderId, `${orderId}-A1`)).toEqual(issued);
   });
 });

@@ -176,6 +176,46 @@ describe('KPI projection on DynamoDB Local', () => {
     expect([...item.events].sort()).toEqual(['e1', 'e2', 'e3']);
   });
 
+  it('records a stage that adds nothing but its time to made facts in one write, without reading them first', async () => {
+    const a = order(4);
+    const received = event(a, 'OrderReceived', a.createdAt);
+    const validated = event(a, 'OrderValidated', '2026-11-29T10:04:10.000Z', { total: 4000 });
+    const reserved = event(a, 'OrderStockReserved', '2026-11-29T10:04:20.000Z');
+    const sends = vi.spyOn(DynamoDBDocumentClient.prototype, 'send');
+    const commands = () => sends.mock.calls.map(([command]) => command.constructor.name);
+    try {
+      // Before the order's receipt: no facts, the one write refused, then the whole fold makes them.
+      expect(await record(validated, context)).toEqual({ recorded: ['placedAt', 'stageTimes.OrderValidated'] });
+      expect(commands()).toEqual(['UpdateCommand', 'GetCommand', 'TransactWriteCommand', 'UpdateCommand']);
+      // The receipt reads first: it is the event that usually makes the facts.
+      sends.mockClear();
+      expect(await record(received, context)).toEqual({ recorded: ['stageTimes.OrderReceived'] });
+      expect(commands()).toEqual(['GetCommand', 'UpdateCommand']);
+      // Made facts: one write, no read.
+      sends.mockClear();
+      expect(await record(reserved, context)).toEqual({ recorded: ['stageTimes.OrderStockReserved'] });
+      expect(commands()).toEqual(['UpdateCommand']);
+      // Delivered again: the write refused, the read finds the event known, nothing more.
+      sends.mockClear();
+      expect(await record(reserved, context)).toEqual({ recorded: [] });
+      expect(commands()).toEqual(['UpdateCommand', 'GetCommand']);
+    } finally {
+      sends.mockRestore();
+    }
+    const { Item } = await tables.db.send(
+      new GetCommand({ TableName: tables.names.kpis, Key: { pk: `ORDER#${a.orderId}` }, ConsistentRead: true }),
+    );
+    expect(Item?.placedAt).toBe(a.createdAt);
+    expect(Item?.stageTimes).toEqual({
+      OrderReceived: a.createdAt,
+      OrderValidated: '2026-11-29T10:04:10.000Z',
+      OrderStockReserved: '2026-11-29T10:04:20.000Z',
+    });
+    expect([...(Item?.events as Set<string>)].sort()).toEqual(
+      [received, validated, reserved].map((e) => e.detail.eventId).sort(),
+    );
+  });
+
   it('refuses a bad window naming the field', async () => {
     const cases: [Record<string, string>, string][] = [
       [{ from: '2026-11-31', to: '2026-12-01' }, 'from'],
