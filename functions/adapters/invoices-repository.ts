@@ -199,14 +199,14 @@ export class InvoicesRepository {
       }
       const leaseFree = !lease || Number(lease.expiresAt) < Date.now();
       if (leaseFree && (await this.acquireLease(series, requestYear))) {
-        let numbered: Map<string, Record<string, unknown>>;
+        let round: Map<string, Record<string, unknown>>;
         try {
-          numbered = await this.numberPending(series, requestYear, settle, deadline);
+          round = await this.numberPending(series, requestYear, settle, deadline);
         } finally {
           await this.releaseLease(series, requestYear);
         }
         // Ours was numbered in this round: its document is what the committed batch wrote, no need to read it.
-        const ours = numbered.get(requestId);
+        const ours = round.get(requestId);
         if (ours) return ours as D;
       }
       // Also after a round as holder that did not number ours (e.g. the index not showing it yet).

@@ -6,6 +6,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { type StageTime, type StoredFacts, type Transition, WINDOW_ATTRIBUTES } from '../core/kpi-projection.ts';
 import { backoff } from './backoff.ts';
@@ -15,8 +16,9 @@ import { documents } from './clients/dynamodb.ts';
 export const KPI_DAY_INDEX = 'byPlacedDay';
 
 /**
- * Tries of a transaction that lost a conflict on a counter item (concurrent events of orders placed
- * the same day and shard): the SDK does not retry TransactionConflict, so we do, with full jitter.
+ * Tries of a write that lost a conflict: a transaction on a counter item (concurrent events of orders
+ * placed the same day and shard), or a single write on facts that a concurrent event's transaction holds.
+ * The SDK does not retry TransactionConflict, so we do, with full jitter.
  */
 export const CONFLICT_ATTEMPTS = 10;
 const CONFLICT_BACKOFF = { baseMs: 20, capMs: 1_000 };
@@ -72,14 +74,7 @@ export class KpiRepository {
    * copy of the same fact): nothing is written.
    */
   async apply(transition: Transition): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.applyOnce(transition);
-      } catch (error) {
-        if (!isConflict(error) || attempt >= CONFLICT_ATTEMPTS) throw error;
-        await backoff(attempt, CONFLICT_BACKOFF.baseMs, CONFLICT_BACKOFF.capMs);
-      }
-    }
+    return retryingConflicts(() => this.applyOnce(transition));
   }
 
   private async applyOnce(transition: Transition): Promise<boolean> {
@@ -140,17 +135,15 @@ export class KpiRepository {
    */
   async recordEarliestStage(stage: StageTime): Promise<boolean> {
     try {
-      await documents().send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: stage.key },
-          UpdateExpression: 'SET #times.#stage = :at ADD #events :ids',
-          ConditionExpression:
-            'attribute_exists(pk) AND NOT contains(#events, :id) AND (attribute_not_exists(#times.#stage) OR #times.#stage > :at)',
-          ExpressionAttributeNames: { '#times': 'stageTimes', '#stage': stage.stage, '#events': 'events' },
-          ExpressionAttributeValues: { ':at': stage.at, ':ids': new Set([stage.eventId]), ':id': stage.eventId },
-        }),
-      );
+      await write({
+        TableName: this.tableName,
+        Key: { pk: stage.key },
+        UpdateExpression: 'SET #times.#stage = :at ADD #events :ids',
+        ConditionExpression:
+          'attribute_exists(pk) AND NOT contains(#events, :id) AND (attribute_not_exists(#times.#stage) OR #times.#stage > :at)',
+        ExpressionAttributeNames: { '#times': 'stageTimes', '#stage': stage.stage, '#events': 'events' },
+        ExpressionAttributeValues: { ':at': stage.at, ':ids': new Set([stage.eventId]), ':id': stage.eventId },
+      });
       return true;
     } catch (error) {
       if (isGuardSet(error)) return false;
@@ -163,36 +156,33 @@ export class KpiRepository {
    * recorded. True the first time for this event (emit its metrics), false for a known one. Usually one
    * write does both (recordEarliestStage). When that write is refused (the event is known, or the stage
    * has an earlier time), the two steps apart: the time first, so a retry after a failure in between
-   * finds the event unmarked and does both again.
+   * finds the event unmarked and does both again. `combined: false` goes to the two steps at once (the
+   * caller saw the one write refused on made facts: it would be refused again, and a refused write is billed).
    */
-  async recordStage(stage: StageTime): Promise<boolean> {
-    if (await this.recordEarliestStage(stage)) return true;
+  async recordStage(stage: StageTime, { combined = true } = {}): Promise<boolean> {
+    if (combined && (await this.recordEarliestStage(stage))) return true;
     try {
-      await documents().send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: stage.key },
-          UpdateExpression: 'SET #times.#stage = :at',
-          // The facts exist (the event's first transition created them) and no earlier time is known.
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#times.#stage) OR #times.#stage > :at)',
-          ExpressionAttributeNames: { '#times': 'stageTimes', '#stage': stage.stage },
-          ExpressionAttributeValues: { ':at': stage.at },
-        }),
-      );
+      await write({
+        TableName: this.tableName,
+        Key: { pk: stage.key },
+        UpdateExpression: 'SET #times.#stage = :at',
+        // The facts exist (the event's first transition created them) and no earlier time is known.
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#times.#stage) OR #times.#stage > :at)',
+        ExpressionAttributeNames: { '#times': 'stageTimes', '#stage': stage.stage },
+        ExpressionAttributeValues: { ':at': stage.at },
+      });
     } catch (error) {
       if (!isGuardSet(error)) throw error;
     }
     try {
-      await documents().send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: stage.key },
-          UpdateExpression: 'ADD #events :ids',
-          ConditionExpression: 'attribute_exists(pk) AND NOT contains(#events, :id)',
-          ExpressionAttributeNames: { '#events': 'events' },
-          ExpressionAttributeValues: { ':ids': new Set([stage.eventId]), ':id': stage.eventId },
-        }),
-      );
+      await write({
+        TableName: this.tableName,
+        Key: { pk: stage.key },
+        UpdateExpression: 'ADD #events :ids',
+        ConditionExpression: 'attribute_exists(pk) AND NOT contains(#events, :id)',
+        ExpressionAttributeNames: { '#events': 'events' },
+        ExpressionAttributeValues: { ':ids': new Set([stage.eventId]), ':id': stage.eventId },
+      });
       return true;
     } catch (error) {
       if (isGuardSet(error)) return false;
@@ -255,6 +245,21 @@ export class KpiRepository {
     return facts;
   }
 }
+
+/** Runs a write again while it loses a conflict to a concurrent transaction (up to CONFLICT_ATTEMPTS tries). */
+async function retryingConflicts<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!isConflict(error) || attempt >= CONFLICT_ATTEMPTS) throw error;
+      await backoff(attempt, CONFLICT_BACKOFF.baseMs, CONFLICT_BACKOFF.capMs);
+    }
+  }
+}
+
+/** A single write on the facts, tried again while a concurrent event's transaction holds the item. */
+const write = (input: UpdateCommandInput) => retryingConflicts(() => documents().send(new UpdateCommand(input)));
 
 /** The transaction lost to a concurrent one on one of its items: worth another try. */
 function isConflict(error: unknown): boolean {

@@ -26,7 +26,8 @@ export const handler = observedHandler(async (event: DomainEvent) => {
   const fold = foldEvent(detailType, detail);
   const recorded: string[] = [];
   try {
-    if (fold.stage && fold.stageFirst && (await kpis.recordEarliestStage(fold.stage))) {
+    const stageFirst = fold.stage !== undefined && fold.stageFirst === true;
+    if (fold.stage && stageFirst && (await kpis.recordEarliestStage(fold.stage))) {
       recorded.push(`stageTimes.${fold.stage.stage}`);
       emit(fold.stage.metrics);
       return { recorded };
@@ -40,7 +41,9 @@ export const handler = observedHandler(async (event: DomainEvent) => {
       recorded.push(transition.guard);
       emit(transition.metrics);
     }
-    if (fold.stage && !known.events.has(fold.stage.eventId) && (await kpis.recordStage(fold.stage))) {
+    // Refused on facts already made: the one write would be refused again, so the two steps apart at once.
+    const combined = !(stageFirst && fold.transitions.every((transition) => known.guards.has(transition.guard)));
+    if (fold.stage && !known.events.has(fold.stage.eventId) && (await kpis.recordStage(fold.stage, { combined }))) {
       recorded.push(`stageTimes.${fold.stage.stage}`);
       emit(fold.stage.metrics);
     }

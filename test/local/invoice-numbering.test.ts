@@ -126,7 +126,22 @@ describe('invoice numbering on DynamoDB Local', () => {
       sends.mockRestore();
     }
     expect(issued.invoiceNumber).toBe('INV-2033-000001');
-    // What a retry reads back is what the round answered.
+    // What a retry reads back is what the round answered: a paid invoice, an open one (stored with its
+    // index of open invoices) and a credit note (stored with its place among the notes to finish).
     expect(await invoices.findForShipment(orderId, `${orderId}-A1`)).toEqual(issued);
+    const open = await invoices.issue(draft(orderId, `${orderId}-A2`, 'on_account'), 2033, { waitMs: 5_000 });
+    expect((await get(t.names.invoices, { pk: `INVOICE#${open.invoiceNumber}` }))?.openYear).toBeDefined();
+    expect(await invoices.findForShipment(orderId, `${orderId}-A2`)).toEqual(open);
+    const requestId = `${open.invoiceNumber}#refund-1`;
+    const note = await invoices.number<Record<string, unknown>>(
+      'CN',
+      requestId,
+      { requestId, invoiceNumber: open.invoiceNumber, orderId, reason: 'damaged', amount: 1190 },
+      2033,
+      { waitMs: 5_000 },
+    );
+    expect(note.creditNoteNumber).toBe('CN-2033-000001');
+    expect((await get(t.names.invoices, { pk: 'CREDITNOTE#CN-2033-000001' }))?.pendingYear).toBeDefined();
+    expect(await invoices.findCreditNote('CN-2033-000001')).toEqual(note);
   });
 });

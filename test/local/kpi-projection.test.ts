@@ -177,10 +177,11 @@ describe('KPI projection on DynamoDB Local', () => {
   });
 
   it('records a stage that adds nothing but its time to made facts in one write, without reading them first', async () => {
-    const a = order(4);
+    // Placed the day before the other tests' orders: their day's counts stay theirs, whatever runs first.
+    const a = { ...order(4), createdAt: '2026-11-28T10:04:00.000Z' };
     const received = event(a, 'OrderReceived', a.createdAt);
-    const validated = event(a, 'OrderValidated', '2026-11-29T10:04:10.000Z', { total: 4000 });
-    const reserved = event(a, 'OrderStockReserved', '2026-11-29T10:04:20.000Z');
+    const validated = event(a, 'OrderValidated', '2026-11-28T10:04:10.000Z', { total: 4000 });
+    const reserved = event(a, 'OrderStockReserved', '2026-11-28T10:04:20.000Z');
     const sends = vi.spyOn(DynamoDBDocumentClient.prototype, 'send');
     const commands = () => sends.mock.calls.map(([command]) => command.constructor.name);
     try {
@@ -208,8 +209,8 @@ describe('KPI projection on DynamoDB Local', () => {
     expect(Item?.placedAt).toBe(a.createdAt);
     expect(Item?.stageTimes).toEqual({
       OrderReceived: a.createdAt,
-      OrderValidated: '2026-11-29T10:04:10.000Z',
-      OrderStockReserved: '2026-11-29T10:04:20.000Z',
+      OrderValidated: '2026-11-28T10:04:10.000Z',
+      OrderStockReserved: '2026-11-28T10:04:20.000Z',
     });
     expect([...(Item?.events as Set<string>)].sort()).toEqual(
       [received, validated, reserved].map((e) => e.detail.eventId).sort(),

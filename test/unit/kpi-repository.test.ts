@@ -129,6 +129,39 @@ describe('RecordKpi', () => {
     expect(documents.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 
+  const validated = {
+    ...(orderEventDetail(order, 'OrderValidated', '2026-11-29T10:01:00.000Z') as { eventId: string }),
+    total: 1000,
+    promisedDeliveryDate: '2026-12-04',
+  };
+  const stageOnly = { ...delivery, id: validated.eventId, 'detail-type': 'OrderValidated', detail: validated };
+  const conflict = Object.assign(new Error('conflict'), { name: 'TransactionConflictException' });
+
+  it('records a stage-only event on made facts in one write, tried again while a transaction holds the facts', async () => {
+    // The order's receipt is being placed by a concurrent event's transaction: the single write loses at first.
+    documents.on(UpdateCommand).rejectsOnce(conflict).resolves({});
+    expect(await record(stageOnly, lambdaContext as unknown as Context)).toEqual({
+      recorded: ['stageTimes.OrderValidated'],
+    });
+    expect(documents.commandCalls(UpdateCommand)).toHaveLength(2);
+    expect(documents.commandCalls(GetCommand)).toHaveLength(0);
+  });
+
+  it('goes to the two steps at once when the one write was refused on made facts (an earlier time is stored)', async () => {
+    const refused = Object.assign(new Error('refused'), { name: 'ConditionalCheckFailedException' });
+    documents.on(UpdateCommand).rejectsOnce(refused).rejectsOnce(refused).resolves({});
+    documents.on(GetCommand).resolves({ Item: { placedAt: order.createdAt, events: new Set(['another']) } });
+    expect(await record(stageOnly, lambdaContext as unknown as Context)).toEqual({
+      recorded: ['stageTimes.OrderValidated'],
+    });
+    // The refused one write, the time kept (refused: earlier), the event marked: not the one write again.
+    expect(documents.commandCalls(UpdateCommand).map((call) => call.args[0].input.UpdateExpression)).toEqual([
+      'SET #times.#stage = :at ADD #events :ids',
+      'SET #times.#stage = :at',
+      'ADD #events :ids',
+    ]);
+  });
+
   it('transacts only the transitions not applied yet', async () => {
     documents.on(GetCommand).resolves({ Item: { placedAt: order.createdAt } });
     documents.on(TransactWriteCommand).resolves({});
