@@ -69,9 +69,9 @@ export class KpiRepository {
   }
 
   /**
-   * Applies a transition: its guarded write and its counters in one transaction, retried while it
-   * loses a conflict to a concurrent one. False when the guard was already set (a duplicate or a later
-   * copy of the same fact): nothing is written.
+   * Applies a transition: its guarded write (with the stage it carries) and its counters in one
+   * transaction, retried while it loses a conflict to a concurrent one. False when the guard was already
+   * set (a duplicate or a later copy of the same fact): nothing is written.
    */
   async apply(transition: Transition): Promise<boolean> {
     return retryingConflicts(() => this.applyOnce(transition));
@@ -85,10 +85,21 @@ export class KpiRepository {
       values[`:s${index}`] = value;
       return `#s${index} = :s${index}`;
     });
+    const { stage } = transition;
+    if (stage) {
+      // The event's stage with it: its time inside the map the placing makes, else at its own path; its event marked.
+      if (!('stageTimes' in transition.set)) {
+        Object.assign(names, { '#times': 'stageTimes', '#stage': stage.stage });
+        values[':at'] = stage.at;
+        assignments.push('#times.#stage = :at');
+      }
+      names['#events'] = 'events';
+      values[':ids'] = new Set([stage.eventId]);
+    }
     const facts = {
       TableName: this.tableName,
       Key: { pk: transition.key },
-      UpdateExpression: `SET ${assignments.join(', ')}`,
+      UpdateExpression: `SET ${assignments.join(', ')}${stage ? ' ADD #events :ids' : ''}`,
       ConditionExpression: 'attribute_not_exists(#guard)',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,

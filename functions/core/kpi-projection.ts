@@ -58,6 +58,11 @@ export interface Transition {
   counter?: { key: string; add: Record<string, number> };
   /** Emitted when it happened (once per fact). */
   metrics: MetricPoint[];
+  /**
+   * The event's stage, recorded by the same write when it happens (its time set, its event marked): the
+   * event's own transition carries it, else the placing (whose `set` then holds the time in `stageTimes`).
+   */
+  stage?: StageTime;
 }
 
 /**
@@ -245,6 +250,13 @@ export function foldEvent<T extends DetailType>(detailType: T, detail: EventDeta
         metrics: secondsToStageMetrics(event.placedAt, event.occurredAt, detailType as OrderEvent),
       }
     : undefined;
+  // Every fact of a stage passes the event's own transition (else the placing) before its stage is recorded,
+  // so while that transition's guard is absent no fact of the stage is recorded: its write records this one.
+  const carrier = transitions.at(-1);
+  if (stage && carrier) {
+    carrier.stage = stage;
+    if (carrier === transitions[0]) carrier.set.stageTimes = { [stage.stage]: stage.at };
+  }
   // The facts exist only once the placing's transition made them (every other write comes after it, or
   // needs them), so a stage recorded on existing facts leaves nothing of this event's fold undone.
   const stageFirst = stage !== undefined && transitions.length === 1 && detailType !== 'OrderReceived';

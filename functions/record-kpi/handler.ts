@@ -13,9 +13,10 @@ type DomainEvent = EventBridgeEvent<string, unknown>;
  * KPI projection: folds each domain event into the KPI table (core/kpi-projection.ts) and emits the
  * CloudWatch metrics (embedded metric format) of the facts it established, once per fact: a duplicate
  * or replayed event changes nothing and emits nothing. One consistent read first tells what the item
- * already holds, so a duplicate writes nothing (and takes no counter's lock). An event that only adds
- * its stage to made facts (most of an order's) is one conditional write, without that read; the whole
- * fold runs when the write is refused. A detail the catalog refuses fails the delivery (EventBridge
+ * already holds, so a duplicate writes nothing (and takes no counter's lock). The event's stage is
+ * recorded with the transition that carries it when that one happens; else apart. An event that only
+ * adds its stage to made facts (most of an order's) is one conditional write, without that read; the
+ * whole fold runs when the write is refused. A detail the catalog refuses fails the delivery (EventBridge
  * retries, then its dead-letter queue keeps it).
  */
 export const handler = observedHandler(async (event: DomainEvent) => {
@@ -36,14 +37,24 @@ export const handler = observedHandler(async (event: DomainEvent) => {
       fold.key,
       fold.transitions.map((transition) => transition.guard),
     );
+    let carried = false;
     for (const transition of fold.transitions) {
       if (known.guards.has(transition.guard) || !(await kpis.apply(transition))) continue;
       recorded.push(transition.guard);
       emit(transition.metrics);
+      if (!transition.stage) continue;
+      carried = true;
+      recorded.push(`stageTimes.${transition.stage.stage}`);
+      emit(transition.stage.metrics);
     }
     // Refused on facts already made: the one write would be refused again, so the two steps apart at once.
     const combined = !(stageFirst && fold.transitions.every((transition) => known.guards.has(transition.guard)));
-    if (fold.stage && !known.events.has(fold.stage.eventId) && (await kpis.recordStage(fold.stage, { combined }))) {
+    if (
+      fold.stage &&
+      !carried &&
+      !known.events.has(fold.stage.eventId) &&
+      (await kpis.recordStage(fold.stage, { combined }))
+    ) {
       recorded.push(`stageTimes.${fold.stage.stage}`);
       emit(fold.stage.metrics);
     }

@@ -182,12 +182,18 @@ describe('KPI projection on DynamoDB Local', () => {
     const received = event(a, 'OrderReceived', a.createdAt);
     const validated = event(a, 'OrderValidated', '2026-11-28T10:04:10.000Z', { total: 4000 });
     const reserved = event(a, 'OrderStockReserved', '2026-11-28T10:04:20.000Z');
+    const shipped = event(a, 'OrderShipped', '2026-11-28T10:05:00.000Z', {
+      carrier: 'sandbox',
+      shipmentId: `${a.orderId}-A1`,
+      warehouseId: 'WH-BERLIN',
+    });
     const sends = vi.spyOn(DynamoDBDocumentClient.prototype, 'send');
     const commands = () => sends.mock.calls.map(([command]) => command.constructor.name);
     try {
-      // Before the order's receipt: no facts, the one write refused, then the whole fold makes them.
+      // Before the order's receipt: no facts, the one write refused, then the whole fold makes them, its stage
+      // carried by the placing's transaction.
       expect(await record(validated, context)).toEqual({ recorded: ['placedAt', 'stageTimes.OrderValidated'] });
-      expect(commands()).toEqual(['UpdateCommand', 'GetCommand', 'TransactWriteCommand', 'UpdateCommand']);
+      expect(commands()).toEqual(['UpdateCommand', 'GetCommand', 'TransactWriteCommand']);
       // The receipt reads first: it is the event that usually makes the facts.
       sends.mockClear();
       expect(await record(received, context)).toEqual({ recorded: ['stageTimes.OrderReceived'] });
@@ -200,6 +206,10 @@ describe('KPI projection on DynamoDB Local', () => {
       sends.mockClear();
       expect(await record(reserved, context)).toEqual({ recorded: [] });
       expect(commands()).toEqual(['UpdateCommand', 'GetCommand']);
+      // A fact with a transition of its own: the read, then one write that makes it and records its stage.
+      sends.mockClear();
+      expect(await record(shipped, context)).toEqual({ recorded: ['shipped', 'stageTimes.OrderShipped'] });
+      expect(commands()).toEqual(['GetCommand', 'UpdateCommand']);
     } finally {
       sends.mockRestore();
     }
@@ -211,9 +221,11 @@ describe('KPI projection on DynamoDB Local', () => {
       OrderReceived: a.createdAt,
       OrderValidated: '2026-11-28T10:04:10.000Z',
       OrderStockReserved: '2026-11-28T10:04:20.000Z',
+      OrderShipped: '2026-11-28T10:05:00.000Z',
     });
+    expect(Item?.shipped).toBe(true);
     expect([...(Item?.events as Set<string>)].sort()).toEqual(
-      [received, validated, reserved].map((e) => e.detail.eventId).sort(),
+      [received, validated, reserved, shipped].map((e) => e.detail.eventId).sort(),
     );
   });
 
