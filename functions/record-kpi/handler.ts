@@ -17,7 +17,8 @@ type DomainEvent = EventBridgeEvent<string, unknown>;
  * recorded with the transition that carries it when that one happens; else apart. An event that only
  * adds its stage to made facts (most of an order's) is one conditional write, without that read; the
  * whole fold runs when the write is refused. A detail the catalog refuses fails the delivery (EventBridge
- * retries, then its dead-letter queue keeps it).
+ * retries, then its dead-letter queue keeps it). Metrics are emitted at most once per fact: a write whose
+ * answer was lost and whose retry was refused (or a timeout right after it) emits nothing; the table is exact.
  */
 export const handler = observedHandler(async (event: DomainEvent) => {
   const detailType = event['detail-type'];

@@ -176,5 +176,12 @@ describe('RecordKpi', () => {
     expect(transactions[0]?.args[0].input.TransactItems?.[0]?.Update?.ExpressionAttributeNames?.['#guard']).toBe(
       'outcome',
     );
+    // The stage rides with the outcome: its time and its event in the transaction's write, no write after it.
+    expect(transactions[0]?.args[0].input.TransactItems?.[0]?.Update).toMatchObject({
+      UpdateExpression: expect.stringMatching(/^SET .*#times\.#stage = :at ADD #events :ids$/),
+      ExpressionAttributeNames: { '#times': 'stageTimes', '#stage': 'OrderCompleted', '#events': 'events' },
+      ExpressionAttributeValues: { ':at': completed.occurredAt, ':ids': new Set([completed.eventId]) },
+    });
+    expect(documents.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 });
