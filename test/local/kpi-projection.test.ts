@@ -224,7 +224,7 @@ describe('KPI projection on DynamoDB Local', () => {
       OrderShipped: '2026-11-28T10:05:00.000Z',
     });
     expect(Item?.shipped).toBe(true);
-    expect([...(Item?.events as Set<string>)].sort()).toEqual(
+    expect([...((Item?.events as Set<string> | undefined) ?? [])].sort()).toEqual(
       [received, validated, reserved, shipped].map((e) => e.detail.eventId).sort(),
     );
   });
