@@ -1,6 +1,6 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { isDetailType, parseEventDetail } from '../core/event-catalog.ts';
-import { foldEvent, type MetricPoint } from '../core/kpi-projection.ts';
+import { foldEvent, type MetricPoint, type StageTime } from '../core/kpi-projection.ts';
 import { kpiRepository } from '../lib/deps.ts';
 import { metrics } from '../lib/metrics.ts';
 import { logOrder, observedHandler } from '../lib/powertools.ts';
@@ -27,11 +27,13 @@ export const handler = observedHandler(async (event: DomainEvent) => {
   logOrder(detail.orderId);
   const fold = foldEvent(detailType, detail);
   const recorded: string[] = [];
+  const stageRecorded = (stage: StageTime) => {
+    recorded.push(`stageTimes.${stage.stage}`);
+    emit(stage.metrics);
+  };
   try {
-    const stageFirst = fold.stage !== undefined && fold.stageFirst === true;
-    if (fold.stage && stageFirst && (await kpis.recordEarliestStage(fold.stage))) {
-      recorded.push(`stageTimes.${fold.stage.stage}`);
-      emit(fold.stage.metrics);
+    if (fold.stageFirst && fold.stage && (await kpis.recordEarliestStage(fold.stage))) {
+      stageRecorded(fold.stage);
       return { recorded };
     }
     const known = await kpis.known(
@@ -45,20 +47,17 @@ export const handler = observedHandler(async (event: DomainEvent) => {
       emit(transition.metrics);
       if (!transition.stage) continue;
       carried = true;
-      recorded.push(`stageTimes.${transition.stage.stage}`);
-      emit(transition.stage.metrics);
+      stageRecorded(transition.stage);
     }
     // Refused on facts already made: the one write would be refused again, so the two steps apart at once.
-    const combined = !(stageFirst && fold.transitions.every((transition) => known.guards.has(transition.guard)));
+    const combined = !(fold.stageFirst && fold.transitions.every((transition) => known.guards.has(transition.guard)));
     if (
       fold.stage &&
       !carried &&
       !known.events.has(fold.stage.eventId) &&
       (await kpis.recordStage(fold.stage, { combined }))
-    ) {
-      recorded.push(`stageTimes.${fold.stage.stage}`);
-      emit(fold.stage.metrics);
-    }
+    )
+      stageRecorded(fold.stage);
   } finally {
     // Most deliveries of a known fact emit nothing: publish only when there is a metric.
     if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
