@@ -97,7 +97,7 @@ export class CreditLedger {
     private readonly customersTable: string,
     private readonly orders: Pick<
       OrdersRepository,
-      'creditHoldItem' | 'creditReleaseItem' | 'creditHoldOf' | 'markCreditReleased' | 'creditHoldInvoicedItem'
+      'creditHoldItem' | 'creditReleaseItem' | 'markCreditReleased' | 'creditHoldInvoicedItem'
     >,
   ) {}
 
@@ -142,17 +142,17 @@ export class CreditLedger {
    * Either way the order is marked released, so a hold arriving late is refused.
    */
   async release(orderId: string): Promise<boolean> {
-    const held = await this.orders.creditHoldOf(orderId);
-    if (!held) return false;
-    if (held.amount === undefined) {
-      if (await this.orders.markCreditReleased(orderId)) return false;
-      return this.release(orderId); // a hold appeared meanwhile
-    }
+    // One write for an order that holds nothing (every card order); refused, it answers the hold.
+    const held = await this.orders.markCreditReleased(orderId);
+    if (held === 'released' || !held) return false;
     const outcome = await this.move(
       this.orders.creditReleaseItem(orderId, held.amount),
       this.creditUsed(held.customerId, -held.amount),
     );
-    return outcome === 'done'; // 'order-refused': released meanwhile
+    if (outcome === 'done') return true;
+    // Released meanwhile (the next try finds no hold), or invoicing took part of it: release what is left.
+    if (outcome === 'order-refused') return this.release(orderId);
+    return false;
   }
 
   /** Runs the two writes as one transaction and says which side's condition refused it, if any. */

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { OrderCancelled, OrderClosed, OrderNotFound } from '../core/errors.ts';
+import { OrderCancelled, OrderClosed, OrderNotFound, ShipmentNotFound } from '../core/errors.ts';
 import type { StageName } from '../core/events.ts';
 import { isTerminal, statusRank } from '../core/order.ts';
 import {
@@ -20,7 +20,7 @@ import {
   type Shipment,
   TERMINAL_STATUSES,
 } from '../core/schemas.ts';
-import type { ShipmentFactTime } from '../core/shipment.ts';
+import { SHIPMENT_FACT_TIME, type ShipmentFactTime } from '../core/shipment.ts';
 import { documents } from './clients/dynamodb.ts';
 import { sendOnce } from './send-claims.ts';
 
@@ -201,18 +201,12 @@ export class OrdersRepository {
     };
   }
 
-  /** The order's customer and the credit it holds (none: `amount` undefined); undefined without the order. */
-  async creditHoldOf(orderId: string): Promise<{ customerId: string; amount?: number } | undefined> {
-    const result = await documents().send(
-      new GetCommand({ TableName: this.tableName, Key: { orderId, sk: ORDER_SK }, ConsistentRead: true }),
-    );
-    if (!result.Item) return undefined;
-    const amount = result.Item.creditHold;
-    return { customerId: String(result.Item.customerId), ...(typeof amount === 'number' ? { amount } : {}) };
-  }
-
-  /** Marks an order that holds no credit as released, so a late hold is refused; false when a hold appeared. */
-  async markCreditReleased(orderId: string): Promise<boolean> {
+  /**
+   * Marks an order that holds no credit as released, so a late hold is refused. Answers 'released', or
+   * the hold the order has (its customer and amount; the refused write returns the item), or undefined
+   * without the order.
+   */
+  async markCreditReleased(orderId: string): Promise<'released' | { customerId: string; amount: number } | undefined> {
     try {
       await documents().send(
         new UpdateCommand({
@@ -221,12 +215,15 @@ export class OrdersRepository {
           UpdateExpression: 'SET creditReleased = :yes',
           ConditionExpression: 'attribute_exists(orderId) AND attribute_not_exists(creditHold)',
           ExpressionAttributeValues: { ':yes': true },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return true;
+      return 'released';
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!error.Item) return undefined;
+      const order = unmarshall(error.Item);
+      return { customerId: String(order.customerId), amount: Number(order.creditHold) };
     }
   }
 
@@ -543,22 +540,36 @@ export class OrdersRepository {
     );
   }
 
-  /** Records the shipment's invoice (number, total, PDF): the order lists its invoices from these. */
+  /**
+   * Records the shipment's invoice (number, total, PDF): the order lists its invoices from these. Keeps
+   * the time it was first recorded as the shipment's `invoicedAt` (SHIPMENT_FACT_TIME) and answers it.
+   */
   async recordShipmentInvoice(
     orderId: string,
     shipmentId: string,
     invoice: { number: string; total: number; pdfKey: string },
-  ): Promise<void> {
-    await documents().send(
+    at: Date,
+  ): Promise<string> {
+    const result = await documents().send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
-        UpdateExpression: 'SET invoiceNumber = :n, invoiceTotal = :t, invoicePdfKey = :k',
+        UpdateExpression:
+          'SET invoiceNumber = :n, invoiceTotal = :t, invoicePdfKey = :k, #time = if_not_exists(#time, :at)',
         ConditionExpression:
           'attribute_exists(orderId) AND (attribute_not_exists(invoiceNumber) OR invoiceNumber = :n)',
-        ExpressionAttributeValues: { ':n': invoice.number, ':t': invoice.total, ':k': invoice.pdfKey },
+        ExpressionAttributeNames: { '#time': SHIPMENT_FACT_TIME.OrderInvoiced },
+        ExpressionAttributeValues: {
+          ':n': invoice.number,
+          ':t': invoice.total,
+          ':k': invoice.pdfKey,
+          ':at': at.toISOString(),
+        },
+        ReturnValues: 'UPDATED_NEW',
       }),
     );
+    const stored = result.Attributes?.[SHIPMENT_FACT_TIME.OrderInvoiced];
+    return typeof stored === 'string' ? stored : at.toISOString();
   }
 
   /**
@@ -745,7 +756,7 @@ export class OrdersRepository {
 
   /**
    * Updates a shipment. A final status (DELIVERED, LOST, CANCELLED) is never overwritten: an update that
-   * would change it leaves the record as it is and returns it.
+   * would change it leaves the record as it is and returns it. ShipmentNotFound when there is no such shipment.
    */
   async updateShipment(
     orderId: string,
@@ -797,9 +808,9 @@ export class OrdersRepository {
       );
       return result.Attributes as ShipmentRecord;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException && error.Item)
-        return unmarshall(error.Item) as ShipmentRecord;
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!error.Item) throw new ShipmentNotFound(orderId, shipmentId);
+      return unmarshall(error.Item) as ShipmentRecord;
     }
   }
 
@@ -823,7 +834,11 @@ export class OrdersRepository {
     return typeof stored === 'string' ? stored : at.toISOString();
   }
 
-  async findShipmentByTracking(trackingNumber: string): Promise<ShipmentRecord | undefined> {
+  /**
+   * The shipment a tracking number names: its order and shipment ids, from the tracking-number index
+   * (keys only, eventually consistent). Writes to the shipment check that it exists (updateShipment).
+   */
+  async shipmentByTracking(trackingNumber: string): Promise<{ orderId: string; shipmentId: string } | undefined> {
     const result = await documents().send(
       new QueryCommand({
         TableName: this.tableName,
@@ -835,8 +850,7 @@ export class OrdersRepository {
     );
     const key = result.Items?.[0];
     if (!key) return undefined;
-    // The index is eventually consistent and projects keys only: read the item itself.
-    return this.getShipment(String(key.orderId), String(key.sk).slice(SHIPMENT_PREFIX.length));
+    return { orderId: String(key.orderId), shipmentId: String(key.sk).slice(SHIPMENT_PREFIX.length) };
   }
 
   /**

@@ -256,9 +256,11 @@ export function availability(items: readonly StockItem[]): Map<string, Map<strin
 /** How one unit of an allocation's lines moves the stock item's counters (+1, -1 or 0 each). */
 type StockMove = { onHand?: number; reserved?: number; available?: number };
 
+/** What a reservation wrote on the order: its allocations, and the backordered lines with their expiry. */
 export interface ReserveOutcome {
   allocations: Allocation[];
   backorder: StockLine[];
+  backorderExpiresAt?: string;
 }
 
 const stockMove = (table: string, warehouseId: string, line: StockLine, update: string, condition?: string) => ({
@@ -416,7 +418,11 @@ export class StockLedger extends StockRepository {
         });
       }
     }
-    return { allocations, backorder: backorder?.lines ?? [] };
+    return {
+      allocations,
+      backorder: backorder?.lines ?? [],
+      ...(backorder ? { backorderExpiresAt: backorder.expiresAt } : {}),
+    };
   }
 
   /**

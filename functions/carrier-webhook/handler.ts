@@ -1,5 +1,5 @@
 import { readSecret } from '../adapters/secrets.ts';
-import { OrderClosed } from '../core/errors.ts';
+import { OrderClosed, ShipmentNotFound } from '../core/errors.ts';
 import { CarrierWebhook } from '../core/schemas.ts';
 import { verifySignature } from '../core/signature.ts';
 import { requireEnv } from '../lib/config.ts';
@@ -57,17 +57,22 @@ export const handler = httpRoute(async (event) => {
     ]);
   }
   const update = parseOr400(CarrierWebhook, payload, 'carrier event');
-  const shipment = await orders.findShipmentByTracking(update.trackingNumber);
-  if (!shipment)
-    throw new HttpError(404, 'ShipmentNotFound', `No shipment with tracking number ${update.trackingNumber}`);
+  const notFound = () =>
+    new HttpError(404, 'ShipmentNotFound', `No shipment with tracking number ${update.trackingNumber}`);
+  const shipment = await orders.shipmentByTracking(update.trackingNumber);
+  if (!shipment) throw notFound();
   logOrder(shipment.orderId);
 
   // A final status is kept; every step below is safe to repeat, so a carrier retry after a
-  // partial failure completes what the first call started.
-  const stored = await orders.updateShipment(shipment.orderId, shipment.shipmentId, {
-    status: update.status,
-    ...(update.status === 'DELIVERED' ? { deliveredAt: new Date(Date.parse(update.occurredAt)).toISOString() } : {}),
-  });
+  // partial failure completes what the first call started. The write answers the shipment as stored.
+  const stored = await orders
+    .updateShipment(shipment.orderId, shipment.shipmentId, {
+      status: update.status,
+      ...(update.status === 'DELIVERED' ? { deliveredAt: new Date(Date.parse(update.occurredAt)).toISOString() } : {}),
+    })
+    .catch((error: unknown) => {
+      throw error instanceof ShipmentNotFound ? notFound() : error;
+    });
   // The order is delivered when every one of its shipments is (one per allocation), at the last one's
   // time; written once with the stage, and every copy of OrderDelivered carries the stored time.
   const deliveredAt =

@@ -106,6 +106,17 @@ export class OrderNotFound extends DomainError {
   }
 }
 
+/**
+ * A write for a shipment that does not exist (a tracking number's index entry is all a carrier event has).
+ * Not a domain error: every step that writes a shipment created it first, so it is not an order outcome.
+ */
+export class ShipmentNotFound extends Error {
+  override name = 'ShipmentNotFound';
+  constructor(orderId: string, shipmentId: string) {
+    super(`Order ${orderId} has no shipment ${shipmentId}`);
+  }
+}
+
 /** The order already ended (COMPLETED, REJECTED, CANCELLED or FAILED): late news cannot reopen it. */
 export class OrderClosed extends DomainError {
   override name = 'OrderClosed';

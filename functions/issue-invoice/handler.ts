@@ -73,8 +73,19 @@ export const handler = workflowTask(AllocationRef, async ({ orderId, allocationI
       cause: error,
     });
   }
-  await orders.recordShipmentInvoice(orderId, shipmentId, { number, total: invoice.totals.total, pdfKey });
-  await recordStage(orderId, 'OrderInvoiced', { status: 'INVOICED' }, { invoiceNumber: number, shipmentId });
+  const invoicedAt = await orders.recordShipmentInvoice(
+    orderId,
+    shipmentId,
+    { number, total: invoice.totals.total, pdfKey },
+    clock(),
+  );
+  await recordStage(
+    orderId,
+    'OrderInvoiced',
+    { status: 'INVOICED' },
+    { invoiceNumber: number, shipmentId },
+    invoicedAt,
+  );
   return { invoiceNumber: number };
 });
 

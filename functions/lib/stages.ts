@@ -24,6 +24,7 @@ export type StageExtra =
  * its time is the stage's first time, or for a per-shipment fact (`shipmentId` in the extras) that
  * shipment's own, kept on the shipment; its status is the one the stage sets (else the order's); its
  * extras come from what is stored. The event carries ids, status and amounts, never personal data.
+ * `shipmentFactAt`: that shipment's time as the caller's own write to the shipment kept it (no write here).
  */
 export function stageRecorder(orders: OrdersRepository, events: EventPublisher, clock: () => Date) {
   return async (
@@ -31,12 +32,16 @@ export function stageRecorder(orders: OrdersRepository, events: EventPublisher, 
     stage: StageName,
     changes: Parameters<OrdersRepository['recordStage']>[3] = {},
     extra: StageExtra = {},
+    shipmentFactAt?: string,
   ): Promise<StoredOrder> => {
     const at = clock();
     // One fact per shipment for the per-shipment stages: the shipment names the event and keeps its time.
     const shipmentId = typeof extra === 'object' && typeof extra.shipmentId === 'string' ? extra.shipmentId : undefined;
     const field = SHIPMENT_FACT_TIME[stage as keyof typeof SHIPMENT_FACT_TIME];
-    const shipmentAt = shipmentId && field ? await orders.shipmentFactTime(orderId, shipmentId, field, at) : undefined;
+    const shipmentAt =
+      shipmentId && field
+        ? (shipmentFactAt ?? (await orders.shipmentFactTime(orderId, shipmentId, field, at)))
+        : undefined;
     const { order } = await orders.recordStage(orderId, stage, at, changes);
     const occurredAt = shipmentAt ?? order.stages?.[stage] ?? at.toISOString();
     const own = typeof extra === 'function' ? extra(order, occurredAt) : extra;

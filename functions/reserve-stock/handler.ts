@@ -24,9 +24,19 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const order = await orders.get(orderId);
   const lines = (order.lines ?? order.requestedLines).map(({ sku, quantity }) => ({ sku, quantity }));
   const policy = order.fulfilmentPolicy ?? 'all_or_nothing';
-  await ledger.reserve({ orderId, lines, policy }, clock(), backorderDays);
-  // The order as reserved (also on a repeat): its allocations and backorder were written with the stock.
-  const reserved = await orders.get(orderId);
+  const outcome = await ledger.reserve({ orderId, lines, policy }, clock(), backorderDays);
+  // The order as reserved: what this reservation wrote on it with the stock, or on a repeat what an
+  // earlier attempt wrote (read again).
+  const reserved =
+    outcome === 'already-reserved'
+      ? await orders.get(orderId)
+      : {
+          allocations: outcome.allocations,
+          backorder: outcome.backorderExpiresAt
+            ? { lines: outcome.backorder, expiresAt: outcome.backorderExpiresAt }
+            : undefined,
+          shipments: order.shipments,
+        };
   const waiting = reserved.backorder?.lines ?? [];
   if ((reserved.allocations ?? []).length > 0)
     await recordStage(orderId, 'OrderStockReserved', waiting.length > 0 ? {} : { status: 'RESERVED' });

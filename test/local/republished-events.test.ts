@@ -1,10 +1,10 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EventPublisher } from '../../functions/adapters/event-publisher.ts';
 import { OrdersRepository } from '../../functions/adapters/orders-repository.ts';
 import { cycleTimeSeconds } from '../../functions/core/order.ts';
@@ -171,6 +171,33 @@ describe('republished events', () => {
         .map((p) => p.detail)
         .sort(),
     ).toEqual([...first].sort());
+  });
+
+  it('OrderInvoiced: the time the shipment\u2019s invoice record kept, with no write of its own; every copy the same', async () => {
+    let now = Date.parse('2026-11-29T12:00:00.000Z');
+    const clock = () => new Date(now);
+    const record = stageRecorder(orders, new EventPublisher('Bus'), clock);
+    const orderId = await seedOrder(['A1']);
+    const shipmentId = `${orderId}-A1`;
+    const invoice = { number: 'INV-2026-000901', total: 1190, pdfKey: 'invoices/2026/INV-2026-000901.pdf' };
+    // As IssueInvoice: the invoice recorded on the shipment (keeping its time), then the stage with that time.
+    const invoiced = async () => {
+      const at = await orders.recordShipmentInvoice(orderId, shipmentId, invoice, clock());
+      const sends = vi.spyOn(DynamoDBDocumentClient.prototype, 'send');
+      await record(orderId, 'OrderInvoiced', { status: 'INVOICED' }, { shipmentId, invoiceNumber: invoice.number }, at);
+      const commands = sends.mock.calls.map(([command]) => command.constructor.name);
+      sends.mockRestore();
+      return commands;
+    };
+    expect(await invoiced()).toEqual(['UpdateCommand']); // the order's stage only
+    now += 3_600_000; // the task again, an hour later (its publish had failed)
+    expect(await invoiced()).toEqual(['UpdateCommand']);
+    const copies = published().filter((p) => p.type === 'OrderInvoiced');
+    expect(copies).toHaveLength(2);
+    expect(copies[1]?.detail).toBe(copies[0]?.detail);
+    expect(JSON.parse(String(copies[0]?.detail)).occurredAt).toBe('2026-11-29T12:00:00.000Z');
+    const shipment = await orders.getShipment(orderId, shipmentId);
+    expect([shipment?.invoicedAt, shipment?.invoiceNumber]).toEqual(['2026-11-29T12:00:00.000Z', invoice.number]);
   });
 
   it('OrderDelivered: delivered A, then B, then A re-sent: every copy the same, delivered at B\u2019s time', async () => {

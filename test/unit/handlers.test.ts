@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
@@ -113,9 +113,6 @@ describe('POST /webhooks/carrier', () => {
           { ...shipment, status: 'DELIVERED' },
         ],
       });
-    documents
-      .on(GetCommand)
-      .resolves({ Item: { orderId: 'ord-1', shipmentId: 'ord-1-1', status: 'IN_TRANSIT', trackingNumber: 'SBX1' } });
     documents.on(UpdateCommand).resolves({
       Attributes: {
         orderId: 'ord-1',
@@ -135,6 +132,12 @@ describe('POST /webhooks/carrier', () => {
     expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input).toEqual({
       taskToken: 'tok-1',
       output: JSON.stringify({ deliveredAt: '2026-11-28T10:00:00Z' }),
+    });
+    // The index's keys name the shipment and its write answers it as stored: nothing is read item by item.
+    expect(documents.commandCalls(GetCommand)).toHaveLength(0);
+    expect(documents.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
+      Key: { orderId: 'ord-1', sk: 'SHIPMENT#ord-1-1' },
+      ReturnValues: 'ALL_NEW',
     });
   });
 
@@ -174,9 +177,6 @@ describe('POST /webhooks/carrier', () => {
           },
         ],
       });
-    documents
-      .on(GetCommand)
-      .resolves({ Item: { orderId: 'ord-1', shipmentId: 'ord-1-A1', status: 'IN_TRANSIT', trackingNumber: 'SBX1' } });
     documents.on(UpdateCommand).resolves({
       Attributes: {
         orderId: 'ord-1',
@@ -202,6 +202,17 @@ describe('POST /webhooks/carrier', () => {
   it('answers 404 for an unknown tracking number', async () => {
     documents.on(QueryCommand).resolves({ Items: [] });
     expect((await carrierWebhook(signed('shh'), context)).statusCode).toBe(404);
+  });
+
+  it('answers 404 when the index names a shipment that is not there, and resumes nothing', async () => {
+    documents.on(QueryCommand).resolves({ Items: [{ orderId: 'ord-1', sk: 'SHIPMENT#ord-1-1', trackingNumber: 'SBX1' }] });
+    // The write's existence check refuses it, and without the item there is nothing to answer.
+    documents
+      .on(UpdateCommand)
+      .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    const result = await carrierWebhook(signed('shh'), context);
+    expect([result.statusCode, body(result).error.code]).toEqual([404, 'ShipmentNotFound']);
+    expect(sfn.calls()).toHaveLength(0);
   });
 });
 
