@@ -205,7 +205,9 @@ describe('POST /webhooks/carrier', () => {
   });
 
   it('answers 404 when the index names a shipment that is not there, and resumes nothing', async () => {
-    documents.on(QueryCommand).resolves({ Items: [{ orderId: 'ord-1', sk: 'SHIPMENT#ord-1-1', trackingNumber: 'SBX1' }] });
+    documents
+      .on(QueryCommand)
+      .resolves({ Items: [{ orderId: 'ord-1', sk: 'SHIPMENT#ord-1-1', trackingNumber: 'SBX1' }] });
     // The write's existence check refuses it, and without the item there is nothing to answer.
     documents
       .on(UpdateCommand)
