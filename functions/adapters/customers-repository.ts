@@ -87,6 +87,9 @@ export class CustomersRepository {
   }
 }
 
+/** Tries of a release whose hold keeps changing underneath it (each change is an invoice taking part of it). */
+const RELEASE_ATTEMPTS = 5;
+
 /**
  * Credit holds of on-account orders: the order's hold and the customer's `creditUsed` change
  * together, in one transaction, guarded so each hold is taken and given back once. The order side
@@ -141,7 +144,7 @@ export class CreditLedger {
    * Gives an order's hold back (it was rejected, failed or interrupted); nothing when it holds none.
    * Either way the order is marked released, so a hold arriving late is refused.
    */
-  async release(orderId: string): Promise<boolean> {
+  async release(orderId: string, attempt = 1): Promise<boolean> {
     // One write for an order that holds nothing (every card order); refused, it answers the hold.
     const held = await this.orders.markCreditReleased(orderId);
     if (held === 'released' || !held) return false;
@@ -150,9 +153,10 @@ export class CreditLedger {
       this.creditUsed(held.customerId, -held.amount),
     );
     if (outcome === 'done') return true;
+    if (outcome !== 'order-refused') return false;
     // Released meanwhile (the next try finds no hold), or invoicing took part of it: release what is left.
-    if (outcome === 'order-refused') return this.release(orderId);
-    return false;
+    if (attempt < RELEASE_ATTEMPTS) return this.release(orderId, attempt + 1);
+    throw new Error(`The credit hold of order ${orderId} changed on each of ${RELEASE_ATTEMPTS} tries to release it`);
   }
 
   /** Runs the two writes as one transaction and says which side's condition refused it, if any. */

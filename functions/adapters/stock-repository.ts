@@ -273,7 +273,7 @@ const stockMove = (table: string, warehouseId: string, line: StockLine, update: 
   },
 });
 
-function cancellation(error: unknown, what: string): 'conflict' | 'condition' {
+function cancellation(error: unknown, what: string): 'condition' {
   if (!(error instanceof TransactionCanceledException)) throw error;
   const reasons = error.CancellationReasons ?? [];
   if (reasons.some((reason) => reason.Code === 'TransactionConflict'))
@@ -408,15 +408,15 @@ export class StockLedger extends StockRepository {
         }),
       );
     } catch (error) {
+      // Only a refused condition gets past this: what was not written is never answered as reserved.
+      cancellation(error, `Reserving ${orderId}`);
       const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
-      if (cancellation(error, `Reserving ${orderId}`) === 'condition') {
-        if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'already-reserved';
-        if (reasons[1]?.Code === 'ConditionalCheckFailed') throw new OrderCancelled(orderId);
-        // Another order took the stock between our read and our write: plan again.
-        throw new StockContention(`Stock of ${orderId}'s products changed while reserving; try again`, {
-          cause: error,
-        });
-      }
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'already-reserved';
+      if (reasons[1]?.Code === 'ConditionalCheckFailed') throw new OrderCancelled(orderId);
+      // Another order took the stock between our read and our write: plan again.
+      throw new StockContention(`Stock of ${orderId}'s products changed while reserving; try again`, {
+        cause: error,
+      });
     }
     return {
       allocations,

@@ -26,7 +26,8 @@ export const handler = workflowTask(OrderRef, async ({ orderId }) => {
   const policy = order.fulfilmentPolicy ?? 'all_or_nothing';
   const outcome = await ledger.reserve({ orderId, lines, policy }, clock(), backorderDays);
   // The order as reserved: what this reservation wrote on it with the stock, or on a repeat what an
-  // earlier attempt wrote (read again).
+  // earlier attempt wrote (read again). Stock arriving right after the commit may fill the backorder
+  // before this answers: the workflow's CheckBackorder and AwaitBackorder read it as it is by then.
   const reserved =
     outcome === 'already-reserved'
       ? await orders.get(orderId)

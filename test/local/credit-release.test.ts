@@ -115,6 +115,34 @@ describe('releasing an order’s credit on DynamoDB Local', () => {
     expect([stored?.creditHold, stored?.creditReleased, await creditUsed()]).toEqual([undefined, true, 200]);
   });
 
+  it('stops after a few tries when the hold changes under every one, and says so', async () => {
+    const orderId = 'ord-credit-release-churned';
+    await seed(orderId, 500);
+    const send = DynamoDBDocumentClient.prototype.send;
+    let invoiced = 0;
+    vi.spyOn(DynamoDBDocumentClient.prototype, 'send').mockImplementation(async function (
+      this: DynamoDBDocumentClient,
+      ...args: Parameters<typeof send>
+    ) {
+      if (args[0] instanceof TransactWriteCommand) {
+        invoiced += 1;
+        await send.apply(this, [
+          new UpdateCommand({
+            TableName: t.names.orders,
+            Key: { orderId, sk: 'ORDER' },
+            UpdateExpression: 'SET creditHold = creditHold - :amount',
+            ExpressionAttributeValues: { ':amount': 10 },
+          }),
+        ] as unknown as Parameters<typeof send>);
+      }
+      return send.apply(this, args);
+    } as typeof send);
+    await expect(ledger.release(orderId)).rejects.toThrow('changed on each of 5 tries');
+    expect(invoiced).toBe(5);
+    // Nothing half-written: the hold that is left is still held and still in use.
+    expect([(await order(orderId))?.creditHold, await creditUsed()]).toEqual([450, 500]);
+  });
+
   it('answers false for an order that does not exist, and writes nothing', async () => {
     const orderId = 'ord-credit-release-missing';
     expect(await ledger.release(orderId)).toBe(false);

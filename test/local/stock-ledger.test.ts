@@ -142,7 +142,15 @@ describe('stock ledger on DynamoDB Local', () => {
       new Date(at.getTime() + 1000),
       14,
     );
-    expect(younger).toEqual({ allocations: [], backorder: [{ sku: 'L-C', quantity: 1 }] });
+    // What it answers is what it wrote on the order, the backorder's expiry too.
+    expect(younger).toEqual({
+      allocations: [],
+      backorder: [{ sku: 'L-C', quantity: 1 }],
+      backorderExpiresAt: '2026-12-13T10:00:01.000Z',
+    });
+    expect((await order('o-young')).backorder.expiresAt).toBe(
+      younger === 'already-reserved' ? '' : younger.backorderExpiresAt,
+    );
     expect((await order('o-old')).backorder).toMatchObject({
       lines: [{ sku: 'L-C', quantity: 2 }],
       expiresAt: '2026-12-13T10:00:00.000Z',
