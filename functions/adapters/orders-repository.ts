@@ -490,8 +490,18 @@ export class OrdersRepository {
   /**
    * Records a shipment's partial capture, once: the shipment gets its capture id and amount and the
    * order's payment record its new captured total, in one transaction. A repeat changes nothing.
+   * `at`: the capture's fact time (SHIPMENT_FACT_TIME) is kept with it and answered when this call
+   * recorded the capture. A shipment gets its `capturedAt` only with or after its `captureId`, so
+   * the transaction that writes the id is the one that writes the time.
    */
-  async recordCapture(orderId: string, shipmentId: string, captureId: string, amount: number): Promise<void> {
+  async recordCapture(
+    orderId: string,
+    shipmentId: string,
+    captureId: string,
+    amount: number,
+    at?: Date,
+  ): Promise<string | undefined> {
+    const time = at?.toISOString();
     try {
       await documents().send(
         new TransactWriteCommand({
@@ -500,9 +510,10 @@ export class OrdersRepository {
               Update: {
                 TableName: this.tableName,
                 Key: { orderId, sk: `${SHIPMENT_PREFIX}${shipmentId}` },
-                UpdateExpression: 'SET captureId = :c, capturedAmount = :amount',
+                UpdateExpression: `SET captureId = :c, capturedAmount = :amount${time ? ', #time = if_not_exists(#time, :at)' : ''}`,
                 ConditionExpression: 'attribute_exists(orderId) AND attribute_not_exists(captureId)',
-                ExpressionAttributeValues: { ':c': captureId, ':amount': amount },
+                ...(time ? { ExpressionAttributeNames: { '#time': SHIPMENT_FACT_TIME.OrderPaymentCaptured } } : {}),
+                ExpressionAttributeValues: { ':c': captureId, ':amount': amount, ...(time ? { ':at': time } : {}) },
               },
             },
             {
@@ -517,10 +528,11 @@ export class OrdersRepository {
           ],
         }),
       );
+      return time;
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
       if (error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
-        if (await this.getShipment(orderId, shipmentId)) return; // recorded by an earlier attempt
+        if (await this.getShipment(orderId, shipmentId)) return undefined; // recorded by an earlier attempt
       }
       throw error;
     }

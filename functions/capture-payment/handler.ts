@@ -25,14 +25,22 @@ export const handler = workflowTask(AllocationRef, async ({ orderId, allocationI
   if (!shipment) throw new Error(`Order ${orderId} has no shipment ${shipmentId}`);
   const amount = shipmentCharge(order, allocationId).totals.total;
   let captureId = shipment.captureId;
+  // The capture's time, when this call recorded it (else the stage reads the one kept on the shipment).
+  let capturedAt: string | undefined;
   if (!captureId) {
     ({ captureId } = await payments.capture({
       authorizationKey: record.idempotencyKey ?? paymentKey(orderId, 'authorize'),
       captureKey: captureKey(orderId, shipmentId),
       amount,
     }));
-    await orders.recordCapture(orderId, shipmentId, captureId, amount);
+    capturedAt = await orders.recordCapture(orderId, shipmentId, captureId, amount, clock());
   }
-  await recordStage(orderId, 'OrderPaymentCaptured', { status: 'PAYMENT_CAPTURED' }, { shipmentId, amount });
+  await recordStage(
+    orderId,
+    'OrderPaymentCaptured',
+    { status: 'PAYMENT_CAPTURED' },
+    { shipmentId, amount },
+    capturedAt,
+  );
   return { shipmentId, captureId, amount };
 });

@@ -1,7 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -198,6 +198,40 @@ describe('republished events', () => {
     expect(JSON.parse(String(copies[0]?.detail)).occurredAt).toBe('2026-11-29T12:00:00.000Z');
     const shipment = await orders.getShipment(orderId, shipmentId);
     expect([shipment?.invoicedAt, shipment?.invoiceNumber]).toEqual(['2026-11-29T12:00:00.000Z', invoice.number]);
+  });
+
+  it('OrderPaymentCaptured: the time written with the capture, with no write of its own; a retry reads it back', async () => {
+    let now = Date.parse('2026-11-29T13:00:00.000Z');
+    const clock = () => new Date(now);
+    const record = stageRecorder(orders, new EventPublisher('Bus'), clock);
+    const orderId = await seedOrder(['A1']);
+    const shipmentId = `${orderId}-A1`;
+    await tables.db.send(
+      new UpdateCommand({
+        TableName: tables.names.orders,
+        Key: { orderId, sk: 'ORDER' },
+        UpdateExpression: 'SET paymentRecord = :p',
+        ExpressionAttributeValues: { ':p': { method: 'card', status: 'AUTHORIZED', amount: 2000 } },
+      }),
+    );
+    // As CapturePayment: the capture recorded with its time, then the stage with that time.
+    const captured = async () => {
+      const at = await orders.recordCapture(orderId, shipmentId, 'cap-1', 1190, clock());
+      const sends = vi.spyOn(DynamoDBDocumentClient.prototype, 'send');
+      await record(orderId, 'OrderPaymentCaptured', { status: 'PAYMENT_CAPTURED' }, { shipmentId, amount: 1190 }, at);
+      const commands = sends.mock.calls.map(([command]) => command.constructor.name);
+      sends.mockRestore();
+      return commands;
+    };
+    expect(await captured()).toEqual(['UpdateCommand']); // the order's stage only
+    now += 3_600_000; // the task again: the capture is recorded already, its time is read from the shipment
+    expect(await captured()).toEqual(['UpdateCommand', 'UpdateCommand']);
+    const copies = published().filter((p) => p.type === 'OrderPaymentCaptured');
+    expect(copies).toHaveLength(2);
+    expect(copies[1]?.detail).toBe(copies[0]?.detail);
+    expect(JSON.parse(String(copies[0]?.detail)).occurredAt).toBe('2026-11-29T13:00:00.000Z');
+    const shipment = await orders.getShipment(orderId, shipmentId);
+    expect([shipment?.capturedAt, shipment?.captureId]).toEqual(['2026-11-29T13:00:00.000Z', 'cap-1']);
   });
 
   it('OrderDelivered: delivered A, then B, then A re-sent: every copy the same, delivered at B\u2019s time', async () => {
