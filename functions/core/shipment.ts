@@ -83,7 +83,12 @@ export function toShip(order: Pick<Order, 'allocations'> & { shipments: Readonly
     .map(({ allocationId }) => ({ allocationId }));
 }
 
-/** Where a per-shipment stage keeps its fact's time on the shipment (written once, carried by its event). */
+/**
+ * Where a per-shipment stage keeps its fact's time on the shipment (written once, carried by its event).
+ * Never written before the record of its fact: `capturedAt` with or after `captureId` (so the one
+ * transaction that records the capture also writes its time, and answers it), `invoicedAt` with
+ * `invoiceNumber`, `shippedAt` with the booking's confirmation.
+ */
 export const SHIPMENT_FACT_TIME = {
   OrderShipped: 'shippedAt',
   OrderPaymentCaptured: 'capturedAt',
