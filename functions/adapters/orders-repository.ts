@@ -580,8 +580,7 @@ export class OrdersRepository {
         ReturnValues: 'UPDATED_NEW',
       }),
     );
-    const stored = result.Attributes?.[SHIPMENT_FACT_TIME.OrderInvoiced];
-    return typeof stored === 'string' ? stored : at.toISOString();
+    return keptTime(result.Attributes, SHIPMENT_FACT_TIME.OrderInvoiced, at);
   }
 
   /**
@@ -842,8 +841,7 @@ export class OrdersRepository {
         ReturnValues: 'UPDATED_NEW',
       }),
     );
-    const stored = result.Attributes?.[field];
-    return typeof stored === 'string' ? stored : at.toISOString();
+    return keptTime(result.Attributes, field, at);
   }
 
   /**
@@ -1050,4 +1048,10 @@ function toShipment(record: ShipmentRecord): Shipment {
         .map((field) => [field, record[field]]),
     ),
   };
+}
+
+/** A fact time an `if_not_exists` write answered (UPDATED_NEW): the one kept, else the one just written. */
+function keptTime(attributes: Record<string, unknown> | undefined, field: ShipmentFactTime, at: Date): string {
+  const stored = attributes?.[field];
+  return typeof stored === 'string' ? stored : at.toISOString();
 }

@@ -63,6 +63,17 @@ const byEventId = () => {
   return copies;
 };
 
+/** The DynamoDB commands `run` sends, by name. */
+async function commandsSentBy(run: () => Promise<unknown>): Promise<string[]> {
+  const sends = vi.spyOn(DynamoDBDocumentClient.prototype, 'send');
+  try {
+    await run();
+    return sends.mock.calls.map(([command]) => command.constructor.name);
+  } finally {
+    sends.mockRestore();
+  }
+}
+
 let n = 0;
 async function seedOrder(shipments: string[]) {
   n += 1;
@@ -183,11 +194,9 @@ describe('republished events', () => {
     // As IssueInvoice: the invoice recorded on the shipment (keeping its time), then the stage with that time.
     const invoiced = async () => {
       const at = await orders.recordShipmentInvoice(orderId, shipmentId, invoice, clock());
-      const sends = vi.spyOn(DynamoDBDocumentClient.prototype, 'send');
-      await record(orderId, 'OrderInvoiced', { status: 'INVOICED' }, { shipmentId, invoiceNumber: invoice.number }, at);
-      const commands = sends.mock.calls.map(([command]) => command.constructor.name);
-      sends.mockRestore();
-      return commands;
+      return commandsSentBy(() =>
+        record(orderId, 'OrderInvoiced', { status: 'INVOICED' }, { shipmentId, invoiceNumber: invoice.number }, at),
+      );
     };
     expect(await invoiced()).toEqual(['UpdateCommand']); // the order's stage only
     now += 3_600_000; // the task again, an hour later (its publish had failed)
@@ -217,11 +226,9 @@ describe('republished events', () => {
     // As CapturePayment: the capture recorded with its time, then the stage with that time.
     const captured = async () => {
       const at = await orders.recordCapture(orderId, shipmentId, 'cap-1', 1190, clock());
-      const sends = vi.spyOn(DynamoDBDocumentClient.prototype, 'send');
-      await record(orderId, 'OrderPaymentCaptured', { status: 'PAYMENT_CAPTURED' }, { shipmentId, amount: 1190 }, at);
-      const commands = sends.mock.calls.map(([command]) => command.constructor.name);
-      sends.mockRestore();
-      return commands;
+      return commandsSentBy(() =>
+        record(orderId, 'OrderPaymentCaptured', { status: 'PAYMENT_CAPTURED' }, { shipmentId, amount: 1190 }, at),
+      );
     };
     expect(await captured()).toEqual(['UpdateCommand']); // the order's stage only
     now += 3_600_000; // the task again: the capture is recorded already, its time is read from the shipment
