@@ -57,7 +57,15 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
  */
 export const WAIT_MS = 60_000;
 
-/** Polls until `check` returns a value (not undefined) or the time is up. */
+/** The longest pause between two polls of `eventually`. */
+export const POLL_CAP_MS = 500;
+
+/**
+ * Polls until `check` returns a value (not undefined) or the time is up. The pause starts at
+ * `intervalMs` and grows by half each time up to POLL_CAP_MS: a poll of an order goes through the
+ * API, the authorizer, a function and DynamoDB Local, so polling a long wait every 100 ms took a
+ * good part of the cores the workflow under test needs.
+ */
 export async function eventually<T>(
   check: () => Promise<T | undefined>,
   timeoutMs = WAIT_MS,
@@ -65,6 +73,7 @@ export async function eventually<T>(
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
+  let pause = intervalMs;
   while (Date.now() < deadline) {
     try {
       const value = await check();
@@ -72,7 +81,8 @@ export async function eventually<T>(
     } catch (error) {
       last = error;
     }
-    await sleep(intervalMs);
+    await sleep(pause);
+    pause = Math.max(intervalMs, Math.min(POLL_CAP_MS, pause * 1.5));
   }
   throw new Error(`Condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
 }
