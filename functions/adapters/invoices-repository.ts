@@ -23,7 +23,8 @@ import { documents } from './clients/dynamodb.ts';
  *    `pendingInvoices` index, oldest first); once numbered, `invoiceNumber`, so issuing is once per shipment.
  *  - `INVOICE#<number>`: the invoice.
  *  - `COUNTER#<year>`: `{ last }`, the last number issued that year.
- *  - `LEASE#<year>`: `{ owner, expiresAt }`, who numbers that year's pending requests right now.
+ *  - `LEASE#<year>`: `{ owner, expiresAt, last }`, who numbers that year's pending requests right now,
+ *    and the counter's `last` as its holder's last batch wrote it (see `acquireLease`).
  *  - Credit notes are a second series numbered the same way with their own keys: the request
  *    `CNREQ#<requestId>` (pending under `CN#<year>`), `CREDITNOTE#<number>`, `COUNTER#CN#<year>`,
  *    `LEASE#CN#<year>` (see SERIES). A note is numbered under `CN#FINISHING#<year>` in the pending
@@ -135,6 +136,12 @@ interface PendingRequest {
 }
 const requestIdOf = (request: PendingRequest): string => request.requestId ?? request.orderId;
 
+/** What a lease holder's round numbered (by request id, as written), and whether its last batch let the lease go. */
+interface Round {
+  numbered: Map<string, Record<string, unknown>>;
+  released: boolean;
+}
+
 export class InvoicesRepository {
   private readonly owner = `${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'local'}#${crypto.randomUUID()}`;
 
@@ -185,28 +192,36 @@ export class InvoicesRepository {
     const keys = SERIES[series];
     const settle = options.settle ?? (() => []);
     const deadline = Date.now() + (options.waitMs ?? 20_000);
-    const existing = await this.findNumbered<D>(series, requestId);
-    if (existing) return existing;
-    // The request keeps the year it was first made in: a retry after New Year numbers it there.
-    const requestYear = await this.request(series, requestId, draft, year, options.group);
+    // The request keeps the year it was first made in: a retry after New Year numbers it there. A retry
+    // finds its request recorded (numbered or not) and polls it below.
+    const { year: requestYear, recorded } = await this.request(series, requestId, draft, year, options.group);
     for (let attempt = 0; ; attempt++) {
-      const [link, lease] = await this.items([keys.request(requestId), keys.lease(requestYear)]);
-      const numbered = link?.[keys.numberField];
-      if (typeof numbered === 'string') return this.linked<D>(series, numbered);
-      if (link?.withdrawn) throw new InvoiceWithdrawn(`The ${series} request ${requestId} was withdrawn`);
-      if (Date.now() > deadline) {
-        throw new InvoiceNumberPending(`The ${series} document of ${requestId} is waiting for its number; try again`);
+      // A request this call has just recorded is not numbered yet: its first try goes for the lease at once.
+      const fresh = recorded && attempt === 0;
+      if (!fresh) {
+        const [link, lease] = await this.items([keys.request(requestId), keys.lease(requestYear)]);
+        const numbered = link?.[keys.numberField];
+        if (typeof numbered === 'string') return this.linked<D>(series, numbered);
+        if (link?.withdrawn) throw new InvoiceWithdrawn(`The ${series} request ${requestId} was withdrawn`);
+        if (Date.now() > deadline) {
+          throw new InvoiceNumberPending(`The ${series} document of ${requestId} is waiting for its number; try again`);
+        }
+        if (lease && Number(lease.expiresAt) >= Date.now()) {
+          await backoff(attempt, 20, 250, 20);
+          continue;
+        }
       }
-      const leaseFree = !lease || Number(lease.expiresAt) < Date.now();
-      if (leaseFree && (await this.acquireLease(series, requestYear))) {
-        let round: Map<string, Record<string, unknown>>;
+      const held = await this.acquireLease(series, requestYear);
+      if (held) {
+        let round: Round = { numbered: new Map(), released: false };
         try {
-          round = await this.numberPending(series, requestYear, settle, deadline);
+          round = await this.numberPending(series, requestYear, settle, deadline, held.last);
         } finally {
-          await this.releaseLease(series, requestYear);
+          // The round's last batch let it go in its own transaction when nothing else was pending.
+          if (!round.released) await this.releaseLease(series, requestYear);
         }
         // Ours was numbered in this round: its document is what the committed batch wrote, no need to read it.
-        const ours = round.get(requestId);
+        const ours = round.numbered.get(requestId);
         if (ours) return ours as D;
       }
       // Also after a round as holder that did not number ours (e.g. the index not showing it yet).
@@ -302,8 +317,8 @@ export class InvoicesRepository {
 
   /**
    * Records the request once (with its place in its group, unless the group was withdrawn:
-   * InvoiceWithdrawn); a retry finds it (pending or numbered) and just waits. Returns the year the
-   * request is numbered in (the one it was first made in).
+   * InvoiceWithdrawn); a retry finds it (pending or numbered) and just waits. Answers the year the
+   * request is numbered in (the one it was first made in) and whether this call recorded it.
    */
   private async request(
     series: DocumentSeries,
@@ -312,23 +327,24 @@ export class InvoicesRepository {
     year: number,
     group?: RequestGroup,
     attempt = 0,
-  ): Promise<number> {
+  ): Promise<{ year: number; recorded: boolean }> {
     const put = {
       TableName: this.tableName,
       Item: this.requestItem(series, requestId, draft, year),
       ConditionExpression: 'attribute_not_exists(pk)',
     };
+    /** The request as a previous call recorded it, if one did. */
     const stored = async () => {
       const found = await this.item(SERIES[series].request(requestId));
-      return typeof found?.year === 'number' ? found.year : year;
+      return found && { year: typeof found.year === 'number' ? found.year : year, recorded: false };
     };
     if (!group) {
       try {
         await documents().send(new PutCommand(put));
-        return year;
+        return { year, recorded: true };
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        return stored();
+        return (await stored()) ?? { year, recorded: false };
       }
     }
     try {
@@ -348,13 +364,18 @@ export class InvoicesRepository {
           ],
         }),
       );
-      return year;
+      return { year, recorded: true };
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
       const [marker, request] = error.CancellationReasons ?? [];
-      if (request?.Code === 'ConditionalCheckFailed') return stored();
-      if (marker?.Code === 'ConditionalCheckFailed')
+      if (request?.Code === 'ConditionalCheckFailed') return (await stored()) ?? { year, recorded: false };
+      if (marker?.Code === 'ConditionalCheckFailed') {
+        // A request recorded before its group was withdrawn is answered as recorded (numbered, its
+        // document is returned; withdrawn, the caller says so): only a new one is refused here.
+        const recorded = await stored();
+        if (recorded) return recorded;
         throw new InvoiceWithdrawn(`The ${series} requests of ${group.pk} were withdrawn`);
+      }
       // The order's shipments ask at the same moment and all write the order's item: try again here
       // (both writes are idempotent) rather than failing the task into the workflow's slower Retry.
       if (marker?.Code === 'TransactionConflict' && attempt < 8) {
@@ -378,20 +399,30 @@ export class InvoicesRepository {
     };
   }
 
-  private async acquireLease(series: DocumentSeries, year: number): Promise<boolean> {
+  /**
+   * Takes the year's lease when it is free (never taken, let go, or expired: its holder stopped), and
+   * answers the counter's `last` as the previous holder's last batch left it on the lease: the new
+   * holder need not read the counter. It is only a hint: the counter's own condition (`last = :last`)
+   * still guards every batch, and a refusal there reads the counter. Undefined: the lease is held.
+   */
+  private async acquireLease(series: DocumentSeries, year: number): Promise<{ last?: number } | undefined> {
     const now = Date.now();
     try {
-      await documents().send(
-        new PutCommand({
+      const taken = await documents().send(
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: { pk: SERIES[series].lease(year), owner: this.owner, expiresAt: now + LEASE_MS },
+          Key: { pk: SERIES[series].lease(year) },
+          UpdateExpression: 'SET #owner = :me, expiresAt = :expires',
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-          ExpressionAttributeValues: { ':now': now },
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':me': this.owner, ':expires': now + LEASE_MS, ':now': now },
+          ReturnValues: 'ALL_NEW',
         }),
       );
-      return true;
+      const last = taken.Attributes?.last;
+      return typeof last === 'number' ? { last } : {};
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
   }
@@ -416,27 +447,32 @@ export class InvoicesRepository {
   }
 
   /**
-   * Numbers the year's pending requests, oldest first, a batch per transaction, while the lease is ours.
-   * Answers the documents it numbered by request id, as written (what `linked` would read back).
+   * Numbers the year's pending requests, oldest first, a batch per transaction, while the lease is ours
+   * (`known`: the counter's last as the lease answered it). Answers the documents it numbered by request
+   * id, as written (what `linked` would read back), and whether its last batch let the lease go.
    */
   private async numberPending(
     series: DocumentSeries,
     year: number,
     settle: Settlement<unknown>,
     deadline: number,
-  ): Promise<Map<string, Record<string, unknown>>> {
+    known?: number,
+  ): Promise<Round> {
     const keys = SERIES[series];
     const done = new Map<string, Record<string, unknown>>();
     const skipped = new Set<string>();
-    let last = await this.last(series, year);
+    let last = known ?? (await this.last(series, year));
     let conflicts = 0;
     // Keep numbering while there is work and time; the lease is renewed by every batch.
     while (Date.now() < deadline) {
       const numberedAt = new Date();
-      const pending = (await this.pending(series, year))
-        .filter((r) => !skipped.has(requestIdOf(r)))
-        .slice(0, BATCH_SIZE);
-      if (pending.length === 0) return done;
+      const found = await this.pending(series, year);
+      const waiting = found.requests.filter((r) => !skipped.has(requestIdOf(r)));
+      const pending = waiting.slice(0, BATCH_SIZE);
+      if (pending.length === 0) return { numbered: done, released: false };
+      // All that was pending fits in this batch: the batch lets the lease go, and the round ends with it. A
+      // request recorded meanwhile is numbered by its own caller, who finds the lease free.
+      const lastBatch = found.complete && waiting.length <= BATCH_SIZE;
       const numbered = pending.map((r, index) => ({
         requestId: requestIdOf(r),
         document: { ...r.draft, [keys.numberField]: formatDocumentNumber(series, year, last + index + 1) },
@@ -448,7 +484,7 @@ export class InvoicesRepository {
         owners.push(requestId);
       };
       add(this.counterWrite(series, year, last, last + numbered.length));
-      add(this.leaseRenewal(series, year));
+      add(this.leaseWrite(series, year, last + numbered.length, lastBatch));
       for (const { requestId, document } of numbered) {
         const documentNumber = String(document[keys.numberField]);
         add(
@@ -485,11 +521,13 @@ export class InvoicesRepository {
         last += numbered.length;
         conflicts = 0;
         for (const { requestId, document } of numbered) done.set(requestId, document);
+        if (lastBatch) return { numbered: done, released: true };
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
         const reasons = error.CancellationReasons ?? [];
         const refused = (index: number) => reasons[index]?.Code === 'ConditionalCheckFailed';
-        if (refused(1)) return done; // the lease expired and was taken over: the new holder goes on
+        // The lease expired and was taken over: the new holder goes on (there is nothing of ours to let go).
+        if (refused(1)) return { numbered: done, released: true };
         if (refused(0)) {
           last = await this.last(series, year); // numbered by a previous holder we overlapped with
           continue;
@@ -509,7 +547,7 @@ export class InvoicesRepository {
         await backoff(++conflicts, 10, 200); // a conflict on a customer, or throttling: try again
       }
     }
-    return done;
+    return { numbered: done, released: false };
   }
 
   private counterWrite(series: DocumentSeries, year: number, last: number, next: number): TransactItem {
@@ -528,15 +566,19 @@ export class InvoicesRepository {
     };
   }
 
-  private leaseRenewal(series: DocumentSeries, year: number): TransactItem {
+  /**
+   * The lease's part of a batch: still ours, renewed (or let go with the round's last batch), and
+   * carrying the counter's new `last` for the next holder.
+   */
+  private leaseWrite(series: DocumentSeries, year: number, last: number, letGo: boolean): TransactItem {
     return {
       Update: {
         TableName: this.tableName,
         Key: { pk: SERIES[series].lease(year) },
-        UpdateExpression: 'SET expiresAt = :expires',
+        UpdateExpression: 'SET expiresAt = :expires, #last = :last',
         ConditionExpression: '#owner = :me',
-        ExpressionAttributeNames: { '#owner': 'owner' },
-        ExpressionAttributeValues: { ':expires': Date.now() + LEASE_MS, ':me': this.owner },
+        ExpressionAttributeNames: { '#owner': 'owner', '#last': 'last' },
+        ExpressionAttributeValues: { ':expires': letGo ? 0 : Date.now() + LEASE_MS, ':me': this.owner, ':last': last },
       },
     };
   }
@@ -546,7 +588,11 @@ export class InvoicesRepository {
     return typeof counter?.last === 'number' ? counter.last : 0;
   }
 
-  private async pending(series: DocumentSeries, year: number): Promise<PendingRequest[]> {
+  /** The oldest pending requests of the year; `complete` when there are no more than these. */
+  private async pending(
+    series: DocumentSeries,
+    year: number,
+  ): Promise<{ requests: PendingRequest[]; complete: boolean }> {
     const result = await documents().send(
       new QueryCommand({
         TableName: this.tableName,
@@ -556,7 +602,7 @@ export class InvoicesRepository {
         Limit: BATCH_SIZE * 2,
       }),
     );
-    return (result.Items ?? []) as PendingRequest[];
+    return { requests: (result.Items ?? []) as PendingRequest[], complete: !result.LastEvaluatedKey };
   }
 
   /** A numbered document without its storage attributes (key and index fields). */

@@ -1,10 +1,12 @@
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CreditLedger, CustomersRepository } from '../../functions/adapters/customers-repository.ts';
 import { InvoicesRepository } from '../../functions/adapters/invoices-repository.ts';
 import { OrdersRepository } from '../../functions/adapters/orders-repository.ts';
+import { InvoiceWithdrawn } from '../../functions/core/errors.ts';
 import { SELLER } from '../../functions/core/seller.ts';
 import { invoiceSettlement } from '../../functions/lib/invoice-settlement.ts';
+import { eventually } from '../support/runtime.ts';
 import { type LocalTables, startTables } from '../support/tables.ts';
 
 /**
@@ -51,6 +53,17 @@ const draft = (orderId: string, shipmentId: string, paymentMethod: 'card' | 'on_
   amountPaid: paymentMethod === 'card' ? 1190 : 0,
   amountCredited: 0,
 });
+
+/** What `run` answered, and the commands it sent to DynamoDB, by name. */
+async function commandsOf<T>(run: () => Promise<T>): Promise<{ value: T; commands: string[] }> {
+  const sends = vi.spyOn(DynamoDBDocumentClient.prototype, 'send');
+  try {
+    const value = await run();
+    return { value, commands: sends.mock.calls.map(([command]) => command.constructor.name) };
+  } finally {
+    sends.mockRestore();
+  }
+}
 
 describe('invoice numbering on DynamoDB Local', () => {
   it('numbers the invoices of two shipments of one order requested at once: both, consecutive', async () => {
@@ -107,29 +120,26 @@ describe('invoice numbering on DynamoDB Local', () => {
   it('answers an invoice its own round numbered as the batch wrote it: no pause, no reading it back', async () => {
     const orderId = 'ord-00000000000000000000000044';
     const invoices = new InvoicesRepository(t.names.invoices);
-    const sends = vi.spyOn(DynamoDBDocumentClient.prototype, 'send');
-    let issued: Awaited<ReturnType<InvoicesRepository['issue']>>;
-    try {
-      issued = await invoices.issue(draft(orderId, `${orderId}-A1`), 2033, { waitMs: 5_000 });
-      expect(sends.mock.calls.map(([command]) => command.constructor.name)).toEqual([
-        'GetCommand', // numbered already? (a retry)
-        'TransactWriteCommand', // the request, in its order's list
-        'BatchGetCommand', // the request and the year's lease
-        'PutCommand', // the lease taken
-        'GetCommand', // the year's counter
-        'QueryCommand', // the pending requests: ours
-        'TransactWriteCommand', // numbered with the counter
-        'QueryCommand', // nothing more pending
-        'UpdateCommand', // the lease let go (and no pause, BatchGet and Get after it: the round's answer is ours)
-      ]);
-    } finally {
-      sends.mockRestore();
-    }
-    expect(issued.invoiceNumber).toBe('INV-2033-000001');
+    const issued = await commandsOf(() => invoices.issue(draft(orderId, `${orderId}-A1`), 2033, { waitMs: 5_000 }));
+    expect(issued.commands).toEqual([
+      'TransactWriteCommand', // the request, in its order's list (a retry finds it there)
+      'UpdateCommand', // the year's lease taken at once: a request just recorded is not numbered yet
+      'GetCommand', // the year's counter: the lease is new, it knows no last number yet
+      'QueryCommand', // the pending requests: ours only
+      'TransactWriteCommand', // numbered with the counter; all that was pending, so the lease is let go with it
+    ]);
+    expect(issued.value.invoiceNumber).toBe('INV-2033-000001');
     // What a retry reads back is what the round answered: a paid invoice, an open one (stored with its
     // index of open invoices) and a credit note (stored with its place among the notes to finish).
-    expect(await invoices.findForShipment(orderId, `${orderId}-A1`)).toEqual(issued);
-    const open = await invoices.issue(draft(orderId, `${orderId}-A2`, 'on_account'), 2033, { waitMs: 5_000 });
+    expect(await invoices.findForShipment(orderId, `${orderId}-A1`)).toEqual(issued.value);
+    // The next holder takes the last number from the lease, not from the counter.
+    const second = await commandsOf(() =>
+      invoices.issue(draft(orderId, `${orderId}-A2`, 'on_account'), 2033, { waitMs: 5_000 }),
+    );
+    expect(second.commands).toEqual(['TransactWriteCommand', 'UpdateCommand', 'QueryCommand', 'TransactWriteCommand']);
+    const open = second.value;
+    expect(open.invoiceNumber).toBe('INV-2033-000002');
+    expect(await get(t.names.invoices, { pk: 'LEASE#2033' })).toMatchObject({ last: 2, expiresAt: 0 });
     expect((await get(t.names.invoices, { pk: `INVOICE#${open.invoiceNumber}` }))?.openYear).toBeDefined();
     expect(await invoices.findForShipment(orderId, `${orderId}-A2`)).toEqual(open);
     const requestId = `${open.invoiceNumber}#refund-1`;
@@ -143,5 +153,85 @@ describe('invoice numbering on DynamoDB Local', () => {
     expect(note.creditNoteNumber).toBe('CN-2033-000001');
     expect((await get(t.names.invoices, { pk: 'CREDITNOTE#CN-2033-000001' }))?.pendingYear).toBeDefined();
     expect(await invoices.findCreditNote('CN-2033-000001')).toEqual(note);
+  });
+
+  it('numbers 40 requests made at once, each by a function of its own: 1 to 40, in batches, the lease then free', async () => {
+    const orderId = (n: number) => `ord-${String(4500 + n).padStart(26, '0')}`;
+    const issued = await Promise.all(
+      Array.from({ length: 40 }, (_, n) =>
+        new InvoicesRepository(t.names.invoices).issue(draft(orderId(n), `${orderId(n)}-A1`), 2034, {
+          waitMs: 20_000,
+        }),
+      ),
+    );
+    const numbers = issued.map((invoice) => Number(invoice.invoiceNumber.slice(-6))).sort((a, b) => a - b);
+    expect(numbers).toEqual(Array.from({ length: 40 }, (_, n) => n + 1));
+    expect((await get(t.names.invoices, { pk: 'COUNTER#2034' }))?.last).toBe(40);
+    expect(await get(t.names.invoices, { pk: 'LEASE#2034' })).toMatchObject({ last: 40, expiresAt: 0 });
+  });
+
+  it('a request recorded while the holder numbers its last batch is numbered by its own caller: nothing waits for a lease nobody holds', async () => {
+    const first = 'ord-00000000000000000000004601';
+    const second = 'ord-00000000000000000000004602';
+    const original = DynamoDBDocumentClient.prototype.send;
+    let later: Promise<{ invoiceNumber: string }> | undefined;
+    const sends = vi.spyOn(DynamoDBDocumentClient.prototype, 'send').mockImplementation(async function (
+      this: DynamoDBDocumentClient,
+      ...args: Parameters<DynamoDBDocumentClient['send']>
+    ) {
+      const [command] = args;
+      const numbering =
+        command instanceof TransactWriteCommand &&
+        command.input.TransactItems?.some((item) => item.Update?.Key?.pk === 'LEASE#2038');
+      if (numbering && !later) {
+        // The holder queried the pending requests (its own only) and is about to number them: a second one is recorded now.
+        later = new InvoicesRepository(t.names.invoices).issue(draft(second, `${second}-A1`), 2038, { waitMs: 10_000 });
+        await eventually(
+          async () => (await get(t.names.invoices, { pk: `ORDER#${second}#${second}-A1` })) ?? undefined,
+        );
+      }
+      return (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    } as never);
+    try {
+      const held = await new InvoicesRepository(t.names.invoices).issue(draft(first, `${first}-A1`), 2038, {
+        waitMs: 10_000,
+      });
+      expect(held.invoiceNumber).toBe('INV-2038-000001');
+      expect((await later)?.invoiceNumber).toBe('INV-2038-000002');
+    } finally {
+      sends.mockRestore();
+    }
+    expect((await get(t.names.invoices, { pk: 'COUNTER#2038' }))?.last).toBe(2);
+  });
+
+  it('a lease without the last number, or with an older one than the counter, costs a read of the counter: no gap, no duplicate', async () => {
+    // As leases written before they carried the number, and a counter moved on since.
+    await db().send(new PutCommand({ TableName: t.names.invoices, Item: { pk: 'COUNTER#2035', last: 7 } }));
+    await db().send(
+      new PutCommand({ TableName: t.names.invoices, Item: { pk: 'LEASE#2035', owner: 'old', expiresAt: 0, last: 5 } }),
+    );
+    await db().send(new PutCommand({ TableName: t.names.invoices, Item: { pk: 'COUNTER#2036', last: 3 } }));
+    await db().send(
+      new PutCommand({ TableName: t.names.invoices, Item: { pk: 'LEASE#2036', owner: 'old', expiresAt: 0 } }),
+    );
+    const orderId = 'ord-00000000000000000000004700';
+    const invoices = new InvoicesRepository(t.names.invoices);
+    const older = await invoices.issue(draft(orderId, `${orderId}-A1`), 2035, { waitMs: 5_000 });
+    const without = await invoices.issue(draft(orderId, `${orderId}-A2`), 2036, { waitMs: 5_000 });
+    expect([older.invoiceNumber, without.invoiceNumber]).toEqual(['INV-2035-000008', 'INV-2036-000004']);
+    expect((await get(t.names.invoices, { pk: 'COUNTER#2035' }))?.last).toBe(8);
+    expect((await get(t.names.invoices, { pk: 'LEASE#2036' }))?.last).toBe(4);
+  });
+
+  it('a retry after the order was closed gets the invoice it was given; a shipment asking only now is refused', async () => {
+    const orderId = 'ord-00000000000000000000004800';
+    const invoices = new InvoicesRepository(t.names.invoices);
+    const issued = await invoices.issue(draft(orderId, `${orderId}-A1`), 2037, { waitMs: 5_000 });
+    expect(await invoices.withdraw(orderId)).toEqual({ invoiceNumbers: [issued.invoiceNumber] });
+    expect(await invoices.issue(draft(orderId, `${orderId}-A1`), 2037, { waitMs: 5_000 })).toEqual(issued);
+    await expect(invoices.issue(draft(orderId, `${orderId}-A2`), 2037, { waitMs: 5_000 })).rejects.toBeInstanceOf(
+      InvoiceWithdrawn,
+    );
+    expect((await get(t.names.invoices, { pk: 'COUNTER#2037' }))?.last).toBe(1);
   });
 });

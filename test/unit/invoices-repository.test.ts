@@ -94,7 +94,7 @@ describe('InvoicesRepository.issue', () => {
       .map((key) => key.pk);
     expect(polled).toContain('LEASE#2026');
     expect(polled).not.toContain('LEASE#2027');
-    expect(documents.commandCalls(PutCommand).map((call) => call.args[0].input.Item?.pk)).not.toContain('LEASE#2027');
+    expect(documents.commandCalls(UpdateCommand).map((call) => call.args[0].input.Key?.pk)).not.toContain('LEASE#2027');
   });
 
   it('never issues a withdrawn request (its order was closed without its invoice), and says so at once', async () => {
