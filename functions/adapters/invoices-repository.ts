@@ -1,4 +1,8 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+  TransactionConflictException,
+} from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   GetCommand,
@@ -8,6 +12,7 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InvoiceNumberPending, InvoiceWithdrawn } from '../core/errors.ts';
 import { type DocumentSeries, formatDocumentNumber } from '../core/invoice-number.ts';
 import type { CreditNote, Invoice } from '../core/schemas.ts';
@@ -136,6 +141,10 @@ interface PendingRequest {
 }
 const requestIdOf = (request: PendingRequest): string => request.requestId ?? request.orderId;
 
+/** The counter's last number as a lease carries it (see acquireLease). */
+const lastOf = (lease: Record<string, unknown> | undefined): { last?: number } =>
+  typeof lease?.last === 'number' ? { last: lease.last } : {};
+
 /** What a lease holder's round numbered (by request id, as written), and whether its last batch let the lease go. */
 interface Round {
   numbered: Map<string, Record<string, unknown>>;
@@ -195,6 +204,8 @@ export class InvoicesRepository {
     // The request keeps the year it was first made in: a retry after New Year numbers it there. A retry
     // finds its request recorded (numbered or not) and polls it below.
     const { year: requestYear, recorded } = await this.request(series, requestId, draft, year, options.group);
+    // Recorded by this call: as stored, so a round of ours numbers it even while the index does not show it yet.
+    const own = recorded ? (this.requestItem(series, requestId, draft, requestYear) as PendingRequest) : undefined;
     for (let attempt = 0; ; attempt++) {
       // A request this call has just recorded is not numbered yet: its first try goes for the lease at once.
       const fresh = recorded && attempt === 0;
@@ -215,7 +226,7 @@ export class InvoicesRepository {
       if (held) {
         let round: Round = { numbered: new Map(), released: false };
         try {
-          round = await this.numberPending(series, requestYear, settle, deadline, held.last);
+          round = await this.numberPending(series, requestYear, settle, deadline, { known: held.last, own });
         } finally {
           // The round's last batch let it go in its own transaction when nothing else was pending.
           if (!round.released) await this.releaseLease(series, requestYear);
@@ -403,7 +414,10 @@ export class InvoicesRepository {
    * Takes the year's lease when it is free (never taken, let go, or expired: its holder stopped), and
    * answers the counter's `last` as the previous holder's last batch left it on the lease: the new
    * holder need not read the counter. It is only a hint: the counter's own condition (`last = :last`)
-   * still guards every batch, and a refusal there reads the counter. Undefined: the lease is held.
+   * still guards every batch, and a refusal there reads the counter. Undefined: the lease is held,
+   * also while its holder's batch is in flight (DynamoDB refuses a write to an item in an ongoing
+   * transaction with TransactionConflict, which the SDK does not retry). A refusal that names this
+   * call as the holder is its own write, answered late and retried by the SDK: the lease is ours.
    */
   private async acquireLease(series: DocumentSeries, year: number): Promise<{ last?: number } | undefined> {
     const now = Date.now();
@@ -417,12 +431,16 @@ export class InvoicesRepository {
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: { ':me': this.owner, ':expires': now + LEASE_MS, ':now': now },
           ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      const last = taken.Attributes?.last;
-      return typeof last === 'number' ? { last } : {};
+      return lastOf(taken.Attributes);
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
+      if (error instanceof ConditionalCheckFailedException) {
+        const lease = error.Item ? unmarshall(error.Item) : undefined;
+        return lease?.owner === this.owner ? lastOf(lease) : undefined;
+      }
+      if (error instanceof TransactionConflictException) return undefined;
       throw error;
     }
   }
@@ -441,22 +459,25 @@ export class InvoicesRepository {
         }),
       );
     } catch (error) {
-      // Taken over meanwhile: it is someone else's now. Any other error: the lease simply expires.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // Taken over meanwhile (refused, or in its new holder's transaction): it is someone else's now.
+      const theirs = error instanceof ConditionalCheckFailedException || error instanceof TransactionConflictException;
+      if (!theirs) throw error;
     }
   }
 
   /**
-   * Numbers the year's pending requests, oldest first, a batch per transaction, while the lease is ours
-   * (`known`: the counter's last as the lease answered it). Answers the documents it numbered by request
-   * id, as written (what `linked` would read back), and whether its last batch let the lease go.
+   * Numbers the year's pending requests, oldest first, a batch per transaction, while the lease is ours.
+   * `known`: the counter's last as the lease answered it; `own`: the caller's request as it recorded it,
+   * numbered after the others when the index does not show it yet (an index lags its table in DynamoDB).
+   * Answers the documents it numbered by request id, as written (what `linked` would read back), and
+   * whether its last batch let the lease go.
    */
   private async numberPending(
     series: DocumentSeries,
     year: number,
     settle: Settlement<unknown>,
     deadline: number,
-    known?: number,
+    { known, own }: { known?: number; own?: PendingRequest } = {},
   ): Promise<Round> {
     const keys = SERIES[series];
     const done = new Map<string, Record<string, unknown>>();
@@ -468,6 +489,9 @@ export class InvoicesRepository {
       const numberedAt = new Date();
       const found = await this.pending(series, year);
       const waiting = found.requests.filter((r) => !skipped.has(requestIdOf(r)));
+      const ownId = own && requestIdOf(own);
+      if (own && ownId && !skipped.has(ownId) && !done.has(ownId) && !waiting.some((r) => requestIdOf(r) === ownId))
+        waiting.push(own);
       const pending = waiting.slice(0, BATCH_SIZE);
       if (pending.length === 0) return { numbered: done, released: false };
       // All that was pending fits in this batch: the batch lets the lease go, and the round ends with it. A
@@ -532,10 +556,11 @@ export class InvoicesRepository {
           last = await this.last(series, year); // numbered by a previous holder we overlapped with
           continue;
         }
-        const refusedRequests = new Set(owners.filter((owner, index) => owner && refused(index)) as string[]);
-        if (refusedRequests.size > 0) {
-          // Already numbered (an index read behind the table) or a settlement refused for this request.
-          for (const id of refusedRequests) if (!(await this.findNumbered(series, id))) skipped.add(id);
+        const refusedRequests = owners.filter((owner, index) => owner && refused(index)) as string[];
+        if (refusedRequests.length > 0) {
+          // Already numbered or withdrawn (an index read behind the table), or a settlement refused for this
+          // request: this round leaves it (a request still waiting is numbered by a later round).
+          for (const id of refusedRequests) skipped.add(id);
           continue;
         }
         const transient = ['None', 'TransactionConflict', 'ThrottlingError'];

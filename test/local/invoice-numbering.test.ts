@@ -184,8 +184,9 @@ describe('invoice numbering on DynamoDB Local', () => {
         command instanceof TransactWriteCommand &&
         command.input.TransactItems?.some((item) => item.Update?.Key?.pk === 'LEASE#2038');
       if (numbering && !later) {
-        // The holder queried the pending requests (its own only) and is about to number them: a second one is recorded now.
-        later = new InvoicesRepository(t.names.invoices).issue(draft(second, `${second}-A1`), 2038, { waitMs: 10_000 });
+        // The holder queried the pending requests (its own only) and is about to number them: a second one is recorded
+        // now. It waits less than a lease lasts: it is numbered only if the holder's last batch let the lease go.
+        later = new InvoicesRepository(t.names.invoices).issue(draft(second, `${second}-A1`), 2038, { waitMs: 3_000 });
         await eventually(
           async () => (await get(t.names.invoices, { pk: `ORDER#${second}#${second}-A1` })) ?? undefined,
         );
@@ -198,6 +199,15 @@ describe('invoice numbering on DynamoDB Local', () => {
       });
       expect(held.invoiceNumber).toBe('INV-2038-000001');
       expect((await later)?.invoiceNumber).toBe('INV-2038-000002');
+      // Two numbering transactions, each by its own caller: the holder did not look for more after its last batch.
+      const holders = sends.mock.calls
+        .map(([command]) => command)
+        .filter((command) => command instanceof TransactWriteCommand)
+        .map((command) => command.input.TransactItems?.find((item) => item.Update?.Key?.pk === 'LEASE#2038'))
+        .map((item) => item?.Update?.ExpressionAttributeValues?.[':me'])
+        .filter((owner) => owner !== undefined);
+      expect(holders).toHaveLength(2);
+      expect(new Set(holders).size).toBe(2);
     } finally {
       sends.mockRestore();
     }
@@ -217,8 +227,9 @@ describe('invoice numbering on DynamoDB Local', () => {
     const orderId = 'ord-00000000000000000000004700';
     const invoices = new InvoicesRepository(t.names.invoices);
     const older = await invoices.issue(draft(orderId, `${orderId}-A1`), 2035, { waitMs: 5_000 });
-    const without = await invoices.issue(draft(orderId, `${orderId}-A2`), 2036, { waitMs: 5_000 });
-    expect([older.invoiceNumber, without.invoiceNumber]).toEqual(['INV-2035-000008', 'INV-2036-000004']);
+    const without = await commandsOf(() => invoices.issue(draft(orderId, `${orderId}-A2`), 2036, { waitMs: 5_000 }));
+    expect(without.commands).toContain('GetCommand'); // the counter, read as a lease without a number cannot say
+    expect([older.invoiceNumber, without.value.invoiceNumber]).toEqual(['INV-2035-000008', 'INV-2036-000004']);
     expect((await get(t.names.invoices, { pk: 'COUNTER#2035' }))?.last).toBe(8);
     expect((await get(t.names.invoices, { pk: 'LEASE#2036' }))?.last).toBe(4);
   });

@@ -2,6 +2,7 @@ import {
   ConditionalCheckFailedException,
   DynamoDBClient,
   TransactionCanceledException,
+  TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -12,6 +13,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { InvoicesRepository } from '../../functions/adapters/invoices-repository.ts';
@@ -60,10 +62,12 @@ beforeEach(() => documents.reset());
 
 describe('InvoicesRepository.issue', () => {
   it('gives up by name when its wait is over, also while it keeps getting the lease but not its number', async () => {
-    // The lease is free every time, but the pending index does not show the request (index lag).
+    // A retry (its request recorded before, so it numbers only what the index shows): the lease is free every
+    // time, but the pending index does not show the request (index lag).
     documents.on(GetCommand).resolves({});
+    documents.on(GetCommand, { Key: { pk: requestPk } }).resolves({ Item: { pk: requestPk, year: 2026 } });
     documents.on(PutCommand).resolves({});
-    documents.on(TransactWriteCommand).resolves({});
+    documents.on(TransactWriteCommand).rejects(requested());
     documents.on(BatchGetCommand).resolves({ Responses: { Invoices: [{ pk: requestPk, year: 2026 }] } });
     documents.on(QueryCommand).resolves({ Items: [] });
     documents.on(UpdateCommand).resolves({});
@@ -106,6 +110,73 @@ describe('InvoicesRepository.issue', () => {
       InvoiceWithdrawn,
     );
     expect(documents.commandCalls(QueryCommand)).toHaveLength(0);
+  });
+});
+
+describe('InvoicesRepository.issue: the lease and the index as DynamoDB answers them', () => {
+  const leasePk = 'LEASE#2026';
+  /** The lease write of each numbering transaction: its holder and the last number it leaves on the lease. */
+  const numberings = () =>
+    documents
+      .commandCalls(TransactWriteCommand)
+      .map((call) => call.args[0].input.TransactItems?.find((item) => item.Update?.Key?.pk === leasePk)?.Update)
+      .filter((update) => update !== undefined);
+
+  it("takes a lease written in its holder's batch as held, and numbers its own request the index does not show yet", async () => {
+    documents.on(TransactWriteCommand).resolves({});
+    // The first try meets the holder's batch in flight (TransactionConflict, which the SDK does not retry); the
+    // second finds the lease let go by it, with the last number it gave.
+    documents
+      .on(UpdateCommand)
+      .rejectsOnce(new TransactionConflictException({ message: 'ongoing transaction', $metadata: {} }))
+      .resolves({ Attributes: { pk: leasePk, last: 3 } });
+    documents.on(BatchGetCommand).resolves({ Responses: { Invoices: [{ pk: requestPk, year: 2026 }] } });
+    documents.on(QueryCommand).resolves({ Items: [] }); // the index behind the table: our request not in it yet
+    const invoice = await new InvoicesRepository('Invoices').issue(draft, 2026, { waitMs: 5_000 });
+    expect(invoice.invoiceNumber).toBe('INV-2026-000004');
+    expect(documents.commandCalls(GetCommand)).toHaveLength(0); // the counter's last came with the lease
+    const [numbering] = numberings();
+    expect(numbering?.ExpressionAttributeValues?.[':last']).toBe(4);
+    expect(numbering?.ExpressionAttributeValues?.[':expires']).toBe(0); // let go with the batch
+  });
+
+  it('takes the lease as its own when the write that took it is answered late and its retry refused', async () => {
+    documents.on(TransactWriteCommand).resolves({});
+    documents.on(UpdateCommand).callsFake((input: { ExpressionAttributeValues: Record<string, unknown> }) => {
+      const lease = {
+        pk: leasePk,
+        owner: input.ExpressionAttributeValues[':me'],
+        expiresAt: Date.now() + 5_000,
+        last: 9,
+      };
+      throw new ConditionalCheckFailedException({ message: 'refused', $metadata: {}, Item: marshall(lease) });
+    });
+    documents.on(QueryCommand).resolves({ Items: [] });
+    const invoice = await new InvoicesRepository('Invoices').issue(draft, 2026, { waitMs: 5_000 });
+    expect(invoice.invoiceNumber).toBe('INV-2026-000010');
+    expect(documents.commandCalls(BatchGetCommand)).toHaveLength(0); // no wait for a lease that was ours
+  });
+
+  it("a retry whose order was closed meanwhile gets the invoice it was given, also when only the order's refusal is reported", async () => {
+    documents.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({
+        message: 'cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
+      }),
+    );
+    const request = { pk: requestPk, orderId: draft.orderId, year: 2026, invoiceNumber: 'INV-2026-000002' };
+    const stored = { pk: 'INVOICE#INV-2026-000002', ...draft, invoiceNumber: 'INV-2026-000002' };
+    documents.on(GetCommand, { Key: { pk: requestPk } }).resolves({ Item: request });
+    documents.on(GetCommand, { Key: { pk: stored.pk } }).resolves({ Item: stored });
+    documents.on(BatchGetCommand).resolves({ Responses: { Invoices: [request] } });
+    const invoice = await new InvoicesRepository('Invoices').issue(draft, 2026, { waitMs: 5_000 });
+    expect(invoice).toEqual({ ...draft, invoiceNumber: 'INV-2026-000002' });
+    // A shipment that never asked before is refused at once.
+    documents.on(GetCommand, { Key: { pk: requestPk } }).resolves({});
+    await expect(new InvoicesRepository('Invoices').issue(draft, 2026, { waitMs: 5_000 })).rejects.toBeInstanceOf(
+      InvoiceWithdrawn,
+    );
   });
 });
 
