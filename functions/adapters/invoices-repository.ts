@@ -152,7 +152,8 @@ interface Round {
 }
 
 export class InvoicesRepository {
-  private readonly owner = `${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'local'}#${crypto.randomUUID()}`;
+  /** Where the lease owners of this repository's calls run (each call is an owner of its own). */
+  private readonly environment = process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'local';
 
   constructor(private readonly tableName: string) {}
 
@@ -204,6 +205,8 @@ export class InvoicesRepository {
     // The request keeps the year it was first made in: a retry after New Year numbers it there. A retry
     // finds its request recorded (numbered or not) and polls it below.
     const { year: requestYear, recorded } = await this.request(series, requestId, draft, year, options.group);
+    // The lease's owner is this call, not the repository: calls that share it never take one lease for two.
+    const owner = `${this.environment}#${crypto.randomUUID()}`;
     // Recorded by this call: as stored, so a round of ours numbers it even while the index does not show it yet.
     const own = recorded ? (this.requestItem(series, requestId, draft, requestYear) as PendingRequest) : undefined;
     for (let attempt = 0; ; attempt++) {
@@ -222,14 +225,14 @@ export class InvoicesRepository {
           continue;
         }
       }
-      const held = await this.acquireLease(series, requestYear);
+      const held = await this.acquireLease(series, requestYear, owner);
       if (held) {
         let round: Round = { numbered: new Map(), released: false };
         try {
-          round = await this.numberPending(series, requestYear, settle, deadline, { known: held.last, own });
+          round = await this.numberPending(series, requestYear, settle, deadline, { owner, known: held.last, own });
         } finally {
           // The round's last batch let it go in its own transaction when nothing else was pending.
-          if (!round.released) await this.releaseLease(series, requestYear);
+          if (!round.released) await this.releaseLease(series, requestYear, owner);
         }
         // Ours was numbered in this round: its document is what the committed batch wrote, no need to read it.
         const ours = round.numbered.get(requestId);
@@ -419,7 +422,11 @@ export class InvoicesRepository {
    * transaction with TransactionConflict, which the SDK does not retry). A refusal that names this
    * call as the holder is its own write, answered late and retried by the SDK: the lease is ours.
    */
-  private async acquireLease(series: DocumentSeries, year: number): Promise<{ last?: number } | undefined> {
+  private async acquireLease(
+    series: DocumentSeries,
+    year: number,
+    owner: string,
+  ): Promise<{ last?: number } | undefined> {
     const now = Date.now();
     try {
       const taken = await documents().send(
@@ -429,7 +436,7 @@ export class InvoicesRepository {
           UpdateExpression: 'SET #owner = :me, expiresAt = :expires',
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
           ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':me': this.owner, ':expires': now + LEASE_MS, ':now': now },
+          ExpressionAttributeValues: { ':me': owner, ':expires': now + LEASE_MS, ':now': now },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -438,7 +445,7 @@ export class InvoicesRepository {
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         const lease = error.Item ? unmarshall(error.Item) : undefined;
-        return lease?.owner === this.owner ? lastOf(lease) : undefined;
+        return lease?.owner === owner ? lastOf(lease) : undefined;
       }
       if (error instanceof TransactionConflictException) return undefined;
       throw error;
@@ -446,7 +453,7 @@ export class InvoicesRepository {
   }
 
   /** Lets the lease go at once (an update, not a delete: the next holder takes it over by condition). */
-  private async releaseLease(series: DocumentSeries, year: number): Promise<void> {
+  private async releaseLease(series: DocumentSeries, year: number, owner: string): Promise<void> {
     try {
       await documents().send(
         new UpdateCommand({
@@ -455,7 +462,7 @@ export class InvoicesRepository {
           UpdateExpression: 'SET expiresAt = :zero',
           ConditionExpression: '#owner = :me',
           ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':zero': 0, ':me': this.owner },
+          ExpressionAttributeValues: { ':zero': 0, ':me': owner },
         }),
       );
     } catch (error) {
@@ -477,7 +484,7 @@ export class InvoicesRepository {
     year: number,
     settle: Settlement<unknown>,
     deadline: number,
-    { known, own }: { known?: number; own?: PendingRequest } = {},
+    { owner, known, own }: { owner: string; known?: number; own?: PendingRequest },
   ): Promise<Round> {
     const keys = SERIES[series];
     const done = new Map<string, Record<string, unknown>>();
@@ -501,14 +508,15 @@ export class InvoicesRepository {
         requestId: requestIdOf(r),
         document: { ...r.draft, [keys.numberField]: formatDocumentNumber(series, year, last + index + 1) },
       }));
-      const owners: (string | undefined)[] = [];
+      /** The request each item of the transaction belongs to (by index), if one. */
+      const requestOf: (string | undefined)[] = [];
       const items: TransactItem[] = [];
       const add = (item: TransactItem, requestId?: string) => {
         items.push(item);
-        owners.push(requestId);
+        requestOf.push(requestId);
       };
       add(this.counterWrite(series, year, last, last + numbered.length));
-      add(this.leaseWrite(series, year, last + numbered.length, lastBatch));
+      add(this.leaseWrite(series, year, owner, last + numbered.length, lastBatch));
       for (const { requestId, document } of numbered) {
         const documentNumber = String(document[keys.numberField]);
         add(
@@ -556,7 +564,7 @@ export class InvoicesRepository {
           last = await this.last(series, year); // numbered by a previous holder we overlapped with
           continue;
         }
-        const refusedRequests = owners.filter((owner, index) => owner && refused(index)) as string[];
+        const refusedRequests = requestOf.filter((id, index) => id && refused(index)) as string[];
         if (refusedRequests.length > 0) {
           // Already numbered or withdrawn (an index read behind the table), or a settlement refused for this
           // request: this round leaves it (a request still waiting is numbered by a later round).
@@ -595,7 +603,7 @@ export class InvoicesRepository {
    * The lease's part of a batch: still ours, renewed (or let go with the round's last batch), and
    * carrying the counter's new `last` for the next holder.
    */
-  private leaseWrite(series: DocumentSeries, year: number, last: number, letGo: boolean): TransactItem {
+  private leaseWrite(series: DocumentSeries, year: number, owner: string, last: number, letGo: boolean): TransactItem {
     return {
       Update: {
         TableName: this.tableName,
@@ -603,7 +611,7 @@ export class InvoicesRepository {
         UpdateExpression: 'SET expiresAt = :expires, #last = :last',
         ConditionExpression: '#owner = :me',
         ExpressionAttributeNames: { '#owner': 'owner', '#last': 'last' },
-        ExpressionAttributeValues: { ':expires': letGo ? 0 : Date.now() + LEASE_MS, ':me': this.owner, ':last': last },
+        ExpressionAttributeValues: { ':expires': letGo ? 0 : Date.now() + LEASE_MS, ':me': owner, ':last': last },
       },
     };
   }

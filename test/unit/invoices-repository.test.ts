@@ -157,6 +157,39 @@ describe('InvoicesRepository.issue: the lease and the index as DynamoDB answers 
     expect(documents.commandCalls(BatchGetCommand)).toHaveLength(0); // no wait for a lease that was ours
   });
 
+  it('two calls sharing one repository are two lease owners: the second waits for the first instead of numbering beside it', async () => {
+    documents.on(TransactWriteCommand).resolves({});
+    let holder: unknown;
+    documents
+      .on(UpdateCommand)
+      .callsFake((input: { Key: { pk: string }; ExpressionAttributeValues: Record<string, unknown> }) => {
+        if (input.Key.pk !== leasePk) return {};
+        holder ??= input.ExpressionAttributeValues[':me'];
+        if (holder === input.ExpressionAttributeValues[':me']) return { Attributes: { pk: leasePk, last: 1 } };
+        const lease = { pk: leasePk, owner: holder, expiresAt: Date.now() + 5_000 };
+        throw new ConditionalCheckFailedException({ message: 'refused', $metadata: {}, Item: marshall(lease) });
+      });
+    documents.on(QueryCommand).resolves({ Items: [] });
+    const other = { ...draft, shipmentId: `${draft.orderId}-A2` };
+    const otherPk = `ORDER#${draft.orderId}#${other.shipmentId}`;
+    documents.on(BatchGetCommand).resolves({
+      Responses: {
+        Invoices: [
+          { pk: otherPk, year: 2026 },
+          { pk: leasePk, expiresAt: Date.now() + 5_000 },
+        ],
+      },
+    });
+    const invoices = new InvoicesRepository('Invoices');
+    const [first, second] = await Promise.allSettled([
+      invoices.issue(draft, 2026, { waitMs: 5_000 }),
+      invoices.issue(other, 2026, { waitMs: 300 }),
+    ]);
+    expect(first).toMatchObject({ status: 'fulfilled', value: { invoiceNumber: 'INV-2026-000002' } });
+    expect(second).toMatchObject({ status: 'rejected', reason: expect.any(InvoiceNumberPending) });
+    expect(numberings()).toHaveLength(1);
+  });
+
   it("a retry whose order was closed meanwhile gets the invoice it was given, also when only the order's refusal is reported", async () => {
     documents.on(TransactWriteCommand).rejects(
       new TransactionCanceledException({
