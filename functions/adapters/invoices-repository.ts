@@ -130,6 +130,8 @@ export const OPEN_INDEX = 'openInvoicesByDue';
 /** 2 items per invoice, up to 2 more for its settlement, plus the counter and the lease: within DynamoDB's 100. */
 export const BATCH_SIZE = 24;
 const LEASE_MS = 5_000;
+/** Tries to let the lease go while a transaction holds it, before leaving it to expire. */
+const RELEASE_ATTEMPTS = 4;
 
 interface PendingRequest {
   pk: string;
@@ -220,7 +222,8 @@ export class InvoicesRepository {
         if (Date.now() > deadline) {
           throw new InvoiceNumberPending(`The ${series} document of ${requestId} is waiting for its number; try again`);
         }
-        if (lease && Number(lease.expiresAt) >= Date.now()) {
+        // Held by another call (a lease still naming this call is its own: acquireLease answers it as ours).
+        if (lease && Number(lease.expiresAt) >= Date.now() && lease.owner !== owner) {
           await backoff(attempt, 20, 250, 20);
           continue;
         }
@@ -452,23 +455,31 @@ export class InvoicesRepository {
     }
   }
 
-  /** Lets the lease go at once (an update, not a delete: the next holder takes it over by condition). */
+  /**
+   * Lets the lease go at once (an update, not a delete: the next holder takes it over by condition).
+   * Refused: taken over meanwhile, it is someone else's now. In a transaction (a batch of an earlier
+   * holder, still in flight, that the lease will refuse): tried again a few times, then left to expire.
+   */
   private async releaseLease(series: DocumentSeries, year: number, owner: string): Promise<void> {
-    try {
-      await documents().send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: SERIES[series].lease(year) },
-          UpdateExpression: 'SET expiresAt = :zero',
-          ConditionExpression: '#owner = :me',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':zero': 0, ':me': owner },
-        }),
-      );
-    } catch (error) {
-      // Taken over meanwhile (refused, or in its new holder's transaction): it is someone else's now.
-      const theirs = error instanceof ConditionalCheckFailedException || error instanceof TransactionConflictException;
-      if (!theirs) throw error;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await documents().send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: SERIES[series].lease(year) },
+            UpdateExpression: 'SET expiresAt = :zero',
+            ConditionExpression: '#owner = :me',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: { ':zero': 0, ':me': owner },
+          }),
+        );
+        return;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return;
+        if (!(error instanceof TransactionConflictException)) throw error;
+        if (attempt >= RELEASE_ATTEMPTS) return;
+        await backoff(attempt, 10, 100);
+      }
     }
   }
 
@@ -495,7 +506,8 @@ export class InvoicesRepository {
     while (Date.now() < deadline) {
       const numberedAt = new Date();
       const found = await this.pending(series, year);
-      const waiting = found.requests.filter((r) => !skipped.has(requestIdOf(r)));
+      // Numbered by this round already: an index read behind the table still shows them.
+      const waiting = found.requests.filter((r) => !skipped.has(requestIdOf(r)) && !done.has(requestIdOf(r)));
       const ownId = own && requestIdOf(own);
       if (own && ownId && !skipped.has(ownId) && !done.has(ownId) && !waiting.some((r) => requestIdOf(r) === ownId))
         waiting.push(own);

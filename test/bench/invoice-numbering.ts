@@ -1,7 +1,7 @@
 /**
  * Invoice numbering throughput (`npm run bench -- invoices`, about 20 s): BENCH_INVOICES (200)
  * shipments ask for their invoice at the same moment, each through its own InvoicesRepository (as
- * each IssueInvoice invocation in its own Lambda environment does: its own lease owner id) with the
+ * each IssueInvoice invocation in its own Lambda environment does; each call is a lease owner) with the
  * handler's settlement and wait (functions/issue-invoice/handler.ts), against the local runtime's
  * DynamoDB. An InvoiceNumberPending is retried as the workflow's Retry does it (1 s, x1.5, full jitter).
  *

@@ -68,7 +68,7 @@ async function commandsOf<T>(run: () => Promise<T>): Promise<{ value: T; command
 describe('invoice numbering on DynamoDB Local', () => {
   it('numbers the invoices of two shipments of one order requested at once: both, consecutive', async () => {
     const orderId = 'ord-00000000000000000000000042';
-    // Separate repositories, as two Lambda instances: neither holds the other's lease.
+    // Separate repositories, as two Lambda environments (each call is a lease owner of its own either way).
     const issued = await Promise.all(
       ['A1', 'A2'].map((allocation) =>
         new InvoicesRepository(t.names.invoices).issue(draft(orderId, `${orderId}-${allocation}`), 2031, {

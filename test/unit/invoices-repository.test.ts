@@ -190,6 +190,55 @@ describe('InvoicesRepository.issue: the lease and the index as DynamoDB answers 
     expect(numberings()).toHaveLength(1);
   });
 
+  it('an index behind the table still showing a committed batch: the next batch leaves those requests out', async () => {
+    documents.on(TransactWriteCommand).resolves({});
+    documents.on(UpdateCommand).resolves({ Attributes: { pk: leasePk } });
+    documents.on(GetCommand).resolves({});
+    // 25 older requests of other orders, shown by every query (the index never catches up here).
+    const others = Array.from({ length: 25 }, (_, i) => {
+      const orderId = `ord-${String(100 + i).padStart(26, '0')}`;
+      return {
+        pk: `ORDER#${orderId}#${orderId}-A1`,
+        requestId: `${orderId}#${orderId}-A1`,
+        orderId,
+        year: 2026,
+        draft,
+      };
+    });
+    documents.on(QueryCommand).resolves({ Items: others });
+    const invoice = await new InvoicesRepository('Invoices').issue(draft, 2026, { waitMs: 5_000 });
+    // 24, then the 25th and ours: nothing numbered twice, and the second batch is the last (the lease let go).
+    expect(numberings().map((update) => update?.ExpressionAttributeValues?.[':last'])).toEqual([24, 26]);
+    expect(numberings()[1]?.ExpressionAttributeValues?.[':expires']).toBe(0);
+    expect(invoice.invoiceNumber).toBe('INV-2026-000026');
+  });
+
+  it("lets the lease go although an earlier holder's batch holds it for a moment (TransactionConflict), not leaving it to expire", async () => {
+    // A retry (its request recorded before): the index shows nothing to number, so the round ends without a batch.
+    documents.on(TransactWriteCommand).rejects(requested());
+    documents.on(GetCommand).resolves({});
+    documents.on(GetCommand, { Key: { pk: requestPk } }).resolves({ Item: { pk: requestPk, year: 2026 } });
+    // After its round, another call holds the lease: no second round of this one lets it go again.
+    const taken = { pk: leasePk, owner: 'another-call', expiresAt: Date.now() + 60_000 };
+    documents
+      .on(BatchGetCommand)
+      .resolvesOnce({ Responses: { Invoices: [{ pk: requestPk, year: 2026 }] } })
+      .resolves({ Responses: { Invoices: [{ pk: requestPk, year: 2026 }, taken] } });
+    documents.on(QueryCommand).resolves({ Items: [] });
+    const releases: unknown[] = [];
+    documents.on(UpdateCommand).callsFake((input: { UpdateExpression: string }) => {
+      if (!input.UpdateExpression.startsWith('SET expiresAt = :zero')) return { Attributes: { pk: leasePk } };
+      releases.push(input);
+      if (releases.length === 1)
+        throw new TransactionConflictException({ message: 'ongoing transaction', $metadata: {} });
+      return {};
+    });
+    await expect(new InvoicesRepository('Invoices').issue(draft, 2026, { waitMs: 100 })).rejects.toBeInstanceOf(
+      InvoiceNumberPending,
+    );
+    expect(releases).toHaveLength(2); // refused once, then let go
+  });
+
   it("a retry whose order was closed meanwhile gets the invoice it was given, also when only the order's refusal is reported", async () => {
     documents.on(TransactWriteCommand).rejects(
       new TransactionCanceledException({
