@@ -1,8 +1,4 @@
-import {
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-  TransactionConflictException,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   GetCommand,
@@ -18,6 +14,7 @@ import { type DocumentSeries, formatDocumentNumber } from '../core/invoice-numbe
 import type { CreditNote, Invoice } from '../core/schemas.ts';
 import { backoff } from './backoff.ts';
 import { documents } from './clients/dynamodb.ts';
+import { isConflict, retryingConflicts } from './conflicts.ts';
 
 /**
  * Invoices table, partition `pk`:
@@ -131,7 +128,7 @@ export const OPEN_INDEX = 'openInvoicesByDue';
 export const BATCH_SIZE = 24;
 const LEASE_MS = 5_000;
 /** Tries to let the lease go while a transaction holds it, before leaving it to expire. */
-const RELEASE_ATTEMPTS = 4;
+const RELEASE_RETRY = { attempts: 4, baseMs: 10, capMs: 100 };
 
 interface PendingRequest {
   pk: string;
@@ -450,7 +447,7 @@ export class InvoicesRepository {
         const lease = error.Item ? unmarshall(error.Item) : undefined;
         return lease?.owner === owner ? lastOf(lease) : undefined;
       }
-      if (error instanceof TransactionConflictException) return undefined;
+      if (isConflict(error)) return undefined;
       throw error;
     }
   }
@@ -461,25 +458,18 @@ export class InvoicesRepository {
    * holder, still in flight, that the lease will refuse): tried again a few times, then left to expire.
    */
   private async releaseLease(series: DocumentSeries, year: number, owner: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await documents().send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: SERIES[series].lease(year) },
-            UpdateExpression: 'SET expiresAt = :zero',
-            ConditionExpression: '#owner = :me',
-            ExpressionAttributeNames: { '#owner': 'owner' },
-            ExpressionAttributeValues: { ':zero': 0, ':me': owner },
-          }),
-        );
-        return;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return;
-        if (!(error instanceof TransactionConflictException)) throw error;
-        if (attempt >= RELEASE_ATTEMPTS) return;
-        await backoff(attempt, 10, 100);
-      }
+    const release = {
+      TableName: this.tableName,
+      Key: { pk: SERIES[series].lease(year) },
+      UpdateExpression: 'SET expiresAt = :zero',
+      ConditionExpression: '#owner = :me',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':zero': 0, ':me': owner },
+    };
+    try {
+      await retryingConflicts(() => documents().send(new UpdateCommand(release)), RELEASE_RETRY);
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException) && !isConflict(error)) throw error;
     }
   }
 
@@ -506,11 +496,12 @@ export class InvoicesRepository {
     while (Date.now() < deadline) {
       const numberedAt = new Date();
       const found = await this.pending(series, year);
-      // Numbered by this round already: an index read behind the table still shows them.
-      const waiting = found.requests.filter((r) => !skipped.has(requestIdOf(r)) && !done.has(requestIdOf(r)));
-      const ownId = own && requestIdOf(own);
-      if (own && ownId && !skipped.has(ownId) && !done.has(ownId) && !waiting.some((r) => requestIdOf(r) === ownId))
-        waiting.push(own);
+      const shown = (r: PendingRequest) => found.requests.some((p) => requestIdOf(p) === requestIdOf(r));
+      // Ours last when the index does not show it yet; what this round numbered or left out, not again (an
+      // index read behind the table still shows what a committed batch numbered).
+      const waiting = [...found.requests, ...(own && !shown(own) ? [own] : [])].filter(
+        (r) => !skipped.has(requestIdOf(r)) && !done.has(requestIdOf(r)),
+      );
       const pending = waiting.slice(0, BATCH_SIZE);
       if (pending.length === 0) return { numbered: done, released: false };
       // All that was pending fits in this batch: the batch lets the lease go, and the round ends with it. A

@@ -11,6 +11,7 @@ import {
 import { type StageTime, type StoredFacts, type Transition, WINDOW_ATTRIBUTES } from '../core/kpi-projection.ts';
 import { backoff } from './backoff.ts';
 import { documents } from './clients/dynamodb.ts';
+import { retryingConflicts } from './conflicts.ts';
 
 /** The sparse index of the facts items by placed day and shard (`dayShard`): the window's facts. */
 export const KPI_DAY_INDEX = 'byPlacedDay';
@@ -74,7 +75,7 @@ export class KpiRepository {
    * set (a duplicate or a later copy of the same fact): nothing is written.
    */
   async apply(transition: Transition): Promise<boolean> {
-    return retryingConflicts(() => this.applyOnce(transition));
+    return retryingFactConflicts(() => this.applyOnce(transition));
   }
 
   private async applyOnce(transition: Transition): Promise<boolean> {
@@ -257,30 +258,12 @@ export class KpiRepository {
   }
 }
 
-/** Runs a write again while it loses a conflict to a concurrent transaction (up to CONFLICT_ATTEMPTS tries). */
-async function retryingConflicts<T>(run: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await run();
-    } catch (error) {
-      if (!isConflict(error) || attempt >= CONFLICT_ATTEMPTS) throw error;
-      await backoff(attempt, CONFLICT_BACKOFF.baseMs, CONFLICT_BACKOFF.capMs);
-    }
-  }
-}
+/** A write on the facts or the counters, tried again while it loses a conflict (up to CONFLICT_ATTEMPTS tries). */
+const retryingFactConflicts = <T>(run: () => Promise<T>) =>
+  retryingConflicts(run, { attempts: CONFLICT_ATTEMPTS, ...CONFLICT_BACKOFF });
 
 /** A single write on the facts, tried again while a concurrent event's transaction holds the item. */
-const write = (input: UpdateCommandInput) => retryingConflicts(() => documents().send(new UpdateCommand(input)));
-
-/** The transaction lost to a concurrent one on one of its items: worth another try. */
-function isConflict(error: unknown): boolean {
-  if (error instanceof TransactionCanceledException)
-    return (
-      error.CancellationReasons?.some((reason) => reason.Code === 'TransactionConflict') === true &&
-      error.CancellationReasons.every((reason) => ['None', 'TransactionConflict'].includes(reason.Code ?? 'None'))
-    );
-  return (error as Error).name === 'TransactionConflictException';
-}
+const write = (input: UpdateCommandInput) => retryingFactConflicts(() => documents().send(new UpdateCommand(input)));
 
 /** The guarded write found its guard set: the transaction (or update) was refused by that condition. */
 function isGuardSet(error: unknown): boolean {
