@@ -96,6 +96,8 @@ export interface FloorWrites {
   seconds: number;
   /** The DynamoDB Local JVM's CPU meanwhile. */
   jvmCoreSeconds: number;
+  /** This process's CPU meanwhile: the client's side of the writes (the runtime in it is idle). */
+  nodeCoreSeconds: number;
   /** The JVM's cores busy in the last second before (about 0 once earlier scenarios' work has ended). */
   jvmCoresBusyBefore: number;
 }
@@ -160,11 +162,20 @@ export async function conditionalWritesPerSecond(runtime: LocalRuntime): Promise
       }),
     );
     const seconds = (performance.now() - started) / 1000;
-    return { writes: FLOOR.writes, seconds, jvmCoreSeconds: stopMeter().jvmCoreSeconds, jvmCoresBusyBefore };
+    const { jvmCoreSeconds, nodeCoreSeconds } = stopMeter();
+    return { writes: FLOOR.writes, seconds, jvmCoreSeconds, nodeCoreSeconds, jvmCoresBusyBefore };
   } finally {
     await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
     dynamo.destroy();
   }
+}
+
+/** What one happy-path order asks of DynamoDB (the cost scenario's metering). */
+export interface OrderStorage {
+  /** Items written: one per PutItem, UpdateItem or DeleteItem, one per Put/Update/Delete of a transaction. */
+  itemWrites?: number;
+  /** Requests of every kind: reads, writes, transactions, queries. */
+  requests?: number;
 }
 
 /**
@@ -173,12 +184,14 @@ export async function conditionalWritesPerSecond(runtime: LocalRuntime): Promise
  */
 export function storageFloor(
   measured: FloorWrites,
-  itemWritesPerOrder: number | undefined,
+  order: OrderStorage,
   orders: { completedPerSecond?: number; jvmCpuMsPerOrder?: number; cores?: number },
 ): ScenarioResult {
+  const { itemWrites: itemWritesPerOrder, requests: requestsPerOrder } = order;
   const { completedPerSecond, jvmCpuMsPerOrder, cores } = orders;
   const writesPerSecond = measured.writes / measured.seconds;
   const jvmMsPerWrite = (measured.jvmCoreSeconds * 1000) / measured.writes;
+  const clientMsPerWrite = (measured.nodeCoreSeconds * 1000) / measured.writes;
   const figures: Record<string, Figure> = {
     conditionalWrites: measured.writes,
     concurrency: FLOOR.concurrency,
@@ -187,7 +200,9 @@ export function storageFloor(
     jvmCoresBusyBeforeFloor: measured.jvmCoresBusyBefore,
     jvmCoresBusyInFloor: Number((measured.jvmCoreSeconds / measured.seconds).toFixed(2)),
     jvmCpuMsPerFloorWrite: Number(jvmMsPerWrite.toFixed(3)),
+    clientCpuMsPerFloorWrite: Number(clientMsPerWrite.toFixed(3)),
     itemWritesPerHappyOrder: itemWritesPerOrder ?? null,
+    requestsPerHappyOrder: requestsPerOrder ?? null,
   };
   if (itemWritesPerOrder === undefined || completedPerSecond === undefined)
     return {
@@ -207,6 +222,17 @@ export function storageFloor(
     const jvmBound = (cores * 1000) / jvmCpuMsPerOrder;
     figures.jvmBoundOrdersPerSecond = Number(jvmBound.toFixed(1));
     figures.jvmBoundShareOfFloor = Number((jvmBound / floor).toFixed(2));
+    if (requestsPerOrder !== undefined && clientMsPerWrite > 0) {
+      // A runtime that cost nothing but the SDK's calls: the JVM's work for an order, and the client's
+      // side of its requests at what a floor write costs the client (a small item, so less than the
+      // order's requests cost the functions). No Lambda invocation, transition, event delivery, API
+      // request, e-mail or PDF costs anything in it: the most any runtime making these requests could do.
+      const callsMs = jvmCpuMsPerOrder + clientMsPerWrite * requestsPerOrder;
+      const callsBound = (cores * 1000) / callsMs;
+      figures.storageCallsCpuMsPerOrder = Number(callsMs.toFixed(1));
+      figures.storageCallsBoundOrdersPerSecond = Number(callsBound.toFixed(1));
+      figures.storageCallsBoundShareOfFloor = Number((callsBound / floor).toFixed(2));
+    }
   }
   return {
     section: 'storage floor',

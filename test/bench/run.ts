@@ -157,11 +157,15 @@ async function main() {
     const orders = results.find((r) => r.section === 'orders')?.figures ?? {};
     const numberOrNothing = (value: unknown) => (typeof value === 'number' ? value : undefined);
     results.push(
-      storageFloor(floorWrites, numberOrNothing(happy?.dynamodbItemWrites), {
-        completedPerSecond: numberOrNothing(orders.completedPerSecond),
-        jvmCpuMsPerOrder: numberOrNothing(orders.jvmCpuMsPerOrder),
-        cores: numberOrNothing(orders.cores),
-      }),
+      storageFloor(
+        floorWrites,
+        { itemWrites: numberOrNothing(happy?.dynamodbItemWrites), requests: numberOrNothing(happy?.dynamodbRequests) },
+        {
+          completedPerSecond: numberOrNothing(orders.completedPerSecond),
+          jvmCpuMsPerOrder: numberOrNothing(orders.jvmCpuMsPerOrder),
+          cores: numberOrNothing(orders.cores),
+        },
+      ),
     );
   }
   console.log(`\n${formatTable(tableRows(results))}`);

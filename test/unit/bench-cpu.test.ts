@@ -44,12 +44,10 @@ describe('bench CPU accounting', () => {
     }
   });
 
-  it('bounds the storage-floor ratio by the JVM work of one order', () => {
-    const floor = storageFloor({ writes: 2000, seconds: 1.25, jvmCoreSeconds: 0.8, jvmCoresBusyBefore: 0.01 }, 71, {
-      completedPerSecond: 5,
-      jvmCpuMsPerOrder: 120,
-      cores: 2,
-    });
+  it('bounds the storage-floor ratio by the JVM work of one order, and by its storage calls alone', () => {
+    const measured = { writes: 2000, seconds: 1.25, jvmCoreSeconds: 0.8, nodeCoreSeconds: 1, jvmCoresBusyBefore: 0.01 };
+    const orders = { completedPerSecond: 5, jvmCpuMsPerOrder: 120, cores: 2 };
+    const floor = storageFloor(measured, { itemWrites: 71, requests: 80 }, orders);
     expect(floor.figures).toMatchObject({
       conditionalWritesPerSecond: 1600,
       jvmCoresBusyBeforeFloor: 0.01,
@@ -59,7 +57,16 @@ describe('bench CPU accounting', () => {
       jvmWorkPerOrderInFloorWrites: 300,
       jvmBoundOrdersPerSecond: 16.7,
       jvmBoundShareOfFloor: 0.74,
+      clientCpuMsPerFloorWrite: 0.5,
+      requestsPerHappyOrder: 80,
+      storageCallsCpuMsPerOrder: 160, // the JVM's 120 + 80 requests at the client's 0.5 ms
+      storageCallsBoundOrdersPerSecond: 12.5, // 2,000 core-ms a second / 160
+      storageCallsBoundShareOfFloor: 0.55, // 12.5 / (1,600 / 71 = 22.54)
     });
     expect(floor.checks[0]?.[1]).toBe(false);
+    // Without the order's request count (an older cost scenario) the JVM's bound is stated, not the calls'.
+    expect(storageFloor(measured, { itemWrites: 71 }, orders).figures).not.toHaveProperty(
+      'storageCallsBoundOrdersPerSecond',
+    );
   });
 });
