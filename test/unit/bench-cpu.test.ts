@@ -45,7 +45,13 @@ describe('bench CPU accounting', () => {
   });
 
   it('bounds the storage-floor ratio by the JVM work of one order, and by its storage calls alone', () => {
-    const measured = { writes: 2000, seconds: 1.25, jvmCoreSeconds: 0.8, nodeCoreSeconds: 1, jvmCoresBusyBefore: 0.01 };
+    const measured = {
+      writes: 2000,
+      seconds: 1.25,
+      jvmCoreSeconds: 0.8,
+      clientCoreSeconds: 1,
+      jvmCoresBusyBefore: 0.01,
+    };
     const orders = { completedPerSecond: 5, jvmCpuMsPerOrder: 120, cores: 2 };
     const floor = storageFloor(measured, { itemWrites: 71, requests: 80 }, orders);
     expect(floor.figures).toMatchObject({
@@ -64,9 +70,9 @@ describe('bench CPU accounting', () => {
       storageCallsBoundShareOfFloor: 0.55, // 12.5 / (1,600 / 71 = 22.54)
     });
     expect(floor.checks[0]?.[1]).toBe(false);
-    // Without the order's request count (an older cost scenario) the JVM's bound is stated, not the calls'.
-    expect(storageFloor(measured, { itemWrites: 71 }, orders).figures).not.toHaveProperty(
-      'storageCallsBoundOrdersPerSecond',
-    );
+    // Without the order's request count (an older cost scenario, or metering that saw none) the JVM's bound
+    // is stated, not the calls'.
+    for (const order of [{ itemWrites: 71 }, { itemWrites: 71, requests: 0 }])
+      expect(storageFloor(measured, order, orders).figures).not.toHaveProperty('storageCallsBoundOrdersPerSecond');
   });
 });
