@@ -237,11 +237,11 @@ export function storageFloor(
     if (requestsPerOrder && clientMsPerWrite > 0) {
       // A runtime that cost nothing but the SDK's calls: the JVM's work for an order, and the client's
       // side of its requests at what a floor write costs the client's thread. No Lambda invocation,
-      // transition, event delivery, API request, e-mail or PDF costs anything in it. Every estimate in it
-      // errs low: a floor write's item is smaller than an order's, its client's helper threads are left
-      // out, and the JVM's figure stops when the executions end, before the last event consumers; so it
-      // is at most what any runtime making these requests could complete. The requests are those of the
-      // cost scenario's two-line order, against the orders scenario's one-line ones (see the README).
+      // transition, event delivery, API request, e-mail or PDF costs anything in it. Its costs err low (a
+      // floor write's item is smaller than an order's, the client's helper threads are left out, the JVM's
+      // figure stops when the executions end, before the last event consumers), so it is at most what any
+      // runtime making these requests could complete; but one: the requests are those of the cost scenario's
+      // two-line order, a request or two more than the orders scenario's one-line ones (see the README).
       const callsMs = jvmCpuMsPerOrder + clientMsPerWrite * requestsPerOrder;
       const callsBound = (cores * 1000) / callsMs;
       figures.storageCallsCpuMsPerOrder = Number(callsMs.toFixed(1));
